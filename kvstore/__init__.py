@@ -1,0 +1,1 @@
+"""kvstore: an embedded key-value store with DynamoDB's API and semantics."""

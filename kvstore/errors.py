@@ -1,0 +1,144 @@
+"""One exception class per DynamoDB error code.
+
+Every error raised by kvstore carries the DynamoDB ``code``, the ``message``
+DynamoDB would send and the HTTP ``status``, plus a botocore-shaped
+``.response`` so code written for boto3 (``e.response["Error"]["Code"]``) works
+unchanged against the embedded API.  Only the wire layer turns these into JSON
+bodies (see ``kvstore.server.wire``).
+"""
+
+_CORAL_SERVICE = "com.amazon.coral.service#"
+_DYNAMODB = "com.amazonaws.dynamodb.v20120810#"
+
+
+class DynamoDBError(Exception):
+    """Base of every DynamoDB error: ``code``, ``message``, ``status``, ``.response``."""
+
+    code = "InternalServerError"
+    status = 400
+    namespace = _DYNAMODB
+    #: name of the message member in the wire body ("message" for most errors).
+    message_member = "message"
+    retryable = False
+
+    def __init__(self, message="", **extra):
+        super().__init__(message)
+        self.message = message
+        #: extra top-level members of the error body (``Item``, ``CancellationReasons``).
+        self.extra = extra
+
+    @property
+    def wire_type(self):
+        return self.namespace + self.code
+
+    @property
+    def response(self):
+        """The dict botocore's ClientError carries, built the same way."""
+        body = {
+            "Error": {"Code": self.code, "Message": self.message},
+            "ResponseMetadata": {"HTTPStatusCode": self.status, "RetryAttempts": 0},
+            "message": self.message,
+        }
+        body.update(self.extra)
+        return body
+
+    @property
+    def operation_name(self):
+        return getattr(self, "_operation_name", None)
+
+    def __str__(self):
+        op = self.operation_name
+        if op:
+            return f"An error occurred ({self.code}) when calling the {op} operation: {self.message}"
+        return f"{self.code}: {self.message}" if self.message else self.code
+
+    def __reduce__(self):
+        return (_rebuild, (self.code, self.message, self.extra))
+
+
+def _rebuild(code, message, extra):
+    return ERRORS_BY_CODE[code](message, **extra)
+
+
+def _define(name, status=400, namespace=_DYNAMODB, retryable=False, message_member="message", base=DynamoDBError):
+    cls = type(name, (base,), {
+        "code": name, "status": status, "namespace": namespace,
+        "retryable": retryable, "message_member": message_member,
+        "__doc__": f"DynamoDB's ``{name}`` (HTTP {status}).",
+        "__module__": __name__,
+    })
+    return cls
+
+
+ValidationException = _define("ValidationException", namespace="com.amazon.coral.validate#")
+SerializationException = _define("SerializationException", namespace=_CORAL_SERVICE, message_member="Message")
+UnknownOperationException = _define("UnknownOperationException", namespace=_CORAL_SERVICE)
+ResourceNotFoundException = _define("ResourceNotFoundException")
+ResourceInUseException = _define("ResourceInUseException")
+ConditionalCheckFailedException = _define("ConditionalCheckFailedException")
+TransactionCanceledException = _define("TransactionCanceledException", message_member="Message")
+TransactionConflictException = _define("TransactionConflictException")
+TransactionInProgressException = _define("TransactionInProgressException")
+IdempotentParameterMismatchException = _define("IdempotentParameterMismatchException")
+ItemCollectionSizeLimitExceededException = _define("ItemCollectionSizeLimitExceededException")
+LimitExceededException = _define("LimitExceededException")
+ProvisionedThroughputExceededException = _define("ProvisionedThroughputExceededException", retryable=True)
+ThrottlingException = _define("ThrottlingException", retryable=True)
+RequestLimitExceeded = _define("RequestLimitExceeded", retryable=True)
+DuplicateItemException = _define("DuplicateItemException")
+TableNotFoundException = _define("TableNotFoundException")
+TableAlreadyExistsException = _define("TableAlreadyExistsException")
+TableInUseException = _define("TableInUseException")
+BackupNotFoundException = _define("BackupNotFoundException")
+BackupInUseException = _define("BackupInUseException")
+ExportNotFoundException = _define("ExportNotFoundException")
+ImportNotFoundException = _define("ImportNotFoundException")
+ExpiredIteratorException = _define("ExpiredIteratorException")
+TrimmedDataAccessException = _define("TrimmedDataAccessException")
+AccessDeniedException = _define("AccessDeniedException", namespace=_CORAL_SERVICE)
+MissingAuthenticationTokenException = _define("MissingAuthenticationTokenException", namespace=_CORAL_SERVICE)
+IncompleteSignatureException = _define("IncompleteSignatureException", namespace=_CORAL_SERVICE)
+InvalidSignatureException = _define("InvalidSignatureException", namespace=_CORAL_SERVICE)
+UnrecognizedClientException = _define("UnrecognizedClientException", namespace=_CORAL_SERVICE)
+InternalServerError = _define("InternalServerError", status=500, namespace=_CORAL_SERVICE, retryable=True)
+ServiceUnavailable = _define("ServiceUnavailable", status=503, namespace=_CORAL_SERVICE, retryable=True)
+
+ERRORS_BY_CODE = {
+    cls.code: cls for cls in list(globals().values())
+    if isinstance(cls, type) and issubclass(cls, DynamoDBError) and cls is not DynamoDBError
+}
+
+
+def constraint_error(violations):
+    """``N validation error(s) detected: Value 'v' at 'path' failed to satisfy constraint: c; ...``.
+
+    ``violations`` is a list of ``(value_text, path, constraint)``; ``value_text``
+    None renders DynamoDB's ``Value null`` form, ``""`` renders ``Value at`` (the
+    form DynamoDB uses for some members, e.g. Query's ``Limit``).
+    """
+    parts = []
+    for value, path, constraint in violations:
+        if value is None:
+            shown = "Value null"
+        elif value == "":
+            shown = "Value"
+        else:
+            shown = f"Value '{value}'"
+        parts.append(f"{shown} at '{path}' failed to satisfy constraint: {constraint}")
+    n = len(parts)
+    return ValidationException(f"{n} validation error{'s' if n > 1 else ''} detected: " + "; ".join(parts))
+
+
+def invalid_parameter(detail):
+    """``One or more parameter values were invalid: <detail>`` (DynamoDB's common prefix)."""
+    return ValidationException("One or more parameter values were invalid: " + detail)
+
+
+class ClientError(DynamoDBError):
+    """Alias base so ``except kvstore.errors.ClientError`` reads like botocore code."""
+
+
+# every concrete class is also a ClientError for user code that catches that name
+for _cls in ERRORS_BY_CODE.values():
+    _cls.__bases__ = (ClientError,)
+del _cls
