@@ -1,0 +1,332 @@
+"""The Python face: a database and tables shaped like boto3's DynamoDB resource.
+
+``kvstore.open(path)`` returns a :class:`Database` with the interface of
+``boto3.resource("dynamodb")`` (``create_table``, ``Table``, ``tables.all()``,
+``batch_get_item``, ``batch_write_item``) plus ``transact_write_items`` /
+``transact_get_items`` taking the same request shapes with native values.  A
+:class:`Table` has the methods, keyword arguments and return shapes of boto3's
+Table resource, so code moves between kvstore and DynamoDB unchanged.
+
+This layer only converts: Python values are validated into the native model
+(``types.from_python``), ``Key``/``Attr`` condition objects are rendered to
+expressions with placeholders, and the request goes to the same operation
+modules the HTTP server uses.
+"""
+
+import time
+import types as _pytypes
+
+from kvstore import errors
+from kvstore.conditions import build_expression
+from kvstore.engine.database import MEMORY, Engine
+from kvstore.operations import execute
+from kvstore.types import from_python
+
+_CONDITION_MEMBERS = (("KeyConditionExpression", True), ("FilterExpression", False),
+                      ("ConditionExpression", False))
+
+
+class Database:
+    """An open kvstore database (a directory or ``":memory:"``).
+
+    Use it as a context manager, or call :meth:`close`, so the log is flushed
+    and the directory lock released.
+    """
+
+    def __init__(self, path=MEMORY, durability="batch", allow_floats=False, **options):
+        self.engine = Engine(path, durability, allow_floats=allow_floats, **options)
+        self.path = path
+        self.allow_floats = allow_floats
+        self.tables = _TableCollection(self)
+        self.meta = _pytypes.SimpleNamespace(client=_Client(self))
+
+    # -- boto3 ServiceResource methods ---------------------------------------
+
+    def create_table(self, **kwargs):
+        response = self._call("CreateTable", kwargs)
+        return Table(self, response["TableDescription"]["TableName"])
+
+    def Table(self, name):  # noqa: N802  (boto3's name)
+        return Table(self, name)
+
+    def batch_get_item(self, **kwargs):
+        request = dict(kwargs)
+        request["RequestItems"] = {
+            name: dict(spec, Keys=[self._key(k) for k in spec.get("Keys", ())]) if isinstance(spec, dict) else spec
+            for name, spec in (kwargs.get("RequestItems") or {}).items()
+        } if kwargs.get("RequestItems") is not None else None
+        return self._call("BatchGetItem", request)
+
+    def batch_write_item(self, **kwargs):
+        request = dict(kwargs)
+        if kwargs.get("RequestItems") is not None:
+            request["RequestItems"] = {name: [self._write_request(r) for r in reqs]
+                                       for name, reqs in kwargs["RequestItems"].items()}
+        return self._call("BatchWriteItem", request)
+
+    def transact_write_items(self, **kwargs):
+        request = dict(kwargs)
+        if kwargs.get("TransactItems") is not None:
+            request["TransactItems"] = [self._transact_action(a) for a in kwargs["TransactItems"]]
+        return self._call("TransactWriteItems", request)
+
+    def transact_get_items(self, **kwargs):
+        request = dict(kwargs)
+        if kwargs.get("TransactItems") is not None:
+            request["TransactItems"] = [self._transact_action(a) for a in kwargs["TransactItems"]]
+        return self._call("TransactGetItems", request)
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def close(self):
+        self.engine.close()
+
+    def checkpoint(self):
+        """Write a checkpoint now (it also happens in the background)."""
+        self.engine.checkpoint()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return f"kvstore.Database({self.path!r})"
+
+    # -- conversion ------------------------------------------------------------
+
+    def _call(self, action, request):
+        try:
+            return execute(self.engine, action, request)
+        except errors.DynamoDBError as e:
+            e._operation_name = action
+            raise
+
+    def _value(self, value):
+        return from_python(value, self.allow_floats)
+
+    def _item(self, item):
+        if type(item) is not dict:
+            return item
+        allow = self.allow_floats
+        out = {}
+        for k, v in item.items():
+            out[k] = v if type(v) is str else from_python(v, allow)
+        return out
+
+    _key = _item
+
+    def _write_request(self, request):
+        if not isinstance(request, dict):
+            return request
+        out = dict(request)
+        if isinstance(request.get("PutRequest"), dict):
+            out["PutRequest"] = dict(request["PutRequest"], Item=self._item(request["PutRequest"].get("Item")))
+        if isinstance(request.get("DeleteRequest"), dict):
+            out["DeleteRequest"] = dict(request["DeleteRequest"], Key=self._key(request["DeleteRequest"].get("Key")))
+        return out
+
+    def _transact_action(self, action):
+        if not isinstance(action, dict):
+            return action
+        out = {}
+        for kind, spec in action.items():
+            out[kind] = self.prepare(spec) if isinstance(spec, dict) else spec
+        return out
+
+    def prepare(self, kwargs):
+        """Native request from boto3-style keyword arguments (values validated, conditions rendered)."""
+        request = dict(kwargs)
+        if "Item" in request:
+            request["Item"] = self._item(request["Item"])
+        if "Key" in request:
+            request["Key"] = self._key(request["Key"])
+        if "ExclusiveStartKey" in request and request["ExclusiveStartKey"] is not None:
+            request["ExclusiveStartKey"] = self._key(request["ExclusiveStartKey"])
+        names = request.get("ExpressionAttributeNames")
+        values = request.get("ExpressionAttributeValues")
+        for member, is_key in _CONDITION_MEMBERS:
+            condition = request.get(member)
+            if condition is not None and not isinstance(condition, str):
+                text, names, values = build_expression(condition, is_key, names, values)
+                request[member] = text
+        if names is not None:
+            request["ExpressionAttributeNames"] = names
+        if values is not None:
+            request["ExpressionAttributeValues"] = (
+                {k: self._value(v) for k, v in values.items()} if isinstance(values, dict) else values)
+        for member in ("Expected", "AttributeUpdates", "KeyConditions", "QueryFilter", "ScanFilter"):
+            if isinstance(request.get(member), dict):
+                request[member] = {name: self._legacy(spec) for name, spec in request[member].items()}
+        return request
+
+    def _legacy(self, spec):
+        if not isinstance(spec, dict):
+            return spec
+        out = dict(spec)
+        if "Value" in out:
+            out["Value"] = self._value(out["Value"])
+        if isinstance(out.get("AttributeValueList"), (list, tuple)):
+            out["AttributeValueList"] = [self._value(v) for v in out["AttributeValueList"]]
+        return out
+
+
+class Table:
+    """A table, shaped like boto3's ``dynamodb.Table`` resource."""
+
+    def __init__(self, database, name):
+        self._db = database
+        self.name = name
+        self.table_name = name
+        self.meta = _pytypes.SimpleNamespace(client=database.meta.client)
+
+    def __repr__(self):
+        return f"dynamodb.Table(name={self.name!r})"
+
+    def __eq__(self, other):
+        return isinstance(other, Table) and other._db is self._db and other.name == self.name
+
+    def __hash__(self):
+        return hash(self.name)
+
+    # -- data plane ------------------------------------------------------------
+
+    def put_item(self, **kwargs):
+        request = self._db.prepare(kwargs) if len(kwargs) > 1 else {"Item": self._db._item(kwargs.get("Item"))}
+        request["TableName"] = self.name
+        return self._db._call("PutItem", request)
+
+    def get_item(self, **kwargs):
+        if len(kwargs) == 1 and "Key" in kwargs:
+            request = {"TableName": self.name, "Key": self._db._key(kwargs["Key"])}
+        else:
+            request = self._db.prepare(kwargs)
+            request["TableName"] = self.name
+        return self._db._call("GetItem", request)
+
+    def update_item(self, **kwargs):
+        return self._call("UpdateItem", kwargs)
+
+    def delete_item(self, **kwargs):
+        return self._call("DeleteItem", kwargs)
+
+    def query(self, **kwargs):
+        return self._call("Query", kwargs)
+
+    def scan(self, **kwargs):
+        return self._call("Scan", kwargs)
+
+    def batch_writer(self, overwrite_by_pkeys=None, flush_amount=25):
+        """A buffering writer like boto3's: sends BatchWriteItem 25 requests at a time."""
+        from kvstore.batch_writer import BatchWriter
+        return BatchWriter(self._db, self.name, overwrite_by_pkeys, flush_amount)
+
+    def _call(self, action, kwargs):
+        request = self._db.prepare(kwargs)
+        request["TableName"] = self.name
+        return self._db._call(action, request)
+
+    # -- control plane ---------------------------------------------------------
+
+    def describe(self):
+        return self._db._call("DescribeTable", {"TableName": self.name})["Table"]
+
+    def load(self):
+        self.describe()
+
+    reload = load
+
+    def delete(self):
+        return self._db._call("DeleteTable", {"TableName": self.name})
+
+    def update(self, **kwargs):
+        request = dict(kwargs, TableName=self.name)
+        self._db._call("UpdateTable", request)
+        return self
+
+    def wait_until_exists(self):
+        self.describe()
+
+    def wait_until_not_exists(self):
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                self.describe()
+            except errors.ResourceNotFoundException:
+                return
+            time.sleep(0.01)
+
+    def _attribute(member, default=None):  # noqa: N805 (descriptor factory)
+        return property(lambda self: self.describe().get(member, default),
+                        doc=f"``{member}`` of the table's description (boto3 attribute).")
+
+    attribute_definitions = _attribute("AttributeDefinitions")
+    key_schema = _attribute("KeySchema")
+    table_status = _attribute("TableStatus")
+    creation_date_time = _attribute("CreationDateTime")
+    provisioned_throughput = _attribute("ProvisionedThroughput")
+    table_size_bytes = _attribute("TableSizeBytes")
+    item_count = _attribute("ItemCount")
+    table_arn = _attribute("TableArn")
+    table_id = _attribute("TableId")
+    billing_mode_summary = _attribute("BillingModeSummary")
+    local_secondary_indexes = _attribute("LocalSecondaryIndexes")
+    global_secondary_indexes = _attribute("GlobalSecondaryIndexes")
+    stream_specification = _attribute("StreamSpecification")
+    latest_stream_label = _attribute("LatestStreamLabel")
+    latest_stream_arn = _attribute("LatestStreamArn")
+    restore_summary = _attribute("RestoreSummary")
+    sse_description = _attribute("SSEDescription")
+    table_class_summary = _attribute("TableClassSummary")
+    deletion_protection_enabled = _attribute("DeletionProtectionEnabled")
+    del _attribute
+
+
+class _TableCollection:
+    """``db.tables.all()`` / ``.limit(n)`` / ``.page_size(n)`` like boto3's collection."""
+
+    def __init__(self, database):
+        self._db = database
+
+    def all(self):
+        start = None
+        while True:
+            request = {} if start is None else {"ExclusiveStartTableName": start}
+            page = self._db._call("ListTables", request)
+            for name in page["TableNames"]:
+                yield Table(self._db, name)
+            start = page.get("LastEvaluatedTableName")
+            if start is None:
+                return
+
+    __iter__ = all
+
+    def limit(self, count):
+        for i, table in enumerate(self.all()):
+            if i >= count:
+                return
+            yield table
+
+    def page_size(self, count):
+        return self.all()
+
+
+class _Client:
+    """``db.meta.client``: the exceptions namespace boto3 users reach for."""
+
+    def __init__(self, database):
+        self._db = database
+        self.exceptions = _pytypes.SimpleNamespace(
+            **{name: cls for name, cls in errors.ERRORS_BY_CODE.items()}, ClientError=errors.ClientError)
+
+
+def open(path=MEMORY, durability="batch", allow_floats=False, **options):  # noqa: A001 (kvstore.open)
+    """Open (or create) a database directory, or ``":memory:"``.
+
+    ``durability``: ``"sync"`` (acknowledged means fsynced; concurrent writers
+    share fsyncs), ``"batch"`` (default: fsynced within a few milliseconds) or
+    ``"none"``.  ``allow_floats=True`` converts Python floats to numbers through
+    their shortest exact repr instead of rejecting them as boto3 does.
+    """
+    return Database(path, durability, allow_floats, **options)

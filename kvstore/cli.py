@@ -1,0 +1,39 @@
+"""``kvstore`` command line: serve | bench | check | repair | export | import | demo.
+
+Each subcommand lives beside the code it drives; this module only routes, and
+imports a subcommand's module when that subcommand runs (start-up stays fast).
+"""
+
+import argparse
+import importlib
+import sys
+
+#: subcommand -> (module, function, one-line help).  The function receives argv.
+SUBCOMMANDS = {
+    "serve": ("kvstore.server.main", "main", "run the DynamoDB-compatible HTTP server"),
+    "bench": ("bench.cli", "main", "run the benchmark harness"),
+    "check": ("kvstore.engine.tools", "check_main", "verify a database directory without changing it"),
+    "repair": ("kvstore.engine.tools", "repair_main", "drop corrupt log records and make a database openable"),
+    "export": ("kvstore.transfer", "export_main", "export a table in DynamoDB's export format (JSON lines)"),
+    "import": ("kvstore.transfer", "import_main", "import a table from DynamoDB's export format"),
+    "demo": ("kvstore.demo", "main", "create a table, write, query and print, on an embedded database"),
+}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in SUBCOMMANDS:
+        parser = argparse.ArgumentParser(prog="kvstore", description="kvstore command line")
+        sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+        for name, (_, _, text) in SUBCOMMANDS.items():
+            sub.add_parser(name, help=text)
+        if argv and argv[0] not in ("-h", "--help"):
+            parser.error(f"unknown command {argv[0]!r}")
+        parser.print_help()
+        return 0 if argv else 2
+    module, function, _ = SUBCOMMANDS[argv[0]]
+    return getattr(importlib.import_module(module), function)(argv[1:]) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

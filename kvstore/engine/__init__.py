@@ -1,0 +1,1 @@
+"""The storage engine: catalog of tables -> partitions -> packed items, indexes, durability."""

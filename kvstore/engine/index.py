@@ -1,0 +1,124 @@
+"""Secondary indexes (GSI and LSI): sparse, projected copies kept inside each write."""
+
+from decimal import Decimal
+
+from sortedcontainers import SortedList
+
+from kvstore import _core
+from kvstore.engine.schema import KeySchema
+from kvstore.types import Binary
+
+
+class Index:
+    """One GSI or LSI of a table.
+
+    Entries live under ``index_key(index hash, index range, table row key)`` so
+    rows that share index keys stay distinct and come back in a stable order.
+    An item without every index key attribute (of the declared type) has no
+    entry: that is a sparse index.  With projection ALL an entry shares the
+    base row's packed bytes, so it costs only its key.
+    """
+
+    def __init__(self, name, kind, schema, projection, table_schema, partitions, status="ACTIVE"):
+        self.name = name
+        self.kind = kind                      # "GSI" or "LSI"
+        self.schema = schema                  # KeySchema with delimited=True
+        self.projection = projection          # {"ProjectionType": ..., "NonKeyAttributes": [...]}
+        self.table_schema = table_schema
+        self.status = status
+        self.backfilling = False
+        self.entries = {}
+        self.partitions = [SortedList() for _ in range(partitions)]
+        self._shift = 8 - (partitions.bit_length() - 1)
+        ptype = projection["ProjectionType"]
+        self.projects_all = ptype == "ALL"
+        keys = set(schema.names) | set(table_schema.names)
+        self.projected_names = None if self.projects_all else keys | set(projection.get("NonKeyAttributes", ()))
+        self.size_bytes = 0
+
+    # -- maintenance ---------------------------------------------------------
+
+    def entry_key(self, item, row_key):
+        """Row key of ``item``'s entry, or None when the item is not in this (sparse) index."""
+        schema = self.schema
+        h = item.get(schema.hash_name, _MISSING)
+        if h is _MISSING or _core_type(h) != schema.hash_type or not _core.key_bytes(h):
+            return None
+        if schema.range_name is None:
+            return _core.index_key(h, None, row_key)
+        r = item.get(schema.range_name, _MISSING)
+        if r is _MISSING or _core_type(r) != schema.range_type or not _core.key_bytes(r):
+            return None
+        return _core.index_key(h, r, row_key)
+
+    def project(self, item, packed):
+        if self.projects_all:
+            return packed
+        names = self.projected_names
+        return _core.pack_item({k: v for k, v in item.items() if k in names})
+
+    def update(self, row_key, old_item, new_item, new_packed):
+        """Move this index from ``old_item`` to ``new_item`` (either may be None)."""
+        old_key = self.entry_key(old_item, row_key) if old_item is not None else None
+        new_key = self.entry_key(new_item, row_key) if new_item is not None else None
+        if old_key is not None and old_key != new_key:
+            previous = self.entries.pop(old_key, None)
+            if previous is not None:  # absent only while a backfill has not reached this row
+                self.size_bytes -= len(previous)
+                self.partitions[old_key[0] >> self._shift].remove(old_key)
+        if new_key is not None:
+            value = self.project(new_item, new_packed)
+            previous = self.entries.get(new_key)
+            if previous is None:
+                self.partitions[new_key[0] >> self._shift].add(new_key)
+            else:
+                self.size_bytes -= len(previous)
+            self.entries[new_key] = value
+            self.size_bytes += len(value)
+
+    def clear(self):
+        self.entries.clear()
+        for p in self.partitions:
+            p.clear()
+        self.size_bytes = 0
+
+    @property
+    def item_count(self):
+        return len(self.entries)
+
+    def _check(self):
+        """Invariants (called by tests): every entry is in exactly one sorted partition."""
+        keys = [k for p in self.partitions for k in p]
+        assert len(keys) == len(self.entries) == len(set(keys))
+        for i, p in enumerate(self.partitions):
+            for k in p:
+                assert k[0] >> self._shift == i and k in self.entries
+
+    def describe(self):
+        desc = {
+            "IndexName": self.name,
+            "KeySchema": [{"AttributeName": self.schema.hash_name, "KeyType": "HASH"}]
+            + ([{"AttributeName": self.schema.range_name, "KeyType": "RANGE"}] if self.schema.range_name else []),
+            "Projection": dict(self.projection),
+            "IndexSizeBytes": self.size_bytes,
+            "ItemCount": self.item_count,
+        }
+        return desc
+
+
+class _Missing:
+    __slots__ = ()
+
+
+_MISSING = _Missing()
+
+
+_KEY_TYPE_TAGS = {str: "S", Decimal: "N", Binary: "B"}
+
+
+def _core_type(value):
+    return _KEY_TYPE_TAGS.get(type(value))
+
+
+def index_schema(key_schema, attribute_types):
+    return KeySchema.from_description(key_schema, attribute_types, delimited=True)

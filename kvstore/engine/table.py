@@ -1,0 +1,221 @@
+"""A table's rows: partitions of sorted row keys, packed items, indexes, locks."""
+
+import threading
+from itertools import islice
+import time
+import uuid
+
+from sortedcontainers import SortedList
+
+from kvstore import _core, limits
+from kvstore.engine.index import Index, index_schema
+from kvstore.engine.schema import KeySchema
+
+#: partitions per table: a power of two, chosen from the row key's first byte.
+PARTITIONS = 16
+
+
+class Table:
+    """Rows of one table and everything derived from them.
+
+    ``rows`` maps a row key (see ``kvstore._pycore``) to the packed item;
+    ``partitions[p]`` holds the row keys whose first byte selects partition p,
+    in key order, so a Query is a range of one sorted list and a Scan walks the
+    partitions in order.  Writers hold the partition's lock from reading the old
+    item to applying the new one; readers take no lock (a packed item is
+    replaced as a whole, so a reader always sees a committed version).
+    """
+
+    def __init__(self, meta, partitions=PARTITIONS):
+        self.meta = meta
+        self.name = meta["TableName"]
+        types = {d["AttributeName"]: d["AttributeType"] for d in meta["AttributeDefinitions"]}
+        self.attribute_types = types
+        self.schema = KeySchema.from_description(meta["KeySchema"], types)
+        self.rows = {}
+        self.partitions = [SortedList() for _ in range(partitions)]
+        self.locks = [threading.RLock() for _ in range(partitions)]
+        self._shift = 8 - (partitions.bit_length() - 1)
+        self.size_bytes = 0
+        self.indexes = {}
+        for kind, member in (("LSI", "LocalSecondaryIndexes"), ("GSI", "GlobalSecondaryIndexes")):
+            for spec in meta.get(member, ()):
+                self.add_index(kind, spec, status=spec.get("IndexStatus", "ACTIVE"))
+        self.deleted = False
+
+    # -- catalog -------------------------------------------------------------
+
+    def add_index(self, kind, spec, status="ACTIVE"):
+        schema = index_schema(spec["KeySchema"], self.attribute_types)
+        index = Index(spec["IndexName"], kind, schema, spec["Projection"], self.schema,
+                      len(self.partitions), status)
+        self.indexes[index.name] = index
+        return index
+
+    @property
+    def gsis(self):
+        return [i for i in self.indexes.values() if i.kind == "GSI"]
+
+    @property
+    def lsis(self):
+        return [i for i in self.indexes.values() if i.kind == "LSI"]
+
+    def index_key_types(self):
+        """attribute name -> (type, index name, is_hash) for every index key attribute."""
+        out = {}
+        for index in self.indexes.values():
+            s = index.schema
+            out.setdefault(s.hash_name, []).append((s.hash_type, index.name, True))
+            if s.range_name is not None:
+                out.setdefault(s.range_name, []).append((s.range_type, index.name, False))
+        return out
+
+    # -- locking -------------------------------------------------------------
+
+    def partition_of(self, row_key):
+        return row_key[0] >> self._shift
+
+    def lock_for(self, row_key):
+        return self.locks[row_key[0] >> self._shift]
+
+    # -- reads ---------------------------------------------------------------
+
+    def get_packed(self, row_key):
+        return self.rows.get(row_key)
+
+    def get(self, row_key):
+        packed = self.rows.get(row_key)
+        return None if packed is None else _core.unpack_item(packed)
+
+    # -- writes (caller holds the partition lock) -----------------------------
+
+    def apply(self, row_key, old_item, new_item, new_packed):
+        """Install ``new_packed`` (or delete when None) and keep indexes in step.
+
+        ``old_item``/``new_item`` are the native images, needed only when the
+        table has indexes (callers may pass None for them otherwise).
+        """
+        old_packed = self.rows.get(row_key)
+        if new_packed is None:
+            if old_packed is None:
+                return
+            del self.rows[row_key]
+            self.partitions[row_key[0] >> self._shift].remove(row_key)
+            self.size_bytes -= len(old_packed)
+        else:
+            self.rows[row_key] = new_packed
+            if old_packed is None:
+                self.partitions[row_key[0] >> self._shift].add(row_key)
+            else:
+                self.size_bytes -= len(old_packed)
+            self.size_bytes += len(new_packed)
+        if self.indexes:
+            if old_item is None and old_packed is not None:
+                old_item = _core.unpack_item(old_packed)
+            for index in self.indexes.values():
+                if index.status != "DELETING":
+                    index.update(row_key, old_item, new_item, new_packed)
+
+    def clear(self):
+        self.rows.clear()
+        for p in self.partitions:
+            p.clear()
+        for index in self.indexes.values():
+            index.clear()
+        self.size_bytes = 0
+
+    # -- iteration -----------------------------------------------------------
+
+    def iter_range(self, structure, lo, lo_inc, hi, hi_inc, reverse=False, chunk=128):
+        """Row keys of ``structure`` (table or index) within bounds, in order, across partitions.
+
+        Keys are taken ``chunk`` at a time under the partition's lock (a sorted
+        list must not change while it is being walked) and yielded with the lock
+        released, so a long Scan never holds up writers for long.
+        """
+        partitions = structure.partitions
+        first = 0 if lo is None else lo[0] >> self._shift
+        last = len(partitions) - 1 if hi is None else min(len(partitions) - 1, hi[0] >> self._shift)
+        order = range(last, first - 1, -1) if reverse else range(first, last + 1)
+        for p in order:
+            keys = partitions[p]
+            lock = self.locks[p]
+            plo, plo_inc, phi, phi_inc = lo, lo_inc, hi, hi_inc
+            while True:
+                with lock:
+                    batch = list(islice(keys.irange(plo, phi, (plo_inc, phi_inc), reverse), chunk))
+                yield from batch
+                if len(batch) < chunk:
+                    break
+                if reverse:
+                    phi, phi_inc = batch[-1], False
+                else:
+                    plo, plo_inc = batch[-1], False
+
+    @property
+    def item_count(self):
+        return len(self.rows)
+
+    def collection_size(self, hash_value):
+        """Bytes of an item collection (rows + LSI entries sharing a partition-key value)."""
+        prefix = _core.partition_prefix(hash_value)
+        from kvstore.engine.schema import successor
+        total = 0
+        for key in self.partitions[prefix[0] >> self._shift].irange(prefix, successor(prefix), (True, False)):
+            total += len(self.rows[key])
+        for index in self.lsis:
+            for key in index.partitions[prefix[0] >> self._shift].irange(prefix, successor(prefix), (True, False)):
+                total += len(index.entries[key])
+        return total
+
+    def _check(self):
+        """Invariants (called by tests)."""
+        keys = [k for p in self.partitions for k in p]
+        assert len(keys) == len(self.rows) == len(set(keys))
+        assert self.size_bytes == sum(len(v) for v in self.rows.values())
+        for i, p in enumerate(self.partitions):
+            for k in p:
+                assert k[0] >> self._shift == i and k in self.rows
+        for index in self.indexes.values():
+            index._check()
+            if index.status == "ACTIVE":
+                expected = {}
+                for row_key, packed in self.rows.items():
+                    item = _core.unpack_item(packed)
+                    ek = index.entry_key(item, row_key)
+                    if ek is not None:
+                        expected[ek] = index.project(item, packed)
+                assert expected.keys() == index.entries.keys()
+                for k, v in expected.items():
+                    assert _core.unpack_item(v) == _core.unpack_item(index.entries[k])
+
+
+def new_table_meta(request, now=None):
+    """Catalog entry for a CreateTable request that passed validation."""
+    name = request["TableName"]
+    arn = f"arn:aws:dynamodb:{limits.REGION}:{limits.ACCOUNT_ID}:table/{name}"
+    meta = {
+        "TableName": name,
+        "TableArn": arn,
+        "TableId": str(uuid.uuid4()),
+        "CreationDateTime": time.time() if now is None else now,
+        "AttributeDefinitions": [dict(d) for d in request["AttributeDefinitions"]],
+        "KeySchema": [dict(k) for k in request["KeySchema"]],
+        "BillingMode": request.get("BillingMode") or "PROVISIONED",
+        "ProvisionedThroughput": dict(request.get("ProvisionedThroughput") or {}),
+    }
+    for member in ("LocalSecondaryIndexes", "GlobalSecondaryIndexes"):
+        if request.get(member):
+            meta[member] = [
+                {"IndexName": i["IndexName"], "KeySchema": [dict(k) for k in i["KeySchema"]],
+                 "Projection": dict(i["Projection"]),
+                 **({"ProvisionedThroughput": dict(i["ProvisionedThroughput"])}
+                    if i.get("ProvisionedThroughput") else {})}
+                for i in request[member]
+            ]
+    for member in ("StreamSpecification", "SSESpecification", "TableClass", "DeletionProtectionEnabled",
+                   "OnDemandThroughput", "WarmThroughput"):
+        if member in request and request[member] is not None:
+            meta[member] = request[member]
+    meta["Tags"] = [dict(t) for t in request.get("Tags") or ()]
+    return meta

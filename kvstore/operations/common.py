@@ -1,0 +1,239 @@
+"""Checks and response pieces shared by the operations, in DynamoDB's wording."""
+
+import math
+import re
+from decimal import Decimal
+
+from kvstore import _core, limits
+from kvstore.errors import (
+    ResourceNotFoundException, ValidationException, constraint_error, invalid_parameter,
+)
+from kvstore.types import Binary
+
+_TABLE_NAME_RE = re.compile(limits.TABLE_NAME_PATTERN + r"\Z")
+_KEY_TAGS = {str: "S", Decimal: "N", Binary: "B"}
+
+RETURN_VALUES = "[ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]"
+RETURN_CONSUMED_CAPACITY = "[INDEXES, TOTAL, NONE]"
+RETURN_ITEM_COLLECTION_METRICS = "[SIZE, NONE]"
+RETURN_ON_CONDITION_FAILURE = "[ALL_OLD, NONE]"
+SELECT = "[SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"
+_ENUMS = {
+    "ReturnValues": ("returnValues", RETURN_VALUES),
+    "ReturnConsumedCapacity": ("returnConsumedCapacity", RETURN_CONSUMED_CAPACITY),
+    "ReturnItemCollectionMetrics": ("returnItemCollectionMetrics", RETURN_ITEM_COLLECTION_METRICS),
+    "ReturnValuesOnConditionCheckFailure": ("returnValuesOnConditionCheckFailure", RETURN_ON_CONDITION_FAILURE),
+    "Select": ("select", SELECT),
+}
+
+
+def key_type(value):
+    """'S', 'N' or 'B' for a key-capable native value, else None."""
+    return _KEY_TAGS.get(type(value))
+
+
+# -- request-level constraints ("N validation errors detected") -------------
+
+def table_name_violations(name, path="tableName", minimum=1):
+    if name is None:
+        return [(None, path, "Member must not be null")]
+    if not isinstance(name, str):
+        return [(str(name), path, "Member must not be null")]
+    out = []
+    if len(name) < minimum:
+        out.append((name, path, f"Member must have length greater than or equal to {minimum}"))
+    if len(name) > limits.MAX_TABLE_NAME:
+        out.append((name, path, f"Member must have length less than or equal to {limits.MAX_TABLE_NAME}"))
+    if name and not _TABLE_NAME_RE.match(name):
+        out.append((name, path, "Member must satisfy regular expression pattern: " + limits.TABLE_NAME_PATTERN))
+    return out
+
+
+def enum_violations(request, members):
+    out = []
+    for member in members:
+        value = request.get(member)
+        if value is not None:
+            path, allowed = _ENUMS[member]
+            if value not in allowed[1:-1].split(", "):
+                out.append((value, path, f"Member must satisfy enum value set: {allowed}"))
+    return out
+
+
+def check_constraints(violations):
+    if violations:
+        raise constraint_error(violations)
+
+
+def check_request(request, enums=(), table_member="TableName", required=()):
+    """Table-name, required-member and enum constraints, reported together like DynamoDB."""
+    violations = table_name_violations(request.get(table_member))
+    for member, path in required:
+        if request.get(member) is None:
+            violations.append((None, path, "Member must not be null"))
+    violations += enum_violations(request, enums)
+    check_constraints(violations)
+
+
+def get_table(engine, name):
+    table = engine.tables.get(name)
+    if table is None:
+        raise ResourceNotFoundException("Requested resource not found")
+    return table
+
+
+# -- keys -------------------------------------------------------------------
+
+def _check_key_value(name, value, is_hash):
+    raw = _core.key_bytes(value)
+    if not raw:
+        kind = "binary" if type(value) is Binary else "string"
+        raise ValidationException(
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot "
+            f"contain an empty {kind} value. Key: {name}")
+    if type(value) is not Decimal:
+        if is_hash and len(raw) > limits.MAX_HASH_KEY_SIZE:
+            raise invalid_parameter(
+                "Size of hashkey has exceeded the maximum size limit of" + f"{limits.MAX_HASH_KEY_SIZE} bytes")
+        if not is_hash and len(raw) > limits.MAX_RANGE_KEY_SIZE:
+            raise invalid_parameter(
+                "Aggregated size of all range keys has exceeded the size limit of "
+                f"{limits.MAX_RANGE_KEY_SIZE} bytes")
+
+
+def key_from_request(table, key, message="The provided key element does not match the schema"):
+    """Validate a ``Key`` (GetItem, DeleteItem, UpdateItem, ...) and return its row key."""
+    schema = table.schema
+    if type(key) is not dict or len(key) != len(schema.names):
+        raise ValidationException(message)
+    h = key.get(schema.hash_name, _ABSENT)
+    if h is _ABSENT or key_type(h) != schema.hash_type:
+        raise ValidationException(message)
+    _check_key_value(schema.hash_name, h, True)
+    if schema.range_name is None:
+        return _core.storage_key(h)
+    r = key.get(schema.range_name, _ABSENT)
+    if r is _ABSENT or key_type(r) != schema.range_type:
+        raise ValidationException(message)
+    _check_key_value(schema.range_name, r, False)
+    return _core.storage_key(h, r)
+
+
+def key_from_item(table, item):
+    """Validate the key attributes of a whole ``Item`` (PutItem) and return its row key."""
+    schema = table.schema
+    for name, expected, is_hash in ((schema.hash_name, schema.hash_type, True),
+                                    (schema.range_name, schema.range_type, False)):
+        if name is None:
+            continue
+        value = item.get(name, _ABSENT)
+        if value is _ABSENT:
+            raise invalid_parameter(f"Missing the key {name} in the item")
+        actual = key_type(value)
+        if actual != expected:
+            from kvstore.types import type_of
+            raise invalid_parameter(f"Type mismatch for key {name} expected: {expected} actual: {type_of(value)}")
+        _check_key_value(name, value, is_hash)
+    return schema.row_key(item)
+
+
+def check_index_keys(table, item, updating=False):
+    """Reject an item whose index key attributes have the wrong type, are empty or too long."""
+    if not table.indexes:
+        return
+    for name, uses in table.index_key_types().items():
+        value = item.get(name, _ABSENT)
+        if value is _ABSENT:
+            continue
+        for expected, index_name, is_hash in uses:
+            actual = key_type(value)
+            if actual != expected:
+                from kvstore.types import type_of
+                raise invalid_parameter(
+                    f"Type mismatch for Index Key {name} Expected: {expected} Actual: {type_of(value)} "
+                    f"IndexName: {index_name}")
+            raw = _core.key_bytes(value)
+            if not raw:
+                if updating:
+                    raise ValidationException(
+                        "One or more parameter values are not valid. The update expression attempted to update "
+                        "a secondary index key to a value that is not supported. The AttributeValue for a key "
+                        "attribute cannot contain an empty string value.")
+                raise ValidationException(
+                    "One or more parameter values are not valid. A value specified for a secondary index key "
+                    "is not supported. The AttributeValue for a key attribute cannot contain an empty "
+                    f"{'binary' if type(value) is Binary else 'string'} value. IndexName: {index_name}, "
+                    f"IndexKey: {name}")
+            if actual != "N":
+                limit = limits.MAX_HASH_KEY_SIZE if is_hash else limits.MAX_RANGE_KEY_SIZE
+                if len(raw) > limit:
+                    raise invalid_parameter(
+                        f"Size of {'hashkey' if is_hash else 'rangekey'} has exceeded the maximum size limit of"
+                        f"{limit} bytes for IndexName: {index_name}")
+
+
+def check_attribute_names(item):
+    for name in item:
+        if not name:
+            raise invalid_parameter("Empty attribute name")
+        if len(name) > 16383 and len(name.encode("utf-8", "surrogatepass")) > limits.MAX_ATTRIBUTE_NAME_SIZE:
+            raise invalid_parameter(
+                f"Attribute name is too large, must be less than {limits.MAX_ATTRIBUTE_NAME_SIZE + 1} bytes")
+
+
+def check_item_size(item, message="Item size has exceeded the maximum allowed size"):
+    from kvstore.types import item_size
+    size = item_size(item)
+    if size > limits.MAX_ITEM_SIZE:
+        raise ValidationException(message)
+    return size
+
+
+# -- responses ----------------------------------------------------------------
+
+def capacity(table_name, units, mode, index_units=None, read=True):
+    """A ConsumedCapacity entry for ReturnConsumedCapacity TOTAL or INDEXES."""
+    out = {"TableName": table_name, "CapacityUnits": float(units)}
+    if read:
+        out["ReadCapacityUnits"] = float(units)
+    else:
+        out["WriteCapacityUnits"] = float(units)
+    if mode == "INDEXES":
+        table_units = units - sum((index_units or {}).values())
+        out["Table"] = {"CapacityUnits": float(table_units)}
+        gsi = {k: {"CapacityUnits": float(v)} for k, v in (index_units or {}).items() if k[1] == "GSI"}
+        if gsi:
+            out["GlobalSecondaryIndexes"] = {k[0]: v for k, v in gsi.items()}
+        lsi = {k: {"CapacityUnits": float(v)} for k, v in (index_units or {}).items() if k[1] == "LSI"}
+        if lsi:
+            out["LocalSecondaryIndexes"] = {k[0]: v for k, v in lsi.items()}
+    return out
+
+
+def read_units(size, consistent):
+    units = max(1, math.ceil(size / 4096))
+    return units if consistent else units / 2
+
+
+def write_units(size):
+    return max(1, math.ceil(size / 1024))
+
+
+def item_collection_metrics(table, item_or_key):
+    """ItemCollectionMetrics for tables with an LSI (None otherwise)."""
+    if not table.lsis:
+        return None
+    h = item_or_key[table.schema.hash_name]
+    size_gb = table.collection_size(h) / (1024 ** 3)
+    return {"ItemCollectionKey": {table.schema.hash_name: h},
+            "SizeEstimateRangeGB": [0.0, 1.0] if size_gb < 1 else [math.floor(size_gb), math.ceil(size_gb) + 1.0]}
+
+
+class _Absent:
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<absent>"
+
+
+_ABSENT = _Absent()

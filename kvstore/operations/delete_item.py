@@ -1,0 +1,34 @@
+"""DeleteItem: remove one item by key, optionally under a condition.
+
+Deleting a missing item succeeds (and changes nothing).  ReturnValues may only
+be NONE or ALL_OLD.
+"""
+
+from kvstore import _core
+from kvstore.operations.common import check_request, get_table, key_from_request
+from kvstore.operations.writing import check_return_values, compile_write, condition_failed, finish
+
+ENUMS = ("ReturnValues", "ReturnConsumedCapacity", "ReturnItemCollectionMetrics",
+         "ReturnValuesOnConditionCheckFailure")
+
+
+def run(engine, request):
+    check_request(request, ENUMS, required=(("Key", "key"),))
+    return_values = check_return_values(request, ("NONE", "ALL_OLD"))
+    condition, _ = compile_write(request, "DeleteItem")
+    table = get_table(engine, request["TableName"])
+    key = request["Key"]
+    row_key = key_from_request(table, key)
+    with table.lock_for(row_key):
+        old_packed = table.rows.get(row_key)
+        old = _core.unpack_item(old_packed) if old_packed is not None else None
+        if condition is not None and not condition.evaluate(old):
+            raise condition_failed(old, request)
+        lsn = engine.commit([(table, row_key, old, None, None)]) if old_packed is not None else 0
+    engine.wait_durable(lsn)
+    response = {}
+    if return_values == "ALL_OLD" and old is not None:
+        response["Attributes"] = old
+    if len(request) > 2:
+        finish(response, request, table, key, len(old_packed) if old_packed else 0, 0)
+    return response

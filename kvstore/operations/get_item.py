@@ -1,0 +1,44 @@
+"""GetItem: read one item by its full key.
+
+``Item`` is absent when there is no such item; a projection matching nothing
+of an existing item gives ``{"Item": {}}``.  Reads always see the latest
+committed version, so ConsistentRead changes only the reported capacity.
+"""
+
+from kvstore import _core
+from kvstore.expressions import compile_request, legacy
+from kvstore.operations.common import capacity, check_request, get_table, key_from_request, read_units
+
+ENUMS = ("ReturnConsumedCapacity",)
+
+
+def run(engine, request):
+    if len(request) == 2:   # TableName + Key: the common case, nothing to compile
+        projection = None
+        check_request(request, required=(("Key", "key"),))
+    else:
+        check_request(request, ENUMS, required=(("Key", "key"),))
+        projection = compile_projection(request, "GetItem")
+    table = get_table(engine, request["TableName"])
+    packed = table.rows.get(key_from_request(table, request["Key"]))
+    response = {}
+    if packed is not None:
+        item = _core.unpack_item(packed)
+        response["Item"] = item if projection is None else projection.apply(item)
+    mode = request.get("ReturnConsumedCapacity")
+    if mode in ("TOTAL", "INDEXES"):
+        units = read_units(len(packed) if packed else 0, bool(request.get("ConsistentRead")))
+        response["ConsumedCapacity"] = capacity(table.name, units, mode)
+    return response
+
+
+def compile_projection(request, operation):
+    """ProjectionExpression or legacy AttributesToGet of a read (None: whole items)."""
+    legacy.check_mixing(operation, request)
+    if request.get("AttributesToGet") is not None:
+        return legacy.attributes_to_get(request["AttributesToGet"])
+    names = request.get("ExpressionAttributeNames")
+    text = request.get("ProjectionExpression")
+    if text is None and names is None:
+        return None
+    return compile_request(operation=operation, projection=text, names=names).projection

@@ -1,0 +1,41 @@
+"""PutItem: create an item or replace it whole, optionally under a condition.
+
+The condition sees the existing item (all attributes absent when there is
+none).  ReturnValues may only be NONE or ALL_OLD.
+"""
+
+from kvstore import _core
+from kvstore.operations.common import (
+    check_attribute_names, check_index_keys, check_item_size, check_request, get_table, key_from_item,
+)
+from kvstore.operations.writing import check_return_values, compile_write, condition_failed, finish
+
+ENUMS = ("ReturnValues", "ReturnConsumedCapacity", "ReturnItemCollectionMetrics",
+         "ReturnValuesOnConditionCheckFailure")
+
+
+def run(engine, request):
+    check_request(request, ENUMS, required=(("Item", "item"),))
+    return_values = check_return_values(request, ("NONE", "ALL_OLD"))
+    condition, _ = compile_write(request, "PutItem")
+    item = request["Item"]
+    check_attribute_names(item)
+    size = check_item_size(item)
+    table = get_table(engine, request["TableName"])
+    row_key = key_from_item(table, item)
+    check_index_keys(table, item)
+    packed = _core.pack_item(item)
+    need_old = condition is not None or return_values == "ALL_OLD" or bool(table.indexes)
+    with table.lock_for(row_key):
+        old_packed = table.rows.get(row_key)
+        old = _core.unpack_item(old_packed) if (need_old and old_packed is not None) else None
+        if condition is not None and not condition.evaluate(old):
+            raise condition_failed(old, request)
+        lsn = engine.commit([(table, row_key, old, item, packed)])
+    engine.wait_durable(lsn)
+    response = {}
+    if return_values == "ALL_OLD" and old is not None:
+        response["Attributes"] = old
+    if len(request) > 2:
+        finish(response, request, table, item, len(old_packed) if old_packed else 0, size)
+    return response

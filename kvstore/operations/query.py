@@ -1,0 +1,61 @@
+"""Query: the items of one partition-key value, in sort-key order, from a table or an index.
+
+The key condition picks the partition and a sort-key range; Limit counts items
+read before the filter; ScanIndexForward=false walks the range backwards.  A
+filter may not use the queried key attributes.
+"""
+
+from kvstore.errors import ValidationException
+from kvstore.operations.common import check_constraints, enum_violations, get_table, table_name_violations
+from kvstore.operations.reading import (
+    Source, check_consistent_read, check_limit, collect, compile_read, resolve_select, start_key,
+)
+
+ENUMS = ("Select", "ReturnConsumedCapacity")
+
+
+def run(engine, request):
+    violations = table_name_violations(request.get("TableName"))
+    violations += enum_violations(request, ENUMS)
+    check_constraints(violations)
+    limit = check_limit(request, "Query")
+    key_condition, filter_, projection = compile_read(request, "Query")
+    if key_condition is None:
+        raise ValidationException("Either the KeyConditions or KeyConditionExpression parameter must be specified "
+                                  "in the request.")
+    table = get_table(engine, request["TableName"])
+    source = Source(table, request.get("IndexName"))
+    check_consistent_read(request, source)
+    select = resolve_select(request, source, projection)
+    schema = source.schema
+    key = key_condition.resolve(schema.hash_name, schema.range_name, schema.types())
+    if filter_ is not None:
+        for name in schema.names:
+            if name in filter_.top_level_names:
+                member = "QueryFilter" if request.get("QueryFilter") is not None else "Filter Expression"
+                raise ValidationException(
+                    f"{member} can only contain non-primary key attributes: Primary key attribute: {name}")
+    lo, lo_inc, hi, hi_inc = schema.range_bounds(key.hash_value, key.range_op, key.range_values)
+    forward = request.get("ScanIndexForward", True) is not False
+    esk = start_key(request, source)
+    if esk is not None:
+        if schema.range_name is None and source.index is None:
+            raise ValidationException("The provided starting key is invalid: "
+                                      "The provided key element does not match the schema")
+        if esk[schema.hash_name] != key.hash_value:
+            raise ValidationException(
+                "The provided starting key is outside query boundaries based on provided conditions")
+        if schema.range_name is not None and not key.matches_range(esk[schema.range_name]):
+            raise ValidationException("The provided starting key does not match the range key predicate")
+        start = source.row_key_of(esk)
+        if forward:
+            lo, lo_inc = start, False
+        else:
+            hi, hi_inc = start, False
+    row_keys = table.iter_range(source.structure, lo, lo_inc, hi, hi_inc, not forward, chunk=_chunk(limit))
+    return collect(request, source, row_keys, filter_, projection, select, limit)
+
+
+def _chunk(limit):
+    """Keys to take per lock hold: a small Query (Limit 10) should not copy more than it needs."""
+    return 128 if limit is None else max(1, min(limit + 1, 128))

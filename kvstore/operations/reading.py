@@ -1,0 +1,192 @@
+"""What Query and Scan share: Select rules, index checks, ExclusiveStartKey, paging.
+
+A page stops when ``Limit`` items have been *evaluated* (before the filter), or
+when the items read reach 1 MB (measured on the stored size), or at the end of
+the data; LastEvaluatedKey is the key of the last item evaluated, and for an
+index it holds the index key attributes plus the table key.
+"""
+
+from kvstore import _core, limits
+from kvstore.errors import ValidationException, constraint_error, invalid_parameter
+from kvstore.expressions import compile_request, legacy
+from kvstore.operations.common import capacity, key_type, read_units
+
+
+class Source:
+    """The table or index a Query/Scan reads, with what it can return."""
+
+    def __init__(self, table, index_name):
+        self.table = table
+        self.index = None
+        if index_name is not None:
+            self.index = table.indexes.get(index_name)
+            if self.index is None:
+                raise ValidationException(f"The table does not have the specified index: {index_name}")
+        self.schema = self.index.schema if self.index else table.schema
+        self.structure = self.index if self.index else table
+        self.values = self.index.entries if self.index else table.rows
+
+    @property
+    def is_gsi(self):
+        return self.index is not None and self.index.kind == "GSI"
+
+    def key_names(self):
+        names = list(self.schema.names)
+        if self.index is not None:
+            names += [n for n in self.table.schema.names if n not in names]
+        return names
+
+    def last_key(self, item):
+        return {n: item[n] for n in self.key_names()}
+
+    def row_key_of(self, key):
+        """Row key (in this source) of an ExclusiveStartKey that passed validation."""
+        if self.index is None:
+            return self.table.schema.row_key(key)
+        table_key = self.table.schema.row_key(key)
+        s = self.schema
+        return _core.index_key(key[s.hash_name], key.get(s.range_name) if s.range_name else None, table_key)
+
+
+def check_limit(request, operation):
+    limit = request.get("Limit")
+    if limit is not None and limit < 1:
+        if operation == "Query":
+            raise constraint_error([("", "Limit", "Member must have value greater than or equal to 1")])
+        raise constraint_error([(str(limit), "limit", "Member must have value greater than or equal to 1")])
+    return limit
+
+
+def compile_read(request, operation):
+    """``(key_condition, filter, projection)`` of a Query or Scan request."""
+    legacy.check_mixing(operation, request)
+    filter_member = "QueryFilter" if operation == "Query" else "ScanFilter"
+    key_condition = filter_ = projection = None
+    names = request.get("ExpressionAttributeNames")
+    values = request.get("ExpressionAttributeValues")
+    texts = {k: request.get(m) for k, m in (("key_condition", "KeyConditionExpression"),
+                                            ("filter", "FilterExpression"),
+                                            ("projection", "ProjectionExpression"))}
+    if operation != "Query":
+        texts["key_condition"] = None
+    if any(v is not None for v in texts.values()) or names is not None or values is not None:
+        compiled = compile_request(operation=operation, names=names, values=values, **texts)
+        key_condition, filter_, projection = compiled.key_condition, compiled.filter, compiled.projection
+    if operation == "Query" and request.get("KeyConditions") is not None:
+        key_condition = legacy.key_conditions(request["KeyConditions"])
+    if request.get(filter_member) is not None:
+        filter_ = legacy.filter_condition(request[filter_member], request.get("ConditionalOperator"),
+                                          filter_member)
+    if request.get("AttributesToGet") is not None:
+        projection = legacy.attributes_to_get(request["AttributesToGet"])
+    return key_condition, filter_, projection
+
+
+def resolve_select(request, source, projection):
+    """Select after DynamoDB's defaulting and checks."""
+    select = request.get("Select")
+    has_projection = request.get("ProjectionExpression") is not None or request.get("AttributesToGet") is not None
+    if select is None:
+        select = "SPECIFIC_ATTRIBUTES" if has_projection else (
+            "ALL_PROJECTED_ATTRIBUTES" if source.index is not None else "ALL_ATTRIBUTES")
+    if has_projection and select != "SPECIFIC_ATTRIBUTES":
+        member = "ProjectionExpression" if request.get("ProjectionExpression") is not None else "AttributesToGet"
+        raise ValidationException(
+            f"Cannot specify the {member} when choosing to get {select}" if select != "COUNT" else
+            f"Cannot specify the {member} when choosing to get COUNT")
+    if select == "SPECIFIC_ATTRIBUTES" and not has_projection:
+        raise ValidationException(
+            "1 validation error detected: SPECIFIC_ATTRIBUTES requires either ProjectionExpression "
+            "or AttributesToGet")
+    if select == "ALL_PROJECTED_ATTRIBUTES" and source.index is None:
+        raise ValidationException(
+            "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName")
+    if source.is_gsi:
+        index = source.index
+        if select == "ALL_ATTRIBUTES" and not index.projects_all:
+            raise invalid_parameter(
+                f"Select type ALL_ATTRIBUTES is not supported for global secondary index {index.name} "
+                "because its projection type is not ALL")
+        if projection is not None and not index.projects_all:
+            missing = sorted(projection.top_level_names - index.projected_names)
+            if missing:
+                raise invalid_parameter(
+                    f"Global secondary index {index.name} does not project the requested attribute(s) "
+                    f"[{', '.join(missing)}]: the projection of a GSI query may only use projected attributes")
+    return select
+
+
+def check_consistent_read(request, source):
+    if request.get("ConsistentRead") and source.is_gsi:
+        raise ValidationException("Consistent reads are not supported on global secondary indexes")
+    if source.index is not None and source.index.status != "ACTIVE":
+        raise ValidationException(f"Cannot read from backfilling global secondary index: {source.index.name}")
+
+
+def start_key(request, source):
+    """Validated ExclusiveStartKey (or None)."""
+    key = request.get("ExclusiveStartKey")
+    if key is None:
+        return None
+    names = source.key_names()
+    types = dict(source.table.schema.types())
+    types.update(source.schema.types())
+    if type(key) is not dict or set(key) != set(names) or any(key_type(key[n]) != types[n] for n in names):
+        raise ValidationException("The provided starting key is invalid: "
+                                  "The provided key element does not match the schema")
+    for n in names:
+        if not _core.key_bytes(key[n]):
+            raise ValidationException("The provided starting key is invalid: One or more parameter values "
+                                      "are not valid. The AttributeValue for a key attribute cannot contain "
+                                      f"an empty string value. Key: {n}")
+    return key
+
+
+def collect(request, source, row_keys, filter_, projection, select, limit):
+    """Walk ``row_keys`` of ``source`` and build a Query/Scan response."""
+    values = source.values
+    table_rows = source.table.rows
+    fetch_from_table = (source.index is not None and not source.index.projects_all and not source.is_gsi
+                        and (select == "ALL_ATTRIBUTES" or (
+                            projection is not None
+                            and not projection.top_level_names <= source.index.projected_names)))
+    table_schema = source.table.schema
+    items = []
+    scanned = matched = 0
+    read_bytes = 0
+    last = None
+    stopped = False
+    count_only = select == "COUNT"
+    for row_key in row_keys:
+        packed = values.get(row_key)
+        if packed is None:       # removed after the key list was read
+            continue
+        item = _core.unpack_item(packed)
+        if fetch_from_table:
+            base = table_rows.get(table_schema.row_key(item))
+            if base is None:
+                continue
+            item = _core.unpack_item(base)
+        scanned += 1
+        read_bytes += len(packed)
+        last = item
+        if filter_ is None or filter_.evaluate(item):
+            matched += 1
+            if not count_only:
+                items.append(item if projection is None else projection.apply(item))
+        if (limit is not None and scanned >= limit) or read_bytes >= limits.MAX_PAGE_SIZE:
+            stopped = True
+            break
+    response = {}
+    if not count_only:
+        response["Items"] = items
+    response["Count"] = matched
+    response["ScannedCount"] = scanned
+    if stopped and last is not None:
+        response["LastEvaluatedKey"] = source.last_key(last)
+    mode = request.get("ReturnConsumedCapacity")
+    if mode in ("TOTAL", "INDEXES"):
+        units = read_units(read_bytes, bool(request.get("ConsistentRead")))
+        index_units = {(source.index.name, source.index.kind): units} if source.index else None
+        response["ConsumedCapacity"] = capacity(source.table.name, units, mode, index_units)
+    return response

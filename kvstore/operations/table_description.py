@@ -1,0 +1,68 @@
+"""The TableDescription shape shared by Create/Describe/Update/DeleteTable."""
+
+
+def throughput(spec, billing):
+    if billing == "PAY_PER_REQUEST" or not spec:
+        return {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 0, "WriteCapacityUnits": 0}
+    return {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": spec["ReadCapacityUnits"],
+            "WriteCapacityUnits": spec["WriteCapacityUnits"]}
+
+
+def describe(table, status="ACTIVE"):
+    meta = table.meta
+    billing = meta.get("BillingMode", "PROVISIONED")
+    desc = {
+        "AttributeDefinitions": [dict(d) for d in meta["AttributeDefinitions"]],
+        "TableName": table.name,
+        "KeySchema": [dict(k) for k in meta["KeySchema"]],
+        "TableStatus": status,
+        "CreationDateTime": meta["CreationDateTime"],
+        "ProvisionedThroughput": throughput(meta.get("ProvisionedThroughput"), billing),
+        "TableSizeBytes": table.size_bytes,
+        "ItemCount": table.item_count,
+        "TableArn": meta["TableArn"],
+        "TableId": meta["TableId"],
+    }
+    if billing == "PAY_PER_REQUEST":
+        desc["BillingModeSummary"] = {"BillingMode": "PAY_PER_REQUEST",
+                                      "LastUpdateToPayPerRequestDateTime": meta.get(
+                                          "LastUpdateToPayPerRequestDateTime", meta["CreationDateTime"])}
+    lsis = [_index(table, i, meta) for i in table.lsis]
+    if lsis:
+        desc["LocalSecondaryIndexes"] = lsis
+    gsis = [_index(table, i, meta) for i in table.gsis]
+    if gsis:
+        desc["GlobalSecondaryIndexes"] = gsis
+    stream = meta.get("StreamSpecification")
+    if stream and meta.get("LatestStreamArn"):
+        desc["StreamSpecification"] = dict(stream)
+        desc["LatestStreamLabel"] = meta["LatestStreamLabel"]
+        desc["LatestStreamArn"] = meta["LatestStreamArn"]
+    sse = meta.get("SSESpecification")
+    if sse and sse.get("Enabled"):
+        desc["SSEDescription"] = {"Status": "ENABLED", "SSEType": sse.get("SSEType", "KMS"),
+                                  "KMSMasterKeyArn": sse.get("KMSMasterKeyId") or
+                                  "arn:aws:kms:us-east-1:123456789012:key/kvstore-local"}
+    if meta.get("TableClass"):
+        desc["TableClassSummary"] = {"TableClass": meta["TableClass"]}
+    if "DeletionProtectionEnabled" in meta:
+        desc["DeletionProtectionEnabled"] = meta["DeletionProtectionEnabled"]
+    if meta.get("RestoreSummary"):
+        desc["RestoreSummary"] = dict(meta["RestoreSummary"])
+    for member in ("OnDemandThroughput", "WarmThroughput"):
+        if meta.get(member):
+            desc[member] = dict(meta[member])
+    return desc
+
+
+def _index(table, index, meta):
+    desc = index.describe()
+    desc["IndexArn"] = f"{meta['TableArn']}/index/{index.name}"
+    if index.kind == "GSI":
+        spec = next((g for g in meta.get("GlobalSecondaryIndexes", ()) if g["IndexName"] == index.name), {})
+        desc["IndexStatus"] = index.status
+        if index.backfilling:
+            desc["Backfilling"] = True
+        desc["ProvisionedThroughput"] = throughput(spec.get("ProvisionedThroughput"),
+                                                   meta.get("BillingMode", "PROVISIONED"))
+    return desc

@@ -1,0 +1,71 @@
+"""UpdateItem: edit an item's attributes in place (an upsert), optionally under a condition.
+
+Every right-hand side reads the item as it was before the update.  An update
+of a missing item creates it from the key plus the changes, except an update
+that only removes, which creates nothing.  No update at all creates an empty
+(key-only) item.
+"""
+
+from kvstore import _core
+from kvstore.operations.common import (
+    check_index_keys, check_item_size, check_request, get_table, key_from_request,
+)
+from kvstore.operations.writing import check_return_values, compile_write, condition_failed, finish
+
+ENUMS = ("ReturnValues", "ReturnConsumedCapacity", "ReturnItemCollectionMetrics",
+         "ReturnValuesOnConditionCheckFailure")
+RETURN_VALUES = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
+
+
+def run(engine, request):
+    check_request(request, ENUMS, required=(("Key", "key"),))
+    return_values = check_return_values(request, RETURN_VALUES)
+    condition, update = compile_write(request, "UpdateItem", update=True)
+    table = get_table(engine, request["TableName"])
+    key = request["Key"]
+    row_key = key_from_request(table, key)
+    if update is not None:
+        update.check_keys(table.schema.names, tuple(table.index_key_types()))
+    with table.lock_for(row_key):
+        old_packed = table.rows.get(row_key)
+        old = _core.unpack_item(old_packed) if old_packed is not None else None
+        if condition is not None and not condition.evaluate(old):
+            raise condition_failed(old, request)
+        new = compute_new_item(table, key, old, update)
+        new_size = 0
+        lsn = 0
+        if new is not None:
+            new_size = check_item_size(new, "Item size to update has exceeded the maximum allowed size")
+            if new != old:
+                check_index_keys(table, new, updating=True)
+                lsn = engine.commit([(table, row_key, old, new, _core.pack_item(new))])
+    engine.wait_durable(lsn)
+    response = {}
+    attributes = returned_attributes(return_values, update, old, new)
+    if attributes:
+        response["Attributes"] = attributes
+    finish(response, request, table, key, len(old_packed) if old_packed else 0, new_size)
+    return response
+
+
+def compute_new_item(table, key, old, update):
+    """The item after ``update`` (None when nothing is created)."""
+    if update is None:
+        return dict(old) if old is not None else dict(key)
+    if old is None:
+        if update.only_removes:
+            return None
+        return update.apply(dict(key), False)
+    return update.apply(old, True)
+
+
+def returned_attributes(return_values, update, old, new):
+    if return_values == "ALL_OLD":
+        return old
+    if return_values == "ALL_NEW":
+        return new
+    if return_values == "UPDATED_OLD":
+        return update.updated_old(old) if (update is not None and old is not None) else None
+    if return_values == "UPDATED_NEW":
+        return update.updated_new(new) if (update is not None and new is not None) else None
+    return None

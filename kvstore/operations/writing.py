@@ -1,0 +1,62 @@
+"""What PutItem, UpdateItem, DeleteItem and the transaction actions share.
+
+Conditions (expression or legacy ``Expected``), the ConditionalCheckFailed
+error with the old item, ReturnValues validation and the optional response
+members (ConsumedCapacity, ItemCollectionMetrics).
+"""
+
+from kvstore.errors import ConditionalCheckFailedException, ValidationException
+from kvstore.expressions import compile_request, legacy
+from kvstore.operations.common import capacity, item_collection_metrics, write_units
+
+
+def compile_write(request, operation, update=False):
+    """Return ``(condition, update)`` for a write request (either may be None).
+
+    Mixing expression and legacy parameters, placeholder rules and expression
+    syntax are all checked here, before the table is looked up, as DynamoDB does.
+    """
+    legacy.check_mixing(operation, request)
+    if request.get("Expected") is not None or (update and request.get("AttributeUpdates") is not None):
+        condition = None
+        if request.get("Expected") is not None:
+            condition = legacy.expected_condition(request["Expected"], request.get("ConditionalOperator"))
+        updater = None
+        if update and request.get("AttributeUpdates") is not None:
+            updater = legacy.attribute_updates(request["AttributeUpdates"])
+        return condition, updater
+    names = request.get("ExpressionAttributeNames")
+    values = request.get("ExpressionAttributeValues")
+    condition_text = request.get("ConditionExpression")
+    update_text = request.get("UpdateExpression") if update else None
+    if condition_text is None and update_text is None and names is None and values is None:
+        return None, None
+    compiled = compile_request(operation=operation, condition=condition_text, update=update_text,
+                               names=names, values=values)
+    return compiled.condition, compiled.update
+
+
+def condition_failed(old_item, request):
+    if old_item is not None and request.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD":
+        return ConditionalCheckFailedException("The conditional request failed", Item=old_item)
+    return ConditionalCheckFailedException("The conditional request failed")
+
+
+def check_return_values(request, allowed):
+    value = request.get("ReturnValues")
+    if value is not None and value not in allowed:
+        raise ValidationException("Return values set to invalid value")
+    return value or "NONE"
+
+
+def finish(response, request, table, key_source, old_size, new_size):
+    """Add ConsumedCapacity / ItemCollectionMetrics to a single-item write response."""
+    mode = request.get("ReturnConsumedCapacity")
+    if mode in ("TOTAL", "INDEXES"):
+        response["ConsumedCapacity"] = capacity(table.name, write_units(max(old_size, new_size)), mode,
+                                                read=False)
+    if request.get("ReturnItemCollectionMetrics") == "SIZE":
+        metrics = item_collection_metrics(table, key_source)
+        if metrics is not None:
+            response["ItemCollectionMetrics"] = metrics
+    return response

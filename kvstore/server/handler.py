@@ -1,0 +1,175 @@
+"""The one request handler of the wire face: headers + body bytes -> status + headers + body bytes.
+
+The HTTP server (``kvstore.server.app``) and the in-process boto3 hook
+(``kvstore.testing``) both call :class:`RequestHandler`, so what a client sees
+cannot differ between them.  The handler does, in DynamoDB's order:
+
+1. body size (413), method and Content-Type (404 ``<UnknownOperationException/>``),
+   ``X-Amz-Target`` (UnknownOperationException);
+2. SigV4 verification when credentials are configured (on the bytes as sent);
+3. ``Content-Encoding`` gzip / deflate (corrupt, unsupported or inflating past
+   16 MB -> 500 InternalServerError, as DynamoDB answers);
+4. JSON parsing and shape checks (SerializationException), attribute values to
+   native (``wire.decode_request``);
+5. ``kvstore.operations.execute``; the native response or error back to JSON,
+   with ``x-amzn-RequestId`` and ``x-amz-crc32``.
+"""
+
+import base64
+import logging
+import os
+import zlib
+from typing import NamedTuple
+
+from kvstore import limits
+from kvstore.errors import (
+    DynamoDBError, InternalServerError, SerializationException, UnknownOperationException,
+)
+from kvstore.server import wire
+
+__all__ = ["RequestHandler", "Response", "TARGET_PREFIXES", "HEALTH_BODY"]
+
+log = logging.getLogger("kvstore.server")
+
+#: X-Amz-Target prefixes served; both route to the same operations.
+TARGET_PREFIXES = ("DynamoDB_20120810", "DynamoDBStreams_20120810")
+JSON_TYPES = ("application/x-amz-json-1.0", "application/json")
+CONTENT_TYPE = "application/x-amz-json-1.0"
+HEALTH_BODY = f"healthy: dynamodb.{limits.REGION}.amazonaws.com ".encode()
+#: operations whose success response has an empty body (Content-Length 0)
+EMPTY_BODY_OPERATIONS = frozenset({"TagResource", "UntagResource"})
+
+
+class Response(NamedTuple):
+    status: int
+    headers: list          # [(name, value)], str
+    body: bytes
+
+
+def request_id():
+    """52 upper-case alphanumerics, like DynamoDB's ``x-amzn-RequestId``."""
+    return base64.b32encode(os.urandom(35)).decode("ascii")[:52]
+
+
+def _respond(status, body, content_type=CONTENT_TYPE):
+    return Response(status, [
+        ("Content-Type", content_type),
+        ("Content-Length", str(len(body))),
+        ("x-amzn-RequestId", request_id()),
+        ("x-amz-crc32", str(zlib.crc32(body) & 0xFFFFFFFF)),
+    ], body)
+
+
+def error_response(error):
+    return _respond(error.status, wire.dumps(wire.error_body(error)))
+
+
+_NOT_FOUND_BODY = b"<UnknownOperationException/>\n"
+_TOO_LARGE_BODY = b'{"__type":"com.amazon.coral.service#RequestEntityTooLarge","message":"Request Entity Too Large"}'
+
+
+def too_large_response():
+    return _respond(413, _TOO_LARGE_BODY)
+
+
+def _decompress(body, encoding, max_size):
+    """The inflated body; gzip allows concatenated members.  Raises InternalServerError."""
+    if encoding == "gzip":
+        wbits = 16 + zlib.MAX_WBITS
+    elif encoding == "deflate":
+        wbits = zlib.MAX_WBITS
+    else:
+        raise InternalServerError(f"Unsupported Content-Encoding: {encoding}")
+    out = []
+    size = 0
+    data = body
+    try:
+        while True:
+            d = zlib.decompressobj(wbits)
+            chunk = d.decompress(data, max_size + 1 - size)
+            size += len(chunk)
+            out.append(chunk)
+            if size > max_size:
+                raise InternalServerError("Request body is too large after decompression")
+            if d.unconsumed_tail:
+                raise InternalServerError("Request body is too large after decompression")
+            if not d.eof:
+                raise InternalServerError("Request body could not be decompressed")
+            data = d.unused_data
+            if not data or encoding != "gzip":
+                break
+    except zlib.error:
+        raise InternalServerError("Request body could not be decompressed") from None
+    return b"".join(out)
+
+
+def _default_operations():
+    from kvstore import operations
+    return operations.OPERATIONS, operations.execute
+
+
+class RequestHandler:
+    """Serve one request: ``handler(method, target, headers, body) -> Response``.
+
+    ``engine`` is what ``kvstore.operations.execute`` takes (``db.engine``).
+    ``headers`` maps lower-case names to str values (repeated headers joined
+    with ``,``); ``target`` is the request target (path and query).
+    ``verifier`` (an ``auth.SigV4Verifier``) turns signature checking on.
+    ``operations`` / ``execute`` default to ``kvstore.operations``; tests may
+    pass stand-ins.
+    """
+
+    def __init__(self, engine, *, verifier=None, operations=None, execute=None,
+                 max_body=limits.MAX_HTTP_BODY):
+        self.engine = engine
+        self.verifier = verifier
+        if operations is None or execute is None:
+            default_ops, default_execute = _default_operations()
+            operations = default_ops if operations is None else operations
+            execute = default_execute if execute is None else execute
+        self.operations = operations
+        self.execute = execute
+        self.max_body = max_body
+
+    # The server asks this before choosing to run a request inline or in a thread.
+    def operation_of(self, headers):
+        """The operation an ``X-Amz-Target`` names, or None when it names none we serve."""
+        prefix, _, operation = headers.get("x-amz-target", "").partition(".")
+        if prefix in TARGET_PREFIXES and operation in self.operations:
+            return operation
+        return None
+
+    def __call__(self, method, target, headers, body):
+        try:
+            return self._handle(method, target, headers, body)
+        except DynamoDBError as e:
+            return error_response(e)
+        except Exception:
+            log.exception("internal error serving %s", headers.get("x-amz-target"))
+            return error_response(InternalServerError("Internal server error"))
+
+    def _handle(self, method, target, headers, body):
+        if len(body) > self.max_body:
+            return too_large_response()
+        if method == "GET" and target.partition("?")[0] == "/":
+            return _respond(200, HEALTH_BODY, "text/plain")
+        content_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+        if method != "POST" or (body and content_type not in JSON_TYPES):
+            return _respond(404, _NOT_FOUND_BODY, "text/xml")
+
+        operation = self.operation_of(headers)
+        if operation is None:
+            raise UnknownOperationException()
+        if self.verifier is not None:
+            self.verifier.verify(method, target, headers, body)
+        encoding = headers.get("content-encoding", "").strip().lower()
+        if encoding and encoding != "identity":
+            body = _decompress(body, encoding, self.max_body)
+        if not body:
+            raise SerializationException()
+
+        request = wire.decode_request(operation, wire.loads(body))
+        response = self.execute(self.engine, operation, request)
+        if operation in EMPTY_BODY_OPERATIONS:
+            return _respond(200, b"")
+        return _respond(200, wire.dumps(wire.encode_response(operation, response)))

@@ -1,0 +1,402 @@
+"""DynamoDB JSON <-> the native requests and responses of ``kvstore.operations``.
+
+The operations take and return dicts whose member names are the wire names and
+whose attribute values are native (``kvstore.types``).  This module is the one
+place that knows *where* attribute values sit in each operation's request and
+response: a table of member paths per operation (:data:`REQUEST_PATHS`,
+:data:`RESPONSE_PATHS`), walked by two small functions.  Everything that is
+not an attribute value passes through untouched, so an operation gains a
+member without this module changing.
+
+Path syntax: dot-separated steps; a name selects a member, ``*`` every value
+of a map, ``[]`` every element of a list.  The last step's value is converted
+according to the path's kind (``item``, ``value``, ``values``, ``items`` ...).
+
+It also does the JSON shape check DynamoDB's front end does before any
+validation (a string where a list belongs -> SerializationException) and builds
+error bodies from ``kvstore.errors`` classes.
+"""
+
+import base64
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+from kvstore.errors import SerializationException, ValidationException
+from kvstore.types import Binary, from_wire, to_wire
+
+__all__ = [
+    "loads", "dumps", "decode_request", "encode_response", "error_body",
+    "REQUEST_PATHS", "RESPONSE_PATHS", "MEMBER_KINDS",
+]
+
+# ------------------------------------------------------------------ JSON
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+_encoder = json.JSONEncoder(separators=(",", ":"), default=lambda o: _json_default(o))
+
+
+def loads(body):
+    """Parse a request body (bytes) into a JSON object; anything else is a SerializationException.
+
+    DynamoDB answers unparsable JSON with a bare ``SerializationException`` (no message).
+    """
+    try:
+        text = body.decode("utf-8") if isinstance(body, (bytes, bytearray, memoryview)) else body
+        obj = _decoder.decode(text)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise SerializationException() from None
+    if type(obj) is not dict:
+        raise SerializationException(_shape_message(obj, "map"))
+    return obj
+
+
+def dumps(obj):
+    """Compact ASCII JSON bytes (``\\u`` escapes keep lone surrogates encodable)."""
+    return _encoder.encode(obj).encode("ascii")
+
+
+def _json_default(o):
+    """JSON for the non-JSON natives an operation may leave outside attribute values."""
+    if isinstance(o, Decimal):
+        return int(o) if o == o.to_integral_value() else float(o)
+    if isinstance(o, datetime):
+        return o.timestamp()                      # timestamps are epoch seconds on the wire
+    if isinstance(o, date):
+        return datetime(o.year, o.month, o.day).timestamp()
+    if isinstance(o, (set, frozenset, tuple)):
+        return list(o)
+    if isinstance(o, Binary):
+        return base64.b64encode(o.value).decode("ascii")
+    if isinstance(o, (bytes, bytearray)):
+        return base64.b64encode(bytes(o)).decode("ascii")
+    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+
+
+# ------------------------------------------------------------------ top-level member kinds
+
+# The JSON kind of every top-level request member of the DynamoDB and DynamoDB
+# Streams APIs (one name never has two kinds across operations).  Unknown
+# members pass through: DynamoDB ignores them.
+_KINDS_BY_NAME = {
+    "string": """BackupArn BackupName BackupType BillingMode BillingModeOverride ClientRequestToken
+        ClientToken ConditionExpression ConditionalOperator ContributorInsightsAction
+        ContributorInsightsMode ExclusiveStartBackupArn ExclusiveStartGlobalTableName
+        ExclusiveStartShardId ExclusiveStartStreamArn ExclusiveStartTableName ExpectedRevisionId
+        ExportArn ExportFormat ExportType FilterExpression GlobalTableBillingMode GlobalTableName
+        GlobalTableSettingsReplicationMode GlobalTableSourceArn ImportArn IndexName
+        InputCompressionType InputFormat KeyConditionExpression MultiRegionConsistency NextToken
+        Policy ProjectionExpression RegionName ResourceArn ResourcePolicy ReturnConsumedCapacity
+        ReturnItemCollectionMetrics ReturnValues ReturnValuesOnConditionCheckFailure S3Bucket
+        S3BucketOwner S3Prefix S3SseAlgorithm S3SseKmsKeyId Select SequenceNumber ShardId
+        ShardIterator ShardIteratorType SourceTableArn SourceTableName Statement StreamArn TableArn
+        TableClass TableName TargetTableName UpdateExpression""",
+    "boolean": """ConfirmRemoveSelfResourceAccess ConsistentRead DeletionProtectionEnabled
+        ScanIndexForward UseLatestRestorableTime""",
+    "integer": "Limit MaxResults PageSize Segment TotalSegments GlobalTableProvisionedWriteCapacityUnits",
+    "timestamp": "ExportTime RestoreDateTime TimeRangeLowerBound TimeRangeUpperBound",
+    "list": """AttributeDefinitions AttributesToGet GlobalSecondaryIndexOverride
+        GlobalSecondaryIndexUpdates GlobalSecondaryIndexes GlobalTableGlobalSecondaryIndexSettingsUpdate
+        GlobalTableWitnessUpdates KeySchema LocalSecondaryIndexOverride LocalSecondaryIndexes
+        Parameters ReplicaSettingsUpdate ReplicaUpdates ReplicationGroup Statements TagKeys Tags
+        TransactItems TransactStatements""",
+    "map": """AttributeUpdates ExclusiveStartKey Expected ExpressionAttributeNames
+        ExpressionAttributeValues Item Key KeyConditions QueryFilter RequestItems ScanFilter""",
+    "structure": """EnableKinesisStreamingConfiguration
+        GlobalTableProvisionedWriteCapacityAutoScalingSettingsUpdate IncrementalExportSpecification
+        InputFormatOptions OnDemandThroughput OnDemandThroughputOverride
+        PointInTimeRecoverySpecification ProvisionedThroughput ProvisionedThroughputOverride
+        ProvisionedWriteCapacityAutoScalingUpdate S3BucketSource SSESpecification
+        SSESpecificationOverride ShardFilter StreamSpecification TableCreationParameters
+        TimeToLiveSpecification UpdateKinesisStreamingConfiguration WarmThroughput""",
+}
+MEMBER_KINDS = {name: kind for kind, names in _KINDS_BY_NAME.items() for name in names.split()}
+
+
+def _java_number_class(v):
+    if isinstance(v, float):
+        return "java.lang.Double"
+    if -32768 <= v <= 32767:
+        return "java.lang.Short"
+    if -2147483648 <= v <= 2147483647:
+        return "java.lang.Integer"
+    return "java.lang.Long"
+
+
+def _shape_message(v, kind):
+    """The text DynamoDB's (Java) deserializer gives for a JSON value of the wrong kind."""
+    if type(v) is list:
+        return "Start of list found where not expected"
+    if type(v) is dict:
+        return "Start of structure or map found where not expected."
+    if kind == "list":
+        return "Expected list or null"
+    if kind == "map":
+        return "Expected map or null"
+    if kind == "structure":
+        return "Expected null"
+    if type(v) is bool:
+        java = "java.lang.Boolean"
+    elif type(v) is str:
+        if kind == "boolean":
+            return f"'{v.upper()}' can not be converted to an Boolean"
+        java = "java.lang.String"
+    else:
+        java = _java_number_class(v)
+    target = {"string": "String", "boolean": "Boolean", "integer": "Integer", "timestamp": "Date"}[kind]
+    return f"class {java} can not be converted to an {target}"
+
+
+_KIND_CHECKS = {
+    "string": lambda v: type(v) is str,
+    "boolean": lambda v: type(v) is bool,
+    "integer": lambda v: type(v) is int or type(v) is float,
+    "timestamp": lambda v: type(v) is int or type(v) is float,
+    "list": lambda v: type(v) is list,
+    "map": lambda v: type(v) is dict,
+    "structure": lambda v: type(v) is dict,
+}
+
+
+def check_shape(body):
+    """Drop ``null`` members (DynamoDB treats them as absent) and check the JSON kind of the rest."""
+    for name in [n for n, v in body.items() if v is None]:
+        del body[name]
+    for name, value in body.items():
+        kind = MEMBER_KINDS.get(name)
+        if kind is not None and not _KIND_CHECKS[kind](value):
+            raise SerializationException(_shape_message(value, kind))
+        if kind == "integer" and type(value) is float:
+            body[name] = int(value)               # Java's deserializer truncates
+    return body
+
+
+# ------------------------------------------------------------------ path tables
+
+_CONDITIONS = ("Expected.*.Value:value", "Expected.*.AttributeValueList:values")
+_EAV = ("ExpressionAttributeValues:eav",)
+_TRANSACT_WRITE = tuple(
+    f"TransactItems.[].{action}.{member}"
+    for action in ("Put", "Update", "Delete", "ConditionCheck")
+    for member in ("Key:item", "ExpressionAttributeValues:eav")
+) + ("TransactItems.[].Put.Item:item",)
+
+REQUEST_PATHS = {
+    "PutItem": ("Item:item",) + _EAV + _CONDITIONS,
+    "GetItem": ("Key:item",),
+    "UpdateItem": ("Key:item", "AttributeUpdates.*.Value:value") + _EAV + _CONDITIONS,
+    "DeleteItem": ("Key:item",) + _EAV + _CONDITIONS,
+    "Query": ("ExclusiveStartKey:start", "KeyConditions.*.AttributeValueList:values",
+              "QueryFilter.*.AttributeValueList:values") + _EAV,
+    "Scan": ("ExclusiveStartKey:start", "ScanFilter.*.AttributeValueList:values") + _EAV,
+    "BatchGetItem": ("RequestItems.*.Keys:items",),
+    "BatchWriteItem": ("RequestItems.*.[].PutRequest.Item:item", "RequestItems.*.[].DeleteRequest.Key:item"),
+    "TransactWriteItems": _TRANSACT_WRITE,
+    "TransactGetItems": ("TransactItems.[].Get.Key:item",),
+    "ExecuteStatement": ("Parameters:values",),
+    "BatchExecuteStatement": ("Statements.[].Parameters:values",),
+    "ExecuteTransaction": ("TransactStatements.[].Parameters:values",),
+}
+
+_WRITE_METRICS = ("ItemCollectionMetrics.ItemCollectionKey:item",)
+_MULTI_METRICS = ("ItemCollectionMetrics.*.[].ItemCollectionKey:item",)
+
+RESPONSE_PATHS = {
+    "PutItem": ("Attributes:item",) + _WRITE_METRICS,
+    "UpdateItem": ("Attributes:item",) + _WRITE_METRICS,
+    "DeleteItem": ("Attributes:item",) + _WRITE_METRICS,
+    "GetItem": ("Item:item",),
+    "Query": ("Items:items", "LastEvaluatedKey:item"),
+    "Scan": ("Items:items", "LastEvaluatedKey:item"),
+    "BatchGetItem": ("Responses.*:items", "UnprocessedKeys.*.Keys:items"),
+    "BatchWriteItem": ("UnprocessedItems.*.[].PutRequest.Item:item",
+                       "UnprocessedItems.*.[].DeleteRequest.Key:item") + _MULTI_METRICS,
+    "TransactWriteItems": _MULTI_METRICS,
+    "TransactGetItems": ("Responses.[].Item:item",),
+    "ExecuteStatement": ("Items:items", "LastEvaluatedKey:item"),
+    "BatchExecuteStatement": ("Responses.[].Item:item", "Responses.[].Error.Item:item"),
+    "ExecuteTransaction": ("Responses.[].Item:item",),
+    "GetRecords": tuple(f"Records.[].dynamodb.{m}:item" for m in ("Keys", "NewImage", "OldImage")),
+}
+
+#: attribute values inside the extra members of error bodies
+ERROR_PATHS = ("Item:item", "CancellationReasons.[].Item:item")
+
+
+def _compile(table):
+    return {op: tuple(_parse_path(p) for p in paths) for op, paths in table.items()}
+
+
+def _parse_path(spec):
+    path, kind = spec.split(":")
+    return tuple(path.split(".")), kind
+
+
+_REQUEST = _compile(REQUEST_PATHS)
+_RESPONSE = _compile(RESPONSE_PATHS)
+_ERROR = tuple(_parse_path(p) for p in ERROR_PATHS)
+
+
+# ------------------------------------------------------------------ request: wire -> native
+
+def _item_in(v, key):
+    if type(v) is not dict:
+        raise SerializationException(_shape_message(v, "map"))
+    return {name: from_wire(av) for name, av in v.items()}
+
+
+def _value_in(v, key):
+    return from_wire(v)
+
+
+def _values_in(v, key):
+    if type(v) is not list:
+        raise SerializationException(_shape_message(v, "list"))
+    return [from_wire(av) for av in v]
+
+
+def _items_in(v, key):
+    if type(v) is not list:
+        raise SerializationException(_shape_message(v, "list"))
+    return [_item_in(item, None) for item in v]
+
+
+def _eav_in(v, key):
+    """ExpressionAttributeValues: DynamoDB names the placeholder whose value is invalid."""
+    if type(v) is not dict:
+        raise SerializationException(_shape_message(v, "map"))
+    out = {}
+    for name, av in v.items():
+        try:
+            out[name] = from_wire(av)
+        except ValidationException as e:
+            raise ValidationException(
+                f"ExpressionAttributeValues contains invalid value: {e.message} for key {name}") from None
+    return out
+
+
+# Inner messages DynamoDB passes through unprefixed for ExclusiveStartKey (reference 1.2).
+_START_KEY_UNPREFIXED = ("numeric value", "Number overflow", "Number underflow", "significant digits",
+                         "duplicates", "may not be empty", "should not be empty")
+
+
+def _start_in(v, key):
+    try:
+        return _item_in(v, key)
+    except ValidationException as e:
+        if any(s in e.message for s in _START_KEY_UNPREFIXED):
+            raise
+        raise ValidationException("The provided starting key is invalid: " + e.message) from None
+
+
+_IN = {"item": _item_in, "value": _value_in, "values": _values_in, "items": _items_in,
+       "eav": _eav_in, "start": _start_in}
+
+
+def _convert_in(node, steps, convert):
+    """Replace, in place, the values at ``steps`` below ``node`` (a freshly parsed JSON tree)."""
+    step, rest = steps[0], steps[1:]
+    if step == "*":
+        if type(node) is not dict:
+            raise SerializationException(_shape_message(node, "map"))
+        keys = list(node)
+    elif step == "[]":
+        if type(node) is not list:
+            raise SerializationException(_shape_message(node, "list"))
+        keys = range(len(node))
+    else:
+        if type(node) is not dict:
+            raise SerializationException(_shape_message(node, "structure"))
+        if step not in node:
+            return
+        keys = (step,)
+    for key in keys:
+        value = node[key]
+        if value is None:
+            if step not in ("*", "[]"):
+                del node[key]                     # a null member is an absent member
+                continue
+        if rest:
+            if value is not None:
+                _convert_in(value, rest, convert)
+        else:
+            node[key] = convert(value, key)
+
+
+def decode_request(operation, body):
+    """The native request of ``operation`` from its parsed JSON ``body`` (modified in place).
+
+    Checks the JSON kinds of top-level members first (SerializationException),
+    then converts every attribute value (ValidationException / SerializationException
+    from ``kvstore.types.from_wire``, wrapped as DynamoDB wraps them).
+    """
+    check_shape(body)
+    for steps, kind in _REQUEST.get(operation, ()):
+        if steps[0] in body:
+            _convert_in(body, steps, _IN[kind])
+    return body
+
+
+# ------------------------------------------------------------------ response: native -> wire
+
+def _item_out(item):
+    return {name: to_wire(v) for name, v in item.items()}
+
+
+def _items_out(items):
+    return [{name: to_wire(v) for name, v in item.items()} for item in items]
+
+
+_OUT = {"item": _item_out, "items": _items_out, "value": to_wire,
+        "values": lambda vs: [to_wire(v) for v in vs]}
+
+
+def _convert_out(node, steps, convert):
+    """A copy of ``node`` with the values at ``steps`` converted (the native response is not mutated)."""
+    step, rest = steps[0], steps[1:]
+    if step == "*":
+        if type(node) is not dict:
+            return node
+        return {k: (_convert_out(v, rest, convert) if rest else convert(v)) for k, v in node.items()}
+    if step == "[]":
+        if type(node) is not list:
+            return node
+        return [(_convert_out(v, rest, convert) if rest else convert(v)) for v in node]
+    if type(node) is not dict or node.get(step) is None:
+        return node
+    out = dict(node)
+    out[step] = _convert_out(node[step], rest, convert) if rest else convert(node[step])
+    return out
+
+
+def encode_response(operation, response):
+    """The JSON-ready body of ``operation``'s native ``response``."""
+    if response is None:
+        return {}
+    for steps, kind in _RESPONSE.get(operation, ()):
+        if steps[0] in response:
+            response = _convert_out(response, steps, _OUT[kind])
+    return response
+
+
+def error_body(error):
+    """``{"__type": "<namespace>#<Code>", "message": ..., <extra>}`` of a kvstore error.
+
+    DynamoDB sends a bare ``__type`` when it has no message (SerializationException
+    for unparsable JSON); extra members (``Item``, ``CancellationReasons``) carry
+    attribute values, converted like any response.
+    """
+    body = {"__type": error.wire_type}
+    if error.message:
+        body[error.message_member] = error.message
+    if error.extra:
+        extra = error.extra
+        for steps, kind in _ERROR:
+            if steps[0] in extra:
+                extra = _convert_out(extra, steps, _OUT[kind])
+        body.update(extra)
+    return body
