@@ -130,14 +130,24 @@ class RequestHandler:
         self.operations = operations
         self.execute = execute
         self.max_body = max_body
+        self._known = {}             # operation name -> served? (the registry imports lazily)
 
     # The server asks this before choosing to run a request inline or in a thread.
     def operation_of(self, headers):
         """The operation an ``X-Amz-Target`` names, or None when it names none we serve."""
         prefix, _, operation = headers.get("x-amz-target", "").partition(".")
-        if prefix in TARGET_PREFIXES and operation in self.operations:
-            return operation
-        return None
+        if prefix not in TARGET_PREFIXES:
+            return None
+        known = self._known.get(operation)
+        if known is None:
+            try:
+                self.operations[operation]
+                known = True
+            except KeyError:
+                known = False
+            if len(self._known) < 1024:
+                self._known[operation] = known
+        return operation if known else None
 
     def __call__(self, method, target, headers, body):
         try:

@@ -1,0 +1,96 @@
+"""BatchWriteItem: up to 25 puts and deletes over one or more tables.
+
+Every request is validated before any is applied, so one bad request fails
+the whole batch and writes nothing.  Each write is atomic on its own; the
+batch is not a transaction.  A local engine processes everything it accepts,
+so ``UnprocessedItems`` is always ``{}``.
+"""
+
+from kvstore import _core, limits
+from kvstore.errors import ValidationException, constraint_error
+from kvstore.operations.common import (
+    capacity, check_attribute_names, check_constraints, check_index_keys, check_item_size, enum_violations,
+    get_table, item_collection_metrics, key_from_item, key_from_request, table_name_violations, write_units,
+)
+
+ENUMS = ("ReturnConsumedCapacity", "ReturnItemCollectionMetrics")
+NO_MATCH = "The provided key element does not match the schema"
+
+
+def run(engine, request):
+    items = request.get("RequestItems")
+    if not items:
+        raise ValidationException("The requestItems parameter is required for BatchWriteItem")
+    violations = enum_violations(request, ENUMS)
+    total = 0
+    for name, requests in items.items():
+        violations += table_name_violations(name, f"requestItems.{name}.member.tableName")
+        total += len(requests) if isinstance(requests, list) else 0
+        if not requests:
+            violations.append(("[]", f"requestItems.{name}.member",
+                               "Member must have length greater than or equal to 1"))
+    if total > limits.MAX_BATCH_WRITE_REQUESTS:
+        rendered = "{" + ", ".join(f"{n}=[...]" for n in items) + "}"
+        violations.append((rendered, "requestItems",
+                           "Map value must satisfy constraint: [Member must have length less than or equal to 25, "
+                           "Member must have length greater than or equal to 1]"))
+    check_constraints(violations)
+    plan = []
+    for name, requests in items.items():
+        for r in requests:
+            if not isinstance(r, dict) or len([k for k in ("PutRequest", "DeleteRequest") if r.get(k)]) != 1:
+                raise ValidationException("Invalid BatchWriteItem request: each WriteRequest must contain exactly "
+                                          "one of PutRequest or DeleteRequest")
+    seen = set()
+    for name, requests in items.items():
+        table = get_table(engine, name)
+        for r in requests:
+            if r.get("PutRequest"):
+                item = r["PutRequest"].get("Item")
+                if item is None:
+                    raise constraint_error([(None, "requestItems.member.putRequest.item", "Member must not be null")])
+                check_attribute_names(item)
+                size = check_item_size(item)
+                row_key = _put_key(table, item)
+                check_index_keys(table, item)
+                plan.append((table, row_key, item, _core.pack_item(item), size))
+            else:
+                key = r["DeleteRequest"].get("Key")
+                row_key = key_from_request(table, key)
+                plan.append((table, row_key, key, None, 0))
+            if (name, row_key) in seen:
+                raise ValidationException("Provided list of item keys contains duplicates")
+            seen.add((name, row_key))
+    units = {}
+    metrics = {}
+    for table, row_key, source, packed, size in plan:
+        with table.lock_for(row_key):
+            old_packed = table.rows.get(row_key)
+            old = _core.unpack_item(old_packed) if (table.indexes and old_packed is not None) else None
+            if packed is None and old_packed is None:
+                lsn = 0
+            else:
+                lsn = engine.commit([(table, row_key, old, source if packed is not None else None, packed)])
+        engine.wait_durable(lsn)
+        units[table.name] = units.get(table.name, 0) + write_units(max(size, len(old_packed or b"")))
+        if request.get("ReturnItemCollectionMetrics") == "SIZE":
+            m = item_collection_metrics(table, source)
+            if m is not None:
+                metrics.setdefault(table.name, []).append(m)
+    response = {"UnprocessedItems": {}}
+    mode = request.get("ReturnConsumedCapacity")
+    if mode in ("TOTAL", "INDEXES"):
+        response["ConsumedCapacity"] = [capacity(n, u, mode, read=False) for n, u in units.items()]
+    if metrics:
+        response["ItemCollectionMetrics"] = metrics
+    return response
+
+
+def _put_key(table, item):
+    try:
+        return key_from_item(table, item)
+    except ValidationException as e:
+        if e.message.startswith("One or more parameter values were invalid: Missing the key") or \
+                "Type mismatch for key" in e.message:
+            raise ValidationException(NO_MATCH) from None
+        raise

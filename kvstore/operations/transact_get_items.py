@@ -1,0 +1,57 @@
+"""TransactGetItems: up to 100 items read as one serializable snapshot.
+
+All partitions involved are locked together while the items are read, so no
+write (single or transactional) is seen half-applied.  A key problem in one
+action cancels the call with a ValidationError reason; a projection syntax
+error is a plain ValidationException.
+"""
+
+from kvstore import _core
+from kvstore.errors import ValidationException
+from kvstore.operations.common import (
+    capacity, check_constraints, enum_violations, get_table, key_from_request, read_units, table_name_violations,
+)
+from kvstore.operations.get_item import compile_projection
+from kvstore.operations.transactions import Locks, cancel, check_action_count
+
+ENUMS = ("ReturnConsumedCapacity",)
+
+
+def run(engine, request):
+    check_constraints(enum_violations(request, ENUMS))
+    actions = request.get("TransactItems")
+    check_action_count(actions)
+    parsed = []
+    for action in actions:
+        if not isinstance(action, dict) or set(action) != {"Get"}:
+            raise ValidationException("TransactItems can only contain one of Get")
+        spec = action["Get"]
+        check_constraints(table_name_violations(spec.get("TableName")))
+        parsed.append((spec, compile_projection(spec, "TransactGetItems")))
+    tables = [get_table(engine, spec["TableName"]) for spec, _ in parsed]
+    reasons = [{"Code": "None"} for _ in parsed]
+    targets = []
+    for i, ((spec, _), table) in enumerate(zip(parsed, tables)):
+        try:
+            targets.append((table, key_from_request(table, spec.get("Key"))))
+        except ValidationException as e:
+            reasons[i] = {"Code": "ValidationError", "Message": e.message}
+            raise cancel(reasons) from None
+    if len({(t.name, k) for t, k in targets}) != len(targets):
+        raise ValidationException("Transaction request cannot include multiple operations on one item")
+    with Locks(targets):
+        packed_items = [table.rows.get(row_key) for table, row_key in targets]
+    responses = []
+    units = {}
+    for (spec, projection), (table, _), packed in zip(parsed, targets, packed_items):
+        units[table.name] = units.get(table.name, 0) + 2 * read_units(len(packed or b""), True)
+        if packed is None:
+            responses.append({})
+            continue
+        item = _core.unpack_item(packed)
+        responses.append({"Item": item if projection is None else projection.apply(item)})
+    response = {"Responses": responses}
+    mode = request.get("ReturnConsumedCapacity")
+    if mode in ("TOTAL", "INDEXES"):
+        response["ConsumedCapacity"] = [capacity(n, u, mode) for n, u in units.items()]
+    return response

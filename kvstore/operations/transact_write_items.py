@@ -1,0 +1,218 @@
+"""TransactWriteItems: up to 100 Put/Update/Delete/ConditionCheck actions, all or nothing.
+
+Request-level problems (expression syntax, placeholders, two actions on one
+item, size) fail the whole request with ValidationException.  Per-action
+problems cancel it with TransactionCanceledException whose CancellationReasons
+has one entry per action in order: key and item validation first for every
+action (after the first ValidationError the rest report None), then every
+condition is evaluated (no short-circuit).  A ClientRequestToken makes the call
+idempotent for 10 minutes.
+"""
+
+import json
+import threading
+
+from kvstore import _core, limits
+from kvstore.errors import (
+    IdempotentParameterMismatchException, TransactionInProgressException, ValidationException, constraint_error,
+)
+from kvstore.operations.common import (
+    capacity, check_attribute_names, check_constraints, check_index_keys, check_item_size, enum_violations,
+    get_table, item_collection_metrics, key_from_item, key_from_request, table_name_violations, write_units,
+)
+from kvstore.operations.transactions import Locks, cancel, check_action_count
+from kvstore.operations.update_item import compute_new_item
+from kvstore.operations.writing import compile_write
+
+ENUMS = ("ReturnConsumedCapacity", "ReturnItemCollectionMetrics")
+KINDS = ("ConditionCheck", "Put", "Update", "Delete")
+_tokens_lock = threading.Lock()
+
+
+def run(engine, request):
+    actions = request.get("TransactItems")
+    violations = enum_violations(request, ENUMS)
+    token = request.get("ClientRequestToken")
+    if token is not None and not 1 <= len(token) <= 36:
+        violations.append((token, "clientRequestToken", "Member must have length less than or equal to 36"))
+    check_constraints(violations)
+    check_action_count(actions)
+    parsed = [_parse(action) for action in actions]
+    if _request_size(request) > limits.MAX_TRANSACT_REQUEST_SIZE:
+        raise ValidationException("Transaction size cannot exceed 4 MB: the aggregate size of the request "
+                                  "must be at most 4194304 bytes")
+    tables = [get_table(engine, spec["TableName"]) for _, spec, _, _ in parsed]
+    if token is not None:
+        replay = _claim_token(engine, token, request)
+        if replay is not None:
+            return replay
+    try:
+        response = _run(engine, request, parsed, tables)
+    except BaseException:
+        _release_token(engine, token)
+        raise
+    _finish_token(engine, token, response)
+    return response
+
+
+def _parse(action):
+    kinds = [k for k in KINDS if action.get(k) is not None] if isinstance(action, dict) else []
+    if len(kinds) != 1:
+        raise ValidationException("TransactItems can only contain one of Check, Put, Update or Delete")
+    kind = kinds[0]
+    spec = action[kind]
+    violations = table_name_violations(spec.get("TableName"))
+    violations += enum_violations(spec, ("ReturnValuesOnConditionCheckFailure",))
+    if kind == "Put" and spec.get("Item") is None:
+        violations.append((None, "transactItems.member.put.item", "Member must not be null"))
+    if kind != "Put" and spec.get("Key") is None:
+        violations.append((None, f"transactItems.member.{kind[0].lower() + kind[1:]}.key", "Member must not be null"))
+    if kind == "Update" and spec.get("UpdateExpression") is None:
+        violations.append((None, "transactItems.member.update.updateExpression", "Member must not be null"))
+    if kind == "ConditionCheck" and spec.get("ConditionExpression") is None:
+        violations.append((None, "transactItems.member.conditionCheck.conditionExpression",
+                           "Member must not be null"))
+    check_constraints(violations)
+    condition, update = compile_write(spec, kind if kind != "Put" else "PutItem", update=(kind == "Update"))
+    return kind, spec, condition, update
+
+
+def _run(engine, request, parsed, tables):
+    reasons = [{"Code": "None"} for _ in parsed]
+    targets = []
+    failed = False
+    seen = set()
+    for i, ((kind, spec, condition, update), table) in enumerate(zip(parsed, tables)):
+        try:
+            if kind == "Put":
+                check_attribute_names(spec["Item"])
+                check_item_size(spec["Item"])
+                row_key = key_from_item(table, spec["Item"])
+                check_index_keys(table, spec["Item"])
+            else:
+                row_key = key_from_request(table, spec["Key"])
+                if update is not None:
+                    update.check_keys(table.schema.names, tuple(table.index_key_types()))
+        except ValidationException as e:
+            if not failed:
+                reasons[i] = {"Code": "ValidationError", "Message": e.message}
+                failed = True
+            targets.append(None)
+            continue
+        if (table.name, row_key) in seen:
+            raise ValidationException("Transaction request cannot include multiple operations on one item")
+        seen.add((table.name, row_key))
+        targets.append((table, row_key))
+    if failed:
+        raise cancel(reasons)
+    writes = []
+    units = {}
+    with Locks(targets):
+        for i, ((kind, spec, condition, update), (table, row_key)) in enumerate(zip(parsed, targets)):
+            old_packed = table.rows.get(row_key)
+            old = _core.unpack_item(old_packed) if old_packed is not None else None
+            if condition is not None and not condition.evaluate(old):
+                reason = {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
+                if old is not None and spec.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD":
+                    reason["Item"] = old
+                reasons[i] = reason
+                failed = True
+                continue
+            if failed or kind == "ConditionCheck":
+                continue
+            try:
+                new, packed = _new_image(kind, spec, table, old, update)
+            except ValidationException as e:
+                reasons[i] = {"Code": "ValidationError", "Message": e.message}
+                failed = True
+                continue
+            size = max(len(old_packed or b""), len(packed or b""))
+            units[table.name] = units.get(table.name, 0) + 2 * write_units(size)
+            if packed is not None or old_packed is not None:
+                if not (packed is not None and packed == old_packed):
+                    writes.append((table, row_key, old, new, packed))
+        if failed:
+            raise cancel(reasons)
+        lsn = engine.commit(writes) if writes else 0
+    engine.wait_durable(lsn)
+    response = {}
+    mode = request.get("ReturnConsumedCapacity")
+    if mode in ("TOTAL", "INDEXES"):
+        response["ConsumedCapacity"] = [capacity(n, u, mode, read=False) for n, u in units.items()]
+    if request.get("ReturnItemCollectionMetrics") == "SIZE":
+        metrics = {}
+        for (kind, spec, _, _), (table, _) in zip(parsed, targets):
+            if kind != "ConditionCheck":
+                m = item_collection_metrics(table, spec.get("Item") or spec["Key"])
+                if m is not None:
+                    metrics.setdefault(table.name, []).append(m)
+        if metrics:
+            response["ItemCollectionMetrics"] = metrics
+    return response
+
+
+def _new_image(kind, spec, table, old, update):
+    if kind == "Put":
+        return spec["Item"], _core.pack_item(spec["Item"])
+    if kind == "Delete":
+        return None, None
+    new = compute_new_item(table, spec["Key"], old, update)
+    if new is None:
+        return None, None
+    check_item_size(new, "Item size to update has exceeded the maximum allowed size")
+    check_index_keys(table, new, updating=True)
+    return new, _core.pack_item(new)
+
+
+# -- idempotency -----------------------------------------------------------------
+
+def _fingerprint(request):
+    return _stable({k: v for k, v in request.items() if k not in ("ClientRequestToken", "ReturnConsumedCapacity")})
+
+
+def _stable(value):
+    return json.dumps(value, sort_keys=True, default=_encode_other)
+
+
+def _encode_other(value):
+    if isinstance(value, (set, frozenset)):
+        return sorted(_stable(v) for v in value)
+    return repr(value)
+
+
+def _request_size(request):
+    return len(_stable(request.get("TransactItems")))
+
+
+def _claim_token(engine, token, request):
+    """Returns the stored response for a repeated call, or None after claiming the token."""
+    now = engine.clock()
+    fingerprint = _fingerprint(request)
+    with _tokens_lock:
+        tokens = engine.transaction_tokens
+        for t in [t for t, (_, at, _) in tokens.items() if at is not None and now - at > limits.TRANSACTION_TOKEN_TTL_SECONDS]:
+            del tokens[t]
+        entry = tokens.get(token)
+        if entry is not None:
+            stored_fingerprint, finished_at, response = entry
+            if stored_fingerprint != fingerprint:
+                raise IdempotentParameterMismatchException(
+                    "Transaction token already used with different parameters")
+            if finished_at is None:
+                raise TransactionInProgressException("Transaction is already in progress")
+            return dict(response)
+        tokens[token] = (fingerprint, None, None)
+    return None
+
+
+def _finish_token(engine, token, response):
+    if token is not None:
+        with _tokens_lock:
+            fingerprint = engine.transaction_tokens[token][0]
+            engine.transaction_tokens[token] = (fingerprint, engine.clock(), response)
+
+
+def _release_token(engine, token):
+    if token is not None:
+        with _tokens_lock:
+            engine.transaction_tokens.pop(token, None)

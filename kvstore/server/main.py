@@ -1,0 +1,129 @@
+"""``kvstore serve``: run the DynamoDB-compatible HTTP server.
+
+    kvstore serve                          # ./kvstore-data, http://127.0.0.1:8000
+    kvstore serve --in-memory --port 0     # throw-away database, any free port
+    kvstore serve --data-dir /var/lib/kv --host 0.0.0.0 --credentials creds.ini \\
+                  --tls-cert cert.pem --tls-key key.pem
+
+Point any DynamoDB SDK at it with ``endpoint_url``.  It binds to loopback
+unless told otherwise.  Without credentials it accepts any signature (like
+DynamoDB Local) and says so; with ``--credentials`` or
+``KVSTORE_ACCESS_KEY_ID``/``KVSTORE_SECRET_ACCESS_KEY`` it verifies SigV4.
+SIGINT / SIGTERM stop it cleanly: requests in flight finish, then the
+database closes (its log flushed).
+
+Imports happen inside :func:`main` so the server answers its first request
+quickly.
+"""
+
+import argparse
+import os
+import sys
+
+DEFAULT_DATA_DIR = "./kvstore-data"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="kvstore serve", description="Serve a kvstore database over DynamoDB's HTTP API.")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--data-dir", "--db", dest="data_dir", default=None, metavar="DIR",
+                       help=f"database directory (default: {DEFAULT_DATA_DIR})")
+    where.add_argument("--in-memory", action="store_true", help="keep the database in memory only")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to bind, 0 for any free port (default: 8000)")
+    parser.add_argument("--durability", choices=("sync", "batch", "none"), default="batch",
+                        help="when a write is on disk: before it is acknowledged (sync), "
+                             "within a short interval (batch, default), or left to the OS (none)")
+    parser.add_argument("--log-level", default="info",
+                        choices=("debug", "info", "warning", "error", "critical"))
+    parser.add_argument("--credentials", metavar="FILE",
+                        help="verify SigV4 signatures with the access keys in FILE "
+                             "(AWS credentials format, or 'KEY_ID SECRET' lines)")
+    parser.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
+    parser.add_argument("--tls-key", metavar="FILE", help="private key of --tls-cert (PEM)")
+    parser.add_argument("--threads", type=int, default=64,
+                        help="threads for requests that may block, e.g. writes waiting for fsync (default: 64)")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("kvstore serve: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+
+    import logging
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("kvstore.server")
+
+    from kvstore.server import auth
+    try:
+        secrets = auth.load_credentials(args.credentials) if args.credentials else auth.credentials_from_env()
+    except (OSError, ValueError) as e:
+        log.error("cannot read credentials: %s", e)
+        return 2
+
+    ssl_context = None
+    if args.tls_cert:
+        import ssl
+        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            ssl_context.load_cert_chain(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as e:
+            log.error("cannot load TLS certificate: %s", e)
+            return 2
+
+    import kvstore
+    path = ":memory:" if args.in_memory else (args.data_dir or DEFAULT_DATA_DIR)
+    try:
+        db = kvstore.open(path, durability=args.durability)
+    except Exception as e:
+        log.error("cannot open database %s: %s", path, e)
+        return 1
+
+    import asyncio
+    import signal
+
+    from kvstore.server.app import ITEM_WRITE_OPERATIONS, READ_OPERATIONS, Server
+    from kvstore.server.handler import RequestHandler
+
+    verifier = auth.SigV4Verifier(secrets) if secrets else None
+    handler = RequestHandler(db.engine, verifier=verifier)
+    inline = READ_OPERATIONS | (ITEM_WRITE_OPERATIONS if args.durability != "sync" else frozenset())
+    server = Server(handler, args.host, args.port, ssl=ssl_context, inline=inline, max_workers=args.threads)
+
+    async def serve():
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await server.start()
+        scheme = "https" if ssl_context else "http"
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        data = "in memory" if args.in_memory else os.path.abspath(path)
+        auth_note = (f"SigV4 verified for {len(secrets)} access key(s)" if secrets
+                     else "no credentials configured, any signature accepted (like DynamoDB Local)")
+        log.info("kvstore listening on %s://%s:%d, data %s (durability %s); %s",
+                 scheme, host, server.port, data, args.durability, auth_note)
+        if not secrets and args.host not in LOOPBACK:
+            log.warning("listening on %s without credentials: anyone who can reach it can read and write",
+                        args.host)
+        await stop.wait()
+        log.info("shutting down")
+        await server.shutdown()
+
+    try:
+        asyncio.run(serve())
+    except OSError as e:
+        log.error("cannot listen on %s:%d: %s", args.host, args.port, e)
+        db.close()
+        return 1
+    db.close()
+    log.info("database closed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
