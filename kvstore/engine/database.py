@@ -193,7 +193,7 @@ class Engine:
         table.meta = meta
         wanted = {i["IndexName"]: i for i in meta.get("GlobalSecondaryIndexes", ())}
         for name in [n for n, i in table.indexes.items() if i.kind == "GSI" and n not in wanted]:
-            del table.indexes[name]
+            table.remove_index(name)
         for d in meta["AttributeDefinitions"]:
             table.attribute_types[d["AttributeName"]] = d["AttributeType"]
         for name, spec in wanted.items():

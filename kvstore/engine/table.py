@@ -38,6 +38,7 @@ class Table:
         self._shift = 8 - (partitions.bit_length() - 1)
         self.size_bytes = 0
         self.indexes = {}
+        self._index_key_types = None
         for kind, member in (("LSI", "LocalSecondaryIndexes"), ("GSI", "GlobalSecondaryIndexes")):
             for spec in meta.get(member, ()):
                 self.add_index(kind, spec, status=spec.get("IndexStatus", "ACTIVE"))
@@ -50,7 +51,12 @@ class Table:
         index = Index(spec["IndexName"], kind, schema, spec["Projection"], self.schema,
                       len(self.partitions), status)
         self.indexes[index.name] = index
+        self._index_key_types = None
         return index
+
+    def remove_index(self, name):
+        del self.indexes[name]
+        self._index_key_types = None
 
     @property
     def gsis(self):
@@ -61,13 +67,16 @@ class Table:
         return [i for i in self.indexes.values() if i.kind == "LSI"]
 
     def index_key_types(self):
-        """attribute name -> (type, index name, is_hash) for every index key attribute."""
+        """attribute name -> [(type, index name, is_hash)] for every index key attribute (cached)."""
+        if self._index_key_types is not None:
+            return self._index_key_types
         out = {}
         for index in self.indexes.values():
             s = index.schema
             out.setdefault(s.hash_name, []).append((s.hash_type, index.name, True))
             if s.range_name is not None:
                 out.setdefault(s.range_name, []).append((s.range_type, index.name, False))
+        self._index_key_types = out
         return out
 
     # -- locking -------------------------------------------------------------

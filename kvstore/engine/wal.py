@@ -1,0 +1,288 @@
+"""Write-ahead log segments: record framing, the segment writer and the reader.
+
+The byte grammar is in docs/format.md; this module is its executable form.
+A segment is ``header record*``; a record is
+``crc:u32 length:u32 type:u8 lsn:u64 payload``.  The reader never guesses:
+it returns how far the segment is good and, if it stops early, where and
+why, and whether the damage is a torn tail (nothing valid from a later write
+follows) or corruption in the middle.
+"""
+
+import os
+import re
+import struct
+import zlib
+
+from .errors import CorruptionError, UnsupportedFormatError
+
+MAGIC = b"\x89KVSLOG\n"
+VERSION = 1
+SEGMENT_HEADER = struct.Struct("<8sHHQI")      # magic, version, flags, first_lsn, crc
+RECORD_HEADER = struct.Struct("<IIBQ")         # crc, length, type, lsn
+_RECORD_TAIL = struct.Struct("<IBQ")           # the part of the header the crc covers
+HEADER_SIZE = SEGMENT_HEADER.size              # 24
+RECORD_HEADER_SIZE = RECORD_HEADER.size        # 17
+
+BEGIN = 1        # first record of one write(2)
+CONT = 2         # a later record of the same write(2)
+MAX_PAYLOAD = 1 << 30
+
+_NAME = re.compile(r"^wal-(\d{20})\.log$")
+
+
+def segment_name(first_lsn):
+    return f"wal-{first_lsn:020d}.log"
+
+
+def parse_segment_name(name):
+    """First LSN encoded in a segment file name, or None if it is not a segment."""
+    m = _NAME.match(name)
+    return int(m.group(1)) if m else None
+
+
+# --------------------------------------------------------------------------- framing
+
+
+def encode_record(lsn, payload, rtype=BEGIN):
+    """One framed record (header + payload)."""
+    tail = _RECORD_TAIL.pack(len(payload), rtype, lsn)
+    crc = zlib.crc32(payload, zlib.crc32(tail))
+    return crc.to_bytes(4, "little") + tail + payload
+
+
+def encode_segment_header(first_lsn):
+    head = SEGMENT_HEADER.pack(MAGIC, VERSION, 0, first_lsn, 0)[:-4]
+    return head + zlib.crc32(head).to_bytes(4, "little")
+
+
+def decode_segment_header(data, path):
+    """First LSN of a segment; raises CorruptionError / UnsupportedFormatError."""
+    if len(data) < HEADER_SIZE:
+        raise CorruptionError(path, 0, f"segment header truncated ({len(data)} of {HEADER_SIZE} bytes)")
+    magic, version, _flags, first_lsn, crc = SEGMENT_HEADER.unpack_from(data, 0)
+    if magic != MAGIC:
+        raise CorruptionError(path, 0, "bad magic: not a kvstore log segment")
+    if zlib.crc32(data[:HEADER_SIZE - 4]) != crc:
+        raise CorruptionError(path, 0, "segment header checksum mismatch")
+    if version != VERSION:
+        raise UnsupportedFormatError(path, version, VERSION)
+    expected = parse_segment_name(os.path.basename(path))
+    if expected is not None and expected != first_lsn:
+        raise CorruptionError(path, 0, f"segment header says first LSN {first_lsn}, its name says {expected}")
+    return first_lsn
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class Damage:
+    """Where a segment stops being readable and what that means.
+
+    ``kind`` is ``"torn"`` (a tail that an interrupted write can leave: drop it)
+    or ``"corrupt"`` (data that was once durable is damaged: refuse to open).
+    """
+
+    __slots__ = ("path", "offset", "reason", "kind", "size", "later_write_at")
+
+    def __init__(self, path, offset, reason, kind, size, later_write_at=None):
+        self.path, self.offset, self.reason, self.kind = path, offset, reason, kind
+        self.size, self.later_write_at = size, later_write_at
+
+    @property
+    def dropped(self):
+        """Bytes from the damage to the end of the file."""
+        return self.size - self.offset
+
+    def error(self):
+        reason = self.reason
+        if self.later_write_at is not None:
+            reason += f" (followed by valid records written later, at offset {self.later_write_at})"
+        return CorruptionError(self.path, self.offset, reason)
+
+    def as_dict(self):
+        return {"file": self.path, "offset": self.offset, "bytes": self.dropped,
+                "reason": self.reason, "kind": self.kind}
+
+    def __repr__(self):
+        return f"Damage({self.path!r}, offset={self.offset}, {self.kind}: {self.reason})"
+
+
+class SegmentScan:
+    """The result of reading one segment: ``first_lsn``, ``records``, ``last_lsn``
+    (None if it has no good record), ``end`` (offset after the last good
+    record), ``size`` and ``damage`` (None if the whole file is good)."""
+
+    __slots__ = ("path", "first_lsn", "records", "last_lsn", "end", "size", "damage")
+
+    def __init__(self, path, first_lsn, size):
+        self.path, self.first_lsn, self.size = path, first_lsn, size
+        self.records, self.last_lsn, self.end, self.damage = 0, None, HEADER_SIZE, None
+
+    @property
+    def next_lsn(self):
+        return self.first_lsn if self.last_lsn is None else self.last_lsn + 1
+
+
+def _check_record(data, view, offset, end, expect_lsn):
+    """(length, lsn) of the record at ``offset``, or a reason string."""
+    if end - offset < RECORD_HEADER_SIZE:
+        return f"truncated record header ({end - offset} of {RECORD_HEADER_SIZE} bytes)"
+    crc, length, rtype, lsn = RECORD_HEADER.unpack_from(data, offset)
+    if offset + RECORD_HEADER_SIZE + length > end:
+        return f"truncated payload (record of {length} bytes, {end - offset - RECORD_HEADER_SIZE} present)"
+    if rtype != BEGIN and rtype != CONT:
+        return f"invalid record type {rtype}"
+    if zlib.crc32(view[offset + 4:offset + RECORD_HEADER_SIZE + length]) != crc:
+        return "checksum mismatch"
+    if expect_lsn is not None and lsn != expect_lsn:
+        return f"record has LSN {lsn}, expected {expect_lsn}"
+    return length, lsn
+
+
+def _find_later_write(data, view, start, end, after_lsn):
+    """Offset of a valid BEGIN record after ``start`` with an LSN beyond ``after_lsn``, or None.
+
+    Finds candidates by their type byte (C-speed ``find``), then checks the
+    LSN range and the checksum.
+    """
+    max_lsn = after_lsn + 1 + (end - start) // RECORD_HEADER_SIZE
+    marker = bytes([BEGIN])
+    p = data.find(marker, start + 9, end)
+    while p != -1:
+        offset = p - 8
+        if offset + RECORD_HEADER_SIZE <= end:
+            crc, length, _rtype, lsn = RECORD_HEADER.unpack_from(data, offset)
+            if (after_lsn < lsn <= max_lsn and offset + RECORD_HEADER_SIZE + length <= end
+                    and zlib.crc32(view[offset + 4:offset + RECORD_HEADER_SIZE + length]) == crc):
+                return offset
+        p = data.find(marker, p + 1, end)
+    return None
+
+
+def scan_segment(data, path, expect_lsn=None, last=True):
+    """Read a whole segment (``data`` is its bytes) and say how much of it is good.
+
+    ``expect_lsn`` is the LSN the first record must have (None: the header's).
+    ``last`` says whether this is the newest segment, the only place where a
+    torn tail is legitimate.  Header problems raise CorruptionError.
+    """
+    first_lsn = decode_segment_header(data, path)
+    scan = SegmentScan(path, first_lsn, len(data))
+    if expect_lsn is not None and first_lsn != expect_lsn:
+        raise CorruptionError(path, 0, f"log records {expect_lsn}..{first_lsn - 1} are missing "
+                                       f"(the segment before it ends at LSN {expect_lsn - 1})"
+                              if first_lsn > expect_lsn else
+                              f"segment starts at LSN {first_lsn}, which the previous segment already has")
+    view = memoryview(data)
+    end = len(data)
+    offset, lsn = HEADER_SIZE, first_lsn
+    while offset < end:
+        checked = _check_record(data, view, offset, end, lsn)
+        if isinstance(checked, str):
+            scan.damage = _classify(data, view, path, offset, end, checked, lsn - 1, last)
+            break
+        length, _ = checked
+        offset += RECORD_HEADER_SIZE + length
+        scan.records += 1
+        scan.last_lsn = lsn
+        lsn += 1
+    scan.end = offset
+    return scan
+
+
+def _classify(data, view, path, offset, end, reason, last_good_lsn, last):
+    if data.count(b"\0", offset, end) == end - offset:
+        reason = f"zero-filled tail ({end - offset} bytes)"
+    if not last:
+        return Damage(path, offset, reason + " in a segment that is not the newest", "corrupt", end)
+    later = _find_later_write(data, view, offset, end, last_good_lsn)
+    if later is not None:
+        return Damage(path, offset, reason, "corrupt", end, later)
+    return Damage(path, offset, reason, "torn", end)
+
+
+def iter_payloads(data, path, start_lsn, end):
+    """Yield ``(lsn, payload)`` of the records up to offset ``end`` with LSN >= start_lsn.
+
+    The segment was scanned before; the checksums are checked again in case
+    the file changed in between.
+    """
+    view = memoryview(data)
+    offset = HEADER_SIZE
+    while offset < end:
+        crc, length, _rtype, lsn = RECORD_HEADER.unpack_from(data, offset)
+        stop = offset + RECORD_HEADER_SIZE + length
+        if stop > end or zlib.crc32(view[offset + 4:stop]) != crc:
+            raise CorruptionError(path, offset, "record changed after it was checked")
+        if lsn >= start_lsn:
+            yield lsn, bytes(view[offset + RECORD_HEADER_SIZE:stop])
+        offset = stop
+
+
+# --------------------------------------------------------------------------- writing
+
+
+class SegmentWriter:
+    """Appends batches to one segment file and remembers the last synced offset.
+
+    A failed write or sync leaves the file's tail unknown (after a failed
+    fsync the kernel may have marked unwritten pages clean), so the next
+    ``write_batch`` first truncates back to ``synced`` and the caller
+    rewrites every pending batch from memory.
+    """
+
+    def __init__(self, fs, path, first_lsn, file, size, sync):
+        self.fs, self.path, self.first_lsn = fs, path, first_lsn
+        self._file, self.synced, self._sync = file, size, sync
+        self.dirty = False                    # a write or sync failed since ``synced``
+        self.records = 0
+
+    @classmethod
+    def create(cls, fs, directory, first_lsn, sync=True):
+        """A new, empty segment, created atomically (temp name, sync, rename, sync directory)."""
+        path = os.path.join(directory, segment_name(first_lsn))
+        tmp = path + ".tmp"
+        f = fs.create(tmp)
+        try:
+            f.write(encode_segment_header(first_lsn))
+            if sync:
+                f.sync()
+        finally:
+            f.close()
+        fs.rename(tmp, path)
+        if sync:
+            fs.fsync_dir(directory)
+        return cls(fs, path, first_lsn, fs.open_append(path), HEADER_SIZE, sync)
+
+    @classmethod
+    def reopen(cls, fs, path, first_lsn, size, sync=True):
+        """Continue an existing segment whose good content ends at ``size``."""
+        return cls(fs, path, first_lsn, fs.open_append(path), size, sync)
+
+    @property
+    def size(self):
+        return self.synced
+
+    def write_batch(self, data, records):
+        """Write ``data`` (framed records, first one BEGIN) and sync it; OSError on failure."""
+        try:
+            if self.dirty:
+                self._file.truncate(self.synced)
+                if self._sync:
+                    self._file.sync()
+                self.dirty = False
+            self._file.write(data)
+            if self._sync:
+                self._file.sync()
+        except OSError:
+            self.dirty = True
+            raise
+        self.synced += len(data)
+        self.records += records
+
+    def sync(self):
+        if not self.dirty:
+            self._file.sync()
+
+    def close(self):
+        self._file.close()

@@ -1,0 +1,6 @@
+"""DescribeLimits: the account and per-table capacity quotas DynamoDB reports by default."""
+
+
+def run(engine, request):
+    return {"AccountMaxReadCapacityUnits": 80000, "AccountMaxWriteCapacityUnits": 80000,
+            "TableMaxReadCapacityUnits": 40000, "TableMaxWriteCapacityUnits": 40000}

@@ -1,0 +1,8 @@
+"""ListTagsOfResource: a table's tags, in the order they were first set."""
+
+from kvstore.operations.tag_resource import table_from_arn
+
+
+def run(engine, request):
+    table = table_from_arn(engine, request.get("ResourceArn"))
+    return {"Tags": [dict(t) for t in table.meta.get("Tags", ())]}

@@ -1,0 +1,16 @@
+"""UntagResource: remove tag keys from a table (absent keys are fine).  The response body is empty."""
+
+from kvstore.errors import ValidationException
+from kvstore.operations.tag_resource import table_from_arn
+
+
+def run(engine, request):
+    table = table_from_arn(engine, request.get("ResourceArn"))
+    keys = request.get("TagKeys")
+    if keys is None:
+        raise ValidationException("1 validation error detected: Value null at 'tagKeys' failed to satisfy "
+                                  "constraint: Member must not be null")
+    drop = set(keys)
+    table.meta["Tags"] = [t for t in table.meta.get("Tags", ()) if t["Key"] not in drop]
+    engine.save_meta(table)
+    return {}
