@@ -26,7 +26,7 @@ native values is DynamoDB's equality.
 import base64
 import binascii
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from kvstore import limits
 from kvstore.errors import SerializationException, ValidationException, invalid_parameter

@@ -43,6 +43,8 @@ class Table:
             for spec in meta.get(member, ()):
                 self.add_index(kind, spec, status=spec.get("IndexStatus", "ACTIVE"))
         self.deleted = False
+        #: item-collection sizes by partition-key prefix, kept only for tables with an LSI
+        self.collections = {} if self.lsis else None
 
     # -- catalog -------------------------------------------------------------
 
@@ -121,9 +123,17 @@ class Table:
         if self.indexes:
             if old_item is None and old_packed is not None:
                 old_item = _core.unpack_item(old_packed)
+            lsi_before = sum(i.size_bytes for i in self.lsis) if self.collections is not None else 0
             for index in self.indexes.values():
-                if index.status != "DELETING":
-                    index.update(row_key, old_item, new_item, new_packed)
+                index.update(row_key, old_item, new_item, new_packed)
+            if self.collections is not None:
+                lsi_delta = sum(i.size_bytes for i in self.lsis) - lsi_before
+                prefix = collection_prefix(row_key)
+                size = self.collections.get(prefix, 0) + lsi_delta + len(new_packed or b"") - len(old_packed or b"")
+                if size:
+                    self.collections[prefix] = size
+                else:
+                    self.collections.pop(prefix, None)
 
     def clear(self):
         self.rows.clear()
@@ -165,17 +175,11 @@ class Table:
     def item_count(self):
         return len(self.rows)
 
-    def collection_size(self, hash_value):
-        """Bytes of an item collection (rows + LSI entries sharing a partition-key value)."""
-        prefix = _core.partition_prefix(hash_value)
-        from kvstore.engine.schema import successor
-        total = 0
-        for key in self.partitions[prefix[0] >> self._shift].irange(prefix, successor(prefix), (True, False)):
-            total += len(self.rows[key])
-        for index in self.lsis:
-            for key in index.partitions[prefix[0] >> self._shift].irange(prefix, successor(prefix), (True, False)):
-                total += len(index.entries[key])
-        return total
+    def collection_size(self, row_key):
+        """Bytes of the item collection (rows + LSI entries sharing the partition-key value of ``row_key``)."""
+        if self.collections is None:
+            return 0
+        return self.collections.get(collection_prefix(row_key), 0)
 
     def _check(self):
         """Invariants (called by tests)."""
@@ -185,6 +189,16 @@ class Table:
         for i, p in enumerate(self.partitions):
             for k in p:
                 assert k[0] >> self._shift == i and k in self.rows
+        if self.collections is not None:
+            expected = {}
+            for key, packed in self.rows.items():
+                prefix = collection_prefix(key)
+                expected[prefix] = expected.get(prefix, 0) + len(packed)
+            for index in self.lsis:
+                for key, packed in index.entries.items():
+                    prefix = collection_prefix(key)
+                    expected[prefix] = expected.get(prefix, 0) + len(packed)
+            assert expected == self.collections
         for index in self.indexes.values():
             index._check()
             if index.status == "ACTIVE":
@@ -197,6 +211,11 @@ class Table:
                 assert expected.keys() == index.entries.keys()
                 for k, v in expected.items():
                     assert _core.unpack_item(v) == _core.unpack_item(index.entries[k])
+
+
+def collection_prefix(row_key):
+    """The crc32 + hash component part of a row key (shared by an item collection)."""
+    return row_key[:6 + int.from_bytes(row_key[4:6], "big")]
 
 
 def new_table_meta(request, now=None):

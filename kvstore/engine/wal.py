@@ -242,16 +242,23 @@ class SegmentWriter:
         """A new, empty segment, created atomically (temp name, sync, rename, sync directory)."""
         path = os.path.join(directory, segment_name(first_lsn))
         tmp = path + ".tmp"
-        f = fs.create(tmp)
         try:
-            f.write(encode_segment_header(first_lsn))
+            f = fs.create(tmp)
+            try:
+                f.write(encode_segment_header(first_lsn))
+                if sync:
+                    f.sync()
+            finally:
+                f.close()
+            fs.rename(tmp, path)
             if sync:
-                f.sync()
-        finally:
-            f.close()
-        fs.rename(tmp, path)
-        if sync:
-            fs.fsync_dir(directory)
+                fs.fsync_dir(directory)
+        except OSError:
+            try:
+                fs.remove(tmp)
+            except OSError:
+                pass
+            raise
         return cls(fs, path, first_lsn, fs.open_append(path), HEADER_SIZE, sync)
 
     @classmethod

@@ -9,7 +9,7 @@ so ``UnprocessedItems`` is always ``{}``.
 from kvstore import _core, limits
 from kvstore.errors import ValidationException, constraint_error
 from kvstore.operations.common import (
-    capacity, check_attribute_names, check_constraints, check_index_keys, check_item_size, enum_violations,
+    capacity, check_attribute_names, check_collection_size, check_constraints, check_index_keys, check_item_size, enum_violations,
     get_table, item_collection_metrics, key_from_item, key_from_request, table_name_violations, write_units,
 )
 
@@ -70,6 +70,7 @@ def run(engine, request):
             if packed is None and old_packed is None:
                 lsn = 0
             else:
+                check_collection_size(table, row_key, old_packed, packed)
                 lsn = engine.commit([(table, row_key, old, source if packed is not None else None, packed)])
         engine.wait_durable(lsn)
         units[table.name] = units.get(table.name, 0) + write_units(max(size, len(old_packed or b"")))

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from kvstore import _core, limits
 from kvstore.errors import (
-    ResourceNotFoundException, ValidationException, constraint_error, invalid_parameter,
+    ItemCollectionSizeLimitExceededException, ResourceNotFoundException, ValidationException, constraint_error, invalid_parameter,
 )
 from kvstore.types import Binary
 
@@ -219,12 +219,21 @@ def write_units(size):
     return max(1, math.ceil(size / 1024))
 
 
+def check_collection_size(table, row_key, old_packed, new_packed):
+    """Refuse a write that would grow an LSI table's item collection past 10 GB."""
+    if table.collections is None or new_packed is None:
+        return
+    growth = (len(new_packed) - len(old_packed or b"")) * (1 + len(table.lsis))
+    if growth > 0 and table.collection_size(row_key) + growth > limits.MAX_ITEM_COLLECTION_SIZE:
+        raise ItemCollectionSizeLimitExceededException("Collection size exceeded.")
+
+
 def item_collection_metrics(table, item_or_key):
     """ItemCollectionMetrics for tables with an LSI (None otherwise)."""
     if not table.lsis:
         return None
     h = item_or_key[table.schema.hash_name]
-    size_gb = table.collection_size(h) / (1024 ** 3)
+    size_gb = table.collection_size(_core.partition_prefix(h)) / (1024 ** 3)
     return {"ItemCollectionKey": {table.schema.hash_name: h},
             "SizeEstimateRangeGB": [0.0, 1.0] if size_gb < 1 else [math.floor(size_gb), math.ceil(size_gb) + 1.0]}
 

@@ -6,7 +6,7 @@ none).  ReturnValues may only be NONE or ALL_OLD.
 
 from kvstore import _core
 from kvstore.operations.common import (
-    check_attribute_names, check_index_keys, check_item_size, check_request, get_table, key_from_item,
+    check_attribute_names, check_collection_size, check_index_keys, check_item_size, check_request, get_table, key_from_item,
 )
 from kvstore.operations.writing import check_return_values, compile_write, condition_failed, finish
 
@@ -31,6 +31,7 @@ def run(engine, request):
         old = _core.unpack_item(old_packed) if (need_old and old_packed is not None) else None
         if condition is not None and not condition.evaluate(old):
             raise condition_failed(old, request)
+        check_collection_size(table, row_key, old_packed, packed)
         lsn = engine.commit([(table, row_key, old, item, packed)])
     engine.wait_durable(lsn)
     response = {}

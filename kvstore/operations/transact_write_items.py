@@ -14,10 +14,11 @@ import threading
 
 from kvstore import _core, limits
 from kvstore.errors import (
-    IdempotentParameterMismatchException, TransactionInProgressException, ValidationException, constraint_error,
+    IdempotentParameterMismatchException, ItemCollectionSizeLimitExceededException, TransactionInProgressException,
+    ValidationException,
 )
 from kvstore.operations.common import (
-    capacity, check_attribute_names, check_constraints, check_index_keys, check_item_size, enum_violations,
+    capacity, check_attribute_names, check_collection_size, check_constraints, check_index_keys, check_item_size, enum_violations,
     get_table, item_collection_metrics, key_from_item, key_from_request, table_name_violations, write_units,
 )
 from kvstore.operations.transactions import Locks, cancel, check_action_count
@@ -124,6 +125,12 @@ def _run(engine, request, parsed, tables):
                 new, packed = _new_image(kind, spec, table, old, update)
             except ValidationException as e:
                 reasons[i] = {"Code": "ValidationError", "Message": e.message}
+                failed = True
+                continue
+            try:
+                check_collection_size(table, row_key, old_packed, packed)
+            except ItemCollectionSizeLimitExceededException as e:
+                reasons[i] = {"Code": "ItemCollectionSizeLimitExceeded", "Message": e.message}
                 failed = True
                 continue
             size = max(len(old_packed or b""), len(packed or b""))

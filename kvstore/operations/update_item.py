@@ -8,7 +8,7 @@ that only removes, which creates nothing.  No update at all creates an empty
 
 from kvstore import _core
 from kvstore.operations.common import (
-    check_index_keys, check_item_size, check_request, get_table, key_from_request,
+    check_collection_size, check_index_keys, check_item_size, check_request, get_table, key_from_request,
 )
 from kvstore.operations.writing import check_return_values, compile_write, condition_failed, finish
 
@@ -38,7 +38,9 @@ def run(engine, request):
             new_size = check_item_size(new, "Item size to update has exceeded the maximum allowed size")
             if new != old:
                 check_index_keys(table, new, updating=True)
-                lsn = engine.commit([(table, row_key, old, new, _core.pack_item(new))])
+                packed = _core.pack_item(new)
+                check_collection_size(table, row_key, old_packed, packed)
+                lsn = engine.commit([(table, row_key, old, new, packed)])
     engine.wait_durable(lsn)
     response = {}
     attributes = returned_attributes(return_values, update, old, new)

@@ -253,7 +253,10 @@ class Server:
         self._idle = None
 
     def runs_inline(self, headers):
-        return self.handler.operation_of(headers) in self.inline
+        try:
+            return self.handler.operation_of(headers) in self.inline
+        except Exception:           # the handler reports it, from a thread
+            return False
 
     def request_done(self):
         if self.stopping and self.in_flight == 0 and self._idle is not None:

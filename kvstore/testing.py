@@ -1,0 +1,228 @@
+"""Run boto3 code against an embedded kvstore database, in process, with no socket.
+
+    from kvstore.testing import mock_dynamodb
+
+    with mock_dynamodb():                        # a fresh in-memory database
+        table = boto3.resource("dynamodb").create_table(...)
+        ...
+
+    @mock_dynamodb()                             # or as a decorator: a fresh database per call
+    def test_orders(): ...
+
+    with mock_dynamodb(kvstore.open("data")) as mock:   # or a database you opened (left open)
+        mock.client().list_tables()
+
+Every boto3 / botocore ``dynamodb`` and ``dynamodbstreams`` client (and so
+every resource) created inside the block sends its requests to the database
+through botocore's ``before-send`` event, which receives the signed HTTP
+request and returns an HTTP response.  That request goes through the same
+:class:`kvstore.server.handler.RequestHandler` as the HTTP server's, so what
+boto3 sees here is exactly what it sees over the wire, minus the socket.
+
+Clients inside the block need no credentials and no region: unless given,
+they get dummy credentials and ``us-east-1``, and requests are not signed.
+Other services are untouched.  Clients keep routing to the database only while
+the block is open.
+
+For pytest, ``from kvstore.testing import kvstore_dynamodb`` in a conftest
+gives a fixture yielding an active :class:`mock_dynamodb`.
+"""
+
+import functools
+import inspect
+import threading
+from urllib.parse import urlsplit
+
+__all__ = ["mock_dynamodb", "kvstore_dynamodb", "SERVICES"]
+
+#: botocore service names routed to kvstore
+SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
+DEFAULT_REGION = "us-east-1"
+DUMMY_KEY = "kvstore"
+
+_lock = threading.RLock()
+_active = []                 # mocks in the order they were entered; the last one wins
+_original_create_client = None
+
+
+class _RawBody:
+    """What botocore's AWSResponse reads a body from (``raw.stream()``)."""
+
+    def __init__(self, body):
+        self._body = body
+
+    def stream(self, **kwargs):
+        yield self._body
+
+    def read(self, *args, **kwargs):
+        return self._body
+
+
+def _patched_create_client(self, service_name, *args, **kwargs):
+    mock = _active[-1] if _active else None
+    if mock is None or service_name not in SERVICES:
+        return _original_create_client(self, service_name, *args, **kwargs)
+    bound = _SIGNATURE.bind(self, service_name, *args, **kwargs)
+    arguments = bound.arguments
+    if arguments.get("region_name") is None and not self.get_config_variable("region"):
+        arguments["region_name"] = DEFAULT_REGION
+    if arguments.get("aws_access_key_id") is None and arguments.get("aws_secret_access_key") is None:
+        # explicit keys skip the credential chain (files, environment, instance metadata)
+        arguments["aws_access_key_id"] = DUMMY_KEY
+        arguments["aws_secret_access_key"] = DUMMY_KEY
+    client = _original_create_client(*bound.args, **bound.kwargs)
+    mock._attach(client)
+    return client
+
+
+_SIGNATURE = None
+
+
+def _install():
+    global _original_create_client, _SIGNATURE
+    import botocore.session
+    if _original_create_client is None:
+        _original_create_client = botocore.session.Session.create_client
+        _SIGNATURE = inspect.signature(_original_create_client)
+        botocore.session.Session.create_client = _patched_create_client
+
+
+def _uninstall():
+    global _original_create_client
+    import botocore.session
+    if _original_create_client is not None:
+        botocore.session.Session.create_client = _original_create_client
+        _original_create_client = None
+
+
+class mock_dynamodb:  # noqa: N801 (a context manager named like a function, as moto's are)
+    """Route boto3 DynamoDB clients created inside to an embedded database.
+
+    ``db`` is a database from :func:`kvstore.open`; without one, each entry
+    opens a fresh ``":memory:"`` database and closes it on exit.  Works as a
+    context manager (``with mock_dynamodb() as mock``) and as a decorator
+    (``@mock_dynamodb()`` or ``@mock_dynamodb``).
+    """
+
+    def __init__(self, db=None):
+        self._given_db = db
+        self.db = None
+        self.handler = None
+        self._owns_db = False
+
+    def __new__(cls, db=None):
+        if callable(db) and not hasattr(db, "engine"):       # bare @mock_dynamodb
+            return cls()(db)
+        return super().__new__(cls)
+
+    # -- context manager
+    def start(self):
+        from kvstore.server.handler import RequestHandler
+        if self.db is not None:
+            raise RuntimeError("this mock_dynamodb is already active")
+        if self._given_db is None:
+            import kvstore
+            self.db = kvstore.open(":memory:")
+            self._owns_db = True
+        else:
+            self.db = self._given_db
+        self.handler = RequestHandler(self.db.engine)
+        with _lock:
+            _install()
+            _active.append(self)
+        return self
+
+    def stop(self):
+        with _lock:
+            if self in _active:
+                _active.remove(self)
+            if not _active:
+                _uninstall()
+        if self._owns_db and self.db is not None:
+            self.db.close()
+        self.db = None
+        self._owns_db = False
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- decorator
+    def __call__(self, func):
+        given = self._given_db
+
+        if inspect.isclass(func):
+            raise TypeError("mock_dynamodb decorates functions, not classes")
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with mock_dynamodb(given):
+                return func(*args, **kwargs)
+        return wrapper
+
+    # -- conveniences
+    def client(self, service_name="dynamodb", **kwargs):
+        """A boto3 client routed to this mock's database."""
+        import boto3
+        self._check_active()
+        return boto3.client(service_name, **kwargs)
+
+    def resource(self, **kwargs):
+        """A boto3 DynamoDB resource routed to this mock's database."""
+        import boto3
+        self._check_active()
+        return boto3.resource("dynamodb", **kwargs)
+
+    def _check_active(self):
+        if self.db is None:
+            raise RuntimeError("mock_dynamodb is not active: use it in a with block or as a decorator")
+
+    # -- the botocore side
+    def _attach(self, client):
+        events = client.meta.events            # a copy per client: nothing leaks to other clients
+        events.register("choose-signer", _unsigned)
+        events.register("before-send", functools.partial(_send, self))
+
+
+def _unsigned(**kwargs):
+    from botocore import UNSIGNED
+    return UNSIGNED
+
+
+def _send(mock, request, **kwargs):
+    """botocore ``before-send``: answer the prepared request from the mock's database."""
+    if mock.db is None:            # the block has ended: let the request go where it was going
+        return None
+    from botocore.awsrequest import AWSResponse
+    parts = urlsplit(request.url)
+    target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+    headers = {}
+    for name, value in request.headers.items():
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        key = name.lower()
+        headers[key] = value if key not in headers else headers[key] + "," + value
+    body = request.body
+    if body is None:
+        body = b""
+    elif hasattr(body, "read"):
+        body = body.read()
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    response = mock.handler(request.method, target, headers, bytes(body))
+    return AWSResponse(request.url, response.status, dict(response.headers), _RawBody(response.body))
+
+
+try:                                            # the pytest fixture, when pytest is there
+    import pytest as _pytest
+except ImportError:                             # pragma: no cover
+    _pytest = None
+
+if _pytest is not None:
+    @_pytest.fixture
+    def kvstore_dynamodb():
+        """An active :class:`mock_dynamodb` on a fresh in-memory database."""
+        with mock_dynamodb() as mock:
+            yield mock
