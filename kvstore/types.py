@@ -128,11 +128,16 @@ def _canonical_decimal(d):
     return format(Decimal((sign, digits, exponent)), "f")
 
 
+_INT_LIMIT = 10 ** limits.MAX_NUMBER_DIGITS
+
+
 def number(value):
     """A canonical Decimal from an int, Decimal or number string (validated)."""
     if isinstance(value, str):
         return Decimal(canonical_number(value))
     if isinstance(value, int) and not isinstance(value, bool):
+        if -_INT_LIMIT < value < _INT_LIMIT:   # at most 38 digits: Decimal(int) is already canonical
+            return Decimal(value)
         return Decimal(_canonical_decimal(Decimal(value)))
     if isinstance(value, Decimal):
         if not value.is_finite():
@@ -189,7 +194,11 @@ def from_python(value, allow_floats=False, _depth=1):
         return value
     if t is bool or value is None:
         return value
-    if t is Decimal or (t is int):
+    if t is int:
+        if -_INT_LIMIT < value < _INT_LIMIT:
+            return Decimal(value)
+        return number(value)
+    if t is Decimal:
         return number(value)
     if t is dict:
         _check_depth(_depth + 1)

@@ -50,10 +50,11 @@ def run(engine, request):
                 if item is None:
                     raise constraint_error([(None, "requestItems.member.putRequest.item", "Member must not be null")])
                 check_attribute_names(item)
-                size = check_item_size(item)
+                packed = _core.pack_item(item)
+                check_item_size(item, packed=packed)
                 row_key = _put_key(table, item)
                 check_index_keys(table, item)
-                plan.append((table, row_key, item, _core.pack_item(item), size))
+                plan.append((table, row_key, item, packed, len(packed)))
             else:
                 key = r["DeleteRequest"].get("Key")
                 row_key = key_from_request(table, key)

@@ -8,7 +8,7 @@ from kvstore import _core, limits
 from kvstore.errors import (
     ItemCollectionSizeLimitExceededException, ResourceNotFoundException, ValidationException, constraint_error, invalid_parameter,
 )
-from kvstore.types import Binary
+from kvstore.types import Binary, item_size
 
 _TABLE_NAME_RE = re.compile(limits.TABLE_NAME_PATTERN + r"\Z")
 _KEY_TAGS = {str: "S", Decimal: "N", Binary: "B"}
@@ -65,9 +65,18 @@ def check_constraints(violations):
         raise constraint_error(violations)
 
 
+_VALID_NAMES = set()
+
+
 def check_request(request, enums=(), table_member="TableName", required=()):
     """Table-name, required-member and enum constraints, reported together like DynamoDB."""
-    violations = table_name_violations(request.get(table_member))
+    name = request.get(table_member)
+    if name in _VALID_NAMES:
+        violations = []
+    else:
+        violations = table_name_violations(name)
+        if not violations and len(_VALID_NAMES) < 10000:
+            _VALID_NAMES.add(name)
     for member, path in required:
         if request.get(member) is None:
             violations.append((None, path, "Member must not be null"))
@@ -181,8 +190,16 @@ def check_attribute_names(item):
                 f"Attribute name is too large, must be less than {limits.MAX_ATTRIBUTE_NAME_SIZE + 1} bytes")
 
 
-def check_item_size(item, message="Item size has exceeded the maximum allowed size"):
-    from kvstore.types import item_size
+def check_item_size(item, message="Item size has exceeded the maximum allowed size", packed=None):
+    """Reject an item over 400 KB; returns its size, or None when ``packed`` proved it small.
+
+    DynamoDB's size of any value is at most four times its msgpack encoding
+    (by induction over the types: each value's encoding has at least one byte
+    per element and carries its bytes verbatim), so a packed item of at most
+    100 KB cannot exceed the limit and the exact size need not be computed.
+    """
+    if packed is not None and len(packed) * 4 <= limits.MAX_ITEM_SIZE:
+        return None
     size = item_size(item)
     if size > limits.MAX_ITEM_SIZE:
         raise ValidationException(message)

@@ -20,11 +20,11 @@ def run(engine, request):
     condition, _ = compile_write(request, "PutItem")
     item = request["Item"]
     check_attribute_names(item)
-    size = check_item_size(item)
+    packed = _core.pack_item(item)
+    check_item_size(item, packed=packed)
     table = get_table(engine, request["TableName"])
     row_key = key_from_item(table, item)
     check_index_keys(table, item)
-    packed = _core.pack_item(item)
     need_old = condition is not None or return_values == "ALL_OLD" or bool(table.indexes)
     with table.lock_for(row_key):
         old_packed = table.rows.get(row_key)
@@ -38,5 +38,5 @@ def run(engine, request):
     if return_values == "ALL_OLD" and old is not None:
         response["Attributes"] = old
     if len(request) > 2:
-        finish(response, request, table, item, len(old_packed) if old_packed else 0, size)
+        finish(response, request, table, item, len(old_packed) if old_packed else 0, item)
     return response

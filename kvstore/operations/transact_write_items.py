@@ -87,7 +87,7 @@ def _run(engine, request, parsed, tables):
         try:
             if kind == "Put":
                 check_attribute_names(spec["Item"])
-                check_item_size(spec["Item"])
+                check_item_size(spec["Item"], packed=_core.pack_item(spec["Item"]))
                 row_key = key_from_item(table, spec["Item"])
                 check_index_keys(table, spec["Item"])
             else:
@@ -166,9 +166,10 @@ def _new_image(kind, spec, table, old, update):
     new = compute_new_item(table, spec["Key"], old, update)
     if new is None:
         return None, None
-    check_item_size(new, "Item size to update has exceeded the maximum allowed size")
+    packed = _core.pack_item(new)
+    check_item_size(new, "Item size to update has exceeded the maximum allowed size", packed)
     check_index_keys(table, new, updating=True)
-    return new, _core.pack_item(new)
+    return new, packed
 
 
 # -- idempotency -----------------------------------------------------------------

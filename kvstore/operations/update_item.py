@@ -32,21 +32,19 @@ def run(engine, request):
         if condition is not None and not condition.evaluate(old):
             raise condition_failed(old, request)
         new = compute_new_item(table, key, old, update)
-        new_size = 0
         lsn = 0
-        if new is not None:
-            new_size = check_item_size(new, "Item size to update has exceeded the maximum allowed size")
-            if new != old:
-                check_index_keys(table, new, updating=True)
-                packed = _core.pack_item(new)
-                check_collection_size(table, row_key, old_packed, packed)
-                lsn = engine.commit([(table, row_key, old, new, packed)])
+        if new is not None and new != old:
+            packed = _core.pack_item(new)
+            check_item_size(new, "Item size to update has exceeded the maximum allowed size", packed)
+            check_index_keys(table, new, updating=True)
+            check_collection_size(table, row_key, old_packed, packed)
+            lsn = engine.commit([(table, row_key, old, new, packed)])
     engine.wait_durable(lsn)
     response = {}
     attributes = returned_attributes(return_values, update, old, new)
     if attributes:
         response["Attributes"] = attributes
-    finish(response, request, table, key, len(old_packed) if old_packed else 0, new_size)
+    finish(response, request, table, key, len(old_packed) if old_packed else 0, new)
     return response
 
 

@@ -8,6 +8,7 @@ members (ConsumedCapacity, ItemCollectionMetrics).
 from kvstore.errors import ConditionalCheckFailedException, ValidationException
 from kvstore.expressions import compile_request, legacy
 from kvstore.operations.common import capacity, item_collection_metrics, write_units
+from kvstore.types import item_size
 
 
 def compile_write(request, operation, update=False):
@@ -49,10 +50,11 @@ def check_return_values(request, allowed):
     return value or "NONE"
 
 
-def finish(response, request, table, key_source, old_size, new_size):
+def finish(response, request, table, key_source, old_size, new_item):
     """Add ConsumedCapacity / ItemCollectionMetrics to a single-item write response."""
     mode = request.get("ReturnConsumedCapacity")
     if mode in ("TOTAL", "INDEXES"):
+        new_size = item_size(new_item) if new_item else 0
         response["ConsumedCapacity"] = capacity(table.name, write_units(max(old_size, new_size)), mode,
                                                 read=False)
     if request.get("ReturnItemCollectionMetrics") == "SIZE":

@@ -1,0 +1,410 @@
+"""Durability: the write-ahead log with group commit, background checkpoints, recovery.
+
+The engine's side of the contract::
+
+    d = Durability(directory, policy="batch")
+    rec = d.recover()                  # takes the directory lock
+    for chunk in rec.snapshot_chunks(): ...   # load the checkpoint
+    for payload in rec.log_payloads(): ...    # replay after-images in order
+    d.set_checkpoint_source(produce_chunks)
+    d.start()
+    lsn = d.append(payload)            # under the items' locks: cheap, no system call
+    ...apply the write, release the locks...
+    d.wait_durable(lsn)                # sync: returns once fsynced (group commit)
+    d.close()
+
+``produce_chunks()`` must copy each partition under that partition's lock
+(see docs/format.md, "Why a fuzzy checkpoint ... is correct").
+
+Group commit: appends go to an in-memory buffer.  Under ``sync`` the first
+thread that waits becomes the leader: it takes the buffer, writes it with one
+write(2) and syncs, then wakes the waiters; threads arriving meanwhile wait
+on the condition variable and one of them leads the next round.  Under
+``batch`` a flusher thread does the same every ``batch_interval`` seconds;
+under ``none`` it writes without syncing.
+"""
+
+import collections
+import logging
+import os
+import threading
+
+from . import checkpoint as ckpt
+from . import recovery
+from . import wal
+from .errors import DurabilityError
+from .fs import RealFS, SimulatedCrash
+from .lock import DirectoryLock
+
+log = logging.getLogger("kvstore.durability")
+
+POLICIES = ("sync", "batch", "none")
+_WAKE_BYTES = 4 << 20            # a buffer this big wakes the flusher early
+_SYNC_POLICY_TICK = 0.05         # under sync the flusher only retries and triggers checkpoints
+_MAX_BACKOFF = 1.0
+
+
+class _Batch:
+    """Records taken from the buffer together: written with one write and one sync."""
+
+    __slots__ = ("data", "first_lsn", "last_lsn", "records")
+
+    def __init__(self, parts, first_lsn, last_lsn):
+        self.data, self.first_lsn, self.last_lsn, self.records = parts, first_lsn, last_lsn, len(parts)
+
+
+class Durability:
+    """The write-ahead log and checkpoints of one database directory (see the module docstring)."""
+
+    def __init__(self, directory, policy="batch", fs=None, *, batch_interval=0.005,
+                 segment_bytes=64 << 20, checkpoint_log_bytes=256 << 20, repair=False):
+        if policy not in POLICIES:
+            raise ValueError(f"durability policy must be one of {', '.join(POLICIES)}, not {policy!r}")
+        self.directory = os.fspath(directory)
+        self.policy = policy
+        self.fs = fs if fs is not None else RealFS()
+        self.batch_interval = batch_interval
+        self.segment_bytes = segment_bytes
+        self.checkpoint_log_bytes = checkpoint_log_bytes
+        self.repair = repair
+        self._sync = policy != "none"
+
+        self._cond = threading.Condition(threading.Lock())
+        self._buf = []                     # framed records not yet taken by a flush
+        self._buf_bytes = 0
+        self._buf_first = 0
+        self._next_lsn = 1
+        self._durable_lsn = 0              # highest LSN written (and synced unless policy none)
+        self._pending = collections.deque()  # _Batch taken from the buffer, not yet durable
+        self._flushing = False
+        self._failure = None               # OSError of the last failed flush until one succeeds
+        self._fail_gen = 0
+        self._state = "new"
+        self._segment = None
+        self._segments = []                # (first_lsn, path) oldest first
+        self._rotate_requested = False
+        self._log_bytes = 0                # bytes written since the last checkpoint began
+
+        self._ckpt_lock = threading.Lock()
+        self._ckpt_source = None
+        self._ckpt_wanted = threading.Event()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads = []
+        self._dir_lock = DirectoryLock(self.fs, self.directory)
+        self._info = None
+        #: summary of the last checkpoint written, and the error of the last failed background one
+        self.last_checkpoint = None
+        self.checkpoint_error = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def recover(self):
+        """Lock the directory, read checkpoint + log, fix a torn tail; return a Recovery."""
+        if self._state != "new":
+            raise RuntimeError("recover() runs once, before start()")
+        self.fs.makedirs(self.directory)
+        self._dir_lock.acquire()
+        try:
+            info = recovery.inspect(self.fs, self.directory)
+            dropped = recovery.apply(self.fs, info, repair=self.repair, sync=self._sync)
+        except BaseException:
+            self._dir_lock.release()
+            raise
+        for d in dropped:
+            log.warning("recovery dropped %(bytes)d bytes of %(file)s at offset %(offset)d: %(reason)s", d)
+        self._info = info
+        self._next_lsn = info.next_lsn
+        self._durable_lsn = info.next_lsn - 1
+        self._segments = [(s.first_lsn, s.path) for s in info.segments]
+        self._log_bytes = sum(s.end for s in info.segments)
+        self._state = "recovered"
+        return recovery.Recovery(self.fs, info, dropped, repaired=self.repair)
+
+    def start(self):
+        """Open the log for appending and start the flusher and checkpoint threads."""
+        if self._state != "recovered":
+            raise RuntimeError("start() follows recover()")
+        last = self._info.segments[-1] if self._info.segments else None
+        try:
+            if last is not None and last.end < self.segment_bytes:
+                self._segment = wal.SegmentWriter.reopen(self.fs, last.path, last.first_lsn, last.end, self._sync)
+                self._segment.records = last.records
+                if self._sync:
+                    self._segment.sync()       # what recovery read is durable before anything builds on it
+            else:
+                self._new_segment(self._next_lsn)
+        except OSError as exc:
+            raise DurabilityError(f"could not open the write-ahead log in {self.directory}", exc) from exc
+        self._info = None
+        self._state = "running"
+        for target, name in ((self._flusher, "flusher"), (self._checkpointer, "checkpointer")):
+            t = threading.Thread(target=target, name=f"kvstore-{name}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def close(self):
+        """Flush and sync everything, stop the threads, release the lock.  Idempotent."""
+        if self._state == "closed":
+            return
+        error = None
+        try:
+            if self._state == "running":
+                self._stop.set()
+                self._wake.set()
+                self._ckpt_wanted.set()
+                for t in self._threads:
+                    if t is not threading.current_thread():
+                        t.join()
+                try:
+                    self.flush()
+                except DurabilityError as exc:
+                    error = exc
+                self._segment.close()
+        finally:
+            with self._cond:
+                self._state = "closed"
+                self._cond.notify_all()
+            self._dir_lock.release()
+        if error is not None:
+            raise error
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------------ writing
+
+    @property
+    def next_lsn(self):
+        return self._next_lsn
+
+    @property
+    def durable_lsn(self):
+        """Highest LSN on disk (fsynced; under ``none``: written)."""
+        return self._durable_lsn
+
+    @property
+    def failure(self):
+        """The OSError that keeps the log from being written, or None when healthy."""
+        return self._failure
+
+    def append(self, payload):
+        """Frame and buffer one record; return its LSN.  No system call.
+
+        Refuses (DurabilityError) while the log cannot be written, so a write
+        fails before the engine applies it.
+        """
+        if self._failure is not None or self._state != "running":
+            self._refuse()
+        if len(payload) > wal.MAX_PAYLOAD:
+            raise ValueError(f"log record of {len(payload)} bytes exceeds {wal.MAX_PAYLOAD}")
+        with self._cond:
+            lsn = self._next_lsn
+            self._next_lsn = lsn + 1
+            if self._buf:
+                record = wal.encode_record(lsn, payload, wal.CONT)
+            else:
+                record = wal.encode_record(lsn, payload, wal.BEGIN)
+                self._buf_first = lsn
+            self._buf.append(record)
+            self._buf_bytes += len(record)
+            big = self._buf_bytes >= _WAKE_BYTES
+        if big:
+            self._wake.set()
+        return lsn
+
+    def _refuse(self):
+        if self._state != "running":
+            raise DurabilityError(f"the write-ahead log of {self.directory} is {self._state}, not open for writing")
+        raise DurabilityError(f"the write-ahead log of {self.directory} cannot be written (retrying in the "
+                              f"background)", self._failure)
+
+    def wait_durable(self, lsn):
+        """Block until ``lsn`` is durable per the policy (``batch``/``none``: at once).
+
+        Raises DurabilityError if the record could not be written.
+        """
+        if lsn <= self._durable_lsn:
+            return
+        if self.policy != "sync":
+            if self._failure is not None:
+                raise DurabilityError("the write-ahead log cannot be written", self._failure)
+            return
+        self._wait(lsn)
+
+    def flush(self):
+        """Write (and sync, unless ``none``) everything appended so far; DurabilityError on failure."""
+        self._wait(self._next_lsn - 1)
+
+    def _wait(self, lsn):
+        with self._cond:
+            gen = self._fail_gen
+            while self._durable_lsn < lsn:
+                if self._state == "closed":
+                    raise DurabilityError(f"the write-ahead log of {self.directory} is closed; LSN {lsn} "
+                                          f"was not written")
+                if not self._flushing:
+                    self._flushing = True
+                    break
+                self._cond.wait()
+                if self._fail_gen != gen and self._durable_lsn < lsn:
+                    raise DurabilityError("the write-ahead log cannot be written", self._failure)
+            else:
+                return
+        try:
+            self._lead()
+        finally:
+            with self._cond:
+                self._flushing = False
+                self._cond.notify_all()
+
+    def _lead(self):
+        """Write every pending batch, oldest first, one write + one sync each."""
+        with self._cond:
+            if self._buf:
+                self._pending.append(_Batch(self._buf, self._buf_first, self._next_lsn - 1))
+                self._buf, self._buf_bytes = [], 0
+            batches = list(self._pending)
+            rotate, self._rotate_requested = self._rotate_requested, False
+        for batch in batches:
+            if isinstance(batch.data, list):
+                batch.data = b"".join(batch.data)
+            try:
+                seg = self._segment
+                if (rotate or seg.size >= self.segment_bytes) and seg.records and not seg.dirty:
+                    self._new_segment(batch.first_lsn)
+                    rotate = False
+                self._segment.write_batch(batch.data, batch.records)
+            except OSError as exc:
+                with self._cond:
+                    self._rotate_requested = self._rotate_requested or rotate
+                    if self._failure is None:
+                        log.error("writing the write-ahead log of %s failed: %s", self.directory, exc)
+                    self._failure = exc
+                    self._fail_gen += 1
+                raise DurabilityError("could not write the write-ahead log", exc) from exc
+            with self._cond:
+                self._pending.popleft()
+                self._durable_lsn = batch.last_lsn
+                self._log_bytes += len(batch.data)
+                if self._failure is not None:
+                    log.warning("the write-ahead log of %s is writable again", self.directory)
+                    self._failure = None
+                self._cond.notify_all()
+
+    def _new_segment(self, first_lsn):
+        new = wal.SegmentWriter.create(self.fs, self.directory, first_lsn, self._sync)
+        old, self._segment = self._segment, new
+        if old is not None:
+            old.close()
+        with self._cond:
+            self._segments.append((first_lsn, new.path))
+
+    # ------------------------------------------------------------------ background
+
+    def _flusher(self):
+        tick = self.batch_interval if self.policy != "sync" else _SYNC_POLICY_TICK
+        wait = tick
+        try:
+            while not self._stop.is_set():
+                self._wake.wait(wait)
+                self._wake.clear()
+                if self._stop.is_set():
+                    break
+                if self._buf or self._pending or self._failure is not None:
+                    try:
+                        self.flush()
+                        wait = tick
+                    except DurabilityError:
+                        wait = min(_MAX_BACKOFF, max(wait * 2, 0.01))
+                if (self._ckpt_source is not None and self._log_bytes >= self.checkpoint_log_bytes
+                        and not self._ckpt_lock.locked()):
+                    self._ckpt_wanted.set()
+        except SimulatedCrash:
+            self._stop.set()
+            self._ckpt_wanted.set()
+
+    def _checkpointer(self):
+        try:
+            while True:
+                self._ckpt_wanted.wait()
+                self._ckpt_wanted.clear()
+                if self._stop.is_set():
+                    return
+                try:
+                    self.checkpoint()
+                    self.checkpoint_error = None
+                except SimulatedCrash:
+                    raise
+                except Exception as exc:          # keep running; the next trigger retries
+                    self.checkpoint_error = exc
+                    log.error("background checkpoint of %s failed: %s", self.directory, exc)
+                    self._stop.wait(_MAX_BACKOFF)
+        except SimulatedCrash:
+            self._stop.set()
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def set_checkpoint_source(self, produce_chunks):
+        """The engine callback automatic checkpoints use (see ``checkpoint``)."""
+        self._ckpt_source = produce_chunks
+
+    def checkpoint(self, produce_chunks=None):
+        """Write a snapshot now; writes keep flowing meanwhile.  Returns a summary dict.
+
+        L0 (the next LSN) is read before ``produce_chunks()`` is called; the log
+        is made durable through the last LSN assigned before the file is
+        published; afterwards older checkpoints and the segments holding only
+        records before L0 are deleted.
+        """
+        produce = produce_chunks or self._ckpt_source
+        if produce is None:
+            raise ValueError("checkpoint() needs produce_chunks (or set_checkpoint_source first)")
+        if self._state != "running":
+            raise DurabilityError(f"the write-ahead log of {self.directory} is {self._state}")
+        with self._ckpt_lock:
+            with self._cond:
+                start_lsn = self._next_lsn
+                log_bytes = self._log_bytes
+                self._rotate_requested = True
+
+            def before_publish():
+                end_lsn = self._next_lsn
+                self._wait(end_lsn - 1)
+                return end_lsn
+
+            try:
+                info = ckpt.write_checkpoint(self.fs, self.directory, start_lsn, produce(), before_publish,
+                                             sync=self._sync)
+            except OSError as exc:
+                raise DurabilityError(f"could not write a checkpoint in {self.directory}", exc) from exc
+            with self._cond:
+                self._log_bytes = max(0, self._log_bytes - log_bytes)
+            released = self._release(start_lsn)
+            self.last_checkpoint = dict(info.as_dict(), released=released)
+            return self.last_checkpoint
+
+    def _release(self, start_lsn):
+        """Delete older checkpoints and the segments wholly before ``start_lsn``; best effort."""
+        with self._cond:
+            keep = 0
+            for i, (first, _path) in enumerate(self._segments):
+                if first <= start_lsn:
+                    keep = i
+            doomed = [p for _f, p in self._segments[:keep]]
+            del self._segments[:keep]
+        for name in self.fs.listdir(self.directory):
+            lsn = ckpt.parse_checkpoint_name(name)
+            if lsn is not None and lsn < start_lsn:
+                doomed.append(os.path.join(self.directory, name))
+        released = []
+        for path in doomed:
+            try:
+                self.fs.remove(path)
+                released.append(path)
+            except OSError as exc:      # a leftover is removed by the next open
+                log.warning("could not remove %s: %s", path, exc)
+        return released
