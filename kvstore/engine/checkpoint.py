@@ -62,7 +62,7 @@ def write_checkpoint(fs, directory, start_lsn, chunks, before_publish, sync=True
     try:
         head = HEADER.pack(MAGIC, VERSION, 0, start_lsn, 0)[:-4]
         pending = [head, zlib.crc32(head).to_bytes(4, "little")]
-        pending_size, size, count = HEADER.size, HEADER.size, 0
+        pending_size, size, count = HEADER.size, 0, 0
         packer = msgpack.Packer(use_bin_type=True)
         for chunk in chunks:
             data = packer.pack(chunk)

@@ -79,8 +79,8 @@ def _print_check(report, out):
     print(f"database   {report['directory']}", file=out)
     cp = report["checkpoint"]
     if cp:
-        print(f"checkpoint {os.path.basename(cp['file'])}  LSN {cp['start_lsn']}..{cp['end_lsn'] - 1}  "
-              f"{cp['chunks']} chunks  {_size(cp['bytes'])}", file=out)
+        print(f"checkpoint {os.path.basename(cp['file'])}  replay from LSN {cp['start_lsn']}, "
+              f"needs the log through LSN {cp['end_lsn'] - 1}  {cp['chunks']} chunks  {_size(cp['bytes'])}", file=out)
     else:
         print("checkpoint none", file=out)
     for s in report["segments"]:
