@@ -1,0 +1,15 @@
+"""DeleteBackup: remove a backup; answers its description with status DELETED.
+
+A backup being restored cannot be deleted (BackupInUseException).
+"""
+
+from kvstore.engine.backup import store
+from kvstore.operations.common import check_constraints
+from kvstore.operations.describe_backup import arn_violations, description, find
+
+
+def run(engine, request):
+    check_constraints(arn_violations(request.get("BackupArn"), "backupArn"))
+    backup = find(engine, request["BackupArn"])
+    store(engine).delete(backup)
+    return {"BackupDescription": description(backup, "DELETED")}
