@@ -1,0 +1,83 @@
+"""Start ``kvstore serve`` as a subprocess on a free loopback port and wait
+until it answers, for the over-the-wire targets."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class KvstoreServer:
+    """A ``kvstore serve`` child process; a context manager."""
+
+    def __init__(self, data_dir=None, extra_args=(), env=None):
+        self.data_dir = data_dir
+        self.extra_args = list(extra_args)
+        self.env = env
+        self.proc = None
+        self.port = None
+        self.started_in = None
+
+    @property
+    def endpoint(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def command(self):
+        cmd = [sys.executable, "-m", "kvstore", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd += ["--in-memory"] if self.data_dir is None else ["--data-dir", self.data_dir]
+        return cmd + self.extra_args
+
+    def start(self, timeout=30.0):
+        self.port = free_port()
+        env = dict(os.environ, **(self.env or {}))
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen(self.command(), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode(errors="replace")[-2000:]
+                raise RuntimeError("kvstore serve exited with %s: %s" % (self.proc.returncode, err))
+            if self._ready():
+                self.started_in = time.perf_counter() - t0
+                return self
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError("kvstore serve did not answer within %.0f s" % timeout)
+
+    def _ready(self):
+        try:
+            with urllib.request.urlopen(self.endpoint + "/", timeout=0.5) as r:
+                return r.status < 500
+        except urllib.error.HTTPError as exc:
+            return exc.code < 500
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+            if self.proc.stderr:
+                self.proc.stderr.close()
+            self.proc = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
