@@ -111,8 +111,6 @@ class Durability:
         except BaseException:
             self._dir_lock.release()
             raise
-        for d in dropped:
-            log.warning("recovery dropped %(bytes)d bytes of %(file)s at offset %(offset)d: %(reason)s", d)
         self._info = info
         self._next_lsn = info.next_lsn
         self._durable_lsn = info.next_lsn - 1

@@ -1,0 +1,184 @@
+"""The log writer: policies, group commit, rotation, lifecycle."""
+
+import threading
+
+import pytest
+
+from kvstore.engine import wal
+from kvstore.engine.durability import Durability
+from kvstore.engine.errors import DurabilityError
+from kvstore.engine.fs import FaultyFS, RealFS
+
+
+def opened(directory, policy="sync", fs=None, **kw):
+    d = Durability(directory, policy, fs, **kw)
+    rec = d.recover()
+    d.start()
+    return d, rec
+
+
+def replayed(directory, fs=None):
+    d = Durability(directory, "sync", fs)
+    try:
+        rec = d.recover()
+        return list(rec.log_payloads()), rec
+    finally:
+        d.close()
+
+
+class GatedFS(FaultyFS):
+    """Log syncs wait for ``gate``; ``in_sync`` is set when the first one starts."""
+
+    def __init__(self):
+        super().__init__()
+        self.gate, self.in_sync, self.syncs = threading.Event(), threading.Event(), 0
+
+    def open_append(self, path):
+        f = super().open_append(path)
+        inner = f.sync
+
+        def sync():
+            self.syncs += 1
+            self.in_sync.set()
+            self.gate.wait()
+            inner()
+        f.sync = sync
+        return f
+
+
+def test_sync_policy_acknowledged_records_survive_reopen(tmp_path):
+    d, _ = opened(tmp_path)
+    lsns = [d.append(f"item-{i}".encode()) for i in range(5)]
+    for lsn in lsns:
+        d.wait_durable(lsn)
+    assert lsns == [1, 2, 3, 4, 5] and d.durable_lsn == 5
+    d.close()
+    got, rec = replayed(tmp_path)
+    assert got == [f"item-{i}".encode() for i in range(5)]
+    assert rec.report["records"] == 5 and rec.report["next_lsn"] == 6
+
+
+def test_lsns_continue_after_reopen(tmp_path):
+    d, _ = opened(tmp_path)
+    d.wait_durable(d.append(b"a"))
+    d.close()
+    d, rec = opened(tmp_path)
+    assert rec.next_lsn == 2
+    assert d.append(b"b") == 2
+    d.close()
+    assert replayed(tmp_path)[0] == [b"a", b"b"]
+
+
+def test_group_commit_followers_share_one_sync():
+    fs = GatedFS()
+    d, _ = opened("/db", "sync", fs)
+    first = d.append(b"leader")
+    leader = threading.Thread(target=d.wait_durable, args=(first,))
+    leader.start()
+    assert fs.in_sync.wait(10)
+    # the leader is inside fsync; appends do not wait for it
+    lsns = [d.append(f"follower-{i}".encode()) for i in range(7)]
+    followers = [threading.Thread(target=d.wait_durable, args=(lsn,)) for lsn in lsns]
+    for t in followers:
+        t.start()
+    fs.gate.set()
+    for t in [leader, *followers]:
+        t.join(10)
+    assert d.durable_lsn == 8
+    assert fs.syncs == 2                 # one for the leader, one for all seven followers
+    d.close()
+
+
+def test_many_threads_sync_every_record_exactly_once(tmp_path):
+    d, _ = opened(tmp_path, "sync")
+    acked = []
+    lock = threading.Lock()
+
+    def writer(t):
+        for i in range(60):
+            payload = f"{t}:{i}".encode()
+            lsn = d.append(payload)
+            d.wait_durable(lsn)
+            with lock:
+                acked.append((lsn, payload))
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    d.close()
+    got, _ = replayed(tmp_path)
+    assert got == [p for _lsn, p in sorted(acked)]
+    assert len(got) == 480
+
+
+def test_batch_policy_returns_at_once_and_flusher_makes_it_durable():
+    fs = FaultyFS()
+    d, _ = opened("/db", "batch", fs, batch_interval=0.001)
+    lsn = d.append(b"x")
+    d.wait_durable(lsn)                  # returns without a sync of its own
+    d.flush()
+    assert d.durable_lsn == lsn
+    d.close()
+    assert replayed("/db", fs.reboot("drop"))[0] == [b"x"]
+
+
+def test_none_policy_never_syncs():
+    fs = FaultyFS()
+    d, _ = opened("/db", "none", fs, segment_bytes=200)
+    for i in range(20):
+        d.wait_durable(d.append(b"y" * 30))
+    d.close()
+    assert fs.calls.get("sync", 0) == 0 and fs.calls.get("fsync_dir", 0) == 0
+    assert len(replayed("/db", fs.reboot("keep"))[0]) == 20
+
+
+def test_segments_rotate_at_the_size_threshold_and_records_never_span_them():
+    fs = FaultyFS()
+    d, _ = opened("/db", "sync", fs, segment_bytes=300)
+    for i in range(40):
+        d.wait_durable(d.append(f"record-{i:02d}".encode() * 3))
+    d.close()
+    names = [n for n in fs.listdir("/db") if wal.parse_segment_name(n)]
+    assert len(names) > 5
+    lsn = 1
+    for name in sorted(names):
+        scan = wal.scan_segment(fs.read_bytes("/db/" + name), "/db/" + name, lsn)
+        assert scan.damage is None and scan.end == scan.size
+        lsn = scan.next_lsn
+    got, rec = replayed("/db", fs)
+    assert got == [f"record-{i:02d}".encode() * 3 for i in range(40)]
+    assert len(rec.report["segments"]) == len(names)
+
+
+def test_reopen_appends_to_the_last_segment_until_it_is_full():
+    fs = FaultyFS()
+    for _ in range(3):
+        d, _ = opened("/db", "sync", fs)
+        d.wait_durable(d.append(b"z"))
+        d.close()
+    assert [n for n in fs.listdir("/db") if n.endswith(".log")] == [wal.segment_name(1)]
+    assert replayed("/db", fs)[0] == [b"z"] * 3
+
+
+def test_append_before_start_and_after_close_is_refused(tmp_path):
+    d = Durability(tmp_path, "sync")
+    with pytest.raises(DurabilityError, match="new, not open for writing"):
+        d.append(b"x")
+    d.recover()
+    d.start()
+    d.close()
+    d.close()                            # idempotent
+    with pytest.raises(DurabilityError, match="closed"):
+        d.append(b"x")
+
+
+def test_unknown_policy_is_rejected():
+    with pytest.raises(ValueError, match="sync, batch, none"):
+        Durability("/nowhere", "always")
+
+
+def test_writes_go_through_the_real_file_layer_by_default(tmp_path):
+    d = Durability(tmp_path)
+    assert isinstance(d.fs, RealFS) and d.policy == "batch"
