@@ -19,7 +19,7 @@ import hmac
 import os
 import time
 from email.utils import parsedate_to_datetime
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from kvstore.errors import (
     IncompleteSignatureException, InvalidSignatureException,
@@ -115,14 +115,13 @@ def _normalize_path(path):
 
 
 def _canonical_query(query):
+    """Sorted ``key=value`` pairs as received: SDKs send them already encoded in canonical form."""
     if not query:
         return ""
     pairs = []
     for pair in query.split("&"):
-        if not pair:
-            continue
         key, _, value = pair.partition("=")
-        pairs.append((quote(unquote(key), safe="-_.~"), quote(unquote(value), safe="-_.~")))
+        pairs.append((key, value))
     return "&".join(f"{k}={v}" for k, v in sorted(pairs))
 
 

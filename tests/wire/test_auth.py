@@ -1,0 +1,242 @@
+"""SigV4 verification: the pieces match botocore's signer; the server rejects what DynamoDB rejects."""
+
+import json
+import time
+
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+from hypothesis import given, settings, strategies as st
+
+from kvstore.server import auth
+from kvstore.server.app import ServerThread
+from kvstore.server.handler import RequestHandler
+
+KEY_ID, SECRET = "AKIDKVSTORE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+def signed(body=b"{}", url="http://127.0.0.1:8000/", headers=None, key_id=KEY_ID, secret=SECRET,
+           region="us-east-1", service="dynamodb"):
+    """(target, lower-case headers, body) of a request signed by botocore."""
+    h = {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0"}
+    h.update(headers or {})
+    request = AWSRequest(method="POST", url=url, data=body, headers=h)
+    SigV4Auth(Credentials(key_id, secret), service, region).add_auth(request)
+    prepared = request.prepare()
+    out = {k.lower(): v for k, v in prepared.headers.items()}
+    out.setdefault("host", url.split("/")[2])
+    path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
+    return "/" + path, out, body
+
+
+def test_signing_key_matches_the_aws_documentation_example():
+    # the example of the SigV4 documentation ("Deriving the signing key")
+    key = auth.signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20120215", "us-east-1", "iam")
+    assert key.hex() == "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d"
+
+
+def test_a_botocore_signature_verifies():
+    verifier = auth.SigV4Verifier({KEY_ID: SECRET})
+    target, headers, body = signed()
+    assert verifier.verify("POST", target, headers, body) == KEY_ID
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    body=st.binary(max_size=64),
+    path=st.lists(st.text(alphabet="abc-_.~ %/é", min_size=1, max_size=6), max_size=3),
+    query=st.lists(st.tuples(st.text(alphabet="abXY-_.~ =+", max_size=4), st.text(alphabet="ab12 -_.~+", max_size=4)),
+                   max_size=3),
+    extra=st.text(alphabet="ab  \t1", max_size=8),
+)
+def test_botocore_signatures_verify_for_any_path_query_body_and_header(body, path, query, extra):
+    from urllib.parse import quote, urlencode
+    url = "http://127.0.0.1:8000/" + "/".join(quote(p, safe="") for p in path)
+    if query:
+        url += "?" + urlencode(query)
+    headers = {"X-Custom": extra} if extra.strip() else {}
+    verifier = auth.SigV4Verifier({KEY_ID: SECRET})
+    _, h, b = signed(body, url, headers)
+    target = "/" + url.split("/", 3)[3]
+    assert verifier.verify("POST", target, h, b) == KEY_ID
+
+
+def test_tampered_body_is_rejected():
+    verifier = auth.SigV4Verifier({KEY_ID: SECRET})
+    target, headers, _ = signed(b'{"Limit": 1}')
+    with pytest.raises(auth.InvalidSignatureException) as e:
+        verifier.verify("POST", target, headers, b'{"Limit": 2}')
+    assert e.value.message.startswith("The request signature we calculated does not match the signature you provided.")
+
+
+def test_tampered_signed_header_is_rejected():
+    verifier = auth.SigV4Verifier({KEY_ID: SECRET})
+    target, headers, body = signed()
+    headers["x-amz-target"] = "DynamoDB_20120810.DeleteTable"
+    with pytest.raises(auth.InvalidSignatureException):
+        verifier.verify("POST", target, headers, body)
+
+
+def test_unknown_key_id_is_unrecognized_client():
+    verifier = auth.SigV4Verifier({"OTHER": SECRET})
+    with pytest.raises(auth.UnrecognizedClientException) as e:
+        verifier.verify("POST", *signed())
+    assert e.value.message == "The security token included in the request is invalid."
+
+
+def test_missing_authorization_is_missing_authentication_token():
+    verifier = auth.SigV4Verifier({KEY_ID: SECRET})
+    target, headers, body = signed()
+    del headers["authorization"]
+    with pytest.raises(auth.MissingAuthenticationTokenException) as e:
+        verifier.verify("POST", target, headers, body)
+    assert e.value.message == "Request is missing Authentication Token"
+
+
+def test_incomplete_authorization_header():
+    verifier = auth.SigV4Verifier({KEY_ID: SECRET})
+    target, headers, body = signed()
+    headers["authorization"] = "AWS4-HMAC-SHA256 Credential=x/y"
+    del headers["x-amz-date"]
+    with pytest.raises(auth.IncompleteSignatureException) as e:
+        verifier.verify("POST", target, headers, body)
+    assert e.value.message == (
+        "Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' "
+        "parameter. Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
+        "Authorization=AWS4-HMAC-SHA256 Credential=x/y")
+
+
+def test_credential_with_wrong_number_of_parts():
+    verifier = auth.SigV4Verifier({KEY_ID: SECRET})
+    target, headers, body = signed()
+    headers["authorization"] = headers["authorization"].replace("/us-east-1/", "/")
+    with pytest.raises(auth.IncompleteSignatureException) as e:
+        verifier.verify("POST", target, headers, body)
+    assert "Credential must have exactly 5 slash-delimited elements" in e.value.message
+
+
+def test_wrong_service_in_scope():
+    verifier = auth.SigV4Verifier({KEY_ID: SECRET})
+    with pytest.raises(auth.InvalidSignatureException) as e:
+        verifier.verify("POST", *signed(service="s3"))
+    assert e.value.message == "Credential should be scoped to correct service: 'dynamodb'."
+
+
+def test_signature_older_than_15_minutes_is_expired():
+    target, headers, body = signed()
+    verifier = auth.SigV4Verifier({KEY_ID: SECRET}, clock=lambda: time.time() + 16 * 60)
+    with pytest.raises(auth.InvalidSignatureException) as e:
+        verifier.verify("POST", target, headers, body)
+    assert e.value.message.startswith("Signature expired: ")
+    assert e.value.message.endswith(" - 15 min.)")
+
+
+def test_signature_from_the_future_is_not_yet_current():
+    target, headers, body = signed()
+    verifier = auth.SigV4Verifier({KEY_ID: SECRET}, clock=lambda: time.time() - 16 * 60)
+    with pytest.raises(auth.InvalidSignatureException) as e:
+        verifier.verify("POST", target, headers, body)
+    assert e.value.message.startswith("Signature not yet current: ")
+
+
+def test_skew_within_15_minutes_is_accepted():
+    target, headers, body = signed()
+    verifier = auth.SigV4Verifier({KEY_ID: SECRET}, clock=lambda: time.time() + 14 * 60)
+    assert verifier.verify("POST", target, headers, body) == KEY_ID
+
+
+def test_bad_date_format():
+    verifier = auth.SigV4Verifier({KEY_ID: SECRET})
+    target, headers, body = signed()
+    headers["x-amz-date"] = "2024"
+    with pytest.raises(auth.IncompleteSignatureException) as e:
+        verifier.verify("POST", target, headers, body)
+    assert e.value.message.startswith("Date must be in ISO-8601 'basic format'. Got '2024'.")
+
+
+# ------------------------------------------------------------------ credentials files
+
+def test_credentials_file_in_aws_format(tmp_path):
+    path = tmp_path / "credentials"
+    path.write_text("[default]\naws_access_key_id = A1\naws_secret_access_key = S1\n\n"
+                    "[other]\naws_access_key_id=A2\naws_secret_access_key=S2\n")
+    assert auth.load_credentials(path) == {"A1": "S1", "A2": "S2"}
+
+
+def test_credentials_file_with_pairs(tmp_path):
+    path = tmp_path / "credentials"
+    path.write_text("# keys\nA1 S1/with+chars\nA2:S2\n")
+    assert auth.load_credentials(path) == {"A1": "S1/with+chars", "A2": "S2"}
+
+
+def test_empty_credentials_file_is_an_error(tmp_path):
+    path = tmp_path / "credentials"
+    path.write_text("# nothing\n")
+    with pytest.raises(ValueError):
+        auth.load_credentials(path)
+
+
+def test_credentials_from_env():
+    assert auth.credentials_from_env({"KVSTORE_ACCESS_KEY_ID": "a", "KVSTORE_SECRET_ACCESS_KEY": "s"}) == {"a": "s"}
+    assert auth.credentials_from_env({"KVSTORE_ACCESS_KEY_ID": "a"}) is None
+
+
+# ------------------------------------------------------------------ through the server
+
+@pytest.fixture(scope="module")
+def secure_server(wire_db):
+    handler = RequestHandler(wire_db.engine, verifier=auth.SigV4Verifier({KEY_ID: SECRET}))
+    with ServerThread(handler) as running:
+        yield running
+
+
+def _client(server, key_id=KEY_ID, secret=SECRET):
+    import boto3
+    from botocore.config import Config
+    return boto3.client("dynamodb", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id=key_id,
+                        aws_secret_access_key=secret, config=Config(retries={"max_attempts": 1}))
+
+
+def test_server_accepts_a_good_signature(secure_server):
+    assert "TableNames" in _client(secure_server).list_tables()
+
+
+def test_server_rejects_a_wrong_secret(secure_server):
+    with pytest.raises(ClientError) as e:
+        _client(secure_server, secret="wrong").list_tables()
+    assert e.value.response["Error"]["Code"] == "InvalidSignatureException"
+
+
+def test_server_rejects_an_unknown_key(secure_server):
+    with pytest.raises(ClientError) as e:
+        _client(secure_server, key_id="NOBODY").list_tables()
+    assert e.value.response["Error"]["Code"] == "UnrecognizedClientException"
+
+
+def test_server_rejects_an_unsigned_request(secure_server):
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", secure_server.server.port, timeout=10)
+    conn.request("POST", "/", body=b"{}", headers={"X-Amz-Target": "DynamoDB_20120810.ListTables",
+                                                    "Content-Type": "application/x-amz-json-1.0"})
+    response = conn.getresponse()
+    body = json.loads(response.read())
+    conn.close()
+    assert response.status == 400
+    assert body == {"__type": "com.amazon.coral.service#MissingAuthenticationTokenException",
+                    "message": "Request is missing Authentication Token"}
+
+
+def test_server_verifies_a_gzip_body_before_inflating_it(secure_server):
+    import gzip
+    import http.client
+    body = gzip.compress(b"{}")
+    target, headers, _ = signed(body, url=f"http://127.0.0.1:{secure_server.server.port}/",
+                                headers={"Content-Encoding": "gzip"})
+    conn = http.client.HTTPConnection("127.0.0.1", secure_server.server.port, timeout=10)
+    conn.request("POST", target, body=body, headers=headers)
+    response = conn.getresponse()
+    data = response.read()
+    conn.close()
+    assert response.status == 200, data
