@@ -1,0 +1,67 @@
+"""Shared fixtures.  Keep this small and additive: each layer's own fixtures live in its folder.
+
+``dynamodb`` runs a test through every face of kvstore, so behaviour tests
+written once for the Python API also check the wire and the boto3 hook:
+
+    def test_put_then_get(dynamodb):
+        table = dynamodb.create_table(TableName="orders", ...)
+        table.put_item(Item={"pk": "a"})
+        assert table.get_item(Key={"pk": "a"})["Item"] == {"pk": "a"}
+
+* ``embedded``: a ``kvstore.open(":memory:")`` database (the Python API);
+* ``hook``: ``boto3.resource("dynamodb")`` inside ``kvstore.testing.mock_dynamodb``;
+* ``wire``: ``boto3.resource("dynamodb", endpoint_url=...)`` against the HTTP server.
+
+Each test gets a fresh, empty database on every face.  ``face`` is the face's
+name; ``client_errors`` the exception classes errors arrive as on any face
+(all carry ``.response["Error"]["Code"]``).
+"""
+
+import pytest
+
+FACES = ("embedded", "hook", "wire")
+
+
+@pytest.fixture(scope="session")
+def _wire_face_server():
+    import kvstore
+    from kvstore.server.app import ServerThread
+    from kvstore.server.handler import RequestHandler
+    placeholder = kvstore.open(":memory:")
+    with ServerThread(RequestHandler(placeholder.engine)) as running:
+        yield running
+    placeholder.close()
+
+
+@pytest.fixture(params=FACES)
+def face(request):
+    return request.param
+
+
+@pytest.fixture
+def dynamodb(face, request):
+    import kvstore
+    if face == "embedded":
+        with kvstore.open(":memory:") as db:
+            yield db
+        return
+    import boto3
+    if face == "hook":
+        from kvstore.testing import mock_dynamodb
+        with mock_dynamodb():
+            yield boto3.resource("dynamodb", region_name="us-east-1")
+        return
+    from kvstore.server.handler import RequestHandler
+    running = request.getfixturevalue("_wire_face_server")
+    with kvstore.open(":memory:") as db:
+        running.server.handler = RequestHandler(db.engine)       # a fresh database per test, same server
+        yield boto3.resource("dynamodb", endpoint_url=running.url, region_name="us-east-1",
+                             aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")
+
+
+@pytest.fixture
+def client_errors():
+    import botocore.exceptions
+
+    import kvstore.errors
+    return (kvstore.errors.ClientError, botocore.exceptions.ClientError)
