@@ -26,6 +26,9 @@ must also be self-delimiting: numbers already are; S/B escape ``0x00`` as
 
 Items are stored packed with msgpack: str, bool, nil, map and array are native;
 N, B and the three set types are ext types 1..5 (numbers as canonical ASCII).
+
+``item_size`` (DynamoDB's size of an item) is ``kvstore.types.item_size``,
+re-exported so the engine takes it from ``kvstore._core`` with the rest.
 """
 
 from decimal import Decimal
@@ -33,7 +36,14 @@ from zlib import crc32
 
 import msgpack
 
-from kvstore.types import Binary
+from kvstore.types import Binary, item_size
+
+__all__ = [
+    "EXT_N", "EXT_B", "EXT_SS", "EXT_NS", "EXT_BS",
+    "encode_number", "key_bytes", "hash_component", "storage_key", "partition_prefix",
+    "delimited_sort_component", "index_key", "sort_bound", "pack_item", "unpack_item",
+    "item_size",
+]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
 

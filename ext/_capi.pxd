@@ -1,0 +1,86 @@
+# Declarations cimported by _ccore.pyx: the parts of the CPython C API it uses that
+# Cython's bundled cpython/*.pxd do not declare (or declare less precisely), and its structs.
+
+from cpython.object cimport PyObject
+from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+
+
+cdef extern from "Python.h":
+    # str internals (PEP 393): ASCII strings are read in place, no encoding step.
+    bint PyUnicode_IS_ASCII(object s)
+    Py_ssize_t PyUnicode_GET_LENGTH(object s)
+    int PyUnicode_KIND(object s)
+    void* PyUnicode_DATA(object s)
+    Py_UCS4 PyUnicode_READ(int kind, void* data, Py_ssize_t index)
+    const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
+    object PyUnicode_DecodeUTF8(const char* s, Py_ssize_t size, const char* errors)
+    object PyUnicode_DecodeASCII(const char* s, Py_ssize_t size, const char* errors)
+    object PyUnicode_AsEncodedString(object s, const char* encoding, const char* errors)
+
+    object PyBytes_FromStringAndSize(const char* s, Py_ssize_t size)
+    char* PyBytes_AS_STRING(object b)
+    Py_ssize_t PyBytes_GET_SIZE(object b)
+
+    bint PyDict_Next(object d, Py_ssize_t* pos, PyObject** key, PyObject** value)
+    Py_ssize_t PyDict_GET_SIZE(object d)
+    int PyDict_SetItem(object d, object key, object value) except -1
+    object PyList_New(Py_ssize_t size)
+    void PyList_SET_ITEM(object lst, Py_ssize_t i, object item)  # steals a reference
+    Py_ssize_t PyList_GET_SIZE(object lst)
+    PyObject* PyList_GET_ITEM(object lst, Py_ssize_t i)
+    int PySet_Add(object s, object key) except -1
+    Py_ssize_t PySet_GET_SIZE(object s)
+
+    long long PyLong_AsLongLongAndOverflow(object o, int* overflow) except? -1
+    unsigned long long PyLong_AsUnsignedLongLong(object o) except? -1
+    double PyFloat_AS_DOUBLE(object o)
+
+    void* PyMem_Malloc(size_t n)
+    void* PyMem_Realloc(void* p, size_t n)
+    void PyMem_Free(void* p)
+
+
+cdef extern from *:
+    """
+    /* A new reference to the interned twin of a str (msgpack interns map keys too). */
+    static PyObject* kvstore_intern(PyObject* s) {
+        Py_INCREF(s);
+        PyUnicode_InternInPlace(&s);
+        return s;
+    }
+    """
+    object kvstore_intern(object s)
+
+
+cdef extern from *:
+    """
+    /* A new instance of a __slots__ class whose one slot ``descr`` gets ``value``,
+       without running __init__ (what object.__new__ + setattr do, minus the lookups). */
+    static PyObject* kvstore_new_with_slot(PyObject* type, PyObject* descr, PyObject* value) {
+        PyTypeObject* tp = (PyTypeObject*)type;
+        PyObject* obj = tp->tp_alloc(tp, 0);
+        if (obj == NULL)
+            return NULL;
+        if (Py_TYPE(descr)->tp_descr_set(descr, obj, value) < 0) {
+            Py_DECREF(obj);
+            return NULL;
+        }
+        return obj;
+    }
+    """
+    object kvstore_new_with_slot(object type, object descr, object value)
+
+
+# Growing output buffer of the msgpack encoder; starts on the caller's stack.
+cdef struct Writer:
+    unsigned char* buf
+    Py_ssize_t len
+    Py_ssize_t cap
+    bint heap
+
+
+# Cursor of the msgpack decoder over one bytes object.
+cdef struct Reader:
+    const unsigned char* data
+    Py_ssize_t pos
+    Py_ssize_t end

@@ -1,0 +1,70 @@
+"""Build of kvstore's compiled core: ``ext/_ccore.pyx`` -> ``kvstore._ccore``.
+
+Metadata lives in pyproject.toml; this file only declares the extension.  As in
+msgpack-python the extension is optional: without Cython (and without a
+pre-generated ``ext/_ccore.c``), when the C compiler fails, or with
+``KVSTORE_PURE_PYTHON=1`` set at build time, kvstore installs with its
+pure-Python core (``kvstore._pycore``) and the build prints why.
+``KVSTORE_REQUIRE_EXTENSION=1`` turns those cases into build errors instead.
+"""
+
+import os
+import sys
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REQUIRE = bool(os.environ.get("KVSTORE_REQUIRE_EXTENSION"))
+
+DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": False,   # every index in ext/ is checked by hand against the buffer length
+    "wraparound": False,
+    "cdivision": True,
+}
+
+
+def _warn(message):
+    if REQUIRE:
+        raise SystemExit(f"kvstore: {message} (KVSTORE_REQUIRE_EXTENSION is set)")
+    print(f"WARNING: kvstore: {message}; installing the pure-Python core.", file=sys.stderr)
+
+
+def _extensions():
+    if os.environ.get("KVSTORE_PURE_PYTHON"):
+        _warn("KVSTORE_PURE_PYTHON is set, not building kvstore._ccore")
+        return []
+    compile_args = [] if sys.platform == "win32" else ["-O2"]
+    pyx = os.path.join("ext", "_ccore.pyx")
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        generated = os.path.join("ext", "_ccore.c")
+        if os.path.exists(os.path.join(HERE, generated)):
+            return [Extension("kvstore._ccore", [generated], extra_compile_args=compile_args)]
+        _warn("Cython is not installed, not building kvstore._ccore")
+        return []
+    extension = Extension("kvstore._ccore", [pyx], include_dirs=["ext"], extra_compile_args=compile_args)
+    # Generated C goes under build/ so the source tree only holds what people write.
+    return cythonize([extension], compiler_directives=DIRECTIVES, include_path=["ext"],
+                     build_dir="build/cython", quiet=True)
+
+
+class OptionalBuildExt(build_ext):
+    """build_ext that falls back to the pure-Python core when compiling fails."""
+
+    def run(self):
+        try:
+            super().run()
+        except Exception as exc:  # no compiler, missing Python headers, ...
+            _warn(f"could not build the compiled core ({exc})")
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as exc:
+            _warn(f"could not compile {ext.name} ({exc})")
+
+
+setup(ext_modules=_extensions(), cmdclass={"build_ext": OptionalBuildExt})
