@@ -143,8 +143,8 @@ def main(argv=None):
                                              log=log)
         scaling["startup_repeats"] = 1 if args.smoke else 3
         results["scaling"] = scaling
-        for name, row in scaling["startup"].items():
-            results["targets"].setdefault(name, {"description": "", "durability": "", "kind": "", "info": {}})
+        for name, info in scaling.pop("targets").items():
+            results["targets"].setdefault(name, info)
     results["elapsed_seconds"] = time.perf_counter() - t0
     text = markdown(results)
     if args.save:

@@ -42,6 +42,18 @@ def timed_loop(calls, latencies):
     return pc() - start, errors, first_error
 
 
+def disk_bytes(path):
+    """Bytes in the files under ``path`` (what a target keeps on disk)."""
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.stat(os.path.join(root, f)).st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
 class Runner:
     """One target, its loaded data sets and its per-worker sessions."""
 
@@ -76,8 +88,23 @@ class Runner:
         seconds = time.perf_counter() - t0
         gc.collect()
         rss1 = rss_bytes()
+        disk = disk_bytes(self.workdir)
         return {"seconds": seconds, "records": count, "rss_before": rss0, "rss_after": rss1,
-                "bytes_per_record": (rss1 - rss0) / count if rss0 and rss1 else None}
+                "bytes_per_record": (rss1 - rss0) / count if rss0 and rss1 else None,
+                "disk_bytes": disk, "disk_bytes_per_record": disk / count if disk else None}
+
+    def probe(self):
+        """Time from an opened target to its first answered read: create the
+        items table, write one record, read it back (start-up cost)."""
+        data = datasets.make("items", 1)
+        t0 = time.perf_counter()
+        self.target.setup(data)
+        self.target.load(data, data.records())
+        self.data["items"] = data
+        session = self.session(0)
+        prepare, execute = session.bind("get")
+        execute(prepare(*data.key(0)))
+        return {"seconds": time.perf_counter() - t0}
 
     # sessions --------------------------------------------------------------
     def session(self, worker):

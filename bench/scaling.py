@@ -43,24 +43,29 @@ def measure_startup(specs, options, in_process=False, repeats=3, log=print):
     for spec in specs:
         if spec.available() or spec.needs:
             continue
-        ready, opened = [], []
+        ready, opened, first = [], [], []
         try:
             for _ in range(repeats):
                 h = handle_cls(spec, options)
                 h.start()
-                ready.append(h.ready_seconds)
-                opened.append(h.info.get("open_seconds") or h.ready_seconds)
-                h.call("close")
-                h.stop()
+                try:
+                    probe = h.call("probe")["seconds"]
+                    ready.append(h.ready_seconds + probe)
+                    opened.append(h.info.get("open_seconds") or 0.0)
+                    first.append(probe)
+                    h.call("close")
+                finally:
+                    h.stop()
         except Exception as exc:
             log("  ! start-up of %s failed: %s" % (spec.name, exc))
             continue
-        out[spec.name] = {"ready_seconds": statistics.median(ready), "open_seconds": statistics.median(opened)}
+        out[spec.name] = {"ready_seconds": statistics.median(ready), "open_seconds": statistics.median(opened),
+                          "first_op_seconds": statistics.median(first)}
     return out
 
 
 def run_scaling(specs, sizes, base_config, log=print, recovery=True):
-    results = {"sizes": [], "workloads": SCALING_WORKLOADS}
+    results = {"sizes": [], "workloads": SCALING_WORKLOADS, "targets": {}}
     handle_cls = LocalHandle if base_config.in_process else WorkerHandle
     specs = [s for s in specs if not s.needs]  # wire targets would measure the server, not this process
     for size in sizes:
@@ -77,6 +82,8 @@ def run_scaling(specs, sizes, base_config, log=print, recovery=True):
             suite.load("items", size)
             for w in cfg.workloads:
                 suite.run_workload(WORKLOADS[w.name])
+            for name, info in suite.results["targets"].items():
+                results["targets"].setdefault(name, info)
             for name, reason in list(suite.results["failed"].items()):
                 entry["targets"][name] = {"error": reason}
             for h in suite.handles:
@@ -87,6 +94,7 @@ def run_scaling(specs, sizes, base_config, log=print, recovery=True):
                     "rss_before": load.get("rss_before"),
                     "rss_after": load.get("rss_after"),
                     "bytes_per_record": load.get("bytes_per_record"),
+                    "disk_bytes_per_record": load.get("disk_bytes_per_record"),
                     "workloads": {},
                 }
                 for c in suite.results["cells"]:
