@@ -45,6 +45,8 @@ def build_parser():
     parser.add_argument("--tls-key", metavar="FILE", help="private key of --tls-cert (PEM)")
     parser.add_argument("--threads", type=int, default=64,
                         help="threads for requests that may block, e.g. writes waiting for fsync (default: 64)")
+    parser.add_argument("--all-in-threads", action="store_true",
+                        help="serve reads from the thread pool too (for measurement; reads run inline by default)")
     return parser
 
 
@@ -92,6 +94,8 @@ def main(argv=None):
     verifier = auth.SigV4Verifier(secrets) if secrets else None
     handler = RequestHandler(db.engine, verifier=verifier)
     inline = READ_OPERATIONS | (ITEM_WRITE_OPERATIONS if args.durability != "sync" else frozenset())
+    if args.all_in_threads:
+        inline = frozenset()
     server = Server(handler, args.host, args.port, ssl=ssl_context, inline=inline, max_workers=args.threads)
 
     async def serve():

@@ -151,27 +151,29 @@ def _shape_message(v, kind):
     return f"class {java} can not be converted to an {target}"
 
 
-_KIND_CHECKS = {
-    "string": lambda v: type(v) is str,
-    "boolean": lambda v: type(v) is bool,
-    "integer": lambda v: type(v) is int or type(v) is float,
-    "timestamp": lambda v: type(v) is int or type(v) is float,
-    "list": lambda v: type(v) is list,
-    "map": lambda v: type(v) is dict,
-    "structure": lambda v: type(v) is dict,
+#: exact JSON types allowed per kind (``type(v) in ...``: a bool is not an integer here)
+_KIND_TYPES = {
+    "string": (str,), "boolean": (bool,), "integer": (int, float), "timestamp": (int, float),
+    "list": (list,), "map": (dict,), "structure": (dict,),
 }
+_MEMBER_TYPES = {name: _KIND_TYPES[kind] for name, kind in MEMBER_KINDS.items()}
 
 
 def check_shape(body):
     """Drop ``null`` members (DynamoDB treats them as absent) and check the JSON kind of the rest."""
-    for name in [n for n, v in body.items() if v is None]:
-        del body[name]
+    absent = None
     for name, value in body.items():
-        kind = MEMBER_KINDS.get(name)
-        if kind is not None and not _KIND_CHECKS[kind](value):
-            raise SerializationException(_shape_message(value, kind))
-        if kind == "integer" and type(value) is float:
+        if value is None:
+            absent = (absent or []) + [name]
+            continue
+        allowed = _MEMBER_TYPES.get(name)
+        if allowed is not None and type(value) not in allowed:
+            raise SerializationException(_shape_message(value, MEMBER_KINDS[name]))
+        if type(value) is float and allowed is _KIND_TYPES["integer"]:
             body[name] = int(value)               # Java's deserializer truncates
+    if absent:
+        for name in absent:
+            del body[name]
     return body
 
 

@@ -1,0 +1,491 @@
+"""Benchmark of the DynamoDB wire face: ``python -m bench.server``.
+
+What it measures, in one run on this machine:
+
+* GetItem, PutItem and Query over HTTP with a raw keep-alive client sending
+  pre-built bodies (so the numbers are the server's, not a client library's),
+  at 1 and 8 connections: p50 / p99 / p99.9 latency and operations per second;
+* the same client against a do-nothing HTTP server (asyncio + httptools,
+  canned body) in the same run: the floor any Python server on this machine has;
+* the same operations through boto3 over HTTP;
+* botocore's own per-call cost against a null transport (a ``before-send``
+  hook returning a canned response), against the in-process hook
+  (``kvstore.testing.mock_dynamodb``) and against the server;
+* start-up time of ``kvstore serve`` to its first answered request, and its
+  idle resident memory.
+
+Every server runs as a subprocess on 127.0.0.1; client processes are forked.
+Loops are bounded in time and count.  The targets of the wire face are
+checked at the end (PASS / MISS lines).
+
+    python -m bench.server                      # defaults: 10k items, 2 s per measurement
+    python -m bench.server --seconds 1 --json out.json
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from array import array
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TABLE = "bench_server"
+PARTITION_ITEMS = 10           # items under one partition key: what a Query returns
+
+
+# ------------------------------------------------------------------ raw HTTP
+
+def http_request(target, body, host="127.0.0.1"):
+    """Bytes of one POST / request as an SDK sends it (unsigned: the server accepts any)."""
+    if isinstance(body, dict):
+        body = json.dumps(body, separators=(",", ":")).encode()
+    head = (f"POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-amz-json-1.0\r\n"
+            f"X-Amz-Target: DynamoDB_20120810.{target}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    return head + body
+
+
+class Connection:
+    """A keep-alive connection that sends request bytes and reads one Content-Length response."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def call(self, request):
+        self.sock.sendall(request)
+        buf = self.buf
+        while True:
+            end = buf.find(b"\r\n\r\n")
+            if end >= 0:
+                head = buf[:end]
+                i = head.lower().find(b"content-length:")
+                j = head.find(b"\r\n", i)
+                length = int(head[i + 15:j if j > 0 else len(head)])
+                total = end + 4 + length
+                if len(buf) >= total:
+                    status = int(buf[9:12])
+                    body = buf[end + 4:total]
+                    self.buf = buf[total:]
+                    return status, body
+            chunk = self.sock.recv(262144)
+            if not chunk:
+                raise ConnectionError("server closed the connection")
+            buf += chunk
+
+    def close(self):
+        self.sock.close()
+
+
+def _raw_worker(port, requests, seconds, max_ops, seed, out):
+    rnd = random.Random(seed)
+    conn = Connection(port)
+    latencies = array("q")
+    n = len(requests)
+    i = rnd.randrange(n)
+    deadline = time.perf_counter() + seconds
+    errors = 0
+    while len(latencies) < max_ops:
+        t0 = time.perf_counter_ns()
+        status, _ = conn.call(requests[i])
+        latencies.append(time.perf_counter_ns() - t0)
+        errors += status != 200
+        i = (i + 1) % n
+        if (len(latencies) & 63) == 0 and time.perf_counter() > deadline:
+            break
+    conn.close()
+    out.put((latencies.tobytes(), errors))
+
+
+def run_clients(worker, args_of, concurrency, seconds):
+    """Run ``concurrency`` forked client processes; (all latencies in ns, ops/s, errors)."""
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=worker, args=(*args_of(k), queue)) for k in range(concurrency)]
+    t0 = time.perf_counter()
+    for p in procs:
+        p.start()
+    latencies = array("q")
+    errors = 0
+    for _ in procs:
+        data, errs = queue.get(timeout=seconds * 10 + 60)
+        latencies.frombytes(data)
+        errors += errs
+    elapsed = time.perf_counter() - t0
+    for p in procs:
+        p.join()
+    return latencies, len(latencies) / elapsed, errors
+
+
+def summarize(latencies, ops):
+    lat = sorted(latencies)
+    n = len(lat)
+    pick = lambda q: lat[min(n - 1, int(n * q))] / 1000 if n else float("nan")  # noqa: E731
+    return {"n": n, "ops_per_s": round(ops), "p50_us": round(pick(0.5), 1), "p99_us": round(pick(0.99), 1),
+            "p999_us": round(pick(0.999), 1)}
+
+
+# ------------------------------------------------------------------ servers
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start_kvstore(args, extra=()):
+    """Start ``kvstore serve``; return (process, port, seconds to the first answered request)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "kvstore", "serve", "--port", str(port), "--log-level", "warning", *extra]
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    request = http_request("ListTables", b"{}")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
+    deadline = t0 + 30
+    while True:
+        try:
+            conn = Connection(port)
+            status, _ = conn.call(request)
+            conn.close()
+            if status == 200:
+                break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"kvstore serve exited with {proc.returncode}")
+            if time.perf_counter() > deadline:
+                proc.kill()
+                raise RuntimeError("kvstore serve did not answer within 30 s")
+            time.sleep(0.002)
+    return proc, port, time.perf_counter() - t0
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+_FLOOR_SERVER = r'''
+import asyncio, sys, httptools
+BODY = b'{"Item":{"pk":{"S":"p000001"},"sk":{"N":"1"},"v":{"S":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}}}'
+RESP = (b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: %d\r\n"
+        b"x-amzn-RequestId: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\nx-amz-crc32: 0\r\n\r\n"
+        % len(BODY)) + BODY
+class P(asyncio.Protocol):
+    def connection_made(self, t):
+        self.t = t; self.p = httptools.HttpRequestParser(self); self.h = {}; self.b = []
+    def data_received(self, d):
+        self.p.feed_data(d)
+    def on_header(self, k, v): self.h[k.lower()] = v
+    def on_body(self, b): self.b.append(b)
+    def on_message_complete(self):
+        self.t.write(RESP); self.h = {}; self.b = []
+async def main():
+    s = await asyncio.get_running_loop().create_server(P, "127.0.0.1", int(sys.argv[1]))
+    await s.serve_forever()
+asyncio.run(main())
+'''
+
+
+def start_floor():
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", _FLOOR_SERVER, str(port)])
+    for _ in range(3000):
+        try:
+            socket.create_connection(("127.0.0.1", port)).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.005)
+    proc.kill()
+    raise RuntimeError("floor server did not start")
+
+
+# ------------------------------------------------------------------ data and requests
+
+def pk(i):
+    return f"p{i:06d}"
+
+
+def preload(port, items):
+    conn = Connection(port)
+    create = {"TableName": TABLE, "BillingMode": "PAY_PER_REQUEST",
+              "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+              "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+                                       {"AttributeName": "sk", "AttributeType": "N"}]}
+    status, body = conn.call(http_request("CreateTable", create))
+    assert status == 200, body
+    writes = []
+    for i in range(items):
+        writes.append({"PutRequest": {"Item": item(i // PARTITION_ITEMS, i % PARTITION_ITEMS)}})
+        if len(writes) == 25:
+            status, body = conn.call(http_request("BatchWriteItem", {"RequestItems": {TABLE: writes}}))
+            assert status == 200, body
+            writes = []
+    if writes:
+        conn.call(http_request("BatchWriteItem", {"RequestItems": {TABLE: writes}}))
+    conn.close()
+
+
+def item(p, s):
+    return {"pk": {"S": pk(p)}, "sk": {"N": str(s)}, "v": {"S": "x" * 100}}
+
+
+def request_sets(items, count=2000, seed=7):
+    rnd = random.Random(seed)
+    partitions = max(1, items // PARTITION_ITEMS)
+    get, put, query = [], [], []
+    for _ in range(count):
+        p, s = rnd.randrange(partitions), rnd.randrange(PARTITION_ITEMS)
+        get.append(http_request("GetItem", {"TableName": TABLE, "Key": {"pk": {"S": pk(p)}, "sk": {"N": str(s)}}}))
+        put.append(http_request("PutItem", {"TableName": TABLE, "Item": item(p, s)}))
+        query.append(http_request("Query", {"TableName": TABLE, "KeyConditionExpression": "pk = :p",
+                                            "ExpressionAttributeValues": {":p": {"S": pk(p)}}}))
+    return {"GetItem": get, "PutItem": put, "Query": query}
+
+
+# ------------------------------------------------------------------ boto3
+
+def _boto3_client(port):
+    import boto3
+    from botocore.config import Config
+    return boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                        aws_access_key_id="bench", aws_secret_access_key="bench",
+                        config=Config(retries={"max_attempts": 1}, max_pool_connections=4))
+
+
+def _boto3_calls(client, items, seed):
+    rnd = random.Random(seed)
+    partitions = max(1, items // PARTITION_ITEMS)
+
+    def one(op):
+        p, s = rnd.randrange(partitions), rnd.randrange(PARTITION_ITEMS)
+        if op == "GetItem":
+            return client.get_item(TableName=TABLE, Key={"pk": {"S": pk(p)}, "sk": {"N": str(s)}})
+        if op == "PutItem":
+            return client.put_item(TableName=TABLE, Item=item(p, s))
+        return client.query(TableName=TABLE, KeyConditionExpression="pk = :p",
+                            ExpressionAttributeValues={":p": {"S": pk(p)}})
+    return one
+
+
+def _boto3_worker(port, op, items, seconds, max_ops, seed, out):
+    client = _boto3_client(port)
+    call = _boto3_calls(client, items, seed)
+    for _ in range(20):
+        call(op)
+    latencies = array("q")
+    deadline = time.perf_counter() + seconds
+    while len(latencies) < max_ops:
+        t0 = time.perf_counter_ns()
+        call(op)
+        latencies.append(time.perf_counter_ns() - t0)
+        if (len(latencies) & 15) == 0 and time.perf_counter() > deadline:
+            break
+    out.put((latencies.tobytes(), 0))
+
+
+def per_call_costs(port, items, calls):
+    """Mean microseconds per GetItem: botocore + null transport, + in-process hook, + the server."""
+    import boto3
+    from botocore.awsrequest import AWSResponse
+
+    import kvstore
+    from kvstore.testing import mock_dynamodb
+
+    body = json.dumps({"Item": item(1, 1)}).encode()
+    import zlib
+    headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "A" * 52,
+               "x-amz-crc32": str(zlib.crc32(body) & 0xFFFFFFFF), "Content-Length": str(len(body))}
+
+    class Raw:
+        def stream(self, **kw):
+            yield body
+
+    def null_send(request, **kwargs):
+        return AWSResponse(request.url, 200, headers, Raw())
+
+    def timed(client):
+        key = {"pk": {"S": pk(1)}, "sk": {"N": "1"}}
+        for _ in range(50):
+            client.get_item(TableName=TABLE, Key=key)
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            client.get_item(TableName=TABLE, Key=key)
+        return (time.perf_counter() - t0) / calls * 1e6
+
+    null = boto3.client("dynamodb", endpoint_url="http://127.0.0.1:9", region_name="us-east-1",
+                        aws_access_key_id="bench", aws_secret_access_key="bench")
+    null.meta.events.register("before-send", null_send)
+    results = {"null_transport_us": timed(null)}
+
+    db = kvstore.open(":memory:")
+    with mock_dynamodb(db) as mock:
+        client = mock.client()
+        client.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                       {"AttributeName": "sk", "KeyType": "RANGE"}],
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                                  {"AttributeName": "sk", "AttributeType": "N"}])
+        client.put_item(TableName=TABLE, Item=item(1, 1))
+        results["hook_us"] = timed(client)
+    db.close()
+    results["server_us"] = timed(_boto3_client(port))
+    return {k: round(v, 1) for k, v in results.items()}
+
+
+# ------------------------------------------------------------------ main
+
+def rss_mb(pid):
+    try:
+        import psutil
+        return round(psutil.Process(pid).memory_info().rss / 2**20, 1)
+    except ImportError:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m bench.server", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--items", type=int, default=10_000)
+    p.add_argument("--seconds", type=float, default=2.0, help="length of each measurement")
+    p.add_argument("--max-ops", type=int, default=200_000, help="cap on requests per client per measurement")
+    p.add_argument("--concurrency", default="1,8")
+    p.add_argument("--durability", default="batch", choices=("sync", "batch", "none"))
+    p.add_argument("--in-memory", action="store_true", help="serve :memory: instead of a temporary directory")
+    p.add_argument("--all-in-threads", action="store_true",
+                   help="serve every request from the thread pool (to compare with inline reads)")
+    p.add_argument("--no-boto3", action="store_true")
+    p.add_argument("--calls", type=int, default=2000, help="calls for the per-call cost comparison")
+    p.add_argument("--json", metavar="FILE")
+    args = p.parse_args(argv)
+    levels = [int(c) for c in args.concurrency.split(",")]
+
+    report = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                          "platform": platform.platform()},
+              "workload": {"items": args.items, "seconds": args.seconds, "durability": args.durability,
+                           "item_bytes": 120, "query_items": PARTITION_ITEMS}}
+
+    # start-up and idle memory, on a throw-away in-memory server
+    startups = []
+    for _ in range(3):
+        proc, _, seconds = start_kvstore(args, ["--in-memory"])
+        startups.append(seconds)
+        time.sleep(0.3)
+        idle = rss_mb(proc.pid)
+        stop(proc)
+    report["startup_ms"] = round(min(startups) * 1000, 1)
+    report["idle_rss_mb"] = idle
+
+    tmp = tempfile.mkdtemp(prefix="kvbench-server-")
+    extra = ["--in-memory"] if args.in_memory else ["--data-dir", os.path.join(tmp, "db")]
+    extra += ["--durability", args.durability]
+    if args.all_in_threads:
+        extra += ["--all-in-threads"]
+    proc, port, _ = start_kvstore(args, extra)
+    floor_proc, floor_port = start_floor()
+    try:
+        preload(port, args.items)
+        requests = request_sets(args.items)
+        raw = {}
+        for op in ("GetItem", "PutItem", "Query"):
+            for c in levels:
+                lat, ops, errors = run_clients(
+                    _raw_worker, lambda k, op=op: (port, requests[op], args.seconds, args.max_ops, k), c, args.seconds)
+                raw[f"{op} c={c}"] = dict(summarize(lat, ops), errors=errors)
+                print(f"raw   {op:8} c={c}: {raw[f'{op} c={c}']}", flush=True)
+        for c in levels:
+            lat, ops, _ = run_clients(
+                _raw_worker, lambda k: (floor_port, requests["GetItem"], args.seconds, args.max_ops, k), c,
+                args.seconds)
+            raw[f"floor c={c}"] = summarize(lat, ops)
+            print(f"raw   floor    c={c}: {raw[f'floor c={c}']}", flush=True)
+        report["raw_http"] = raw
+
+        if not args.no_boto3:
+            b3 = {}
+            for op in ("GetItem", "PutItem", "Query"):
+                for c in levels:
+                    lat, ops, _ = run_clients(
+                        _boto3_worker, lambda k, op=op: (port, op, args.items, args.seconds, args.max_ops, k), c,
+                        args.seconds)
+                    b3[f"{op} c={c}"] = summarize(lat, ops)
+                    print(f"boto3 {op:8} c={c}: {b3[f'{op} c={c}']}", flush=True)
+            report["boto3_http"] = b3
+            report["per_call_getitem"] = per_call_costs(port, args.items, args.calls)
+            print("per-call GetItem (us):", report["per_call_getitem"], flush=True)
+        report["loaded_rss_mb"] = rss_mb(proc.pid)
+    finally:
+        stop(proc)
+        stop(floor_proc)
+
+    report["targets"] = check_targets(report, levels)
+    print()
+    print(render(report))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+    return 0
+
+
+def check_targets(r, levels):
+    raw = r["raw_http"]
+    out = []
+
+    def check(name, value, ok, goal):
+        out.append({"target": name, "value": value, "goal": goal, "met": bool(ok)})
+
+    if 1 in levels:
+        g, f = raw["GetItem c=1"], raw["floor c=1"]
+        check("raw GetItem p50 vs do-nothing floor, c=1", round(g["p50_us"] / f["p50_us"], 2),
+              g["p50_us"] <= 1.5 * f["p50_us"], "<= 1.5x")
+        check("raw GetItem p99, c=1 (us)", g["p99_us"], g["p99_us"] < 1000, "< 1000")
+    if 8 in levels:
+        check("raw GetItem ops/s, c=8", raw["GetItem c=8"]["ops_per_s"], raw["GetItem c=8"]["ops_per_s"] >= 20000,
+              ">= 20000")
+        check("raw PutItem ops/s, c=8", raw["PutItem c=8"]["ops_per_s"], raw["PutItem c=8"]["ops_per_s"] >= 10000,
+              ">= 10000")
+    if "per_call_getitem" in r:
+        pc = r["per_call_getitem"]
+        over = pc["hook_us"] / pc["null_transport_us"] - 1
+        check("boto3 in-process hook over botocore's null transport", f"+{over:.0%}", over <= 0.2, "<= +20%")
+    check("start-up to first answer (ms)", r["startup_ms"], r["startup_ms"] < 300, "< 300")
+    if r["idle_rss_mb"] is not None:
+        check("idle RSS (MB)", r["idle_rss_mb"], r["idle_rss_mb"] < 60, "< 60")
+    return out
+
+
+def render(r):
+    lines = [f"machine: {r['machine']}", f"workload: {r['workload']}", "",
+             "| measurement | ops/s | p50 us | p99 us | p99.9 us |", "|---|---:|---:|---:|---:|"]
+    for section in ("raw_http", "boto3_http"):
+        for name, s in r.get(section, {}).items():
+            lines.append(f"| {section.split('_')[0]} {name} | {s['ops_per_s']} | {s['p50_us']} | {s['p99_us']} "
+                         f"| {s['p999_us']} |")
+    if "per_call_getitem" in r:
+        lines += ["", f"per-call GetItem through boto3 (us): {r['per_call_getitem']}"]
+    lines += [f"start-up to first answer: {r['startup_ms']} ms; idle RSS {r['idle_rss_mb']} MB; "
+              f"after load {r.get('loaded_rss_mb')} MB", ""]
+    for t in r["targets"]:
+        lines.append(f"{'PASS' if t['met'] else 'MISS'}  {t['target']}: {t['value']} (goal {t['goal']})")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
