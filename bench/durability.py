@@ -126,16 +126,28 @@ def bench_sqlite(directory, synchronous, threads, seconds):
     return result
 
 
-def run(directory, seconds, thread_counts):
+CONFIGS = (("kvstore wal sync", bench_kvstore, "sync", "sqlite WAL FULL"),
+           ("sqlite WAL FULL", bench_sqlite, "FULL", None),
+           ("kvstore wal batch", bench_kvstore, "batch", "sqlite WAL NORMAL"),
+           ("sqlite WAL NORMAL", bench_sqlite, "NORMAL", None))
+
+
+def run(directory, seconds, thread_counts, rounds=3):
+    """Every configuration ``rounds`` times, interleaved (fsync latency on shared disks drifts);
+    each row is the round with the median ops/s."""
+    samples = {}
+    for _ in range(rounds):
+        for threads in thread_counts:
+            for name, fn, arg, baseline in CONFIGS:
+                result = fn(directory, arg, threads, seconds)
+                samples.setdefault((name, threads), []).append(dict(result, target=name, threads=threads,
+                                                                    baseline=baseline))
     rows = []
     for threads in thread_counts:
-        for name, fn, arg, baseline in (
-                ("kvstore wal sync", bench_kvstore, "sync", "sqlite WAL FULL"),
-                ("sqlite WAL FULL", bench_sqlite, "FULL", None),
-                ("kvstore wal batch", bench_kvstore, "batch", "sqlite WAL NORMAL"),
-                ("sqlite WAL NORMAL", bench_sqlite, "NORMAL", None)):
-            result = fn(directory, arg, threads, seconds)
-            rows.append(dict(result, target=name, threads=threads, baseline=baseline))
+        for name, *_ in CONFIGS:
+            runs = sorted(samples[(name, threads)], key=lambda r: r["ops_per_s"])
+            row = dict(runs[len(runs) // 2], rounds_ops_per_s=[round(r["ops_per_s"]) for r in runs])
+            rows.append(row)
     by_key = {(r["target"], r["threads"]): r for r in rows}
     for r in rows:
         if r["baseline"]:
@@ -145,27 +157,29 @@ def run(directory, seconds, thread_counts):
 
 
 def table(rows):
-    lines = ["| target | threads | ops/s | p50 µs | p99 µs | vs |",
-             "|---|---:|---:|---:|---:|---|"]
+    lines = ["| target | threads | ops/s (median) | p50 µs | p99 µs | vs | ops/s per round |",
+             "|---|---:|---:|---:|---:|---|---|"]
     for r in rows:
         vs = f"{r['ratio']:.2f}x {r['baseline']}" if r.get("ratio") else ""
         lines.append(f"| {r['target']} | {r['threads']} | {r['ops_per_s']:,.0f} | {r['p50_us']:,.1f} | "
-                     f"{r['p99_us']:,.1f} | {vs} |")
+                     f"{r['p99_us']:,.1f} | {vs} | {', '.join(f'{x:,}' for x in r['rounds_ops_per_s'])} |")
     return "\n".join(lines)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m bench.durability", description=__doc__.split("\n\n")[0])
-    p.add_argument("--seconds", type=float, default=2.0, help="per configuration (default 2)")
+    p.add_argument("--seconds", type=float, default=2.0, help="per configuration and round (default 2)")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is shown (default 3)")
     p.add_argument("--threads", default="1,8", help="comma-separated thread counts (default 1,8)")
     p.add_argument("--dir", default=None, help="directory on the disk to measure (default: a temporary one)")
     p.add_argument("--json", default=None, help="also write the results here")
     args = p.parse_args(argv)
     directory = args.dir or tempfile.gettempdir()
     machine = describe()
-    print(f"durable writes of ~{VALUE}-byte records, {args.seconds:g} s per configuration, in {directory}")
+    print(f"durable writes of ~{VALUE}-byte records, {args.rounds} interleaved rounds of {args.seconds:g} s "
+          f"per configuration (median shown), in {directory}")
     print(f"machine: {one_line(machine)}")
-    rows = run(directory, args.seconds, [int(t) for t in args.threads.split(",")])
+    rows = run(directory, args.seconds, [int(t) for t in args.threads.split(",")], args.rounds)
     print(table(rows))
     if args.json:
         with open(args.json, "w") as f:
