@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from kvstore import limits
 from kvstore.errors import (
-    DynamoDBError, InternalServerError, SerializationException, UnknownOperationException,
+    DynamoDBError, InternalServerError, SerializationException, UnknownOperationException, ValidationException,
 )
 from kvstore.server import wire
 
@@ -37,6 +37,7 @@ CONTENT_TYPE = "application/x-amz-json-1.0"
 HEALTH_BODY = f"healthy: dynamodb.{limits.REGION}.amazonaws.com ".encode()
 #: operations whose success response has an empty body (Content-Length 0)
 EMPTY_BODY_OPERATIONS = frozenset({"TagResource", "UntagResource"})
+SINGLE_TABLE_OPERATIONS = frozenset({"PutItem", "GetItem", "UpdateItem", "DeleteItem", "Query", "Scan"})
 
 
 class Response(NamedTuple):
@@ -131,6 +132,15 @@ class RequestHandler:
         self.max_body = max_body
         self._known = {}             # operation name -> served? (the registry imports lazily)
 
+    def _constraints_first(self, operation, body):
+        """DynamoDB reports member constraints (table name, enums) before invalid attribute values;
+        decoding at the edge meets the values first, so check the constraints of single-table
+        operations here before reporting the value."""
+        if operation not in SINGLE_TABLE_OPERATIONS:
+            return
+        from kvstore.operations.common import check_request
+        check_request(body, getattr(self.operations[operation], "ENUMS", ()))
+
     # The server asks this before choosing to run a request inline or in a thread.
     def operation_of(self, headers):
         """The operation an ``X-Amz-Target`` names, or None when it names none we serve."""
@@ -177,7 +187,12 @@ class RequestHandler:
         if not body:
             raise SerializationException()
 
-        request = wire.decode_request(operation, wire.loads(body))
+        body = wire.loads(body)
+        try:
+            request = wire.decode_request(operation, body)
+        except ValidationException:
+            self._constraints_first(operation, body)
+            raise
         response = self.execute(self.engine, operation, request)
         if operation in EMPTY_BODY_OPERATIONS:
             return _respond(200, b"")

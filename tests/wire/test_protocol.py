@@ -219,3 +219,12 @@ def test_tag_resource_answers_an_empty_body(raw, client, table_name, make_table)
     assert (status, body, headers["content-length"], headers["x-amz-crc32"]) == (200, b"", "0", "0")
     status, _, body = raw.request({"ResourceArn": arn, "TagKeys": ["k"]}, target="DynamoDB_20120810.UntagResource")
     assert (status, body) == (200, b"")
+
+
+def test_table_name_constraint_is_reported_before_an_invalid_value(raw):
+    status, _, body = raw.request({"TableName": "a!", "Item": {"pk": {"NULL": False}}},
+                                  target="DynamoDB_20120810.PutItem")
+    assert status == 400
+    assert json.loads(body)["message"] == (
+        "1 validation error detected: Value 'a!' at 'tableName' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
