@@ -228,3 +228,39 @@ def test_table_name_constraint_is_reported_before_an_invalid_value(raw):
     assert json.loads(body)["message"] == (
         "1 validation error detected: Value 'a!' at 'tableName' failed to satisfy constraint: "
         "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
+
+
+def test_a_slow_client_does_not_block_others(server, raw):
+    slow = socket.create_connection(("127.0.0.1", server.server.port))
+    body = b'{"Limit": 5}'
+    slow.sendall((f"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: {TARGET}\r\nContent-Type: application/x-amz-json-1.0"
+                  f"\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body[:4])
+    for _ in range(3):                       # the half-sent request holds nobody else up
+        assert raw.request({})[0] == 200
+    slow.sendall(body[4:])
+    answer = slow.recv(65536)
+    slow.close()
+    assert answer.startswith(b"HTTP/1.1 200 ")
+
+
+def test_many_connections_at_once(server):
+    import threading
+    from http.client import HTTPConnection
+    statuses = []
+
+    def worker():
+        conn = HTTPConnection("127.0.0.1", server.server.port, timeout=30)
+        for _ in range(10):
+            conn.request("POST", "/", body=b"{}", headers={"X-Amz-Target": TARGET,
+                                                            "Content-Type": "application/x-amz-json-1.0"})
+            response = conn.getresponse()
+            response.read()
+            statuses.append(response.status)
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * 400
