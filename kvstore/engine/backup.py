@@ -29,7 +29,8 @@ Backup file format (version 1; integers little-endian, crc32 is zlib's)::
 
 Nothing is ever unpickled.  A file whose header, any chunk crc or the final
 row count is wrong is reported (a warning on open, InternalServerError on
-restore) and never partly restored.
+restore); restore reads the whole file once to check it before it creates
+the table, so a damaged backup restores nothing.
 """
 
 import copy
@@ -43,7 +44,9 @@ import zlib
 import msgpack
 
 from kvstore import _core
-from kvstore.errors import BackupInUseException, BackupNotFoundException, InternalServerError
+from kvstore.errors import (
+    BackupInUseException, BackupNotFoundException, InternalServerError, TableNotFoundException,
+)
 
 log = logging.getLogger("kvstore.backup")
 
@@ -138,7 +141,14 @@ class BackupStore:
             if batch:
                 yield batch
             return
-        yield from _read_rows(self.fs, backup.path, backup.item_count)
+        yield from _read_rows(self.fs, backup.path)
+
+    def verify(self, backup):
+        """Read the whole backup file and check every crc and the row count (InternalServerError if damaged)."""
+        try:
+            _verify(self.fs, backup.path, backup.item_count)
+        except (OSError, ValueError, TypeError, KeyError, IndexError) as e:
+            raise InternalServerError(f"The backup file {backup.path} cannot be read: {e}") from e
 
     # -- creating and deleting ---------------------------------------------------
 
@@ -202,6 +212,8 @@ class BackupStore:
                 raise BackupNotFoundException(f"Backup not found: {backup.arn}")
             backup.restoring += 1
         try:
+            if backup.path is not None:
+                self.verify(backup)
             table = engine.add_table(meta)
             for lock in table.locks:
                 lock.acquire()
@@ -298,6 +310,8 @@ def snapshot(engine, table):
     DeleteTable uses and, within one table, the order transactions use.
     """
     with engine.catalog_lock:
+        if engine.tables.get(table.name) is not table:          # deleted (or replaced) meanwhile
+            raise TableNotFoundException(f"Table not found: {table.name}")
         for lock in table.locks:
             lock.acquire()
         try:
@@ -390,14 +404,9 @@ def _read_first_chunk(fs, path):
     return record
 
 
-def _read_rows(fs, path, expected):
-    """Rows of a backup file, one chunk at a time; checks every crc and the final count.
-
-    The whole file is verified before the first row is handed out, so a
-    damaged backup restores nothing rather than part of a table.
-    """
+def _read_rows(fs, path):
+    """Rows of a backup file, one chunk at a time (each chunk's crc checked as it is read)."""
     try:
-        _verify(fs, path, expected)
         f = _open_checked(fs, path)
     except (OSError, ValueError) as e:
         raise InternalServerError(f"The backup file {path} cannot be read: {e}") from e
@@ -408,6 +417,8 @@ def _read_rows(fs, path, expected):
             if chunk is None or chunk[0] == "end":
                 return
             yield [(k, v) for k, v in chunk[1]]
+    except ValueError as e:
+        raise InternalServerError(f"The backup file {path} cannot be read: {e}") from e
     finally:
         f.close()
 
