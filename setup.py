@@ -37,10 +37,12 @@ def _extensions():
         return []
     compile_args = [] if sys.platform == "win32" else ["-O2"]
     pyx = os.path.join("ext", "_ccore.pyx")
+    generated = os.path.join("ext", "_ccore.c")
     try:
         from Cython.Build import cythonize
     except ImportError:
-        generated = os.path.join("ext", "_ccore.c")
+        cythonize = None
+    if cythonize is None or not os.path.exists(os.path.join(HERE, pyx)):
         if os.path.exists(os.path.join(HERE, generated)):
             return [Extension("kvstore._ccore", [generated], extra_compile_args=compile_args)]
         _warn("Cython is not installed, not building kvstore._ccore")
