@@ -16,6 +16,7 @@ import time
 import msgpack
 
 from kvstore import _core
+from kvstore.engine.errors import DurabilityError
 from kvstore.engine.table import Table
 from kvstore.errors import InternalServerError
 
@@ -119,14 +120,14 @@ class Engine:
             return 0
         try:
             return self.durability.append(msgpack.packb(record, use_bin_type=True))
-        except OSError as e:
+        except (OSError, DurabilityError) as e:
             raise InternalServerError(f"The write could not be logged: {e}") from e
 
     def wait_durable(self, lsn):
         if lsn and self.durability is not None:
             try:
                 self.durability.wait_durable(lsn)
-            except OSError as e:
+            except (OSError, DurabilityError) as e:
                 raise InternalServerError(f"The write could not be made durable: {e}") from e
 
     # -- checkpoints and recovery -------------------------------------------
