@@ -9,6 +9,7 @@ pure-Python core (``kvstore._pycore``) and the build prints why.
 """
 
 import os
+import platform
 import sys
 
 from setuptools import Extension, setup
@@ -34,6 +35,9 @@ def _warn(message):
 def _extensions():
     if os.environ.get("KVSTORE_PURE_PYTHON"):
         _warn("KVSTORE_PURE_PYTHON is set, not building kvstore._ccore")
+        return []
+    if platform.python_implementation() != "CPython":
+        _warn(f"the compiled core is for CPython, not {platform.python_implementation()}")
         return []
     compile_args = [] if sys.platform == "win32" else ["-O2"]
     pyx = os.path.join("ext", "_ccore.pyx")

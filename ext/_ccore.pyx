@@ -150,12 +150,16 @@ cdef Py_ssize_t _encode_number(const char* s, Py_ssize_t n, unsigned char* out) 
 
 
 cdef inline object _decimal_text(object value):
-    """``format(value, "f")`` for a Decimal, via the cheaper ``str`` when that is plain already."""
+    """``format(value, "f")`` for a Decimal, via the cheaper ``str`` when that is plain already.
+
+    ``str`` switches to exponent notation for exponents > 0 or < -6, with "E" or
+    (in a context with ``capitals=0``) "e"; without one it is the plain form.
+    """
     text = str(value)
     cdef const char* p = <const char*>PyUnicode_DATA(text)
     cdef Py_ssize_t i, n = PyUnicode_GET_LENGTH(text)
     for i in range(n):
-        if p[i] == c'E':
+        if p[i] == c'E' or p[i] == c'e':
             return format(value, "f")
     return text
 

@@ -5,6 +5,7 @@ one is read by the other -- and the key encodings must sort exactly as
 DynamoDB does: N numerically, S by UTF-8 bytes, B as unsigned bytes.
 """
 
+import decimal
 import importlib
 import sys
 import zlib
@@ -172,6 +173,20 @@ def test_key_encodings_agree(value):
         assert getattr(ccore, name)(value) == getattr(pycore, name)(value), name
     for delimited in (False, True):
         assert ccore.sort_bound(value, delimited) == pycore.sort_bound(value, delimited)
+
+
+@needs_ccore
+@given(numbers)
+@example(number("0.0000001"))
+@example(number("-1.5e-100"))
+def test_cores_agree_whatever_the_decimal_context(value):
+    # str(Decimal) follows the context (capitals=0 writes "1e-7"); the encodings must not.
+    item = {"n": value, "ns": {value}}
+    with decimal.localcontext(decimal.Context(capitals=0, prec=3)):
+        assert ccore.key_bytes(value) == pycore.key_bytes(value)
+        assert ccore.pack_item(item) == pycore.pack_item(item)
+        assert ccore.item_size(item) == item_size(item)
+        assert same_typed(ccore.unpack_item(pycore.pack_item(item)), item)
 
 
 @needs_ccore

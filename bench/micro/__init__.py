@@ -1,0 +1,1 @@
+"""Micro-benchmarks: one compiled module against its pure-Python twin, per function."""
