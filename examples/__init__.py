@@ -1,0 +1,1 @@
+"""Runnable services whose data layer is kvstore (see each folder's README)."""
