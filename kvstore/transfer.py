@@ -39,7 +39,6 @@ import base64
 import glob
 import gzip
 import hashlib
-import io
 import json
 import os
 import sys
@@ -95,10 +94,8 @@ def export_table(db, table_name, out_dir, *, compress=True, progress=False):
         for keys in by_partition:
             keys.sort()
             name = base64.b32encode(os.urandom(16)).decode("ascii").rstrip("=").lower() + suffix
-            data = _data_file(rows, keys, compress, bar)
             with open(os.path.join(directory, "data", name), "wb") as f:
-                f.write(data)
-            digest = hashlib.md5(data)
+                digest = _write_data_file(_HashingWriter(f), rows, keys, compress, bar)
             files.append({"itemCount": len(keys), "md5Checksum": base64.b64encode(digest.digest()).decode("ascii"),
                           "etag": digest.hexdigest(), "dataFileS3Key": f"{prefix}/data/{name}"})
     finally:
@@ -126,15 +123,29 @@ def export_table(db, table_name, out_dir, *, compress=True, progress=False):
             "ExportDirectory": directory}
 
 
-def _data_file(rows, keys, compress, bar):
-    out = io.BytesIO()
+class _HashingWriter:
+    """A file that keeps the MD5 of what is written to it (S3's ETag / Content-MD5 of the data file)."""
+
+    def __init__(self, f):
+        self.f = f
+        self.md5 = hashlib.md5()
+
+    def write(self, data):
+        self.md5.update(data)
+        return self.f.write(data)
+
+    def flush(self):
+        self.f.flush()
+
+
+def _write_data_file(out, rows, keys, compress, bar):
     sink = gzip.GzipFile(fileobj=out, mode="wb", mtime=0) if compress else out
     for key in keys:
         sink.write(_item_line(_core.unpack_item(rows[key])))
         bar.update(1)
     if compress:
         sink.close()
-    return out.getvalue()
+    return out.md5
 
 
 def _item_line(item):

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -149,8 +150,8 @@ def test_export_layout_and_manifests(db, tmp_path):
     assert {"_started", "data", "manifest-summary.json", "manifest-summary.checksum", "manifest-files.json",
             "manifest-files.checksum"} <= names
 
-    summary_bytes = open(os.path.join(export_dir, "manifest-summary.json"), "rb").read()
-    assert open(os.path.join(export_dir, "manifest-summary.checksum")).read() == hashlib.md5(summary_bytes).hexdigest()
+    summary_bytes = Path(export_dir, "manifest-summary.json").read_bytes()
+    assert Path(export_dir, "manifest-summary.checksum").read_text() == hashlib.md5(summary_bytes).hexdigest()
     summary = json.loads(summary_bytes)
     assert summary["version"] == "2020-06-30"
     assert summary["exportArn"] == result["ExportArn"] == f"{source.table_arn}/export/{export_id}"
@@ -162,8 +163,8 @@ def test_export_layout_and_manifests(db, tmp_path):
     for member in ("startTime", "endTime", "exportTime"):
         assert summary[member].endswith("Z") and "T" in summary[member]
 
-    files_bytes = open(os.path.join(export_dir, "manifest-files.json"), "rb").read()
-    assert open(os.path.join(export_dir, "manifest-files.checksum")).read() == hashlib.md5(files_bytes).hexdigest()
+    files_bytes = Path(export_dir, "manifest-files.json").read_bytes()
+    assert Path(export_dir, "manifest-files.checksum").read_text() == hashlib.md5(files_bytes).hexdigest()
     entries = [json.loads(line) for line in files_bytes.decode().splitlines()]
     assert len(entries) == len(db.engine.tables["source"].partitions)
     assert sum(e["itemCount"] for e in entries) == 100
@@ -171,7 +172,7 @@ def test_export_layout_and_manifests(db, tmp_path):
     for entry in entries:
         assert entry["dataFileS3Key"].startswith(f"AWSDynamoDB/{export_id}/data/")
         assert entry["dataFileS3Key"].endswith(".json.gz")
-        data = open(os.path.join(tmp_path, entry["dataFileS3Key"]), "rb").read()
+        data = Path(tmp_path, entry["dataFileS3Key"]).read_bytes()
         assert base64.b64decode(entry["md5Checksum"]) == hashlib.md5(data).digest()
         assert entry["etag"] == hashlib.md5(data).hexdigest()
         text = gzip.decompress(data).decode("utf-8")

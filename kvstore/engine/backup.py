@@ -45,7 +45,10 @@ import msgpack
 
 from kvstore import _core
 from kvstore.errors import (
-    BackupInUseException, BackupNotFoundException, InternalServerError, TableNotFoundException,
+    BackupInUseException,
+    BackupNotFoundException,
+    InternalServerError,
+    TableNotFoundException,
 )
 
 log = logging.getLogger("kvstore.backup")

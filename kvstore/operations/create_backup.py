@@ -6,13 +6,13 @@ the backup (to ``<db>/backups/`` on a directory database) and answers
 AVAILABLE.  ``TableName`` may also be the table's ARN, as in DynamoDB.
 """
 
+import re
+
 from kvstore import limits
 from kvstore.engine.backup import store
 from kvstore.errors import TableNotFoundException
 from kvstore.operations.common import check_constraints
 from kvstore.operations.describe_backup import details
-
-import re
 
 _NAME_RE = re.compile(limits.TABLE_NAME_PATTERN + r"\Z")
 

@@ -14,6 +14,7 @@ import os
 import re
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -297,10 +298,10 @@ def test_list_backups_continues_after_a_deleted_backup(clocked):
 
 @pytest.mark.parametrize("request_, message", [
     ({"Limit": 0}, "Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"),
-    ({"Limit": 101}, "Value '101' at 'limit' failed to satisfy constraint: Member must have value less than or "
-                     "equal to 100"),
-    ({"BackupType": "MINE"}, "Value 'MINE' at 'backupType' failed to satisfy constraint: Member must satisfy enum "
-                             "value set: [USER, SYSTEM, AWS_BACKUP, ALL]"),
+    ({"Limit": 101}, ("Value '101' at 'limit' failed to satisfy constraint: Member must have value less than or "
+                      "equal to 100")),
+    ({"BackupType": "MINE"}, ("Value 'MINE' at 'backupType' failed to satisfy constraint: Member must satisfy enum "
+                              "value set: [USER, SYSTEM, AWS_BACKUP, ALL]")),
 ])
 def test_list_backups_constraints(db, request_, message):
     with validation("1 validation error detected: " + message):
@@ -513,9 +514,9 @@ def test_damaged_backup_file_restores_nothing(tmp_path):
         arn = EmbeddedClient(db).create_backup(TableName=table.name, BackupName="rot")["BackupDetails"]["BackupArn"]
     (name,) = [n for n in os.listdir(os.path.join(path, "backups")) if n.endswith(".backup")]
     file = os.path.join(path, "backups", name)
-    data = bytearray(open(file, "rb").read())
+    data = bytearray(Path(file).read_bytes())
     data[len(data) // 2] ^= 0xFF
-    open(file, "wb").write(bytes(data))
+    Path(file).write_bytes(bytes(data))
     target = unique_name()
     with kvstore.open(path) as db:
         with raises("InternalServerError"):
@@ -530,7 +531,7 @@ def test_unfinished_backup_file_is_dropped_on_open(tmp_path):
         table = create_table(db)
         EmbeddedClient(db).create_backup(TableName=table.name, BackupName="real")
     leftover = os.path.join(path, "backups", "01700000000000-00000000.backup.tmp")
-    open(leftover, "wb").write(b"half a backup")
+    Path(leftover).write_bytes(b"half a backup")
     with kvstore.open(path) as db:
         assert len(EmbeddedClient(db).list_backups()["BackupSummaries"]) == 1
     assert not os.path.exists(leftover)
