@@ -535,3 +535,29 @@ def test_unfinished_backup_file_is_dropped_on_open(tmp_path):
     with kvstore.open(path) as db:
         assert len(EmbeddedClient(db).list_backups()["BackupSummaries"]) == 1
     assert not os.path.exists(leftover)
+
+
+@pytest.mark.parametrize("durability", ["batch", "sync"])
+def test_backup_and_restore_survive_a_power_cut(durability):
+    """Once CreateBackup and RestoreTableFromBackup have answered, a power cut loses neither: the backup
+    file and its directory are synced, and the restored rows went through the log, which restore flushes."""
+    from kvstore.engine.fs import MemoryFS
+    fs = MemoryFS()
+    db = kvstore.open("/db", durability=durability, fs=fs)
+    try:
+        table = indexed_table(db)
+        fill(table, 60, g="x", l="y")
+        expected = items_of(table)
+        client = EmbeddedClient(db)
+        arn = client.create_backup(TableName=table.name, BackupName="cut")["BackupDetails"]["BackupArn"]
+        target = unique_name()
+        client.restore_table_from_backup(TargetTableName=target, BackupArn=arn)
+        after = fs.after_crash("drop")                     # the machine loses power here
+    finally:
+        db.close()
+    with kvstore.open("/db", fs=after) as db:
+        assert [s["BackupArn"] for s in EmbeddedClient(db).list_backups()["BackupSummaries"]] == [arn]
+        restored = db.Table(target)
+        assert items_of(restored) == expected
+        assert restored.restore_summary["RestoreInProgress"] is False
+        db.engine.tables[target]._check()
