@@ -254,7 +254,10 @@ class BackupStore:
 
     def _write(self, backup, rows):
         fs = self.fs
-        fs.makedirs(self.directory)
+        if not fs.exists(self.directory):
+            fs.makedirs(self.directory)
+            if self.sync:                       # the new folder's entry must survive a power cut too
+                fs.fsync_dir(os.path.dirname(self.directory))
         tmp = backup.path + ".tmp"
         f = fs.create(tmp)
         try:
