@@ -264,3 +264,16 @@ def test_many_connections_at_once(server):
     for t in threads:
         t.join()
     assert statuses == [200] * 400
+
+
+def test_expect_100_continue_is_answered(server):
+    sock = socket.create_connection(("127.0.0.1", server.server.port))
+    sock.sendall((f"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: {TARGET}\r\nContent-Type: application/x-amz-json-1.0"
+                  "\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n").encode())
+    assert sock.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
+    sock.sendall(b"{}")
+    data = b""
+    while not data.endswith(b"}"):
+        data += sock.recv(65536)
+    sock.close()
+    assert data.startswith(b"HTTP/1.1 200 ")
