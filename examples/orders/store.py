@@ -57,36 +57,30 @@ class _Retry(Exception):
 
 
 def transaction_writer(resource):
-    """``transact_write_items(TransactItems=[...])`` taking native values, for either kind of resource.
+    """``transact_write_items(TransactItems=[...])`` with native values, for either kind of resource.
 
-    kvstore's database has the method with native values (``Decimal``, ``str``,
-    sets), like every other resource call.  boto3's resource has no
-    transactions: its client does, and the client speaks DynamoDB JSON
-    (``{"N": "3"}``), both in the request and in the ``Item`` of a
-    cancellation reason.  So for boto3 the values are serialized with
-    ``TypeSerializer`` going in and the reasons' items deserialized coming out.
-    Chosen by what the resource can do, once per resource; the only place in
+    boto3's DynamoDB resource has no transaction method, kvstore's database
+    has one.  boto3's way in is the resource's own client,
+    ``resource.meta.client``: the resource registers its serializer on that
+    client, so the request takes native values there too (a plain
+    ``boto3.client("dynamodb")`` would want ``{"N": "3"}``).  What boto3 does
+    not convert is the body of an error: the ``Item`` of each cancellation
+    reason comes back in DynamoDB JSON, so it is deserialized here, and
+    callers read ``reason["Item"]["stock"]`` as a number on every backend.
+    Chosen by what the resource can do, once per resource: the only place in
     the data layer that knows two kinds exist.
     """
     native = getattr(resource, "transact_write_items", None)
     if native is not None:
         return native
 
-    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-    serialize, deserialize = TypeSerializer().serialize, TypeDeserializer().deserialize
+    from boto3.dynamodb.types import TypeDeserializer
+    deserialize = TypeDeserializer().deserialize
     client = resource.meta.client
 
-    def typed(action):
-        (kind, spec), = action.items()
-        spec = dict(spec)
-        for member in ("Item", "Key", "ExpressionAttributeValues"):
-            if member in spec:
-                spec[member] = {name: serialize(value) for name, value in spec[member].items()}
-        return {kind: spec}
-
-    def transact_write_items(TransactItems, **kwargs):  # noqa: N803 (DynamoDB's member name)
+    def transact_write_items(**kwargs):
         try:
-            return client.transact_write_items(TransactItems=[typed(a) for a in TransactItems], **kwargs)
+            return client.transact_write_items(**kwargs)
         except client.exceptions.TransactionCanceledException as e:
             for reason in e.response.get("CancellationReasons") or ():
                 if "Item" in reason:
