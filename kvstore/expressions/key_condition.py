@@ -1,0 +1,185 @@
+"""KeyConditionExpression (and legacy KeyConditions): which partition and sort-key range a Query reads.
+
+A key condition is parsed and checked like any condition, then reduced to at
+most one simple condition per attribute (:func:`extract`, structural errors,
+prefixed ``Invalid KeyConditionExpression: ``), and finally matched against
+the queried key schema by :meth:`KeyCondition.resolve` (schema errors, without
+prefix), in DynamoDB's order::
+
+    key_condition ::= hash_eq [ AND range_cond ] | range_cond AND hash_eq
+    hash_eq       ::= K = :v | :v = K
+    range_cond    ::= K op :v | :v op K       (op in = < <= > >=, flipped when reversed)
+                    | K BETWEEN :lo AND :hi | begins_with(K, :v)
+"""
+
+from kvstore import limits
+from kvstore.errors import ValidationException, invalid_parameter
+from kvstore.expressions.evaluate import begins_with, deep_equal, ordered
+from kvstore.expressions.messages import ExpressionError
+from kvstore.types import Binary, type_of, value_size
+
+__all__ = ["KeyCondition", "ResolvedKeyCondition", "extract", "NON_INDEXABLE"]
+
+_OPERATORS = {"=": "EQ", "<": "LT", "<=": "LE", ">": "GT", ">=": "GE"}
+_FLIPPED = {"EQ": "EQ", "LT": "GT", "LE": "GE", "GT": "LT", "GE": "LE"}
+NON_INDEXABLE = frozenset(("NULL", "NOT_NULL", "NE", "CONTAINS", "NOT_CONTAINS", "IN"))
+
+
+def extract(bound):
+    """``{attribute: (operator, (values...))}`` from a bound key-condition tree (see validate)."""
+    conditions = {}
+    _extract(bound, conditions)
+    return conditions
+
+
+def _extract(node, conditions):
+    kind = node[0]
+    if kind == "and":
+        for item in node[1]:
+            _extract(item, conditions)
+        return
+    if kind == "cmp":
+        op = _OPERATORS.get(node[1])
+        if op is None:
+            raise ExpressionError(f"Invalid operator used in KeyConditionExpression: {node[1]}")
+        operands, shown = (node[2], node[3]), node[1]
+    elif kind == "between":
+        op, operands, shown = "BETWEEN", node[1:], "BETWEEN"
+    elif kind == "fn" and node[1] == "begins_with":
+        op, operands, shown = "BEGINS_WITH", node[2], "begins_with"
+    else:
+        shown = {"or": "OR", "not": "NOT", "in": "IN"}.get(kind) or node[1]
+        raise ExpressionError(f"Invalid operator used in KeyConditionExpression: {shown}")
+    name = None
+    values = []
+    for operand in operands:
+        if operand[0] == "path":
+            if name is not None:
+                raise ExpressionError("Invalid condition in KeyConditionExpression: "
+                                      "Multiple attribute names used in one condition")
+            if len(operand[1]) > 1:
+                raise ExpressionError("KeyConditionExpressions cannot have conditions on nested attributes")
+            name = operand[1][0]
+        elif operand[0] == "value":
+            if name is None:
+                if op in ("BETWEEN", "BEGINS_WITH"):
+                    raise ExpressionError(f"Invalid condition in KeyConditionExpression: {shown} operator "
+                                          "must have the key attribute as its first operand")
+                op = _FLIPPED[op]
+            values.append(operand[1])
+        else:
+            raise ExpressionError("KeyConditionExpressions cannot contain nested operations")
+    if name is None:
+        raise ExpressionError("Invalid condition in KeyConditionExpression: No key attribute specified")
+    if name in conditions:
+        raise ExpressionError("KeyConditionExpressions must only contain one condition per key")
+    conditions[name] = (op, tuple(values))
+
+
+class KeyCondition:
+    """Conditions on key attributes, not yet matched to a key schema."""
+
+    __slots__ = ("conditions", "legacy", "top_level_names", "nested_top_level_names")
+
+    def __init__(self, conditions, legacy=False):
+        self.conditions = conditions
+        self.legacy = legacy
+        self.top_level_names = frozenset(conditions)
+        self.nested_top_level_names = frozenset()
+
+    def resolve(self, hash_name, range_name, attribute_types, index_name=None):
+        """Match the conditions to a key schema (``range_name`` None for hash-only).
+
+        ``attribute_types`` maps key attribute names to "S", "N" or "B".
+        Returns a :class:`ResolvedKeyCondition`; raises DynamoDB's errors.
+        """
+        conditions = self.conditions
+        n = len(conditions)
+        if n == 0 or n > 2:
+            raise ValidationException("Conditions can be of length 1 or 2 only")
+        if n > (2 if range_name is not None else 1):
+            raise ValidationException("Query key condition not supported")
+        hash_condition = conditions.get(hash_name)
+        if hash_condition is None:
+            raise ValidationException(f"Query condition missed key schema element: {hash_name}")
+        op, values = hash_condition
+        if self.legacy and op in NON_INDEXABLE:
+            raise ValidationException("Attempted conditional constraint is not an indexable operation")
+        self._check_types(values, attribute_types[hash_name])
+        if op != "EQ":
+            raise ValidationException("Query key condition not supported")
+        self._check_not_empty(values, hash_name, index_name)
+        range_op, range_values = None, ()
+        if range_name is not None:
+            range_condition = conditions.get(range_name)
+            if range_condition is None:
+                if n > 1:
+                    raise ValidationException(f"Query condition missed key schema element: {range_name}")
+            else:
+                range_op, range_values = range_condition
+                if self.legacy and range_op in NON_INDEXABLE:
+                    raise ValidationException("Attempted conditional constraint is not an indexable operation")
+                for v in range_values:
+                    if type(v) in (str, Binary) and value_size(v) > limits.MAX_RANGE_KEY_SIZE:
+                        raise invalid_parameter(
+                            "Aggregated size of all range keys has exceeded the size limit of 1024 bytes")
+                self._check_types(range_values, attribute_types[range_name])
+                self._check_not_empty(range_values, range_name, index_name)
+        return ResolvedKeyCondition(values[0], range_op, range_values, tuple(conditions))
+
+    @staticmethod
+    def _check_types(values, expected):
+        for v in values:
+            if type_of(v) != expected:
+                raise invalid_parameter("Condition parameter type does not match schema type")
+
+    @staticmethod
+    def _check_not_empty(values, name, index_name):
+        for v in values:
+            if (type(v) is str and v == "") or (type(v) is Binary and not v.value):
+                what = "string" if type(v) is str else "binary"
+                if index_name is not None:
+                    raise ValidationException(
+                        "One or more parameter values are not valid. A value specified for a secondary index "
+                        "key is not supported. The AttributeValue for a key attribute cannot contain an empty "
+                        f"{what} value. IndexName: {index_name}, IndexKey: {name}")
+                raise ValidationException("One or more parameter values are not valid. The AttributeValue for "
+                                          f"a key attribute cannot contain an empty {what} value. Key: {name}")
+
+    def __repr__(self):
+        return f"KeyCondition({self.conditions!r})"
+
+
+class ResolvedKeyCondition:
+    """``hash_value``, ``range_op`` (None or EQ LT LE GT GE BETWEEN BEGINS_WITH), ``range_values``, ``names``."""
+
+    __slots__ = ("hash_value", "range_op", "range_values", "names")
+
+    def __init__(self, hash_value, range_op, range_values, names):
+        self.hash_value = hash_value
+        self.range_op = range_op
+        self.range_values = range_values
+        self.names = names
+
+    def matches_range(self, value):
+        """Whether a sort-key value satisfies the range condition (ExclusiveStartKey checks)."""
+        op = self.range_op
+        if op is None:
+            return True
+        if op == "EQ":
+            return deep_equal(value, self.range_values[0])
+        if op == "BEGINS_WITH":
+            return begins_with(value, self.range_values[0])
+        if op == "BETWEEN":
+            low = ordered(value, self.range_values[0])
+            high = ordered(value, self.range_values[1])
+            return low is not None and high is not None and low[0] >= low[1] and high[0] <= high[1]
+        pair = ordered(value, self.range_values[0])
+        if pair is None:
+            return False
+        x, y = pair
+        return {"LT": x < y, "LE": x <= y, "GT": x > y, "GE": x >= y}[op]
+
+    def __repr__(self):
+        return (f"ResolvedKeyCondition(hash={self.hash_value!r}, range_op={self.range_op!r}, "
+                f"range_values={self.range_values!r})")
