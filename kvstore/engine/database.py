@@ -47,7 +47,8 @@ class Engine:
         self.durability = None
         if path != MEMORY:
             from kvstore.engine.durability import Durability
-            os.makedirs(path, exist_ok=True)
+            if fs is None:                    # an injected fs (tests) makes its own directories
+                os.makedirs(path, exist_ok=True)
             options = {} if checkpoint_log_bytes is None else {"checkpoint_log_bytes": checkpoint_log_bytes}
             if fs is not None:
                 options["fs"] = fs
