@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import msgpack
 import pytest
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kvstore.types import Binary, item_size, number

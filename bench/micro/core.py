@@ -18,7 +18,6 @@ import statistics
 import sys
 import time
 import timeit
-from decimal import Decimal
 
 from kvstore import _ccore, _pycore
 from kvstore.types import Binary, number
