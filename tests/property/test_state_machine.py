@@ -16,10 +16,11 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 import kvstore
 from kvstore.conditions import Attr, Key
 from kvstore.errors import ConditionalCheckFailedException, TransactionCanceledException
+from kvstore.types import number
 
 PKS = st.sampled_from(["a", "b", "c", "é", "a\x00"])
 SKS = st.integers(min_value=-3, max_value=3).map(Decimal) | st.sampled_from(
-    [Decimal("0.5"), Decimal("-0.25"), Decimal("1e20"), Decimal("-1e-5")])
+    [Decimal("0.5"), Decimal("-0.25"), Decimal("1e20"), Decimal("-1e-5")]).map(number)
 COLORS = st.sampled_from(["red", "green", "blue"])
 PROJECTIONS = ["ALL", "KEYS_ONLY", "INCLUDE"]
 
@@ -39,7 +40,7 @@ class TableModel(RuleBasedStateMachine):
             proj["NonKeyAttributes"] = ["n"]
         self.projection = projection
         self.table = self.db.create_table(
-            TableName="t",
+            TableName="things",
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                                   {"AttributeName": "sk", "AttributeType": "N"},
@@ -126,9 +127,9 @@ class TableModel(RuleBasedStateMachine):
         if a == b:
             return
         actions = [
-            {"Update": {"TableName": "t", "Key": {"pk": a[0], "sk": a[1]}, "UpdateExpression": "ADD n :m",
+            {"Update": {"TableName": "things", "Key": {"pk": a[0], "sk": a[1]}, "UpdateExpression": "ADD n :m",
                         "ExpressionAttributeValues": {":m": -1}}},
-            {"Put": {"TableName": "t", "Item": {"pk": b[0], "sk": b[1], "color": "blue"},
+            {"Put": {"TableName": "things", "Item": {"pk": b[0], "sk": b[1], "color": "blue"},
                      **({"ConditionExpression": "attribute_not_exists(pk)"} if require_absent else {})}},
         ]
         try:
@@ -155,7 +156,7 @@ class TableModel(RuleBasedStateMachine):
           forward=st.booleans(), limit=st.none() | st.integers(1, 3))
     def query(self, pk, bound, op, forward, limit):
         if op == "between":
-            condition = Key("pk").eq(pk) & Key("sk").between(bound, bound + 2)
+            condition = Key("pk").eq(pk) & Key("sk").between(bound, number(bound + 2))
             keep = lambda s: bound <= s <= bound + 2  # noqa: E731
         else:
             condition = Key("pk").eq(pk) & getattr(Key("sk"), op)(bound)
@@ -199,13 +200,13 @@ class TableModel(RuleBasedStateMachine):
     @rule(keys=st.lists(st.tuples(PKS, SKS), min_size=1, max_size=4, unique=True))
     def transact_get(self, keys):
         response = self.db.transact_get_items(TransactItems=[
-            {"Get": {"TableName": "t", "Key": {"pk": p, "sk": s}}} for p, s in keys])
+            {"Get": {"TableName": "things", "Key": {"pk": p, "sk": s}}} for p, s in keys])
         assert [r.get("Item") for r in response["Responses"]] == [self.model.get(k) for k in keys]
 
     @invariant()
     def engine_invariants(self):
         if hasattr(self, "db"):
-            table = self.db.engine.tables["t"]
+            table = self.db.engine.tables["things"]
             table._check()
             assert table.item_count == len(self.model)
 
