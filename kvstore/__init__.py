@@ -4,8 +4,8 @@
 >>> db = kvstore.open(":memory:")
 >>> table = db.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
 ...     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
->>> table.put_item(Item={"pk": "a", "n": 1})
-{}
+>>> table.put_item(Item={"pk": "a", "n": 1})["ResponseMetadata"]["HTTPStatusCode"]
+200
 >>> table.get_item(Key={"pk": "a"})["Item"]
 {'pk': 'a', 'n': Decimal('1')}
 """

@@ -13,13 +13,14 @@ expressions with placeholders, and the request goes to the same operation
 modules the HTTP server uses.
 """
 
+import copy
 import time
 import types as _pytypes
 
 from kvstore import errors
 from kvstore.conditions import build_expression
 from kvstore.engine.database import MEMORY, Engine
-from kvstore.operations import execute
+from kvstore.operations import ACTIONS, execute
 from kvstore.types import from_python
 
 _CONDITION_MEMBERS = (("KeyConditionExpression", True), ("FilterExpression", False),
@@ -98,10 +99,13 @@ class Database:
 
     def _call(self, action, request):
         try:
-            return execute(self.engine, action, request)
+            response = execute(self.engine, action, request)
         except errors.DynamoDBError as e:
             e._operation_name = action
             raise
+        # boto3 responses carry ResponseMetadata; code checks its HTTPStatusCode
+        response["ResponseMetadata"] = {"HTTPStatusCode": 200, "RetryAttempts": 0}
+        return response
 
     def _value(self, value):
         return from_python(value, self.allow_floats)
@@ -313,12 +317,33 @@ class _TableCollection:
 
 
 class _Client:
-    """``db.meta.client``: the exceptions namespace boto3 users reach for."""
+    """``db.meta.client``: boto3's low-level client over the same database.
+
+    Like boto3's client it speaks DynamoDB JSON (``{"S": "x"}``): every action
+    is a method named in snake_case (``list_tables``, ``put_item``,
+    ``create_backup``, ...) taking the wire members as keyword arguments, and
+    ``exceptions`` holds the error classes (``client.exceptions.ConditionalCheckFailedException``).
+    The conversion is the HTTP server's own codec, so the faces cannot differ.
+    """
 
     def __init__(self, database):
         self._db = database
         self.exceptions = _pytypes.SimpleNamespace(
             **{name: cls for name, cls in errors.ERRORS_BY_CODE.items()}, ClientError=errors.ClientError)
+
+    def __getattr__(self, name):
+        action = "".join(part.capitalize() for part in name.split("_"))
+        if name.startswith("_") or action not in ACTIONS:
+            raise AttributeError(f"'DynamoDB' client has no method {name!r}")
+
+        def call(**kwargs):
+            from kvstore.server import wire
+            request = wire.decode_request(action, copy.deepcopy(kwargs))
+            response = self._db._call(action, request)
+            return wire.encode_response(action, response)
+
+        call.__name__ = name
+        return call
 
 
 def open(path=MEMORY, durability="batch", allow_floats=False, **options):  # noqa: A001 (kvstore.open)

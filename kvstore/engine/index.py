@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from sortedcontainers import SortedList
 
-from kvstore import _core
+from kvstore import _core, limits
 from kvstore.engine.schema import KeySchema
 from kvstore.types import Binary
 
@@ -42,12 +42,12 @@ class Index:
         """Row key of ``item``'s entry, or None when the item is not in this (sparse) index."""
         schema = self.schema
         h = item.get(schema.hash_name, _MISSING)
-        if h is _MISSING or _core_type(h) != schema.hash_type or not _core.key_bytes(h):
+        if h is _MISSING or not _indexable(h, schema.hash_type, limits.MAX_HASH_KEY_SIZE):
             return None
         if schema.range_name is None:
             return _core.index_key(h, None, row_key)
         r = item.get(schema.range_name, _MISSING)
-        if r is _MISSING or _core_type(r) != schema.range_type or not _core.key_bytes(r):
+        if r is _MISSING or not _indexable(r, schema.range_type, limits.MAX_RANGE_KEY_SIZE):
             return None
         return _core.index_key(h, r, row_key)
 
@@ -116,8 +116,19 @@ _MISSING = _Missing()
 _KEY_TYPE_TAGS = {str: "S", Decimal: "N", Binary: "B"}
 
 
-def _core_type(value):
-    return _KEY_TYPE_TAGS.get(type(value))
+def _indexable(value, key_type, max_size):
+    """Whether ``value`` can be an index key: declared type, not empty, within the key size.
+
+    Writes never store anything else once the index exists (they are rejected),
+    but a backfill meets older rows and skips them, as DynamoDB does.
+    """
+    tag = _KEY_TYPE_TAGS.get(type(value))
+    if tag != key_type:
+        return False
+    if tag == "N":
+        return True
+    raw = _core.key_bytes(value)
+    return 0 < len(raw) <= max_size
 
 
 def index_schema(key_schema, attribute_types):

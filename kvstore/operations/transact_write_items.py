@@ -217,7 +217,7 @@ def _finish_token(engine, token, response):
     if token is not None:
         with _tokens_lock:
             fingerprint = engine.transaction_tokens[token][0]
-            engine.transaction_tokens[token] = (fingerprint, engine.clock(), response)
+            engine.transaction_tokens[token] = (fingerprint, engine.clock(), dict(response))
 
 
 def _release_token(engine, token):
