@@ -2,7 +2,7 @@
 
 >>> import kvstore
 >>> db = kvstore.open(":memory:")
->>> table = db.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+>>> table = db.create_table(TableName="things", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
 ...     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
 >>> table.put_item(Item={"pk": "a", "n": 1})["ResponseMetadata"]["HTTPStatusCode"]
 200
