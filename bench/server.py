@@ -348,6 +348,23 @@ def per_call_costs(port, items, calls):
 
 # ------------------------------------------------------------------ main
 
+def cpu_seconds(pid):
+    """User + system CPU seconds of a process (from /proc: no dependency)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return None
+
+
+def per_request(cpu0, cpu1, n):
+    """Server CPU microseconds per request: robust where wall-clock latency is not (a shared machine)."""
+    if cpu0 is None or cpu1 is None or not n:
+        return None
+    return round((cpu1 - cpu0) / n * 1e6, 1)
+
+
 def rss_mb(pid):
     try:
         import psutil
@@ -406,15 +423,19 @@ def main(argv=None):
         raw = {}
         for op in ("GetItem", "PutItem", "Query"):
             for c in levels:
+                cpu0 = cpu_seconds(proc.pid)
                 lat, ops, errors = run_clients(
                     _raw_worker, lambda k, op=op: (port, requests[op], args.seconds, args.max_ops, k), c, args.seconds)
-                raw[f"{op} c={c}"] = dict(summarize(lat, ops), errors=errors)
+                raw[f"{op} c={c}"] = dict(summarize(lat, ops), errors=errors,
+                                          server_cpu_us=per_request(cpu0, cpu_seconds(proc.pid), len(lat)))
                 print(f"raw   {op:8} c={c}: {raw[f'{op} c={c}']}", flush=True)
         for c in levels:
+            cpu0 = cpu_seconds(floor_proc.pid)
             lat, ops, _ = run_clients(
                 _raw_worker, lambda k: (floor_port, requests["GetItem"], args.seconds, args.max_ops, k), c,
                 args.seconds)
-            raw[f"floor c={c}"] = summarize(lat, ops)
+            raw[f"floor c={c}"] = dict(summarize(lat, ops),
+                                       server_cpu_us=per_request(cpu0, cpu_seconds(floor_proc.pid), len(lat)))
             print(f"raw   floor    c={c}: {raw[f'floor c={c}']}", flush=True)
         report["raw_http"] = raw
 
@@ -473,11 +494,12 @@ def check_targets(r, levels):
 
 def render(r):
     lines = [f"machine: {r['machine']}", f"workload: {r['workload']}", "",
-             "| measurement | ops/s | p50 us | p99 us | p99.9 us |", "|---|---:|---:|---:|---:|"]
+             "| measurement | ops/s | p50 us | p99 us | p99.9 us | server CPU us/req |",
+             "|---|---:|---:|---:|---:|---:|"]
     for section in ("raw_http", "boto3_http"):
         for name, s in r.get(section, {}).items():
             lines.append(f"| {section.split('_')[0]} {name} | {s['ops_per_s']} | {s['p50_us']} | {s['p99_us']} "
-                         f"| {s['p999_us']} |")
+                         f"| {s['p999_us']} | {s.get('server_cpu_us', '')} |")
     if "per_call_getitem" in r:
         lines += ["", f"per-call GetItem through boto3 (us): {r['per_call_getitem']}"]
     lines += [f"start-up to first answer: {r['startup_ms']} ms; idle RSS {r['idle_rss_mb']} MB; "
