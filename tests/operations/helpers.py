@@ -241,44 +241,16 @@ def as_epoch(value):
 
 # -- transactions on any face ------------------------------------------------------------------
 
-_VALUE_MEMBERS = ("Item", "Key")
-
-
-def _to_wire_action(action):
-    from boto3.dynamodb.types import TypeSerializer
-    s = TypeSerializer()
-    out = {}
-    for kind, spec in action.items():
-        spec = dict(spec)
-        for member in _VALUE_MEMBERS:
-            if isinstance(spec.get(member), dict):
-                spec[member] = {k: s.serialize(v) for k, v in spec[member].items()}
-        if isinstance(spec.get("ExpressionAttributeValues"), dict):
-            spec["ExpressionAttributeValues"] = {k: s.serialize(v) for k, v in spec["ExpressionAttributeValues"].items()}
-        out[kind] = spec
-    return out
-
-
 def transact_write(db, **kwargs):
-    """``db.transact_write_items`` with native values (kvstore's embedded API); on a boto3 resource,
-    which has no such method, the same request through ``db.meta.client`` in DynamoDB JSON."""
+    """``db.transact_write_items`` with native values (kvstore's embedded API); a boto3 resource has no
+    such method, but its ``meta.client`` (de)serialises native values for every operation."""
     if hasattr(db, "transact_write_items"):
         return db.transact_write_items(**kwargs)
-    kwargs = dict(kwargs)
-    kwargs["TransactItems"] = [_to_wire_action(a) for a in kwargs.get("TransactItems", [])]
     return db.meta.client.transact_write_items(**kwargs)
 
 
 def transact_get(db, **kwargs):
-    """``db.transact_get_items`` (native values), or its boto3-client equivalent with the items deserialised."""
+    """``db.transact_get_items`` (native values), or the boto3 resource's client equivalent."""
     if hasattr(db, "transact_get_items"):
         return db.transact_get_items(**kwargs)
-    from boto3.dynamodb.types import TypeDeserializer
-    d = TypeDeserializer()
-    kwargs = dict(kwargs)
-    kwargs["TransactItems"] = [_to_wire_action(a) for a in kwargs.get("TransactItems", [])]
-    response = db.meta.client.transact_get_items(**kwargs)
-    for entry in response.get("Responses", []):
-        if "Item" in entry:
-            entry["Item"] = {k: d.deserialize(v) for k, v in entry["Item"].items()}
-    return response
+    return db.meta.client.transact_get_items(**kwargs)
