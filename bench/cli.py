@@ -45,7 +45,7 @@ def build_parser():
     p.add_argument("--warmup", type=float, default=0.3, help="warm-up seconds per workload and target")
     p.add_argument("--rounds", type=int, default=5, help="measured rounds per workload and target")
     p.add_argument("--round-seconds", type=float, default=0.2, help="target length of one round")
-    p.add_argument("--max-round-ops", type=int, default=20_000, help="cap on operations in one round")
+    p.add_argument("--max-round-ops", type=int, default=10_000, help="cap on operations in one round")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--sweep", default=None, metavar="WORKLOADS",
                    help="throughput against concurrency for these workloads (e.g. get,put)")

@@ -116,9 +116,15 @@ class UserTable:
         self.count = count
         self.fields = ["field%d" % i for i in range(self.field_count)]
         self.pool = value_pool(self.field_length, seed=11)
+        self._keys = {}
 
     def key(self, keynum):
-        return ycsb_key(keynum)
+        """YCSB key of a record number, memoised: hashing costs ~2 µs and
+        operation generation should not dominate a round's wall time."""
+        k = self._keys.get(keynum)
+        if k is None:
+            k = self._keys[keynum] = ycsb_key(keynum)
+        return k
 
     def record(self, keynum):
         pool = self.pool

@@ -9,7 +9,7 @@ def progress(iterable, total=None, desc=""):
     try:
         from tqdm import tqdm
 
-        return tqdm(iterable, total=total, desc=desc, unit="rec", unit_scale=True, leave=False, file=sys.stderr,
+        return tqdm(iterable, total=total, desc=desc, unit="rec", unit_scale=True, leave=False, file=sys.stderr, disable=None,
                     mininterval=0.25)
     except ImportError:
         return _Simple(iterable, total, desc)

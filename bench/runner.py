@@ -143,10 +143,10 @@ class Runner:
         session = self.session(0)
         done = 0
         busy = 0
-        chunk = 16
+        chunk = 8
         errors = 0
         first_error = None
-        deadline = time.perf_counter() + seconds
+        start = time.perf_counter()
         while True:
             calls = self._prepare(session, gen.next_ops(chunk))
             wall, e, msg = timed_loop(calls, [])
@@ -154,9 +154,13 @@ class Runner:
             done += len(calls)
             errors += e
             first_error = first_error or msg
-            if time.perf_counter() >= deadline or errors > 100:
+            left = seconds - (time.perf_counter() - start)
+            if left <= 0 or errors > 100:
                 break
-            chunk = min(chunk * 2, 4096)
+            # Size the next chunk from the rate so far: slow operations must
+            # not turn a short warm-up into a long one.
+            rate = done / (busy / 1e9) if busy else 1e6
+            chunk = max(1, min(4096, chunk * 2, int(rate * left) + 1))
         return {"rate": done / (busy / 1e9) if busy else 0.0, "ops": done,
                 "inserts": getattr(gen, "inserts", 0), "errors": errors, "error": first_error}
 
@@ -168,9 +172,8 @@ class Runner:
             gen = w.ops(data, self.seed, round_no, 0, 1, insert_next)
             calls = self._prepare(self.session(0), gen.next_ops(ops))
             latencies = []
-            # Start each round with a clean heap; the collector stays on, as
-            # in the user's process, so its pauses show in the tail.
-            gc.collect()
+            # The collector stays on, as in the user's process, so its pauses
+            # show in the tail.
             wall, errors, first_error = timed_loop(calls, latencies)
             hist = Histogram()
             hist.record_many(latencies)
@@ -202,7 +205,6 @@ class Runner:
         threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(concurrency)]
         for t in threads:
             t.start()
-        gc.collect()
         barrier.wait()
         for t in threads:
             t.join()

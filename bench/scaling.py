@@ -79,7 +79,7 @@ def run_scaling(specs, sizes, base_config, log=print, recovery=True):
         suite = Suite(cfg, log=log)
         try:
             suite.start()
-            suite.load("items", size)
+            suite.load("items", size, parallel=1)  # alone: load rate and memory are measured
             for w in cfg.workloads:
                 suite.run_workload(WORKLOADS[w.name])
             for name, info in suite.results["targets"].items():

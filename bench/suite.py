@@ -26,7 +26,7 @@ class Config:
     rounds: int = 5
     round_seconds: float = 0.2
     min_round_ops: int = 5
-    max_round_ops: int = 20_000
+    max_round_ops: int = 10_000
     seed: int = 1
     baseline: str = "sqlite-wal-normal"
     sweep_workloads: list = field(default_factory=list)
@@ -209,23 +209,43 @@ class Suite:
         return specs
 
     # loading ---------------------------------------------------------------
-    def load(self, dataset, count):
+    def load(self, dataset, count, parallel=None):
+        """Load a data set into every target; stores shared by several
+        targets (one server, two clients) are loaded once.  Loads run
+        ``parallel`` at a time (default: one per core) - load time is not a
+        comparison metric here, only in the scaling run, which loads alone."""
+        import os
+
         self.results["datasets"][dataset] = datasets.make(dataset, count).describe()
-        loaded = set()
-        for h in list(self.handles):
+        loaders, attachers, keys = [], [], set()
+        for h in self.handles:
             key = h.info.get("endpoint") if h.spec.needs else None
-            attach = key is not None and key in loaded
+            if key is not None and key in keys:
+                attachers.append(h)
+            else:
+                loaders.append(h)
+                if key is not None:
+                    keys.add(key)
+
+        def one(h, attach):
             try:
-                stats = h.call("load", dataset=dataset, count=count, show_progress=self.config.progress,
-                               attach=attach)
+                return h.call("load", dataset=dataset, count=count, show_progress=self.config.progress,
+                              attach=attach)
             except WorkerError as exc:
-                self._drop(h, "loading %s: %s" % (dataset, exc.message))
+                return exc
+
+        workers = parallel or min(len(loaders), os.cpu_count() or 1) or 1
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            outcomes = list(pool.map(lambda h: one(h, False), loaders))
+        outcomes += [one(h, True) for h in attachers]
+        for h, stats in zip(loaders + attachers, outcomes):
+            if isinstance(stats, WorkerError):
+                self._drop(h, "loading %s: %s" % (dataset, stats.message))
                 continue
-            if key is not None:
-                loaded.add(key)
             self.results["loads"].setdefault(h.name, {})[dataset] = stats
-            if not attach:
+            if not stats.get("attached"):
                 self.log("  loaded %-20s %-9s %8d records in %6.1f s" % (h.name, dataset, count, stats["seconds"]))
+            key = h.info.get("endpoint") if h.spec.needs else None
             self.insert_next[(key or h.name, dataset)] = count
 
     # measuring -------------------------------------------------------------

@@ -17,7 +17,7 @@ usertable data set (YCSB)
 import random
 from dataclasses import dataclass, field
 
-from bench.distributions import Latest, ScrambledZipfian, Uniform, ZIPFIAN_CONSTANT, ycsb_key
+from bench.distributions import Latest, ScrambledZipfian, Uniform, ZIPFIAN_CONSTANT
 
 
 @dataclass
@@ -147,9 +147,9 @@ class YcsbOps:
             if op == "insert":
                 keynum = self.insert_base + self.inserts * self.workers + self.worker
                 self.inserts += 1
-                out.append(("insert", (ycsb_key(keynum), data.record(keynum))))
+                out.append(("insert", (data.key(keynum), data.record(keynum))))
                 continue
-            key = ycsb_key(self.chooser.next(rng))
+            key = data.key(self.chooser.next(rng))
             if op == "read":
                 out.append(("read", (key,)))
             elif op == "scan":
