@@ -36,54 +36,49 @@ def main(argv=None):
     if args.command == "import-parameters":
         print(json.dumps(schema.import_parameters(settings.table), indent=2))
         return 0
+    if args.command == "serve":
+        return serve(settings)
     resource_factory, close = connect(settings)
     try:
-        if args.command == "create-tables":
-            created = schema.create_table(resource_factory(), settings.table)
-            log.info("table %s %s on %s", settings.table, "created" if created else "already exists",
-                     settings.describe())
-            return 0
-        return serve(settings, resource_factory)
+        created = schema.create_table(resource_factory(), settings.table)
     finally:
         close()
+    log.info("table %s %s on %s", settings.table, "created" if created else "already exists", settings.describe())
+    return 0
 
 
-def serve(settings, resource_factory):
+def serve(settings):
     from werkzeug.serving import WSGIRequestHandler, make_server
 
-    from examples.orders.app import Lifecycle, create_app
-    from examples.orders.store import Store
+    from examples.orders.wsgi import build
 
-    resource = resource_factory()
-    if settings.create_tables:
-        if schema.create_table(resource, settings.table):
-            log.info("created table %s", settings.table)
-    elif not schema.table_exists(resource, settings.table):
-        log.error("table %s does not exist on %s: run `python -m examples.orders create-tables` "
-                  "(or set ORDERS_CREATE_TABLES=1)", settings.table, settings.describe())
+    try:
+        app, close = build(settings)
+    except Exception as e:  # a missing table, a locked data directory, an unreachable endpoint...
+        log.error("cannot start: %s", e)
         return 1
-
-    lifecycle = Lifecycle()
-    app = create_app(Store(resource_factory, settings.table), settings.describe(), lifecycle)
+    lifecycle = app.extensions["orders.lifecycle"]
 
     class Handler(WSGIRequestHandler):
         def log_request(self, *args, **kwargs):
             if settings.access_log:
                 super().log_request(*args, **kwargs)
 
-    server = make_server(settings.host, settings.port, app, threaded=True, request_handler=Handler)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
-    thread.start()
-    log.info("orders service on http://%s:%d, %s", settings.host, server.port, settings.describe())
-    stop.wait()
-    log.info("shutting down: finishing requests in flight")
-    if not lifecycle.drain(DRAIN_SECONDS):
-        log.warning("requests still running after %d s; closing anyway", DRAIN_SECONDS)
-    server.shutdown()
-    server.server_close()
+    try:
+        server = make_server(settings.host, settings.port, app, threaded=True, request_handler=Handler)
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+        log.info("orders service on http://%s:%d, %s", settings.host, server.port, settings.describe())
+        stop.wait()
+        log.info("shutting down: finishing requests in flight")
+        if not lifecycle.drain(DRAIN_SECONDS):
+            log.warning("requests still running after %d s; closing anyway", DRAIN_SECONDS)
+        server.shutdown()
+        server.server_close()
+    finally:
+        close()
     log.info("stopped")
     return 0
 

@@ -539,3 +539,16 @@ def test_the_move_to_dynamodb_rehearsed_export_then_import_of_the_data_files(tmp
         pending = [o["order_id"] for o in http.get("/shipments/pending").json["items"]]
         assert pending == [placed[1]["order_id"], placed[2]["order_id"]]
         assert [p["sku"] for p in http.get("/products").json["items"]] == ["APPLE"]
+
+
+def test_the_wsgi_entry_point_builds_the_app_from_the_environment(monkeypatch):
+    from examples.orders import wsgi
+    monkeypatch.setenv("ORDERS_DATA_DIR", ":memory:")
+    monkeypatch.delenv("KVSTORE_ENDPOINT", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("ORDERS_BACKEND", raising=False)
+    app, close = wsgi.build()
+    try:
+        assert app.test_client().get("/health").json["database"].startswith("kvstore embedded at :memory:")
+    finally:
+        close()

@@ -103,6 +103,9 @@ def test_embedded_orders_survive_a_clean_restart(tmp_path):
     first = orders_service(tmp_path, "first", ORDERS_DATA_DIR=str(data))
     customer_id, order = place_an_order(first.port)
     assert call(first.port, "GET", "/health")[1]["database"].startswith("kvstore embedded at")
+    twin = subprocess.run([sys.executable, "-m", "examples.orders"], cwd=REPO, capture_output=True, text=True,
+                          env=environment(ORDERS_DATA_DIR=str(data)), timeout=60)
+    assert twin.returncode == 1 and "cannot start" in twin.stderr, twin.stderr
     assert first.stop() == 0, first.output()
     assert "stopped" in first.output()
 
