@@ -4,8 +4,8 @@ moto) and boto3 over HTTP to any DynamoDB-compatible endpoint.
 
 One session class serves them all, so they execute the very same calls; the
 only branch is TransactWriteItems, which boto3's resource layer lacks (boto3
-users call the low-level client with typed values; kvstore's database object
-takes native values).
+users call ``resource.meta.client``, which the resource has taught to take
+native values; kvstore's database object has the method itself).
 """
 
 import time
@@ -110,13 +110,9 @@ class TableSession(Session):
                 }
             }
 
-        items = [update(a, "SET cnt = cnt - :one"), update(b, "SET cnt = cnt + :one")]
-        if not self.native_transactions:
-            for entry in items:
-                u = entry["Update"]
-                u["Key"] = wire_item(u["Key"])
-                u["ExpressionAttributeValues"] = wire_item(u["ExpressionAttributeValues"])
-        return items
+        # Native values for both: boto3's resource registers its type
+        # serializer on ``meta.client`` too.
+        return [update(a, "SET cnt = cnt - :one"), update(b, "SET cnt = cnt + :one")]
 
     def op_transact(self, items):
         try:
