@@ -93,3 +93,9 @@ def test_consumed_capacity(db, table):
     (entry,) = response["ConsumedCapacity"]
     assert entry["TableName"] == table.name
     assert entry["CapacityUnits"] == 4.0
+
+
+def test_resource_client_returns_native_values(db, table):
+    """The resource's ``meta.client.transact_get_items`` takes and returns plain Python values."""
+    response = db.meta.client.transact_get_items(TransactItems=[get(table, 1)])
+    assert response["Responses"][0]["Item"] == {"pk": "a", "sk": 1, "v": 1, "w": "x"}

@@ -301,3 +301,14 @@ def test_transaction_maintains_indexes(db, gsi_table):
     """Indexes follow transactional writes."""
     transact_write(db, TransactItems=[{"Put": {"TableName": gsi_table.name, "Item": {"pk": "a", "sk": 1, "g": "x"}}}])
     assert gsi_table.scan(IndexName="gsi_all")["Items"] == [{"pk": "a", "sk": 1, "g": "x"}]
+
+
+def test_resource_client_takes_native_values(db, table):
+    """boto3's resource registers its value (de)serialisation on ``meta.client``: code calls
+    ``dynamodb.meta.client.transact_write_items`` with plain Python values."""
+    db.meta.client.transact_write_items(TransactItems=[
+        {"Put": {"TableName": table.name, "Item": {"pk": "m", "sk": 1, "v": {"nested": [1, "x"]}}}},
+        {"Update": {"TableName": table.name, "Key": {"pk": "a", "sk": 1}, "UpdateExpression": "SET v = :v",
+                    "ExpressionAttributeValues": {":v": 7}}}])
+    assert item(table, "m", 1) == {"pk": "m", "sk": 1, "v": {"nested": [1, "x"]}}
+    assert item(table, "a", 1)["v"] == 7
