@@ -18,6 +18,7 @@ request.  Legacy parameters (Expected, AttributeUpdates, ...) live in
 
 import functools
 import re
+from decimal import Decimal
 
 from kvstore import limits
 from kvstore.errors import ValidationException
@@ -28,6 +29,7 @@ from kvstore.expressions.messages import ExpressionError, detail, invalid
 from kvstore.expressions.projection import Projection
 from kvstore.expressions.update import Update, bind_update
 from kvstore.expressions.validate import Binder, PathTree, check_condition, check_projection, check_update
+from kvstore.types import Binary
 
 __all__ = ["compile_request", "check_placeholder_maps", "Compiled", "Condition", "KeyCondition", "ResolvedKeyCondition", "Update",
            "Projection", "clear_cache"]
@@ -96,7 +98,59 @@ def compile_request(operation, condition=None, filter=None, key_condition=None, 
     ``names`` / ``values`` as given (None when absent; values already native).
     Raises ValidationException with DynamoDB's message for the first problem
     in DynamoDB's order.
+
+    The result is a pure function of the arguments, so successful results are
+    remembered for requests whose values are all scalars (the usual
+    ``version = :v``); the compiled objects are immutable and shared.
     """
+    key = _result_key(operation, condition, filter, key_condition, update, projection, names, values)
+    if key is not None:
+        compiled = _RESULTS.get(key)
+        if compiled is not None:
+            return compiled
+    compiled = _compile_request(operation, condition, filter, key_condition, update, projection, names, values)
+    if key is not None:
+        if len(_RESULTS) >= _RESULTS_SIZE:
+            _RESULTS.pop(next(iter(_RESULTS), None), None)
+        _RESULTS[key] = compiled
+    return compiled
+
+
+_RESULTS = {}
+_RESULTS_SIZE = 2048
+_SCALARS = frozenset((str, Decimal, bool, type(None), Binary))
+_NATIVE = _SCALARS | {dict, list, set, frozenset}
+
+
+def _result_key(operation, condition, filter, key_condition, update, projection, names, values):  # noqa: A002
+    """Hashable key of a request whose compilation may be remembered (None: do not remember)."""
+    if names is not None:
+        if type(names) is not dict:
+            return None
+        names_key = tuple(names.items())
+    else:
+        names_key = None
+    if values is not None:
+        if type(values) is not dict:
+            return None
+        values_key = []
+        for k, v in values.items():
+            t = v.__class__
+            if t not in _SCALARS:
+                return None
+            values_key.append((k, t, v))
+        values_key = tuple(values_key)
+    else:
+        values_key = None
+    key = (operation, condition, filter, key_condition, update, projection, names_key, values_key)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _compile_request(operation, condition, filter, key_condition, update, projection, names, values):  # noqa: A002
     texts = {"update": update, "condition": condition, "filter": filter, "projection": projection,
              "key_condition": key_condition}
     present = [(arg, member) for arg, member in _KINDS if texts[arg] is not None]
@@ -106,6 +160,7 @@ def compile_request(operation, condition=None, filter=None, key_condition=None, 
         return compiled
     _check_names(names)
     _check_values(values)
+    _check_name_values(names)
     binder = Binder(names, values)
     for arg, member in present:
         binder.start()
@@ -149,6 +204,11 @@ def _check_names(names):
         raise ValidationException("ExpressionAttributeNames must not be empty")
     for key in names:
         _check_key("ExpressionAttributeNames", key, _NAME_KEY, with_size=True)
+
+
+def _check_name_values(names):
+    if not names:
+        return
     for key, name in names.items():
         if type(name) is not str:
             raise ValidationException(f"ExpressionAttributeNames contains invalid value: {name!r} is not a string "
@@ -168,8 +228,11 @@ def _check_values(values):
         raise ValidationException("ExpressionAttributeValues must be a map of placeholders to values")
     if not values:
         raise ValidationException("ExpressionAttributeValues must not be empty")
-    for key in values:
+    for key, value in values.items():
         _check_key("ExpressionAttributeValues", key, _VALUE_KEY, with_size=False)
+        if value.__class__ not in _NATIVE or (value.__class__ in (set, frozenset) and not value):
+            raise ValidationException("ExpressionAttributeValues contains invalid value: Supplied AttributeValue "
+                                      f"is not a valid DynamoDB value for key {key}")
 
 
 def _check_key(member, key, pattern, with_size):
@@ -229,8 +292,9 @@ def _parsed(grammar, text):
 
 
 def clear_cache():
-    """Forget every parsed expression (tests and benchmarks)."""
+    """Forget every parsed expression and remembered result (tests and benchmarks)."""
     _parsed.cache_clear()
+    _RESULTS.clear()
 
 
 def _build_condition(tree, binder):

@@ -28,7 +28,7 @@ __all__ = ["parse_condition", "parse_update", "parse_projection", "MAX_PAREN_DEP
 
 #: Deeper nesting cannot be a valid expression under the 300-operator limit;
 #: it is rejected before recursing (keeps the parser's recursion bounded).
-MAX_PAREN_DEPTH = 150
+MAX_PAREN_DEPTH = 300
 
 # Each nesting level costs a few Python frames in the parser and the binder.
 if sys.getrecursionlimit() < 4000:
