@@ -146,11 +146,11 @@ class Table:
     # -- iteration -----------------------------------------------------------
 
     def iter_range(self, structure, lo, lo_inc, hi, hi_inc, reverse=False, chunk=128):
-        """Row keys of ``structure`` (table or index) within bounds, in order, across partitions.
+        """Batches (lists) of row keys of ``structure`` (table or index) within bounds, in order.
 
         Keys are taken ``chunk`` at a time under the partition's lock (a sorted
-        list must not change while it is being walked) and yielded with the lock
-        released, so a long Scan never holds up writers for long.
+        list must not change while it is being walked) and handed out with the
+        lock released, so a long Scan never holds up writers for long.
         """
         partitions = structure.partitions
         first = 0 if lo is None else lo[0] >> self._shift
@@ -163,7 +163,8 @@ class Table:
             while True:
                 with lock:
                     batch = list(islice(keys.irange(plo, phi, (plo_inc, phi_inc), reverse), chunk))
-                yield from batch
+                if batch:
+                    yield batch
                 if len(batch) < chunk:
                     break
                 if reverse:

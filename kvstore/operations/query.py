@@ -6,7 +6,7 @@ filter may not use the queried key attributes.
 """
 
 from kvstore.errors import ValidationException
-from kvstore.operations.common import check_constraints, enum_violations, get_table, table_name_violations
+from kvstore.operations.common import check_request, get_table
 from kvstore.operations.reading import (
     Source, check_consistent_read, check_limit, collect, compile_read, resolve_select, start_key,
 )
@@ -15,9 +15,7 @@ ENUMS = ("Select", "ReturnConsumedCapacity")
 
 
 def run(engine, request):
-    violations = table_name_violations(request.get("TableName"))
-    violations += enum_violations(request, ENUMS)
-    check_constraints(violations)
+    check_request(request, ENUMS)
     limit = check_limit(request, "Query")
     key_condition, filter_, projection = compile_read(request, "Query")
     if key_condition is None:

@@ -64,13 +64,13 @@ def compile_read(request, operation):
     key_condition = filter_ = projection = None
     names = request.get("ExpressionAttributeNames")
     values = request.get("ExpressionAttributeValues")
-    texts = {k: request.get(m) for k, m in (("key_condition", "KeyConditionExpression"),
-                                            ("filter", "FilterExpression"),
-                                            ("projection", "ProjectionExpression"))}
-    if operation != "Query":
-        texts["key_condition"] = None
-    if any(v is not None for v in texts.values()) or names is not None or values is not None:
-        compiled = compile_request(operation=operation, names=names, values=values, **texts)
+    key_text = request.get("KeyConditionExpression") if operation == "Query" else None
+    filter_text = request.get("FilterExpression")
+    projection_text = request.get("ProjectionExpression")
+    if key_text is not None or filter_text is not None or projection_text is not None or names is not None \
+            or values is not None:
+        compiled = compile_request(operation=operation, names=names, values=values, key_condition=key_text,
+                                   filter=filter_text, projection=projection_text)
         key_condition, filter_, projection = compiled.key_condition, compiled.filter, compiled.projection
     if operation == "Query" and request.get("KeyConditions") is not None:
         key_condition = legacy.key_conditions(request["KeyConditions"])
@@ -142,48 +142,79 @@ def start_key(request, source):
     return key
 
 
-def collect(request, source, row_keys, filter_, projection, select, limit):
-    """Walk ``row_keys`` of ``source`` and build a Query/Scan response."""
+def collect(request, source, batches, filter_, projection, select, limit):
+    """Walk ``batches`` of row keys of ``source`` and build a Query/Scan response."""
     values = source.values
-    table_rows = source.table.rows
+    unpack = _core.unpack_item
     fetch_from_table = (source.index is not None and not source.index.projects_all and not source.is_gsi
                         and (select == "ALL_ATTRIBUTES" or (
                             projection is not None
                             and not projection.top_level_names <= source.index.projected_names)))
-    table_schema = source.table.schema
+    count_only = select == "COUNT"
+    page_size = limits.MAX_PAGE_SIZE
+    if filter_ is None and projection is None and not fetch_from_table and not count_only:
+        return _plain_page(request, source, batches, limit, page_size)
     items = []
-    scanned = matched = 0
-    read_bytes = 0
+    scanned = matched = read_bytes = 0
     last = None
     stopped = False
-    count_only = select == "COUNT"
-    for row_key in row_keys:
-        packed = values.get(row_key)
-        if packed is None:       # removed after the key list was read
-            continue
-        item = _core.unpack_item(packed)
-        if fetch_from_table:
-            base = table_rows.get(table_schema.row_key(item))
-            if base is None:
+    for batch in batches:
+        for row_key in batch:
+            packed = values.get(row_key)
+            if packed is None:       # removed after the key list was read
                 continue
-            item = _core.unpack_item(base)
-        scanned += 1
-        read_bytes += len(packed)
-        last = item
-        if filter_ is None or filter_.evaluate(item):
-            matched += 1
-            if not count_only:
-                items.append(item if projection is None else projection.apply(item))
-        if (limit is not None and scanned >= limit) or read_bytes >= limits.MAX_PAGE_SIZE:
-            stopped = True
+            item = unpack(packed)
+            if fetch_from_table:
+                base = source.table.rows.get(source.table.schema.row_key(item))
+                if base is None:
+                    continue
+                item = unpack(base)
+            scanned += 1
+            read_bytes += len(packed)
+            last = item
+            if filter_ is None or filter_.evaluate(item):
+                matched += 1
+                if not count_only:
+                    items.append(item if projection is None else projection.apply(item))
+            if scanned == limit or read_bytes >= page_size:
+                stopped = True
+                break
+        if stopped:
             break
-    response = {}
-    if not count_only:
-        response["Items"] = items
+    response = {} if count_only else {"Items": items}
     response["Count"] = matched
     response["ScannedCount"] = scanned
-    if stopped and last is not None:
+    if stopped:
         response["LastEvaluatedKey"] = source.last_key(last)
+    return _capacity(response, request, source, read_bytes)
+
+
+def _plain_page(request, source, batches, limit, page_size):
+    """The common page: whole items, no filter or projection (unpacked after the walk)."""
+    get = source.values.get
+    found = []
+    read_bytes = 0
+    stopped = False
+    for batch in batches:
+        for row_key in batch:
+            packed = get(row_key)
+            if packed is not None:
+                found.append(packed)
+                read_bytes += len(packed)
+                if len(found) == limit or read_bytes >= page_size:
+                    stopped = True
+                    break
+        if stopped:
+            break
+    unpack = _core.unpack_item
+    items = [unpack(p) for p in found]
+    response = {"Items": items, "Count": len(items), "ScannedCount": len(items)}
+    if stopped:
+        response["LastEvaluatedKey"] = source.last_key(items[-1])
+    return _capacity(response, request, source, read_bytes)
+
+
+def _capacity(response, request, source, read_bytes):
     mode = request.get("ReturnConsumedCapacity")
     if mode in ("TOTAL", "INDEXES"):
         units = read_units(read_bytes, bool(request.get("ConsistentRead")))

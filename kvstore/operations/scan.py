@@ -7,7 +7,7 @@ table, and each resumes from its own LastEvaluatedKey.
 """
 
 from kvstore.errors import ValidationException, constraint_error
-from kvstore.operations.common import check_constraints, enum_violations, get_table, table_name_violations
+from kvstore.operations.common import check_request, get_table
 from kvstore.operations.reading import (
     Source, check_consistent_read, check_limit, collect, compile_read, resolve_select, start_key,
 )
@@ -49,9 +49,7 @@ def segment_bounds(segment, total):
 
 
 def run(engine, request):
-    violations = table_name_violations(request.get("TableName"))
-    violations += enum_violations(request, ENUMS)
-    check_constraints(violations)
+    check_request(request, ENUMS)
     limit = check_limit(request, "Scan")
     segment, total = check_segments(request)
     _, filter_, projection = compile_read(request, "Scan")
