@@ -60,6 +60,10 @@ def serve(settings):
     lifecycle = app.extensions["orders.lifecycle"]
 
     class Handler(WSGIRequestHandler):
+        # the status line and headers go out in one send, the body in another: without TCP_NODELAY
+        # Nagle's algorithm can hold the body until the client acknowledges the headers
+        disable_nagle_algorithm = True
+
         def log_request(self, *args, **kwargs):
             if settings.access_log:
                 super().log_request(*args, **kwargs)

@@ -12,6 +12,7 @@ the request id, and a status that says who must act (400 fix the request,
 404 / 409 / 412 the state differs, 503 retry, 500 us).
 """
 
+import itertools
 import logging
 import re
 import threading
@@ -219,9 +220,16 @@ def create_app(store, description="", lifecycle=None):
 
 # -- request parsing ----------------------------------------------------------------------------
 
+_REQUEST_PREFIX = uuid.uuid4().hex[:8]
+_request_numbers = itertools.count(1)
+
+
 def _request_id():
+    """The caller's X-Request-Id, or ``<process>-<n>``: unique, and no system call per request."""
     given = request.headers.get("X-Request-Id", "")
-    return given if 0 < len(given) <= 64 and given.isprintable() else uuid.uuid4().hex
+    if 0 < len(given) <= 64 and given.isprintable():
+        return given
+    return f"{_REQUEST_PREFIX}-{next(_request_numbers):x}"
 
 
 def _body(required=frozenset(), optional=frozenset()):
