@@ -121,7 +121,7 @@ def _expected_entry(attr, spec):
             return "NULL", ()
     if op is None:
         return "EQ", (value,)
-    values = (value,) if has_value else tuple(value_list)
+    values = (value,) if has_value else tuple(value_list or ())
     _check_arguments(op, values, f"expected.{attr}.member.comparisonOperator")
     return op, values
 
