@@ -12,6 +12,7 @@ are the bench ``items`` record (what the harness's GetItem / PutItem move), a
 """
 
 import argparse
+import os
 import platform
 import random
 import statistics
@@ -165,14 +166,23 @@ def machine_line():
             f"{platform.platform()}")
 
 
-def markdown(rows, repeats):
+def load_average():
+    try:
+        return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def markdown(rows, repeats, load_before):
     lines = [
         "# Micro-benchmark: `kvstore._pycore` vs `kvstore._ccore`",
         "",
         f"Machine: {machine_line()}  ",
-        f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  ",
+        f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average (1/5/15 min) "
+        f"{load_before} before, {load_average()} after  ",
         f"Method: median of {repeats} runs of ~10 ms each per cell, the two cores interleaved; "
-        "time per call in µs, including the call itself.  Produced by `python -m bench.micro.core`.",
+        "time per call in µs, including the call itself; the speedup is the better guide when the machine "
+        "is busy.  Produced by `python -m bench.micro.core`.",
         "",
         "| function | input | `_pycore` µs | `_ccore` µs | speedup |",
         "|---|---|---:|---:|---:|",
@@ -194,7 +204,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=31, help="runs per cell (the median is reported)")
     parser.add_argument("--output", help="also write the table to this file")
     args = parser.parse_args(argv)
-    text = markdown(run(args.repeats), args.repeats)
+    load_before = load_average()
+    text = markdown(run(args.repeats), args.repeats, load_before)
     sys.stdout.write(text)
     if args.output:
         with open(args.output, "w") as f:
