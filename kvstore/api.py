@@ -13,7 +13,6 @@ expressions with placeholders, and the request goes to the same operation
 modules the HTTP server uses.
 """
 
-import copy
 import time
 import types as _pytypes
 
@@ -317,14 +316,17 @@ class _TableCollection:
 
 
 class _Client:
-    """``db.meta.client``: boto3's low-level client over the same database.
+    """``db.meta.client``: the low-level client as boto3's resource leaves it.
 
-    Like boto3's client it speaks DynamoDB JSON (``{"S": "x"}``): every action
-    is a method named in snake_case (``list_tables``, ``put_item``,
-    ``create_backup``, ...) taking the wire members as keyword arguments, and
-    ``exceptions`` holds the error classes (``client.exceptions.ConditionalCheckFailedException``).
-    The conversion is the HTTP server's own codec, so the faces cannot differ.
+    boto3's DynamoDB resource registers its value (de)serialisation on its own
+    ``meta.client``, so ``dynamodb.meta.client.list_tables()``,
+    ``.transact_write_items(...)`` or ``.create_backup(...)`` take and return
+    plain Python values; this client does the same.  Every action is a method
+    named in snake_case; ``exceptions`` holds the error classes
+    (``client.exceptions.ConditionalCheckFailedException``).
     """
+
+    _NESTED = {"batch_get_item", "batch_write_item", "transact_write_items", "transact_get_items"}
 
     def __init__(self, database):
         self._db = database
@@ -335,12 +337,12 @@ class _Client:
         action = "".join(part.capitalize() for part in name.split("_"))
         if name.startswith("_") or action not in ACTIONS:
             raise AttributeError(f"'DynamoDB' client has no method {name!r}")
+        if name in self._NESTED:
+            return getattr(self._db, name)
+        db = self._db
 
         def call(**kwargs):
-            from kvstore.server import wire
-            request = wire.decode_request(action, copy.deepcopy(kwargs))
-            response = self._db._call(action, request)
-            return wire.encode_response(action, response)
+            return db._call(action, db.prepare(kwargs))
 
         call.__name__ = name
         return call

@@ -244,7 +244,8 @@ def from_python(value, allow_floats=False, _depth=1):
 
 def _set_from_python(value, allow_floats):
     if not value:
-        raise invalid_parameter("An string set  may not be empty")
+        # boto3's serializer sends an empty Python set as {"NS": []}: DynamoDB's answer is the NS one
+        raise invalid_parameter("An number set  may not be empty")
     members = [from_python(v, allow_floats) for v in value]
     kinds = {type(m) for m in members}
     if len(kinds) != 1 or not kinds <= {str, Decimal, Binary}:
