@@ -158,11 +158,18 @@ class Database:
             request["ExpressionAttributeNames"] = names
         if values is not None:
             request["ExpressionAttributeValues"] = (
-                {k: self._value(v) for k, v in values.items()} if isinstance(values, dict) else values)
+                {k: self._placeholder_value(k, v) for k, v in values.items()} if isinstance(values, dict) else values)
         for member in ("Expected", "AttributeUpdates", "KeyConditions", "QueryFilter", "ScanFilter"):
             if isinstance(request.get(member), dict):
                 request[member] = {name: self._legacy(spec) for name, spec in request[member].items()}
         return request
+
+    def _placeholder_value(self, placeholder, value):
+        try:
+            return self._value(value)
+        except errors.ValidationException as e:
+            raise errors.ValidationException(
+                f"ExpressionAttributeValues contains invalid value: {e.message} for key {placeholder}") from None
 
     def _legacy(self, spec):
         if not isinstance(spec, dict):
