@@ -15,6 +15,7 @@ import time
 
 from bench import targets as target_registry
 from bench import workloads as workload_registry
+from bench.lifetime import terminate_as_interrupt
 from bench.report import markdown, write_json
 from bench.scaling import DEFAULT_SIZES, DEFAULT_TARGETS, measure_startup, parse_size, run_scaling
 from bench.suite import Config, Suite
@@ -118,6 +119,7 @@ def main(argv=None):
         list_all(args.endpoint)
         return 0
     apply_presets(args)
+    terminate_as_interrupt()
     log = (lambda msg: None) if args.quiet else (lambda msg: (sys.stderr.write(msg + "\n"), sys.stderr.flush()))
     cfg = config_from(args)
     if args.baseline not in [s.name for s in cfg.targets]:

@@ -14,6 +14,8 @@ import sys
 import tempfile
 import time
 
+from bench.lifetime import die_with_parent
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -46,7 +48,7 @@ class WorkerHandle:
         env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         t0 = time.perf_counter()
         self.proc = subprocess.Popen([sys.executable, "-m", "bench.worker"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, env=env, cwd=ROOT)
+                                     stdout=subprocess.PIPE, env=env, cwd=ROOT, preexec_fn=die_with_parent)
         self.info = self.call("open", spec=_spec_dict(self.spec), workdir=self.workdir, options=self.options,
                               seed=self.seed)
         self.ready_seconds = time.perf_counter() - t0

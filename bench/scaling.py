@@ -64,18 +64,57 @@ def measure_startup(specs, options, in_process=False, repeats=3, log=print):
     return out
 
 
+def available_memory():
+    try:
+        import psutil
+
+        return psutil.virtual_memory().available
+    except ImportError:
+        try:
+            with open("/proc/meminfo") as f:
+                for line in f:
+                    if line.startswith("MemAvailable:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return None
+
+
+def _fits(specs, size, last, log):
+    """Targets whose memory at ``size`` records, extrapolated from the last
+    size, fits together in what the machine has free (the targets of one
+    size are alive at the same time, each in its own process)."""
+    free = available_memory()
+    if not free or not last:
+        return specs, {}
+    need = {}
+    for spec in specs:
+        per = last["targets"].get(spec.name, {}).get("bytes_per_record")
+        need[spec.name] = max(per or 0, 0) * size * 1.3
+    keep = list(specs)
+    skipped = {}
+    while keep and sum(need[s.name] for s in keep) > free * 0.8:
+        big = max(keep, key=lambda s: need[s.name])
+        keep.remove(big)
+        skipped[big.name] = {"error": "skipped: would need ~%.1f GB of RAM beside the others, %.1f GB free" % (
+            need[big.name] / 2**30, free / 2**30)}
+        log("  - %s at %d records skipped (memory)" % (big.name, size))
+    return keep, skipped
+
+
 def run_scaling(specs, sizes, base_config, log=print, recovery=True):
     results = {"sizes": [], "workloads": SCALING_WORKLOADS, "targets": {}}
     handle_cls = LocalHandle if base_config.in_process else WorkerHandle
-    specs = [s for s in specs if not s.needs]  # wire targets would measure the server, not this process
+    all_specs = [s for s in specs if not s.needs]  # wire targets would measure the server, not this process
     for size in sizes:
         log("  scaling: %d records" % size)
+        specs, skipped = _fits(all_specs, size, results["sizes"][-1] if results["sizes"] else None, log)
         cfg = Config(workloads=[WORKLOADS[w] for w in SCALING_WORKLOADS], targets=specs, items=size,
                      records=size, warmup=base_config.warmup, rounds=base_config.rounds,
                      round_seconds=base_config.round_seconds, max_round_ops=base_config.max_round_ops,
                      seed=base_config.seed, baseline=base_config.baseline, in_process=base_config.in_process,
                      options=base_config.options, progress=base_config.progress)
-        entry = {"records": size, "targets": {}}
+        entry = {"records": size, "targets": dict(skipped)}
         suite = Suite(cfg, log=log)
         try:
             suite.start()

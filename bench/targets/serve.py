@@ -5,8 +5,11 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+
+from bench.lifetime import die_with_parent
 
 
 def free_port():
@@ -33,6 +36,7 @@ class KvstoreServer:
     def command(self):
         cmd = [sys.executable, "-m", "kvstore", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         cmd += ["--in-memory"] if self.data_dir is None else ["--data-dir", self.data_dir]
+        cmd += ["--log-level", "warning"]
         return cmd + self.extra_args
 
     def start(self, timeout=30.0):
@@ -41,11 +45,15 @@ class KvstoreServer:
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
         t0 = time.perf_counter()
-        self.proc = subprocess.Popen(self.command(), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # A file, not a pipe: a chatty server must never block on a full pipe.
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(self.command(), env=env, stdout=subprocess.DEVNULL, stderr=self.log,
+                                     preexec_fn=die_with_parent)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode(errors="replace")[-2000:]
+                self.log.seek(0)
+                err = self.log.read().decode(errors="replace")[-2000:]
                 raise RuntimeError("kvstore serve exited with %s: %s" % (self.proc.returncode, err))
             if self._ready():
                 self.started_in = time.perf_counter() - t0
@@ -72,9 +80,10 @@ class KvstoreServer:
                 except subprocess.TimeoutExpired:
                     self.proc.kill()
                     self.proc.wait()
-            if self.proc.stderr:
-                self.proc.stderr.close()
             self.proc = None
+        if getattr(self, "log", None) is not None:
+            self.log.close()
+            self.log = None
 
     def __enter__(self):
         return self.start()
