@@ -219,3 +219,28 @@ def test_bad_return_consumed_capacity(stored):
     with validation(startswith="1 validation error detected: Value 'ALL' at 'returnConsumedCapacity' failed to "
                     "satisfy constraint: Member must satisfy enum value set: ["):
         get(stored, ReturnConsumedCapacity="ALL")
+
+
+def test_projection_path_of_32_levels(stored):
+    """A document path may have 32 components."""
+    path = ".".join(["m"] + ["x"] * 31)
+    assert get(stored, ProjectionExpression=path)["Item"] == {}
+
+
+def test_projection_path_of_33_levels(stored):
+    """33 components are too deep."""
+    path = ".".join(["m"] + ["x"] * 32)
+    with validation("Invalid ProjectionExpression: The document path has too many nesting levels; nesting levels: 33"):
+        get(stored, ProjectionExpression=path)
+
+
+def test_projection_of_an_empty_attribute_name(stored):
+    """A placeholder for the empty name is rejected."""
+    with validation(contains="Empty attribute name"):
+        get(stored, ProjectionExpression="#e", ExpressionAttributeNames={"#e": ""})
+
+
+def test_attributes_to_get_with_an_empty_name(stored):
+    """So is an empty name in AttributesToGet."""
+    with validation(contains="Empty attribute name"):
+        get(stored, AttributesToGet=[""])

@@ -449,3 +449,11 @@ def test_index_read_capacity_is_charged_to_the_index(gsi_items):
     capacity = response["ConsumedCapacity"]
     assert capacity["TableName"] == gsi_items.name
     assert "gsi_all" in capacity["GlobalSecondaryIndexes"]
+
+
+def test_attributes_to_get_of_an_unprojected_gsi_attribute(gsi_items):
+    """Legacy AttributesToGet naming an unprojected GSI attribute is rejected too."""
+    with validation() as excinfo:
+        gsi_items.query(IndexName="gsi_keys", AttributesToGet=["y"],
+                        KeyConditions={"g": {"ComparisonOperator": "EQ", "AttributeValueList": ["x"]}})
+    assert "project" in excinfo.value.response["Error"]["Message"].lower()

@@ -419,3 +419,56 @@ def test_error_carries_status_400(hash_table):
     e = assert_error(lambda: hash_table.put_item(Item={}), "ValidationException",
                      INVALID + "Missing the key pk in the item")
     assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+# -- expression limits on a write ---------------------------------------------------------------
+
+def test_condition_expression_of_4096_bytes(hash_table):
+    """A ConditionExpression may be 4096 bytes long."""
+    condition = "attribute_not_exists(pk)" + " AND attribute_not_exists(pk)" * 100
+    condition += " " * (4096 - len(condition))
+    hash_table.put_item(Item={"pk": "a"}, ConditionExpression=condition)
+
+
+def test_condition_expression_of_4097_bytes(hash_table):
+    """One byte more is rejected before parsing, with the size in the message."""
+    condition = "attribute_not_exists(pk)" + " " * (4097 - len("attribute_not_exists(pk)"))
+    with validation("Invalid ConditionExpression: Expression size has exceeded the maximum allowed size; "
+                    "expression size: 4097"):
+        hash_table.put_item(Item={"pk": "a"}, ConditionExpression=condition)
+
+
+def test_in_list_of_99_values(hash_table):
+    """IN takes up to 100 operands including the left one (99 list values), of mixed types."""
+    values = {f":v{i}": (i if i % 2 else f"s{i}") for i in range(99)}
+    hash_table.put_item(Item={"pk": "a"}, ConditionExpression=f"v IN ({', '.join(values)}) OR attribute_not_exists(v)",
+                        ExpressionAttributeValues=values)
+
+
+def test_in_list_of_too_many_values(hash_table):
+    """Longer IN lists are rejected."""
+    values = {f":v{i}": i for i in range(120)}
+    with validation():
+        hash_table.put_item(Item={"pk": "a"}, ConditionExpression=f"v IN ({', '.join(values)})",
+                            ExpressionAttributeValues=values)
+
+
+def test_299_operators(hash_table):
+    """Up to 300 operators per expression: 150 comparisons joined by 149 ORs pass."""
+    hash_table.put_item(Item={"pk": "a", "v": 1})
+    condition = " OR ".join(["v = :v"] * 150)
+    hash_table.put_item(Item={"pk": "a", "v": 2}, ConditionExpression=condition, ExpressionAttributeValues={":v": 1})
+
+
+def test_too_many_operators(hash_table):
+    """454 ORs (and 455 comparisons) are too many operators."""
+    condition = " OR ".join(["v=:v"] * 455)
+    with validation(startswith="Invalid ConditionExpression: ", contains="operator"):
+        hash_table.put_item(Item={"pk": "a"}, ConditionExpression=condition, ExpressionAttributeValues={":v": 1})
+
+
+def test_empty_attribute_name_through_a_placeholder(hash_table):
+    """A #placeholder naming the empty string is rejected."""
+    with validation(contains="Empty attribute name"):
+        hash_table.put_item(Item={"pk": "a"}, ConditionExpression="attribute_not_exists(#e)",
+                            ExpressionAttributeNames={"#e": ""})

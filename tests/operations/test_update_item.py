@@ -482,3 +482,22 @@ def test_number_key_is_returned_canonical(number_table):
     response = number_table.update_item(Key={"pk": Decimal("1E3")}, UpdateExpression="SET a = :v",
                                         ExpressionAttributeValues={":v": 1}, ReturnValues="ALL_NEW")
     assert str(response["Attributes"]["pk"]) == "1000"
+
+
+def test_updated_new_quirk_of_appending(stored):
+    """An element appended via SET l[100] is not part of UPDATED_NEW."""
+    response = update(stored, "SET l[100] = :v, a = :w", {":v": "s", ":w": 2}, ReturnValues="UPDATED_NEW")
+    assert response["Attributes"] == {"a": 2}
+
+
+def test_updated_new_quirk_of_removing_a_list_element(stored):
+    """After REMOVE l[1], UPDATED_NEW shows the element that shifted into index 1."""
+    response = update(stored, "REMOVE l[1]", ReturnValues="UPDATED_NEW")
+    assert response["Attributes"] == {"l": ["r"]}
+
+
+def test_update_of_a_missing_key_with_no_change_still_answers(table):
+    """An update that only removes, on a missing item, returns no Attributes and creates nothing."""
+    response = update(table, "REMOVE a", ReturnValues="ALL_NEW")
+    assert "Attributes" not in response
+    assert current(table) is None
