@@ -109,3 +109,21 @@ def test_numbers_sort_numerically_across_magnitudes():
     encoded = [_core.key_bytes(v) for v in values]
     assert encoded == sorted(encoded)
     assert _core.key_bytes(Decimal("1000")) == _core.key_bytes(number("1e3"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=3), max_size=300), st.one_of(st.none(), st.binary(max_size=3)),
+       st.booleans(), st.one_of(st.none(), st.binary(max_size=3)), st.booleans(), st.integers(1, 40),
+       st.sampled_from([4, 16, 1000]))
+def test_take_matches_irange(values, lo, lo_inc, hi, hi_inc, n, load):
+    """The engine's direct slicing of a SortedList equals sortedcontainers' own irange + islice."""
+    from itertools import islice
+
+    from kvstore.engine.table import take_forward, take_reverse
+
+    keys = SortedList(values)
+    keys._reset(load)
+    expected = list(islice(keys.irange(lo, hi, (lo_inc, hi_inc)), n))
+    assert take_forward(keys, lo, lo_inc, hi, hi_inc, n) == expected
+    expected = list(islice(keys.irange(lo, hi, (lo_inc, hi_inc), reverse=True), n))
+    assert take_reverse(keys, lo, lo_inc, hi, hi_inc, n) == expected
