@@ -457,3 +457,21 @@ def test_attributes_to_get_of_an_unprojected_gsi_attribute(gsi_items):
         gsi_items.query(IndexName="gsi_keys", AttributesToGet=["y"],
                         KeyConditions={"g": {"ComparisonOperator": "EQ", "AttributeValueList": ["x"]}})
     assert "project" in excinfo.value.response["Error"]["Message"].lower()
+
+
+def test_write_capacity_names_the_indexes_touched(gsi_table):
+    """ReturnConsumedCapacity INDEXES on a write lists the GSIs it maintained; CapacityUnits is the sum."""
+    response = gsi_table.put_item(Item={"pk": "a", "sk": 1, "g": "x", "h": 1}, ReturnConsumedCapacity="INDEXES")
+    capacity = response["ConsumedCapacity"]
+    gsis = capacity["GlobalSecondaryIndexes"]
+    assert set(gsis) == {"gsi_all", "gsi_keys", "gsi_include"}
+    parts = capacity["Table"]["CapacityUnits"] + sum(g["CapacityUnits"] for g in gsis.values())
+    assert capacity["CapacityUnits"] == parts
+
+
+def test_write_capacity_without_index_entries(gsi_table):
+    """A write that adds no index entry costs nothing for the indexes."""
+    response = gsi_table.put_item(Item={"pk": "a", "sk": 1}, ReturnConsumedCapacity="INDEXES")
+    capacity = response["ConsumedCapacity"]
+    assert "GlobalSecondaryIndexes" not in capacity
+    assert capacity["CapacityUnits"] == capacity["Table"]["CapacityUnits"] == 1.0

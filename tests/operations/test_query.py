@@ -401,3 +401,43 @@ def test_consumed_capacity(table):
     response = q(table, ReturnConsumedCapacity="TOTAL")
     assert response["ConsumedCapacity"]["TableName"] == table.name
     assert response["ConsumedCapacity"]["CapacityUnits"] == 0.5
+
+
+def test_begins_with_on_a_number_sort_key(table):
+    """begins_with needs a string or binary sort key."""
+    with validation("Invalid KeyConditionExpression: Incorrect operand type for operator or function; "
+                    "operator or function: begins_with, operand type: N"):
+        q(table, "pk = :p AND begins_with(sk, :x)", {":x": 1})
+
+
+def test_two_conditions_on_one_key(table):
+    """Each key attribute takes one condition."""
+    with validation("KeyConditionExpressions must only contain one condition per key"):
+        q(table, "pk = :p AND sk > :x AND sk < :y", {":x": 1, ":y": 5})
+
+
+def test_nested_key_attribute_path(table):
+    """Key conditions cannot address nested attributes."""
+    with validation("KeyConditionExpressions cannot have conditions on nested attributes"):
+        q(table, "pk = :p AND sk.x = :x", {":x": 1})
+
+
+def test_size_in_a_key_condition(table):
+    """Key conditions take no nested operations such as size()."""
+    with validation("KeyConditionExpressions cannot contain nested operations"):
+        q(table, "pk = :p AND size(sk) = :x", {":x": 1})
+
+
+def test_between_with_reversed_bounds(table):
+    """BETWEEN needs lower <= upper."""
+    with validation("Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or "
+                    "equal to lower bound; lower bound operand: AttributeValue: {N:10}, upper bound operand: "
+                    "AttributeValue: {N:1}"):
+        q(table, "pk = :p AND sk BETWEEN :lo AND :hi", {":lo": 10, ":hi": 1})
+
+
+def test_query_on_a_table_with_a_binary_hash_key(binary_table):
+    """Binary partition keys are queried by their bytes."""
+    binary_table.put_item(Item={"pk": b"\x00\xff", "sk": b"a"})
+    binary_table.put_item(Item={"pk": b"\x00", "sk": b"a"})
+    assert binary_table.query(KeyConditionExpression=Key("pk").eq(b"\x00\xff"))["Count"] == 1

@@ -274,3 +274,10 @@ def test_consumed_capacity(table):
     response = table.scan(ReturnConsumedCapacity="TOTAL", Limit=1)
     assert response["ConsumedCapacity"]["TableName"] == table.name
     assert response["ConsumedCapacity"]["CapacityUnits"] == 0.5
+
+
+def test_exclusive_start_key_need_not_exist(table):
+    """An ExclusiveStartKey need not name an existing item; the scan continues after its position."""
+    everything = {(i["pk"], int(i["sk"])) for i in table.scan()["Items"]}
+    items, _ = scan_all(table, ExclusiveStartKey={"pk": "p0", "sk": 99})
+    assert {(i["pk"], int(i["sk"])) for i in items} <= everything
