@@ -48,7 +48,8 @@ def main(argv=None):
 
 
 def serve(settings):
-    from werkzeug.serving import WSGIRequestHandler, make_server
+    """Run the app under waitress until SIGINT / SIGTERM, then drain and close the database."""
+    import waitress
 
     from examples.orders.wsgi import build
 
@@ -58,29 +59,20 @@ def serve(settings):
         log.error("cannot start: %s", e)
         return 1
     lifecycle = app.extensions["orders.lifecycle"]
-
-    class Handler(WSGIRequestHandler):
-        # the status line and headers go out in one send, the body in another: without TCP_NODELAY
-        # Nagle's algorithm can hold the body until the client acknowledges the headers
-        disable_nagle_algorithm = True
-
-        def log_request(self, *args, **kwargs):
-            if settings.access_log:
-                super().log_request(*args, **kwargs)
-
     try:
-        server = make_server(settings.host, settings.port, app, threaded=True, request_handler=Handler)
+        server = waitress.create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
+                                        ident="orders")
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-        log.info("orders service on http://%s:%d, %s", settings.host, server.port, settings.describe())
+        threading.Thread(target=server.run, name="http", daemon=True).start()
+        log.info("orders service on http://%s:%s, %s, %d threads", settings.host, server.effective_port,
+                 settings.describe(), settings.threads)
         stop.wait()
         log.info("shutting down: finishing requests in flight")
         if not lifecycle.drain(DRAIN_SECONDS):
             log.warning("requests still running after %d s; closing anyway", DRAIN_SECONDS)
-        server.shutdown()
-        server.server_close()
+        server.close()
     finally:
         close()
     log.info("stopped")

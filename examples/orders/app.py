@@ -4,8 +4,7 @@ Why Flask: the data layer is synchronous (kvstore's API and boto3 both block),
 so a WSGI framework calls it directly on the request's thread; an async
 framework would hop every database call to a thread pool and add nothing.
 Flask is small, maintained by Pallets for 15 years, and the app runs under
-any WSGI server (``python -m examples.orders`` uses Werkzeug's threaded
-server; see the README for gunicorn).
+any WSGI server (``python -m examples.orders`` uses waitress; see the README).
 
 Every error is JSON: ``{"error": {"code": ..., "message": ..., ...}}`` with
 the request id, and a status that says who must act (400 fix the request,
@@ -26,6 +25,7 @@ from examples.orders import keys, store as orders
 from examples.orders.errors import BadRequest, NotFound, PreconditionRequired, ServiceError
 
 log = logging.getLogger("orders")
+access = logging.getLogger("orders.access")
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,63}$")
 MAX_NAME = 200
@@ -43,8 +43,12 @@ class Lifecycle:
         self.draining = False
 
     def enter(self):
+        """Count a request in; False once draining (checked and counted atomically)."""
         with self._cond:
+            if self.draining:
+                return False
             self._in_flight += 1
+            return True
 
     def leave(self):
         with self._cond:
@@ -58,8 +62,8 @@ class Lifecycle:
             return self._cond.wait_for(lambda: self._in_flight == 0, timeout)
 
 
-def create_app(store, description="", lifecycle=None):
-    """The WSGI app over a :class:`store.Store`."""
+def create_app(store, description="", lifecycle=None, access_log=False):
+    """The WSGI app over a :class:`store.Store`; ``access_log`` logs a line per request (logger orders.access)."""
     app = Flask("orders")
     app.json.sort_keys = False
     app.json.compact = True
@@ -71,12 +75,11 @@ def create_app(store, description="", lifecycle=None):
     def begin():
         g.request_id = _request_id()
         g.started = time.perf_counter()
-        if lifecycle.draining:
+        if not lifecycle.enter():
             response = _error(503, "ShuttingDown", "the service is shutting down")
             response.headers["Connection"] = "close"
             response.headers["Retry-After"] = "1"
             return response
-        lifecycle.enter()
         g.counted = True
         return None
 
@@ -88,6 +91,9 @@ def create_app(store, description="", lifecycle=None):
     @app.after_request
     def stamp(response):
         response.headers["X-Request-Id"] = g.get("request_id", "")
+        if access_log:
+            access.info("%s %s %d %.2fms %s", request.method, request.full_path.rstrip("?"), response.status_code,
+                        (time.perf_counter() - g.get("started", time.perf_counter())) * 1e3, g.get("request_id"))
         return response
 
     @app.errorhandler(ServiceError)

@@ -35,6 +35,7 @@ class Settings:
     create_tables: bool = True
     host: str = "127.0.0.1"
     port: int = 8080
+    threads: int = 16
     access_log: bool = False
 
     @classmethod
@@ -60,6 +61,7 @@ class Settings:
             create_tables=_flag(env, "ORDERS_CREATE_TABLES", default_create),
             host=env.get("ORDERS_HOST", cls.host),
             port=_port(env.get("ORDERS_PORT", str(cls.port))),
+            threads=_threads(env.get("ORDERS_THREADS", str(cls.threads))),
             access_log=_flag(env, "ORDERS_ACCESS_LOG", "0"),
         )
 
@@ -111,6 +113,12 @@ def _flag(env, name, default):
     if value in ("0", "false", "no", "off", ""):
         return False
     raise ConfigError(f"{name} must be 1 or 0, not {value!r}")
+
+
+def _threads(text):
+    if not text.isdigit() or not 1 <= int(text) <= 512:
+        raise ConfigError(f"ORDERS_THREADS must be a number of threads from 1 to 512, not {text!r}")
+    return int(text)
 
 
 def _port(text):

@@ -28,6 +28,7 @@ import json
 import random
 import threading
 import time
+import weakref
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -91,12 +92,21 @@ def transaction_writer(resource):
 
 
 class _Connection:
-    """One thread's resource, table and transaction writer."""
+    """A resource, its table and its transaction writer: used by one thread at a time."""
 
     def __init__(self, resource, table_name):
         self.resource = resource
         self.table = resource.Table(table_name)
         self.transact = transaction_writer(resource)
+
+
+class _Lease:
+    """A thread's hold on a connection; when the thread ends, the connection goes back to the pool."""
+
+    __slots__ = ("conn", "__weakref__")
+
+    def __init__(self, conn):
+        self.conn = conn
 
 
 class Store:
@@ -113,14 +123,25 @@ class Store:
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._max_attempts = max_attempts
         self._local = threading.local()
+        self._pool = []      # connections of threads that ended, for the next threads (list ops are atomic)
         self._ClientError = self._conn.resource.meta.client.exceptions.ClientError
 
     @property
     def _conn(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = _Connection(self._connect(), self.table_name)
-        return conn
+        """This thread's connection: made on its first use, back in the pool when the thread ends.
+
+        Servers that start a thread per connection (Werkzeug's) would otherwise
+        build a boto3 resource, tens of milliseconds, for every new thread.
+        """
+        lease = getattr(self._local, "lease", None)
+        if lease is None:
+            try:
+                conn = self._pool.pop()
+            except IndexError:
+                conn = _Connection(self._connect(), self.table_name)
+            lease = self._local.lease = _Lease(conn)
+            weakref.finalize(lease, self._pool.append, conn)
+        return lease.conn
 
     def ping(self):
         """A cheap read that proves the table answers (for the health endpoint)."""

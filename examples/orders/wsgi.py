@@ -1,5 +1,6 @@
 """The WSGI entry point for a production server, configured from the environment like ``serve``.
 
+    waitress-serve --threads 16 --listen 127.0.0.1:8080 examples.orders.wsgi:app
     gunicorn --workers 1 --threads 16 --bind 127.0.0.1:8080 'examples.orders.wsgi:app'
 
 One worker process when the database is kvstore embedded: the data directory
@@ -36,7 +37,8 @@ def build(settings=None):
         elif not schema.table_exists(resource, settings.table):
             raise TableMissing(f"table {settings.table} does not exist on {settings.describe()}: run "
                                "`python -m examples.orders create-tables` (or set ORDERS_CREATE_TABLES=1)")
-        app = create_app(Store(resource_factory, settings.table), settings.describe())
+        app = create_app(Store(resource_factory, settings.table), settings.describe(),
+                         access_log=settings.access_log)
     except BaseException:
         close()
         raise

@@ -469,7 +469,7 @@ def test_settings_pick_the_backend_from_the_environment():
     assert (aws.endpoint_url, aws.region, aws.create_tables) == (None, "eu-west-1", False)
     assert Settings.from_env({"AWS_ENDPOINT_URL": "http://x:1"}).endpoint_url == "http://x:1"
     for env in ({"ORDERS_BACKEND": "mongo"}, {"ORDERS_PORT": "http"}, {"ORDERS_DURABILITY": "maybe"},
-                {"ORDERS_CREATE_TABLES": "sure"}):
+                {"ORDERS_CREATE_TABLES": "sure"}, {"ORDERS_THREADS": "0"}):
         with pytest.raises(ConfigError):
             Settings.from_env(env)
 
@@ -552,3 +552,23 @@ def test_the_wsgi_entry_point_builds_the_app_from_the_environment(monkeypatch):
         assert app.test_client().get("/health").json["database"].startswith("kvstore embedded at :memory:")
     finally:
         close()
+
+
+def test_threads_reuse_the_connections_of_threads_that_ended():
+    """A thread-per-connection server must not pay for a new boto3 resource on every connection."""
+    with kvstore.open(":memory:") as db:
+        schema.create_table(db, "orders")
+        made = []
+        store = Store(lambda: made.append(1) or db, "orders")
+        for _ in range(10):
+            t = threading.Thread(target=store.ping)
+            t.start()
+            t.join()
+        assert len(made) == 2            # the constructing thread's, and one passed from thread to thread
+        barrier = threading.Barrier(3)
+        threads = [threading.Thread(target=lambda: (store.ping(), barrier.wait())) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(made) == 4            # three at once need three: never two threads on one resource
