@@ -43,15 +43,24 @@ class WorkerHandle:
         self.ready_seconds = None
 
     def start(self):
+        return self.spawn().handshake()
+
+    def spawn(self):
+        """Start the process.  Call from the main thread: the child is told
+        to die with the thread that started it (PR_SET_PDEATHSIG)."""
         env = dict(os.environ)
         env.update(self.spec.env)
         env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        t0 = time.perf_counter()
+        self.t0 = time.perf_counter()
         self.proc = subprocess.Popen([sys.executable, "-m", "bench.worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=env, cwd=ROOT, preexec_fn=die_with_parent)
+        return self
+
+    def handshake(self):
+        """Open the target in the started process; may run in any thread."""
         self.info = self.call("open", spec=_spec_dict(self.spec), workdir=self.workdir, options=self.options,
                               seed=self.seed)
-        self.ready_seconds = time.perf_counter() - t0
+        self.ready_seconds = time.perf_counter() - self.t0
         self.name = self.info.get("name", self.name)
         return self
 
@@ -133,6 +142,12 @@ class LocalHandle:
         self.runner = None
         self.info = {}
         self.ready_seconds = None
+
+    def spawn(self):
+        return self
+
+    def handshake(self):
+        return self.start()
 
     def start(self):
         from bench.runner import Runner

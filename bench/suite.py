@@ -155,18 +155,24 @@ class Suite:
         make = LocalHandle if cfg.in_process else WorkerHandle
         handles = [make(s, cfg.options, cfg.seed) for s in specs]
 
-        def start(h):
+        def handshake(h):
             try:
-                return h.start()
+                return h.handshake()
             except Exception as exc:
-                h.stop() if hasattr(h, "proc") else None
+                h.stop()
                 return exc
 
+        spawned = []
+        for h in handles:  # processes start from this (the main) thread
+            try:
+                spawned.append(h.spawn())
+            except Exception as exc:
+                spawned.append(exc)
         if cfg.in_process:
-            started = [start(h) for h in handles]
+            started = [x if isinstance(x, Exception) else handshake(x) for x in spawned]
         else:
             with concurrent.futures.ThreadPoolExecutor(4) as pool:
-                started = list(pool.map(start, handles))
+                started = list(pool.map(lambda x: x if isinstance(x, Exception) else handshake(x), spawned))
         for h, outcome in zip(handles, started):
             if isinstance(outcome, Exception):
                 self.results["failed"][h.spec.name] = str(outcome)
