@@ -46,16 +46,20 @@ def dynamodb(face, request):
             yield db
         return
     import boto3
+    from botocore.config import Config
+    # botocore's own parameter checks would answer before the service: switch them off so the
+    # request reaches kvstore, as it does from SDKs that do not validate (JavaScript v3, Go, Rust).
+    config = Config(parameter_validation=False, retries={"max_attempts": 1})
     if face == "hook":
         from kvstore.testing import mock_dynamodb
         with mock_dynamodb():
-            yield boto3.resource("dynamodb", region_name="us-east-1")
+            yield boto3.resource("dynamodb", region_name="us-east-1", config=config)
         return
     from kvstore.server.handler import RequestHandler
     running = request.getfixturevalue("_wire_face_server")
     with kvstore.open(":memory:") as db:
         running.server.handler = RequestHandler(db.engine)       # a fresh database per test, same server
-        yield boto3.resource("dynamodb", endpoint_url=running.url, region_name="us-east-1",
+        yield boto3.resource("dynamodb", endpoint_url=running.url, region_name="us-east-1", config=config,
                              aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")
 
 
