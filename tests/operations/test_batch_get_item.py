@@ -27,7 +27,8 @@ def test_items_from_two_tables(db, tables):
     response = db.batch_get_item(RequestItems={
         a.name: {"Keys": [{"pk": "a1"}, {"pk": "a3"}]},
         b.name: {"Keys": [{"pk": "b", "sk": 0}, {"pk": "b", "sk": 4}]}})
-    assert by_key(response["Responses"][a.name], "pk") == [{"pk": "a1", "v": 1, "w": "x"}, {"pk": "a3", "v": 3, "w": "x"}]
+    assert by_key(response["Responses"][a.name], "pk") == [{"pk": "a1", "v": 1, "w": "x"},
+                                                           {"pk": "a3", "v": 3, "w": "x"}]
     assert by_key(response["Responses"][b.name], "sk") == [{"pk": "b", "sk": 0, "v": 0}, {"pk": "b", "sk": 4, "v": 4}]
     assert response["UnprocessedKeys"] == {}
 

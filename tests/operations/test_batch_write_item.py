@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from .helpers import create_table, index, raises, unique_name, validation
+from .helpers import create_table, raises, unique_name, validation
 
 NO_MATCH = "The provided key element does not match the schema"
 INVALID = "One or more parameter values were invalid: "

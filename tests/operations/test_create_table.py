@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from .helpers import (
-    as_epoch, create_table, describe, index, key_schema, raises, unique_name, validation,
+    as_epoch, create_table, describe, index, raises, unique_name, validation,
 )
 
 HASH = [{"AttributeName": "pk", "KeyType": "HASH"}]
@@ -359,7 +359,8 @@ def lsi(name="lsi1", hash_name="pk", range_name="l", projection=None):
     keys = [{"AttributeName": hash_name, "KeyType": "HASH"}]
     if range_name:
         keys.append({"AttributeName": range_name, "KeyType": "RANGE"})
-    return {"IndexName": name, "KeySchema": keys, "Projection": {"ProjectionType": "ALL"} if projection is None else projection}
+    projection = {"ProjectionType": "ALL"} if projection is None else projection
+    return {"IndexName": name, "KeySchema": keys, "Projection": projection}
 
 
 def gsi(name="gsi1", hash_name="g", projection=None):

@@ -116,7 +116,8 @@ def test_provisioned_throughput_of_a_provisioned_gsi(db):
     spec["ProvisionedThroughput"] = {"ReadCapacityUnits": 3, "WriteCapacityUnits": 4}
     table = db.create_table(
         TableName=unique_name(), KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "g", "AttributeType": "S"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "g", "AttributeType": "S"}],
         ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 2}, GlobalSecondaryIndexes=[spec])
     gsi = describe(table)["GlobalSecondaryIndexes"][0]
     assert gsi["ProvisionedThroughput"]["ReadCapacityUnits"] == 3

@@ -1,11 +1,9 @@
 """Secondary indexes: GSI and LSI reads, projections, sparse maintenance, write-time key checks, paging keys."""
 
-from decimal import Decimal
-
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from .helpers import create_table, index, keys_of, query_all, raises, scan_all, transact_write, validation
+from .helpers import create_table, index, keys_of, query_all, scan_all, transact_write, validation
 
 INVALID = "One or more parameter values were invalid: "
 
@@ -92,7 +90,8 @@ def test_sparse_composite_gsi_needs_every_key_attribute(gsi_items):
 
 def test_default_select_is_all_projected(gsi_items):
     """Without Select an index query returns the projected attributes."""
-    assert gq(gsi_items, "gsi_keys", "x", Select="ALL_PROJECTED_ATTRIBUTES")["Items"] == gq(gsi_items, "gsi_keys", "x")["Items"]
+    explicit = gq(gsi_items, "gsi_keys", "x", Select="ALL_PROJECTED_ATTRIBUTES")["Items"]
+    assert explicit == gq(gsi_items, "gsi_keys", "x")["Items"]
 
 
 def test_select_all_attributes_on_a_gsi_with_all_projection(gsi_items):
@@ -216,7 +215,8 @@ def test_consistent_read_on_lsi(lsi_items):
 
 def test_lsi_range_condition(lsi_items):
     """Range conditions use the LSI's sort key."""
-    response = lsi_items.query(IndexName="lsi_keys", KeyConditionExpression=Key("pk").eq("a") & Key("m").between(10, 30))
+    response = lsi_items.query(IndexName="lsi_keys",
+                               KeyConditionExpression=Key("pk").eq("a") & Key("m").between(10, 30))
     assert [int(i["m"]) for i in response["Items"]] == [10, 20, 30]
 
 
@@ -269,7 +269,8 @@ def test_index_exclusive_start_key_missing_table_key(gsi_items):
 
 def test_update_moves_the_index_entry(gsi_items):
     """Changing the index key moves the item to its new place in the index."""
-    gsi_items.update_item(Key={"pk": "p0", "sk": 0}, UpdateExpression="SET g = :g", ExpressionAttributeValues={":g": "y"})
+    gsi_items.update_item(Key={"pk": "p0", "sk": 0}, UpdateExpression="SET g = :g",
+                          ExpressionAttributeValues={":g": "y"})
     assert "p0" not in {i["pk"] for i in gq(gsi_items, "gsi_all", "x")["Items"]}
     assert "p0" in {i["pk"] for i in gq(gsi_items, "gsi_all", "y")["Items"]}
 
@@ -301,7 +302,8 @@ def test_put_without_the_attribute_removes_the_entry(gsi_items):
 
 def test_projected_values_follow_updates(gsi_items):
     """Projected non-key attributes follow updates of the item."""
-    gsi_items.update_item(Key={"pk": "p0", "sk": 0}, UpdateExpression="SET x = :v", ExpressionAttributeValues={":v": "new"})
+    gsi_items.update_item(Key={"pk": "p0", "sk": 0}, UpdateExpression="SET x = :v",
+                          ExpressionAttributeValues={":v": "new"})
     item = next(i for i in gq(gsi_items, "gsi_include", "x")["Items"] if i["pk"] == "p0")
     assert item["x"] == "new"
 

@@ -1,7 +1,5 @@
 """ListTables: names in ascending order, Limit per page, LastEvaluatedTableName while more remain."""
 
-import pytest
-
 from .helpers import create_table, raises
 
 

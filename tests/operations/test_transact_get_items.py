@@ -2,7 +2,7 @@
 
 import pytest
 
-from .helpers import cancellation_codes, create_table, raises, transact_get, unique_name, validation
+from .helpers import cancellation_codes, raises, transact_get, unique_name, validation
 
 
 @pytest.fixture
@@ -26,14 +26,16 @@ def test_responses_in_request_order(db, table):
 
 def test_projection(db, table):
     """ProjectionExpression with names applies per action."""
-    response = transact_get(db, TransactItems=[get(table, 1, ProjectionExpression="#v", ExpressionAttributeNames={"#v": "v"})])
+    response = transact_get(db, TransactItems=[get(table, 1, ProjectionExpression="#v",
+                                                   ExpressionAttributeNames={"#v": "v"})])
     assert response["Responses"][0]["Item"] == {"v": 1}
 
 
 def test_several_tables(db, table, hash_table):
     """Actions may read several tables."""
     hash_table.put_item(Item={"pk": "h"})
-    response = transact_get(db, TransactItems=[get(table, 0), {"Get": {"TableName": hash_table.name, "Key": {"pk": "h"}}}])
+    response = transact_get(db, TransactItems=[get(table, 0),
+                                               {"Get": {"TableName": hash_table.name, "Key": {"pk": "h"}}}])
     assert response["Responses"][1]["Item"] == {"pk": "h"}
 
 

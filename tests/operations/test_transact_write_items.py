@@ -87,7 +87,8 @@ def test_old_item_in_cancellation_reason(db, table):
     """ReturnValuesOnConditionCheckFailure ALL_OLD adds the item to that action's reason."""
     with cancelled("ConditionalCheckFailed") as excinfo:
         transact_write(db, TransactItems=[
-            {"Put": {"TableName": table.name, "Item": {"pk": "a", "sk": 1}, "ConditionExpression": "attribute_not_exists(pk)",
+            {"Put": {"TableName": table.name, "Item": {"pk": "a", "sk": 1},
+                     "ConditionExpression": "attribute_not_exists(pk)",
                      "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}])
     (reason,) = excinfo.value.response["CancellationReasons"]
     assert same_item(reason["Item"], {"pk": "a", "sk": 1, "v": 1})
@@ -97,7 +98,8 @@ def test_no_item_in_reason_without_all_old(db, table):
     """Without ALL_OLD the reason carries no Item."""
     with cancelled("ConditionalCheckFailed") as excinfo:
         transact_write(db, TransactItems=[
-            {"Put": {"TableName": table.name, "Item": {"pk": "a", "sk": 1}, "ConditionExpression": "attribute_not_exists(pk)"}}])
+            {"Put": {"TableName": table.name, "Item": {"pk": "a", "sk": 1},
+                     "ConditionExpression": "attribute_not_exists(pk)"}}])
     assert "Item" not in excinfo.value.response["CancellationReasons"][0]
 
 

@@ -154,8 +154,8 @@ def test_big_integers(hash_table):
 
 def test_39_significant_digits(hash_table):
     """A 39th significant digit is refused, never rounded."""
-    number_rejected(lambda: hash_table.put_item(Item={"pk": "a", "v": Decimal("1234567890123456789012345678901234567.89")}),
-                    TOO_PRECISE)
+    value = Decimal("1234567890123456789012345678901234567.89")
+    number_rejected(lambda: hash_table.put_item(Item={"pk": "a", "v": value}), TOO_PRECISE)
     assert "Item" not in hash_table.get_item(Key={"pk": "a"})
 
 
@@ -164,7 +164,8 @@ def test_int_with_39_digits(hash_table):
     number_rejected(lambda: hash_table.put_item(Item={"pk": "a", "v": 10**38 + 1}), TOO_PRECISE)
 
 
-@pytest.mark.parametrize("value", ["9.9999999999999999999999999999999999999E+125", "-9.9999999999999999999999999999999999999E+125",
+@pytest.mark.parametrize("value", ["9.9999999999999999999999999999999999999E+125",
+                                   "-9.9999999999999999999999999999999999999E+125",
                                    "1E-130", "-1E-130", "1E+125", "0.1E+126"])
 def test_extreme_magnitudes_are_accepted(hash_table, value):
     """Magnitudes from 1E-130 to 9.99...E+125 are in range."""
@@ -321,7 +322,8 @@ def test_update_beyond_400_kb(hash_table):
     """An update whose result exceeds 400 KB is rejected with UpdateItem's wording; exactly 400 KB is fine."""
     hash_table.put_item(Item={"pk": "a", "x": "a" * (409_600 - 4 - 10)})
     with validation("Item size to update has exceeded the maximum allowed size"):
-        hash_table.update_item(Key={"pk": "a"}, UpdateExpression="SET y = :v", ExpressionAttributeValues={":v": "b" * 10})
+        hash_table.update_item(Key={"pk": "a"}, UpdateExpression="SET y = :v",
+                               ExpressionAttributeValues={":v": "b" * 10})
     hash_table.update_item(Key={"pk": "a"}, UpdateExpression="SET y = :v", ExpressionAttributeValues={":v": "b" * 9})
     assert hash_table.get_item(Key={"pk": "a"})["Item"]["y"] == "b" * 9
 

@@ -65,7 +65,8 @@ def test_provisioned_to_on_demand(db):
 
 def test_on_demand_to_provisioned(hash_table):
     """Switching to PROVISIONED takes the new capacity units."""
-    hash_table.update(BillingMode="PROVISIONED", ProvisionedThroughput={"ReadCapacityUnits": 3, "WriteCapacityUnits": 4})
+    hash_table.update(BillingMode="PROVISIONED",
+                      ProvisionedThroughput={"ReadCapacityUnits": 3, "WriteCapacityUnits": 4})
     desc = describe(hash_table)
     assert desc["ProvisionedThroughput"]["ReadCapacityUnits"] == 3
     assert desc["ProvisionedThroughput"]["WriteCapacityUnits"] == 4
@@ -103,13 +104,15 @@ def test_on_demand_with_throughput_is_rejected(db):
     """BillingMode PAY_PER_REQUEST together with ProvisionedThroughput is rejected."""
     table = provisioned_table(db)
     with validation():
-        table.update(BillingMode="PAY_PER_REQUEST", ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
+        table.update(BillingMode="PAY_PER_REQUEST",
+                     ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
 
 
 def test_items_survive_a_billing_change(hash_table):
     """Changing the billing mode keeps the data."""
     hash_table.put_item(Item={"pk": "a", "v": 1})
-    hash_table.update(BillingMode="PROVISIONED", ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
+    hash_table.update(BillingMode="PROVISIONED",
+                      ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
     assert hash_table.get_item(Key={"pk": "a"})["Item"] == {"pk": "a", "v": 1}
 
 
@@ -323,7 +326,8 @@ def test_update_unknown_gsi(db):
     table = provisioned_table(db)
     with raises("ResourceNotFoundException"):
         table.update(GlobalSecondaryIndexUpdates=[
-            {"Update": {"IndexName": "nope", "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}}])
+            {"Update": {"IndexName": "nope",
+                        "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}}])
 
 
 def test_delete_lsi_is_rejected(lsi_table):
@@ -338,9 +342,11 @@ def test_update_gsi_throughput(db):
     create_gsi(table, throughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
     wait_for_index(table, "gsi_new")
     table.update(GlobalSecondaryIndexUpdates=[
-        {"Update": {"IndexName": "gsi_new", "ProvisionedThroughput": {"ReadCapacityUnits": 7, "WriteCapacityUnits": 8}}}])
+        {"Update": {"IndexName": "gsi_new",
+                    "ProvisionedThroughput": {"ReadCapacityUnits": 7, "WriteCapacityUnits": 8}}}])
     gsi = wait_for_index(table, "gsi_new")
-    assert (gsi["ProvisionedThroughput"]["ReadCapacityUnits"], gsi["ProvisionedThroughput"]["WriteCapacityUnits"]) == (7, 8)
+    throughput = gsi["ProvisionedThroughput"]
+    assert (throughput["ReadCapacityUnits"], throughput["WriteCapacityUnits"]) == (7, 8)
 
 
 def test_recreate_a_deleted_gsi(gsi_table):
