@@ -4,7 +4,8 @@ Why Flask: the data layer is synchronous (kvstore's API and boto3 both block),
 so a WSGI framework calls it directly on the request's thread; an async
 framework would hop every database call to a thread pool and add nothing.
 Flask is small, maintained by Pallets for 15 years, and the app runs under
-any WSGI server (``python -m examples.orders`` uses waitress; see the README).
+any WSGI server: ``python -m examples.orders`` uses waitress (a fixed pool of
+threads, HTTP/1.1 keep-alive), gunicorn works too (see wsgi.py).
 
 Every error is JSON: ``{"error": {"code": ..., "message": ..., ...}}`` with
 the request id, and a status that says who must act (400 fix the request,
