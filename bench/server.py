@@ -317,33 +317,47 @@ def per_call_costs(port, items, calls):
     def null_send(request, **kwargs):
         return AWSResponse(request.url, 200, headers, Raw())
 
-    def timed(client):
-        key = {"pk": {"S": pk(1)}, "sk": {"N": "1"}}
-        for _ in range(50):
-            client.get_item(TableName=TABLE, Key=key)
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            client.get_item(TableName=TABLE, Key=key)
-        return (time.perf_counter() - t0) / calls * 1e6
+    key = {"pk": {"S": pk(1)}, "sk": {"N": "1"}}
 
-    null = boto3.client("dynamodb", endpoint_url="http://127.0.0.1:9", region_name="us-east-1",
-                        aws_access_key_id="bench", aws_secret_access_key="bench")
-    null.meta.events.register("before-send", null_send)
-    results = {"null_transport_us": timed(null)}
+    def timed_once(client, n):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            client.get_item(TableName=TABLE, Key=key)
+        return (time.perf_counter() - t0) / n * 1e6
+
+    from botocore import UNSIGNED
+
+    def null_client(signed):
+        client = boto3.client("dynamodb", endpoint_url="http://127.0.0.1:9", region_name="us-east-1",
+                              aws_access_key_id="bench", aws_secret_access_key="bench")
+        client.meta.events.register("before-send", null_send)
+        if not signed:              # the hook does not sign: compare it with an unsigned null transport too
+            client.meta.events.register("choose-signer", lambda **kw: UNSIGNED)
+        return client
 
     db = kvstore.open(":memory:")
-    with mock_dynamodb(db) as mock:
-        client = mock.client()
-        client.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                       {"AttributeName": "sk", "KeyType": "RANGE"}],
-                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                                  {"AttributeName": "sk", "AttributeType": "N"}])
-        client.put_item(TableName=TABLE, Item=item(1, 1))
-        results["hook_us"] = timed(client)
-    db.close()
-    results["server_us"] = timed(_boto3_client(port))
-    return {k: round(v, 1) for k, v in results.items()}
+    mock = mock_dynamodb(db).start()
+    try:
+        hook = mock.client()
+        hook.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                     {"AttributeName": "sk", "KeyType": "RANGE"}],
+                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                                {"AttributeName": "sk", "AttributeType": "N"}])
+        hook.put_item(TableName=TABLE, Item=item(1, 1))
+        clients = {"null_transport_us": null_client(True), "null_transport_unsigned_us": null_client(False),
+                   "hook_us": hook, "server_us": _boto3_client(port)}
+        for client in clients.values():
+            timed_once(client, 50)
+        # interleaved rounds, best round kept: the machine may be shared
+        best = {name: float("inf") for name in clients}
+        for _ in range(5):
+            for name, client in clients.items():
+                best[name] = min(best[name], timed_once(client, max(1, calls // 5)))
+    finally:
+        mock.stop()
+        db.close()
+    return {k: round(v, 1) for k, v in best.items()}
 
 
 # ------------------------------------------------------------------ main
@@ -484,8 +498,9 @@ def check_targets(r, levels):
               ">= 10000")
     if "per_call_getitem" in r:
         pc = r["per_call_getitem"]
-        over = pc["hook_us"] / pc["null_transport_us"] - 1
-        check("boto3 in-process hook over botocore's null transport", f"+{over:.0%}", over <= 0.2, "<= +20%")
+        over = pc["hook_us"] / pc["null_transport_unsigned_us"] - 1
+        check("boto3 in-process hook over botocore's (unsigned) null transport", f"{over:+.0%}", over <= 0.2,
+              "<= +20%")
     check("start-up to first answer (ms)", r["startup_ms"], r["startup_ms"] < 300, "< 300")
     if r["idle_rss_mb"] is not None:
         check("idle RSS (MB)", r["idle_rss_mb"], r["idle_rss_mb"] < 60, "< 60")
