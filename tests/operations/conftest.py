@@ -2,8 +2,11 @@
 
 Every test reaches kvstore only through ``db`` (shaped like boto3's DynamoDB
 resource).  To run the suite on every face (embedded, in-process boto3 hook,
-HTTP server), make ``db`` return the face fixture of tests/conftest.py -- the
-one line marked below.
+HTTP server), make ``db`` return the face fixture of tests/conftest.py instead:
+``def db(dynamodb): return dynamodb``.  The boto3 faces should then
+build their resource with ``Config(parameter_validation=False)``, or botocore
+refuses client-side the requests that test DynamoDB's own validation (missing
+members, ``Limit=0``, empty lists, names shorter than the model allows).
 """
 
 import pytest
@@ -14,10 +17,16 @@ from .helpers import create_table, index
 
 
 @pytest.fixture
-def db():
-    database = kvstore.open(":memory:")     # the one line to switch to the per-face fixture
+def embedded_db():
+    database = kvstore.open(":memory:")
     yield database
     database.close()
+
+
+@pytest.fixture
+def db(embedded_db):
+    """The database every test uses; ``def db(dynamodb): return dynamodb`` runs the suite on every face."""
+    return embedded_db
 
 
 @pytest.fixture
