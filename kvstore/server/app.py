@@ -98,6 +98,9 @@ class HttpProtocol(asyncio.Protocol):
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._close_with(400)
+        except httptools.HttpParserCallbackError:
+            log.exception("error while serving a request")      # a bug: the handler answers every error
+            self._close_with(500)
         except httptools.HttpParserError:
             self._close_with(400)
 

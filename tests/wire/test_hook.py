@@ -146,3 +146,14 @@ def test_client_outside_an_active_mock_is_refused():
     mock = mock_dynamodb()
     with pytest.raises(RuntimeError):
         mock.client()
+
+
+def test_streams_clients_are_routed_too():
+    with mock_dynamodb():
+        streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+        try:
+            answer = streams.list_streams()
+        except ClientError as e:                     # routed, before ListStreams is implemented
+            assert e.response["Error"]["Code"] == "UnknownOperationException"
+        else:
+            assert answer["Streams"] == []
