@@ -3,10 +3,9 @@
 Every test reaches kvstore only through ``db`` (shaped like boto3's DynamoDB
 resource).  To run the suite on every face (embedded, in-process boto3 hook,
 HTTP server), make ``db`` return the face fixture of tests/conftest.py instead:
-``def db(dynamodb): return dynamodb``.  The boto3 faces should then
-build their resource with ``Config(parameter_validation=False)``, or botocore
-refuses client-side the requests that test DynamoDB's own validation (missing
-members, ``Limit=0``, empty lists, names shorter than the model allows).
+``def db(dynamodb): return dynamodb``.  (Those boto3 resources are built with
+``parameter_validation=False``, so botocore lets through the requests that test
+DynamoDB's own validation: missing members, ``Limit=0``, empty lists.)
 """
 
 import pytest
