@@ -238,3 +238,10 @@ def test_batch_writer_many_items_with_dedup(range_table):
     assert len(items) == 40
     assert {int(i["sk"]): int(i["v"]) for i in items} == {k: max(v for v in range(100) if v % 40 == k)
                                                           for k in range(40)}
+
+
+@pytest.mark.parametrize("request_", [{"PutRequest": {}}, {"DeleteRequest": {}}])
+def test_request_without_item_or_key(db, hash_table, request_):
+    """A PutRequest needs an Item and a DeleteRequest a Key."""
+    with validation():
+        db.batch_write_item(RequestItems={hash_table.name: [request_]})

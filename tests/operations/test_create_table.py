@@ -501,3 +501,35 @@ def test_invalid_tags_create_no_table(db, tags):
         create(db, name, Tags=tags)
     with raises("ResourceNotFoundException"):
         db.Table(name).load()
+
+
+def test_non_key_attribute_name_over_255_bytes(db):
+    """Projected NonKeyAttributes names are limited to 255 bytes, like key names."""
+    projection = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["n" * 256]}
+    with validation(contains="255"):
+        create(db, AttributeDefinitions=defs(pk="S", g="S"), GlobalSecondaryIndexes=[gsi(projection=projection)])
+
+
+def test_non_key_attribute_name_of_255_bytes(db):
+    """... 255 bytes are fine."""
+    projection = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["n" * 255]}
+    create(db, AttributeDefinitions=defs(pk="S", g="S"), GlobalSecondaryIndexes=[gsi(projection=projection)])
+
+
+def test_index_key_attribute_name_over_255_bytes(db):
+    """Index key attribute names are limited to 255 bytes."""
+    name = "g" * 256
+    with validation(contains="255"):
+        create(db, AttributeDefinitions=defs(pk="S", **{name: "S"}), GlobalSecondaryIndexes=[gsi(hash_name=name)])
+
+
+@pytest.mark.parametrize("name", ["ab", "x" * 256, "bad name"])
+def test_invalid_index_names(db, name):
+    """Index names follow the table-name rules: 3..255 characters of [a-zA-Z0-9_.-]."""
+    with validation():
+        create(db, AttributeDefinitions=defs(pk="S", g="S"), GlobalSecondaryIndexes=[gsi(name)])
+
+
+def test_index_name_rules_allow_255_characters(db):
+    """A 255-character index name is fine."""
+    create(db, AttributeDefinitions=defs(pk="S", g="S"), GlobalSecondaryIndexes=[gsi("i" * 255)])

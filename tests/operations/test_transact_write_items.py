@@ -314,3 +314,28 @@ def test_resource_client_takes_native_values(db, table):
                     "ExpressionAttributeValues": {":v": 7}}}])
     assert item(table, "m", 1) == {"pk": "m", "sk": 1, "v": {"nested": [1, "x"]}}
     assert item(table, "a", 1)["v"] == 7
+
+
+def test_update_needs_an_update_expression(db, table):
+    """An Update action without UpdateExpression is rejected."""
+    with validation():
+        transact_write(db, TransactItems=[{"Update": {"TableName": table.name, "Key": {"pk": "a", "sk": 1}}}])
+
+
+def test_request_over_4_mb(db, hash_table):
+    """The request payload is limited to 4 MB (the items themselves may each be up to 400 KB)."""
+    big = "x" * 390_000
+    with validation(contains="size cannot exceed"):
+        transact_write(db, TransactItems=[{"Put": {"TableName": hash_table.name, "Item": {"pk": f"k{i}", "v": big}}}
+                                          for i in range(11)])
+    assert hash_table.scan(Select="COUNT")["Count"] == 0
+
+
+def test_deleting_big_items_in_a_small_request(db, hash_table):
+    """The 4 MB limit is on the request, not on the items touched: deleting 5 MB of items is fine."""
+    big = "x" * 390_000
+    for i in range(13):
+        hash_table.put_item(Item={"pk": f"k{i}", "v": big})
+    transact_write(db, TransactItems=[{"Delete": {"TableName": hash_table.name, "Key": {"pk": f"k{i}"}}}
+                                      for i in range(13)])
+    assert hash_table.scan(Select="COUNT")["Count"] == 0
