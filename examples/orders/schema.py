@@ -11,8 +11,6 @@ and there is no capacity to size.  Both indexes project ALL attributes, so a
 listing is one Query and never a Query plus a GetItem per row.
 """
 
-import json
-
 from examples.orders import keys
 
 DEFAULT_TABLE = "orders"
@@ -69,7 +67,3 @@ def table_exists(resource, name=DEFAULT_TABLE):
             return False
         raise
     return True
-
-
-def main_import_parameters(name):
-    print(json.dumps(import_parameters(name), indent=2))

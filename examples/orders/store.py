@@ -14,9 +14,9 @@ rules that make that work:
   kvstore's on kvstore, the same shape.
 * TransactWriteItems is the one call the resource lacks: :func:`transaction_writer`
   bridges it (below, and the README says why).
-* boto3 resources are not thread-safe, so each thread gets its own resource
-  from the ``connect`` callable; kvstore's database is thread-safe and
-  ``connect`` hands every thread the same one.
+* boto3 resources are not thread-safe, so each thread holds its own resource
+  from the ``connect`` callable (handed on to a later thread when it ends);
+  kvstore's database is thread-safe and ``connect`` returns the same one.
 
 Numbers come back from the database as ``Decimal``; everything this module
 returns uses ``int`` (money is integer cents), so callers never see a Decimal.
