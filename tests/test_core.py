@@ -30,6 +30,9 @@ needs_ccore = pytest.mark.skipif(
 
 CORES = [pytest.param(pycore, id="python"), pytest.param(ccore, id="cython", marks=needs_ccore)]
 
+# No per-example deadline: these run beside other suites on busy machines.
+relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
 # ------------------------------------------------------------------ strategies
 
 
@@ -134,8 +137,8 @@ def test_pycore_item_size_is_the_types_one():
 
 
 @needs_ccore
+@relaxed
 @given(items, key_values, key_values)
-@settings(suppress_health_check=[HealthCheck.too_slow])
 def test_native_values_never_need_the_reference(item, hash_value, range_value):
     # The compiled core hands unusual input to _pycore; native values must not be unusual.
     def reference_called(*args):
@@ -163,6 +166,7 @@ KEY_FUNCTIONS = ("key_bytes", "hash_component", "storage_key", "partition_prefix
 
 
 @needs_ccore
+@relaxed
 @given(key_values)
 @example("")
 @example("\x00")
@@ -176,6 +180,7 @@ def test_key_encodings_agree(value):
 
 
 @needs_ccore
+@relaxed
 @given(numbers)
 @example(number("0.0000001"))
 @example(number("-1.5e-100"))
@@ -190,6 +195,7 @@ def test_cores_agree_whatever_the_decimal_context(value):
 
 
 @needs_ccore
+@relaxed
 @given(key_values, st.one_of(st.none(), key_values), st.binary(max_size=30))
 def test_row_keys_agree(hash_value, range_value, table_key):
     assert ccore.storage_key(hash_value, range_value) == pycore.storage_key(hash_value, range_value)
@@ -198,6 +204,7 @@ def test_row_keys_agree(hash_value, range_value, table_key):
 
 
 @needs_ccore
+@relaxed
 @given(numbers)
 def test_encode_number_agrees_on_canonical_text(value):
     text = format(value, "f")
@@ -205,6 +212,7 @@ def test_encode_number_agrees_on_canonical_text(value):
 
 
 @needs_ccore
+@relaxed
 @given(st.text(st.sampled_from("0123456789.-+eE x٣"), max_size=12))
 @example("")
 @example("-")
@@ -220,6 +228,7 @@ def test_encode_number_agrees_on_any_text(text):
 
 
 @needs_ccore
+@relaxed
 @given(st.one_of(st.decimals(allow_nan=False, allow_infinity=False), st.sampled_from(
     [Decimal("-0"), Decimal("1E+3"), Decimal("1.500"), Decimal("0E-7"), Decimal("Infinity"), Decimal("NaN")])))
 def test_key_bytes_agree_on_non_canonical_decimals(value):
@@ -228,6 +237,7 @@ def test_key_bytes_agree_on_non_canonical_decimals(value):
 
 
 @needs_ccore
+@relaxed
 @given(st.text(st.characters(categories=["Cs", "Lu", "Co"]), max_size=8))
 def test_key_bytes_agree_on_lone_surrogates(text):
     assert ccore.key_bytes(text) == pycore.key_bytes(text)
@@ -253,6 +263,7 @@ def test_hash_component_of_a_key_over_64_kib_agrees():
 
 
 @pytest.mark.parametrize("core", CORES)
+@relaxed
 @given(a=numbers, b=numbers)
 @example(a=number("1e125"), b=number("9.9999999999999999999999999999999999999e125"))
 @example(a=number("-1e125"), b=number("-1e-130"))
@@ -265,6 +276,7 @@ def test_number_keys_sort_numerically(core, a, b):
 
 
 @pytest.mark.parametrize("core", CORES)
+@relaxed
 @given(a=st.text(), b=st.text())
 @example(a="a", b="a\x00")
 @example(a="\x7f", b="\x80")
@@ -275,6 +287,7 @@ def test_string_keys_sort_by_utf8_bytes(core, a, b):
 
 
 @pytest.mark.parametrize("core", CORES)
+@relaxed
 @given(a=st.binary(), b=st.binary())
 @example(a=b"\x7f", b=b"\x80")
 @example(a=b"", b=b"\x00")
@@ -298,6 +311,7 @@ same_type_pairs = st.one_of(
 
 
 @pytest.mark.parametrize("core", CORES)
+@relaxed
 @given(pair=same_type_pairs, suffix_a=st.binary(max_size=8), suffix_b=st.binary(max_size=8))
 @example(pair=("a", "a\x00"), suffix_a=b"\xff", suffix_b=b"")
 @example(pair=(Binary(b"\x00"), Binary(b"")), suffix_a=b"", suffix_b=b"\xff\xff")
@@ -311,6 +325,7 @@ def test_delimited_components_keep_their_order_whatever_follows(core, pair, suff
 
 
 @pytest.mark.parametrize("core", CORES)
+@relaxed
 @given(pair=same_type_pairs, h=key_values, table_a=st.binary(max_size=8), table_b=st.binary(max_size=8))
 def test_index_keys_order_by_sort_key_then_table_key(core, pair, h, table_a, table_b):
     a, b = pair
@@ -319,6 +334,7 @@ def test_index_keys_order_by_sort_key_then_table_key(core, pair, h, table_a, tab
 
 
 @pytest.mark.parametrize("core", CORES)
+@relaxed
 @given(h1=key_values, h2=key_values, r=st.one_of(st.none(), key_values))
 def test_a_partition_prefix_selects_exactly_its_partition(core, h1, h2, r):
     # The length-prefixed hash component is self-delimiting: no partition's prefix starts another's rows.
@@ -329,6 +345,7 @@ def test_a_partition_prefix_selects_exactly_its_partition(core, h1, h2, r):
 
 
 @pytest.mark.parametrize("core", CORES)
+@relaxed
 @given(h=key_values, pair=same_type_pairs)
 def test_rows_of_a_partition_sort_by_sort_key(core, h, pair):
     a, b = pair
@@ -349,8 +366,8 @@ def test_number_encoding_examples(core):
 
 
 @needs_ccore
+@relaxed
 @given(items)
-@settings(suppress_health_check=[HealthCheck.too_slow])
 def test_pack_item_agrees_and_unpacks_in_either_core(item):
     packed = pycore.pack_item(item)
     assert ccore.pack_item(item) == packed
@@ -359,6 +376,7 @@ def test_pack_item_agrees_and_unpacks_in_either_core(item):
 
 
 @needs_ccore
+@relaxed
 @given(native_values)
 def test_any_native_value_round_trips(value):
     packed = ccore.pack_item(value)
@@ -368,8 +386,8 @@ def test_any_native_value_round_trips(value):
 
 
 @needs_ccore
+@relaxed
 @given(odd_values)
-@settings(suppress_health_check=[HealthCheck.too_slow])
 def test_pack_item_agrees_outside_the_native_model(value):
     # ints, floats, bytes, tuples, empty or mixed sets, int map keys, lone surrogates ...
     packed = outcome(pycore.pack_item, value)
@@ -394,6 +412,7 @@ msgpack_values = st.recursive(
 
 
 @needs_ccore
+@relaxed
 @given(msgpack_values)
 def test_unpack_item_agrees_on_any_msgpack(value):
     data = msgpack.packb(value, use_bin_type=True)
@@ -401,6 +420,7 @@ def test_unpack_item_agrees_on_any_msgpack(value):
 
 
 @needs_ccore
+@relaxed
 @given(st.binary(max_size=40))
 @example(b"")
 @example(b"\xc1")
@@ -501,6 +521,7 @@ def test_binary_values_decode_to_real_binary_objects():
 
 
 @needs_ccore
+@relaxed
 @given(items)
 @example({"n": number("-0.00000012"), "m": {"é": ["\U0001f600", "\ud800"]}})
 def test_item_size_agrees(item):
@@ -508,6 +529,7 @@ def test_item_size_agrees(item):
 
 
 @needs_ccore
+@relaxed
 @given(st.dictionaries(st.text(max_size=5), odd_values, max_size=4))
 def test_item_size_agrees_outside_the_native_model(item):
     assert outcome(ccore.item_size, item) == outcome(item_size, item)
