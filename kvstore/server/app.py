@@ -73,6 +73,7 @@ class HttpProtocol(asyncio.Protocol):
         self.queue = []              # parsed requests waiting for their turn
         self.busy = False            # a request of this connection is being served
         self.closing = False
+        self.draining = False
         self.write_paused = False
         self._reset()
 
@@ -94,6 +95,8 @@ class HttpProtocol(asyncio.Protocol):
         self.queue.clear()
 
     def data_received(self, data):
+        if self.draining:
+            return                   # after a 413: read and drop what the client still sends
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -176,6 +179,17 @@ class HttpProtocol(asyncio.Protocol):
                                  % (status, body))
         self._close()
 
+    def _linger(self, seconds=2.0):
+        """Close after an answer the client may not read while it still sends (413): half-close,
+        drain for a while, then close, so the client gets the answer instead of a connection reset."""
+        self.closing = True
+        self.draining = True
+        self.queue.clear()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.transport.resume_reading()
+        self.loop.call_later(seconds, self._close)
+
     def _close(self):
         self.closing = True
         self.queue.clear()
@@ -222,7 +236,9 @@ class HttpProtocol(asyncio.Protocol):
             return
         keep_alive = request.keep_alive and not self.server.stopping and not self.closing
         self.transport.write(_encode_response(response, keep_alive))
-        if not keep_alive:
+        if response.status == 413:
+            self._linger()
+        elif not keep_alive:
             self._close()
         elif self.server.stopping and not self.queue:
             self._close()
