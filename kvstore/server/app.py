@@ -10,7 +10,10 @@ Per connection, requests are answered in order (HTTP/1.1 pipelining) one at a
 time; connections are independent, so a slow client delays only itself.  A
 request runs on the event loop when it cannot block (reads; writes when the
 durability policy does not wait for fsync) and in a thread pool otherwise,
-where concurrent writers share the engine's group commit.  A client that does
+where concurrent writers share the engine's group commit.  Measured: a GetItem
+hopping to the pool and back cost p50 ~220 us against ~40 us inline, and half
+the throughput at 8 connections; with ``--durability sync`` PutItem reached
+~490 ops/s at one connection and ~3000 at eight (shared fsyncs).  A client that does
 not read its answers stops being read (transport flow control).
 """
 
