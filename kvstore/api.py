@@ -115,7 +115,9 @@ class Database:
         allow = self.allow_floats
         out = {}
         for k, v in item.items():
-            out[k] = v if type(v) is str else from_python(v, allow)
+            if not k.isascii():
+                from_python(k)
+            out[k] = v if (type(v) is str and v.isascii()) else from_python(v, allow)
         return out
 
     _key = _item

@@ -191,7 +191,7 @@ def from_python(value, allow_floats=False, _depth=1):
     """
     t = type(value)
     if t is str:
-        return value
+        return value if value.isascii() else _utf8_string(value)
     if t is bool or value is None:
         return value
     if t is int:
@@ -206,6 +206,8 @@ def from_python(value, allow_floats=False, _depth=1):
         for k, v in value.items():
             if type(k) is not str:
                 raise TypeError(f"Map keys must be strings, not {type(k).__name__}: {k!r}")
+            if not k.isascii():
+                _utf8_string(k)
             out[k] = from_python(v, allow_floats, _depth + 1)
         return out
     if t is list or t is tuple:
@@ -240,6 +242,17 @@ def from_python(value, allow_floats=False, _depth=1):
     if isinstance(value, (set, frozenset)):
         return from_python(set(value), allow_floats, _depth)
     raise TypeError(f'Unsupported type "{t}" for value "{value}"')
+
+
+def _utf8_string(text):
+    """``text`` if it is valid Unicode (no lone surrogates, which UTF-8 cannot carry)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationException(
+            "One or more parameter values were invalid: a string contains a lone surrogate and is not "
+            "valid UTF-8") from None
+    return text
 
 
 def _set_from_python(value, allow_floats):
@@ -314,7 +327,7 @@ def from_wire(av, _depth=1):
 def _s(v, depth):
     if type(v) is not str:
         raise SerializationException(f"{_json_kind(v)} cannot be converted to String")
-    return v
+    return v if v.isascii() else _utf8_string(v)
 
 
 def _n(v, depth):
@@ -347,6 +360,9 @@ def _m(v, depth):
     if type(v) is not dict:
         raise SerializationException(f"{_json_kind(v)} cannot be converted to Map")
     _check_depth(depth + 1)
+    for k in v:
+        if not k.isascii():
+            _utf8_string(k)
     return {k: from_wire(x, depth + 1) for k, x in v.items()}
 
 
@@ -433,6 +449,9 @@ def to_wire(value):
 def item_from_wire(item):
     if type(item) is not dict:
         raise SerializationException("Unexpected value type in payload")
+    for k in item:
+        if not k.isascii():
+            _utf8_string(k)
     return {k: from_wire(v) for k, v in item.items()}
 
 

@@ -8,7 +8,7 @@ from kvstore import _core, limits
 from kvstore.errors import (
     ItemCollectionSizeLimitExceededException, ResourceNotFoundException, ValidationException, constraint_error, invalid_parameter,
 )
-from kvstore.types import Binary, item_size
+from kvstore.types import Binary
 
 _TABLE_NAME_RE = re.compile(limits.TABLE_NAME_PATTERN + r"\Z")
 _KEY_TAGS = {str: "S", Decimal: "N", Binary: "B"}
@@ -200,7 +200,7 @@ def check_item_size(item, message="Item size has exceeded the maximum allowed si
     """
     if packed is not None and len(packed) * 4 <= limits.MAX_ITEM_SIZE:
         return None
-    size = item_size(item)
+    size = _core.item_size(item)
     if size > limits.MAX_ITEM_SIZE:
         raise ValidationException(message)
     return size
