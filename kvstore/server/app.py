@@ -48,14 +48,14 @@ _MAX_PIPELINED = 16          # requests queued on one connection before it stops
 
 
 def _encode_response(response, keep_alive):
-    parts = [b"HTTP/1.1 %d %s\r\n" % (response.status, _REASONS.get(response.status, b"Unknown"))]
-    for name, value in response.headers:
-        parts.append(f"{name}: {value}\r\n".encode("latin-1"))
-    if not keep_alive:
-        parts.append(b"Connection: close\r\n")
-    parts.append(b"\r\n")
-    parts.append(response.body)
-    return b"".join(parts)
+    status = response.status
+    head = "".join([f"{name}: {value}\r\n" for name, value in response.headers])
+    return b"".join((
+        b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b"Unknown")),
+        head.encode("latin-1"),
+        b"\r\n" if keep_alive else b"Connection: close\r\n\r\n",
+        response.body,
+    ))
 
 
 class _Request:
