@@ -51,6 +51,13 @@ class Index:
             return None
         return _core.index_key(h, r, row_key)
 
+    def project_item(self, item):
+        """The attributes of ``item`` this index holds."""
+        if self.projects_all:
+            return item
+        names = self.projected_names
+        return {k: v for k, v in item.items() if k in names}
+
     def project(self, item, packed):
         if self.projects_all:
             return packed

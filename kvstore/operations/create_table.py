@@ -182,6 +182,10 @@ def check_projection(projection, index_name, projected):
             raise invalid_parameter("ProjectionType is INCLUDE, but NonKeyAttributes is not specified")
         if len(set(non_key)) != len(non_key):
             raise invalid_parameter(f"Duplicate attribute names in NonKeyAttributes for index: {index_name}")
+        for name in non_key:
+            if len(name.encode("utf-8", "surrogatepass")) > limits.MAX_KEY_ATTRIBUTE_NAME_SIZE:
+                raise invalid_parameter(f"NonKeyAttributes names must be {limits.MAX_KEY_ATTRIBUTE_NAME_SIZE} "
+                                        f"bytes or less for index: {index_name}")
         projected.update(non_key)
         if len(projected) > limits.MAX_PROJECTED_ATTRIBUTES:
             raise invalid_parameter("The number of projected attributes in all indexes exceeds the limit of "

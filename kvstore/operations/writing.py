@@ -50,15 +50,33 @@ def check_return_values(request, allowed):
     return value or "NONE"
 
 
-def finish(response, request, table, key_source, old_size, new_item):
+def finish(response, request, table, key_source, old_size, new_item, old_item=None, row_key=None):
     """Add ConsumedCapacity / ItemCollectionMetrics to a single-item write response."""
     mode = request.get("ReturnConsumedCapacity")
     if mode in ("TOTAL", "INDEXES"):
         new_size = item_size(new_item) if new_item else 0
-        response["ConsumedCapacity"] = capacity(table.name, write_units(max(old_size, new_size)), mode,
-                                                read=False)
+        units = write_units(max(old_size, new_size))
+        index_units = index_write_units(table, row_key, old_item, new_item) if table.indexes else {}
+        response["ConsumedCapacity"] = capacity(table.name, units + sum(index_units.values()), mode,
+                                                index_units, read=False)
     if request.get("ReturnItemCollectionMetrics") == "SIZE":
         metrics = item_collection_metrics(table, key_source)
         if metrics is not None:
             response["ItemCollectionMetrics"] = metrics
     return response
+
+
+def index_write_units(table, row_key, old_item, new_item):
+    """Write units each index was charged: one write per entry put or deleted (a moved entry is two)."""
+    out = {}
+    for index in table.indexes.values():
+        old_key = index.entry_key(old_item, row_key) if old_item is not None else None
+        new_key = index.entry_key(new_item, row_key) if new_item is not None else None
+        units = 0
+        if new_key is not None:
+            units += write_units(item_size(index.project_item(new_item)))
+        if old_key is not None and old_key != new_key:
+            units += write_units(item_size(index.project_item(old_item)))
+        if units:
+            out[(index.name, index.kind)] = units
+    return out
