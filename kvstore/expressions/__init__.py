@@ -31,8 +31,8 @@ from kvstore.expressions.update import Update, bind_update
 from kvstore.expressions.validate import Binder, PathTree, check_condition, check_projection, check_update
 from kvstore.types import Binary
 
-__all__ = ["compile_request", "check_placeholder_maps", "Compiled", "Condition", "KeyCondition", "ResolvedKeyCondition", "Update",
-           "Projection", "clear_cache"]
+__all__ = ["compile_request", "check_placeholder_maps", "Compiled", "Condition", "KeyCondition",
+           "ResolvedKeyCondition", "Update", "Projection", "clear_cache"]
 
 _EMPTY_ITEM = {}
 
@@ -67,24 +67,16 @@ class Compiled:
 
 # ---------------------------------------------------------------- request rules
 
-#: which expressions of an operation may consume ExpressionAttributeValues (for the message)
+#: which expressions of an operation may consume ExpressionAttributeValues (for the message);
+#: TransactWriteItems actions pass their kind (Put, Update, Delete, ConditionCheck)
 _VALUE_CONSUMERS = {
-    "PutItem": ("ConditionExpression",),
-    "DeleteItem": ("ConditionExpression",),
+    "PutItem": ("ConditionExpression",), "Put": ("ConditionExpression",),
+    "DeleteItem": ("ConditionExpression",), "Delete": ("ConditionExpression",),
     "ConditionCheck": ("ConditionExpression",),
-    "UpdateItem": ("UpdateExpression", "ConditionExpression"),
+    "UpdateItem": ("UpdateExpression", "ConditionExpression"), "Update": ("UpdateExpression", "ConditionExpression"),
     "Query": ("FilterExpression", "KeyConditionExpression"),
     "Scan": ("FilterExpression",),
 }
-
-#: (argument, member name, parse order): DynamoDB parses update, condition, filter, projection, key condition
-_KINDS = (
-    ("update", "UpdateExpression"),
-    ("condition", "ConditionExpression"),
-    ("filter", "FilterExpression"),
-    ("projection", "ProjectionExpression"),
-    ("key_condition", "KeyConditionExpression"),
-)
 
 _NAME_KEY = re.compile(r"#[A-Za-z0-9_]+\Z")
 _VALUE_KEY = re.compile(r":[A-Za-z0-9_]+\Z")
@@ -111,7 +103,10 @@ def compile_request(operation, condition=None, filter=None, key_condition=None, 
     compiled = _compile_request(operation, condition, filter, key_condition, update, projection, names, values)
     if key is not None:
         if len(_RESULTS) >= _RESULTS_SIZE:
-            _RESULTS.pop(next(iter(_RESULTS), None), None)
+            try:
+                del _RESULTS[next(iter(_RESULTS))]
+            except (RuntimeError, KeyError, StopIteration):   # another thread got there first
+                pass
         _RESULTS[key] = compiled
     return compiled
 
@@ -151,20 +146,25 @@ def _result_key(operation, condition, filter, key_condition, update, projection,
 
 
 def _compile_request(operation, condition, filter, key_condition, update, projection, names, values):  # noqa: A002
-    texts = {"update": update, "condition": condition, "filter": filter, "projection": projection,
-             "key_condition": key_condition}
-    present = [(arg, member) for arg, member in _KINDS if texts[arg] is not None]
-    check_placeholder_maps(operation, [member for _, member in present], names, values)
+    present = [(arg, member, text) for arg, member, text in (
+        ("update", "UpdateExpression", update), ("condition", "ConditionExpression", condition),
+        ("filter", "FilterExpression", filter), ("projection", "ProjectionExpression", projection),
+        ("key_condition", "KeyConditionExpression", key_condition)) if text is not None]
+    if names is not None or values is not None:
+        check_placeholder_maps(operation, [member for _, member, _ in present], names, values)
     compiled = Compiled()
     if not present:
         return compiled
-    _check_names(names)
-    _check_values(values)
-    _check_name_values(names)
+    if names is not None:
+        _check_names(names)
+    if values is not None:
+        _check_values(values)
+    if names:
+        _check_name_values(names)
     binder = Binder(names, values)
-    for arg, member in present:
+    for arg, member, text in present:
         binder.start()
-        setattr(compiled, arg, _compile_one(arg, member, texts[arg], binder))
+        setattr(compiled, arg, _compile_one(arg, member, text, binder))
     if names:
         unused = [k for k in names if k not in binder.used_names]
         if unused:

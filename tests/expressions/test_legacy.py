@@ -98,20 +98,25 @@ def test_expected_shorthands():
 
 
 @pytest.mark.parametrize("spec, message", [
-    ({"Exists": True, "ComparisonOperator": "EQ"}, "Exists and ComparisonOperator cannot be used together for Attribute: a"),
+    ({"Exists": True, "ComparisonOperator": "EQ"},
+     "Exists and ComparisonOperator cannot be used together for Attribute: a"),
     ({"Value": N(1), "AttributeValueList": [N(1)], "ComparisonOperator": "EQ"},
      "Value and AttributeValueList cannot be used together for Attribute: a"),
-    ({"AttributeValueList": [N(1)]}, "AttributeValueList can only be used with a ComparisonOperator for Attribute: a"),
+    ({"AttributeValueList": [N(1)]},
+     "AttributeValueList can only be used with a ComparisonOperator for Attribute: a"),
     ({"Exists": False, "Value": N(1)}, "Value cannot be used when Exists is false for Attribute: a"),
-    ({"ComparisonOperator": "EQ"}, "Value or AttributeValueList must be used with ComparisonOperator: EQ for Attribute: a"),
+    ({"ComparisonOperator": "EQ"},
+     "Value or AttributeValueList must be used with ComparisonOperator: EQ for Attribute: a"),
     ({}, "Value must be provided when Exists is null for Attribute: a"),
     ({"Exists": True}, "Value must be provided when Exists is true for Attribute: a"),
-    ({"ComparisonOperator": "EQ", "AttributeValueList": []}, "Invalid number of argument(s) for the EQ ComparisonOperator"),
+    ({"ComparisonOperator": "EQ", "AttributeValueList": []},
+     "Invalid number of argument(s) for the EQ ComparisonOperator"),
     ({"ComparisonOperator": "NULL", "AttributeValueList": [N(1)]},
      "Invalid number of argument(s) for the NULL ComparisonOperator"),
     ({"ComparisonOperator": "BEGINS_WITH", "AttributeValueList": [N(1)]},
      "ComparisonOperator BEGINS_WITH is not valid for N AttributeValue type"),
-    ({"ComparisonOperator": "LT", "AttributeValueList": [{"x"}]}, "ComparisonOperator LT is not valid for SS AttributeValue type"),
+    ({"ComparisonOperator": "LT", "AttributeValueList": [{"x"}]},
+     "ComparisonOperator LT is not valid for SS AttributeValue type"),
     ({"ComparisonOperator": "IN", "AttributeValueList": [N(1), "x"]},
      "AttributeValues inside AttributeValueList must be of same type"),
     ({"ComparisonOperator": "BETWEEN", "AttributeValueList": [N(1)]},
@@ -283,7 +288,8 @@ def test_attribute_update_errors(spec, message):
 
 def test_attribute_updates_respect_keys_and_return_values():
     u = updates({"pk": {"Value": "x"}})
-    assert raises(u.check_keys, ("pk",), ()) == INVALID + "Cannot update attribute pk. This attribute is part of the key"
+    assert raises(u.check_keys, ("pk",), ()) == \
+        INVALID + "Cannot update attribute pk. This attribute is part of the key"
     u = updates({"a": {"Value": "new"}, "gone": {"Action": "DELETE"}})
     old = {"pk": "k", "a": "old", "gone": N(1)}
     new = u.apply(old, True)

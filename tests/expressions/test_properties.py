@@ -1,6 +1,7 @@
 """Properties: any input gives a result or a ValidationException; compiled objects never fail on items."""
 
 import copy
+import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -10,7 +11,9 @@ from kvstore.expressions import compile_request
 from kvstore.expressions.evaluate import deep_equal
 from kvstore.types import Binary, number
 
-SETTINGS = settings(max_examples=int(__import__("os").environ.get("KV_EXPR_EXAMPLES", 250)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: KV_EXPR_EXAMPLES=5000 for a longer hunt
+SETTINGS = settings(max_examples=int(os.environ.get("KV_EXPR_EXAMPLES", 250)), deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 # ---------------------------------------------------------------- strategies
 
