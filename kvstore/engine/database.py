@@ -9,6 +9,7 @@ about it.  The caller releases its locks and only then waits for durability
 writers share it (group commit).
 """
 
+import gc
 import os
 import threading
 import time
@@ -27,6 +28,9 @@ REC_WRITE = "W"          # ["W", [[table, row_key, packed_or_nil], ...]]
 REC_CREATE_TABLE = "C"   # ["C", meta]
 REC_DELETE_TABLE = "D"   # ["D", table]
 REC_UPDATE_TABLE = "U"   # ["U", meta]
+
+# checkpoint chunks: ["catalog", [meta, ...]], then [ROWS_FLAT, table, [row_key, packed, row_key, packed, ...]]
+ROWS_FLAT = "kv"
 
 
 class Engine:
@@ -133,61 +137,118 @@ class Engine:
 
     # -- checkpoints and recovery -------------------------------------------
 
-    def checkpoint_chunks(self):
-        """Chunks of a fuzzy snapshot: the catalog, then rows of each table.
+    def checkpoint_chunks(self, rows_per_chunk=256):
+        """Chunks of a fuzzy snapshot: the catalog, then rows of each table, a few hundred at a time.
 
-        Each partition is copied under its lock (a list of references to
-        immutable packed items), so writers wait only for that copy.
+        Only a partition's sorted keys are copied under its lock (a C-speed list
+        copy), so writers wait for that alone.  The packed items are read
+        afterwards without the lock: packed items are immutable, and a key
+        copied under the lock already reflects every write appended before the
+        checkpoint's start LSN (its writer held the lock until it had applied),
+        so a value read later is that state or a newer one, which the log
+        replays anyway; a key deleted meanwhile is skipped (its delete is
+        replayed too).  See docs/format.md, "Why a fuzzy checkpoint ...".
+        Small chunks keep each stretch of work holding the GIL short, so a
+        checkpoint does not stall readers (the writer yields between chunks).
         """
         with self.catalog_lock:
             tables = list(self.tables.values())
             yield ["catalog", [t.meta for t in tables]]
         for table in tables:
+            rows = table.rows
             for p, lock in enumerate(table.locks):
                 with lock:
                     keys = list(table.partitions[p])
-                    rows = table.rows
-                    chunk = [[k, rows[k]] for k in keys]
-                if chunk:
-                    yield ["rows", table.name, chunk]
+                for i in range(0, len(keys), rows_per_chunk):
+                    part = keys[i:i + rows_per_chunk]
+                    values = list(map(rows.get, part))
+                    if None in values:                     # deleted since the keys were copied
+                        kept = [kv for kv in zip(part, values) if kv[1] is not None]
+                        part, values = [k for k, _ in kept], [v for _, v in kept]
+                    if part:
+                        flat = [None] * (2 * len(part))
+                        flat[::2], flat[1::2] = part, values
+                        yield [ROWS_FLAT, table.name, flat]
 
     def checkpoint(self):
         if self.durability is not None:
             self.durability.checkpoint(self.checkpoint_chunks)
 
     def _recover(self):
+        """Load the checkpoint, replay the log after it, then build each table once.
+
+        The rows of each table are first gathered as a plain dict -- the
+        snapshot's rows, then every logged after-image in LSN order (the last
+        write of a key wins, a delete pops it) -- and only the final rows go into
+        the sorted partitions and the indexes.  An item written a thousand times
+        costs a thousand dict stores and one insertion, and a table without
+        indexes is built with bulk sorts instead of one insertion per row.
+        """
         recovery = self.durability.recover()
-        for chunk in recovery.snapshot_chunks():
-            if chunk[0] == "catalog":
-                for meta in chunk[1]:
-                    self.tables[meta["TableName"]] = Table(meta)
-            elif chunk[0] == "rows":
-                self._load_rows(self.tables[chunk[1]], chunk[2])
-        for payload in recovery.log_payloads():
-            self._replay(msgpack.unpackb(payload, raw=False))
+        metas, rows = {}, {}
+        collecting = gc.isenabled()
+        gc.disable()                   # millions of new objects, no garbage: skip the collector's passes
+        try:
+            for chunk in recovery.snapshot_chunks():
+                if chunk[0] == "catalog":
+                    for meta in chunk[1]:
+                        metas[meta["TableName"]] = meta
+                        rows[meta["TableName"]] = {}
+                else:
+                    self._load_rows(rows[chunk[1]], chunk)
+            unpack = msgpack.unpackb
+            for payload in recovery.log_payloads():
+                record = unpack(payload, raw=False)
+                if record[0] == REC_WRITE and len(record[1]) == 1:     # the common case, inline
+                    name, row_key, packed = record[1][0]
+                    target = rows.get(name)
+                    if target is not None:
+                        if packed is None:
+                            target.pop(row_key, None)
+                        else:
+                            target[row_key] = packed
+                else:
+                    self._replay(record, metas, rows)
+            for name, meta in metas.items():
+                self.tables[name] = _build_table(meta, rows[name])
+        finally:
+            if collecting:
+                gc.enable()
         self.recovery_report = recovery.report
 
-    def _load_rows(self, table, rows):
-        if table.indexes:
-            for key, packed in rows:
-                table.apply(key, None, _core.unpack_item(packed), packed)
-            return
-        for key, packed in rows:
-            table.apply(key, None, None, packed)
+    @staticmethod
+    def _load_rows(target, chunk):
+        """Add a checkpoint chunk's rows to a table's gathered rows (``target``: row_key -> packed)."""
+        if chunk[0] == ROWS_FLAT:                  # [key, packed, key, packed, ...]
+            it = iter(chunk[2])
+            target.update(zip(it, it))
+        else:                                      # "rows": [[key, packed], ...] (checkpoints before 0.1)
+            target.update(chunk[2])
 
-    def _replay(self, record):
+    @staticmethod
+    def _replay(record, metas, rows):
+        """Apply one log record to the gathered catalog (``metas``) and rows (name -> {row_key: packed})."""
         kind = record[0]
         if kind == REC_WRITE:
             for name, row_key, packed in record[1]:
-                table = self.tables[name]
-                new_item = _core.unpack_item(packed) if (packed is not None and table.indexes) else None
-                table.apply(row_key, None, new_item, packed)
+                target = rows.get(name)
+                if target is None:         # a write that raced its table's deletion: it was never visible
+                    continue
+                if packed is None:
+                    target.pop(row_key, None)
+                else:
+                    target[row_key] = packed
         elif kind == REC_CREATE_TABLE:
-            self.tables[record[1]["TableName"]] = Table(record[1])
+            metas[record[1]["TableName"]] = record[1]
+            rows[record[1]["TableName"]] = {}
         elif kind == REC_DELETE_TABLE:
-            self.tables.pop(record[1], None)
+            metas.pop(record[1], None)
+            rows.pop(record[1], None)
         elif kind == REC_UPDATE_TABLE:
-            self._apply_meta(record[1])
+            # the live engine adjusts the table in place (_apply_meta, GSI backfill); building the table
+            # from its final catalog entry below yields the same indexes, filled from the final rows
+            if record[1]["TableName"] in metas:
+                metas[record[1]["TableName"]] = record[1]
 
     def _apply_meta(self, meta):
         """Bring a table's indexes in line with a logged catalog entry."""
@@ -209,6 +270,34 @@ class Engine:
         self.closed = True
         if self.durability is not None:
             self.durability.close()
+
+
+def _build_table(meta, rows):
+    """A Table holding ``rows`` (row_key -> packed), built in bulk (used by recovery).
+
+    Without indexes: the dict becomes the table's rows as it is, each
+    partition's sorted list is built by one sort, the size is one sum.  With
+    indexes every row goes through ``Table.apply`` (which keeps the indexes and
+    item-collection sizes), in key order so each partition insert appends.
+    """
+    table = Table(meta)
+    if table.indexes:
+        unpack = _core.unpack_item
+        apply = table.apply
+        for row_key in sorted(rows):
+            packed = rows[row_key]
+            apply(row_key, None, unpack(packed), packed)
+        return table
+    shift = table._shift
+    buckets = [[] for _ in table.partitions]
+    for row_key in rows:
+        buckets[row_key[0] >> shift].append(row_key)
+    for keys, partition in zip(buckets, table.partitions):
+        keys.sort()
+        partition.update(keys)
+    table.rows = rows
+    table.size_bytes = sum(map(len, rows.values()))
+    return table
 
 
 def backfill(table, index):

@@ -96,6 +96,9 @@ class Durability:
         #: summary of the last checkpoint written, and the error of the last failed background one
         self.last_checkpoint = None
         self.checkpoint_error = None
+        #: batches written (one write + one sync each) and records in them: records per sync = group size
+        self.batches_written = 0
+        self.records_written = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -287,6 +290,8 @@ class Durability:
             with self._cond:
                 self._pending.popleft()
                 self._durable_lsn = batch.last_lsn
+                self.batches_written += 1
+                self.records_written += batch.records
                 self._log_bytes += len(batch.data)
                 if self._failure is not None:
                     log.warning("the write-ahead log of %s is writable again", self.directory)

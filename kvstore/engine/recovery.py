@@ -320,7 +320,10 @@ class Recovery:
         for s in self._info.segments:
             if s.last_lsn is None or s.last_lsn < self.start_lsn:
                 continue
-            for _lsn, payload in wal.iter_payloads(self._fs.read_bytes(s.path), s.path, self.start_lsn, s.end):
+            data = self._fs.read_bytes(s.path)
+            if len(data) < s.end or wal.decode_segment_header(data, s.path) != s.first_lsn:
+                raise CorruptionError(s.path, None, "segment changed after it was checked")
+            for _lsn, payload in wal.iter_payloads(data, s.path, self.start_lsn, s.end, verify=False):
                 yield payload
 
     def describe(self):
