@@ -19,7 +19,7 @@ import msgpack
 from kvstore import _core
 from kvstore.engine.errors import DurabilityError
 from kvstore.engine.table import Table
-from kvstore.errors import InternalServerError
+from kvstore.errors import InternalServerError, ResourceNotFoundException
 
 MEMORY = ":memory:"
 
@@ -110,6 +110,9 @@ class Engine:
         """
         if self.closed:
             raise InternalServerError("The database is closed")
+        for w in writes:
+            if w[0].deleted:   # DeleteTable won the race for the partition lock
+                raise ResourceNotFoundException("Requested resource not found")
         lsn = 0
         if self.durability is not None:
             lsn = self._log([REC_WRITE, [[w[0].name, w[1], w[4]] for w in writes]])
