@@ -43,9 +43,9 @@ def build_parser():
     p.add_argument("--keep-tables", action="store_true", help="leave the kvbench_* tables on endpoints")
     p.add_argument("--items", type=parse_size, default=100_000, help="records in the items data set")
     p.add_argument("--records", type=parse_size, default=100_000, help="records in YCSB's usertable")
-    p.add_argument("--warmup", type=float, default=0.3, help="warm-up seconds per workload and target")
+    p.add_argument("--warmup", type=float, default=0.2, help="warm-up seconds per workload and target")
     p.add_argument("--rounds", type=int, default=5, help="measured rounds per workload and target")
-    p.add_argument("--round-seconds", type=float, default=0.2, help="target length of one round")
+    p.add_argument("--round-seconds", type=float, default=0.12, help="target length of one round")
     p.add_argument("--max-round-ops", type=int, default=10_000, help="cap on operations in one round")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--sweep", default=None, metavar="WORKLOADS",

@@ -11,7 +11,7 @@ from bench.suite import Config, Suite
 from bench.workloads import WORKLOADS
 
 DEFAULT_SIZES = [10_000, 100_000, 1_000_000]
-DEFAULT_TARGETS = "kvstore,kvstore-python,sqlite-wal-normal,lmdb,dict"
+DEFAULT_TARGETS = "kvstore,sqlite-wal-normal,lmdb,dict"
 SCALING_WORKLOADS = ["get", "put"]
 
 

@@ -22,9 +22,9 @@ class Config:
     targets: list  # of bench.targets.Spec
     items: int = 100_000
     records: int = 100_000
-    warmup: float = 0.3
+    warmup: float = 0.2
     rounds: int = 5
-    round_seconds: float = 0.2
+    round_seconds: float = 0.12
     min_round_ops: int = 5
     max_round_ops: int = 10_000
     seed: int = 1

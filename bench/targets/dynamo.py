@@ -282,14 +282,19 @@ class Boto3InProcessTarget(Boto3Mixin, Target):
     def __init__(self, workdir, options=None, hook="kvstore"):
         super().__init__(workdir, options)
         self.hook = hook
+        self.loader = None
         if hook == "kvstore":
+            import kvstore
             import kvstore.testing
 
             self.name = "kvstore-mock"
             self.kind = "kvstore"
-            self.description = "boto3 Table resource -> kvstore.testing.mock_dynamodb() (in-process hook)"
+            self.description = "boto3 Table resource -> kvstore.testing.mock_dynamodb() (in-process hook, in memory)"
             self.durability = "none (in memory)"
-            self.context = kvstore.testing.mock_dynamodb()
+            # The hook serves a database we hold, so loading can skip botocore
+            # (4000 BatchWriteItem calls through it take a minute).
+            self.loader = kvstore.open(":memory:")
+            self.context = kvstore.testing.mock_dynamodb(self.loader)
         else:
             import moto
 
@@ -306,7 +311,7 @@ class Boto3InProcessTarget(Boto3Mixin, Target):
         create_tables(self.db, data, self.tables[data.name])
 
     def load(self, data, records):
-        load_with_resource(self.db, self.tables[data.name], records)
+        load_with_resource(self.loader or self.db, self.tables[data.name], records)
 
     def session(self):
         return TableSession(self.resource(), self.tables, native_transactions=False)
@@ -315,6 +320,9 @@ class Boto3InProcessTarget(Boto3Mixin, Target):
         if self.context is not None:
             self.context.__exit__(None, None, None)
             self.context = None
+        if self.loader is not None:
+            self.loader.close()
+            self.loader = None
 
     def info(self):
         out = self.boto3_info()
