@@ -2,9 +2,10 @@
 
 A key condition is parsed and checked like any condition, then reduced to at
 most one simple condition per attribute (:func:`extract`, structural errors,
-prefixed ``Invalid KeyConditionExpression: ``), and finally matched against
-the queried key schema by :meth:`KeyCondition.resolve` (schema errors, without
-prefix), in DynamoDB's order::
+all prefixed ``Invalid KeyConditionExpression: `` as the current service
+does), and finally matched against the queried key schema by
+:meth:`KeyCondition.resolve` (schema errors, without prefix), in DynamoDB's
+order::
 
     key_condition ::= hash_eq [ AND range_cond ] | range_cond AND hash_eq
     hash_eq       ::= K = :v | :v = K
@@ -95,10 +96,14 @@ class KeyCondition:
         """
         conditions = self.conditions
         n = len(conditions)
-        if n == 0 or n > 2:
+        if self.legacy and (n == 0 or n > 2):
             raise ValidationException("Conditions can be of length 1 or 2 only")
-        if n > (2 if range_name is not None else 1):
-            raise ValidationException("Query key condition not supported")
+        keys = 2 if range_name is not None else 1
+        if n > keys:
+            if self.legacy:
+                raise ValidationException("Query key condition not supported")
+            raise ValidationException(f"The number of query conditions ({n}) exceeds the number of key attributes "
+                                      f"defined in the schema ({keys})")
         hash_condition = conditions.get(hash_name)
         if hash_condition is None:
             raise ValidationException(f"Query condition missed key schema element: {hash_name}")

@@ -12,6 +12,7 @@ parameters may not be combined, placeholder maps need expressions, and
 ConditionalOperator needs two or more conditions.
 """
 
+from kvstore import limits
 from kvstore.errors import ValidationException, constraint_error, invalid_parameter
 from kvstore.expressions import Condition, check_placeholder_maps
 from kvstore.expressions.evaluate import MISSING, begins_with, contains, copy_value, equal, ordered
@@ -44,6 +45,14 @@ OPERATORS = {
 }
 _OPERATOR_ENUM = "[IN, NULL, BETWEEN, LT, NOT_CONTAINS, EQ, GT, NOT_NULL, NE, LE, BEGINS_WITH, GE, CONTAINS]"
 _TYPE_MISMATCH = "Type mismatch for attribute to update"
+
+
+def _check_name(name):
+    """A legacy parameter's attribute name: a non-empty string of at most 65535 UTF-8 bytes."""
+    if type(name) is not str or name == "":
+        raise ValidationException("Empty attribute name")
+    if len(name.encode("utf-8", "surrogatepass")) > limits.MAX_ATTRIBUTE_NAME_SIZE:
+        raise ValidationException("Attribute name is too large, must be less than 65536 bytes")
 
 
 # ================================================================ request rules
@@ -84,6 +93,7 @@ def expected_condition(expected, conditional_operator=None):
         raise constraint_error([(str(expected), "expected", "Member must be a map")])
     tests = []
     for attr, spec in expected.items():
+        _check_name(attr)
         op, values = _expected_entry(attr, spec)
         tests.append(_predicate(attr, op, values))
     return Condition(_combine(tests, _conditional_operator(conditional_operator)), expected.keys())
@@ -132,6 +142,7 @@ def filter_condition(filters, conditional_operator=None, member="ScanFilter"):
         raise constraint_error([(str(filters), _lower(member), "Member must be a map")])
     tests = []
     for attr, spec in filters.items():
+        _check_name(attr)
         op, values = _condition_entry(attr, spec, member)
         tests.append(_predicate(attr, op, values))
     return Condition(_combine(tests, _conditional_operator(conditional_operator)), filters.keys())
@@ -248,6 +259,7 @@ def key_conditions(conditions):
         raise constraint_error([(str(conditions), "keyConditions", "Member must be a map")])
     out = {}
     for attr, spec in conditions.items():
+        _check_name(attr)
         op, values = _condition_entry(attr, spec, "KeyConditions")
         out[attr] = (op, values)
     return KeyCondition(out, legacy=True)
@@ -265,6 +277,7 @@ def attribute_updates(updates):
         raise constraint_error([(str(updates), "attributeUpdates", "Member must be a map")])
     steps = []
     for attr, spec in updates.items():
+        _check_name(attr)
         if not isinstance(spec, dict):
             raise ValidationException("Supplied AttributeValueUpdate is empty, must contain one of the "
                                       f"supported actions: {attr} is null")
@@ -346,6 +359,7 @@ def attributes_to_get(names, member="attributesToGet"):
         raise constraint_error([(shown, member, "Member must have length less than or equal to 255")])
     seen = set()
     for n in names:
+        _check_name(n)
         if n in seen:
             raise invalid_parameter(f"Duplicate value in attribute name: {n}")
         seen.add(n)

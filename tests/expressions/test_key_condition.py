@@ -111,7 +111,8 @@ def test_empty_key_condition():
      "One or more parameter values were invalid: Condition parameter type does not match schema type"),
     ("pk = :p AND sk = :s", {":p": "h", ":s": "x"},
      "One or more parameter values were invalid: Condition parameter type does not match schema type"),
-    ("a = :p AND b = :p AND c = :p", {":p": "h"}, "Conditions can be of length 1 or 2 only"),
+    ("a = :p AND b = :p AND c = :p", {":p": "h"},
+     "The number of query conditions (3) exceeds the number of key attributes defined in the schema (2)"),
     ("pk = :p", {":p": ""}, "One or more parameter values are not valid. The AttributeValue for a key "
                             "attribute cannot contain an empty string value. Key: pk"),
 ])
@@ -121,7 +122,7 @@ def test_schema_errors(text, values, message):
 
 def test_two_conditions_on_a_hash_only_schema():
     assert resolve_error("pk = :p AND sk = :a", {":p": "h", ":a": N(1)}, range_name=None) == \
-        "Query key condition not supported"
+        "The number of query conditions (2) exceeds the number of key attributes defined in the schema (1)"
 
 
 def test_empty_binary_key_and_index_key_messages():

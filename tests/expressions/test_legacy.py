@@ -225,6 +225,13 @@ def test_key_conditions_hash_must_be_eq():
     assert raises(kc.resolve, "pk", None, {"pk": "S"}) == "Query key condition not supported"
 
 
+def test_key_conditions_count():
+    eq = {"ComparisonOperator": "EQ", "AttributeValueList": ["h"]}
+    assert raises(key({"a": eq, "b": eq, "c": eq}).resolve, "a", "b", {"a": "S", "b": "S"}) == \
+        "Conditions can be of length 1 or 2 only"
+    assert raises(key({"a": eq, "b": eq}).resolve, "a", None, {"a": "S"}) == "Query key condition not supported"
+
+
 def test_key_conditions_type_and_missing_key():
     kc = key({"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [N(1)]}})
     assert raises(kc.resolve, "pk", None, {"pk": "S"}) == \
@@ -313,3 +320,18 @@ def test_attributes_to_get_limits():
     legacy.attributes_to_get([f"a{i}" for i in range(255)])
     assert raises(legacy.attributes_to_get, [f"a{i}" for i in range(256)]).endswith(
         "Member must have length less than or equal to 255")
+
+
+# ================================================================ attribute names
+
+@pytest.mark.parametrize("build", [
+    lambda name: legacy.attributes_to_get([name]),
+    lambda name: legacy.attribute_updates({name: {"Value": N(1)}}),
+    lambda name: legacy.expected_condition({name: {"Exists": False}}),
+    lambda name: legacy.filter_condition({name: {"ComparisonOperator": "NULL"}}),
+    lambda name: legacy.key_conditions({name: {"ComparisonOperator": "EQ", "AttributeValueList": ["x"]}}),
+])
+def test_legacy_attribute_names_must_be_valid(build):
+    assert raises(build, "") == "Empty attribute name"
+    assert raises(build, "x" * 65536) == "Attribute name is too large, must be less than 65536 bytes"
+    build("x" * 65535)

@@ -412,19 +412,19 @@ def test_begins_with_on_a_number_sort_key(table):
 
 def test_two_conditions_on_one_key(table):
     """Each key attribute takes one condition."""
-    with validation("KeyConditionExpressions must only contain one condition per key"):
+    with validation("Invalid KeyConditionExpression: " "KeyConditionExpressions must only contain one condition per key"):
         q(table, "pk = :p AND sk > :x AND sk < :y", {":x": 1, ":y": 5})
 
 
 def test_nested_key_attribute_path(table):
     """Key conditions cannot address nested attributes."""
-    with validation("KeyConditionExpressions cannot have conditions on nested attributes"):
+    with validation("Invalid KeyConditionExpression: " "KeyConditionExpressions cannot have conditions on nested attributes"):
         q(table, "pk = :p AND sk.x = :x", {":x": 1})
 
 
 def test_size_in_a_key_condition(table):
     """Key conditions take no nested operations such as size()."""
-    with validation("KeyConditionExpressions cannot contain nested operations"):
+    with validation("Invalid KeyConditionExpression: " "KeyConditionExpressions cannot contain nested operations"):
         q(table, "pk = :p AND size(sk) = :x", {":x": 1})
 
 
