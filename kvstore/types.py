@@ -129,6 +129,8 @@ def _canonical_decimal(d):
 
 
 _INT_LIMIT = 10 ** limits.MAX_NUMBER_DIGITS
+#: a plain decimal with no leading or trailing zeros: what canonical_number returns
+_CANONICAL_RE = re.compile(r"(?:-?[1-9][0-9]*(?:\.[0-9]*[1-9])?|-?0\.[0-9]*[1-9]|0)\Z")
 
 
 def number(value):
@@ -140,6 +142,9 @@ def number(value):
             return Decimal(value)
         return Decimal(_canonical_decimal(Decimal(value)))
     if isinstance(value, Decimal):
+        text = str(value)
+        if len(text) <= limits.MAX_NUMBER_DIGITS and _CANONICAL_RE.match(text):
+            return value        # already canonical, at most 38 digits, so within range
         if not value.is_finite():
             raise TypeError("Infinity and NaN not supported")
         return Decimal(_canonical_decimal(value))

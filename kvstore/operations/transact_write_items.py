@@ -39,10 +39,10 @@ def run(engine, request):
     check_constraints(violations)
     check_action_count(actions)
     parsed = [_parse(action) for action in actions]
-    if _request_size(request) > limits.MAX_TRANSACT_REQUEST_SIZE:
+    if _request_size(parsed) > limits.MAX_TRANSACT_REQUEST_SIZE:
         raise ValidationException("Transaction size cannot exceed 4 MB: the aggregate size of the request "
                                   "must be at most 4194304 bytes")
-    tables = [get_table(engine, spec["TableName"]) for _, spec, _, _ in parsed]
+    tables = [get_table(engine, spec["TableName"]) for _, spec, _, _, _ in parsed]
     if token is not None:
         replay = _claim_token(engine, token, request)
         if replay is not None:
@@ -75,7 +75,8 @@ def _parse(action):
                            "Member must not be null"))
     check_constraints(violations)
     condition, update = compile_write(spec, kind if kind != "Put" else "PutItem", update=(kind == "Update"))
-    return kind, spec, condition, update
+    packed = _core.pack_item(spec["Item"]) if kind == "Put" else None
+    return kind, spec, condition, update, packed
 
 
 def _run(engine, request, parsed, tables):
@@ -83,11 +84,11 @@ def _run(engine, request, parsed, tables):
     targets = []
     failed = False
     seen = set()
-    for i, ((kind, spec, condition, update), table) in enumerate(zip(parsed, tables)):
+    for i, ((kind, spec, condition, update, packed), table) in enumerate(zip(parsed, tables)):
         try:
             if kind == "Put":
                 check_attribute_names(spec["Item"])
-                check_item_size(spec["Item"], packed=_core.pack_item(spec["Item"]))
+                check_item_size(spec["Item"], packed=packed)
                 row_key = key_from_item(table, spec["Item"])
                 check_index_keys(table, spec["Item"])
             else:
@@ -109,7 +110,7 @@ def _run(engine, request, parsed, tables):
     writes = []
     units = {}
     with Locks(targets):
-        for i, ((kind, spec, condition, update), (table, row_key)) in enumerate(zip(parsed, targets)):
+        for i, ((kind, spec, condition, update, put_packed), (table, row_key)) in enumerate(zip(parsed, targets)):
             old_packed = table.rows.get(row_key)
             old = _core.unpack_item(old_packed) if old_packed is not None else None
             if condition is not None and not condition.evaluate(old):
@@ -122,7 +123,7 @@ def _run(engine, request, parsed, tables):
             if failed or kind == "ConditionCheck":
                 continue
             try:
-                new, packed = _new_image(kind, spec, table, old, update)
+                new, packed = _new_image(kind, spec, table, old, update, put_packed)
             except ValidationException as e:
                 reasons[i] = {"Code": "ValidationError", "Message": e.message}
                 failed = True
@@ -148,7 +149,7 @@ def _run(engine, request, parsed, tables):
         response["ConsumedCapacity"] = [capacity(n, u, mode, read=False) for n, u in units.items()]
     if request.get("ReturnItemCollectionMetrics") == "SIZE":
         metrics = {}
-        for (kind, spec, _, _), (table, _) in zip(parsed, targets):
+        for (kind, spec, _, _, _), (table, _) in zip(parsed, targets):
             if kind != "ConditionCheck":
                 m = item_collection_metrics(table, spec.get("Item") or spec["Key"])
                 if m is not None:
@@ -158,9 +159,9 @@ def _run(engine, request, parsed, tables):
     return response
 
 
-def _new_image(kind, spec, table, old, update):
+def _new_image(kind, spec, table, old, update, put_packed):
     if kind == "Put":
-        return spec["Item"], _core.pack_item(spec["Item"])
+        return spec["Item"], put_packed
     if kind == "Delete":
         return None, None
     new = compute_new_item(table, spec["Key"], old, update)
@@ -188,8 +189,17 @@ def _encode_other(value):
     return repr(value)
 
 
-def _request_size(request):
-    return len(_stable(request.get("TransactItems")))
+def _request_size(parsed):
+    """Bytes the actions carry: packed items, keys, expressions and values (close to their wire size)."""
+    total = 0
+    for kind, spec, _, _, packed in parsed:
+        total += len(packed) if packed is not None else len(_core.pack_item(spec["Key"]))
+        for member in ("ConditionExpression", "UpdateExpression"):
+            if spec.get(member):
+                total += len(spec[member])
+        if spec.get("ExpressionAttributeValues"):
+            total += len(_core.pack_item(spec["ExpressionAttributeValues"]))
+    return total
 
 
 def _claim_token(engine, token, request):
