@@ -11,12 +11,19 @@ from kvstore.operations.common import capacity, item_collection_metrics, write_u
 from kvstore.types import item_size
 
 
+#: members of a write request that involve no condition, update or placeholder: nothing to compile
+_PLAIN_MEMBERS = frozenset(("TableName", "Item", "Key", "ReturnValues", "ReturnConsumedCapacity",
+                            "ReturnItemCollectionMetrics", "ReturnValuesOnConditionCheckFailure"))
+
+
 def compile_write(request, operation, update=False):
     """Return ``(condition, update)`` for a write request (either may be None).
 
     Mixing expression and legacy parameters, placeholder rules and expression
     syntax are all checked here, before the table is looked up, as DynamoDB does.
     """
+    if request.keys() <= _PLAIN_MEMBERS:
+        return None, None
     legacy.check_mixing(operation, request)
     if request.get("Expected") is not None or (update and request.get("AttributeUpdates") is not None):
         condition = None
