@@ -134,9 +134,20 @@ class Histogram:
                 out.append((min(bucket_bounds(i)[1], self.max), seen / self.count))
         return out
 
-    def to_dict(self):
-        """Compact, JSON-friendly form; ``from_dict`` restores it exactly."""
+    def to_dict(self, digits=None):
+        """JSON-friendly form; ``from_dict`` restores it exactly.  With
+        ``digits``, values are rounded to that many significant digits
+        instead (a smaller file for the repository; count, sum, min and
+        max stay exact)."""
         keys = sorted(self.counts)
+        if digits:
+            values = {}
+            for i in keys:
+                low, high = bucket_bounds(i)
+                v = _round_sig((low + high) // 2, digits)
+                values[v] = values.get(v, 0) + self.counts[i]
+            return {"count": self.count, "total": self.total, "min": self.min, "max": self.max,
+                    "values": [[v, c] for v, c in sorted(values.items())]}
         return {
             "sub_bits": SUB_BITS,
             "count": self.count,
@@ -148,6 +159,13 @@ class Histogram:
 
     @classmethod
     def from_dict(cls, data):
+        if "values" in data:
+            h = cls()
+            for v, c in data["values"]:
+                i = bucket_index(int(v))
+                h.counts[i] = h.counts.get(i, 0) + int(c)
+            h.count, h.total, h.min, h.max = data["count"], data["total"], data["min"], data["max"]
+            return h
         if data.get("sub_bits", SUB_BITS) != SUB_BITS:
             raise ValueError("histogram was written with a different bucket layout")
         h = cls()
@@ -157,3 +175,10 @@ class Histogram:
         h.min = data["min"]
         h.max = data["max"]
         return h
+
+
+def _round_sig(value, digits):
+    if value <= 0:
+        return 0
+    scale = 10 ** max(0, len(str(value)) - digits)
+    return (value + scale // 2) // scale * scale

@@ -245,9 +245,16 @@ def _targets(results):
     return out
 
 
-def write_json(results, path):
+def write_json(results, path, digits=2):
+    """Write the results; histograms keep ``digits`` significant digits
+    (the percentiles beside them were computed from the exact ones)."""
+    from bench.histogram import Histogram
+
+    out = dict(results)
+    out["cells"] = [dict(c, hist=Histogram.from_dict(c["hist"]).to_dict(digits)) if c.get("hist") else c
+                    for c in results.get("cells", [])]
     with open(path, "w") as f:
-        json.dump(results, f, indent=1, sort_keys=False)
+        json.dump(out, f, separators=(",", ":"))
         f.write("\n")
 
 

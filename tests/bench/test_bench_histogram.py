@@ -78,3 +78,13 @@ def test_cdf_rises_to_one_and_never_falls():
 def test_an_empty_histogram_reports_zeros():
     h = Histogram()
     assert h.percentile(99) == 0 and h.summary()["count"] == 0 and h.cdf() == []
+
+
+def test_rounded_form_keeps_exact_totals_and_close_percentiles():
+    h = Histogram()
+    h.record_many(range(1000, 3_000_000, 37))
+    small = Histogram.from_dict(h.to_dict(digits=3))
+    assert (small.count, small.total, small.min, small.max) == (h.count, h.total, h.min, h.max)
+    for p in (50, 90, 99):
+        assert abs(small.percentile(p) - h.percentile(p)) <= h.percentile(p) * 0.006
+    assert len(h.to_dict(digits=3)["values"]) < len(h.to_dict()["buckets"])
