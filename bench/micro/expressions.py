@@ -86,11 +86,19 @@ def rows():
     return out
 
 
+def _cpu():
+    try:
+        from bench.machine import cpu_model
+        return cpu_model() or "cpu n/a"
+    except Exception:
+        return "cpu n/a"
+
+
 def report():
     lines = [
         "# Expression layer: microseconds per call",
         "",
-        f"Python {platform.python_version()} on {platform.machine()}, {platform.processor() or 'cpu n/a'}; "
+        f"Python {platform.python_version()} on {platform.machine()}, {_cpu()}; "
         "median of 7 runs.  compile_request: *remembered* = same text, names and scalar values as an earlier "
         "request; *bind* = parse cached, new values (checks + binding + closures); *cold* = nothing cached "
         "(tokenize, parse, checks, bind).  *run* = evaluate / apply / project on a 9-attribute item.",
