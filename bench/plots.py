@@ -28,6 +28,12 @@ def _colors(names):
     return {n: cmap(i % cmap.N) for i, n in enumerate(names)}
 
 
+def _style(results, name):
+    """Solid lines for kvstore, dashed for the baselines, dotted for floors."""
+    kind = results.get("targets", {}).get(name, {}).get("kind")
+    return {"kvstore": "-", "endpoint": "-", "baseline": "--", "floor": ":"}.get(kind, "-")
+
+
 def write_plots(results, directory, workloads=None):
     """Write every plot the results have data for; returns the paths."""
     plt = _plt()
@@ -61,7 +67,7 @@ def _cdf(plt, results, directory, colors, workloads):
             points = Histogram.from_dict(c["hist"]).cdf()
             if points:
                 ax.plot([p[0] / 1e3 for p in points], [p[1] for p in points], label=c["target"],
-                        color=colors.get(c["target"]), linewidth=1.3)
+                        color=colors.get(c["target"]), linestyle=_style(results, c["target"]), linewidth=1.3)
         ax.set_xscale("log")
         ax.set_title(workload, fontsize=10)
         ax.set_xlabel("latency (µs, log)", fontsize=8)
@@ -88,7 +94,7 @@ def _cdf(plt, results, directory, colors, workloads):
 def _concurrency(plt, results, directory, colors):
     rows = results["concurrency"]
     workloads = list(dict.fromkeys(r["workload"] for r in rows))
-    fig, axes = plt.subplots(1, len(workloads), figsize=(5.5 * len(workloads), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(workloads), figsize=(5.5 * len(workloads), 5), squeeze=False)
     for ax, workload in zip(axes.flat, workloads):
         series = {}
         for r in rows:
@@ -97,16 +103,18 @@ def _concurrency(plt, results, directory, colors):
         for (target, mode), pts in series.items():
             pts.sort()
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label="%s (%s)" % (target, mode),
-                    color=colors.get(target))
+                    color=colors.get(target), linestyle=_style(results, target))
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("concurrent clients")
         ax.set_ylabel("operations / s (log)")
         ax.set_title(workload)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.suptitle("Throughput against concurrency", fontsize=11)
-    fig.tight_layout()
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(6, len(labels)), fontsize=8)
+    fig.suptitle("Throughput against concurrency (threads share one interpreter lock; "
+                 "processes are separate clients of one server)", fontsize=11)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     path = os.path.join(directory, "throughput_concurrency.png")
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -127,7 +135,7 @@ def _size(plt, results, directory, colors):
             p99 = [p[1]["workloads"].get(workload, {}).get("p99") for p in pts]
             if all(v is not None for v in p50):
                 ax.plot(xs, [v / 1e3 for v in p50], marker="o", color=colors.get(t), label=t + " p50")
-                ax.plot(xs, [v / 1e3 for v in p99], marker="x", linestyle="--", color=colors.get(t), label=t + " p99")
+                ax.plot(xs, [v / 1e3 for v in p99], marker="x", linestyle=":", color=colors.get(t), label=t + " p99")
         mem = [p[1].get("bytes_per_record") for p in pts]
         if all(v is not None for v in mem):
             axes[2].plot(xs, mem, marker="o", color=colors.get(t), label=t)

@@ -216,9 +216,10 @@ def scaling_markdown(scaling):
     if scaling.get("startup"):
         out += ["### Start-up", "",
                 "A fresh process until its first read is answered: interpreter, imports, opening an empty store, "
-                "creating the items table, one write, one read (median of %d). *import + open* is the part spent "
-                "importing the target's library and opening the store; *first read* is the rest after "
-                "the process is up." % scaling.get("startup_repeats", 1), ""]
+                "creating the items table, one write, one read (median of %d). *import + open*: importing the "
+                "target's library and opening the store; *create table + write + read*: the rest after that; "
+                "the remainder of the first column is the interpreter and the harness's worker starting." %
+                scaling.get("startup_repeats", 1), ""]
         out.append(_table(["target", "process start to first read", "import + open", "create table + write + read"],
                           [[t, "%.0f ms" % (r["ready_seconds"] * 1e3), "%.1f ms" % (r["open_seconds"] * 1e3),
                             "%.1f ms" % (r.get("first_op_seconds", 0) * 1e3)]
