@@ -2,6 +2,8 @@
 (the fastest a Python in-memory store can be: a dict, and sorted key lists
 for the range operations)."""
 
+from itertools import islice
+
 from sortedcontainers import SortedList
 
 from bench.targets.base import ConditionFailed, Session, Target
@@ -81,7 +83,7 @@ class DictSession(Session):
     def op_query(self, arg):
         lo, hi, limit = arg
         items = self.t.items
-        return [items[k] for k in self.t.item_keys.irange(lo, hi, inclusive=(True, False))][:limit]
+        return [items[k] for k in islice(self.t.item_keys.irange(lo, hi, inclusive=(True, False)), limit)]
 
     def prepare_scan_page(self, limit):
         return limit
