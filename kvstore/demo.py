@@ -29,7 +29,7 @@ def main(argv=None):
             )
             print("created table 'orders'")
         table = db.Table("orders")
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S") + f".{time.time_ns() // 1000 % 1_000_000:06d}"
         with table.batch_writer() as batch:
             for i, (item, price) in enumerate([("tea", "4.50"), ("scones", "3.25"), ("jam", "6.00")]):
                 batch.put_item(Item={"customer": "ada", "order_id": f"{stamp}#{i}", "item": item,
