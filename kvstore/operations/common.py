@@ -11,6 +11,8 @@ from kvstore.errors import (
 from kvstore.types import Binary
 
 _TABLE_NAME_RE = re.compile(limits.TABLE_NAME_PATTERN + r"\Z")
+#: table names already found valid (1..255 characters of the allowed set): checked once
+_VALID_NAMES = set()
 _KEY_TAGS = {str: "S", Decimal: "N", Binary: "B"}
 
 RETURN_VALUES = "[ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]"
@@ -35,6 +37,8 @@ def key_type(value):
 # -- request-level constraints ("N validation errors detected") -------------
 
 def table_name_violations(name, path="tableName", minimum=1):
+    if minimum == 1 and type(name) is str and name in _VALID_NAMES:
+        return []
     if name is None:
         return [(None, path, "Member must not be null")]
     if not isinstance(name, str):
@@ -46,6 +50,8 @@ def table_name_violations(name, path="tableName", minimum=1):
         out.append((name, path, f"Member must have length less than or equal to {limits.MAX_TABLE_NAME}"))
     if name and not _TABLE_NAME_RE.match(name):
         out.append((name, path, "Member must satisfy regular expression pattern: " + limits.TABLE_NAME_PATTERN))
+    if not out and minimum == 1 and len(_VALID_NAMES) < 10000:
+        _VALID_NAMES.add(name)
     return out
 
 
@@ -65,18 +71,9 @@ def check_constraints(violations):
         raise constraint_error(violations)
 
 
-_VALID_NAMES = set()
-
-
 def check_request(request, enums=(), table_member="TableName", required=()):
     """Table-name, required-member and enum constraints, reported together like DynamoDB."""
-    name = request.get(table_member)
-    if name in _VALID_NAMES:
-        violations = []
-    else:
-        violations = table_name_violations(name)
-        if not violations and len(_VALID_NAMES) < 10000:
-            _VALID_NAMES.add(name)
+    violations = table_name_violations(request.get(table_member))
     for member, path in required:
         if request.get(member) is None:
             violations.append((None, path, "Member must not be null"))
