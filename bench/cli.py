@@ -148,6 +148,12 @@ def main(argv=None):
         for name, info in scaling.pop("targets").items():
             results["targets"].setdefault(name, info)
     results["elapsed_seconds"] = time.perf_counter() - t0
+    if results.get("cells"):
+        from bench.report import summary_ratios
+
+        _, _, summary = summary_ratios(results)
+        results["headline"] = [dict(target=s, versus=c, **{k: v for k, v in x.items()})
+                               for (s, c), x in summary.items()]
     text = markdown(results)
     if args.save:
         os.makedirs(RESULTS_DIR, exist_ok=True)

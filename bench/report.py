@@ -109,6 +109,59 @@ def headline(results, metric="latency"):
     return _table(["workload"] + order, rows)
 
 
+def _p50s(results):
+    by = {}
+    for c in results["cells"]:
+        if c["latency_ns"]["p50"]:
+            by.setdefault(c["target"], {})[c["workload"]] = c["latency_ns"]["p50"]
+    return by
+
+
+def summary_ratios(results):
+    """For each kvstore / endpoint target against each baseline and floor:
+    the geometric mean over workloads of p50 / comparator p50, and the
+    workloads where the ratio is best and worst."""
+    import math
+
+    p50 = _p50s(results)
+    kinds = {n: t.get("kind") for n, t in results["targets"].items()}
+    subjects = [n for n in target_order(results) if kinds.get(n) in ("kvstore", "endpoint") and n in p50]
+    comparators = [n for n in target_order(results) if kinds.get(n) in ("baseline", "floor") and n != "noop"
+                   and n in p50]
+    out = {}
+    for s in subjects:
+        for c in comparators:
+            common = [w for w in p50[s] if w in p50[c]]
+            if not common:
+                continue
+            r = {w: p50[s][w] / p50[c][w] for w in common}
+            best = min(r, key=r.get)
+            worst = max(r, key=r.get)
+            out[(s, c)] = {"geomean": math.exp(sum(math.log(x) for x in r.values()) / len(r)),
+                           "best": (best, r[best]), "worst": (worst, r[worst]), "workloads": len(r)}
+    return subjects, comparators, out
+
+
+def headline_summary(results):
+    subjects, comparators, out = summary_ratios(results)
+    if not out:
+        return []
+    rows = []
+    for s in subjects:
+        row = [s]
+        for c in comparators:
+            x = out.get((s, c))
+            row.append("-" if x is None else "**%s** (%s %s … %s %s)" % (
+                fmt_ratio(x["geomean"]), x["best"][0], fmt_ratio(x["best"][1]), x["worst"][0],
+                fmt_ratio(x["worst"][1])))
+        rows.append(row)
+    return ["## Headline", "",
+            "Median latency of each kvstore face (and each endpoint) divided by each alternative's, as the "
+            "geometric mean over the workloads both ran, with the best and the worst workload. Below 1× "
+            "kvstore is faster.", "",
+            _table(["", ] + ["vs " + c for c in comparators], rows), ""]
+
+
 def markdown(results, title="kvstore benchmark"):
     m = results["machine"]
     cfg = results["config"]
@@ -132,6 +185,7 @@ def markdown(results, title="kvstore benchmark"):
             lines.append("Harness floor (noop target): p50 %s, p99 %s per operation." % (
                 fmt_ns(min(c["latency_ns"]["p50"] for c in floor)), fmt_ns(max(c["latency_ns"]["p99"] for c in floor))))
             lines.append("")
+        lines += headline_summary(results)
         lines += ["## Median latency, and its ratio to %s (lower is better)" % base, "", headline(results), ""]
         lines += ["## Throughput, one client, and its ratio to %s (higher is better)" % base, "",
                   headline(results, "throughput"), ""]

@@ -1,43 +1,71 @@
-"""Per-call time of the expression layer: compile_request and evaluation.
+"""Per-call time of the expression layer: compile_request and evaluation, and a 10-item Query.
 
 Expressions sit on every request's hot path: each request compiles its
-expressions (parsing is cached per text, binding to the request's names and
-values is not) and each item read or written evaluates them.  Each row times
-one call: ``repeats`` runs of ``number`` calls (sized so a run takes ~20 ms)
-and reports the median in microseconds.  Not a test.
+expressions and each item read or written evaluates them.  Real requests repeat
+a few *shapes* (same texts, names and value types) with new values every call
+(``pk = :p AND sk >= :s`` with a new ``:p`` per Query), so the column that
+matters is "new values".  Each row times one call: ``repeats`` runs of
+``number`` calls (sized so a run takes ~20 ms) and reports the median in
+microseconds.  Not a test.
 
     python -m bench.micro.expressions
     python -m bench.micro.expressions --output bench/results/micro_expressions.md
 """
 
 import argparse
+import itertools
 import platform
+import sqlite3
 import statistics
 import sys
 import timeit
 from decimal import Decimal
 
+from kvstore import expressions
 from kvstore.expressions import clear_cache, compile_request
+from kvstore.types import type_of
 
 ITEM = {
     "pk": "customer#0042", "sk": Decimal("1700000000123"), "version": Decimal(7), "status": "open",
     "name": "Zoë Example", "tags": {"vip", "beta"}, "scores": [Decimal(1), Decimal(2), Decimal(3)],
     "address": {"city": "Lyon", "zip": "69001", "lines": ["1 rue X", "bât. B"]}, "active": True,
+    "a": "x", "b": Decimal(3),
 }
 
-CONDITIONS = [
-    ("attribute_not_exists(pk)", None, None),
-    ("version = :v", None, {":v": Decimal(7)}),
-    ("#s IN (:a, :b) AND size(tags) > :n", {"#s": "status"}, {":a": "open", ":b": "held", ":n": Decimal(1)}),
-    ("address.city = :c OR (attribute_exists(active) AND NOT contains(tags, :t))", None,
-     {":c": "Paris", ":t": "vip"}),
+#: distinct value maps per row: more than any result cache keyed by exact values remembers
+DISTINCT = 4096
+
+
+def _n(i):
+    return Decimal(i)
+
+
+#: (kind, operation, compile_request arguments without values, values(i) or None)
+REQUESTS = [
+    ("key condition", "Query", {"key_condition": "pk = :p AND sk >= :s"},
+     lambda i: {":p": f"customer#{i:05d}", ":s": _n(1700000000000 + i)}),
+    ("key condition", "Query", {"key_condition": "#p = :p AND begins_with(#s, :s)",
+                                "names": {"#p": "pk", "#s": "sk"}},
+     lambda i: {":p": f"customer#{i:05d}", ":s": f"order#{i % 97}"}),
+    ("key + filter", "Query", {"key_condition": "pk = :p AND sk BETWEEN :lo AND :hi",
+                               "filter": "#s = :st AND size(tags) > :n", "names": {"#s": "status"}},
+     lambda i: {":p": f"customer#{i:05d}", ":lo": _n(i), ":hi": _n(i + 100), ":st": "open", ":n": _n(i % 3)}),
+    ("condition", "PutItem", {"condition": "attribute_not_exists(pk)"}, None),
+    ("condition", "PutItem", {"condition": "version = :v"}, lambda i: {":v": _n(i)}),
+    ("condition", "PutItem", {"condition": "#s IN (:a, :b) AND size(tags) > :n", "names": {"#s": "status"}},
+     lambda i: {":a": f"open{i}", ":b": "held", ":n": _n(i % 5)}),
+    ("condition", "PutItem",
+     {"condition": "address.city = :c OR (attribute_exists(active) AND NOT contains(tags, :t))"},
+     lambda i: {":c": f"Paris{i}", ":t": "vip"}),
+    ("update", "UpdateItem", {"update": "SET version = version + :one"}, lambda i: {":one": _n(i)}),
+    ("update", "UpdateItem", {"update": "SET a = :a, b = b + :n"}, lambda i: {":a": f"x{i}", ":n": _n(i)}),
+    ("update + condition", "UpdateItem", {"update": "SET a = :a, version = :new", "condition": "version = :old"},
+     lambda i: {":a": f"x{i}", ":new": _n(i + 1), ":old": _n(i)}),
+    ("update", "UpdateItem", {"update": "SET #n = :n, address.zip = :z REMOVE scores[0] ADD tags :t",
+                              "names": {"#n": "name"}},
+     lambda i: {":n": f"Zoe{i}", ":z": f"{i:05d}", ":t": {f"new{i}"}}),
+    ("projection", "GetItem", {"projection": "pk, address.city, scores[1]"}, None),
 ]
-UPDATES = [
-    ("SET version = version + :one", None, {":one": Decimal(1)}),
-    ("SET #n = :n, address.zip = :z REMOVE scores[0] ADD tags :t", {"#n": "name"},
-     {":n": "Zoe", ":z": "69002", ":t": {"new"}}),
-]
-PROJECTIONS = [("pk, address.city, scores[1]", None)]
 
 
 def per_call_us(fn, repeats=7, budget=0.02):
@@ -50,39 +78,122 @@ def per_call_us(fn, repeats=7, budget=0.02):
     return statistics.median(runs) * 1e6
 
 
-def _timings(call):
-    """(remembered, bind, cold) microseconds of ``call()`` (one compile_request)."""
-    from kvstore import expressions
+def _forget_compiled():
+    """Forget compiled results and templates but keep parsed texts (works on every version of the layer)."""
+    for name in ("_RESULTS", "_TEMPLATES"):
+        cache = getattr(expressions, name, None)
+        if cache is not None:
+            cache.clear()
 
-    call()
 
-    def bind():
-        expressions._RESULTS.clear()
-        call()
+def _timings(operation, args, make_values):
+    """(same values, new values, new shape, cold) microseconds of one compile_request."""
+    first = make_values(0) if make_values else None
+
+    def same():
+        return compile_request(operation, values=first, **args)
+
+    maps = itertools.cycle([make_values(i) for i in range(DISTINCT)] if make_values else [None])
+
+    def new_values():
+        return compile_request(operation, values=next(maps), **args)
+
+    def new_shape():
+        _forget_compiled()
+        same()
 
     def cold():
         clear_cache()
-        call()
-    return per_call_us(call), per_call_us(bind), per_call_us(cold)
+        same()
+    same()
+    return per_call_us(same), per_call_us(new_values), per_call_us(new_shape), per_call_us(cold)
+
+
+def _run_time(compiled):
+    """Microseconds to use the compiled request once on ITEM (evaluate / apply / project / resolve)."""
+    parts = []
+    if compiled.key_condition is not None:
+        key = compiled.key_condition
+        types = {name: type_of(values[0]) for name, (_, values) in key.conditions.items()}
+        parts.append(lambda: key.resolve("pk", "sk", types))
+    for condition in (compiled.condition, compiled.filter):
+        if condition is not None:
+            parts.append(lambda c=condition: c.evaluate(ITEM))
+    if compiled.update is not None:
+        parts.append(lambda u=compiled.update: u.apply(ITEM, True))
+    if compiled.projection is not None:
+        parts.append(lambda p=compiled.projection: p.apply(ITEM))
+
+    def run():
+        for p in parts:
+            p()
+    return per_call_us(run)
+
+
+def _shown(args):
+    texts = [args[k] for k in ("key_condition", "filter", "condition", "update", "projection") if k in args]
+    return " ; ".join(f"`{t}`" for t in texts)
 
 
 def rows():
     out = []
-    for text, names, values in CONDITIONS:
-        def call(t=text, n=names, v=values):
-            return compile_request("PutItem", condition=t, names=n, values=v)
-        compiled = call().condition
-        out.append(("condition", text) + _timings(call) + (per_call_us(lambda c=compiled: c.evaluate(ITEM)),))
-    for text, names, values in UPDATES:
-        def call(t=text, n=names, v=values):
-            return compile_request("UpdateItem", update=t, names=n, values=v)
-        compiled = call().update
-        out.append(("update", text) + _timings(call) + (per_call_us(lambda c=compiled: c.apply(ITEM, True)),))
-    for text, names in PROJECTIONS:
-        def call(t=text, n=names):
-            return compile_request("GetItem", projection=t, names=n)
-        compiled = call().projection
-        out.append(("projection", text) + _timings(call) + (per_call_us(lambda c=compiled: c.apply(ITEM)),))
+    for kind, operation, args, make_values in REQUESTS:
+        compiled = compile_request(operation, values=make_values(0) if make_values else None, **args)
+        out.append((kind, _shown(args)) + _timings(operation, args, make_values) + (_run_time(compiled),))
+    return out
+
+
+# ---------------------------------------------------------------- Query of 10 items
+
+def query_engine(partitions=1000, per_partition=10):
+    from kvstore.api import Database
+
+    db = Database(":memory:", durability="none")
+    db.create_table(TableName="bench", BillingMode="PAY_PER_REQUEST",
+                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                               {"AttributeName": "sk", "KeyType": "RANGE"}],
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                          {"AttributeName": "sk", "AttributeType": "N"}])
+    table = db.Table("bench")
+    with table.batch_writer() as writer:
+        for p in range(partitions):
+            for s in range(per_partition):
+                writer.put_item(Item={"pk": f"customer#{p:05d}", "sk": s, "status": "open", "total": p * 10 + s,
+                                      "note": "x" * 40})
+    return db
+
+
+def query_rows(partitions=1000):
+    """(what, µs per call) for a 10-item Query with a new ``:p`` each call, and sqlite3's 10-row range SELECT."""
+    from kvstore.operations import execute
+
+    db = query_engine(partitions)
+    engine = db.engine
+    requests = itertools.cycle([
+        {"TableName": "bench", "KeyConditionExpression": "pk = :p AND sk >= :s",
+         "ExpressionAttributeValues": {":p": f"customer#{p:05d}", ":s": Decimal(0)}}
+        for p in range(partitions)])
+    assert len(execute(engine, "Query", next(requests))["Items"]) == 10
+    out = [("kvstore `execute(engine, \"Query\", ...)`, native request",
+            per_call_us(lambda: execute(engine, "Query", next(requests))))]
+    table = db.Table("bench")
+    keys = itertools.cycle([f"customer#{p:05d}" for p in range(partitions)])
+    out.append(("kvstore `Table.query(KeyConditionExpression=..., ExpressionAttributeValues=...)`",
+                per_call_us(lambda: table.query(KeyConditionExpression="pk = :p AND sk >= :s",
+                                                ExpressionAttributeValues={":p": next(keys), ":s": 0}))))
+    db.close()
+
+    con = sqlite3.connect(":memory:")
+    con.execute("CREATE TABLE t (pk TEXT, sk INTEGER, status TEXT, total INTEGER, note TEXT, PRIMARY KEY (pk, sk))"
+                " WITHOUT ROWID")
+    con.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?)",
+                    [(f"customer#{p:05d}", s, "open", p * 10 + s, "x" * 40)
+                     for p in range(partitions) for s in range(10)])
+    sql = "SELECT pk, sk, status, total, note FROM t WHERE pk = ? AND sk >= ? ORDER BY sk"
+    keys = itertools.cycle([f"customer#{p:05d}" for p in range(partitions)])
+    out.append(("sqlite3 10-row range SELECT (fetchall)", per_call_us(lambda: con.execute(sql, (next(keys), 0))
+                                                                      .fetchall())))
+    con.close()
     return out
 
 
@@ -98,16 +209,27 @@ def report():
     lines = [
         "# Expression layer: microseconds per call",
         "",
-        f"Python {platform.python_version()} on {platform.machine()}, {_cpu()}; "
-        "median of 7 runs.  compile_request: *remembered* = same text, names and scalar values as an earlier "
-        "request; *bind* = parse cached, new values (checks + binding + closures); *cold* = nothing cached "
-        "(tokenize, parse, checks, bind).  *run* = evaluate / apply / project on a 9-attribute item.",
+        f"Python {platform.python_version()} on {platform.machine()}, {_cpu()}; median of 7 runs.  "
+        "compile_request: *same values* = the same request again; *new values* = same texts, names and value "
+        f"types, a new value map each call (cycling through {DISTINCT}); *new shape* = parsed texts cached, "
+        "nothing else; *cold* = nothing cached (tokenize, parse, checks, bind).  *run* = use the result once: "
+        "resolve a key condition, evaluate a condition / apply an update / project on a 11-attribute item.",
         "",
-        "| kind | expression | remembered µs | bind µs | cold µs | run µs |",
-        "|---|---|---:|---:|---:|---:|",
+        "| kind | expressions | same values µs | new values µs | new shape µs | cold µs | run µs |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
-    for kind, text, remembered, bind, cold, run in rows():
-        lines.append(f"| {kind} | `{text}` | {remembered:.2f} | {bind:.1f} | {cold:.1f} | {run:.2f} |")
+    for kind, text, same, new, shape, cold, run in rows():
+        lines.append(f"| {kind} | {text} | {same:.2f} | {new:.2f} | {shape:.1f} | {cold:.1f} | {run:.2f} |")
+    lines += [
+        "",
+        "In-process Query returning 10 items of one partition (1000 partitions of 10), a new partition key "
+        "each call:",
+        "",
+        "| request | µs per call |",
+        "|---|---:|",
+    ]
+    for what, us in query_rows():
+        lines.append(f"| {what} | {us:.1f} |")
     return "\n".join(lines) + "\n"
 
 
