@@ -134,6 +134,8 @@ def _indexable(value, key_type, max_size):
         return False
     if tag == "N":
         return True
+    if tag == "S" and 0 < len(value) <= max_size // 4:     # UTF-8 takes at most 4 bytes a character
+        return True
     raw = _core.key_bytes(value)
     return 0 < len(raw) <= max_size
 

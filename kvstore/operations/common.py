@@ -158,6 +158,8 @@ def check_index_keys(table, item, updating=False):
                 raise invalid_parameter(
                     f"Type mismatch for Index Key {name} Expected: {expected} Actual: {type_of(value)} "
                     f"IndexName: {index_name}")
+            if actual == "N" or (actual == "S" and 0 < len(value) <= limits.MAX_RANGE_KEY_SIZE // 4):
+                continue        # no byte limit for N; short strings cannot exceed either limit
             raw = _core.key_bytes(value)
             if not raw:
                 if updating:
