@@ -112,7 +112,10 @@ def _run(engine, request, parsed, tables):
     with Locks(targets):
         for i, ((kind, spec, condition, update, put_packed), (table, row_key)) in enumerate(zip(parsed, targets)):
             old_packed = table.rows.get(row_key)
-            old = _core.unpack_item(old_packed) if old_packed is not None else None
+            # the old image matters to a condition, an update and index maintenance; a blind Put or
+            # Delete on a table without indexes only needs to know whether the item was there
+            needs_old = condition is not None or kind == "Update" or table.indexes
+            old = _core.unpack_item(old_packed) if (old_packed is not None and needs_old) else None
             if condition is not None and not condition.evaluate(old):
                 reason = {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
                 if old is not None and spec.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD":
