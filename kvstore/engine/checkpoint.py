@@ -10,6 +10,7 @@ damaged it afterwards -- which ``validate`` detects.
 import os
 import re
 import struct
+import time
 import zlib
 
 import msgpack
@@ -23,6 +24,14 @@ CHUNK = struct.Struct("<II")               # length, crc
 FOOTER = struct.Struct("<IQQI")            # END_MARKER, chunks, end_lsn, crc
 END_MARKER = 0xFFFFFFFF
 _BLOCK = 1 << 20
+#: A checkpoint is background work beside requests, and it needs the GIL to pack.  Releasing the GIL
+#: for a write is not enough to hand it over: the releasing thread takes it back before a waiting
+#: thread has even woken up, and the waiter only gets it when the interpreter forces a switch
+#: (sys.getswitchinterval(), 5 ms).  So after every YIELD_EVERY seconds of work the writer sleeps
+#: YIELD_SECONDS, long enough for a waiting request thread to wake and take the GIL; at half the
+#: time it also leaves a core to requests on a small machine (bench/results/durability_engine.md).
+YIELD_EVERY = 0.0002
+YIELD_SECONDS = 0.0002
 
 _NAME = re.compile(r"^checkpoint-(\d{20})\.ckpt$")
 
@@ -61,25 +70,24 @@ def write_checkpoint(fs, directory, start_lsn, chunks, before_publish, sync=True
     f = fs.create(tmp)
     try:
         head = HEADER.pack(MAGIC, VERSION, 0, start_lsn, 0)[:-4]
-        pending = [head, zlib.crc32(head).to_bytes(4, "little")]
-        pending_size, size, count = HEADER.size, 0, 0
+        f.write(head + zlib.crc32(head).to_bytes(4, "little"))
+        size, count = HEADER.size, 0
         packer = msgpack.Packer(use_bin_type=True)
+        pause, last = time.sleep, time.monotonic()
         for chunk in chunks:
+            if YIELD_EVERY is not None and time.monotonic() - last >= YIELD_EVERY:
+                pause(YIELD_SECONDS)
+                last = time.monotonic()
             data = packer.pack(chunk)
             length = len(data).to_bytes(4, "little")
             crc = zlib.crc32(data, zlib.crc32(length))
-            pending += (length, crc.to_bytes(4, "little"), data)
-            pending_size += CHUNK.size + len(data)
+            f.write(length + crc.to_bytes(4, "little") + data)
+            size += CHUNK.size + len(data)
             count += 1
-            if pending_size >= _BLOCK:
-                f.write(b"".join(pending))
-                size += pending_size
-                pending, pending_size = [], 0
         end_lsn = before_publish()
         foot = FOOTER.pack(END_MARKER, count, end_lsn, 0)[:-4]
-        pending += (foot, zlib.crc32(foot).to_bytes(4, "little"))
-        f.write(b"".join(pending))
-        size += pending_size + FOOTER.size
+        f.write(foot + zlib.crc32(foot).to_bytes(4, "little"))
+        size += FOOTER.size
         if sync:
             f.sync()
     except Exception:

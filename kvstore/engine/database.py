@@ -141,37 +141,32 @@ class Engine:
     # -- checkpoints and recovery -------------------------------------------
 
     def checkpoint_chunks(self, rows_per_chunk=256):
-        """Chunks of a fuzzy snapshot: the catalog, then rows of each table, a few hundred at a time.
+        """Chunks of a fuzzy snapshot: the catalog, then each table's rows, a few hundred at a time.
 
-        Only a partition's sorted keys are copied under its lock (a C-speed list
-        copy), so writers wait for that alone.  The packed items are read
-        afterwards without the lock: packed items are immutable, and a key
-        copied under the lock already reflects every write appended before the
-        checkpoint's start LSN (its writer held the lock until it had applied),
-        so a value read later is that state or a newer one, which the log
-        replays anyway; a key deleted meanwhile is skipped (its delete is
-        replayed too).  See docs/format.md, "Why a fuzzy checkpoint ...".
-        Small chunks keep each stretch of work holding the GIL short, so a
-        checkpoint does not stall readers (the writer yields between chunks).
+        Keys are copied a small batch at a time under their partition's lock
+        (``Table.iter_range``, as a Scan walks), so a writer waits at most for
+        one batch copy, and the GIL is never held for long.  The packed items
+        are read after the lock is released: they are immutable, and a key
+        batch copied under the lock already reflects every write appended
+        before the checkpoint's start LSN (its writer held the lock until it
+        had applied), so a value read later is that state or a newer one,
+        which the log replays anyway; a key deleted meanwhile is skipped (its
+        delete is replayed too).  See docs/format.md, "Why a fuzzy checkpoint".
         """
         with self.catalog_lock:
             tables = list(self.tables.values())
             yield ["catalog", [t.meta for t in tables]]
         for table in tables:
             rows = table.rows
-            for p, lock in enumerate(table.locks):
-                with lock:
-                    keys = list(table.partitions[p])
-                for i in range(0, len(keys), rows_per_chunk):
-                    part = keys[i:i + rows_per_chunk]
-                    values = list(map(rows.get, part))
-                    if None in values:                     # deleted since the keys were copied
-                        kept = [kv for kv in zip(part, values) if kv[1] is not None]
-                        part, values = [k for k, _ in kept], [v for _, v in kept]
-                    if part:
-                        flat = [None] * (2 * len(part))
-                        flat[::2], flat[1::2] = part, values
-                        yield [ROWS_FLAT, table.name, flat]
+            for part in table.iter_range(table, None, True, None, True, chunk=rows_per_chunk):
+                values = list(map(rows.get, part))
+                if None in values:                     # deleted since the keys were copied
+                    kept = [kv for kv in zip(part, values) if kv[1] is not None]
+                    part, values = [k for k, _ in kept], [v for _, v in kept]
+                if part:
+                    flat = [None] * (2 * len(part))
+                    flat[::2], flat[1::2] = part, values
+                    yield [ROWS_FLAT, table.name, flat]
 
     def checkpoint(self):
         if self.durability is not None:
