@@ -51,7 +51,9 @@ def build_parser():
     p.add_argument("--sweep", default=None, metavar="WORKLOADS",
                    help="throughput against concurrency for these workloads (e.g. get,put)")
     p.add_argument("--concurrency", default="1,2,4,8", help="client counts for --sweep")
-    p.add_argument("--sweep-targets", default=None, help="targets for the sweep (default: those compared)")
+    p.add_argument("--clients-as", choices=("auto", "threads", "processes"), default="auto",
+                   help="sweep clients: threads, processes (socket targets only), or auto: processes for "
+                        "targets reached over a socket, threads for in-process ones")
     p.add_argument("--scaling", nargs="?", const=",".join(str(s) for s in DEFAULT_SIZES), default=None,
                    metavar="SIZES", help="scaling run at these sizes (default 10k,100k,1M; add 10M if RAM allows)")
     p.add_argument("--scaling-targets", default=DEFAULT_TARGETS)
@@ -93,6 +95,7 @@ def config_from(args):
     if args.sweep:
         cfg.sweep_workloads = workload_registry.select(_split(args.sweep))
         cfg.sweep_levels = [int(x) for x in _split(args.concurrency)]
+        cfg.sweep_mode = args.clients_as
     return cfg
 
 

@@ -32,6 +32,7 @@ class Config:
     sweep_workloads: list = field(default_factory=list)
     sweep_levels: list = field(default_factory=lambda: [1, 2, 4, 8])
     sweep_rounds: int = 3
+    sweep_mode: str = "auto"  # "auto" | "threads" | "processes"
     in_process: bool = False
     server_in_memory: bool = False
     server_args: list = field(default_factory=list)
@@ -325,7 +326,10 @@ class Suite:
             except WorkerError as exc:
                 self._drop(h, "%s sweep warm-up: %s" % (workload.name, exc.message))
                 continue
-            mode = "processes" if h.info.get("remote") else "threads"
+            remote = h.info.get("remote")
+            if cfg.sweep_mode == "processes" and not remote:
+                continue  # an in-process store cannot be shared with other processes
+            mode = cfg.sweep_mode if cfg.sweep_mode != "auto" else ("processes" if remote else "threads")
             for level in levels:
                 cell = Cell()
                 # Keep each level's round about as long as the others.
