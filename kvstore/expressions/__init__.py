@@ -11,20 +11,23 @@
 It returns :class:`Compiled` with ``condition``, ``filter``, ``key_condition``,
 ``update`` and ``projection`` (each None when not given).  Parsing and the
 checks that depend only on the text are cached per (kind, text); the checks
-that depend on the request's ExpressionAttributeNames / Values run for every
-request.  Legacy parameters (Expected, AttributeUpdates, ...) live in
+that depend on the request's ExpressionAttributeNames / Values run once per
+request *shape* (texts, names, value placeholders and value types), and a
+request of a known shape only re-runs the two checks that look inside values
+(see :func:`compile_request`).  Legacy parameters (Expected, AttributeUpdates, ...) live in
 :mod:`kvstore.expressions.legacy`.
 """
 
 import functools
 import re
+import threading
 from decimal import Decimal
 
 from kvstore import limits
 from kvstore.errors import ValidationException
 from kvstore.expressions import parser
-from kvstore.expressions.evaluate import compile_condition
-from kvstore.expressions.key_condition import KeyCondition, ResolvedKeyCondition, extract
+from kvstore.expressions.evaluate import condition_part
+from kvstore.expressions.key_condition import KeyCondition, ResolvedKeyCondition, key_condition_part
 from kvstore.expressions.messages import ExpressionError, detail, invalid
 from kvstore.expressions.projection import Projection
 from kvstore.expressions.update import Update, bind_update
@@ -61,8 +64,17 @@ class Condition:
 class Compiled:
     __slots__ = ("condition", "filter", "key_condition", "update", "projection")
 
-    def __init__(self):
-        self.condition = self.filter = self.key_condition = self.update = self.projection = None
+    def __init__(self, condition=None, filter=None, key_condition=None, update=None,  # noqa: A002
+                 projection=None):
+        self.condition = condition
+        self.filter = filter
+        self.key_condition = key_condition
+        self.update = update
+        self.projection = projection
+
+
+#: Compiled's members, in its constructor's order
+_FIELDS = ("condition", "filter", "key_condition", "update", "projection")
 
 
 # ---------------------------------------------------------------- request rules
@@ -91,70 +103,156 @@ def compile_request(operation, condition=None, filter=None, key_condition=None, 
     Raises ValidationException with DynamoDB's message for the first problem
     in DynamoDB's order.
 
-    The result is a pure function of the arguments, so successful results are
-    remembered for requests whose values are all scalars (the usual
-    ``version = :v``); the compiled objects are immutable and shared.
+    Requests repeat a few *shapes*: the same operation, texts and names, the
+    same value placeholders with values of the same types.  Every check but
+    two depends only on the shape, so the first request of a shape that
+    compiles leaves a template (see :func:`_instantiator`); the next ones
+    only re-run the checks that look inside values and put their values in
+    place.  The objects returned read only this request's values (those that
+    read no value at all are shared).
     """
-    key = _result_key(operation, condition, filter, key_condition, update, projection, names, values)
+    # The shape key, inline because it is computed for every request.  Only exact
+    # str texts, names and placeholders, and dict maps, get one: anything else takes
+    # the full path, which raises exactly what it should.
+    key = None
+    if ((condition is None or condition.__class__ is str) and (filter is None or filter.__class__ is str)
+            and (key_condition is None or key_condition.__class__ is str)
+            and (update is None or update.__class__ is str)
+            and (projection is None or projection.__class__ is str)):
+        if names is None:
+            names_key = None
+        elif (names.__class__ is dict and _STR_TYPES.issuperset(map(type, names))
+              and _STR_TYPES.issuperset(map(type, names.values()))):
+            names_key = tuple(names.items())
+        else:
+            names_key = False
+        if names_key is not False:
+            if values is None:
+                vals = ()
+                key = (operation, condition, filter, key_condition, update, projection, names_key)
+            elif values.__class__ is dict:
+                vals = tuple(values.values())
+                # a map (even empty), its placeholders, the classes of the placeholders and of the values
+                key = (operation, condition, filter, key_condition, update, projection, names_key, _MAP,
+                       *values, *map(type, (*values, *vals)))
     if key is not None:
-        compiled = _RESULTS.get(key)
-        if compiled is not None:
-            return compiled
-    compiled = _compile_request(operation, condition, filter, key_condition, update, projection, names, values)
-    if key is not None:
-        if len(_RESULTS) >= _RESULTS_SIZE:
-            try:
-                del _RESULTS[next(iter(_RESULTS))]
-            except (RuntimeError, KeyError, StopIteration):   # another thread got there first
-                pass
-        _RESULTS[key] = compiled
-    return compiled
+        try:
+            instantiate = _TEMPLATES.get(key)
+        except TypeError:       # an unhashable operation: not worth remembering
+            instantiate = key = None
+        if instantiate is not None:
+            compiled = instantiate(vals)
+            if compiled is not None:
+                return compiled
+            key = None          # a set whose members are of another type: compile in full, keep the template
+    instantiate = _template(operation, condition, filter, key_condition, update, projection, names, values)
+    if key is not None and _storable(condition, filter, key_condition, update, projection, names):
+        _remember(key, instantiate)
+    return instantiate(tuple(values.values()) if values else ())
 
 
-_RESULTS = {}
-_RESULTS_SIZE = 2048
 _SCALARS = frozenset((str, Decimal, bool, type(None), Binary))
 _NATIVE = _SCALARS | {dict, list, set, frozenset}
+_STR_TYPES = frozenset((str,))
+_EMPTY_SET = object()
+_MAP = object()
 
 
-def _result_key(operation, condition, filter, key_condition, update, projection, names, values):  # noqa: A002
-    """Hashable key of a request whose compilation may be remembered (None: do not remember)."""
-    if names is not None:
-        if type(names) is not dict:
-            return None
-        names_key = tuple(names.items())
-    else:
-        names_key = None
-    if values is not None:
-        if type(values) is not dict:
-            return None
-        values_key = []
-        for k, v in values.items():
-            t = v.__class__
-            if t not in _SCALARS:
+def _member_type(value):
+    """The class of the member of a set that ``type_of`` looks at (``_EMPTY_SET`` for an empty set)."""
+    return type(next(iter(value), _EMPTY_SET))
+
+
+#: instantiate functions (see _instantiator) by shape key, oldest first (FIFO eviction)
+_TEMPLATES = {}
+_TEMPLATES_SIZE = 2048
+_TEMPLATES_LOCK = threading.Lock()
+#: a request whose texts and names add up to more characters than this gets no template (memory bound)
+_MAX_KEY_CHARS = 16384
+
+
+def _storable(condition, filter, key_condition, update, projection, names):  # noqa: A002
+    size = sum(len(t) for t in (condition, filter, key_condition, update, projection) if t is not None)
+    if names:
+        size += sum(len(k) + len(v) for k, v in names.items())
+    return size <= _MAX_KEY_CHARS
+
+
+def _remember(key, instantiate):
+    with _TEMPLATES_LOCK:
+        if key not in _TEMPLATES and len(_TEMPLATES) >= _TEMPLATES_SIZE:
+            del _TEMPLATES[next(iter(_TEMPLATES))]
+        _TEMPLATES[key] = instantiate
+
+
+def _instantiator(checks, parts, vals=()):
+    """``instantiate(vals) -> Compiled`` for every request of a shape that compiled.
+
+    ``checks``: ``(member, check, slots)`` that look inside values, in the
+    order DynamoDB runs them (every other check passed for the shape, so the
+    first of these that fails is the request's error).  ``parts``: per member
+    of :class:`Compiled`, ``(object, None)`` shared by every request or
+    ``(None, make)`` with ``make(vals)`` its object for one request, ``vals``
+    being ExpressionAttributeValues' values in their order.  ``vals``: the
+    values of the request that built the template.  The shape key holds the
+    class of each value; for a set the template also depends on the class of
+    its members (SS, NS or BS), which ``instantiate`` checks, returning None
+    when it differs.
+    """
+    build = _builder(parts)
+    if build is None:
+        shared = Compiled(*[obj for obj, _ in parts])
+        return lambda vals: shared
+    checks = tuple(checks)
+    members = tuple((i, _member_type(v)) for i, v in enumerate(vals) if type(v) is set or type(v) is frozenset)
+    if not checks and not members:
+        return build
+
+    def instantiate(vals):
+        for i, member in members:
+            if _member_type(vals[i]) is not member:
                 return None
-            values_key.append((k, t, v))
-        values_key = tuple(values_key)
-    else:
-        values_key = None
-    key = (operation, condition, filter, key_condition, update, projection, names_key, values_key)
-    try:
-        hash(key)
-    except TypeError:
+        for member, check, slots in checks:
+            try:
+                check(*[vals[s] for s in slots])
+            except ExpressionError as e:
+                raise invalid(member, e.message) from None
+        return build(vals)
+    return instantiate
+
+
+def _builder(parts):
+    """``build(vals) -> Compiled`` from the five parts, or None when no part depends on values."""
+    fixed = [obj for obj, _ in parts]
+    variable = [(i, make) for i, (_, make) in enumerate(parts) if make is not None]
+    if not variable:
         return None
-    return key
+    if len(variable) == 1:
+        ((i, make),) = variable
+        a, b, c, d, e = fixed
+        return (lambda vals: Compiled(make(vals), b, c, d, e), lambda vals: Compiled(a, make(vals), c, d, e),
+                lambda vals: Compiled(a, b, make(vals), d, e), lambda vals: Compiled(a, b, c, make(vals), e),
+                lambda vals: Compiled(a, b, c, d, make(vals)))[i]
+
+    def build(vals):
+        objs = fixed.copy()
+        for i, make in variable:
+            objs[i] = make(vals)
+        return Compiled(*objs)
+    return build
 
 
-def _compile_request(operation, condition, filter, key_condition, update, projection, names, values):  # noqa: A002
+def _template(operation, condition, filter, key_condition, update, projection, names, values):  # noqa: A002
+    """Check a request in DynamoDB's order, raising its first error; return its instantiate function."""
     present = [(arg, member, text) for arg, member, text in (
         ("update", "UpdateExpression", update), ("condition", "ConditionExpression", condition),
         ("filter", "FilterExpression", filter), ("projection", "ProjectionExpression", projection),
         ("key_condition", "KeyConditionExpression", key_condition)) if text is not None]
     if names is not None or values is not None:
         check_placeholder_maps(operation, [member for _, member, _ in present], names, values)
-    compiled = Compiled()
+    parts = {name: (None, None) for name in _FIELDS}
     if not present:
-        return compiled
+        return _instantiator((), list(parts.values()))
     if names is not None:
         _check_names(names)
     if values is not None:
@@ -163,8 +261,8 @@ def _compile_request(operation, condition, filter, key_condition, update, projec
         _check_name_values(names)
     binder = Binder(names, values)
     for arg, member, text in present:
-        binder.start()
-        setattr(compiled, arg, _compile_one(arg, member, text, binder))
+        binder.start(member)
+        parts[arg] = _compile_one(arg, member, text, binder)
     if names:
         unused = [k for k in names if k not in binder.used_names]
         if unused:
@@ -175,7 +273,7 @@ def _compile_request(operation, condition, filter, key_condition, update, projec
         if unused:
             raise ValidationException("Value provided in ExpressionAttributeValues unused in expressions: "
                                       f"keys: {{{', '.join(unused)}}}")
-    return compiled
+    return _instantiator(binder.checks, [parts[name] for name in _FIELDS], tuple(values.values()) if values else ())
 
 
 def check_placeholder_maps(operation, expressions, names, values):
@@ -292,20 +390,33 @@ def _parsed(grammar, text):
 
 
 def clear_cache():
-    """Forget every parsed expression and remembered result (tests and benchmarks)."""
+    """Forget every parsed expression and template (tests and benchmarks)."""
     _parsed.cache_clear()
-    _RESULTS.clear()
+    with _TEMPLATES_LOCK:
+        _TEMPLATES.clear()
 
 
 def _build_condition(tree, binder):
     bound = binder.condition(tree)
-    return Condition(compile_condition(bound), binder.top, binder.nested)
+    fn, make = condition_part(bound)
+    top, nested = frozenset(binder.top), frozenset(binder.nested)
+    if make is None:
+        return Condition(fn, top, nested), None
+
+    def make_condition(vals):
+        condition = _new(Condition)
+        condition._fn = make(vals)
+        condition.top_level_names = top
+        condition.nested_top_level_names = nested
+        return condition
+    return None, make_condition
+
+
+_new = object.__new__
 
 
 def _build_key_condition(tree, binder):
-    bound = binder.condition(tree)
-    key = KeyCondition(extract(bound))
-    return key
+    return key_condition_part(binder.condition(tree))
 
 
 def _build_projection(paths, binder):
@@ -314,7 +425,7 @@ def _build_projection(paths, binder):
     for i in range(len(paths) - 1, -1, -1):
         resolved[i] = binder.path(paths[i])
         tree.add(resolved[i])
-    return Projection(resolved)
+    return Projection(resolved), None
 
 
 def _build_update(parsed, binder):

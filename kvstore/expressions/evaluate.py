@@ -3,7 +3,9 @@
 A bound condition (see :mod:`kvstore.expressions.validate`) is turned into one
 closure ``f(item) -> bool`` built from small closures, with fast paths for the
 shapes every application uses (``attribute_not_exists(pk)``, ``version = :v``),
-so evaluating a condition costs a dict lookup and a comparison.
+so evaluating a condition costs a dict lookup and a comparison.  Compilation
+is split in two stages so that requests of one shape share all the work that
+does not depend on their values (see "compiling in two stages" below).
 
 Semantics (reference section 8.5): a path that does not resolve is *absent*;
 ``=`` is deep equality of same-typed values (sets and maps ignore order, NS by
@@ -19,7 +21,8 @@ from kvstore.types import Binary, type_of
 
 __all__ = [
     "MISSING", "deep_equal", "equal", "ordered", "contains", "begins_with", "size_of",
-    "path_getter", "resolve", "compile_condition", "compile_operand", "copy_value",
+    "path_getter", "resolve", "compile_condition", "compile_operand", "condition_part", "operand_part",
+    "copy_value",
 ]
 
 
@@ -170,46 +173,98 @@ def path_getter(path):
     return get_nested
 
 
-# ---------------------------------------------------------------- operands
+# ---------------------------------------------------------------- compiling in two stages
+#
+# A bound node compiles to a *part*: ``(fn, None)`` when it reads no request
+# value, so the closure is built once and shared by every request of the
+# shape; else ``(None, make)`` where ``make(vals)`` builds the closures for one
+# request, reading its values by slot (``vals[slot]``).  A value operand is
+# ``("value", v, slot)``, or ``("value", v)`` for a value fixed at compile
+# time.  Makers capture slots and types, never the values they were built from.
 
-def compile_operand(node):
-    """``get(item)`` for a bound operand: ('path', p) | ('value', v) | ('size', operand)."""
+def compile_condition(node, vals=None):
+    """``f(item) -> bool`` for a bound condition node (item is a dict), reading slots from ``vals``."""
+    fn, make = condition_part(node)
+    return fn if make is None else make(vals)
+
+
+def compile_operand(node, vals=None):
+    """``get(item)`` for a bound operand: ('path', p) | ('value', v[, slot]) | ('size', operand)."""
+    fn, make = operand_part(node)
+    return fn if make is None else make(vals)
+
+
+def condition_part(node):
+    """The part (see above) of a bound condition node."""
+    return _COMPILERS[node[0]](node)
+
+
+def operand_part(node):
     kind = node[0]
     if kind == "path":
-        return path_getter(node[1])
+        return path_getter(node[1]), None
     if kind == "value":
-        value = node[1]
-        return lambda item: value
+        if len(node) == 2:
+            return _constant(node[1]), None
+        slot = node[2]
+        return None, lambda vals: _constant(vals[slot])
     if kind == "size":
-        inner = compile_operand(node[1])
-        return lambda item: size_of(inner(item))
+        return _combine(_size_getter, operand_part(node[1]))
     raise AssertionError(node)
+
+
+def _constant(value):
+    return lambda item: value
+
+
+def _size_getter(inner):
+    return lambda item: size_of(inner(item))
+
+
+def _combine(build, *parts):
+    """The part of ``build(*closures)``, where each closure comes from one of ``parts``."""
+    if all(make is None for _, make in parts):
+        return build(*[fn for fn, _ in parts]), None
+    makes = [_keep(fn) if make is None else make for fn, make in parts]
+    if len(makes) == 1:
+        only = makes[0]
+        return None, lambda vals: build(only(vals))
+    if len(makes) == 2:
+        first, second = makes
+        return None, lambda vals: build(first(vals), second(vals))
+    return None, lambda vals: build(*[m(vals) for m in makes])
+
+
+def _keep(fn):
+    return lambda vals: fn
 
 
 # ---------------------------------------------------------------- conditions
 
-def compile_condition(node):
-    """``f(item) -> bool`` for a bound condition node (item is a dict)."""
-    return _COMPILERS[node[0]](node)
-
-
 def _compile_cmp(node):
     _, op, a, b = node
-    if op == "=":
+    if op == "=" or op == "<>":
         fast = _fast_equal(a, b) or _fast_equal(b, a)
         if fast is not None:
-            return fast
-        ga, gb = compile_operand(a), compile_operand(b)
-        return lambda item: equal(ga(item), gb(item))
-    if op == "<>":
-        fast = _fast_equal(a, b) or _fast_equal(b, a)
-        if fast is not None:
-            return lambda item: not fast(item)
-        ga, gb = compile_operand(a), compile_operand(b)
-        return lambda item: not equal(ga(item), gb(item))
-    ga, gb = compile_operand(a), compile_operand(b)
+            return fast if op == "=" else _combine(_negation, fast)
+        return _combine(_equal_test if op == "=" else _not_equal_test, operand_part(a), operand_part(b))
     test = _ORDER_TESTS[op]
+    return _combine(lambda ga, gb: _ordered_test(ga, gb, test), operand_part(a), operand_part(b))
 
+
+def _equal_test(ga, gb):
+    return lambda item: equal(ga(item), gb(item))
+
+
+def _not_equal_test(ga, gb):
+    return lambda item: not equal(ga(item), gb(item))
+
+
+def _negation(inner):
+    return lambda item: not inner(item)
+
+
+def _ordered_test(ga, gb, test):
     def compare(item):
         pair = ordered(ga(item), gb(item))
         return pair is not None and test(*pair)
@@ -217,19 +272,34 @@ def _compile_cmp(node):
 
 
 def _fast_equal(a, b):
-    """``top_level_name = :scalar`` without the generic machinery (or None)."""
+    """The part of ``top_level_name = :scalar`` without the generic machinery (or None)."""
     if a[0] != "path" or len(a[1]) != 1 or b[0] != "value":
         return None
     name, value = a[1][0], b[1]
     t = type(value)
     if value is None:
-        return lambda item: item.get(name, MISSING) is None
+        return (lambda item: item.get(name, MISSING) is None), None
     if t is str or t is Decimal or t is Binary or t is bool:
-        def eq(item):
-            x = item.get(name, MISSING)
-            return x.__class__ is t and x == value
-        return eq
+        if len(b) == 2:
+            return _scalar_equal(name, t, value), None
+        slot = b[2]
+
+        def make(vals):
+            value = vals[slot]
+
+            def eq(item):
+                x = item.get(name, MISSING)
+                return x.__class__ is t and x == value
+            return eq
+        return None, make
     return None
+
+
+def _scalar_equal(name, t, value):
+    def eq(item):
+        x = item.get(name, MISSING)
+        return x.__class__ is t and x == value
+    return eq
 
 
 _ORDER_TESTS = {
@@ -242,8 +312,10 @@ _ORDER_TESTS = {
 
 def _compile_between(node):
     _, a, lo, hi = node
-    ga, glo, ghi = compile_operand(a), compile_operand(lo), compile_operand(hi)
+    return _combine(_between_test, operand_part(a), operand_part(lo), operand_part(hi))
 
+
+def _between_test(ga, glo, ghi):
     def between(item):
         x = ga(item)
         low = ordered(x, glo(item))
@@ -256,36 +328,46 @@ def _compile_between(node):
 
 def _compile_in(node):
     _, a, items = node
-    ga = compile_operand(a)
+    part = operand_part(a)
     if all(i[0] == "value" for i in items):
-        candidates = [i[1] for i in items]
-        scalars = set()
-        for v in candidates:
-            if type(v) in _ORDERED:
-                scalars.add((type(v), v.value if type(v) is Binary else v))
+        if any(len(i) == 2 for i in items):
+            candidates = [i[1] for i in items]
+            return _combine(lambda ga: _in_values(ga, candidates), part)
+        slots = [i[2] for i in items]
+        make = _keep(part[0]) if part[1] is None else part[1]
+        return None, lambda vals: _in_values(make(vals), [vals[s] for s in slots])
+    return _combine(_in_operands, part, *[operand_part(i) for i in items])
 
-        if len(scalars) == len(candidates):
-            def in_scalars(item):
-                x = ga(item)
-                t = type(x)
-                if t is Binary:
-                    return (t, x.value) in scalars
-                if t is str or t is Decimal:
-                    return (t, x) in scalars
-                return False
-            return in_scalars
 
-        def in_values(item):
+def _in_values(ga, candidates):
+    scalars = set()
+    for v in candidates:
+        if type(v) in _ORDERED:
+            scalars.add((type(v), v.value if type(v) is Binary else v))
+
+    if len(scalars) == len(candidates):
+        def in_scalars(item):
             x = ga(item)
-            if x is MISSING:
-                return False
-            for v in candidates:
-                if deep_equal(x, v):
-                    return True
+            t = type(x)
+            if t is Binary:
+                return (t, x.value) in scalars
+            if t is str or t is Decimal:
+                return (t, x) in scalars
             return False
-        return in_values
-    getters = [compile_operand(i) for i in items]
+        return in_scalars
 
+    def in_values(item):
+        x = ga(item)
+        if x is MISSING:
+            return False
+        for v in candidates:
+            if deep_equal(x, v):
+                return True
+        return False
+    return in_values
+
+
+def _in_operands(ga, *getters):
     def in_operands(item):
         x = ga(item)
         if x is MISSING:
@@ -305,33 +387,45 @@ def _compile_fn(node):
         if len(path) == 1:
             key = path[0]
             if positive:
-                return lambda item: key in item
-            return lambda item: key not in item
+                return (lambda item: key in item), None
+            return (lambda item: key not in item), None
         if positive:
-            return lambda item: resolve(item, path) is not MISSING
-        return lambda item: resolve(item, path) is MISSING
-    ga, gb = compile_operand(args[0]), compile_operand(args[1])
-    if name == "attribute_type":
-        def attribute_type(item):
-            x = ga(item)
-            return x is not MISSING and type_of(x) == gb(item)
-        return attribute_type
-    if name == "begins_with":
-        return lambda item: begins_with(ga(item), gb(item))
-    if name == "contains":
-        return lambda item: contains(ga(item), gb(item))
-    raise AssertionError(name)
+            return (lambda item: resolve(item, path) is not MISSING), None
+        return (lambda item: resolve(item, path) is MISSING), None
+    return _combine(_FUNCTION_TESTS[name], operand_part(args[0]), operand_part(args[1]))
+
+
+def _attribute_type_test(ga, gb):
+    def attribute_type(item):
+        x = ga(item)
+        return x is not MISSING and type_of(x) == gb(item)
+    return attribute_type
+
+
+def _begins_with_test(ga, gb):
+    return lambda item: begins_with(ga(item), gb(item))
+
+
+def _contains_test(ga, gb):
+    return lambda item: contains(ga(item), gb(item))
+
+
+_FUNCTION_TESTS = {"attribute_type": _attribute_type_test, "begins_with": _begins_with_test,
+                   "contains": _contains_test}
 
 
 def _compile_not(node):
-    inner = compile_condition(node[1])
+    inner = condition_part(node[1])
     if node[2] % 2 == 0:
         return inner
-    return lambda item: not inner(item)
+    return _combine(_negation, inner)
 
 
 def _compile_and(node):
-    parts = [compile_condition(n) for n in node[1]]
+    return _combine(_all_of, *[condition_part(n) for n in node[1]])
+
+
+def _all_of(*parts):
     if len(parts) == 2:
         first, second = parts
         return lambda item: first(item) and second(item)
@@ -345,7 +439,10 @@ def _compile_and(node):
 
 
 def _compile_or(node):
-    parts = [compile_condition(n) for n in node[1]]
+    return _combine(_any_of, *[condition_part(n) for n in node[1]])
+
+
+def _any_of(*parts):
     if len(parts) == 2:
         first, second = parts
         return lambda item: first(item) or second(item)

@@ -19,15 +19,47 @@ from kvstore.expressions.evaluate import begins_with, deep_equal, ordered
 from kvstore.expressions.messages import ExpressionError
 from kvstore.types import Binary, type_of, value_size
 
-__all__ = ["KeyCondition", "ResolvedKeyCondition", "extract", "NON_INDEXABLE"]
+__all__ = ["KeyCondition", "ResolvedKeyCondition", "extract", "key_condition_part", "NON_INDEXABLE"]
 
 _OPERATORS = {"=": "EQ", "<": "LT", "<=": "LE", ">": "GT", ">=": "GE"}
 _FLIPPED = {"EQ": "EQ", "LT": "GT", "LE": "GE", "GT": "LT", "GE": "LE"}
 NON_INDEXABLE = frozenset(("NULL", "NOT_NULL", "NE", "CONTAINS", "NOT_CONTAINS", "IN"))
+_NO_NAMES = frozenset()
+_new = object.__new__
 
 
 def extract(bound):
     """``{attribute: (operator, (values...))}`` from a bound key-condition tree (see validate)."""
+    return {name: (op, tuple(o[1] for o in operands)) for name, (op, operands) in _operands(bound).items()}
+
+
+def key_condition_part(bound):
+    """``(None, make)``: ``make(vals)`` is the :class:`KeyCondition` of a request of this shape.
+
+    The structure (operators, attributes, which slot holds which value) is
+    checked once; a request only puts its values in place.
+    """
+    entries = tuple((name, op, tuple(o[2] for o in operands)) for name, (op, operands) in _operands(bound).items())
+    names = frozenset(e[0] for e in entries)
+    if len(entries) == 2 and all(len(slots) == 1 for _, _, slots in entries):
+        (name1, op1, (slot1,)), (name2, op2, (slot2,)) = entries     # the usual hash = :p AND range op :s
+
+        def make_pair(vals):
+            key = _new(KeyCondition)
+            key.conditions = {name1: (op1, (vals[slot1],)), name2: (op2, (vals[slot2],))}
+            key.legacy = False
+            key.top_level_names = names
+            key.nested_top_level_names = _NO_NAMES
+            return key
+        return None, make_pair
+
+    def make(vals):
+        return KeyCondition.of({name: (op, tuple([vals[s] for s in slots])) for name, op, slots in entries}, names)
+    return None, make
+
+
+def _operands(bound):
+    """``{attribute: (operator, (bound value operands...))}``, raising the structural errors."""
     conditions = {}
     _extract(bound, conditions)
     return conditions
@@ -67,7 +99,7 @@ def _extract(node, conditions):
                     raise ExpressionError(f"Invalid condition in KeyConditionExpression: {shown} operator "
                                           "must have the key attribute as its first operand")
                 op = _FLIPPED[op]
-            values.append(operand[1])
+            values.append(operand)
         else:
             raise ExpressionError("KeyConditionExpressions cannot contain nested operations")
     if name is None:
@@ -86,7 +118,17 @@ class KeyCondition:
         self.conditions = conditions
         self.legacy = legacy
         self.top_level_names = frozenset(conditions)
-        self.nested_top_level_names = frozenset()
+        self.nested_top_level_names = _NO_NAMES
+
+    @classmethod
+    def of(cls, conditions, top_level_names):
+        """A KeyConditionExpression's conditions whose attribute names are known already."""
+        key = _new(cls)
+        key.conditions = conditions
+        key.legacy = False
+        key.top_level_names = top_level_names
+        key.nested_top_level_names = _NO_NAMES
+        return key
 
     def resolve(self, hash_name, range_name, attribute_types, index_name=None):
         """Match the conditions to a key schema (``range_name`` None for hash-only).

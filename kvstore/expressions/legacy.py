@@ -297,19 +297,17 @@ def attribute_updates(updates):
                 raise invalid_parameter(f"ADD action is not supported for the type {tag}")
         kind = {"PUT": "SET", "ADD": "ADD", "DELETE": "DELETE" if has_value else "REMOVE"}[action]
         steps.append(_Step(kind, (attr,), _LEGACY_STEPS[kind](value)))
-    update = Update(steps, (), legacy=True)
-    update.only_removes = bool(steps) and update.only_removes
-    return update
+    return Update(steps, (), legacy=True)
 
 
 def _put(value):
-    def result(current, old_item, depth):
+    def result(current, old_item, depth, vals):
         return copy_value(value)
     return result
 
 
 def _remove(_):
-    def result(current, old_item, depth):
+    def result(current, old_item, depth, vals):
         return MISSING
     return result
 
@@ -317,7 +315,7 @@ def _remove(_):
 def _add(value):
     tag = type_of(value)
 
-    def result(current, old_item, depth):
+    def result(current, old_item, depth, vals):
         if current is MISSING:
             return copy_value(value)
         if type_of(current) != tag:
@@ -333,7 +331,7 @@ def _add(value):
 def _delete(value):
     tag = type_of(value)
 
-    def result(current, old_item, depth):
+    def result(current, old_item, depth, vals):
         if current is MISSING:
             return MISSING
         if type_of(current) != tag:

@@ -22,13 +22,13 @@ from decimal import Decimal
 
 from kvstore import limits
 from kvstore.errors import ValidationException, invalid_parameter
-from kvstore.expressions.evaluate import MISSING, copy_value, path_getter
+from kvstore.expressions.evaluate import MISSING, copy_value, resolve
 from kvstore.expressions.messages import ExpressionError, detail
 from kvstore.expressions.projection import Projection
 from kvstore.expressions.validate import PathTree
 from kvstore.types import decimal_result, type_of
 
-__all__ = ["Update", "bind_update", "NOT_FOUND", "BAD_PATH", "BAD_TYPE"]
+__all__ = ["Update", "UpdatePlan", "bind_update", "NOT_FOUND", "BAD_PATH", "BAD_TYPE"]
 
 NOT_FOUND = "The provided expression refers to an attribute that does not exist in the item"
 BAD_PATH = "The document path provided in the update expression is invalid for update"
@@ -46,7 +46,11 @@ _SET_TYPES = frozenset(("SS", "NS", "BS"))
 
 
 class _Step:
-    """One action at a leaf of the update tree: ``result(current) -> new value or MISSING``."""
+    """One action at a leaf of the update tree.
+
+    ``result(current, old_item, depth, vals) -> new value or MISSING``, where
+    ``vals`` are the request's ExpressionAttributeValues by slot.
+    """
 
     __slots__ = ("kind", "path", "result")
 
@@ -56,8 +60,35 @@ class _Step:
         self.result = result
 
 
+class UpdatePlan:
+    """What an update writes, independent of the request's values.
+
+    Built once per request shape and shared: the steps (whose closures read
+    values by slot), their tree, and the names the checks need.
+    """
+
+    __slots__ = ("steps", "tree", "only_removes", "target_paths", "nested_top_level_names", "top_level_names",
+                 "legacy", "_projection")
+
+    def __init__(self, steps, nested, legacy=False):
+        self.steps = steps
+        self.legacy = legacy
+        self.target_paths = tuple(s.path for s in steps)
+        self.only_removes = bool(steps) and all(s.kind in ("REMOVE", "DELETE") for s in steps)
+        self.nested_top_level_names = frozenset(nested)
+        self.top_level_names = frozenset(p[0] for p in self.target_paths)
+        self.tree = _step_tree(steps)
+        self._projection = None
+
+    @property
+    def projection(self):
+        if self._projection is None:
+            self._projection = Projection(self.target_paths)
+        return self._projection
+
+
 class Update:
-    """A compiled update.
+    """A compiled update: an :class:`UpdatePlan` and the values of one request.
 
     ``apply(old_item, existed) -> new_item`` (a new dict); ``only_removes``;
     ``check_keys(key_names, index_key_names)``; ``updated_old(old)`` /
@@ -65,24 +96,35 @@ class Update:
     ``nested_top_level_names`` (attributes any path of the update reaches into).
     """
 
-    __slots__ = ("steps", "tree", "only_removes", "target_paths", "nested_top_level_names",
-                 "top_level_names", "_projection", "legacy")
+    __slots__ = ("plan", "vals")
 
-    def __init__(self, steps, nested, legacy=False):
-        self.steps = steps
-        self.legacy = legacy
-        self.target_paths = tuple(s.path for s in steps)
-        self.only_removes = all(s.kind in ("REMOVE", "DELETE") for s in steps)
-        self.nested_top_level_names = frozenset(nested)
-        self.top_level_names = frozenset(p[0] for p in self.target_paths)
-        self.tree = _step_tree(steps)
-        self._projection = None
+    def __init__(self, steps, nested, legacy=False, vals=()):
+        self.plan = UpdatePlan(steps, nested, legacy)
+        self.vals = vals
+
+    @classmethod
+    def of(cls, plan, vals):
+        """The update of ``plan`` for one request's values."""
+        update = _new(cls)
+        update.plan = plan
+        update.vals = vals
+        return update
+
+    steps = property(lambda self: self.plan.steps)
+    tree = property(lambda self: self.plan.tree)
+    only_removes = property(lambda self: self.plan.only_removes)
+    target_paths = property(lambda self: self.plan.target_paths)
+    nested_top_level_names = property(lambda self: self.plan.nested_top_level_names)
+    top_level_names = property(lambda self: self.plan.top_level_names)
+    legacy = property(lambda self: self.plan.legacy)
+    projection = property(lambda self: self.plan.projection)
 
     # -- checks --------------------------------------------------------------
 
     def check_keys(self, key_names, index_key_names=()):
         """Reject writes into key attributes (nested paths first, as DynamoDB does)."""
-        nested = self.nested_top_level_names
+        plan = self.plan
+        nested = plan.nested_top_level_names
         if nested:
             for name in key_names:
                 if name in nested:
@@ -93,35 +135,33 @@ class Update:
                     raise ValidationException("Key attributes must be scalars; list random access '[]' and map "
                                               f"lookup '.' are not allowed: IndexKey: {name}")
         for name in key_names:
-            if name in self.top_level_names:
+            if name in plan.top_level_names:
                 raise invalid_parameter(f"Cannot update attribute {name}. This attribute is part of the key")
 
     # -- application -----------------------------------------------------------
 
     def apply(self, old_item, existed=True):
         """The item after the update; ``old_item`` is the key-only dict when ``existed`` is false."""
-        if not existed and self.only_removes:
+        plan = self.plan
+        if not existed and plan.only_removes:
             return dict(old_item)
-        return _apply_map(self.tree, old_item, old_item)
+        return _apply_map(plan.tree, old_item, old_item, self.vals)
 
     # -- ReturnValues ------------------------------------------------------------
 
-    @property
-    def projection(self):
-        if self._projection is None:
-            self._projection = Projection(self.target_paths)
-        return self._projection
-
     def updated_old(self, old_item):
         """UPDATED_OLD: the written paths as they were (absent ones omitted, REMOVEd ones included)."""
-        return self.projection.apply(old_item)
+        return self.plan.projection.apply(old_item)
 
     def updated_new(self, new_item):
         """UPDATED_NEW: the written paths as they are now (REMOVEd ones omitted)."""
-        return self.projection.apply(new_item)
+        return self.plan.projection.apply(new_item)
 
     def __repr__(self):
-        return f"Update({[(s.kind, s.path) for s in self.steps]!r})"
+        return f"Update({[(s.kind, s.path) for s in self.plan.steps]!r})"
+
+
+_new = object.__new__
 
 
 def _step_tree(steps):
@@ -135,27 +175,27 @@ def _step_tree(steps):
     return root
 
 
-def _apply_map(tree, doc, old_item):
+def _apply_map(tree, doc, old_item, vals):
     out = dict(doc)
     for key, entry in tree.items():
         if type(key) is int:
             raise ValidationException(BAD_PATH)
         if type(entry) is _Step:
-            value = entry.result(doc.get(key, MISSING), old_item, len(entry.path))
+            value = entry.result(doc.get(key, MISSING), old_item, len(entry.path), vals)
             if value is MISSING:
                 out.pop(key, None)
             else:
                 out[key] = value
         else:
             child = doc.get(key, MISSING)
-            out[key] = _apply_node(entry, child, old_item)
+            out[key] = _apply_node(entry, child, old_item, vals)
     return out
 
 
-def _apply_node(tree, doc, old_item):
+def _apply_node(tree, doc, old_item, vals):
     t = type(doc)
     if t is dict:
-        return _apply_map(tree, doc, old_item)
+        return _apply_map(tree, doc, old_item, vals)
     if t is not list:
         raise ValidationException(BAD_PATH)
     n = len(doc)
@@ -164,11 +204,11 @@ def _apply_node(tree, doc, old_item):
         if type(key) is not int:
             raise ValidationException(BAD_PATH)
         if type(entry) is _Step:
-            results[key] = entry.result(doc[key] if key < n else MISSING, old_item, len(entry.path))
+            results[key] = entry.result(doc[key] if key < n else MISSING, old_item, len(entry.path), vals)
         else:
             if key >= n:
                 raise ValidationException(BAD_PATH)
-            results[key] = _apply_node(entry, doc[key], old_item)
+            results[key] = _apply_node(entry, doc[key], old_item, vals)
     if all(k < n for k in results) and all(v is not MISSING for v in results.values()):
         out = list(doc)
         for k, v in results.items():
@@ -182,10 +222,13 @@ def _apply_node(tree, doc, old_item):
 # ================================================================ binding
 
 def bind_update(actions, binder):
-    """Validate an update's actions against the request maps; return an :class:`Update`.
+    """Validate an update's actions against the request maps; return its part.
 
-    DynamoDB checks the target paths first (depth, names, overlaps), then each
-    action's value, in both cases from the last action written to the first.
+    ``(update, None)`` when no action reads a value (one :class:`Update`
+    serves every request), else ``(None, make)`` with ``make(vals)`` the
+    Update for one request's values.  DynamoDB checks the target paths first
+    (depth, names, overlaps), then each action's value, in both cases from
+    the last action written to the first.
     """
     tree = PathTree()
     resolved = [None] * len(actions)
@@ -199,25 +242,42 @@ def bind_update(actions, binder):
         if action.kind == "SET":
             values[i], _ = binder.operand(action.value, update=True)
         elif action.kind in ("ADD", "DELETE"):
-            value = binder.value(action.value)
-            tag = type_of(value)
+            bound = binder.value(action.value)
+            tag = type_of(bound[1])
             allowed = _ADD_TYPES if action.kind == "ADD" else _SET_TYPES
             if tag not in allowed:
                 raise ExpressionError(detail(
                     "Incorrect operand type for operator or function", ("operator", action.kind),
                     ("operand type", _DOC_TYPES[tag]), ("typeSet", f"ALLOWED_FOR_{action.kind}_OPERAND")))
-            values[i] = value
+            values[i] = bound
     steps = []
     for action, path, value in zip(actions, resolved, values):
         steps.append(_Step(action.kind, path, _STEP_BUILDERS[action.kind](value)))
-    return Update(steps, binder.nested)
+    plan = UpdatePlan(steps, binder.nested)
+    if not any(value is not None and _reads_values(value) for value in values):
+        return Update.of(plan, ()), None
+    return None, lambda vals: Update.of(plan, vals)
+
+
+def _reads_values(bound):
+    kind = bound[0]
+    if kind == "value":
+        return True
+    if kind == "arith":
+        return _reads_values(bound[2]) or _reads_values(bound[3])
+    if kind == "call":
+        return any(_reads_values(b) for b in bound[2])
+    return False
 
 
 def _set_step(bound):
-    evaluate = _compile_value(bound)
+    raw = _compile_raw(bound)
 
-    def result(current, old_item, depth):
-        value = copy_value(evaluate(old_item))
+    def result(current, old_item, depth, vals):
+        value = raw(old_item, vals)
+        if value is MISSING:
+            raise ValidationException(NOT_FOUND)
+        value = copy_value(value)
         if type(value) is dict or type(value) is list:
             if depth + _container_depth(value) > limits.MAX_NESTING_DEPTH:
                 raise ValidationException(_NESTING)
@@ -226,15 +286,17 @@ def _set_step(bound):
 
 
 def _remove_step(_):
-    def result(current, old_item, depth):
+    def result(current, old_item, depth, vals):
         return MISSING
     return result
 
 
-def _add_step(value):
-    tag = type_of(value)
+def _add_step(bound):
+    tag = type_of(bound[1])
+    slot = bound[2]
 
-    def result(current, old_item, depth):
+    def result(current, old_item, depth, vals):
+        value = vals[slot]
         if current is MISSING:
             return copy_value(value)
         if type_of(current) != tag:
@@ -245,15 +307,16 @@ def _add_step(value):
     return result
 
 
-def _delete_step(value):
-    tag = type_of(value)
+def _delete_step(bound):
+    tag = type_of(bound[1])
+    slot = bound[2]
 
-    def result(current, old_item, depth):
+    def result(current, old_item, depth, vals):
         if current is MISSING:
             return MISSING
         if type_of(current) != tag:
             raise ValidationException(BAD_TYPE)
-        remaining = current - value
+        remaining = current - vals[slot]
         return remaining if remaining else MISSING
     return result
 
@@ -272,45 +335,38 @@ def _container_depth(value):
 
 # ================================================================ SET values
 
-def _compile_value(bound):
-    """``evaluate(old_item) -> value`` for a SET right-hand side (raises the runtime errors)."""
-    raw = _compile_raw(bound)
-
-    def evaluate(item):
-        value = raw(item)
-        if value is MISSING:
-            raise ValidationException(NOT_FOUND)
-        return value
-    return evaluate
-
-
 def _compile_raw(bound):
+    """``raw(old_item, vals) -> value or MISSING`` for a SET right-hand side (raises the runtime errors)."""
     kind = bound[0]
     if kind == "value":
-        value = bound[1]
-        return lambda item: value
+        slot = bound[2]
+        return lambda item, vals: vals[slot]
     if kind == "path":
-        return path_getter(bound[1])
+        path = bound[1]
+        if len(path) == 1:
+            name = path[0]
+            return lambda item, vals: item.get(name, MISSING)
+        return lambda item, vals: resolve(item, path)
     if kind == "arith":
         a, b = _operand(bound[2], Decimal), _operand(bound[3], Decimal)
         if bound[1] == "+":
-            return lambda item: decimal_result(_EXACT.add(a(item), b(item)))
-        return lambda item: decimal_result(_EXACT.subtract(a(item), b(item)))
+            return lambda item, vals: decimal_result(_EXACT.add(a(item, vals), b(item, vals)))
+        return lambda item, vals: decimal_result(_EXACT.subtract(a(item, vals), b(item, vals)))
     if kind == "call" and bound[1] == "list_append":
         a, b = _operand(bound[2][0], list), _operand(bound[2][1], list)
 
-        def list_append(item):
-            first = a(item)
-            return first + b(item)
+        def list_append(item, vals):
+            first = a(item, vals)
+            return first + b(item, vals)
         return list_append
     if kind == "call" and bound[1] == "if_not_exists":
         a, b = _compile_raw(bound[2][0]), _compile_raw(bound[2][1])
 
-        def if_not_exists(item):
-            default = b(item)
+        def if_not_exists(item, vals):
+            default = b(item, vals)
             if default is MISSING:
                 raise ValidationException(NOT_FOUND)
-            value = a(item)
+            value = a(item, vals)
             return default if value is MISSING else value
         return if_not_exists
     raise AssertionError(bound)
@@ -320,8 +376,8 @@ def _operand(bound, required):
     """An operand of ``+``, ``-`` or list_append: must be present and of type ``required``."""
     raw = _compile_raw(bound)
 
-    def get(item):
-        value = raw(item)
+    def get(item, vals):
+        value = raw(item, vals)
         if value is MISSING:
             raise ValidationException(NOT_FOUND)
         if type(value) is not required:

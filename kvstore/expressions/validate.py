@@ -14,7 +14,16 @@ Two phases, as in DynamoDB:
    list length and the 300-operator limit.  It produces *bound* nodes (plain
    tuples) that :mod:`kvstore.expressions.evaluate` compiles.
 
-Bound operands: ``("path", (str|int, ...))``, ``("value", v)``, ``("size", op)``;
+Almost every phase-2 check depends only on the request's *shape*: the names
+map, which value placeholders exist and each value's DynamoDB type.  The two
+that look inside a value (BETWEEN's lower bound above its upper bound, and
+attribute_type's type name) go through :meth:`Binder.check_values`, which
+runs them and records them, so that a compiled template of the request
+(:mod:`kvstore.expressions`) re-runs exactly those for a request of the same
+shape with other values.
+
+Bound operands: ``("path", (str|int, ...))``, ``("value", v, slot)`` (slot:
+the position of the placeholder in ExpressionAttributeValues), ``("size", op)``;
 update values add ``("call", name, [ops])`` and ``("arith", "+"|"-", a, b)``.
 Bound conditions: ``("cmp", op, a, b)``, ``("between", a, lo, hi)``,
 ``("in", a, [ops])``, ``("fn", name, [ops])``, ``("not", c, count)``,
@@ -234,20 +243,33 @@ class Binder:
     it reads and those it reaches into with ``.`` or ``[]``.
     """
 
-    __slots__ = ("names", "values", "used_names", "used_values", "operators", "top", "nested")
+    __slots__ = ("names", "values", "slots", "used_names", "used_values", "operators", "top", "nested",
+                 "member", "checks")
 
     def __init__(self, names, values):
         self.names = names or {}
         self.values = values or {}
+        self.slots = {key: i for i, key in enumerate(self.values)}
         self.used_names = set()
         self.used_values = set()
+        self.checks = []
         self.start()
 
-    def start(self):
+    def start(self, member=None):
         """Begin a new expression (operator count and name sets are per expression)."""
+        self.member = member
         self.operators = 0
         self.top = set()
         self.nested = set()
+
+    def check_values(self, check, *operands):
+        """Run ``check(*values)`` on bound value operands, and record it with their slots.
+
+        ``checks`` lists ``(member, check, slots)`` in the order they ran: the
+        checks a request of the same shape must repeat on its own values.
+        """
+        check(*[o[1] for o in operands])
+        self.checks.append((self.member, check, tuple(o[2] for o in operands)))
 
     # -- leaves ------------------------------------------------------------
 
@@ -281,13 +303,14 @@ class Binder:
         return resolved
 
     def value(self, ref):
+        """The bound operand ``("value", v, slot)`` of a ``:value`` reference."""
         key = ref.key
         self.used_values.add(key)
         value = self.values.get(key, _ABSENT)
         if value is _ABSENT:
             raise ExpressionError(detail("An expression attribute value used in expression is not defined",
                                          ("attribute value", key)))
-        return value
+        return ("value", value, self.slots[key])
 
     def count(self, n=1):
         self.operators += n
@@ -306,8 +329,8 @@ class Binder:
         if t is Path:
             return ("path", self.path(node)), _ALL
         if t is ValueRef:
-            v = self.value(node)
-            return ("value", v), frozenset((type_of(v),))
+            bound = self.value(node)
+            return bound, frozenset((type_of(bound[1]),))
         if t is Call:
             return self.call(node, update)
         if t is Arith:
@@ -355,7 +378,7 @@ class Binder:
                         "or function", ("operator", name), ("first operand", path_text(first[1]))))
         rule = _RULES.get(name)
         if rule is not None:
-            rule(name, operands, types)
+            rule(self, name, operands, types)
         self.count()
 
     # -- conditions --------------------------------------------------------
@@ -403,24 +426,28 @@ def _type_text(types):
     return _ALL_TYPES_TEXT
 
 
-def _requires_path(name, operands, types):
+def _requires_path(binder, name, operands, types):
     if operands[0][0] != "path":
         raise ExpressionError(detail("Operator or function requires a document path",
                                      ("operator or function", name)))
 
 
-def _attribute_type(name, operands, types):
+def _attribute_type(binder, name, operands, types):
     second = operands[1]
     if second[0] != "value" or type_of(second[1]) != "S":
         shown = _ALL_TYPES_TEXT if types[1] is None else _type_text(types[1])
         raise ExpressionError(detail("Incorrect operand type for operator or function",
                                      ("operator or function", name), ("operand type", shown)))
-    if second[1] not in _TYPE_NAMES:
-        raise ExpressionError(detail("Invalid attribute type name found", ("type", second[1]),
+    binder.check_values(_type_name, second)
+
+
+def _type_name(value):
+    if value not in _TYPE_NAMES:
+        raise ExpressionError(detail("Invalid attribute type name found", ("type", value),
                                      ("valid types", "{B,NULL,SS,BOOL,L,BS,N,NS,S,M}")))
 
 
-def _between(name, operands, types):
+def _between(binder, name, operands, types):
     low, high = operands[1], operands[2]
     if low[0] != "value" or high[0] != "value":
         return
@@ -429,6 +456,10 @@ def _between(name, operands, types):
         raise ExpressionError(detail("The BETWEEN operator requires same data type for lower and upper bounds",
                                      ("lower bound operand", value_text(lo)),
                                      ("upper bound operand", value_text(hi))))
+    binder.check_values(_bounds_in_order, low, high)
+
+
+def _bounds_in_order(lo, hi):
     a, b = (lo.value, hi.value) if type_of(lo) == "B" else (lo, hi)
     if a > b:
         raise ExpressionError(detail(
@@ -436,7 +467,7 @@ def _between(name, operands, types):
             ("lower bound operand", value_text(lo)), ("upper bound operand", value_text(hi))))
 
 
-def _in(name, operands, types):
+def _in(binder, name, operands, types):
     if len(operands) - 1 > limits.MAX_IN_OPERANDS:
         raise ExpressionError(detail("The IN operator is provided with too many operands",
                                      ("number of operands", len(operands) - 1)))
