@@ -28,21 +28,31 @@ Items are stored packed with msgpack: str, bool, nil, map and array are native;
 N, B and the three set types are ext types 1..5 (numbers as canonical ASCII).
 
 ``item_size`` (DynamoDB's size of an item) is ``kvstore.types.item_size``,
-re-exported so the engine takes it from ``kvstore._core`` with the rest.
+re-exported so the engine takes it from ``kvstore._core`` with the rest; so are
+the DynamoDB JSON conversions (``from_wire``, ``to_wire``, ``item_from_wire``,
+``item_to_wire``) the wire face takes from ``kvstore._core``.
+
+``json_needs_stdlib`` tells the wire face when a request body must be parsed by
+the json module rather than orjson, which reads integers beyond 64 bits as
+floats and takes deeper nesting than json: when the body has, outside its
+strings, a run of 19 or more digits (every integer of up to 18 digits fits in
+64 bits) or nesting deeper than 500; or a string that does not end.
 """
 
 from decimal import Decimal
 from zlib import crc32
 
+import re
+
 import msgpack
 
-from kvstore.types import Binary, item_size
+from kvstore.types import Binary, from_wire, item_from_wire, item_size, item_to_wire, to_wire
 
 __all__ = [
     "EXT_N", "EXT_B", "EXT_SS", "EXT_NS", "EXT_BS",
     "encode_number", "key_bytes", "hash_component", "storage_key", "partition_prefix",
     "delimited_sort_component", "index_key", "sort_bound", "pack_item", "unpack_item",
-    "item_size",
+    "item_size", "from_wire", "to_wire", "item_from_wire", "item_to_wire", "json_needs_stdlib",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -164,3 +174,27 @@ def pack_item(item):
 def unpack_item(data):
     """A fresh native item from ``pack_item`` bytes."""
     return msgpack.unpackb(data, ext_hook=_ext_hook, raw=False)
+
+
+# ------------------------------------------------------------------ JSON guard
+
+# A whole string, a quote that starts a string which never ends, 19 digits, or a bracket.
+_JSON_SCAN = re.compile(rb'"(?:[^"\\]++|\\.)*+"|"|[0-9]{19}|[\[{\]}]', re.DOTALL)
+_JSON_NESTING = 500
+
+
+def json_needs_stdlib(data):
+    """Whether JSON text ``data`` (bytes) is for the json module rather than orjson: outside its
+    strings, a run of 19 or more digits or nesting deeper than 500; or a string that does not end."""
+    depth = 0
+    for match in _JSON_SCAN.finditer(data):
+        first = data[match.start()]
+        if first in b"[{":
+            depth += 1
+            if depth > _JSON_NESTING:
+                return True
+        elif first in b"]}":
+            depth -= 1
+        elif first != 0x22 or match.end() - match.start() == 1:
+            return True               # 19 digits, or a string that does not end
+    return False

@@ -44,18 +44,32 @@ ITEM_WRITE_OPERATIONS = frozenset({
 
 _REASONS = {200: b"OK", 400: b"Bad Request", 404: b"Not Found", 413: b"Request Entity Too Large",
             500: b"Internal Server Error", 503: b"Service Unavailable"}
+_STATUS_LINES = {status: f"HTTP/1.1 {status} {reason.decode()}\r\n" for status, reason in _REASONS.items()}
 _MAX_PIPELINED = 16          # requests queued on one connection before it stops being read
+_METHODS = {b"POST": "POST", b"GET": "GET"}
+
+# Header names as sent -> their lower-case str (clients send the same few names every time).
+_HEADER_NAMES = {}
+_MAX_HEADER_NAMES = 256
+
+
+def _header_name(raw):
+    name = raw.decode("latin-1").lower()
+    if len(_HEADER_NAMES) < _MAX_HEADER_NAMES:
+        _HEADER_NAMES[raw] = name
+    return name
 
 
 def _encode_response(response, keep_alive):
     status = response.status
-    head = "".join([f"{name}: {value}\r\n" for name, value in response.headers])
-    return b"".join((
-        b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b"Unknown")),
-        head.encode("latin-1"),
-        b"\r\n" if keep_alive else b"Connection: close\r\n\r\n",
-        response.body,
+    lines = "\r\n".join(map(": ".join, response.headers))
+    head = "".join((
+        _STATUS_LINES.get(status) or f"HTTP/1.1 {status} Unknown\r\n",
+        lines,
+        "\r\n" if lines else "",
+        "\r\n" if keep_alive else "Connection: close\r\n\r\n",
     ))
+    return head.encode("latin-1") + response.body
 
 
 class _Request:
@@ -74,7 +88,7 @@ class HttpProtocol(asyncio.Protocol):
         self.transport = None
         self.parser = httptools.HttpRequestParser(self)
         self.queue = []              # parsed requests waiting for their turn
-        self.busy = False            # a request of this connection is being served
+        self.busy = False            # a request of this connection is being served in a thread
         self.closing = False
         self.draining = False
         self.write_paused = False
@@ -119,25 +133,24 @@ class HttpProtocol(asyncio.Protocol):
         if len(self.queue) < _MAX_PIPELINED:
             self.transport.resume_reading()
 
-    # -- httptools callbacks
-    def on_message_begin(self):
-        self._reset()
-
+    # -- httptools callbacks (state is reset when a message completes)
     def on_url(self, url):
         self._url += url
 
     def on_header(self, name, value):
-        key = name.decode("latin-1").lower()
+        key = _HEADER_NAMES.get(name) or _header_name(name)
         value = value.decode("latin-1")
-        previous = self._headers.get(key)
-        self._headers[key] = value if previous is None else previous + "," + value
+        headers = self._headers
+        previous = headers.get(key)
+        headers[key] = value if previous is None else previous + "," + value
 
     def on_headers_complete(self):
         length = self._headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.server.max_body:
             self._respond_too_large()
             return
-        if self._headers.get("expect", "").lower() == "100-continue":
+        expect = self._headers.get("expect")
+        if expect is not None and expect.lower() == "100-continue":
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, chunk):
@@ -150,14 +163,27 @@ class HttpProtocol(asyncio.Protocol):
         self._body.append(chunk)
 
     def on_message_complete(self):
-        if self._discard or self.closing:
+        headers, body, url, discard = self._headers, self._body, self._url, self._discard
+        self._reset()
+        if discard or self.closing:
+            return
+        parser = self.parser
+        method = parser.get_method()
+        method = _METHODS.get(method) or method.decode("ascii")
+        target = url.decode("latin-1")
+        body = b"".join(body)
+        keep_alive = parser.should_keep_alive()
+        server = self.server
+        if not self.busy and not self.queue and server.runs_inline(headers):
+            # the common case: nothing waiting on this connection, answer now
+            self._write(server.handler(method, target, headers, body), keep_alive)
             return
         request = _Request()
-        request.method = self.parser.get_method().decode("ascii")
-        request.target = self._url.decode("latin-1")
-        request.headers = self._headers
-        request.body = b"".join(self._body)
-        request.keep_alive = self.parser.should_keep_alive()
+        request.method = method
+        request.target = target
+        request.headers = headers
+        request.body = body
+        request.keep_alive = keep_alive
         self.queue.append(request)
         if len(self.queue) >= _MAX_PIPELINED:
             self.transport.pause_reading()
@@ -235,15 +261,20 @@ class HttpProtocol(asyncio.Protocol):
 
     def _finish(self, request, response):
         self.busy = False
-        if self.transport.is_closing():
+        self._write(response, request.keep_alive)
+
+    def _write(self, response, keep_alive):
+        transport = self.transport
+        if transport.is_closing():
             return
-        keep_alive = request.keep_alive and not self.server.stopping and not self.closing
-        self.transport.write(_encode_response(response, keep_alive))
+        server = self.server
+        keep_alive = keep_alive and not server.stopping and not self.closing
+        transport.write(_encode_response(response, keep_alive))
         if response.status == 413:
             self._linger()
         elif not keep_alive:
             self._close()
-        elif self.server.stopping and not self.queue:
+        elif server.stopping and not self.queue:
             self._close()
 
     def close_if_idle(self):
@@ -265,6 +296,7 @@ class Server:
         self.port = port
         self.ssl = ssl
         self.inline = frozenset(inline)
+        self._inline_targets = {}       # X-Amz-Target -> served inline?
         self.max_body = max_body if max_body is not None else handler.max_body
         self.executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="kvstore-op")
         self.connections = set()
@@ -275,10 +307,16 @@ class Server:
         self._idle = None
 
     def runs_inline(self, headers):
-        try:
-            return self.handler.operation_of(headers) in self.inline
-        except Exception:           # the handler reports it, from a thread
-            return False
+        target = headers.get("x-amz-target")
+        inline = self._inline_targets.get(target)
+        if inline is None:
+            try:
+                inline = self.handler.operation_of(headers) in self.inline
+            except Exception:       # the handler reports it, from a thread
+                return False
+            if len(self._inline_targets) < 1024:
+                self._inline_targets[target] = inline
+        return inline
 
     def request_done(self):
         if self.stopping and self.in_flight == 0 and self._idle is not None:

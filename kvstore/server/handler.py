@@ -15,6 +15,7 @@ cannot differ between them.  The handler does, in DynamoDB's order:
    with ``x-amzn-RequestId`` and ``x-amz-crc32``.
 """
 
+import itertools
 import logging
 import os
 import zlib
@@ -46,17 +47,23 @@ class Response(NamedTuple):
     body: bytes
 
 
+# x-amzn-RequestId: a random prefix per process and a counter (unique, and cheaper than
+# 26 random bytes a request: 0.26 against 0.42 us).
+_ID_PREFIX = os.urandom(16).hex().upper()
+_id_counter = itertools.count()
+
+
 def request_id():
-    """52 upper-case alphanumerics, like DynamoDB's ``x-amzn-RequestId`` (here: 26 random bytes in hex)."""
-    return os.urandom(26).hex().upper()
+    """52 upper-case alphanumerics, like DynamoDB's ``x-amzn-RequestId``."""
+    return f"{_ID_PREFIX}{next(_id_counter):020X}"
 
 
 def _respond(status, body, content_type=CONTENT_TYPE):
     return Response(status, [
         ("Content-Type", content_type),
         ("Content-Length", str(len(body))),
-        ("x-amzn-RequestId", request_id()),
-        ("x-amz-crc32", str(zlib.crc32(body) & 0xFFFFFFFF)),
+        ("x-amzn-RequestId", f"{_ID_PREFIX}{next(_id_counter):020X}"),
+        ("x-amz-crc32", str(zlib.crc32(body))),
     ], body)
 
 
@@ -130,7 +137,7 @@ class RequestHandler:
         self.operations = operations
         self.execute = execute
         self.max_body = max_body
-        self._known = {}             # operation name -> served? (the registry imports lazily)
+        self._targets = {}           # X-Amz-Target -> operation or None (the registry imports lazily)
 
     def _constraints_first(self, operation, body):
         """DynamoDB reports member constraints (table name, enums) before invalid attribute values;
@@ -144,18 +151,20 @@ class RequestHandler:
     # The server asks this before choosing to run a request inline or in a thread.
     def operation_of(self, headers):
         """The operation an ``X-Amz-Target`` names, or None when it names none we serve."""
-        prefix, _, operation = headers.get("x-amz-target", "").partition(".")
-        if prefix not in TARGET_PREFIXES:
-            return None
-        known = self._known.get(operation)
-        if known is None:
+        target = headers.get("x-amz-target", "")
+        try:
+            return self._targets[target]
+        except KeyError:
+            pass
+        prefix, _, operation = target.partition(".")
+        known = prefix in TARGET_PREFIXES
+        if known:
             try:
                 self.operations[operation]
-                known = True
             except KeyError:
                 known = False
-            if len(self._known) < 1024:
-                self._known[operation] = known
+        if len(self._targets) < 1024:
+            self._targets[target] = operation if known else None
         return operation if known else None
 
     def __call__(self, method, target, headers, body):
@@ -170,20 +179,25 @@ class RequestHandler:
     def _handle(self, method, target, headers, body):
         if len(body) > self.max_body:
             return too_large_response()
-        if method == "GET" and target.partition("?")[0] == "/":
-            return _respond(200, HEALTH_BODY, "text/plain")
-        content_type = headers.get("content-type", "").partition(";")[0].strip().lower()
-        if method != "POST" or (body and content_type not in JSON_TYPES):
+        if method != "POST":
+            if method == "GET" and target.partition("?")[0] == "/":
+                return _respond(200, HEALTH_BODY, "text/plain")
             return _respond(404, _NOT_FOUND_BODY, "text/xml")
+        content_type = headers.get("content-type")
+        if content_type not in JSON_TYPES and body:           # "...; charset=utf-8", upper case
+            if (content_type or "").partition(";")[0].strip().lower() not in JSON_TYPES:
+                return _respond(404, _NOT_FOUND_BODY, "text/xml")
 
         operation = self.operation_of(headers)
         if operation is None:
             raise UnknownOperationException()
         if self.verifier is not None:
             self.verifier.verify(method, target, headers, body)
-        encoding = headers.get("content-encoding", "").strip().lower()
-        if encoding and encoding != "identity":
-            body = _decompress(body, encoding, self.max_body)
+        encoding = headers.get("content-encoding")
+        if encoding is not None:
+            encoding = encoding.strip().lower()
+            if encoding and encoding != "identity":
+                body = _decompress(body, encoding, self.max_body)
         if not body:
             raise SerializationException()
 

@@ -1,5 +1,6 @@
 """The wire codec: DynamoDB JSON <-> native requests and responses, shape checks, error bodies."""
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -38,8 +39,11 @@ def test_invalid_utf8_and_nan_are_serialization_exceptions():
         wire.loads(b'{"Limit": NaN}')
 
 
-def test_dumps_is_compact_ascii():
-    assert wire.dumps({"a": "é", "b": [1]}) == b'{"a":"\\u00e9","b":[1]}'
+def test_dumps_is_compact_json():
+    out = wire.dumps({"a": "é", "b": [1]})
+    assert out in (b'{"a":"\xc3\xa9","b":[1]}',        # orjson: UTF-8
+                   b'{"a":"\\u00e9","b":[1]}')          # json: ASCII escapes
+    assert json.loads(out) == {"a": "é", "b": [1]}
 
 
 def test_dumps_turns_decimals_and_datetimes_outside_values_into_numbers():
@@ -174,6 +178,16 @@ def test_number_errors_in_start_key_pass_through_unprefixed():
     with pytest.raises(ValidationException) as e:
         decode("Scan", {"TableName": "tbl", "ExclusiveStartKey": {"pk": {"N": "x"}}})
     assert e.value.message == "The parameter cannot be converted to a numeric value: x"
+
+
+def test_an_attribute_name_with_a_lone_surrogate_is_invalid_at_every_level():
+    # UTF-8 cannot carry it; nested names were rejected already, top-level ones reached the engine
+    message = ("One or more parameter values were invalid: a string contains a lone surrogate and is not "
+               "valid UTF-8")
+    for item in ({"pk": {"S": "a"}, "\ud800": {"S": "x"}}, {"pk": {"S": "a"}, "m": {"M": {"\udfff": {"S": "x"}}}}):
+        with pytest.raises(ValidationException) as e:
+            decode("PutItem", {"TableName": "tbl", "Item": item})
+        assert e.value.message == message
 
 
 @pytest.mark.parametrize("av, error", [

@@ -1,0 +1,318 @@
+"""DynamoDB JSON in the hot-path cores: ``from_wire``, ``to_wire``, their item forms, and
+``json_needs_stdlib``.
+
+``kvstore._pycore`` takes them from ``kvstore.types`` (the reference);
+``kvstore._ccore`` has compiled twins that hand anything unusual back to it.
+Whatever the input -- valid or not -- both must give the same value (same
+types, numbers with the same digits) or raise the same exception with the same
+message.
+"""
+
+import base64
+import importlib
+import json
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from kvstore import limits
+from kvstore.types import Binary, number
+
+pycore = importlib.import_module("kvstore._pycore")
+try:
+    ccore = importlib.import_module("kvstore._ccore")
+except ImportError:  # pragma: no cover - depends on the build
+    ccore = None
+
+needs_ccore = pytest.mark.skipif(ccore is None, reason="kvstore._ccore is not built")
+relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+WIRE_FUNCTIONS = ("from_wire", "to_wire", "item_from_wire", "item_to_wire", "json_needs_stdlib")
+
+
+# ------------------------------------------------------------------ comparing outcomes
+
+def outcome(function, *args):
+    """What a call returns, or (type, message) of what it raises."""
+    try:
+        return function(*args)
+    except Exception as exc:
+        return ("raised", type(exc), str(exc))
+
+
+def same(a, b):
+    """Equal, with equal types all the way down and numbers written the same (1 vs 1.0 differ)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is dict:
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if type(a) in (list, tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if type(a) in (set, frozenset):
+        return sorted(map(repr, a)) == sorted(map(repr, b))
+    if type(a) is Decimal:
+        return str(a) == str(b)
+    if type(a) is float:
+        return repr(a) == repr(b)
+    return a == b
+
+
+def assert_cores_agree(name, *args):
+    a = outcome(getattr(pycore, name), *args)
+    b = outcome(getattr(ccore, name), *args)
+    assert same(a, b), (name, args, a, b)
+    return a
+
+
+# ------------------------------------------------------------------ strategies
+
+texts = st.one_of(
+    st.text(max_size=12),
+    st.text(st.characters(categories=["Cs", "Lu", "Co", "Nd"]), max_size=4),       # lone surrogates
+)
+numbers = st.one_of(
+    st.integers(min_value=-10**40, max_value=10**40).map(str),
+    st.decimals(allow_nan=False, allow_infinity=False).map(str),
+    st.decimals(allow_nan=False, allow_infinity=False).map(lambda d: format(d, "f")),
+    st.from_regex(r"-?(0|[1-9][0-9]{0,42})(\.[0-9]{0,42})?", fullmatch=True),
+    st.text(st.sampled_from("0123456789.-+eE x٣"), max_size=14),
+    st.sampled_from(["0", "-0", "0.0", "00", "1e125", "1e126", "1e-130", "1e-131", "9" * 38, "9" * 39,
+                     "1" + "0" * 125, "1" + "0" * 126, "0." + "0" * 129 + "1", "0." + "0" * 130 + "1",
+                     "-0." + "0" * 129 + "1", "1" * 38 + "0" * 10, "1" * 39, "0.5", "-0.5", ".5", "5.",
+                     "1.50", "+1", "1_0", "١", "NaN", "Infinity", "", "-"]),
+)
+base64_texts = st.one_of(
+    st.binary(max_size=12).map(lambda b: base64.b64encode(b).decode()),
+    st.text(st.sampled_from("ABab09+/=-_ \n"), max_size=12),
+    st.sampled_from(["", "=", "==", "A===", "AA==", "AB==", "AAA=", "AA=A", "====", "AAAA====", "QQ", "é==="]),
+)
+json_leaves = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), texts, numbers,
+                        base64_texts)
+TAGS = ["S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"]
+
+
+def _tagged(children):
+    """AttributeValue-shaped dicts, mostly right, sometimes wrong in one place."""
+    return st.one_of(
+        st.builds(lambda v: {"S": v}, texts),
+        st.builds(lambda v: {"N": v}, numbers),
+        st.builds(lambda v: {"B": v}, base64_texts),
+        st.builds(lambda v: {"BOOL": v}, st.booleans()),
+        st.just({"NULL": True}),
+        st.builds(lambda v: {"SS": v}, st.lists(texts, max_size=4)),
+        st.builds(lambda v: {"NS": v}, st.lists(numbers, max_size=4)),
+        st.builds(lambda v: {"BS": v}, st.lists(base64_texts, max_size=4)),
+        st.builds(lambda v: {"M": v}, st.dictionaries(texts, children, max_size=4)),
+        st.builds(lambda v: {"L": v}, st.lists(children, max_size=4)),
+        # wrong: a tag with any JSON value, unknown tags, several or no tags, not a map at all
+        st.builds(lambda t, v: {t: v}, st.sampled_from(TAGS + ["X", "s", "", "Null"]), json_leaves),
+        st.dictionaries(st.sampled_from(TAGS + ["X"]), json_leaves, max_size=3),
+        json_leaves,
+        st.lists(children, max_size=2),
+    )
+
+
+wire_values = st.recursive(_tagged(st.just({"S": "leaf"})), _tagged, max_leaves=20)
+wire_items = st.one_of(st.dictionaries(texts, wire_values, max_size=5), json_leaves)
+
+
+def _deep(levels, leaf):
+    for _ in range(levels):
+        leaf = {"L": [leaf]} if levels % 2 else {"M": {"a": leaf}}
+    return leaf
+
+
+# native values, and values outside the native model (the compiled core hands those over)
+native_numbers = st.one_of(
+    st.integers(min_value=-10**38 + 1, max_value=10**38 - 1).map(number),
+    st.sampled_from([number(x) for x in ("1e125", "-1e-130", "0.5", "1e-7", "123.456", "1e20")]),
+)
+scalars = st.one_of(st.text(max_size=12), native_numbers, st.binary(max_size=20).map(Binary), st.booleans(), st.none())
+native_sets = st.one_of(
+    st.frozensets(st.text(max_size=6), min_size=1, max_size=4).map(set),
+    st.frozensets(native_numbers, min_size=1, max_size=4).map(set),
+    st.frozensets(st.binary(max_size=6), min_size=1, max_size=4).map(lambda s: {Binary(b) for b in s}),
+)
+native_values = st.recursive(
+    st.one_of(scalars, native_sets),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=20,
+)
+odd_values = st.recursive(
+    st.one_of(scalars, native_sets, st.integers(), st.floats(), st.binary(max_size=4), st.tuples(st.integers()),
+              st.just(set()), st.just({1, 2}), st.just({"a", 1}), st.just({Decimal(1), 2}),
+              st.just({Binary(b"x"), b"y"}), st.just(frozenset({"a"})), st.decimals(),
+              st.just(Decimal("-0")), st.just(Decimal("1E+5")), st.just(Decimal("sNaN")), st.just(object())),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.one_of(st.text(max_size=4), st.integers()), inner, max_size=3)),
+    max_leaves=10,
+)
+
+
+# ------------------------------------------------------------------ the module surface
+
+@needs_ccore
+def test_both_cores_export_the_wire_functions():
+    for name in WIRE_FUNCTIONS:
+        assert name in pycore.__all__ and name in ccore.__all__
+
+
+def test_the_pure_core_is_kvstore_types():
+    from kvstore import types
+    for name in ("from_wire", "to_wire", "item_from_wire", "item_to_wire"):
+        assert getattr(pycore, name) is getattr(types, name)
+
+
+# ------------------------------------------------------------------ wire -> native
+
+@needs_ccore
+@relaxed
+@given(wire_values)
+@example({"N": "1" + "0" * 125})
+@example({"N": "-0.00012"})
+@example({"B": "AB=="})
+@example({"SS": ["a", "a"]})
+@example({"NS": ["1", "1.0"]})
+@example({"BS": ["AA==", "AA=="]})
+@example({"M": {"\ud800": {"S": "x"}}})
+@example({"M": {"a": {"S": 1}, "\ud800": {"S": "x"}}})        # the reference checks names first
+@example({"S": "a\udfffb"})
+@example({"S": "\U0001F600"})
+@example({"NULL": False})
+@example({"BOOL": 1})
+@example({"S": "x", "N": "1"})
+@example({"S": "x", "X": "y"})
+@example({})
+def test_from_wire_agrees(av):
+    assert_cores_agree("from_wire", av)
+
+
+@needs_ccore
+@pytest.mark.parametrize("levels", [limits.MAX_NESTING_DEPTH - 2, limits.MAX_NESTING_DEPTH - 1,
+                                    limits.MAX_NESTING_DEPTH, limits.MAX_NESTING_DEPTH + 5])
+def test_from_wire_agrees_at_the_nesting_limit(levels):
+    for leaf in ({"S": "x"}, {"N": "1.0"}, {"L": []}, {"M": {}}):
+        for depth in (1, 2):
+            assert_cores_agree("from_wire", _deep(levels, leaf), depth)
+
+
+@needs_ccore
+@relaxed
+@given(wire_items)
+@example({"\ud800": {"S": "x"}})
+@example({"a": {"S": "x"}, "b": {"N": "01"}})
+@example([])
+def test_item_from_wire_agrees(item):
+    assert_cores_agree("item_from_wire", item)
+
+
+@needs_ccore
+@relaxed
+@given(native_values)
+def test_valid_wire_values_never_need_the_reference(value):
+    av = pycore.to_wire(value)
+    item = {"a": av, "b": pycore.to_wire({"x": value})}
+    expected_value, expected_item = pycore.from_wire(av), pycore.item_from_wire(item)
+    item_again = pycore.item_to_wire(expected_item)     # sets may come back in another order
+
+    def reference_called(*args):
+        raise AssertionError("fell back to the reference")
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in WIRE_FUNCTIONS:
+            patch.setattr(pycore, name, reference_called)
+        assert same(ccore.from_wire(av), expected_value)
+        assert same(ccore.item_from_wire(item), expected_item)
+        assert same(ccore.to_wire(value), av)
+        assert same(ccore.item_to_wire(expected_item), item_again)
+
+
+@needs_ccore
+def test_numbers_already_canonical_give_their_own_text():
+    for text in ("0", "7", "-7", "100", "10.5", "-0.001", "0.5", "1" + "0" * 125, "9" * 38,
+                 "0." + "0" * 129 + "1", "12345678901234567890.123456789012345678"):
+        assert format(ccore.from_wire({"N": text}), "f") == text == format(pycore.from_wire({"N": text}), "f")
+
+
+# ------------------------------------------------------------------ native -> wire
+
+@needs_ccore
+@relaxed
+@given(native_values)
+def test_to_wire_agrees_on_native_values(value):
+    assert_cores_agree("to_wire", value)
+    assert_cores_agree("item_to_wire", {"v": value, "w": [value]})
+
+
+@needs_ccore
+@relaxed
+@given(odd_values)
+def test_to_wire_agrees_on_odd_values(value):
+    assert_cores_agree("to_wire", value)
+    assert_cores_agree("item_to_wire", {"v": value})
+
+
+@needs_ccore
+@pytest.mark.parametrize("item", [None, [], "x", {1: "x"}, {"a": object()}])
+def test_item_to_wire_agrees_on_what_is_not_an_item(item):
+    assert_cores_agree("item_to_wire", item)
+
+
+@needs_ccore
+@relaxed
+@given(st.binary(max_size=64))
+def test_binary_round_trips_like_base64(raw):
+    av = ccore.to_wire(Binary(raw))
+    assert av == {"B": base64.b64encode(raw).decode("ascii")}
+    assert ccore.from_wire(av) == Binary(raw)
+
+
+# ------------------------------------------------------------------ the JSON guard
+
+@st.composite
+def json_like(draw):
+    data = json.dumps(draw(st.recursive(
+        st.one_of(st.none(), st.integers(min_value=-10**25, max_value=10**25), st.text(max_size=25),
+                  st.floats(allow_nan=False, allow_infinity=False)),
+        lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)),
+        max_leaves=10))).encode()
+    for _ in range(draw(st.integers(0, 2))):
+        i = draw(st.integers(0, len(data)))
+        data = data[:i] + draw(st.sampled_from([b'"', b"\\", b"\\\\", b"1" * 19, b"[" * 501, b"}", b"9"])) + data[i:]
+    return data
+
+
+@needs_ccore
+@relaxed
+@given(st.one_of(json_like(), st.binary(max_size=50)))
+@example(b'{"a":1234567890123456789}')
+@example(b'{"a":123456789012345678}')
+@example(b'{"a":"1234567890123456789"}')
+@example(b'{"a":"\\"1234567890123456789"}')
+@example(b'{"a":"\\\\"1234567890123456789')
+@example(b'{"a":"x')
+@example(b'"\\')
+@example(b"[" * 500 + b"]" * 500)
+@example(b"[" * 501)
+@example(b'"' + b"[" * 600 + b'"')
+def test_json_needs_stdlib_agrees(data):
+    assert_cores_agree("json_needs_stdlib", data)
+
+
+@pytest.mark.parametrize("core", [pytest.param(pycore, id="python"),
+                                  pytest.param(ccore, id="cython", marks=needs_ccore)])
+@pytest.mark.parametrize("data, expected", [
+    (b'{"Limit":123456789012345678}', False),           # 18 digits: fits in 64 bits
+    (b'{"Limit":1234567890123456789}', True),
+    (b'{"N":"1234567890123456789012345"}', False),      # digits inside a string
+    (b'{"a":"\\\\","b":1234567890123456789}', True),     # an escaped backslash ends nothing
+    (b'{"a":"\\"","b":1}', False),
+    (b'{"a":"never ends', True),
+    (b"[" * 500 + b"]" * 500, False),
+    (b"[" * 501 + b"]" * 501, True),
+    (b'["' + b"[" * 600 + b'"]', False),                # brackets inside a string
+])
+def test_json_needs_stdlib(core, data, expected):
+    assert core.json_needs_stdlib(data) is expected
