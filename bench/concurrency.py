@@ -11,8 +11,10 @@ from bench.histogram import Histogram
 
 
 def _client(runner, workload, data, round_no, ops, worker, workers, insert_next, barrier, conn):
+    from bench.lifetime import die_with_parent
     from bench.runner import timed_loop
 
+    die_with_parent()
     try:
         session = runner.target.session()
         gen = workload.ops(data, runner.seed, round_no, worker, workers, insert_next)

@@ -19,13 +19,21 @@ from bench.targets.base import NotSupported
 from bench.workloads import WORKLOADS
 
 
+#: A round gives up after this many failed operations (and at least a
+#: tenth of the round): a store that has gone away must not turn each
+#: remaining operation into a timeout.
+MAX_ERRORS = 50
+
+
 def timed_loop(calls, latencies):
     """Run ``calls`` [(execute, prepared)...]; append each latency (ns).
-    A failing operation is counted, not timed, and the loop goes on."""
+    A failing operation is counted, not timed, and the loop goes on - unless
+    failures pile up, then the round ends early with what it has."""
     pc = time.perf_counter_ns
     append = latencies.append
     errors = 0
     first_error = None
+    limit = max(MAX_ERRORS, len(calls) // 10)
     it = iter(calls)
     start = pc()
     while True:
@@ -39,6 +47,9 @@ def timed_loop(calls, latencies):
             errors += 1
             if first_error is None:
                 first_error = "%s: %s" % (type(exc).__name__, str(exc)[:300])
+            if errors >= limit:
+                first_error += " (round abandoned after %d errors)" % errors
+                break
     return pc() - start, errors, first_error
 
 

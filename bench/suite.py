@@ -15,6 +15,9 @@ from bench.machine import describe
 from bench.pool import LocalHandle, WorkerError, WorkerHandle
 from bench.workloads import WORKLOADS
 
+#: Seconds one round may take before its worker is declared hung and killed.
+ROUND_TIMEOUT = 180
+
 
 @dataclass
 class Config:
@@ -117,11 +120,15 @@ class Suite:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, *exc):
+        self.close(orderly=exc_type is None)
 
-    def close(self):
+    def close(self, orderly=True):
+        """Close every target; after an error or an interrupt, just kill."""
         for h in self.handles:
+            if not orderly:
+                getattr(h, "kill", h.stop)()
+                continue
             try:
                 h.call("close", timeout=120)
             except Exception:
@@ -264,6 +271,19 @@ class Suite:
     def _store_key(self, h):
         return h.info.get("endpoint") if h.spec.needs else h.name
 
+    def check_server(self):
+        """Drop the server's clients if ``kvstore serve`` has exited."""
+        if self.server is None or self.server.proc is None:
+            return
+        code = self.server.proc.poll()
+        if code is None:
+            return
+        message = "kvstore serve exited (code %s)%s" % (code, self.server.tail())
+        for h in list(self.handles):
+            if h.spec.needs == "server":
+                self._drop(h, message)
+        self.server = None
+
     def run_workload(self, workload):
         cfg = self.config
         data = datasets.make(workload.dataset, cfg.items if workload.dataset == "items" else cfg.records)
@@ -279,7 +299,7 @@ class Suite:
                     continue
                 key = (self._store_key(h), workload.dataset)
                 cal = h.call("calibrate", workload_name=workload.name, seconds=cfg.warmup,
-                             insert_next=self.insert_next.get(key))
+                             insert_next=self.insert_next.get(key), timeout=ROUND_TIMEOUT)
                 self.insert_next[key] = self.insert_next.get(key, data.count) + cal["inserts"]
             except WorkerError as exc:
                 self._drop(h, "%s warm-up: %s" % (workload.name, exc.message))
@@ -295,7 +315,8 @@ class Suite:
                 key = (self._store_key(h), workload.dataset)
                 try:
                     res = h.call("run_round", workload_name=workload.name, round_no=r,
-                                 ops=self._round_ops(rates[h.name]), insert_next=self.insert_next.get(key))
+                                 ops=self._round_ops(rates[h.name]), insert_next=self.insert_next.get(key),
+                                 timeout=ROUND_TIMEOUT)
                 except WorkerError as exc:
                     self._drop(h, "%s round %d: %s" % (workload.name, r, exc.message))
                     continue
@@ -338,7 +359,8 @@ class Suite:
                     key = (self._store_key(h), workload.dataset)
                     try:
                         res = h.call("run_round", workload_name=workload.name, round_no=1000 + r, ops=ops,
-                                     concurrency=level, mode=mode, insert_next=self.insert_next.get(key))
+                                     concurrency=level, mode=mode, insert_next=self.insert_next.get(key),
+                                     timeout=ROUND_TIMEOUT)
                     except WorkerError as exc:
                         cell.error = exc.message
                         break
@@ -367,9 +389,12 @@ class Suite:
             self.load(ds, cfg.items if ds == "items" else cfg.records)
         for w in cfg.workloads:
             self.log("  workload %s" % w.name)
+            self.check_server()
             self.run_workload(w)
         for w in cfg.sweep_workloads:
             self.log("  concurrency sweep: %s at %s" % (w.name, cfg.sweep_levels))
+            self.check_server()
             self.sweep(w)
+        self.check_server()
         self.results["elapsed_seconds"] = time.perf_counter() - t0
         return self.results

@@ -5,8 +5,8 @@ expressions and each item read or written evaluates them.  Real requests repeat
 a few *shapes* (same texts, names and value types) with new values every call
 (``pk = :p AND sk >= :s`` with a new ``:p`` per Query), so the column that
 matters is "new values".  Each row times one call: ``repeats`` runs of
-``number`` calls (sized so a run takes ~20 ms) and reports the median in
-microseconds.  Not a test.
+``number`` calls (sized so a run takes ~20 ms) and reports the fastest run in
+microseconds (the least disturbed by other processes).  Not a test.
 
     python -m bench.micro.expressions
     python -m bench.micro.expressions --output bench/results/micro_expressions.md
@@ -16,7 +16,6 @@ import argparse
 import itertools
 import platform
 import sqlite3
-import statistics
 import sys
 import timeit
 from decimal import Decimal
@@ -74,8 +73,7 @@ def per_call_us(fn, repeats=7, budget=0.02):
     while timer.timeit(number) < budget / 10:
         number *= 2
     number = max(1, int(number * 10 * budget / max(timer.timeit(number), 1e-9) / 10))
-    runs = [timer.timeit(number) / number for _ in range(repeats)]
-    return statistics.median(runs) * 1e6
+    return min(timer.timeit(number) / number for _ in range(repeats)) * 1e6
 
 
 def _forget_compiled():
@@ -209,7 +207,7 @@ def report():
     lines = [
         "# Expression layer: microseconds per call",
         "",
-        f"Python {platform.python_version()} on {platform.machine()}, {_cpu()}; median of 7 runs.  "
+        f"Python {platform.python_version()} on {platform.machine()}, {_cpu()}; best of 7 runs.  "
         "compile_request: *same values* = the same request again; *new values* = same texts, names and value "
         f"types, a new value map each call (cycling through {DISTINCT}); *new shape* = parsed texts cached, "
         "nothing else; *cold* = nothing cached (tokenize, parse, checks, bind).  *run* = use the result once: "

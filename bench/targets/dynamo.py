@@ -208,7 +208,9 @@ class Boto3Mixin:
             aws_secret_access_key=self.options.get("aws_secret_access_key") or "bench",
             region_name=self.options.get("region") or self.region,
         )
-        config = Config(retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=64)
+        # No retries: a benchmark must see failures, not back off and hide them.
+        config = Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=64,
+                        connect_timeout=10, read_timeout=30)
         return session.resource("dynamodb", endpoint_url=endpoint_url, config=config)
 
     def boto3_info(self):

@@ -62,6 +62,17 @@ class KvstoreServer:
         self.stop()
         raise RuntimeError("kvstore serve did not answer within %.0f s" % timeout)
 
+    def tail(self, size=1500):
+        """The end of the server's log, for error messages."""
+        if getattr(self, "log", None) is None:
+            return ""
+        try:
+            self.log.seek(0)
+            text = self.log.read().decode(errors="replace")[-size:].strip()
+        except (OSError, ValueError):
+            return ""
+        return (": " + text) if text else ""
+
     def _ready(self):
         try:
             with urllib.request.urlopen(self.endpoint + "/", timeout=0.5) as r:

@@ -113,3 +113,25 @@ def test_any_endpoint_is_benchmarked_through_raw_http_and_boto3(tmp_path):
         conn = client.connection()
         assert client.call(conn, "ListTables", {})["TableNames"] == []
         conn.close()
+
+
+def test_a_server_that_dies_mid_run_is_reported_and_its_clients_dropped():
+    from bench import targets
+    from bench.suite import Config, Suite
+
+    specs = targets.select(["kvstore-http", "dict"])
+    if any(s.available() for s in specs):
+        pytest.skip("kvstore serve unavailable")
+    cfg = Config(workloads=[WORKLOADS["get"], WORKLOADS["put"]], targets=specs, items=200, records=200,
+                 warmup=0.01, rounds=1, round_seconds=0.01, max_round_ops=50, progress=False)
+    with Suite(cfg, log=lambda msg: None) as suite:
+        suite.start()
+        suite.load("items", 200)
+        suite.server.proc.kill()
+        suite.server.proc.wait()
+        for w in cfg.workloads:
+            suite.check_server()
+            suite.run_workload(w)
+        results = suite.results
+    assert "exited" in results["failed"]["kvstore-http"]
+    assert {c["target"] for c in results["cells"]} == {"dict"}
