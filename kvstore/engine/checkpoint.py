@@ -28,10 +28,11 @@ _BLOCK = 1 << 20
 #: for a write is not enough to hand it over: the releasing thread takes it back before a waiting
 #: thread has even woken up, and the waiter only gets it when the interpreter forces a switch
 #: (sys.getswitchinterval(), 5 ms).  So after every YIELD_EVERY seconds of work the writer sleeps
-#: YIELD_SECONDS, long enough for a waiting request thread to wake and take the GIL; at half the
-#: time it also leaves a core to requests on a small machine (bench/results/durability_engine.md).
-YIELD_EVERY = 0.0002
-YIELD_SECONDS = 0.0002
+#: YIELD_SECONDS, long enough for a waiting request thread to wake and take the GIL; working a third
+#: of the time also leaves a core to requests on a small machine (bench/results/durability_engine.md).
+#: A checkpoint of 1M items takes ~2.5 s instead of ~1 s; None turns the pauses off.
+YIELD_EVERY = 0.00005
+YIELD_SECONDS = 0.0001
 
 _NAME = re.compile(r"^checkpoint-(\d{20})\.ckpt$")
 
