@@ -43,6 +43,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEYS = 100_000
 TABLE = dict(TableName="bench", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
              AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+GSI_TABLE = dict(TABLE, AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                              {"AttributeName": "g", "AttributeType": "S"}],
+                 GlobalSecondaryIndexes=[{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                          "Projection": {"ProjectionType": "ALL"}}])
 
 
 def _text(rng, n):
@@ -188,18 +192,23 @@ def _ckpt_bytes(path):
     return sum(os.path.getsize(os.path.join(path, n)) for n in os.listdir(path) if n.endswith(".ckpt"))
 
 
-def build(path, items, keys=None, checkpoint_after=False, tail=10_000, log=print):
-    """Write ``items`` PutItems (over ``keys`` distinct keys; default all distinct) under ``none``."""
+def build(path, items, keys=None, checkpoint_after=False, tail=10_000, log=print, gsi=False):
+    """Write ``items`` PutItems (over ``keys`` distinct keys; default all distinct) under ``none``.
+
+    ``gsi``: the table has a GSI (projection ALL) on an attribute ``g`` every item has."""
     import kvstore
     keys = keys or items
     rng = random.Random(7)
     t0 = time.perf_counter()
     db = kvstore.open(path, durability="none", checkpoint_log_bytes=1 << 50)
-    table = db.create_table(**TABLE)
-    values = [_text(rng, 185) for _ in range(1024)]
+    table = db.create_table(**(GSI_TABLE if gsi else TABLE))
+    values = [_text(rng, 185 - 6 * gsi) for _ in range(1024)]
     put = table.put_item
     for i in range(items):
-        put(Item={"pk": f"user{(i if keys == items else rng.randrange(keys)):07d}", "v": values[i & 1023]})
+        item = {"pk": f"user{(i if keys == items else rng.randrange(keys)):07d}", "v": values[i & 1023]}
+        if gsi:
+            item["g"] = f"g{i % 1000:04d}"
+        put(Item=item)
         if i and i % 200_000 == 0:
             log(f"    {i:,} puts ({time.perf_counter() - t0:.0f} s)")
     if checkpoint_after:
@@ -216,7 +225,9 @@ def run_recovery(directory, items, repeats, log):
     cases = {}
     specs = (("log only", dict()),
              ("checkpoint + short log", dict(checkpoint_after=True)),
-             ("log of overwrites", dict(keys=max(1, items // 20))))
+             ("log of overwrites", dict(keys=max(1, items // 20))),
+             ("log only, table with a GSI", dict(gsi=True)),
+             ("checkpoint + short log, table with a GSI", dict(gsi=True, checkpoint_after=True)))
     paths = {}
     for name, kw in specs:
         path = os.path.join(directory, "recovery-" + name.replace(" ", "-").replace("+", "and"))
@@ -242,7 +253,7 @@ def recovery_table(cases):
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     for name, c in cases.items():
         per_m = c["seconds"] / (c["items"] / 1e6) if c["items"] else 0
-        per_gb = c["seconds"] / (c["log_bytes"] / 1e9) if name != "checkpoint + short log" else None
+        per_gb = c["seconds"] / (c["log_bytes"] / 1e9) if "checkpoint" not in name else None
         layer = c["durability_layer"]
         lines.append(f"| {name} | {c['items']:,} | {c['records']:,} | {c['log_bytes'] / 1e6:,.0f} MB | "
                      f"{c['checkpoint_bytes'] / 1e6:,.0f} MB | {c['seconds']:.2f} s | {c['cpu_seconds']:.2f} s | "
