@@ -243,24 +243,10 @@ class Engine:
             metas.pop(record[1], None)
             rows.pop(record[1], None)
         elif kind == REC_UPDATE_TABLE:
-            # the live engine adjusts the table in place (_apply_meta, GSI backfill); building the table
+            # the live engine adjusts the table in place (UpdateTable, GSI backfill); building the table
             # from its final catalog entry below yields the same indexes, filled from the final rows
             if record[1]["TableName"] in metas:
                 metas[record[1]["TableName"]] = record[1]
-
-    def _apply_meta(self, meta):
-        """Bring a table's indexes in line with a logged catalog entry."""
-        table = self.tables[meta["TableName"]]
-        table.meta = meta
-        wanted = {i["IndexName"]: i for i in meta.get("GlobalSecondaryIndexes", ())}
-        for name in [n for n, i in table.indexes.items() if i.kind == "GSI" and n not in wanted]:
-            table.remove_index(name)
-        for d in meta["AttributeDefinitions"]:
-            table.attribute_types[d["AttributeName"]] = d["AttributeType"]
-        for name, spec in wanted.items():
-            if name not in table.indexes:
-                index = table.add_index("GSI", spec)
-                backfill(table, index)
 
     def close(self):
         if self.closed:
