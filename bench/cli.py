@@ -103,11 +103,11 @@ def apply_presets(args):
     if args.smoke:
         args.items = min(args.items, 2_000)
         args.records = min(args.records, 2_000)
-        args.warmup, args.rounds, args.round_seconds, args.max_round_ops = 0.02, 2, 0.02, 200
+        args.warmup, args.rounds, args.round_seconds, args.max_round_ops = 0.01, 2, 0.01, 100
         if args.sweep is None:
             args.sweep, args.concurrency = "get", "1,2"
         if args.scaling:
-            args.scaling = "500,1000"
+            args.scaling = "1000"
     if args.full:
         if args.sweep is None:
             args.sweep = "get,put,ycsb_b_zipfian"
