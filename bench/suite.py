@@ -46,7 +46,8 @@ class Config:
         out = asdict(self)
         out["targets"] = [s.name for s in self.targets]
         out["workloads"] = [w.name if hasattr(w, "name") else w for w in self.workloads]
-        out["options"] = {k: v for k, v in self.options.items() if "secret" not in k and "token" not in k}
+        # Never write credentials (not even the key id) into a report.
+        out["options"] = {k: v for k, v in self.options.items() if not k.startswith("aws_")}
         return out
 
 
