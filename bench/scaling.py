@@ -4,7 +4,6 @@ then start-up time and recovery time (a new process opens the directory the
 previous one left, first after a kill, then after a clean close)."""
 
 import statistics
-import time
 
 from bench.pool import LocalHandle, WorkerError, WorkerHandle
 from bench.suite import Config, Suite

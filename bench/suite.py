@@ -13,7 +13,6 @@ from bench import datasets
 from bench.histogram import Histogram
 from bench.machine import describe
 from bench.pool import LocalHandle, WorkerError, WorkerHandle
-from bench.workloads import WORKLOADS
 
 #: Seconds one round may take before its worker is declared hung and killed.
 ROUND_TIMEOUT = 180

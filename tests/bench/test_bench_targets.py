@@ -7,7 +7,7 @@ import tempfile
 
 import pytest
 
-from bench import datasets, targets
+from bench import targets
 from bench.runner import Runner
 from bench.targets.sqlite import _FIELDS, _ITEM_COLS
 
