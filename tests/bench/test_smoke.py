@@ -105,7 +105,6 @@ def test_any_endpoint_is_benchmarked_through_raw_http_and_boto3(tmp_path):
         assert {c["target"] for c in r["cells"]} == {"endpoint-http", "endpoint-boto3", "dict"}
         assert all(c["errors"] == 0 for c in r["cells"])
         # The harness removes the tables it made on someone else's endpoint.
-
         from bench.targets.http import WireClient
 
         client = WireClient(server.endpoint, {})
