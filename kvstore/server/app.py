@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httptools
 
-from kvstore.server.handler import too_large_response
+from kvstore.server.handler import TOO_LARGE, render_http
 
 __all__ = ["Server", "ServerThread", "READ_OPERATIONS"]
 
@@ -44,7 +44,6 @@ ITEM_WRITE_OPERATIONS = frozenset({
 
 _REASONS = {200: b"OK", 400: b"Bad Request", 404: b"Not Found", 413: b"Request Entity Too Large",
             500: b"Internal Server Error", 503: b"Service Unavailable"}
-_STATUS_LINES = {status: f"HTTP/1.1 {status} {reason.decode()}\r\n" for status, reason in _REASONS.items()}
 _MAX_PIPELINED = 16          # requests queued on one connection before it stops being read
 _METHODS = {b"POST": "POST", b"GET": "GET"}
 
@@ -60,23 +59,11 @@ def _header_name(raw):
     return name
 
 
-def _encode_response(response, keep_alive):
-    status = response.status
-    lines = "\r\n".join(map(": ".join, response.headers))
-    head = "".join((
-        _STATUS_LINES.get(status) or f"HTTP/1.1 {status} Unknown\r\n",
-        lines,
-        "\r\n" if lines else "",
-        "\r\n" if keep_alive else "Connection: close\r\n\r\n",
-    ))
-    return head.encode("latin-1") + response.body
-
-
 class _Request:
-    __slots__ = ("method", "target", "headers", "body", "keep_alive", "response")
+    __slots__ = ("method", "target", "headers", "body", "keep_alive", "answer")
 
-    def __init__(self, response=None):
-        self.response = response        # set when the answer is known without the handler
+    def __init__(self, answer=None):
+        self.answer = answer            # set when the answer is known without the handler
 
 
 class HttpProtocol(asyncio.Protocol):
@@ -92,9 +79,9 @@ class HttpProtocol(asyncio.Protocol):
         self.closing = False
         self.draining = False
         self.write_paused = False
-        self._reset()
-
-    def _reset(self):
+        self.max_body = server.max_body
+        # a Content-Length with fewer digits than max_body cannot exceed it
+        self._length_digits = len(str(self.max_body))
         self._url = b""
         self._headers = {}
         self._body = []
@@ -139,45 +126,54 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_header(self, name, value):
         key = _HEADER_NAMES.get(name) or _header_name(name)
-        value = value.decode("latin-1")
         headers = self._headers
-        previous = headers.get(key)
-        headers[key] = value if previous is None else previous + "," + value
+        if key in headers:
+            headers[key] = headers[key] + "," + value.decode("latin-1")
+        else:
+            headers[key] = value.decode("latin-1")
 
     def on_headers_complete(self):
-        length = self._headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > self.server.max_body:
+        headers = self._headers
+        length = headers.get("content-length")
+        if (length is not None and len(length) >= self._length_digits and length.isdigit()
+                and int(length) > self.max_body):
             self._respond_too_large()
             return
-        expect = self._headers.get("expect")
-        if expect is not None and expect.lower() == "100-continue":
+        if "expect" in headers and headers["expect"].lower() == "100-continue":
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, chunk):
         if self._discard:
             return
         self._size += len(chunk)
-        if self._size > self.server.max_body:
+        if self._size > self.max_body:
             self._respond_too_large()
             return
         self._body.append(chunk)
 
     def on_message_complete(self):
-        headers, body, url, discard = self._headers, self._body, self._url, self._discard
-        self._reset()
-        if discard or self.closing:
+        headers = self._headers
+        body = self._body
+        url = self._url
+        self._headers = {}
+        self._body = []
+        self._url = b""
+        self._size = 0
+        if self._discard or self.closing:
+            self._discard = False
             return
         parser = self.parser
         method = parser.get_method()
         method = _METHODS.get(method) or method.decode("ascii")
-        target = url.decode("latin-1")
         body = b"".join(body)
         keep_alive = parser.should_keep_alive()
         server = self.server
-        if not self.busy and not self.queue and server.runs_inline(headers):
+        if not self.busy and not self.queue and (
+                server._inline_targets.get(headers.get("x-amz-target")) or server.runs_inline(headers)):
             # the common case: nothing waiting on this connection, answer now
-            self._write(server.handler(method, target, headers, body), keep_alive)
+            self._write(server.handler.answer(method, url.decode("latin-1"), headers, body), keep_alive)
             return
+        target = url.decode("latin-1")
         request = _Request()
         request.method = method
         request.target = target
@@ -194,7 +190,7 @@ class HttpProtocol(asyncio.Protocol):
     def _respond_too_large(self):
         """Answer 413 (after any earlier pipelined answers) and close: the rest of the body is never read."""
         self._discard = True
-        request = _Request(too_large_response())
+        request = _Request(TOO_LARGE)
         request.keep_alive = False
         self.queue.append(request)
         self.transport.pause_reading()
@@ -230,16 +226,17 @@ class HttpProtocol(asyncio.Protocol):
             request = self.queue.pop(0)
             self.busy = True
             server = self.server
-            if request.response is not None:
-                self._finish(request, request.response)
+            if request.answer is not None:
+                self._finish(request, request.answer)
                 continue
             if server.runs_inline(request.headers):
-                response = server.handler(request.method, request.target, request.headers, request.body)
-                self._finish(request, response)
+                self._finish(request, server.handler.answer(request.method, request.target, request.headers,
+                                                            request.body))
                 continue
             server.in_flight += 1
             future = self.loop.run_in_executor(
-                server.executor, server.handler, request.method, request.target, request.headers, request.body)
+                server.executor, server.handler.answer, request.method, request.target, request.headers,
+                request.body)
             future.add_done_callback(lambda f, request=request: self._threaded_done(request, f))
             return
         if not self.write_paused and not self.closing:
@@ -259,18 +256,19 @@ class HttpProtocol(asyncio.Protocol):
         self._finish(request, future.result())
         self._next()
 
-    def _finish(self, request, response):
+    def _finish(self, request, answer):
         self.busy = False
-        self._write(response, request.keep_alive)
+        self._write(answer, request.keep_alive)
 
-    def _write(self, response, keep_alive):
+    def _write(self, answer, keep_alive):
+        """Send an answer ``(status, content type, body)`` (see ``handler.render_http``)."""
         transport = self.transport
         if transport.is_closing():
             return
         server = self.server
         keep_alive = keep_alive and not server.stopping and not self.closing
-        transport.write(_encode_response(response, keep_alive))
-        if response.status == 413:
+        transport.write(render_http(answer, keep_alive))
+        if answer[0] == 413:
             self._linger()
         elif not keep_alive:
             self._close()

@@ -452,8 +452,18 @@ def encode_response(operation, response):
     """The JSON-ready body of ``operation``'s native ``response``."""
     if response is None:
         return {}
+    copied = False
     for steps, kind in _RESPONSE.get(operation, ()):
-        if steps[0] in response:
+        name = steps[0]
+        value = response.get(name)
+        if value is None:
+            continue
+        if len(steps) == 1:                       # a top-level member (Item, Items, ...): no walk
+            if not copied:
+                response = dict(response)
+                copied = True
+            response[name] = _OUT[kind](value)
+        else:
             response = _convert_out(response, steps, _OUT[kind])
     return response
 
