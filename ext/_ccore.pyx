@@ -10,7 +10,8 @@ or exception rather than a second opinion.  ``tests/test_core.py`` checks the
 agreement with hypothesis.
 
 Sections: crc32, numbers as keys, storage keys, msgpack encoder, msgpack
-decoder, item size, DynamoDB JSON (the wire face's attribute values), JSON guard.
+decoder, item size, DynamoDB JSON (the wire face's attribute values), DynamoDB
+JSON text, JSON guard.
 """
 
 from cpython.object cimport PyObject
@@ -31,7 +32,8 @@ __all__ = [
     "EXT_N", "EXT_B", "EXT_SS", "EXT_NS", "EXT_BS",
     "encode_number", "key_bytes", "hash_component", "storage_key", "partition_prefix",
     "delimited_sort_component", "index_key", "sort_bound", "pack_item", "unpack_item",
-    "item_size", "from_wire", "to_wire", "item_from_wire", "item_to_wire", "json_needs_stdlib",
+    "item_size", "from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",
+    "json_needs_stdlib",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -1523,6 +1525,267 @@ def item_to_wire(item):
         except Exception:
             pass
     return _ref.item_to_wire(item)
+
+
+# ------------------------------------------------------------------ DynamoDB JSON text
+# The JSON bytes of to_wire(...) written straight from native values, with no
+# intermediate dicts: what json.dumps(..., ensure_ascii=False, separators=(",", ":"))
+# writes, in UTF-8.  Anything else (a lone surrogate, which UTF-8 cannot carry;
+# values outside the native model) goes to the reference.
+
+cdef const char* _HEX = b"0123456789abcdef"
+# Per byte: 0 when it is written as is, else the letter of its two-character escape
+# ("u" for the \u00XX form).  Bytes of UTF-8 sequences are >= 0x80: written as is.
+cdef unsigned char _json_escape[256]
+
+
+cdef void _init_json_escape():
+    cdef int i
+    for i in range(256):
+        _json_escape[i] = c'u' if i < 0x20 else 0
+    _json_escape[c'"'] = c'"'
+    _json_escape[c'\\'] = c'\\'
+    _json_escape[c'\n'] = c'n'
+    _json_escape[c'\r'] = c'r'
+    _json_escape[c'\t'] = c't'
+    _json_escape[0x08] = c'b'
+    _json_escape[0x0C] = c'f'
+
+
+_init_json_escape()
+
+
+cdef inline bint _word_needs_escape(const unsigned char* p) noexcept nogil:
+    """Whether any of 8 bytes is below 0x20, a quote or a backslash (bit tricks on one word;
+    a borrow may flag a neighbour too, which only sends the word to the byte loop)."""
+    cdef uint64_t v, q, b
+    memcpy(&v, p, 8)
+    q = v ^ 0x2222222222222222ULL
+    b = v ^ 0x5C5C5C5C5C5C5C5CULL
+    return ((((v - 0x2020202020202020ULL) & ~v)
+             | ((q - 0x0101010101010101ULL) & ~q)
+             | ((b - 0x0101010101010101ULL) & ~b)) & 0x8080808080808080ULL) != 0
+
+
+cdef int _json_text(Writer* w, const unsigned char* p, Py_ssize_t n) except -1:
+    """A JSON string of UTF-8 bytes: quote, backslash and control characters escaped as json does."""
+    cdef Py_ssize_t i = 0, start
+    cdef unsigned char c, e
+    cdef unsigned char* out
+    _need(w, n + 2)
+    w.buf[w.len] = c'"'
+    w.len += 1
+    while True:
+        start = i
+        while i + 8 <= n and not _word_needs_escape(p + i):
+            i += 8
+        while i < n and _json_escape[p[i]] == 0:
+            i += 1
+        if i > start:
+            _put(w, p + start, i - start)
+        if i >= n:
+            break
+        c = p[i]
+        e = _json_escape[c]
+        i += 1
+        _need(w, 6)
+        out = w.buf + w.len
+        out[0] = c'\\'
+        out[1] = e
+        if e == c'u':
+            out[2] = c'0'
+            out[3] = c'0'
+            out[4] = _HEX[c >> 4]
+            out[5] = _HEX[c & 15]
+            w.len += 6
+        else:
+            w.len += 2
+    return _put(w, b'"', 1)
+
+
+cdef int _json_str(Writer* w, object s) except -1:
+    cdef const char* p
+    cdef Py_ssize_t n
+    if type(s) is not str:
+        raise _Fallback
+    if PyUnicode_IS_ASCII(s):
+        p = <const char*>PyUnicode_DATA(s)
+        n = PyUnicode_GET_LENGTH(s)
+    else:
+        if _has_surrogate(s):
+            raise _Fallback
+        p = PyUnicode_AsUTF8AndSize(s, &n)
+    return _json_text(w, <const unsigned char*>p, n)
+
+
+cdef int _json_ascii(Writer* w, object s) except -1:
+    """A JSON string of ASCII text that needs no escaping (number text, base64)."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(s)
+    _need(w, n + 2)
+    w.buf[w.len] = c'"'
+    memcpy(w.buf + w.len + 1, PyUnicode_DATA(s), n)
+    w.buf[w.len + 1 + n] = c'"'
+    w.len += n + 2
+    return 0
+
+
+cdef int _json_number(Writer* w, object d) except -1:
+    text = _decimal_text(d)
+    if not PyUnicode_IS_ASCII(text):
+        raise _Fallback
+    return _json_ascii(w, text)
+
+
+cdef int _json_binary(Writer* w, object b) except -1:
+    raw = b.value
+    if type(raw) is not bytes:
+        raise _Fallback
+    return _json_ascii(w, _b64encode(raw))
+
+
+cdef int _json_set(Writer* w, object value) except -1:
+    cdef bint first_member = True
+    first = None
+    for first in value:
+        break
+    else:
+        raise _Fallback
+    ft = type(first)
+    if ft is str:
+        _put(w, b'{"SS":[', 7)
+    elif ft is Decimal:
+        _put(w, b'{"NS":[', 7)
+    elif ft is Binary:
+        _put(w, b'{"BS":[', 7)
+    else:
+        raise _Fallback
+    for member in value:
+        if type(member) is not ft:
+            raise _Fallback
+        if not first_member:
+            _put(w, b",", 1)
+        first_member = False
+        if ft is str:
+            _json_str(w, member)
+        elif ft is Decimal:
+            _json_number(w, member)
+        else:
+            _json_binary(w, member)
+    return _put(w, b"]}", 2)
+
+
+cdef int _json_map(Writer* w, object m, int depth) except -1:
+    """``{"name":<AttributeValue>,...}`` of a native map (an item, or the inside of an M)."""
+    cdef PyObject* k
+    cdef PyObject* v
+    cdef Py_ssize_t pos = 0
+    cdef bint first = True
+    _put(w, b"{", 1)
+    while PyDict_Next(m, &pos, &k, &v):
+        if not first:
+            _put(w, b",", 1)
+        first = False
+        _json_str(w, <object>k)
+        _put(w, b":", 1)
+        _json_value(w, <object>v, depth)
+    return _put(w, b"}", 1)
+
+
+cdef int _json_value(Writer* w, object value, int depth) except -1:
+    """The AttributeValue JSON of a native value (``{"S":"x"}``, ...)."""
+    cdef Py_ssize_t i, n
+    if depth > MAX_DEPTH:
+        raise _Fallback
+    t = type(value)
+    if t is str:
+        _put(w, b'{"S":', 5)
+        _json_str(w, value)
+        return _put(w, b"}", 1)
+    if t is Decimal:
+        _put(w, b'{"N":', 5)
+        _json_number(w, value)
+        return _put(w, b"}", 1)
+    if t is dict:
+        _put(w, b'{"M":', 5)
+        _json_map(w, value, depth + 1)
+        return _put(w, b"}", 1)
+    if t is bool:
+        if value:
+            return _put(w, b'{"BOOL":true}', 13)
+        return _put(w, b'{"BOOL":false}', 14)
+    if value is None:
+        return _put(w, b'{"NULL":true}', 13)
+    if t is list:
+        _put(w, b'{"L":[', 6)
+        n = PyList_GET_SIZE(value)
+        for i in range(n):
+            if i:
+                _put(w, b",", 1)
+            _json_value(w, <object>PyList_GET_ITEM(value, i), depth + 1)
+        return _put(w, b"]}", 2)
+    if t is Binary:
+        _put(w, b'{"B":', 5)
+        _json_binary(w, value)
+        return _put(w, b"}", 1)
+    if t is set or t is frozenset:
+        return _json_set(w, value)
+    raise _Fallback
+
+
+cdef bytes _written(Writer* w):
+    return PyBytes_FromStringAndSize(<const char*>w.buf, w.len)
+
+
+def item_json(item):
+    """JSON bytes of ``item_to_wire(item)`` (compact, UTF-8, escaped as the json module does)."""
+    cdef unsigned char stack[STACK_BUFFER]
+    cdef Writer w
+    w.buf = stack
+    w.len = 0
+    w.cap = STACK_BUFFER
+    w.heap = False
+    try:
+        if type(item) is not dict:
+            raise _Fallback
+        _json_map(&w, item, 1)
+        return _written(&w)
+    except Exception:
+        pass
+    finally:
+        if w.heap:
+            PyMem_Free(w.buf)
+    return _ref.item_json(item)
+
+
+def items_json(items):
+    """JSON bytes of ``[item_to_wire(item) for item in items]``."""
+    cdef unsigned char stack[STACK_BUFFER]
+    cdef Writer w
+    cdef Py_ssize_t i, n
+    w.buf = stack
+    w.len = 0
+    w.cap = STACK_BUFFER
+    w.heap = False
+    try:
+        if type(items) is not list:
+            raise _Fallback
+        n = PyList_GET_SIZE(items)
+        _put(&w, b"[", 1)
+        for i in range(n):
+            item = <object>PyList_GET_ITEM(items, i)
+            if type(item) is not dict:
+                raise _Fallback
+            if i:
+                _put(&w, b",", 1)
+            _json_map(&w, item, 1)
+        _put(&w, b"]", 1)
+        return _written(&w)
+    except Exception:
+        pass
+    finally:
+        if w.heap:
+            PyMem_Free(w.buf)
+    return _ref.items_json(items)
 
 
 # ------------------------------------------------------------------ JSON guard

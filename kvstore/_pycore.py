@@ -30,7 +30,9 @@ N, B and the three set types are ext types 1..5 (numbers as canonical ASCII).
 ``item_size`` (DynamoDB's size of an item) is ``kvstore.types.item_size``,
 re-exported so the engine takes it from ``kvstore._core`` with the rest; so are
 the DynamoDB JSON conversions (``from_wire``, ``to_wire``, ``item_from_wire``,
-``item_to_wire``) the wire face takes from ``kvstore._core``.
+``item_to_wire``) the wire face takes from ``kvstore._core``; ``item_json`` and
+``items_json`` are the JSON bytes of ``item_to_wire``'s result, which the compiled
+core writes without building it.
 
 ``json_needs_stdlib`` tells the wire face when a request body must be parsed by
 the json module rather than orjson, which reads integers beyond 64 bits as
@@ -42,6 +44,7 @@ strings, a run of 19 or more digits (every integer of up to 18 digits fits in
 from decimal import Decimal
 from zlib import crc32
 
+import json
 import re
 
 import msgpack
@@ -52,7 +55,8 @@ __all__ = [
     "EXT_N", "EXT_B", "EXT_SS", "EXT_NS", "EXT_BS",
     "encode_number", "key_bytes", "hash_component", "storage_key", "partition_prefix",
     "delimited_sort_component", "index_key", "sort_bound", "pack_item", "unpack_item",
-    "item_size", "from_wire", "to_wire", "item_from_wire", "item_to_wire", "json_needs_stdlib",
+    "item_size", "from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",
+    "json_needs_stdlib",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -174,6 +178,19 @@ def pack_item(item):
 def unpack_item(data):
     """A fresh native item from ``pack_item`` bytes."""
     return msgpack.unpackb(data, ext_hook=_ext_hook, raw=False)
+
+
+# ------------------------------------------------------------------ DynamoDB JSON text
+
+def item_json(item):
+    """JSON bytes of ``item_to_wire(item)`` (compact, UTF-8, escaped as the json module does)."""
+    return json.dumps(item_to_wire(item), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def items_json(items):
+    """JSON bytes of ``[item_to_wire(item) for item in items]``."""
+    return json.dumps([item_to_wire(item) for item in items], ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
 
 
 # ------------------------------------------------------------------ JSON guard

@@ -29,7 +29,8 @@ except ImportError:  # pragma: no cover - depends on the build
 needs_ccore = pytest.mark.skipif(ccore is None, reason="kvstore._ccore is not built")
 relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-WIRE_FUNCTIONS = ("from_wire", "to_wire", "item_from_wire", "item_to_wire", "json_needs_stdlib")
+WIRE_FUNCTIONS = ("from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",
+                  "json_needs_stdlib")
 
 
 # ------------------------------------------------------------------ comparing outcomes
@@ -227,6 +228,8 @@ def test_valid_wire_values_never_need_the_reference(value):
         assert same(ccore.item_from_wire(item), expected_item)
         assert same(ccore.to_wire(value), av)
         assert same(ccore.item_to_wire(expected_item), item_again)
+        assert json.loads(ccore.item_json(expected_item)) == json.loads(json.dumps(item_again))
+        assert json.loads(ccore.items_json([expected_item])) == [json.loads(json.dumps(item_again))]
 
 
 @needs_ccore
@@ -267,6 +270,35 @@ def test_binary_round_trips_like_base64(raw):
     av = ccore.to_wire(Binary(raw))
     assert av == {"B": base64.b64encode(raw).decode("ascii")}
     assert ccore.from_wire(av) == Binary(raw)
+
+
+# ------------------------------------------------------------------ native -> JSON text
+
+JSON_TEXTS = st.text(st.sampled_from(["a", "\x00", "\x1f", " ", '"', "\\", "/", "\x7f", "\x80", "é", "\u2028",
+                                      "\U0001F600", "\b", "\f", "\n", "\r", "\t", "!", "#", "]"]), max_size=30)
+
+
+@needs_ccore
+@relaxed
+@given(st.dictionaries(st.one_of(st.text(max_size=8), JSON_TEXTS), st.one_of(native_values, JSON_TEXTS), max_size=5))
+@example({"a": "x" * 20 + '"' + "y" * 20})
+@example({'"\\': '"\\'})
+def test_item_json_agrees_and_is_the_json_of_item_to_wire(item):
+    text = assert_cores_agree("item_json", item)
+    assert json.loads(text) == json.loads(json.dumps(pycore.item_to_wire(item)))
+    assert_cores_agree("items_json", [item, item])
+
+
+@needs_ccore
+@relaxed
+@given(odd_values)
+@example({"a": "\ud800"})
+@example({"\udc00": "a"})
+def test_item_json_agrees_on_odd_values(value):
+    assert_cores_agree("item_json", {"v": value})
+    assert_cores_agree("items_json", [{"v": value}])
+    assert_cores_agree("item_json", value)
+    assert_cores_agree("items_json", value)
 
 
 # ------------------------------------------------------------------ the JSON guard

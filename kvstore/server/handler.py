@@ -238,4 +238,4 @@ class RequestHandler:
         response = self.execute(self.engine, operation, request)
         if operation in EMPTY_BODY_OPERATIONS:
             return (200, CONTENT_TYPE, b"")
-        return (200, CONTENT_TYPE, wire.dumps(wire.encode_response(operation, response)))
+        return (200, CONTENT_TYPE, wire.dump_response(operation, response))

@@ -223,3 +223,32 @@ def test_the_backend_switch(monkeypatch):
     assert wire._backend() == "json"
     monkeypatch.delenv("KVSTORE_PURE_PYTHON")
     assert wire._backend() == "orjson"
+
+
+# ------------------------------------------------------------------ responses written from native items
+
+native_values = st.recursive(
+    st.one_of(st.text(max_size=6), st.integers(-10**6, 10**6).map(Decimal), st.binary(max_size=6).map(Binary),
+              st.booleans(), st.none(), st.frozensets(st.text(max_size=3), min_size=1, max_size=3).map(set)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)),
+    max_leaves=10,
+)
+native_items = st.dictionaries(st.text(min_size=1, max_size=6), native_values, max_size=4)
+
+
+@relaxed
+@given(st.sampled_from(["GetItem", "Query", "Scan", "ExecuteStatement", "PutItem", "ListTables"]),
+       st.lists(native_items, max_size=3), st.one_of(st.none(), native_items), st.booleans())
+@example("GetItem", [{"a": "\ud800"}], {"a": "\ud800"}, True)        # not UTF-8: the general path writes it
+def test_dump_response_writes_what_encode_response_and_dumps_write(operation, items, item, capacity):
+    response = {"Items": items, "Count": len(items), "LastEvaluatedKey": item, "Item": item, "Attributes": item}
+    if capacity:
+        response["ConsumedCapacity"] = {"TableName": "tbl", "CapacityUnits": Decimal("0.5")}
+    expected = json.loads(wire.dumps(wire.encode_response(operation, response)))
+    assert json.loads(wire.dump_response(operation, response)) == expected
+
+
+def test_dump_response_of_nothing():
+    assert json.loads(wire.dump_response("GetItem", {})) == {}
+    assert json.loads(wire.dump_response("GetItem", None)) == {}
+    assert json.loads(wire.dump_response("Query", {"Items": [], "Count": 0})) == {"Items": [], "Count": 0}
