@@ -27,7 +27,7 @@ from kvstore import limits
 from kvstore.errors import ValidationException
 from kvstore.expressions import parser
 from kvstore.expressions.evaluate import condition_part
-from kvstore.expressions.key_condition import KeyCondition, ResolvedKeyCondition, key_condition_part
+from kvstore.expressions.key_condition import KeyCondition, ResolvedKeyCondition, key_condition_part, values_getter
 from kvstore.expressions.messages import ExpressionError, detail, invalid
 from kvstore.expressions.projection import Projection
 from kvstore.expressions.update import Update, bind_update
@@ -148,12 +148,13 @@ def compile_request(operation, condition=None, filter=None, key_condition=None, 
     instantiate = _template(operation, condition, filter, key_condition, update, projection, names, values)
     if key is not None and _storable(condition, filter, key_condition, update, projection, names):
         _remember(key, instantiate)
-    return instantiate(tuple(values.values()) if values else ())
+    return instantiate(vals if key is not None else tuple(values.values()) if values else ())
 
 
 _SCALARS = frozenset((str, Decimal, bool, type(None), Binary))
 _NATIVE = _SCALARS | {dict, list, set, frozenset}
 _STR_TYPES = frozenset((str,))
+_SETS = frozenset((set, frozenset))
 _EMPTY_SET = object()
 _MAP = object()
 
@@ -172,17 +173,23 @@ _MAX_KEY_CHARS = 16384
 
 
 def _storable(condition, filter, key_condition, update, projection, names):  # noqa: A002
-    size = sum(len(t) for t in (condition, filter, key_condition, update, projection) if t is not None)
+    size = (len(condition or "") + len(filter or "") + len(key_condition or "") + len(update or "")
+            + len(projection or ""))
     if names:
-        size += sum(len(k) + len(v) for k, v in names.items())
+        for k, v in names.items():
+            size += len(k) + len(v)
     return size <= _MAX_KEY_CHARS
 
 
 def _remember(key, instantiate):
-    with _TEMPLATES_LOCK:
-        if key not in _TEMPLATES and len(_TEMPLATES) >= _TEMPLATES_SIZE:
-            del _TEMPLATES[next(iter(_TEMPLATES))]
-        _TEMPLATES[key] = instantiate
+    if len(_TEMPLATES) >= _TEMPLATES_SIZE:
+        with _TEMPLATES_LOCK:          # one evicting thread at a time; reads and stores need no lock
+            while len(_TEMPLATES) >= _TEMPLATES_SIZE:
+                try:
+                    del _TEMPLATES[next(iter(_TEMPLATES))]
+                except (RuntimeError, KeyError, StopIteration):     # a store or clear_cache on another thread
+                    pass
+    _TEMPLATES[key] = instantiate
 
 
 def _instantiator(checks, parts, vals=()):
@@ -203,18 +210,20 @@ def _instantiator(checks, parts, vals=()):
     if build is None:
         shared = Compiled(*[obj for obj, _ in parts])
         return lambda vals: shared
-    checks = tuple(checks)
-    members = tuple((i, _member_type(v)) for i, v in enumerate(vals) if type(v) is set or type(v) is frozenset)
+    members = ()
+    if _SETS.intersection(map(type, vals)):
+        members = tuple((i, _member_type(v)) for i, v in enumerate(vals) if type(v) in _SETS)
     if not checks and not members:
         return build
+    checks = tuple((member, check, values_getter(slots)) for member, check, slots in checks)
 
     def instantiate(vals):
         for i, member in members:
             if _member_type(vals[i]) is not member:
                 return None
-        for member, check, slots in checks:
+        for member, check, get in checks:
             try:
-                check(*[vals[s] for s in slots])
+                check(*get(vals))
             except ExpressionError as e:
                 raise invalid(member, e.message) from None
         return build(vals)
@@ -223,16 +232,35 @@ def _instantiator(checks, parts, vals=()):
 
 def _builder(parts):
     """``build(vals) -> Compiled`` from the five parts, or None when no part depends on values."""
-    fixed = [obj for obj, _ in parts]
-    variable = [(i, make) for i, (_, make) in enumerate(parts) if make is not None]
+    fixed, variable = [], []
+    for i, (obj, make) in enumerate(parts):
+        fixed.append(obj)
+        if make is not None:
+            variable.append((i, make))
     if not variable:
         return None
-    if len(variable) == 1:
+    if len(variable) == 1:          # one closure call and the constructor: the usual request
         ((i, make),) = variable
         a, b, c, d, e = fixed
-        return (lambda vals: Compiled(make(vals), b, c, d, e), lambda vals: Compiled(a, make(vals), c, d, e),
-                lambda vals: Compiled(a, b, make(vals), d, e), lambda vals: Compiled(a, b, c, make(vals), e),
-                lambda vals: Compiled(a, b, c, d, make(vals)))[i]
+        if i == 0:
+            return lambda vals: Compiled(make(vals), b, c, d, e)
+        if i == 1:
+            return lambda vals: Compiled(a, make(vals), c, d, e)
+        if i == 2:
+            return lambda vals: Compiled(a, b, make(vals), d, e)
+        if i == 3:
+            return lambda vals: Compiled(a, b, c, make(vals), e)
+        return lambda vals: Compiled(a, b, c, d, make(vals))
+
+    if len(variable) == 2:          # update and condition, key condition and filter
+        (i, make1), (j, make2) = variable
+
+        def build_two(vals):
+            objs = fixed.copy()
+            objs[i] = make1(vals)
+            objs[j] = make2(vals)
+            return Compiled(*objs)
+        return build_two
 
     def build(vals):
         objs = fixed.copy()
@@ -250,7 +278,7 @@ def _template(operation, condition, filter, key_condition, update, projection, n
         ("key_condition", "KeyConditionExpression", key_condition)) if text is not None]
     if names is not None or values is not None:
         check_placeholder_maps(operation, [member for _, member, _ in present], names, values)
-    parts = {name: (None, None) for name in _FIELDS}
+    parts = dict.fromkeys(_FIELDS, (None, None))
     if not present:
         return _instantiator((), list(parts.values()))
     if names is not None:
@@ -273,7 +301,7 @@ def _template(operation, condition, filter, key_condition, update, projection, n
         if unused:
             raise ValidationException("Value provided in ExpressionAttributeValues unused in expressions: "
                                       f"keys: {{{', '.join(unused)}}}")
-    return _instantiator(binder.checks, [parts[name] for name in _FIELDS], tuple(values.values()) if values else ())
+    return _instantiator(binder.checks, list(parts.values()), tuple(values.values()) if values else ())
 
 
 def check_placeholder_maps(operation, expressions, names, values):

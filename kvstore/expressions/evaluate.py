@@ -207,7 +207,11 @@ def operand_part(node):
         if len(node) == 2:
             return _constant(node[1]), None
         slot = node[2]
-        return None, lambda vals: _constant(vals[slot])
+
+        def make(vals):
+            value = vals[slot]
+            return lambda item: value
+        return None, make
     if kind == "size":
         return _combine(_size_getter, operand_part(node[1]))
     raise AssertionError(node)
@@ -223,15 +227,22 @@ def _size_getter(inner):
 
 def _combine(build, *parts):
     """The part of ``build(*closures)``, where each closure comes from one of ``parts``."""
-    if all(make is None for _, make in parts):
+    for _, make in parts:
+        if make is not None:
+            break
+    else:
         return build(*[fn for fn, _ in parts]), None
-    makes = [_keep(fn) if make is None else make for fn, make in parts]
-    if len(makes) == 1:
-        only = makes[0]
+    if len(parts) == 1:
+        only = parts[0][1]
         return None, lambda vals: build(only(vals))
-    if len(makes) == 2:
-        first, second = makes
-        return None, lambda vals: build(first(vals), second(vals))
+    if len(parts) == 2:
+        (fn1, make1), (fn2, make2) = parts
+        if make1 is None:
+            return None, lambda vals: build(fn1, make2(vals))
+        if make2 is None:
+            return None, lambda vals: build(make1(vals), fn2)
+        return None, lambda vals: build(make1(vals), make2(vals))
+    makes = [_keep(fn) if make is None else make for fn, make in parts]
     return None, lambda vals: build(*[m(vals) for m in makes])
 
 

@@ -13,13 +13,15 @@ order::
                     | K BETWEEN :lo AND :hi | begins_with(K, :v)
 """
 
+from operator import itemgetter
+
 from kvstore import limits
 from kvstore.errors import ValidationException, invalid_parameter
 from kvstore.expressions.evaluate import begins_with, deep_equal, ordered
 from kvstore.expressions.messages import ExpressionError
 from kvstore.types import Binary, type_of, value_size
 
-__all__ = ["KeyCondition", "ResolvedKeyCondition", "extract", "key_condition_part", "NON_INDEXABLE"]
+__all__ = ["KeyCondition", "ResolvedKeyCondition", "extract", "key_condition_part", "values_getter", "NON_INDEXABLE"]
 
 _OPERATORS = {"=": "EQ", "<": "LT", "<=": "LE", ">": "GT", ">=": "GE"}
 _FLIPPED = {"EQ": "EQ", "LT": "GT", "LE": "GE", "GT": "LT", "GE": "LE"}
@@ -39,23 +41,52 @@ def key_condition_part(bound):
     The structure (operators, attributes, which slot holds which value) is
     checked once; a request only puts its values in place.
     """
-    entries = tuple((name, op, tuple(o[2] for o in operands)) for name, (op, operands) in _operands(bound).items())
-    names = frozenset(e[0] for e in entries)
-    if len(entries) == 2 and all(len(slots) == 1 for _, _, slots in entries):
-        (name1, op1, (slot1,)), (name2, op2, (slot2,)) = entries     # the usual hash = :p AND range op :s
+    conditions = _operands(bound)
+    names = frozenset(conditions)
+    if len(conditions) == 2:
+        (name1, (op1, operands1)), (name2, (op2, operands2)) = conditions.items()
+        if len(operands1) == 1 and len(operands2) == 1:        # the usual hash = :p AND range op :s
+            slot1, slot2 = operands1[0][2], operands2[0][2]
 
-        def make_pair(vals):
-            key = _new(KeyCondition)
-            key.conditions = {name1: (op1, (vals[slot1],)), name2: (op2, (vals[slot2],))}
-            key.legacy = False
-            key.top_level_names = names
-            key.nested_top_level_names = _NO_NAMES
-            return key
-        return None, make_pair
+            def make_pair(vals):
+                key = _new(KeyCondition)
+                key.conditions = {name1: (op1, (vals[slot1],)), name2: (op2, (vals[slot2],))}
+                key.legacy = False
+                key.top_level_names = names
+                key.nested_top_level_names = _NO_NAMES
+                return key
+            return None, make_pair
+    if len(conditions) == 1:
+        ((name1, (op1, operands1)),) = conditions.items()
+        if len(operands1) == 1:                                 # hash = :p
+            slot1 = operands1[0][2]
+
+            def make_one(vals):
+                key = _new(KeyCondition)
+                key.conditions = {name1: (op1, (vals[slot1],))}
+                key.legacy = False
+                key.top_level_names = names
+                key.nested_top_level_names = _NO_NAMES
+                return key
+            return None, make_one
+    entries = [(name, op, values_getter([o[2] for o in operands])) for name, (op, operands) in conditions.items()]
 
     def make(vals):
-        return KeyCondition.of({name: (op, tuple([vals[s] for s in slots])) for name, op, slots in entries}, names)
+        conditions = {}
+        for name, op, get in entries:
+            conditions[name] = (op, get(vals))
+        return KeyCondition.of(conditions, names)
     return None, make
+
+
+def values_getter(slots):
+    """``get(vals) -> tuple`` of the values at ``slots``."""
+    if len(slots) == 1:
+        slot = slots[0]
+        return lambda vals: (vals[slot],)
+    if not slots:
+        return lambda vals: ()
+    return itemgetter(*slots)
 
 
 def _operands(bound):
@@ -137,12 +168,13 @@ class KeyCondition:
         Returns a :class:`ResolvedKeyCondition`; raises DynamoDB's errors.
         """
         conditions = self.conditions
+        legacy = self.legacy
         n = len(conditions)
-        if self.legacy and (n == 0 or n > 2):
+        if legacy and (n == 0 or n > 2):
             raise ValidationException("Conditions can be of length 1 or 2 only")
         keys = 2 if range_name is not None else 1
         if n > keys:
-            if self.legacy:
+            if legacy:
                 raise ValidationException("Query key condition not supported")
             raise ValidationException(f"The number of query conditions ({n}) exceeds the number of key attributes "
                                       f"defined in the schema ({keys})")
@@ -150,12 +182,12 @@ class KeyCondition:
         if hash_condition is None:
             raise ValidationException(f"Query condition missed key schema element: {hash_name}")
         op, values = hash_condition
-        if self.legacy and op in NON_INDEXABLE:
+        if legacy and op in NON_INDEXABLE:
             raise ValidationException("Attempted conditional constraint is not an indexable operation")
-        self._check_types(values, attribute_types[hash_name])
+        _check_types(values, attribute_types[hash_name])
         if op != "EQ":
             raise ValidationException("Query key condition not supported")
-        self._check_not_empty(values, hash_name, index_name)
+        _check_not_empty(values, hash_name, index_name)
         range_op, range_values = None, ()
         if range_name is not None:
             range_condition = conditions.get(range_name)
@@ -164,37 +196,37 @@ class KeyCondition:
                     raise ValidationException(f"Query condition missed key schema element: {range_name}")
             else:
                 range_op, range_values = range_condition
-                if self.legacy and range_op in NON_INDEXABLE:
+                if legacy and range_op in NON_INDEXABLE:
                     raise ValidationException("Attempted conditional constraint is not an indexable operation")
                 for v in range_values:
-                    if type(v) in (str, Binary) and value_size(v) > limits.MAX_RANGE_KEY_SIZE:
+                    if (v.__class__ is str or v.__class__ is Binary) and value_size(v) > limits.MAX_RANGE_KEY_SIZE:
                         raise invalid_parameter(
                             "Aggregated size of all range keys has exceeded the size limit of 1024 bytes")
-                self._check_types(range_values, attribute_types[range_name])
-                self._check_not_empty(range_values, range_name, index_name)
+                _check_types(range_values, attribute_types[range_name])
+                _check_not_empty(range_values, range_name, index_name)
         return ResolvedKeyCondition(values[0], range_op, range_values, tuple(conditions))
-
-    @staticmethod
-    def _check_types(values, expected):
-        for v in values:
-            if type_of(v) != expected:
-                raise invalid_parameter("Condition parameter type does not match schema type")
-
-    @staticmethod
-    def _check_not_empty(values, name, index_name):
-        for v in values:
-            if (type(v) is str and v == "") or (type(v) is Binary and not v.value):
-                what = "string" if type(v) is str else "binary"
-                if index_name is not None:
-                    raise ValidationException(
-                        "One or more parameter values are not valid. A value specified for a secondary index "
-                        "key is not supported. The AttributeValue for a key attribute cannot contain an empty "
-                        f"{what} value. IndexName: {index_name}, IndexKey: {name}")
-                raise ValidationException("One or more parameter values are not valid. The AttributeValue for "
-                                          f"a key attribute cannot contain an empty {what} value. Key: {name}")
 
     def __repr__(self):
         return f"KeyCondition({self.conditions!r})"
+
+
+def _check_types(values, expected):
+    for v in values:
+        if type_of(v) != expected:
+            raise invalid_parameter("Condition parameter type does not match schema type")
+
+
+def _check_not_empty(values, name, index_name):
+    for v in values:
+        if (v.__class__ is str and v == "") or (v.__class__ is Binary and not v.value):
+            what = "string" if type(v) is str else "binary"
+            if index_name is not None:
+                raise ValidationException(
+                    "One or more parameter values are not valid. A value specified for a secondary index "
+                    "key is not supported. The AttributeValue for a key attribute cannot contain an empty "
+                    f"{what} value. IndexName: {index_name}, IndexKey: {name}")
+            raise ValidationException("One or more parameter values are not valid. The AttributeValue for "
+                                      f"a key attribute cannot contain an empty {what} value. Key: {name}")
 
 
 class ResolvedKeyCondition:

@@ -28,6 +28,7 @@ _LEGACY_MEMBERS = ("AttributeUpdates", "AttributesToGet", "Expected", "QueryFilt
                    "ConditionalOperator")
 _EXPRESSION_MEMBERS = ("UpdateExpression", "ProjectionExpression", "ConditionExpression", "FilterExpression",
                        "KeyConditionExpression")
+_LEGACY_KEYS = frozenset(_LEGACY_MEMBERS + ("KeyConditions",))
 _CONDITION_MAP = {"Query": "QueryFilter", "Scan": "ScanFilter"}
 
 _ALL = frozenset(("S", "N", "B", "BOOL", "NULL", "SS", "NS", "BS", "L", "M"))
@@ -65,16 +66,18 @@ def check_mixing(operation, request):
     ConditionalOperator rules.
     """
     get = request.get
-    legacy = [m for m in _LEGACY_MEMBERS if get(m) is not None]
-    expressions = [m for m in _EXPRESSION_MEMBERS if get(m) is not None]
-    if get("KeyConditionExpression") is not None and get("KeyConditions") is not None:
-        legacy.append("KeyConditions")
-    if legacy and expressions:
-        raise ValidationException("Can not use both expression and non-expression parameters in the same request: "
-                                  f"Non-expression parameters: {{{', '.join(legacy)}}} "
-                                  f"Expression parameters: {{{', '.join(expressions)}}}")
-    check_placeholder_maps(operation, expressions, get("ExpressionAttributeNames"),
-                           get("ExpressionAttributeValues"))
+    if not _LEGACY_KEYS.isdisjoint(request):          # most requests name no legacy member at all
+        legacy = [m for m in _LEGACY_MEMBERS if get(m) is not None]
+        if get("KeyConditionExpression") is not None and get("KeyConditions") is not None:
+            legacy.append("KeyConditions")
+        expressions = [m for m in _EXPRESSION_MEMBERS if get(m) is not None]
+        if legacy and expressions:
+            raise ValidationException("Can not use both expression and non-expression parameters in the same "
+                                      f"request: Non-expression parameters: {{{', '.join(legacy)}}} "
+                                      f"Expression parameters: {{{', '.join(expressions)}}}")
+    names, values = get("ExpressionAttributeNames"), get("ExpressionAttributeValues")
+    if names is not None or values is not None:
+        check_placeholder_maps(operation, [m for m in _EXPRESSION_MEMBERS if get(m) is not None], names, values)
     if get("ConditionalOperator") is not None:
         conditions = get(_CONDITION_MAP.get(operation, "Expected"))
         count = len(conditions) if isinstance(conditions, dict) else 0

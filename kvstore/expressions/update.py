@@ -256,7 +256,12 @@ def bind_update(actions, binder):
     plan = UpdatePlan(steps, binder.nested)
     if not any(value is not None and _reads_values(value) for value in values):
         return Update.of(plan, ()), None
-    return None, lambda vals: Update.of(plan, vals)
+    def make(vals):
+        update = _new(Update)
+        update.plan = plan
+        update.vals = vals
+        return update
+    return None, make
 
 
 def _reads_values(bound):

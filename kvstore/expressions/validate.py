@@ -243,13 +243,13 @@ class Binder:
     it reads and those it reaches into with ``.`` or ``[]``.
     """
 
-    __slots__ = ("names", "values", "slots", "used_names", "used_values", "operators", "top", "nested",
+    __slots__ = ("names", "values", "placeholders", "used_names", "used_values", "operators", "top", "nested",
                  "member", "checks")
 
     def __init__(self, names, values):
         self.names = names or {}
         self.values = values or {}
-        self.slots = {key: i for i, key in enumerate(self.values)}
+        self.placeholders = None
         self.used_names = set()
         self.used_values = set()
         self.checks = []
@@ -310,7 +310,10 @@ class Binder:
         if value is _ABSENT:
             raise ExpressionError(detail("An expression attribute value used in expression is not defined",
                                          ("attribute value", key)))
-        return ("value", value, self.slots[key])
+        placeholders = self.placeholders
+        if placeholders is None:         # in ExpressionAttributeValues' order: a value's slot is its position
+            placeholders = self.placeholders = tuple(self.values)
+        return ("value", value, placeholders.index(key))
 
     def count(self, n=1):
         self.operators += n
