@@ -80,7 +80,7 @@ def _parse(action):
 
 
 def _run(engine, request, parsed, tables):
-    reasons = [{"Code": "None"} for _ in parsed]
+    reasons = [None] * len(parsed)    # a reason only where an action fails
     targets = []
     failed = False
     seen = set()
@@ -106,9 +106,10 @@ def _run(engine, request, parsed, tables):
         seen.add((table.name, row_key))
         targets.append((table, row_key))
     if failed:
-        raise cancel(reasons)
+        raise cancel(_reasons(reasons))
     writes = []
     units = {}
+    count_units = request.get("ReturnConsumedCapacity") in ("TOTAL", "INDEXES")
     with Locks(targets):
         for i, ((kind, spec, condition, update, put_packed), (table, row_key)) in enumerate(zip(parsed, targets)):
             old_packed = table.rows.get(row_key)
@@ -137,13 +138,14 @@ def _run(engine, request, parsed, tables):
                 reasons[i] = {"Code": "ItemCollectionSizeLimitExceeded", "Message": e.message}
                 failed = True
                 continue
-            size = max(len(old_packed or b""), len(packed or b""))
-            units[table.name] = units.get(table.name, 0) + 2 * write_units(size)
+            if count_units:
+                size = max(len(old_packed or b""), len(packed or b""))
+                units[table.name] = units.get(table.name, 0) + 2 * write_units(size)
             if packed is not None or old_packed is not None:
                 if not (packed is not None and packed == old_packed):
                     writes.append((table, row_key, old, new, packed))
         if failed:
-            raise cancel(reasons)
+            raise cancel(_reasons(reasons))
         lsn = engine.commit(writes) if writes else 0
     engine.wait_durable(lsn)
     response = {}
@@ -160,6 +162,11 @@ def _run(engine, request, parsed, tables):
         if metrics:
             response["ItemCollectionMetrics"] = metrics
     return response
+
+
+def _reasons(reasons):
+    """CancellationReasons: ``{"Code": "None"}`` for every action that did not fail."""
+    return [r if r is not None else {"Code": "None"} for r in reasons]
 
 
 def _new_image(kind, spec, table, old, update, put_packed):
