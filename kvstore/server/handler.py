@@ -13,6 +13,11 @@ cannot differ between them.  The handler does, in DynamoDB's order:
    native (``wire.decode_request``);
 5. ``kvstore.operations.execute``; the native response or error back to JSON,
    with ``x-amzn-RequestId`` and ``x-amz-crc32``.
+
+``RequestHandler.answer()`` gives ``(status, content type, body)``; the HTTP
+front renders the status line and headers from it in one step
+(:func:`render_http`), the hook calls the handler for a :class:`Response`
+with the same headers as a list (:func:`response_of`).
 """
 
 import itertools
