@@ -14,11 +14,28 @@ checks that depend only on the text are cached per (kind, text); the checks
 that depend on the request's ExpressionAttributeNames / Values run once per
 request *shape* (texts, names, value placeholders and value types), and a
 request of a known shape only re-runs the two checks that look inside values
-(see :func:`compile_request`).  Legacy parameters (Expected, AttributeUpdates, ...) live in
-:mod:`kvstore.expressions.legacy`.
+(see :func:`compile_request`).  Legacy parameters (Expected, AttributeUpdates,
+...) live in :mod:`kvstore.expressions.legacy`.
+
+What each check depends on (phase 2, see :mod:`kvstore.expressions.validate`):
+
+* the shape only: which members are present, the placeholder maps' types,
+  emptiness, keys and names; expression text type, emptiness and size;
+  syntax and phase-1 checks; path depth and undefined ``#names`` /
+  ``:values``; operand counts; operand types (a value's DynamoDB type, and
+  for a set its members' type); the same-operand rule; functions that need
+  a path; BETWEEN bounds of different types; the IN list length; the
+  operator count; update path overlaps and ADD / DELETE operand types; key
+  condition structure; unused names and values;
+* inside values (re-run for every request): BETWEEN's lower bound above its
+  upper bound, and attribute_type's type name;
+* at use (unchanged, on each request's objects): KeyCondition.resolve
+  (types against the schema, empty and oversized key values), update
+  application, condition evaluation.
 """
 
 import functools
+import itertools
 import re
 import threading
 from decimal import Decimal
@@ -164,7 +181,8 @@ def _member_type(value):
     return type(next(iter(value), _EMPTY_SET))
 
 
-#: instantiate functions (see _instantiator) by shape key, oldest first (FIFO eviction)
+#: instantiate functions (see _instantiator) by shape key, oldest first (FIFO eviction, a quarter
+#: at a time: a dict finds its first entry after skipping the holes earlier evictions left)
 _TEMPLATES = {}
 _TEMPLATES_SIZE = 2048
 _TEMPLATES_LOCK = threading.Lock()
@@ -183,12 +201,11 @@ def _storable(condition, filter, key_condition, update, projection, names):  # n
 
 def _remember(key, instantiate):
     if len(_TEMPLATES) >= _TEMPLATES_SIZE:
-        with _TEMPLATES_LOCK:          # one evicting thread at a time; reads and stores need no lock
-            while len(_TEMPLATES) >= _TEMPLATES_SIZE:
-                try:
-                    del _TEMPLATES[next(iter(_TEMPLATES))]
-                except (RuntimeError, KeyError, StopIteration):     # a store or clear_cache on another thread
-                    pass
+        with _TEMPLATES_LOCK:          # one evicting thread at a time; reads and stores are single dict
+            # operations, and list(islice(...)) runs in C without letting another thread in
+            if len(_TEMPLATES) >= _TEMPLATES_SIZE:
+                for old in list(itertools.islice(_TEMPLATES, _TEMPLATES_SIZE // 4 + 1)):
+                    _TEMPLATES.pop(old, None)
     _TEMPLATES[key] = instantiate
 
 
@@ -239,29 +256,36 @@ def _builder(parts):
             variable.append((i, make))
     if not variable:
         return None
-    if len(variable) == 1:          # one closure call and the constructor: the usual request
-        ((i, make),) = variable
-        a, b, c, d, e = fixed
-        if i == 0:
-            return lambda vals: Compiled(make(vals), b, c, d, e)
-        if i == 1:
-            return lambda vals: Compiled(a, make(vals), c, d, e)
-        if i == 2:
-            return lambda vals: Compiled(a, b, make(vals), d, e)
-        if i == 3:
-            return lambda vals: Compiled(a, b, c, make(vals), e)
-        return lambda vals: Compiled(a, b, c, d, make(vals))
-
+    if len(variable) == 1:          # the usual request
+        return _build_one(fixed, *variable[0])
     if len(variable) == 2:          # update and condition, key condition and filter
-        (i, make1), (j, make2) = variable
+        return _build_two(fixed, *variable[0], *variable[1])
+    return _build_many(fixed, variable)
 
-        def build_two(vals):
-            objs = fixed.copy()
-            objs[i] = make1(vals)
-            objs[j] = make2(vals)
-            return Compiled(*objs)
-        return build_two
 
+def _build_one(fixed, i, make):
+    a, b, c, d, e = fixed
+    if i == 0:
+        return lambda vals: Compiled(make(vals), b, c, d, e)
+    if i == 1:
+        return lambda vals: Compiled(a, make(vals), c, d, e)
+    if i == 2:
+        return lambda vals: Compiled(a, b, make(vals), d, e)
+    if i == 3:
+        return lambda vals: Compiled(a, b, c, make(vals), e)
+    return lambda vals: Compiled(a, b, c, d, make(vals))
+
+
+def _build_two(fixed, i, make1, j, make2):
+    def build_two(vals):
+        objs = fixed.copy()
+        objs[i] = make1(vals)
+        objs[j] = make2(vals)
+        return Compiled(*objs)
+    return build_two
+
+
+def _build_many(fixed, variable):
     def build(vals):
         objs = fixed.copy()
         for i, make in variable:

@@ -341,7 +341,7 @@ def _compile_in(node):
     _, a, items = node
     part = operand_part(a)
     if all(i[0] == "value" for i in items):
-        if any(len(i) == 2 for i in items):
+        if all(len(i) == 2 for i in items):
             candidates = [i[1] for i in items]
             return _combine(lambda ga: _in_values(ga, candidates), part)
         slots = [i[2] for i in items]

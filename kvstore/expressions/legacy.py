@@ -76,7 +76,9 @@ def check_mixing(operation, request):
                                       f"request: Non-expression parameters: {{{', '.join(legacy)}}} "
                                       f"Expression parameters: {{{', '.join(expressions)}}}")
     names, values = get("ExpressionAttributeNames"), get("ExpressionAttributeValues")
-    if names is not None or values is not None:
+    if (names is not None or values is not None) and get("KeyConditionExpression") is None \
+            and get("ConditionExpression") is None and get("UpdateExpression") is None \
+            and get("FilterExpression") is None:     # with any of those, both maps are allowed
         check_placeholder_maps(operation, [m for m in _EXPRESSION_MEMBERS if get(m) is not None], names, values)
     if get("ConditionalOperator") is not None:
         conditions = get(_CONDITION_MAP.get(operation, "Expected"))
