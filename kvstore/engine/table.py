@@ -94,10 +94,6 @@ class Table:
     def get_packed(self, row_key):
         return self.rows.get(row_key)
 
-    def get(self, row_key):
-        packed = self.rows.get(row_key)
-        return None if packed is None else _core.unpack_item(packed)
-
     # -- writes (caller holds the partition lock) -----------------------------
 
     def apply(self, row_key, old_item, new_item, new_packed):
