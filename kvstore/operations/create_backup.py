@@ -11,8 +11,8 @@ import re
 from kvstore import limits
 from kvstore.engine.backup import store
 from kvstore.errors import TableNotFoundException
+from kvstore.operations.backups import details, table_arn_violations, table_name_of
 from kvstore.operations.common import check_constraints
-from kvstore.operations.describe_backup import details
 
 _NAME_RE = re.compile(limits.TABLE_NAME_PATTERN + r"\Z")
 
@@ -38,22 +38,3 @@ def run(engine, request):
         raise TableNotFoundException(f"Table not found: {table_name}")
     backup = store(engine).create(table, backup_name)
     return {"BackupDetails": details(backup)}
-
-
-def table_arn_violations(value, path, required=True):
-    """Constraints of a member that takes a table name or ARN (1 to 1024 characters)."""
-    if value is None:
-        return [(None, path, "Member must not be null")] if required else []
-    out = []
-    if len(value) < 1:
-        out.append((value, path, "Member must have length greater than or equal to 1"))
-    if len(value) > 1024:
-        out.append((value, path, "Member must have length less than or equal to 1024"))
-    return out
-
-
-def table_name_of(name_or_arn):
-    """The table name in ``arn:aws:dynamodb:<region>:<account>:table/<name>``, or the name itself."""
-    if name_or_arn.startswith("arn:") and ":table/" in name_or_arn:
-        return name_or_arn.split(":table/", 1)[1].split("/", 1)[0]
-    return name_or_arn

@@ -4,8 +4,8 @@ A backup being restored cannot be deleted (BackupInUseException).
 """
 
 from kvstore.engine.backup import store
+from kvstore.operations.backups import arn_violations, description, find
 from kvstore.operations.common import check_constraints
-from kvstore.operations.describe_backup import arn_violations, description, find
 
 
 def run(engine, request):

@@ -11,9 +11,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from kvstore.engine.backup import store
+from kvstore.operations.backups import arn_violations, summary, table_arn_violations, table_name_of
 from kvstore.operations.common import check_constraints
-from kvstore.operations.create_backup import table_arn_violations, table_name_of
-from kvstore.operations.describe_backup import arn_violations, summary
 
 BACKUP_TYPES = "[USER, SYSTEM, AWS_BACKUP, ALL]"
 _ARN_TIME = re.compile(r"/backup/(\d+)-[0-9a-f]+$")

@@ -1,6 +1,6 @@
 """ListTagsOfResource: a table's tags, in the order they were first set."""
 
-from kvstore.operations.tag_resource import table_from_arn
+from kvstore.operations.tags import table_from_arn
 
 
 def run(engine, request):

@@ -20,8 +20,8 @@ from kvstore.engine.backup import store
 from kvstore.engine.table import Table
 from kvstore.errors import TableAlreadyExistsException, constraint_error
 from kvstore.operations import create_table
+from kvstore.operations.backups import arn_violations, find
 from kvstore.operations.common import table_name_violations
-from kvstore.operations.describe_backup import arn_violations, find
 from kvstore.operations.table_description import describe
 
 BILLING_MODES = "[PROVISIONED, PAY_PER_REQUEST]"

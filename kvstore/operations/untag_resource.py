@@ -1,7 +1,7 @@
 """UntagResource: remove tag keys from a table (absent keys are fine).  The response body is empty."""
 
 from kvstore.errors import ValidationException
-from kvstore.operations.tag_resource import table_from_arn
+from kvstore.operations.tags import table_from_arn
 
 
 def run(engine, request):

@@ -15,10 +15,10 @@ from kvstore.errors import (
     invalid_parameter,
 )
 from kvstore.operations.common import check_request, get_table
-from kvstore.operations.create_table import (
+from kvstore.operations.table_description import describe
+from kvstore.operations.table_schema import (
     check_billing, check_gsi_throughput, check_key_schema, check_projection, check_stream_specification,
 )
-from kvstore.operations.table_description import describe
 
 NOTHING_TO_DO = ("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
                  "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required")

@@ -1,0 +1,124 @@
+"""What the backup actions share: member checks, the lookup of a backup, and its response shapes.
+
+The backups themselves live in the engine (``kvstore.engine.backup``); this is
+the DynamoDB face of them: the BackupArn and table name-or-ARN constraints,
+``BackupNotFoundException: Backup not found: <arn>``, and the BackupDetails /
+BackupSummary / BackupDescription shapes.
+"""
+
+from kvstore.engine.backup import store
+from kvstore.errors import BackupNotFoundException
+
+MIN_ARN = 37
+MAX_ARN = 1024
+
+
+def arn_violations(arn, path, required=True):
+    if arn is None:
+        return [(None, path, "Member must not be null")] if required else []
+    out = []
+    if len(arn) < MIN_ARN:
+        out.append((arn, path, f"Member must have length greater than or equal to {MIN_ARN}"))
+    if len(arn) > MAX_ARN:
+        out.append((arn, path, f"Member must have length less than or equal to {MAX_ARN}"))
+    return out
+
+
+def find(engine, arn):
+    backup = store(engine).get(arn)
+    if backup is None:
+        raise BackupNotFoundException(f"Backup not found: {arn}")
+    return backup
+
+
+def details(backup, status="AVAILABLE"):
+    return {
+        "BackupArn": backup.arn,
+        "BackupName": backup.name,
+        "BackupSizeBytes": backup.size_bytes,
+        "BackupStatus": status,
+        "BackupType": "USER",
+        "BackupCreationDateTime": backup.created,
+    }
+
+
+def summary(backup, status="AVAILABLE"):
+    meta = backup.meta
+    return {
+        "TableName": meta["TableName"],
+        "TableId": meta["TableId"],
+        "TableArn": meta["TableArn"],
+        "BackupArn": backup.arn,
+        "BackupName": backup.name,
+        "BackupCreationDateTime": backup.created,
+        "BackupStatus": status,
+        "BackupType": "USER",
+        "BackupSizeBytes": backup.size_bytes,
+    }
+
+
+def description(backup, status="AVAILABLE"):
+    meta = backup.meta
+    billing = meta.get("BillingMode", "PROVISIONED")
+    source = {
+        "TableName": meta["TableName"],
+        "TableId": meta["TableId"],
+        "TableArn": meta["TableArn"],
+        "TableSizeBytes": backup.size_bytes,
+        "KeySchema": [dict(k) for k in meta["KeySchema"]],
+        "TableCreationDateTime": meta["CreationDateTime"],
+        "ProvisionedThroughput": _throughput(meta.get("ProvisionedThroughput"), billing),
+        "ItemCount": backup.item_count,
+        "BillingMode": billing,
+    }
+    if meta.get("OnDemandThroughput"):
+        source["OnDemandThroughput"] = dict(meta["OnDemandThroughput"])
+    features = {}
+    lsis = [{"IndexName": i["IndexName"], "KeySchema": [dict(k) for k in i["KeySchema"]],
+             "Projection": dict(i["Projection"])} for i in meta.get("LocalSecondaryIndexes", ())]
+    if lsis:
+        features["LocalSecondaryIndexes"] = lsis
+    gsis = [{"IndexName": g["IndexName"], "KeySchema": [dict(k) for k in g["KeySchema"]],
+             "Projection": dict(g["Projection"]),
+             "ProvisionedThroughput": _throughput(g.get("ProvisionedThroughput"), billing)}
+            for g in meta.get("GlobalSecondaryIndexes", ())]
+    if gsis:
+        features["GlobalSecondaryIndexes"] = gsis
+    stream = meta.get("StreamSpecification")
+    if stream and stream.get("StreamEnabled"):
+        features["StreamDescription"] = dict(stream)
+    ttl = meta.get("TimeToLiveSpecification")
+    if ttl and ttl.get("Enabled"):
+        features["TimeToLiveDescription"] = {"TimeToLiveStatus": "ENABLED", "AttributeName": ttl["AttributeName"]}
+    sse = meta.get("SSESpecification")
+    if sse and sse.get("Enabled"):
+        features["SSEDescription"] = {"Status": "ENABLED", "SSEType": sse.get("SSEType", "KMS"),
+                                      "KMSMasterKeyArn": sse.get("KMSMasterKeyId") or
+                                      "arn:aws:kms:us-east-1:123456789012:key/kvstore-local"}
+    return {"BackupDetails": details(backup, status), "SourceTableDetails": source,
+            "SourceTableFeatureDetails": features}
+
+
+def _throughput(spec, billing):
+    if billing == "PAY_PER_REQUEST" or not spec:
+        return {"ReadCapacityUnits": 0, "WriteCapacityUnits": 0}
+    return {"ReadCapacityUnits": spec["ReadCapacityUnits"], "WriteCapacityUnits": spec["WriteCapacityUnits"]}
+
+
+def table_arn_violations(value, path, required=True):
+    """Constraints of a member that takes a table name or ARN (1 to 1024 characters)."""
+    if value is None:
+        return [(None, path, "Member must not be null")] if required else []
+    out = []
+    if len(value) < 1:
+        out.append((value, path, "Member must have length greater than or equal to 1"))
+    if len(value) > 1024:
+        out.append((value, path, "Member must have length less than or equal to 1024"))
+    return out
+
+
+def table_name_of(name_or_arn):
+    """The table name in ``arn:aws:dynamodb:<region>:<account>:table/<name>``, or the name itself."""
+    if name_or_arn.startswith("arn:") and ":table/" in name_or_arn:
+        return name_or_arn.split(":table/", 1)[1].split("/", 1)[0]
+    return name_or_arn
