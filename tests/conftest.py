@@ -12,7 +12,8 @@ written once for the Python API also check the wire and the boto3 hook:
 * ``hook``: ``boto3.resource("dynamodb")`` inside ``kvstore.testing.mock_dynamodb``;
 * ``wire``: ``boto3.resource("dynamodb", endpoint_url=...)`` against the HTTP server.
 
-Each test gets a fresh, empty database on every face.  ``face`` is the face's
+Each test gets a fresh, empty database on every face: ``face_db``, the
+``kvstore.open`` database behind the face.  ``face`` is the face's
 name; ``client_errors`` the exception classes errors arrive as on any face
 (all carry ``.response["Error"]["Code"]``).
 """
@@ -39,11 +40,18 @@ def face(request):
 
 
 @pytest.fixture
-def dynamodb(face, request):
+def face_db():
+    """The kvstore database behind ``dynamodb`` on every face (a test module may override it,
+    for example to open it with a manual clock)."""
     import kvstore
+    with kvstore.open(":memory:") as db:
+        yield db
+
+
+@pytest.fixture
+def dynamodb(face, face_db, request):
     if face == "embedded":
-        with kvstore.open(":memory:") as db:
-            yield db
+        yield face_db
         return
     import boto3
     from botocore.config import Config
@@ -52,15 +60,14 @@ def dynamodb(face, request):
     config = Config(parameter_validation=False, retries={"max_attempts": 1})
     if face == "hook":
         from kvstore.testing import mock_dynamodb
-        with mock_dynamodb():
+        with mock_dynamodb(face_db):
             yield boto3.resource("dynamodb", region_name="us-east-1", config=config)
         return
     from kvstore.server.handler import RequestHandler
     running = request.getfixturevalue("_wire_face_server")
-    with kvstore.open(":memory:") as db:
-        running.server.handler = RequestHandler(db.engine)       # a fresh database per test, same server
-        yield boto3.resource("dynamodb", endpoint_url=running.url, region_name="us-east-1", config=config,
-                             aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")
+    running.server.handler = RequestHandler(face_db.engine)       # a fresh database per test, same server
+    yield boto3.resource("dynamodb", endpoint_url=running.url, region_name="us-east-1", config=config,
+                         aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")
 
 
 @pytest.fixture

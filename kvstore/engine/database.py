@@ -19,9 +19,12 @@ import msgpack
 from kvstore import _core
 from kvstore.engine.errors import DurabilityError
 from kvstore.engine.table import Table, collection_prefix
+from kvstore.engine.ttl import Sweeper
 from kvstore.errors import InternalServerError, ResourceNotFoundException
 
 MEMORY = ":memory:"
+#: default seconds between TTL sweeps: expired items go within about this long
+TTL_SWEEP_SECONDS = 1.0
 
 # log record kinds (first element of a record's msgpack array); see docs/format.md
 REC_WRITE = "W"          # ["W", [[table, row_key, packed_or_nil], ...]]
@@ -37,7 +40,8 @@ class Engine:
     """All tables of one database (a directory, or ``":memory:"``)."""
 
     def __init__(self, path=MEMORY, durability="batch", *, allow_floats=False, repair=False,
-                 checkpoint_log_bytes=None, fs=None, clock=time.time):
+                 checkpoint_log_bytes=None, fs=None, clock=time.time, ttl_sweep_seconds=TTL_SWEEP_SECONDS,
+                 ttl_cooldown_seconds=None):
         self.path = path
         self.allow_floats = allow_floats
         self.clock = clock
@@ -48,6 +52,12 @@ class Engine:
         #: ClientRequestToken -> (request fingerprint, finished_at, response) for TransactWriteItems
         self.transaction_tokens = {}
         self.recovery_report = None
+        #: the TTL sweeper (deletes expired items; its counters are read by metrics)
+        self.ttl = Sweeper(self)
+        #: seconds between TTL sweeps; None: only when called (``engine.ttl.run()``)
+        self.ttl_sweep_seconds = ttl_sweep_seconds
+        #: UpdateTimeToLive refuses a change this soon after the last one (DynamoDB: about an hour); None: never
+        self.ttl_cooldown_seconds = ttl_cooldown_seconds
         self.durability = None
         if path != MEMORY:
             from kvstore.engine.durability import Durability
@@ -102,11 +112,13 @@ class Engine:
 
     # -- writes --------------------------------------------------------------
 
-    def commit(self, writes):
+    def commit(self, writes, identity=None):
         """Log and apply ``writes``: a list of ``(table, row_key, old_item, new_item, new_packed)``.
 
         The caller holds every touched partition's lock.  ``new_packed`` None
-        deletes.  Returns the log position to pass to :meth:`wait_durable`.
+        deletes.  ``identity`` names who wrote when it is not a user request
+        (``kvstore.engine.ttl.TTL_IDENTITY`` for TTL deletes); listeners get it
+        with the writes.  Returns the log position to pass to :meth:`wait_durable`.
         """
         if self.closed:
             raise InternalServerError("The database is closed")
@@ -120,7 +132,7 @@ class Engine:
             table.apply(row_key, old_item, new_item, new_packed)
         if self.listeners:
             for listener in self.listeners:
-                listener(writes)
+                listener(writes, identity)
         return lsn
 
     def _log(self, record):

@@ -8,6 +8,7 @@ import uuid
 from sortedcontainers import SortedList
 
 from kvstore import _core, limits
+from kvstore.engine import ttl
 from kvstore.engine.index import Index, index_schema
 from kvstore.engine.schema import KeySchema
 
@@ -43,6 +44,9 @@ class Table:
             for spec in meta.get(member, ()):
                 self.add_index(kind, spec, status=spec.get("IndexStatus", "ACTIVE"))
         self.deleted = False
+        #: the TTL expiry index (kvstore.engine.ttl) while TTL is enabled, else None
+        self.expiry = None
+        ttl.configure(self)
         #: item-collection sizes by partition-key prefix, kept only for tables with an LSI
         self.collections = {} if self.lsis else None
 
@@ -116,6 +120,8 @@ class Table:
             else:
                 self.size_bytes -= len(old_packed)
             self.size_bytes += len(new_packed)
+        if self.expiry is not None:
+            self.expiry.note(row_key, new_item, new_packed)
         if self.indexes:
             if old_item is None and old_packed is not None:
                 old_item = _core.unpack_item(old_packed)
