@@ -12,13 +12,15 @@ writers share it (group commit).
 import gc
 import os
 import threading
-import time
 
 import msgpack
 
-from kvstore import _core
+from kvstore import _core, limits
+from kvstore.clock import SystemClock
+from kvstore.engine import scheduler as _scheduler
 from kvstore.engine.errors import DurabilityError
 from kvstore.engine.table import Table, collection_prefix
+from kvstore.engine.tokens import IdempotencyTokens
 from kvstore.engine.ttl import Sweeper
 from kvstore.errors import InternalServerError, ResourceNotFoundException
 
@@ -37,20 +39,27 @@ ROWS_FLAT = "kv"
 
 
 class Engine:
-    """All tables of one database (a directory, or ``":memory:"``)."""
+    """All tables of one database (a directory, or ``":memory:"``).
+
+    ``clock``: a callable returning epoch seconds (``kvstore.clock``; wall
+    time by default), the only source of time for features.  The engine owns
+    its background work (``scheduler``: GSI backfills, checkpoints, and the
+    periodic jobs of features), started here and stopped by :meth:`close`.
+    """
 
     def __init__(self, path=MEMORY, durability="batch", *, allow_floats=False, repair=False,
-                 checkpoint_log_bytes=None, fs=None, clock=time.time, ttl_sweep_seconds=TTL_SWEEP_SECONDS,
+                 checkpoint_log_bytes=None, fs=None, clock=None, ttl_sweep_seconds=TTL_SWEEP_SECONDS,
                  ttl_cooldown_seconds=None):
         self.path = path
         self.allow_floats = allow_floats
-        self.clock = clock
+        self.clock = SystemClock() if clock is None else clock
         self.tables = {}
         self.catalog_lock = threading.RLock()
         self.listeners = []
         self.closed = False
-        #: ClientRequestToken -> (request fingerprint, finished_at, response) for TransactWriteItems
-        self.transaction_tokens = {}
+        self.scheduler = _scheduler.Scheduler(self.clock, on_error=self._job_failed)
+        #: ClientRequestToken -> its call, for TransactWriteItems' idempotency window
+        self.transaction_tokens = IdempotencyTokens(self.clock, limits.TRANSACTION_TOKEN_TTL_SECONDS)
         self.recovery_report = None
         #: the TTL sweeper (deletes expired items; its counters are read by metrics)
         self.ttl = Sweeper(self)
@@ -66,19 +75,38 @@ class Engine:
             options = {} if checkpoint_log_bytes is None else {"checkpoint_log_bytes": checkpoint_log_bytes}
             if fs is not None:
                 options["fs"] = fs
-            self.durability = Durability(path, durability, repair=repair, **options)
+            self.durability = Durability(path, durability, repair=repair, scheduler=self.scheduler, **options)
             try:
                 self._recover()
                 self.durability.set_checkpoint_source(self.checkpoint_chunks)
                 self.durability.start()
             except BaseException:
+                self.scheduler.stop()
                 self.durability.close()
                 raise
+        self.scheduler.start()
+
+    # -- background work -----------------------------------------------------
+
+    @property
+    def background_errors(self):
+        """The last failures of background jobs (``scheduler.JobError``), oldest first."""
+        return list(self.scheduler.errors)
+
+    def _job_failed(self, error):
+        """Keep a job's failure in the database directory too, where ``kvstore check`` reports it."""
+        if self.durability is not None:
+            _scheduler.save_error(self.durability.fs, self.path, error)
+
+    def start_backfill(self, table, index):
+        """Fill a new GSI in the background; it turns ACTIVE when done (not if the engine closes first)."""
+        def run():
+            if backfill(table, index, self.scheduler.stopping):
+                index.backfilling = False
+                index.status = "ACTIVE"
+        return self.scheduler.submit(f"backfill-{table.name}-{index.name}", run)
 
     # -- catalog -------------------------------------------------------------
-
-    def get_table(self, name):
-        return self.tables.get(name)
 
     def add_table(self, meta):
         """Create a table from a validated catalog entry (logged, durable before return)."""
@@ -261,11 +289,15 @@ class Engine:
                 metas[record[1]["TableName"]] = record[1]
 
     def close(self):
+        """Stop and join the background jobs, then flush and close the log.  Idempotent."""
         if self.closed:
             return
         self.closed = True
-        if self.durability is not None:
-            self.durability.close()
+        try:
+            self.scheduler.stop()
+        finally:
+            if self.durability is not None:
+                self.durability.close()
 
 
 def _build_table(meta, rows):
@@ -317,14 +349,20 @@ def _fill_sorted(partitions, shift, keys):
         partition.update(bucket)
 
 
-def backfill(table, index):
+def backfill(table, index, stopping=None):
     """Fill a new index from the table's rows, one partition at a time under its lock.
 
     Rows whose index key has the wrong type or an empty value are skipped, as
-    DynamoDB's backfill skips them.
+    DynamoDB's backfill skips them.  ``stopping`` (an Event, the scheduler's)
+    is checked between partitions: returns False if it stopped early, True
+    when every partition is done.  O(n log n) for n rows, one partition's
+    lock held at a time.
     """
     for p, lock in enumerate(table.locks):
+        if stopping is not None and stopping.is_set():
+            return False
         with lock:
             for row_key in table.partitions[p]:
                 packed = table.rows[row_key]
                 index.update(row_key, None, _core.unpack_item(packed), packed)
+    return True

@@ -22,6 +22,14 @@ write(2) and syncs, then wakes the waiters; threads arriving meanwhile wait
 on the condition variable and one of them leads the next round.  Under
 ``batch`` a flusher thread does the same every ``batch_interval`` seconds;
 under ``none`` it writes without syncing.
+
+The flusher is the log's own thread, on the monotonic clock: it is part of
+what ``batch`` promises (on disk within milliseconds), so it must not wait for
+an engine clock that a test may hold still.  Checkpoints are background jobs
+of a :class:`~kvstore.engine.scheduler.Scheduler` (the engine's, or one of the
+log's own when used alone): once ``checkpoint_log_bytes`` of log have been
+written since the last one, the flusher submits one; a failed one is retried
+after a second at the earliest.
 """
 
 import collections
@@ -36,6 +44,7 @@ from . import wal
 from .errors import DurabilityError
 from .fs import RealFS, SimulatedCrash
 from .lock import DirectoryLock
+from .scheduler import Scheduler, SchedulerStopped
 
 log = logging.getLogger("kvstore.durability")
 
@@ -63,7 +72,7 @@ class Durability:
     """The write-ahead log and checkpoints of one database directory (see the module docstring)."""
 
     def __init__(self, directory, policy="batch", fs=None, *, batch_interval=0.005,
-                 segment_bytes=64 << 20, checkpoint_log_bytes=256 << 20, repair=False):
+                 segment_bytes=64 << 20, checkpoint_log_bytes=256 << 20, repair=False, scheduler=None):
         if policy not in POLICIES:
             raise ValueError(f"durability policy must be one of {', '.join(POLICIES)}, not {policy!r}")
         self.directory = os.fspath(directory)
@@ -99,7 +108,9 @@ class Durability:
 
         self._ckpt_lock = threading.Lock()
         self._ckpt_source = None
-        self._ckpt_wanted = threading.Event()
+        self._ckpt_retry_at = 0.0          # monotonic time before which a failed checkpoint is not retried
+        self._own_scheduler = scheduler is None
+        self._scheduler = scheduler if scheduler is not None else Scheduler(time.time, name="kvstore-log")
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads = []
@@ -135,7 +146,7 @@ class Durability:
         return recovery.Recovery(self.fs, info, dropped, repaired=self.repair)
 
     def start(self):
-        """Open the log for appending and start the flusher and checkpoint threads."""
+        """Open the log for appending and start the flusher (and the scheduler, if the log's own)."""
         if self._state != "recovered":
             raise RuntimeError("start() follows recover()")
         last = self._info.segments[-1] if self._info.segments else None
@@ -151,13 +162,18 @@ class Durability:
             raise DurabilityError(f"could not open the write-ahead log in {self.directory}", exc) from exc
         self._info = None
         self._state = "running"
-        for target, name in ((self._flusher, "flusher"), (self._checkpointer, "checkpointer")):
-            t = threading.Thread(target=target, name=f"kvstore-{name}", daemon=True)
-            t.start()
-            self._threads.append(t)
+        t = threading.Thread(target=self._flusher, name="kvstore-flusher", daemon=True)
+        t.start()
+        self._threads.append(t)
+        if self._own_scheduler:
+            self._scheduler.start()
 
     def close(self):
-        """Flush and sync everything, stop the threads, release the lock.  Idempotent."""
+        """Flush and sync everything, stop the threads, release the lock.  Idempotent.
+
+        With the engine's scheduler the engine stops it first (so no
+        checkpoint is running); the log's own scheduler is stopped here.
+        """
         if self._state == "closed":
             return
         error = None
@@ -165,10 +181,11 @@ class Durability:
             if self._state == "running":
                 self._stop.set()
                 self._wake.set()
-                self._ckpt_wanted.set()
                 for t in self._threads:
                     if t is not threading.current_thread():
                         t.join()
+                if self._own_scheduler:
+                    self._scheduler.stop()
                 try:
                     self.flush()
                 except DurabilityError as exc:
@@ -407,30 +424,27 @@ class Durability:
                     except DurabilityError:
                         wait = min(_MAX_BACKOFF, max(wait * 2, 0.01))
                 if (self._ckpt_source is not None and self._log_bytes >= self.checkpoint_log_bytes
-                        and not self._ckpt_lock.locked()):
-                    self._ckpt_wanted.set()
+                        and not self._ckpt_lock.locked() and time.monotonic() >= self._ckpt_retry_at):
+                    try:
+                        self._scheduler.submit("checkpoint", self._background_checkpoint, unique=True)
+                    except SchedulerStopped:      # the engine is closing
+                        pass
         except SimulatedCrash:
             self._stop.set()
-            self._ckpt_wanted.set()
 
-    def _checkpointer(self):
+    def _background_checkpoint(self):
+        """The checkpoint job; a failure is retried by a later trigger, a second later at the earliest."""
+        if self._stop.is_set() or self._state != "running":
+            return
         try:
-            while True:
-                self._ckpt_wanted.wait()
-                self._ckpt_wanted.clear()
-                if self._stop.is_set():
-                    return
-                try:
-                    self.checkpoint()
-                    self.checkpoint_error = None
-                except SimulatedCrash:
-                    raise
-                except Exception as exc:          # keep running; the next trigger retries
-                    self.checkpoint_error = exc
-                    log.error("background checkpoint of %s failed: %s", self.directory, exc)
-                    self._stop.wait(_MAX_BACKOFF)
-        except SimulatedCrash:
+            self.checkpoint()
+            self.checkpoint_error = None
+        except SimulatedCrash:                    # the simulated process died: stop as it would
             self._stop.set()
+        except Exception as exc:                  # the scheduler logs and keeps it
+            self.checkpoint_error = exc
+            self._ckpt_retry_at = time.monotonic() + _MAX_BACKOFF
+            raise
 
     # ------------------------------------------------------------------ checkpoints
 

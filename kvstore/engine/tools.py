@@ -1,7 +1,8 @@
 """``kvstore check PATH`` and ``kvstore repair PATH``.
 
 check reads everything and changes nothing: segments, records, checkpoint,
-problems.  Exit code 0 when the database opens as it is (a torn tail, which
+problems, and the last failures of background jobs (``background-errors.json``;
+they are warnings: the database still opens).  Exit code 0 when the database opens as it is (a torn tail, which
 the next open drops, is reported but is not a problem), 1 otherwise.
 
 repair takes the same lock an open takes, cuts the log at the first damaged
@@ -10,11 +11,12 @@ dropped.  Exit code 0 when the database opens afterwards.
 """
 
 import argparse
+import datetime
 import json
 import os
 import sys
 
-from . import recovery
+from . import recovery, scheduler
 from .errors import CorruptionError, DatabaseLockedError, StorageError
 from .fs import RealFS
 from .lock import DirectoryLock
@@ -25,6 +27,12 @@ def _size(n):
         if n < 1024 or unit == "GiB":
             return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
+
+
+def _when(epoch):
+    if not isinstance(epoch, (int, float)):
+        return "an unknown time"
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _parser(prog, text):
@@ -39,6 +47,7 @@ def check(directory, fs=None):
     fs = fs or RealFS()
     with DirectoryLock(fs, directory):
         info = recovery.inspect(fs, directory)
+        job_errors = scheduler.load_errors(fs, directory)
     problems = []
     if info.unrepairable is not None:
         problems.append(str(info.unrepairable))
@@ -55,6 +64,8 @@ def check(directory, fs=None):
     if info.stale:
         warnings.append(f"{len(info.stale)} leftover file(s) the next open removes: "
                         + ", ".join(os.path.basename(p) for p in info.stale))
+    for e in job_errors:
+        warnings.append(f"background job {e.get('job')!r} failed at {_when(e.get('at'))}: {e.get('error')}")
     segments = []
     for s in info.segments:
         segments.append({"file": s.path, "first_lsn": s.first_lsn, "last_lsn": s.last_lsn,
@@ -69,6 +80,7 @@ def check(directory, fs=None):
         "replay_records": info.replay_records,
         "next_lsn": info.next_lsn,
         "problems": problems,
+        "background_errors": job_errors,
         "warnings": warnings + info.notes,
         "repairable": info.unrepairable is None,
         "ok": not problems,

@@ -10,7 +10,6 @@ idempotent for 10 minutes.
 """
 
 import json
-import threading
 
 from kvstore import _core, limits
 from kvstore.errors import (
@@ -27,7 +26,6 @@ from kvstore.operations.writing import compile_write
 
 ENUMS = ("ReturnConsumedCapacity", "ReturnItemCollectionMetrics")
 KINDS = ("ConditionCheck", "Put", "Update", "Delete")
-_tokens_lock = threading.Lock()
 
 
 def run(engine, request):
@@ -214,33 +212,22 @@ def _request_size(parsed):
 
 def _claim_token(engine, token, request):
     """Returns the stored response for a repeated call, or None after claiming the token."""
-    now = engine.clock()
     fingerprint = _fingerprint(request)
-    with _tokens_lock:
-        tokens = engine.transaction_tokens
-        for t in [t for t, (_, at, _) in tokens.items() if at is not None and now - at > limits.TRANSACTION_TOKEN_TTL_SECONDS]:
-            del tokens[t]
-        entry = tokens.get(token)
-        if entry is not None:
-            stored_fingerprint, finished_at, response = entry
-            if stored_fingerprint != fingerprint:
-                raise IdempotentParameterMismatchException(
-                    "Transaction token already used with different parameters")
-            if finished_at is None:
-                raise TransactionInProgressException("Transaction is already in progress")
-            return dict(response)
-        tokens[token] = (fingerprint, None, None)
-    return None
+    entry = engine.transaction_tokens.claim(token, fingerprint)
+    if entry is None:
+        return None
+    if entry.fingerprint != fingerprint:
+        raise IdempotentParameterMismatchException("Transaction token already used with different parameters")
+    if entry.finished_at is None:
+        raise TransactionInProgressException("Transaction is already in progress")
+    return dict(entry.response)
 
 
 def _finish_token(engine, token, response):
     if token is not None:
-        with _tokens_lock:
-            fingerprint = engine.transaction_tokens[token][0]
-            engine.transaction_tokens[token] = (fingerprint, engine.clock(), dict(response))
+        engine.transaction_tokens.finish(token, dict(response))
 
 
 def _release_token(engine, token):
     if token is not None:
-        with _tokens_lock:
-            engine.transaction_tokens.pop(token, None)
+        engine.transaction_tokens.release(token)

@@ -7,9 +7,7 @@ reading it before it is ACTIVE is a ValidationException, as in DynamoDB.
 """
 
 import copy
-import threading
 
-from kvstore.engine.database import backfill
 from kvstore.errors import (
     LimitExceededException, ResourceInUseException, ResourceNotFoundException, ValidationException,
     invalid_parameter,
@@ -57,15 +55,8 @@ def run(engine, request):
             index.backfilling = True
         response = {"TableDescription": describe(table, "UPDATING" if index else "ACTIVE")}
     if index is not None:
-        threading.Thread(target=_backfill, args=(table, index), name=f"backfill-{index.name}",
-                         daemon=True).start()
+        engine.start_backfill(table, index)
     return response
-
-
-def _backfill(table, index):
-    backfill(table, index)
-    index.backfilling = False
-    index.status = "ACTIVE"
 
 
 def _billing(meta, request):
