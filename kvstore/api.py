@@ -161,6 +161,14 @@ class Database:
         if values is not None:
             request["ExpressionAttributeValues"] = (
                 {k: self._placeholder_value(k, v) for k, v in values.items()} if isinstance(values, dict) else values)
+        if isinstance(request.get("Parameters"), (list, tuple)):
+            request["Parameters"] = [self._value(v) for v in request["Parameters"]]
+        for member in ("Statements", "TransactStatements"):
+            if isinstance(request.get(member), (list, tuple)):
+                request[member] = [
+                    dict(spec, Parameters=[self._value(v) for v in spec["Parameters"]])
+                    if isinstance(spec, dict) and isinstance(spec.get("Parameters"), (list, tuple)) else spec
+                    for spec in request[member]]
         for member in ("Expected", "AttributeUpdates", "KeyConditions", "QueryFilter", "ScanFilter"):
             if isinstance(request.get(member), dict):
                 request[member] = {name: self._legacy(spec) for name, spec in request[member].items()}

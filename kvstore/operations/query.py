@@ -14,7 +14,8 @@ from kvstore.operations.reading import (
 ENUMS = ("Select", "ReturnConsumedCapacity")
 
 
-def run(engine, request):
+def run(engine, request, key_filter=False):
+    """``key_filter``: let the filter read key attributes (a PartiQL WHERE names them freely)."""
     check_request(request, ENUMS)
     limit = check_limit(request, "Query")
     key_condition, filter_, projection = compile_read(request, "Query")
@@ -27,7 +28,7 @@ def run(engine, request):
     select = resolve_select(request, source, projection)
     schema = source.schema
     key = key_condition.resolve(schema.hash_name, schema.range_name, schema.types())
-    if filter_ is not None:
+    if filter_ is not None and not key_filter:
         for name in schema.names:
             if name in filter_.top_level_names:
                 member = "QueryFilter" if request.get("QueryFilter") is not None else "Filter Expression"

@@ -40,7 +40,6 @@ def test_stream_records_through_the_streams_client(server, client, table_name):
 
 
 def test_partiql_parameters_and_items(client, table_name, make_table):
-    _require("ExecuteStatement")
     make_table(client, table_name)
     client.execute_statement(Statement=f'INSERT INTO "{table_name}" VALUE {{\'pk\': ?, \'sk\': ?, \'v\': ?}}',
                              Parameters=[{"S": "a"}, {"N": "1"}, {"SS": ["x"]}])

@@ -1,0 +1,292 @@
+"""DynamoDB's PartiQL dialect as a front end over the item operations.
+
+``statement(text)`` parses once per text; ``plan(engine, text)`` maps the
+statement to operation requests once per (text, key schemas) - both cached,
+so a parameterised statement in a loop costs a dictionary lookup plus the
+operation it compiles to.  :func:`run_select` pages a SELECT through GetItem,
+Query or Scan; writes are run by the operation modules from
+:meth:`WritePlan.request`.  The three PartiQL actions live in
+``kvstore/operations/{execute_statement,batch_execute_statement,execute_transaction}.py``.
+"""
+
+import base64
+import hashlib
+import json
+import threading
+
+from kvstore.errors import DynamoDBError, ValidationException
+from kvstore.operations import get_item, query, scan
+from kvstore.operations.common import get_table
+from kvstore.partiql import tree
+from kvstore.partiql.parser import parse
+from kvstore.partiql.planner import (
+    SelectPlan, WritePlan, key_matches, order_key, plan_delete, plan_exists, plan_insert, plan_select, plan_update,
+)
+from kvstore.partiql.render import check_ordered
+from kvstore.types import item_from_wire, item_to_wire, to_wire
+
+__all__ = ["statement", "plan", "run_select", "strip_expression_prefix", "SelectPlan", "WritePlan", "tree"]
+
+_CACHE_SIZE = 4096
+_statements = {}          # text -> tree
+_plans = {}               # (text, table schema, index schema) -> plan
+_lock = threading.Lock()
+
+
+def _remember(cache, key, value):
+    if len(cache) >= _CACHE_SIZE:
+        with _lock:
+            if len(cache) >= _CACHE_SIZE:
+                for old in list(cache)[:_CACHE_SIZE // 4]:
+                    cache.pop(old, None)
+    cache[key] = value
+
+
+def statement(text):
+    """The parsed statement (cached by text)."""
+    node = _statements.get(text)
+    if node is None:
+        node = parse(text)
+        _remember(_statements, text, node)
+    return node
+
+
+def clear_cache():
+    _statements.clear()
+    _plans.clear()
+
+
+def plan(engine, text, node=None):
+    """``(tree, table, plan)`` for statement ``text`` against the engine's current tables."""
+    if node is None:
+        node = statement(text)
+    select = node.select if isinstance(node, tree.Exists) else node
+    table = get_table(engine, select.table)
+    index = None
+    if isinstance(select, tree.Select) and select.index is not None:
+        index = table.indexes.get(select.index)
+        if index is None:
+            raise ValidationException("The table does not have the specified index")
+    key = (text, table.schema, index.schema if index is not None else None)
+    found = _plans.get(key)
+    if found is None:
+        if isinstance(node, tree.Exists):
+            found = plan_exists(node, table)
+        elif isinstance(node, tree.Select):
+            found = plan_select(node, table, index)
+        elif isinstance(node, tree.Insert):
+            found = plan_insert(node, table)
+        elif isinstance(node, tree.Update):
+            found = plan_update(node, table)
+        else:
+            found = plan_delete(node, table)
+        _remember(_plans, key, found)
+    return node, table, found
+
+
+def strip_expression_prefix(error):
+    """An expression error of the generated request, in PartiQL's words (no ``Invalid XExpression: ``)."""
+    message = error.message
+    if message.startswith("Invalid ") and "Expression: " in message[:40]:
+        return ValidationException(message.split("Expression: ", 1)[1])
+    return error
+
+
+# ---------------------------------------------------------------- SELECT
+
+def run_select(engine, plan_, params, request):
+    """Run a planned SELECT: ``{"Items": [...], "NextToken"?, "ConsumedCapacity"?}``."""
+    if plan_.gsi and request.get("ConsistentRead"):
+        raise ValidationException("Strongly consistent read is not supported on Global Secondary Indexes")
+    try:
+        if plan_.kind == "get":
+            return _get(engine, plan_, params, request)
+        return _paged(engine, plan_, params, request)
+    except ValidationException as e:
+        raise strip_expression_prefix(e) from None
+
+
+def get_request(plan_, params, request):
+    """GetItem request of a full-key SELECT, or None when a key value cannot match the key's type."""
+    key = {}
+    for name, kind, get in plan_.key_getters:
+        value = get(params)
+        if not key_matches(value, kind):
+            return None
+        key[name] = value
+    out = {"TableName": plan_.table, "Key": key}
+    if plan_.projection_text is not None:
+        out["ProjectionExpression"] = plan_.projection_text
+        out["ExpressionAttributeNames"] = plan_.names
+    if request.get("ConsistentRead"):
+        out["ConsistentRead"] = True
+    mode = request.get("ReturnConsumedCapacity")
+    if mode is not None:
+        out["ReturnConsumedCapacity"] = mode
+    return out
+
+
+def _get(engine, plan_, params, request):
+    token = request.get("NextToken")
+    if token is not None:
+        _decode_token(token, request)
+        return {"Items": []}
+    get = get_request(plan_, params, request)
+    if get is None:
+        return {"Items": []}
+    response = get_item.run(engine, get)
+    item = response.get("Item")
+    out = {"Items": [project(plan_, item)] if item is not None else []}
+    if "ConsumedCapacity" in response:
+        out["ConsumedCapacity"] = response["ConsumedCapacity"]
+    return out
+
+
+def project(plan_, item):
+    """A nested projection comes back under its last step's name (``m.x`` -> ``{"x": ...}``)."""
+    paths = plan_.projection
+    if paths is None:
+        return item
+    out = {}
+    for path in paths:
+        node = item
+        for step in path.steps:
+            if isinstance(step, int):
+                if type(node) is not list or step >= len(node):
+                    break
+            elif type(node) is not dict or step not in node:
+                break
+            node = node[step]
+        else:
+            out[path.last_name] = node
+    return out
+
+
+def _paged(engine, plan_, params, request):
+    values = plan_.renderer.bind(params) or {}
+    base = {"TableName": plan_.table}
+    if plan_.index is not None:
+        base["IndexName"] = plan_.index
+    if plan_.filter_text is not None:
+        base["FilterExpression"] = plan_.filter_text
+    if plan_.projection_text is not None:
+        base["ProjectionExpression"] = plan_.projection_text
+    if plan_.names:
+        base["ExpressionAttributeNames"] = plan_.names
+    if request.get("ConsistentRead"):
+        base["ConsistentRead"] = True
+    mode = request.get("ReturnConsumedCapacity")
+    if mode is not None:
+        base["ReturnConsumedCapacity"] = mode
+    limit = request.get("Limit")
+    start, start_key = 0, None
+    if request.get("NextToken") is not None:
+        start, start_key = _decode_token(request["NextToken"], request)
+    if plan_.kind == "scan":
+        runs = [(scan.run, values, None)]
+    else:
+        runs = _queries(plan_, params, values, base)
+    items = []
+    consumed = None
+    for position in range(start, len(runs)):
+        operation, run_values, hash_value = runs[position]
+        call = dict(base)
+        if run_values:
+            call["ExpressionAttributeValues"] = run_values
+        if limit is not None:
+            call["Limit"] = limit
+        if position == start and start_key is not None:
+            call["ExclusiveStartKey"] = start_key
+        if operation is query.run:
+            call["KeyConditionExpression"] = plan_.key_text
+            call["ScanIndexForward"] = plan_.forward
+            response = query.run(engine, call, key_filter=True)
+        else:
+            response = operation(engine, call)
+        items.extend(project(plan_, item) for item in response["Items"])
+        consumed = add_capacity(consumed, response.get("ConsumedCapacity"))
+        if "LastEvaluatedKey" in response:
+            return _page(items, consumed, request, position, response["LastEvaluatedKey"])
+        if limit is not None:
+            limit -= response["ScannedCount"]
+            if limit <= 0:
+                if position + 1 < len(runs):
+                    return _page(items, consumed, request, position + 1, None)
+                break
+    return _page(items, consumed, request, None, None)
+
+
+def _queries(plan_, params, values, base):
+    """One Query per distinct partition value whose type can match; none when the sort condition cannot."""
+    for get in plan_.sort_getters:
+        value = get(params)
+        if plan_.sort_op != "=" and plan_.sort_op != "begins_with":
+            check_ordered(plan_.sort_op, value)
+        if plan_.sort_op == "begins_with":
+            if plan_.range_type not in ("S", "B") or not key_matches(value, plan_.range_type):
+                return []
+        elif not key_matches(value, plan_.range_type):
+            return []
+    sort_values = {f":s{i}": get(params) for i, get in enumerate(plan_.sort_getters)}
+    seen = set()
+    hashes = []
+    for get in plan_.hash_getters:
+        value = get(params)
+        if key_matches(value, plan_.hash_type) and value not in seen:
+            seen.add(value)
+            hashes.append(value)
+    if plan_.hash_order is not None:
+        hashes.sort(key=order_key, reverse=plan_.hash_order)
+    return [(query.run, {**values, **sort_values, ":h": h}, h) for h in hashes]
+
+
+def _page(items, consumed, request, position, last_key):
+    out = {"Items": items}
+    if position is not None:
+        out["NextToken"] = _encode_token(request, position, last_key)
+    if consumed is not None:
+        out["ConsumedCapacity"] = consumed
+    elif request.get("ReturnConsumedCapacity") in ("TOTAL", "INDEXES"):
+        out["ConsumedCapacity"] = {"TableName": _table_of(request), "CapacityUnits": 0.0,
+                                   "ReadCapacityUnits": 0.0}
+    return out
+
+
+def _table_of(request):
+    return statement(request["Statement"]).table
+
+
+def add_capacity(total, more):
+    if more is None:
+        return total
+    if total is None:
+        return json.loads(json.dumps(more))
+    for key, value in more.items():
+        if isinstance(value, float):
+            total[key] = total.get(key, 0.0) + value
+        elif isinstance(value, dict):
+            total[key] = add_capacity(total.get(key), value)
+    return total
+
+
+# ---------------------------------------------------------------- NextToken
+
+def _fingerprint(request):
+    params = request.get("Parameters") or []
+    text = json.dumps([request["Statement"], [to_wire(p) for p in params]], sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+def _encode_token(request, position, last_key):
+    payload = [_fingerprint(request), position, item_to_wire(last_key) if last_key is not None else None]
+    return base64.b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+
+
+def _decode_token(token, request):
+    try:
+        fingerprint, position, last_key = json.loads(base64.b64decode(token.encode(), validate=True))
+        if fingerprint != _fingerprint(request) or type(position) is not int or position < 0:
+            raise ValueError
+        return position, (item_from_wire(last_key) if last_key is not None else None)
+    except (ValueError, TypeError, AttributeError, DynamoDBError):
+        raise ValidationException("NextToken does not match request") from None
