@@ -20,7 +20,7 @@ import sys
 import timeit
 from decimal import Decimal
 
-from kvstore import expressions
+import kvstore.expressions as expressions
 from kvstore.expressions import clear_cache, compile_request
 from kvstore.types import type_of
 
@@ -78,8 +78,9 @@ def per_call_us(fn, repeats=7, budget=0.02):
 
 def _forget_compiled():
     """Forget compiled results and templates but keep parsed texts (works on every version of the layer)."""
-    for name in ("_RESULTS", "_TEMPLATES"):
-        cache = getattr(expressions, name, None)
+    for module, name in ((expressions, "_RESULTS"), (expressions, "_TEMPLATES"),
+                         (getattr(expressions, "templates", None), "TEMPLATES")):
+        cache = getattr(module, name, None)
         if cache is not None:
             cache.clear()
 

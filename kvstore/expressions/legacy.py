@@ -14,9 +14,10 @@ ConditionalOperator needs two or more conditions.
 
 from kvstore import limits
 from kvstore.errors import ValidationException, constraint_error, invalid_parameter
-from kvstore.expressions import Condition, check_placeholder_maps
+from kvstore.expressions.compiled import Condition
 from kvstore.expressions.evaluate import MISSING, begins_with, contains, copy_value, equal, ordered
 from kvstore.expressions.key_condition import KeyCondition
+from kvstore.expressions.placeholders import check_placeholder_maps
 from kvstore.expressions.projection import Projection
 from kvstore.expressions.update import Update, _EXACT, _Step
 from kvstore.types import decimal_result, type_of

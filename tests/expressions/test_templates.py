@@ -18,9 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kvstore import expressions
 from kvstore.errors import ValidationException
-from kvstore.expressions import clear_cache, compile_request
+from kvstore.expressions import clear_cache, compile_request, templates
 from kvstore.types import Binary, number, type_of
 
 from .helpers import N, error
@@ -269,9 +268,9 @@ def test_the_same_request_twice_gives_the_same_result(pair):
 def test_the_generated_pairs_use_templates():
     """Guard for the property above: a valid first request leaves a template the second one uses."""
     compile_request("Query", key_condition="pk = :p AND sk >= :s", values={":p": "a", ":s": N(1)})
-    assert len(expressions._TEMPLATES) == 1
+    assert len(templates.TEMPLATES) == 1
     key = compile_request("Query", key_condition="pk = :p AND sk >= :s", values={":p": "b", ":s": N(2)})
-    assert len(expressions._TEMPLATES) == 1
+    assert len(templates.TEMPLATES) == 1
     assert key.key_condition.conditions == {"pk": ("EQ", ("b",)), "sk": ("GE", (N(2),))}
 
 
@@ -376,9 +375,9 @@ def test_exact_strings_are_part_of_the_shape(request_kwargs, message):
 
 def test_errors_do_not_leave_templates():
     assert error(condition="a = :v AND #b = :w", names={"#c": "b"}, values={":v": N(1), ":w": N(2)})
-    assert expressions._TEMPLATES == {}
+    assert templates.TEMPLATES == {}
     assert compile_request("PutItem", condition="a = :v", values={":v": N(1)}).condition({"a": N(1)})
-    assert len(expressions._TEMPLATES) == 1
+    assert len(templates.TEMPLATES) == 1
 
 
 # ---------------------------------------------------------------- sharing, memory, bounds
@@ -434,17 +433,17 @@ def test_templates_do_not_keep_values_alive(operation, texts, values):
     v, w = BIG + "v", BIG + "w"
     before = sys.getrefcount(v), sys.getrefcount(w)
     compiled = compile_request(operation, values=values(v, w), **texts)
-    assert compiled is not None and expressions._TEMPLATES
+    assert compiled is not None and templates.TEMPLATES
     del compiled
     gc.collect()
     assert (sys.getrefcount(v), sys.getrefcount(w)) == before
 
 
 def test_the_template_cache_is_bounded(monkeypatch):
-    monkeypatch.setattr(expressions, "_TEMPLATES_SIZE", 8)
+    monkeypatch.setattr(templates, "SIZE", 8)
     for i in range(30):
         compile_request("PutItem", condition=f"a{i} = :v", values={":v": N(i)})
-        assert len(expressions._TEMPLATES) <= 8
+        assert len(templates.TEMPLATES) <= 8
     assert compile_request("PutItem", condition="a29 = :v", values={":v": N(1)}).condition({"a29": N(1)})
 
 
@@ -452,7 +451,7 @@ def test_large_names_get_no_template():
     names = {"#a": "n" * 20_000}
     condition = compile_request("PutItem", condition="#a = :v", names=names, values={":v": Decimal(1)}).condition
     assert condition({"n" * 20_000: N(1)})
-    assert expressions._TEMPLATES == {}
+    assert templates.TEMPLATES == {}
 
 
 @SETTINGS
