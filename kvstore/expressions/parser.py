@@ -16,8 +16,6 @@ token: "x", near: "..."`` or ``The expression has redundant parentheses;``
 (raised when the second of two directly nested pairs closes).
 """
 
-import sys
-
 from kvstore.expressions.messages import ExpressionError, detail
 from kvstore.expressions.tokens import EOF, syntax_error_message, tokenize
 from kvstore.expressions.tree import (
@@ -27,12 +25,15 @@ from kvstore.expressions.tree import (
 __all__ = ["parse_condition", "parse_update", "parse_projection", "MAX_PAREN_DEPTH"]
 
 #: Deeper nesting cannot be a valid expression under the 300-operator limit;
-#: it is rejected before recursing (keeps the parser's recursion bounded).
+#: it is rejected before parsing, with the error DynamoDB gives (too many
+#: operators, or redundant parentheses).  That bounds the parser's recursion
+#: without touching the interpreter's recursion limit: a nesting level costs
+#: at most two Python frames here (condition and negation; operand, or
+#: operand and call; set_value), and at most two in the checks, the binder
+#: and evaluation that walk the tree afterwards, so the deepest expression
+#: the parser accepts needs about 600 frames beyond the caller's, under
+#: Python's default limit of 1000 (tests/expressions/test_depth.py pins it).
 MAX_PAREN_DEPTH = 300
-
-# Each nesting level costs a few Python frames in the parser and the binder.
-if sys.getrecursionlimit() < 4000:
-    sys.setrecursionlimit(4000)
 
 _COMPARATORS = frozenset(("=", "<>", "<", "<=", ">", ">="))
 _OPERAND_FOLLOW = _COMPARATORS | {"IN", "BETWEEN"}
@@ -91,6 +92,16 @@ class _Parser:
             raise _Syntax(self.i)
         self.i += 1
 
+    def closed(self, inner, kind):
+        """``inner`` wrapped in ``kind`` (Group or Paren) once its ``)`` is there; ``((x))`` is redundant.
+
+        Called after the nested parse returns, so it adds no frame to a nesting level.
+        """
+        self.expect(")")
+        if type(inner) is kind:
+            raise _Redundant()
+        return kind(inner)
+
     def alt(self, first, second):
         start = self.i
         try:
@@ -109,37 +120,40 @@ class _Parser:
     # -- conditions --------------------------------------------------------
 
     def condition(self):
-        """``disjunction ::= conjunction { OR conjunction }``"""
-        first = self.conjunction()
-        if self.kinds[self.i] != "OR":
-            return first
-        items = [first]
-        while self.kinds[self.i] == "OR":
-            self.i += 1
-            items.append(self.conjunction())
-        return Or(items)
+        """``disjunction ::= conjunction { OR conjunction }``, ``conjunction ::= negation { AND negation }``.
 
-    def conjunction(self):
-        """``conjunction ::= negation { AND negation }``"""
-        first = self.negation()
-        if self.kinds[self.i] != "AND":
-            return first
-        items = [first]
-        while self.kinds[self.i] == "AND":
+        Both loops in one frame: a nested group costs this frame and negation's.
+        """
+        kinds = self.kinds
+        items = []
+        while True:
+            node = self.negation()
+            if kinds[self.i] == "AND":
+                conjuncts = [node]
+                while kinds[self.i] == "AND":
+                    self.i += 1
+                    conjuncts.append(self.negation())
+                node = And(conjuncts)
+            items.append(node)
+            if kinds[self.i] != "OR":
+                return items[0] if len(items) == 1 else Or(items)
             self.i += 1
-            items.append(self.negation())
-        return And(items)
 
     def negation(self):
-        """``negation ::= { NOT } primary``"""
+        """``negation ::= { NOT } primary``, ``primary ::= "(" condition ")" | predicate | function``.
+
+        The primary is memoized by its position.  A ``(`` may open a group or
+        a parenthesised operand: the token after the matching ``)`` predicts
+        which, the other is tried if it fails, and the error furthest into
+        the text wins (see the module docstring).  The group is parsed here,
+        not in a helper, so that a nesting level costs two frames (this one
+        and condition's).
+        """
+        kinds = self.kinds
         count = 0
-        while self.kinds[self.i] == "NOT":
+        while kinds[self.i] == "NOT":
             count += 1
             self.i += 1
-        node = self.primary()
-        return Not(node, count) if count else node
-
-    def primary(self):
         start = self.i
         memo = self.memo.get(start)
         if memo is not None:
@@ -147,35 +161,41 @@ class _Parser:
             if error is not None:
                 raise error
             self.i = end
-            return node
+            return Not(node, count) if count else node
         try:
-            node = self._primary()
+            if kinds[start] != "(":
+                node = self.unparenthesised()
+            else:
+                order = (False, True) if self.followed_by_operator(start, _OPERAND_FOLLOW) else (True, False)
+                error = None
+                for group in order:
+                    self.i = start
+                    try:
+                        if group:
+                            self.i += 1
+                            node = self.closed(self.condition(), Group)
+                        else:
+                            node = self.predicate()
+                        break
+                    except _Syntax as e:
+                        if error is None or e.index > error.index:
+                            error = e
+                else:
+                    raise error
         except _Syntax as e:
             self.memo[start] = (None, None, e)
             raise
         self.memo[start] = (node, self.i, None)
-        return node
+        return Not(node, count) if count else node
 
-    def _primary(self):
+    def unparenthesised(self):
+        """A primary that does not start with ``(``: a predicate, or a function that is a condition."""
         kinds, i = self.kinds, self.i
-        if kinds[i] == "(":
-            if self.followed_by_operator(i, _OPERAND_FOLLOW):
-                return self.alt(self.predicate, self.group)
-            return self.alt(self.group, self.predicate)
         if kinds[i] == "ID" and kinds[i + 1] == "(":
             if self.followed_by_operator(i + 1, _OPERAND_FOLLOW):
                 return self.alt(self.predicate, self.call)
             return self.alt(self.call, self.predicate)
         return self.predicate()
-
-    def group(self):
-        """``"(" condition ")"``"""
-        self.expect("(")
-        inner = self.condition()
-        self.expect(")")
-        if type(inner) is Group:
-            raise _Redundant()
-        return Group(inner)
 
     def predicate(self):
         left = self.operand()
@@ -207,11 +227,7 @@ class _Parser:
         k = kinds[i]
         if k == "(":
             self.i += 1
-            inner = self.operand()
-            self.expect(")")
-            if type(inner) is Paren:
-                raise _Redundant()
-            return Paren(inner)
+            return self.closed(self.operand(), Paren)
         if k == "ID":
             if kinds[i + 1] == "(":
                 return self.call()
@@ -306,12 +322,28 @@ class _Parser:
         return Action(keyword, path, value)
 
     def set_value(self):
-        """``set_value ::= operand | operand ("+"|"-") operand | "(" set_value ")"``"""
-        if self.kinds[self.i] == "(":
-            if self.followed_by_operator(self.i, ("+", "-")):
-                return self.alt(self.arithmetic, self.parenthesised_value)
-            return self.alt(self.parenthesised_value, self.arithmetic)
-        return self.arithmetic()
+        """``set_value ::= operand | operand ("+"|"-") operand | "(" set_value ")"``
+
+        After ``(`` the token after the matching ``)`` predicts arithmetic or
+        a parenthesised value; the other is tried if it fails (the furthest
+        error wins).  The parenthesised value is parsed here: one frame a level.
+        """
+        start = self.i
+        if self.kinds[start] != "(":
+            return self.arithmetic()
+        order = (False, True) if self.followed_by_operator(start, ("+", "-")) else (True, False)
+        error = None
+        for parenthesised in order:
+            self.i = start
+            try:
+                if not parenthesised:
+                    return self.arithmetic()
+                self.i += 1
+                return self.closed(self.set_value(), Paren)
+            except _Syntax as e:
+                if error is None or e.index > error.index:
+                    error = e
+        raise error
 
     def arithmetic(self):
         left = self.operand()
@@ -320,14 +352,6 @@ class _Parser:
             self.i += 1
             return Arith(k, left, self.operand())
         return left
-
-    def parenthesised_value(self):
-        self.expect("(")
-        inner = self.set_value()
-        self.expect(")")
-        if type(inner) is Paren:
-            raise _Redundant()
-        return Paren(inner)
 
     # -- projections -------------------------------------------------------
 
