@@ -1,6 +1,9 @@
 """Build of kvstore's compiled core: ``ext/_ccore.pyx`` -> ``kvstore._ccore``.
 
-Metadata lives in pyproject.toml; this file only declares the extension.  As in
+Metadata lives in pyproject.toml; this file declares the extension and the
+packages: kvstore's, and the benchmark harness, which lives in the repository's
+``bench/`` folder and installs as ``kvstore_bench`` (a name of kvstore's own,
+where ``bench`` could clash with another distribution).  As in
 msgpack-python the extension is optional: without Cython (and without a
 pre-generated ``ext/_ccore.c``), when the C compiler fails, or with
 ``KVSTORE_PURE_PYTHON=1`` set at build time, kvstore installs with its
@@ -12,7 +15,7 @@ import os
 import platform
 import sys
 
-from setuptools import Extension, setup
+from setuptools import Extension, find_packages, setup
 from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -73,4 +76,10 @@ class OptionalBuildExt(build_ext):
             _warn(f"could not compile {ext.name} ({exc})")
 
 
-setup(ext_modules=_extensions(), cmdclass={"build_ext": OptionalBuildExt})
+def _packages():
+    bench = ["kvstore_bench" + name[len("bench"):] for name in find_packages(HERE, include=["bench", "bench.*"])]
+    return find_packages(HERE, include=["kvstore", "kvstore.*"]) + bench
+
+
+setup(ext_modules=_extensions(), cmdclass={"build_ext": OptionalBuildExt}, packages=_packages(),
+      package_dir={"kvstore_bench": "bench"})

@@ -13,12 +13,12 @@ import os
 import sys
 import time
 
-from bench import targets as target_registry
-from bench import workloads as workload_registry
-from bench.lifetime import terminate_as_interrupt
-from bench.report import markdown, write_json
-from bench.scaling import DEFAULT_SIZES, DEFAULT_TARGETS, measure_startup, parse_size, run_scaling
-from bench.suite import Config, Suite
+from . import targets as target_registry
+from . import workloads as workload_registry
+from .lifetime import terminate_as_interrupt
+from .report import markdown, write_json
+from .scaling import DEFAULT_SIZES, DEFAULT_TARGETS, measure_startup, parse_size, run_scaling
+from .suite import Config, Suite
 
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
@@ -137,7 +137,7 @@ def main(argv=None):
         sizes = [parse_size(s) for s in _split(args.scaling)]
         scaling_specs = target_registry.select(_split(args.scaling_targets), ())
         if results is None:
-            from bench.machine import describe
+            from .machine import describe
 
             results = {"version": 1, "kind": "scaling", "machine": describe(), "config": cfg.public(),
                        "baseline": cfg.baseline, "targets": {}, "cells": [], "workloads": {}, "skipped": {},
@@ -152,7 +152,7 @@ def main(argv=None):
             results["targets"].setdefault(name, info)
     results["elapsed_seconds"] = time.perf_counter() - t0
     if results.get("cells"):
-        from bench.report import summary_ratios
+        from .report import summary_ratios
 
         _, _, summary = summary_ratios(results)
         results["headline"] = [dict(target=s, versus=c, **{k: v for k, v in x.items()})
@@ -165,7 +165,7 @@ def main(argv=None):
         args.plots = args.plots or RESULTS_DIR
     if args.plots:
         try:
-            from bench.plots import write_plots
+            from .plots import write_plots
 
             made = write_plots(results, args.plots)
             results["plots"] = [os.path.basename(p) for p in made]

@@ -7,12 +7,12 @@ processes."""
 import multiprocessing
 import time
 
-from bench.histogram import Histogram
+from .histogram import Histogram
 
 
 def _client(runner, workload, data, round_no, ops, worker, workers, insert_next, barrier, conn):
-    from bench.lifetime import die_with_parent
-    from bench.runner import timed_loop
+    from .lifetime import die_with_parent
+    from .runner import timed_loop
 
     die_with_parent()
     try:

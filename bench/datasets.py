@@ -8,7 +8,7 @@ bytes and a workload can name any record without asking the target.
 import random
 import string
 
-from bench.distributions import ycsb_key
+from .distributions import ycsb_key
 
 _POOL_SIZE = 1024
 

@@ -26,7 +26,8 @@ import time
 
 import msgpack
 
-from bench.machine import describe, one_line
+from .histogram import Histogram
+from .machine import describe, one_line
 from kvstore.engine.durability import Durability
 
 VALUE = 200
@@ -34,12 +35,6 @@ VALUE = 200
 
 def _value(rng):
     return bytes(rng.getrandbits(8) for _ in range(VALUE))
-
-
-def _percentile(sorted_ns, q):
-    if not sorted_ns:
-        return 0.0
-    return sorted_ns[min(len(sorted_ns) - 1, int(q * len(sorted_ns)))] / 1000.0
 
 
 def _drive(threads, seconds, make_op):
@@ -68,9 +63,12 @@ def _drive(threads, seconds, make_op):
     for w in workers:
         w.join()
     wall = time.perf_counter() - t0
-    merged = sorted(x for lat in latencies for x in lat)
-    return {"ops": len(merged), "ops_per_s": len(merged) / wall,
-            "p50_us": _percentile(merged, 0.50), "p99_us": _percentile(merged, 0.99)}
+    merged = Histogram()
+    for lat in latencies:
+        merged.record_many(lat)
+    micros = merged.micros()
+    return {"ops": merged.count, "ops_per_s": merged.count / wall, "p50_us": micros["p50_us"],
+            "p99_us": micros["p99_us"]}
 
 
 def bench_kvstore(directory, policy, threads, seconds):

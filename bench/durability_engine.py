@@ -36,8 +36,9 @@ import tempfile
 import threading
 import time
 
-from bench.durability import _drive, _percentile, bench_sqlite
-from bench.machine import describe, one_line
+from .durability import _drive, bench_sqlite
+from .histogram import Histogram
+from .machine import describe, one_line
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEYS = 100_000
@@ -299,9 +300,8 @@ class Paced:
 
 
 def _stats(values):
-    ns = sorted(int(v * 1e9) for v in values)
-    return {"n": len(ns), "p50_us": _percentile(ns, 0.50), "p99_us": _percentile(ns, 0.99),
-            "p999_us": _percentile(ns, 0.999), "max_us": ns[-1] / 1000 if ns else 0}
+    """n, p50 / p99 / p99.9 / max in microseconds of latencies given in seconds."""
+    return Histogram.of(int(v * 1e9) for v in values).micros()
 
 
 def run_checkpoint_impact(path, seconds, readers, read_rate, write_rate, policy, log):

@@ -1,4 +1,13 @@
-"""Latency histogram with log-linear buckets, in the manner of HdrHistogram.
+"""Latency histogram with log-linear buckets, in the manner of HdrHistogram: every percentile in bench/.
+
+The harness and the standalone scripts (server.py, durability*.py,
+indexes.py) all summarize latencies with it.  The hdrhistogram package was
+tried in its place and not taken: on the same million samples both were
+within 0.07 % of the exact percentiles (this one by construction, 0.1 %),
+hdrhistogram's ``record_value`` took 2.4x as long as ``record_many`` here
+(recording runs between rounds, but a round can hold a million samples), and
+it brings pbr and setuptools in at run time.  Its compact encoding would only
+shorten the merge of per-process histograms, which happens once per round.
 
 Values (nanoseconds) below ``2**SUB_BITS`` are counted exactly; above, each
 power-of-two range is split into ``2**(SUB_BITS-1)`` equal buckets, so a
@@ -106,6 +115,18 @@ class Histogram:
                 value = (low + high) // 2
                 return min(max(value, self.min), self.max)
         return self.max
+
+    @classmethod
+    def of(cls, values):
+        """A histogram of ``values`` (ns)."""
+        h = cls()
+        h.record_many(values)
+        return h
+
+    def micros(self):
+        """Count and p50 / p99 / p99.9 / max in microseconds: what the standalone scripts report."""
+        return {"n": self.count, "p50_us": self.percentile(50) / 1000, "p99_us": self.percentile(99) / 1000,
+                "p999_us": self.percentile(99.9) / 1000, "max_us": (self.max or 0) / 1000}
 
     def summary(self):
         """The numbers every report prints, in ns."""

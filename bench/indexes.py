@@ -24,8 +24,8 @@ import time
 from decimal import Decimal
 
 import kvstore
-from bench.histogram import Histogram
-from bench.machine import describe, one_line
+from .histogram import Histogram
+from .machine import describe, one_line
 
 FILLER = "x" * 120
 

@@ -22,6 +22,14 @@ def rss_bytes(pid=None):
             return None
 
 
+def load_average():
+    """1-minute load average: the machine may be shared, so every report says how busy it was."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
@@ -85,7 +93,7 @@ def describe():
 
     packages = {"sqlite3 (library)": sqlite3.sqlite_version}
     for name in ("kvstore", "boto3", "botocore", "lmdb", "msgpack", "sortedcontainers", "psutil", "matplotlib",
-                 "moto", "uvicorn", "httptools"):
+                 "moto", "httptools", "tqdm"):
         v = _version(name)
         if v is not None:
             packages[name] = v

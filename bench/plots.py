@@ -8,8 +8,8 @@
 
 import os
 
-from bench.histogram import Histogram
-from bench.report import target_order
+from .histogram import Histogram
+from .report import target_order
 
 
 def _plt():

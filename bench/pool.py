@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from bench.lifetime import die_with_parent
+from .lifetime import die_with_parent
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -52,7 +52,7 @@ class WorkerHandle:
         env.update(self.spec.env)
         env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.t0 = time.perf_counter()
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench.worker"], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([sys.executable, "-m", __package__ + ".worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=env, cwd=ROOT, preexec_fn=die_with_parent)
         return self
 
@@ -150,7 +150,7 @@ class LocalHandle:
         return self.start()
 
     def start(self):
-        from bench.runner import Runner
+        from .runner import Runner
 
         if self.spec.env:
             raise WorkerError(self.name, "needs its own environment %s; run without --in-process" % self.spec.env)

@@ -4,7 +4,7 @@ measured in the same invocation."""
 
 import json
 
-from bench.machine import one_line
+from .machine import one_line
 
 
 def fmt_ns(ns):
@@ -303,7 +303,7 @@ def _targets(results):
 def write_json(results, path, digits=2):
     """Write the results; histograms keep ``digits`` significant digits
     (the percentiles beside them were computed from the exact ones)."""
-    from bench.histogram import Histogram
+    from .histogram import Histogram
 
     out = dict(results)
     out["cells"] = [dict(c, hist=Histogram.from_dict(c["hist"]).to_dict(digits)) if c.get("hist") else c

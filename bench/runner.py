@@ -11,12 +11,12 @@ import os
 import threading
 import time
 
-from bench import datasets
-from bench.histogram import Histogram
-from bench.machine import rss_bytes
-from bench.progress import progress, preload as _preload_progress
-from bench.targets.base import NotSupported
-from bench.workloads import WORKLOADS
+from . import datasets
+from .histogram import Histogram
+from .machine import rss_bytes
+from .progress import progress  # imports tqdm here, so its memory is not counted as loaded data
+from .targets.base import NotSupported
+from .workloads import WORKLOADS
 
 
 #: A round gives up after this many failed operations (and at least a
@@ -86,8 +86,6 @@ class Runner:
         if attach:
             self.target.attach(data)
             return {"attached": True}
-        if show_progress:
-            _preload_progress()
         gc.collect()
         rss0 = rss_bytes()
         t0 = time.perf_counter()
@@ -191,7 +189,7 @@ class Runner:
             return {"hist": hist.to_dict(), "ops": len(latencies), "wall_ns": wall, "errors": errors,
                     "error": first_error, "inserts": gen.inserts}
         if mode == "processes":
-            from bench.concurrency import run_processes
+            from .concurrency import run_processes
 
             return run_processes(self, w, data, round_no, ops, concurrency, insert_next)
         return self._run_threads(w, data, round_no, ops, concurrency, insert_next)

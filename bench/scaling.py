@@ -5,9 +5,9 @@ previous one left, first after a kill, then after a clean close)."""
 
 import statistics
 
-from bench.pool import LocalHandle, WorkerError, WorkerHandle
-from bench.suite import Config, Suite
-from bench.workloads import WORKLOADS
+from .pool import LocalHandle, WorkerError, WorkerHandle
+from .suite import Config, Suite
+from .workloads import WORKLOADS
 
 DEFAULT_SIZES = [10_000, 100_000, 1_000_000]
 DEFAULT_TARGETS = "kvstore,sqlite-wal-normal,lmdb,dict"

@@ -26,9 +26,7 @@ import argparse
 import json
 import multiprocessing
 import os
-import platform
 import random
-import signal
 import socket
 import subprocess
 import sys
@@ -36,58 +34,31 @@ import tempfile
 import time
 from array import array
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .histogram import Histogram
+from .machine import describe, load_average, rss_bytes
+from .targets.http import Connection, WireClient
+from .targets.serve import KvstoreServer, free_port
+
 TABLE = "bench_server"
 PARTITION_ITEMS = 10           # items under one partition key: what a Query returns
 
 
 # ------------------------------------------------------------------ raw HTTP
-
-def http_request(target, body, host="127.0.0.1"):
-    """Bytes of one POST / request as an SDK sends it (unsigned: the server accepts any)."""
-    if isinstance(body, dict):
-        body = json.dumps(body, separators=(",", ":")).encode()
-    head = (f"POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-amz-json-1.0\r\n"
-            f"X-Amz-Target: DynamoDB_20120810.{target}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
-    return head + body
+#
+# The client is targets/http.py's: requests are built (and SigV4-signed by botocore) before
+# the timed loop, and a timed request is one sendall and one response read on a keep-alive
+# socket.  Its own cost is part of every latency measured here, the floor's too; http.client
+# would add to both (see bench/README.md, "The raw HTTP client").
 
 
-class Connection:
-    """A keep-alive connection that sends request bytes and reads one Content-Length response."""
-
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
-
-    def call(self, request):
-        self.sock.sendall(request)
-        buf = self.buf
-        while True:
-            end = buf.find(b"\r\n\r\n")
-            if end >= 0:
-                head = buf[:end]
-                i = head.lower().find(b"content-length:")
-                j = head.find(b"\r\n", i)
-                length = int(head[i + 15:j if j > 0 else len(head)])
-                total = end + 4 + length
-                if len(buf) >= total:
-                    status = int(buf[9:12])
-                    body = buf[end + 4:total]
-                    self.buf = buf[total:]
-                    return status, body
-            chunk = self.sock.recv(262144)
-            if not chunk:
-                raise ConnectionError("server closed the connection")
-            buf += chunk
-
-    def close(self):
-        self.sock.close()
+def wire(port):
+    """A WireClient that builds signed requests for the server on ``port``."""
+    return WireClient(f"http://127.0.0.1:{port}", {})
 
 
 def _raw_worker(port, requests, seconds, max_ops, seed, out):
     rnd = random.Random(seed)
-    conn = Connection(port)
+    conn = Connection("127.0.0.1", port)
     latencies = array("q")
     n = len(requests)
     i = rnd.randrange(n)
@@ -95,7 +66,7 @@ def _raw_worker(port, requests, seconds, max_ops, seed, out):
     errors = 0
     while len(latencies) < max_ops:
         t0 = time.perf_counter_ns()
-        status, _ = conn.call(requests[i])
+        status, _ = conn.roundtrip(requests[i])
         latencies.append(time.perf_counter_ns() - t0)
         errors += status != 200
         i = (i + 1) % n
@@ -126,56 +97,16 @@ def run_clients(worker, args_of, concurrency, seconds):
 
 
 def summarize(latencies, ops):
-    lat = sorted(latencies)
-    n = len(lat)
-    pick = lambda q: lat[min(n - 1, int(n * q))] / 1000 if n else float("nan")  # noqa: E731
-    return {"n": n, "ops_per_s": round(ops), "p50_us": round(pick(0.5), 1), "p99_us": round(pick(0.99), 1),
-            "p999_us": round(pick(0.999), 1)}
+    micros = Histogram.of(latencies).micros()
+    return {"n": micros["n"], "ops_per_s": round(ops), "p50_us": round(micros["p50_us"], 1),
+            "p99_us": round(micros["p99_us"], 1), "p999_us": round(micros["p999_us"], 1)}
 
 
 # ------------------------------------------------------------------ servers
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def start_kvstore(args, extra=()):
-    """Start ``kvstore serve``; return (process, port, seconds to the first answered request)."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "kvstore", "serve", "--port", str(port), "--log-level", "warning", *extra]
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    request = http_request("ListTables", b"{}")
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
-    deadline = t0 + 30
-    while True:
-        try:
-            conn = Connection(port)
-            status, _ = conn.call(request)
-            conn.close()
-            if status == 200:
-                break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"kvstore serve exited with {proc.returncode}")
-            if time.perf_counter() > deadline:
-                proc.kill()
-                raise RuntimeError("kvstore serve did not answer within 30 s")
-            time.sleep(0.002)
-    return proc, port, time.perf_counter() - t0
-
-
-def stop(proc):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+def start_kvstore(data_dir=None, extra=()):
+    """A started ``kvstore serve`` (polled every 2 ms, so ``started_in`` is the time to its first answer)."""
+    return KvstoreServer(data_dir, extra).start(poll=0.002)
 
 
 _FLOOR_SERVER = r'''
@@ -220,22 +151,21 @@ def pk(i):
 
 
 def preload(port, items):
-    conn = Connection(port)
+    client = wire(port)
+    conn = client.connection()
     create = {"TableName": TABLE, "BillingMode": "PAY_PER_REQUEST",
               "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
               "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
                                        {"AttributeName": "sk", "AttributeType": "N"}]}
-    status, body = conn.call(http_request("CreateTable", create))
-    assert status == 200, body
+    client.call(conn, "CreateTable", create)
     writes = []
     for i in range(items):
         writes.append({"PutRequest": {"Item": item(i // PARTITION_ITEMS, i % PARTITION_ITEMS)}})
         if len(writes) == 25:
-            status, body = conn.call(http_request("BatchWriteItem", {"RequestItems": {TABLE: writes}}))
-            assert status == 200, body
+            client.call(conn, "BatchWriteItem", {"RequestItems": {TABLE: writes}})
             writes = []
     if writes:
-        conn.call(http_request("BatchWriteItem", {"RequestItems": {TABLE: writes}}))
+        client.call(conn, "BatchWriteItem", {"RequestItems": {TABLE: writes}})
     conn.close()
 
 
@@ -243,15 +173,16 @@ def item(p, s):
     return {"pk": {"S": pk(p)}, "sk": {"N": str(s)}, "v": {"S": "x" * 100}}
 
 
-def request_sets(items, count=2000, seed=7):
+def request_sets(port, items, count=2000, seed=7):
+    build = wire(port).build
     rnd = random.Random(seed)
     partitions = max(1, items // PARTITION_ITEMS)
     get, put, query = [], [], []
     for _ in range(count):
         p, s = rnd.randrange(partitions), rnd.randrange(PARTITION_ITEMS)
-        get.append(http_request("GetItem", {"TableName": TABLE, "Key": {"pk": {"S": pk(p)}, "sk": {"N": str(s)}}}))
-        put.append(http_request("PutItem", {"TableName": TABLE, "Item": item(p, s)}))
-        query.append(http_request("Query", {"TableName": TABLE, "KeyConditionExpression": "pk = :p",
+        get.append(build("GetItem", {"TableName": TABLE, "Key": {"pk": {"S": pk(p)}, "sk": {"N": str(s)}}}))
+        put.append(build("PutItem", {"TableName": TABLE, "Item": item(p, s)}))
+        query.append(build("Query", {"TableName": TABLE, "KeyConditionExpression": "pk = :p",
                                             "ExpressionAttributeValues": {":p": {"S": pk(p)}}}))
     return {"GetItem": get, "PutItem": put, "Query": query}
 
@@ -383,23 +314,8 @@ def per_request(cpu0, cpu1, n):
 
 
 def rss_mb(pid):
-    try:
-        import psutil
-        return round(psutil.Process(pid).memory_info().rss / 2**20, 1)
-    except ImportError:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-    return None
-
-
-def load_average():
-    """1-minute load average: the machine is shared, so every report says how busy it was."""
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return None
+    rss = rss_bytes(pid)
+    return None if rss is None else round(rss / 2**20, 1)
 
 
 def paired_rounds(port, floor_port, requests, args):
@@ -444,32 +360,30 @@ def main(argv=None):
     args = p.parse_args(argv)
     levels = [int(c) for c in args.concurrency.split(",")]
 
-    report = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                          "platform": platform.platform(), "load_before": load_average()},
+    report = {"machine": describe(),
               "workload": {"items": args.items, "seconds": args.seconds, "durability": args.durability,
                            "item_bytes": 120, "query_items": PARTITION_ITEMS}}
 
     # start-up and idle memory, on a throw-away in-memory server
     startups = []
     for _ in range(3):
-        proc, _, seconds = start_kvstore(args, ["--in-memory"])
-        startups.append(seconds)
-        time.sleep(0.3)
-        idle = rss_mb(proc.pid)
-        stop(proc)
+        with start_kvstore() as server:
+            startups.append(server.started_in)
+            time.sleep(0.3)
+            idle = rss_mb(server.proc.pid)
     report["startup_ms"] = round(min(startups) * 1000, 1)
     report["idle_rss_mb"] = idle
 
     tmp = tempfile.mkdtemp(prefix="kvbench-server-")
-    extra = ["--in-memory"] if args.in_memory else ["--data-dir", os.path.join(tmp, "db")]
-    extra += ["--durability", args.durability]
+    extra = ["--durability", args.durability]
     if args.all_in_threads:
         extra += ["--all-in-threads"]
-    proc, port, _ = start_kvstore(args, extra)
+    server = start_kvstore(None if args.in_memory else os.path.join(tmp, "db"), extra)
+    proc, port = server.proc, server.port
     floor_proc, floor_port = start_floor()
     try:
         preload(port, args.items)
-        requests = request_sets(args.items)
+        requests = request_sets(port, args.items)
         raw = {}
         for op in ("GetItem", "PutItem", "Query"):
             for c in levels:
@@ -505,10 +419,11 @@ def main(argv=None):
             print("per-call GetItem (us):", report["per_call_getitem"], flush=True)
         report["loaded_rss_mb"] = rss_mb(proc.pid)
     finally:
-        stop(proc)
-        stop(floor_proc)
+        server.stop()
+        floor_proc.terminate()
+        floor_proc.wait()
 
-    report["machine"]["load_after"] = load_average()
+    report["machine"]["load_average_at_end"] = load_average()
     report["targets"] = check_targets(report, levels)
     print()
     print(render(report))

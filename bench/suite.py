@@ -9,10 +9,10 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 
-from bench import datasets
-from bench.histogram import Histogram
-from bench.machine import describe
-from bench.pool import LocalHandle, WorkerError, WorkerHandle
+from . import datasets
+from .histogram import Histogram
+from .machine import describe
+from .pool import LocalHandle, WorkerError, WorkerHandle
 
 #: Seconds one round may take before its worker is declared hung and killed.
 ROUND_TIMEOUT = 180
@@ -200,7 +200,7 @@ class Suite:
         return self
 
     def _start_server(self, specs):
-        from bench.targets.serve import KvstoreServer
+        from .targets.serve import KvstoreServer
 
         cfg = self.config
         data_dir = None if cfg.server_in_memory else tempfile.mkdtemp(prefix="kvbench-server-")

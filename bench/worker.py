@@ -16,8 +16,8 @@ import traceback
 
 
 def serve(stdin, stdout):
-    from bench.runner import Runner
-    from bench.targets import Spec
+    from .runner import Runner
+    from .targets import Spec
 
     runner = None
     for line in stdin:

@@ -17,7 +17,7 @@ usertable data set (YCSB)
 import random
 from dataclasses import dataclass, field
 
-from bench.distributions import Latest, ScrambledZipfian, Uniform, ZIPFIAN_CONSTANT
+from .distributions import Latest, ScrambledZipfian, Uniform, ZIPFIAN_CONSTANT
 
 
 @dataclass

@@ -6,12 +6,15 @@ imports a subcommand's module when that subcommand runs (start-up stays fast).
 
 import argparse
 import importlib
+import importlib.util
 import sys
 
-#: subcommand -> (module, function, one-line help).  The function receives argv.
+#: subcommand -> (module, function, one-line help).  The function receives argv.  A tuple of
+#: modules is tried in order: the benchmark harness is installed as ``kvstore_bench`` (the
+#: repository's ``bench/`` folder), and is ``bench`` in a checkout where kvstore is not installed.
 SUBCOMMANDS = {
     "serve": ("kvstore.server.main", "main", "run the DynamoDB-compatible HTTP server"),
-    "bench": ("bench.cli", "main", "run the benchmark harness"),
+    "bench": (("kvstore_bench.cli", "bench.cli"), "main", "run the benchmark harness"),
     "check": ("kvstore.engine.tools", "check_main", "verify a database directory without changing it"),
     "repair": ("kvstore.engine.tools", "repair_main", "drop corrupt log records and make a database openable"),
     "export": ("kvstore.transfer", "export_main", "export a table in DynamoDB's export format (JSON lines)"),
@@ -31,8 +34,17 @@ def main(argv=None):
             parser.error(f"unknown command {argv[0]!r}")
         parser.print_help()
         return 0 if argv else 2
-    module, function, _ = SUBCOMMANDS[argv[0]]
-    return getattr(importlib.import_module(module), function)(argv[1:]) or 0
+    modules, function, _ = SUBCOMMANDS[argv[0]]
+    return getattr(_first_importable(modules), function)(argv[1:]) or 0
+
+
+def _first_importable(modules):
+    if isinstance(modules, str):
+        return importlib.import_module(modules)
+    for name in modules[:-1]:
+        if importlib.util.find_spec(name.partition(".")[0]) is not None:
+            return importlib.import_module(name)
+    return importlib.import_module(modules[-1])
 
 
 if __name__ == "__main__":

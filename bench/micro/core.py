@@ -12,7 +12,6 @@ are the bench ``items`` record (what the harness's GetItem / PutItem move), a
 """
 
 import argparse
-import os
 import platform
 import random
 import statistics
@@ -23,12 +22,15 @@ import timeit
 from kvstore import _ccore, _pycore
 from kvstore.types import Binary, number
 
+from ..machine import cpu_model, load_average
+from .timing import calibrate
+
 # ------------------------------------------------------------------ inputs
 
 
 def bench_record():
     """The bench ``items`` record (bench.datasets.Items) as the engine stores it."""
-    from bench.datasets import Items
+    from ..datasets import Items
 
     record = Items(10_000).record(4242)
     return {k: number(v) if type(v) is int else v for k, v in record.items()}
@@ -99,18 +101,9 @@ def _cycling_timer(function, inputs):
     return timeit.Timer("j = i[0]; i[0] = j + 1; f(inputs[j % n])", globals=env)
 
 
-def _calibrate(timer, target=0.01):
-    number = 1
-    while True:
-        elapsed = timer.timeit(number)
-        if elapsed >= target / 4:
-            return max(1, int(number * target / elapsed))
-        number *= 4
-
-
 def measure(py_timer, c_timer, repeats):
     """Median µs per call of each timer, runs interleaved so drift hits both alike."""
-    py_number, c_number = _calibrate(py_timer), _calibrate(c_timer)
+    py_number, c_number = calibrate(py_timer), calibrate(c_timer)
     py_runs, c_runs = [], []
     for _ in range(repeats):
         py_runs.append(py_timer.timeit(py_number) / py_number * 1e6)
@@ -153,24 +146,12 @@ def run(repeats):
 
 
 def machine_line():
-    try:
-        from bench.machine import cpu_model
-        cpu = cpu_model()
-    except Exception:
-        cpu = platform.processor() or platform.machine()
     import Cython
     import msgpack
 
-    return (f"{cpu}; {platform.python_implementation()} {platform.python_version()}; "
+    return (f"{cpu_model()}; {platform.python_implementation()} {platform.python_version()}; "
             f"Cython {Cython.__version__}; msgpack {'.'.join(map(str, msgpack.version))}; "
             f"{platform.platform()}")
-
-
-def load_average():
-    try:
-        return " / ".join(f"{x:.1f}" for x in os.getloadavg())
-    except OSError:
-        return "unknown"
 
 
 def markdown(rows, repeats, load_before):

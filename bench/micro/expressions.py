@@ -17,12 +17,14 @@ import itertools
 import platform
 import sqlite3
 import sys
-import timeit
 from decimal import Decimal
 
 import kvstore.expressions as expressions
 from kvstore.expressions import clear_cache, compile_request
 from kvstore.types import type_of
+
+from ..machine import cpu_model
+from .timing import per_call_us
 
 ITEM = {
     "pk": "customer#0042", "sk": Decimal("1700000000123"), "version": Decimal(7), "status": "open",
@@ -65,15 +67,6 @@ REQUESTS = [
      lambda i: {":n": f"Zoe{i}", ":z": f"{i:05d}", ":t": {f"new{i}"}}),
     ("projection", "GetItem", {"projection": "pk, address.city, scores[1]"}, None),
 ]
-
-
-def per_call_us(fn, repeats=7, budget=0.02):
-    timer = timeit.Timer(fn)
-    number = 1
-    while timer.timeit(number) < budget / 10:
-        number *= 2
-    number = max(1, int(number * 10 * budget / max(timer.timeit(number), 1e-9) / 10))
-    return min(timer.timeit(number) / number for _ in range(repeats)) * 1e6
 
 
 def _forget_compiled():
@@ -203,19 +196,11 @@ def query_rows(partitions=1000):
     return out
 
 
-def _cpu():
-    try:
-        from bench.machine import cpu_model
-        return cpu_model() or "cpu n/a"
-    except Exception:
-        return "cpu n/a"
-
-
 def report():
     lines = [
         "# Expression layer: microseconds per call",
         "",
-        f"Python {platform.python_version()} on {platform.machine()}, {_cpu()}; best of 7 runs.  "
+        f"Python {platform.python_version()} on {platform.machine()}, {cpu_model()}; best of 7 runs.  "
         "compile_request: *same values* = the same request again; *new values* = same texts, names and value "
         f"types, a new value map each call (cycling through {DISTINCT}); *new shape* = parsed texts cached, "
         "nothing else; *cold* = nothing cached (tokenize, parse, checks, bind).  *run* = use the result once: "

@@ -24,7 +24,7 @@ class Spec:
 
     def build(self, workdir, options):
         module, _, cls = self.factory.partition(":")
-        return getattr(importlib.import_module(module), cls)(workdir, options, **self.kwargs)
+        return getattr(importlib.import_module(module, __package__), cls)(workdir, options, **self.kwargs)
 
     def available(self):
         """None if the target can run here, else the reason it cannot."""
@@ -70,24 +70,24 @@ def _moto(spec):
     return None if importlib.util.find_spec("moto") else "moto is not installed"
 
 
-_EMBEDDED = "bench.targets.kvstore_embedded:KvstoreTarget"
+_EMBEDDED = ".kvstore_embedded:KvstoreTarget"
 _BUILTIN = [
-    Spec("noop", "bench.targets.floor:NoopTarget", summary="harness floor"),
-    Spec("dict", "bench.targets.floor:DictTarget", summary="in-memory floor"),
-    Spec("sqlite-wal-normal", "bench.targets.sqlite:SqliteTarget", {"synchronous": "NORMAL"}, summary="baseline"),
-    Spec("sqlite-wal-full", "bench.targets.sqlite:SqliteTarget", {"synchronous": "FULL"}, summary="baseline"),
-    Spec("lmdb", "bench.targets.lmdb_target:LmdbTarget", summary="baseline"),
-    Spec("lmdb-sync", "bench.targets.lmdb_target:LmdbTarget", {"sync": True}, optional=True, summary="baseline"),
+    Spec("noop", ".floor:NoopTarget", summary="harness floor"),
+    Spec("dict", ".floor:DictTarget", summary="in-memory floor"),
+    Spec("sqlite-wal-normal", ".sqlite:SqliteTarget", {"synchronous": "NORMAL"}, summary="baseline"),
+    Spec("sqlite-wal-full", ".sqlite:SqliteTarget", {"synchronous": "FULL"}, summary="baseline"),
+    Spec("lmdb", ".lmdb_target:LmdbTarget", summary="baseline"),
+    Spec("lmdb-sync", ".lmdb_target:LmdbTarget", {"sync": True}, optional=True, summary="baseline"),
     Spec("kvstore", _EMBEDDED, {"durability": "batch"}, summary="embedded, compiled core"),
     Spec("kvstore-sync", _EMBEDDED, {"durability": "sync", "name": "kvstore-sync"}, summary="embedded, fsync"),
     Spec("kvstore-memory", _EMBEDDED, {"memory": True, "name": "kvstore-memory"}, summary="embedded, :memory:"),
     Spec("kvstore-python", _EMBEDDED, {"durability": "batch", "pure": True, "name": "kvstore-python"},
          env={"KVSTORE_PURE_PYTHON": "1"}, summary="embedded, pure-Python core"),
-    Spec("kvstore-mock", "bench.targets.dynamo:Boto3InProcessTarget", {"hook": "kvstore"}, summary="boto3 hook"),
-    Spec("kvstore-http", "bench.targets.http:RawHttpTarget", needs="server", summary="over the wire, raw HTTP"),
-    Spec("kvstore-http-boto3", "bench.targets.dynamo:Boto3EndpointTarget", needs="server",
+    Spec("kvstore-mock", ".dynamo:Boto3InProcessTarget", {"hook": "kvstore"}, summary="boto3 hook"),
+    Spec("kvstore-http", ".http:RawHttpTarget", needs="server", summary="over the wire, raw HTTP"),
+    Spec("kvstore-http-boto3", ".dynamo:Boto3EndpointTarget", needs="server",
          summary="over the wire, boto3"),
-    Spec("moto", "bench.targets.dynamo:Boto3InProcessTarget", {"hook": "moto"}, optional=True,
+    Spec("moto", ".dynamo:Boto3InProcessTarget", {"hook": "moto"}, optional=True,
          summary="boto3 -> moto, in-process"),
 ]
 
@@ -112,9 +112,9 @@ def endpoint_specs(endpoints):
     for i, url in enumerate(endpoints):
         stem = "endpoint" if i == 0 else "endpoint%d" % (i + 1)
         common = {"endpoint": url}
-        out[stem + "-http"] = Spec(stem + "-http", "bench.targets.http:RawHttpTarget",
+        out[stem + "-http"] = Spec(stem + "-http", ".http:RawHttpTarget",
                                    dict(common, name=stem + "-http"), needs="endpoint", summary=url)
-        out[stem + "-boto3"] = Spec(stem + "-boto3", "bench.targets.dynamo:Boto3EndpointTarget",
+        out[stem + "-boto3"] = Spec(stem + "-boto3", ".dynamo:Boto3EndpointTarget",
                                     dict(common, name=stem + "-boto3"), needs="endpoint", summary=url)
     return out
 

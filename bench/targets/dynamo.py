@@ -10,7 +10,7 @@ native values; kvstore's database object has the method itself).
 
 import time
 
-from bench.targets.base import ConditionFailed, Session, Target
+from .base import ConditionFailed, Session, Target
 
 _COND_ERRORS = ("ConditionalCheckFailedException", "TransactionCanceledException")
 

@@ -6,7 +6,7 @@ from itertools import islice
 
 from sortedcontainers import SortedList
 
-from bench.targets.base import ConditionFailed, Session, Target
+from .base import ConditionFailed, Session, Target
 
 
 class NoopSession(Session):

@@ -3,8 +3,8 @@ process, driven through the same Table-resource calls as boto3."""
 
 import os
 
-from bench.targets.base import NotSupported, Target
-from bench.targets.dynamo import TableSession, create_tables, load_with_resource
+from .base import NotSupported, Target
+from .dynamo import TableSession, create_tables, load_with_resource
 
 _DURABILITY = {
     "sync": "power loss (fsync before acknowledging)",

@@ -9,7 +9,7 @@ import os
 
 import msgpack
 
-from bench.targets.base import ConditionFailed, Session, Target
+from .base import ConditionFailed, Session, Target
 
 try:
     import lmdb

@@ -9,7 +9,7 @@ import tempfile
 import time
 import urllib.request
 
-from bench.lifetime import die_with_parent
+from ..lifetime import die_with_parent
 
 
 def free_port():
@@ -39,7 +39,8 @@ class KvstoreServer:
         cmd += ["--log-level", "warning"]
         return cmd + self.extra_args
 
-    def start(self, timeout=30.0):
+    def start(self, timeout=30.0, poll=0.02):
+        """Start and wait until it answers HTTP (polled every ``poll`` s); ``started_in``: seconds to that."""
         self.port = free_port()
         env = dict(os.environ, **(self.env or {}))
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -58,7 +59,7 @@ class KvstoreServer:
             if self._ready():
                 self.started_in = time.perf_counter() - t0
                 return self
-            time.sleep(0.02)
+            time.sleep(poll)
         self.stop()
         raise RuntimeError("kvstore serve did not answer within %.0f s" % timeout)
 

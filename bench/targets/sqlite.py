@@ -11,7 +11,7 @@ commit (kvstore's ``sync``).
 import os
 import sqlite3
 
-from bench.targets.base import ConditionFailed, Session, Target
+from .base import ConditionFailed, Session, Target
 
 ITEMS_DDL = (
     "CREATE TABLE IF NOT EXISTS items (pk TEXT NOT NULL, sk TEXT NOT NULL, grp TEXT, ts TEXT, cnt INTEGER, "
