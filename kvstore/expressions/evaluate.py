@@ -21,7 +21,7 @@ from kvstore.types import Binary, type_of
 
 __all__ = [
     "MISSING", "deep_equal", "equal", "ordered", "contains", "begins_with", "size_of",
-    "path_getter", "resolve", "compile_condition", "compile_operand", "condition_part", "operand_part",
+    "path_getter", "resolve", "compile_condition", "condition_part", "operand_part",
     "copy_value",
 ]
 
@@ -185,12 +185,6 @@ def path_getter(path):
 def compile_condition(node, vals=None):
     """``f(item) -> bool`` for a bound condition node (item is a dict), reading slots from ``vals``."""
     fn, make = condition_part(node)
-    return fn if make is None else make(vals)
-
-
-def compile_operand(node, vals=None):
-    """``get(item)`` for a bound operand: ('path', p) | ('value', v[, slot]) | ('size', operand)."""
-    fn, make = operand_part(node)
     return fn if make is None else make(vals)
 
 

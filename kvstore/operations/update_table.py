@@ -191,5 +191,3 @@ def _stream(engine, table, meta, request):
     elif not current.get("StreamEnabled"):
         raise ValidationException(f"Table {table.name} does not have a stream enabled to disable")
     meta["StreamSpecification"] = dict(spec)
-    if hasattr(engine, "stream_changed"):
-        engine.stream_changed(table, meta)

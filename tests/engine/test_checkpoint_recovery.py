@@ -324,3 +324,14 @@ def test_truncated_checkpoint_is_detected(tmp_path):
     path.write_bytes(path.read_bytes()[:-10])
     with pytest.raises(CorruptionError, match="footer truncated"):
         Durability(tmp_path, "sync").recover()
+
+
+def test_engine_refuses_a_checkpoint_chunk_it_does_not_know(tmp_path):
+    """Only the catalog and flat row chunks exist; anything else is refused, never guessed at."""
+    from kvstore.engine.database import Engine
+
+    d, _ = opened(tmp_path)
+    d.checkpoint(lambda: iter([["catalog", []], ["rows", "things", [[b"k", b"v"]]]]))
+    d.close()
+    with pytest.raises(CorruptionError, match="unknown checkpoint chunk kind 'rows'"):
+        Engine(str(tmp_path))

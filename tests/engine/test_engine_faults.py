@@ -607,29 +607,6 @@ def test_reopen_rebuilds_rows_indexes_and_catalog_changes(tmp_path, checkpoint_a
             {"pk": "late", "grp": "g9"}]
 
 
-def test_checkpoints_written_with_row_pairs_still_load(tmp_path):
-    """Checkpoints from before the flat row chunks ("rows": [[key, packed], ...]) open unchanged."""
-    path = str(tmp_path)
-    db = new_db(path=path, policy="batch")
-    for i in range(40):
-        db.Table("orders").put_item(Item=order(f"p{i % 4}", i, i))
-        db.Table("ledger").put_item(Item={"pk": f"l{i}"})
-
-    def old_style_chunks():
-        tables = list(db.engine.tables.values())
-        yield ["catalog", [t.meta for t in tables]]
-        for t in tables:
-            yield ["rows", t.name, [[k, v] for k, v in sorted(t.rows.items())]]
-
-    db.engine.durability.checkpoint(old_style_chunks)
-    db.Table("ledger").put_item(Item={"pk": "after"})
-    before = snapshot(db)
-    db.close()
-    with open_db(path=path) as again:
-        assert again.engine.recovery_report["checkpoint"] is not None
-        assert snapshot(again) == before
-
-
 def test_a_logged_write_to_a_table_deleted_before_it_is_ignored(tmp_path):
     """A write that raced DeleteTable (its record follows the delete) was never visible; replay skips it."""
     from kvstore.engine.database import REC_WRITE

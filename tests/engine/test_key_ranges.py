@@ -127,3 +127,23 @@ def test_take_matches_irange(values, lo, lo_inc, hi, hi_inc, n, load):
     assert take_forward(keys, lo, lo_inc, hi, hi_inc, n) == expected
     expected = list(islice(keys.irange(lo, hi, (lo_inc, hi_inc), reverse=True), n))
     assert take_reverse(keys, lo, lo_inc, hi, hi_inc, n) == expected
+
+
+def test_sortedlist_internals_the_engine_slices_are_as_expected():
+    """take_forward / take_reverse read SortedList._lists and ._maxes directly (measured: a Scan batch
+    is about 5x faster than irange).  If sortedcontainers changes that layout, this fails first:
+    update kvstore/engine/table.py (or fall back to irange) and the pin in pyproject.toml."""
+    import sortedcontainers
+
+    keys = SortedList()
+    keys._reset(16)
+    for i in range(0, 2000, 3):
+        keys.add(i.to_bytes(2, "big"))
+    for i in range(0, 2000, 9):
+        keys.remove(i.to_bytes(2, "big"))
+    layout = f"sortedcontainers {sortedcontainers.__version__} changed SortedList's internal layout"
+    assert isinstance(keys._lists, list) and all(isinstance(sub, list) and sub for sub in keys._lists), layout
+    assert len(keys._lists) > 10, layout
+    assert [k for sub in keys._lists for k in sub] == list(keys), layout
+    assert keys._maxes == [sub[-1] for sub in keys._lists], layout
+    assert SortedList().__dict__.get("_lists", None) == [] and SortedList()._maxes == [], layout
