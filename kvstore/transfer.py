@@ -75,9 +75,9 @@ def export_table(db, table_name, out_dir, *, compress=True, progress=False):
     table = engine.tables.get(table_name)
     if table is None:
         raise TableNotFoundException(f"Table not found: {table_name}")
-    start = time.time()
+    start = engine.clock()
     meta, rows, size_bytes = snapshot(engine, table)
-    export_time = time.time()
+    export_time = engine.clock()
     export_id = f"{int(export_time * 1000):014d}-{uuid.uuid4().hex[:8]}"
     prefix = f"AWSDynamoDB/{export_id}"
     directory = os.path.join(out_dir, "AWSDynamoDB", export_id)
@@ -105,7 +105,7 @@ def export_table(db, table_name, out_dir, *, compress=True, progress=False):
     with open(os.path.join(directory, CREATION_PARAMETERS), "w", encoding="utf-8") as f:
         json.dump(creation_parameters(meta), f, indent=2)
         f.write("\n")
-    end = time.time()
+    end = engine.clock()
     export_arn = f"{meta['TableArn']}/export/{export_id}"
     summary = {
         "version": FORMAT_VERSION, "exportArn": export_arn, "startTime": _iso(start), "endTime": _iso(end),
@@ -217,7 +217,7 @@ def import_table(db, table_name, source, *, create=None, create_from_export=Fals
     table = engine.tables.get(table_name)
     if table is None:
         raise ResourceNotFoundException(f"Requested resource not found: Table: {table_name} not found")
-    report = _Report(table, files)
+    report = _Report(table, files, engine.clock)
     bar = _Progress(progress, None, f"importing {table_name}")
     try:
         for path in files:
@@ -298,10 +298,11 @@ def _items(path, report):
 
 
 class _Report:
-    def __init__(self, table, files):
+    def __init__(self, table, files, clock):
         self.table = table
         self.files = files
-        self.start = time.time()
+        self.clock = clock
+        self.start = clock()
         self.processed = self.imported = self.size = self.errors = 0
         self.listed = []
         self.gzip = self.plain = False
@@ -317,7 +318,7 @@ class _Report:
             "ImportArn": f"{meta['TableArn']}/import/{int(self.start * 1000):014d}-{uuid.uuid4().hex[:8]}",
             "ImportStatus": "COMPLETED", "TableArn": meta["TableArn"], "TableId": meta["TableId"],
             "InputFormat": "DYNAMODB_JSON", "InputCompressionType": "GZIP" if self.gzip else "NONE",
-            "StartTime": self.start, "EndTime": time.time(), "ProcessedSizeBytes": self.size,
+            "StartTime": self.start, "EndTime": self.clock(), "ProcessedSizeBytes": self.size,
             "ProcessedItemCount": self.processed, "ImportedItemCount": self.imported,
             "ErrorCount": self.errors, "Errors": self.listed,
         }

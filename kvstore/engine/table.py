@@ -2,7 +2,6 @@
 
 import threading
 from bisect import bisect_left, bisect_right
-import time
 import uuid
 
 from sortedcontainers import SortedList
@@ -292,15 +291,15 @@ def collection_prefix(row_key):
     return row_key[:6 + int.from_bytes(row_key[4:6], "big")]
 
 
-def new_table_meta(request, now=None):
-    """Catalog entry for a CreateTable request that passed validation."""
+def new_table_meta(request, now):
+    """Catalog entry for a CreateTable request that passed validation, created at ``now`` (engine.clock)."""
     name = request["TableName"]
     arn = f"arn:aws:dynamodb:{limits.REGION}:{limits.ACCOUNT_ID}:table/{name}"
     meta = {
         "TableName": name,
         "TableArn": arn,
         "TableId": str(uuid.uuid4()),
-        "CreationDateTime": time.time() if now is None else now,
+        "CreationDateTime": now,
         "AttributeDefinitions": [dict(d) for d in request["AttributeDefinitions"]],
         "KeySchema": [dict(k) for k in request["KeySchema"]],
         "BillingMode": request.get("BillingMode") or "PROVISIONED",

@@ -42,8 +42,12 @@ from kvstore.errors import ResourceNotFoundException
 MAX_AGE_SECONDS = 5 * 365 * 24 * 3600
 #: ``Engine.commit(..., identity=TTL_IDENTITY)`` marks a delete as the TTL service's
 TTL_IDENTITY = "ttl"
-#: deletes per partition-lock hold
+#: at most this many deletes per partition-lock hold (one commit) ...
 BATCH = 64
+#: ... and at most this much work (seconds) before the lock is released ...
+SLICE_SECONDS = 0.0001
+#: ... and the sweeper sleeps this long (None: not at); measured in bench/results/ttl.md
+PAUSE_SECONDS = 0.0001
 #: due entries taken from the heap at a time (one short hold of its lock)
 POP = 1024
 #: rows read per key copy while adding a table's existing rows to its index
@@ -115,15 +119,23 @@ def expired(value, now):
     return type(value) is Decimal and now - MAX_AGE_SECONDS <= value <= now
 
 
-def configure(table):
-    """Give ``table`` the expiry index its catalog entry asks for (or none when TTL is off)."""
+def configure(table, live=False):
+    """Give ``table`` the expiry index its catalog entry asks for (or none when TTL is off).
+
+    ``live``: the table is serving (UpdateTimeToLive), so if it has no rows
+    once the index is in place, there is nothing to walk (a write applied
+    after that notes itself).  Recovery builds the rows after the Table.
+    """
     spec = table.meta.get("TimeToLiveSpecification")
     attribute = spec["AttributeName"] if spec and spec.get("Enabled") else None
     current = table.expiry
     if attribute is None:
         table.expiry = None
     elif current is None or current.attribute != attribute:
-        table.expiry = ExpiryIndex(attribute)
+        expiry = ExpiryIndex(attribute)
+        table.expiry = expiry
+        if live and not table.rows:
+            expiry.scanned = True
 
 
 class Sweeper:
@@ -131,14 +143,14 @@ class Sweeper:
 
     Counters for metrics: ``deleted`` (items deleted since the engine opened),
     ``runs``, ``last_run`` (clock time of the last run) and ``last_seconds``
-    (its duration, wall clock).  ``pause`` is slept after each batch (0 yields
-    the interpreter to waiting threads).
+    (its duration, wall clock).  Pacing: see :meth:`_delete`.
     """
 
-    def __init__(self, engine, batch=BATCH, pause=0.0):
+    def __init__(self, engine, batch=BATCH, slice_seconds=SLICE_SECONDS, pause_seconds=PAUSE_SECONDS):
         self.engine = engine
         self.batch = batch
-        self.pause = pause
+        self.slice_seconds = slice_seconds
+        self.pause_seconds = pause_seconds
         self.deleted = 0
         self.runs = 0
         self.last_run = None
@@ -182,29 +194,37 @@ class Sweeper:
                 return deleted
 
     def _delete(self, table, expiry, now, due):
-        """Delete the items of ``due`` (row keys) that are still expired, a partition batch at a time."""
+        """Delete the items of ``due`` (row keys) that are still expired, a short batch at a time.
+
+        A batch holds one partition's lock for at most ``slice_seconds`` of
+        work (or ``batch`` items) and is one commit; then the lock is released
+        and the sweeper sleeps ``pause_seconds``, so a request waiting for the
+        lock or the GIL gets it (see ``kvstore.engine.checkpoint`` on why
+        releasing the GIL alone does not hand it over).
+        """
         due = sorted(set(due))           # partition order (the first byte picks the partition), then key order
         engine, rows, attribute = self.engine, table.rows, expiry.attribute
-        unpack, batch, pause = _core.unpack_item, self.batch, self.pause
-        deleted = 0
-        start = 0
-        while start < len(due):
-            part = table.partition_of(due[start])
-            end = start + 1
-            while end < len(due) and end - start < batch and table.partition_of(due[end]) == part:
-                end += 1
+        unpack, batch, clock = _core.unpack_item, self.batch, time.perf_counter
+        slice_seconds, pause = self.slice_seconds, self.pause_seconds
+        deleted, i, n = 0, 0, len(due)
+        while i < n:
             if table.expiry is not expiry or table.deleted:       # TTL disabled, table deleted
                 return deleted
+            part = table.partition_of(due[i])
             lsn = 0
             with table.locks[part]:
+                started = clock()
                 writes = []
-                for key in due[start:end]:
+                while i < n and len(writes) < batch and table.partition_of(due[i]) == part:
+                    key = due[i]
+                    i += 1
                     packed = rows.get(key)
-                    if packed is None:
-                        continue
-                    item = unpack(packed)
-                    if expired(item.get(attribute), now):
-                        writes.append((table, key, item, None, None))
+                    if packed is not None:
+                        item = unpack(packed)
+                        if expired(item.get(attribute), now):
+                            writes.append((table, key, item, None, None))
+                    if clock() - started >= slice_seconds:
+                        break
                 if writes:
                     try:
                         lsn = engine.commit(writes, identity=TTL_IDENTITY)
@@ -212,6 +232,6 @@ class Sweeper:
                         return deleted
                     deleted += len(writes)
             engine.wait_durable(lsn)
-            start = end
-            time.sleep(pause)
+            if pause is not None:
+                time.sleep(pause)
         return deleted

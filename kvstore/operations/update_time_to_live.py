@@ -75,7 +75,7 @@ def run(engine, request):
             meta.pop("TimeToLiveSpecification", None)
         meta[CHANGED_AT] = now
         table.meta = meta
-        ttl.configure(table)
+        ttl.configure(table, live=True)
         engine.save_meta(table)
     return {"TimeToLiveSpecification": {"Enabled": enabled, "AttributeName": name}}
 
