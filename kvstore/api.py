@@ -85,6 +85,20 @@ class Database:
         """Write a checkpoint now (it also happens in the background)."""
         self.engine.checkpoint()
 
+    @property
+    def clock(self):
+        """The database's clock (``kvstore.open(..., clock=...)``; wall time by default)."""
+        return self.engine.clock
+
+    def run_pending(self):
+        """Run the background work due by the clock now (TTL sweeps, ...) in this thread; wait for the rest.
+
+        With a :class:`kvstore.clock.ManualClock`, ``clock.advance(86400)``
+        then ``db.run_pending()`` makes a day's background work happen before
+        the call returns: a test never sleeps.  Returns the names of the jobs run.
+        """
+        return self.engine.scheduler.run_pending()
+
     def __enter__(self):
         return self
 
@@ -372,5 +386,12 @@ def open(path=MEMORY, durability="batch", allow_floats=False, **options):  # noq
     share fsyncs), ``"batch"`` (default: fsynced within a few milliseconds) or
     ``"none"``.  ``allow_floats=True`` converts Python floats to numbers through
     their shortest exact repr instead of rejecting them as boto3 does.
+
+    Other options: ``clock`` (a callable returning epoch seconds, e.g.
+    :class:`kvstore.clock.ManualClock`: every feature reads the time from it;
+    see docs/testing.md), ``ttl_sweep_seconds`` (how often expired items are
+    deleted, default 1; None: only by ``db.engine.ttl.run()``),
+    ``ttl_cooldown_seconds`` (refuse a TTL change this soon after the last,
+    as DynamoDB does with about an hour; default never).
     """
     return Database(path, durability, allow_floats, **options)

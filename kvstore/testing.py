@@ -26,6 +26,17 @@ the block is open.
 
 For pytest, ``from kvstore.testing import kvstore_dynamodb`` in a conftest
 gives a fixture yielding an active :class:`mock_dynamodb`.
+
+Time under the test's control: ``mock_dynamodb(clock=ManualClock(...))``
+opens its database on that clock, and ``mock.advance(seconds)`` moves it and
+runs the background work then due (TTL deletes, ...) before returning::
+
+    clock = ManualClock(start=1_700_000_000)
+    with mock_dynamodb(clock=clock) as mock:
+        ...                                      # put an item with expires_at = 1_700_000_060
+        mock.advance(3600)                       # an hour later, in microseconds: the item is gone
+
+See docs/testing.md.
 """
 
 import functools
@@ -33,7 +44,9 @@ import inspect
 import threading
 from urllib.parse import urlsplit
 
-__all__ = ["mock_dynamodb", "kvstore_dynamodb", "SERVICES"]
+from kvstore.clock import ManualClock, SystemClock
+
+__all__ = ["mock_dynamodb", "kvstore_dynamodb", "SERVICES", "ManualClock", "SystemClock"]
 
 #: botocore service names routed to kvstore
 SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
@@ -99,19 +112,23 @@ class mock_dynamodb:  # noqa: N801 (a context manager named like a function, as 
     """Route boto3 DynamoDB clients created inside to an embedded database.
 
     ``db`` is a database from :func:`kvstore.open`; without one, each entry
-    opens a fresh ``":memory:"`` database and closes it on exit.  Works as a
-    context manager (``with mock_dynamodb() as mock``) and as a decorator
+    opens a fresh ``":memory:"`` database (with ``clock`` and any other
+    ``kvstore.open`` options) and closes it on exit.  Works as a context
+    manager (``with mock_dynamodb() as mock``) and as a decorator
     (``@mock_dynamodb()`` or ``@mock_dynamodb``).
     """
 
-    def __init__(self, db=None):
+    def __init__(self, db=None, *, clock=None, **options):
+        if db is not None and (clock is not None or options):
+            raise TypeError("mock_dynamodb(db) uses that database's clock and options: open it with them")
         self._given_db = db
+        self._options = dict(options, clock=clock) if clock is not None else dict(options)
         self.db = None
         self.handler = None
         self._owns_db = False
 
-    def __new__(cls, db=None):
-        if callable(db) and not hasattr(db, "engine"):       # bare @mock_dynamodb
+    def __new__(cls, db=None, **kwargs):
+        if callable(db) and not hasattr(db, "engine") and not kwargs:       # bare @mock_dynamodb
             return cls()(db)
         return super().__new__(cls)
 
@@ -122,7 +139,7 @@ class mock_dynamodb:  # noqa: N801 (a context manager named like a function, as 
             raise RuntimeError("this mock_dynamodb is already active")
         if self._given_db is None:
             import kvstore
-            self.db = kvstore.open(":memory:")
+            self.db = kvstore.open(":memory:", **self._options)
             self._owns_db = True
         else:
             self.db = self._given_db
@@ -149,16 +166,41 @@ class mock_dynamodb:  # noqa: N801 (a context manager named like a function, as 
     def __exit__(self, *exc):
         self.stop()
 
+    # -- time
+    @property
+    def clock(self):
+        """The database's clock (a :class:`ManualClock` when one was given)."""
+        self._check_active()
+        return self.db.clock
+
+    def advance(self, seconds):
+        """Move the (manual) clock ``seconds`` forward and run the background work then due.
+
+        When it returns, every TTL sweep (and other periodic job) due by the
+        new time has run: no sleeping, no polling.
+        """
+        self._check_active()
+        clock = self.db.clock
+        if not hasattr(clock, "advance"):
+            raise TypeError("advance() needs a clock that can be moved: mock_dynamodb(clock=ManualClock())")
+        clock.advance(seconds)
+        return self.db.run_pending()
+
+    def run_pending(self):
+        """Run the background work due now (see :meth:`kvstore.Database.run_pending`)."""
+        self._check_active()
+        return self.db.run_pending()
+
     # -- decorator
     def __call__(self, func):
-        given = self._given_db
+        given, options = self._given_db, self._options
 
         if inspect.isclass(func):
             raise TypeError("mock_dynamodb decorates functions, not classes")
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with mock_dynamodb(given):
+            with mock_dynamodb(given, **options):
                 return func(*args, **kwargs)
         return wrapper
 

@@ -21,3 +21,10 @@ def test_readme_usage_example_runs(tmp_path, monkeypatch):
     namespace = {}
     exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own README
     assert (tmp_path / "data").is_dir()
+
+
+def test_testing_guide_clock_example_runs():
+    """docs/testing.md: the TTL example with a ManualClock runs as written (its asserts included)."""
+    guide = (ROOT / "docs" / "testing.md").read_text()
+    block = re.search(r"```python\n(import boto3\nfrom kvstore.testing import ManualClock.*?)```", guide, re.S).group(1)
+    exec(compile(block, "docs/testing.md", "exec"), {})  # noqa: S102 - our own docs

@@ -63,7 +63,8 @@ class Engine:
         self.recovery_report = None
         #: the TTL sweeper (deletes expired items; its counters are read by metrics)
         self.ttl = Sweeper(self)
-        #: seconds between TTL sweeps; None: only when called (``engine.ttl.run()``)
+        #: seconds (of ``clock``) between TTL sweeps, a periodic job of the scheduler; None: only
+        #: when called (``engine.ttl.run()``)
         self.ttl_sweep_seconds = ttl_sweep_seconds
         #: UpdateTimeToLive refuses a change this soon after the last one (DynamoDB: about an hour); None: never
         self.ttl_cooldown_seconds = ttl_cooldown_seconds
@@ -84,6 +85,8 @@ class Engine:
                 self.scheduler.stop()
                 self.durability.close()
                 raise
+        if ttl_sweep_seconds is not None:
+            self.scheduler.every("ttl-sweep", ttl_sweep_seconds, self.ttl.run)
         self.scheduler.start()
 
     # -- background work -----------------------------------------------------

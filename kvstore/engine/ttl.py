@@ -26,8 +26,10 @@ Two pieces:
   most for one batch.
 
 Time comes from ``engine.clock``; the engine runs the sweeper every
-``ttl_sweep_seconds`` on its scheduler, and a test drives it with a manual
-clock.
+``ttl_sweep_seconds`` of that clock as a periodic job of its scheduler
+(``kvstore.engine.scheduler``), so with a ``kvstore.clock.ManualClock`` a
+test advances the clock and calls ``run_pending()``: no sleeping.  Closing
+the engine stops a sweep between two batches.
 """
 
 import heapq
@@ -190,7 +192,7 @@ class Sweeper:
             if not due:
                 return deleted
             deleted += self._delete(table, expiry, now, due)
-            if table.expiry is not expiry or table.deleted:       # TTL disabled, table deleted
+            if table.expiry is not expiry or table.deleted or self.engine.scheduler.stopping.is_set():
                 return deleted
 
     def _delete(self, table, expiry, now, due):
@@ -207,8 +209,9 @@ class Sweeper:
         unpack, batch, clock = _core.unpack_item, self.batch, time.perf_counter
         slice_seconds, pause = self.slice_seconds, self.pause_seconds
         deleted, i, n = 0, 0, len(due)
+        stopping = engine.scheduler.stopping
         while i < n:
-            if table.expiry is not expiry or table.deleted:       # TTL disabled, table deleted
+            if table.expiry is not expiry or table.deleted or stopping.is_set():   # TTL off, table gone, closing
                 return deleted
             part = table.partition_of(due[i])
             lsn = 0

@@ -12,21 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kvstore
+from kvstore.testing import ManualClock
 from kvstore.engine.ttl import MAX_AGE_SECONDS, TTL_IDENTITY
 
 NOW = 1_700_000_000
 KEY = [{"AttributeName": "pk", "KeyType": "HASH"}]
-
-
-class ManualClock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += seconds
 
 
 @pytest.fixture
@@ -369,3 +359,85 @@ def test_expiry_seen_through_every_face(dynamodb, face_db, clock):
     face_db.engine.ttl.run()
     assert "Item" not in table.get_item(Key={"pk": "short"})
     assert [i["pk"] for i in table.scan()["Items"]] == ["long"]
+
+
+# -- on the engine's schedule, under the test's clock ----------------------------------------------
+
+def test_the_sweep_runs_on_the_engine_schedule(clock):
+    """By default a sweep is due every second of the clock; advancing it and run_pending() runs it."""
+    with kvstore.open(":memory:", clock=clock) as db:
+        table = make_table(db)
+        table.put_item(Item={"pk": "a", "exp": NOW + 30})
+        table.put_item(Item={"pk": "b", "exp": NOW + 7200})
+        assert db.run_pending() == []                     # nothing due yet
+        clock.advance(3600)
+        assert db.run_pending() == ["ttl-sweep"]
+        assert keys(table) == ["b"]
+        clock.advance(86400)
+        db.run_pending()
+        assert keys(table) == []
+        assert db.engine.ttl.deleted == 2
+
+
+def test_the_sweep_interval_is_configurable(clock):
+    with kvstore.open(":memory:", clock=clock, ttl_sweep_seconds=600) as db:
+        table = make_table(db)
+        table.put_item(Item={"pk": "a", "exp": NOW + 1})
+        clock.advance(599)
+        assert db.run_pending() == []
+        assert keys(table) == ["a"]
+        clock.advance(1)
+        assert db.run_pending() == ["ttl-sweep"]
+        assert keys(table) == []
+
+
+def test_the_schedule_resumes_after_a_restart(tmp_path, clock):
+    with kvstore.open(str(tmp_path), clock=clock) as first:
+        make_table(first).put_item(Item={"pk": "a", "exp": NOW + 100})
+    clock.advance(1000)
+    with kvstore.open(str(tmp_path), clock=clock) as second:
+        clock.advance(1)
+        second.run_pending()
+        assert keys(second.Table("items")) == []
+
+
+def test_mock_dynamodb_advance_runs_the_sweep():
+    """kvstore.testing: a boto3 test fast-forwards a day in one call, with no sleep."""
+    import boto3
+
+    from kvstore.testing import mock_dynamodb
+    with mock_dynamodb(clock=ManualClock(NOW)) as mock:
+        resource = boto3.resource("dynamodb", region_name="us-east-1")
+        table = resource.create_table(TableName="carts", KeySchema=KEY, BillingMode="PAY_PER_REQUEST",
+                                      AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+        resource.meta.client.update_time_to_live(TableName="carts", TimeToLiveSpecification={
+            "Enabled": True, "AttributeName": "exp"})
+        table.put_item(Item={"pk": "abandoned", "exp": NOW + 3600})
+        table.put_item(Item={"pk": "kept"})
+        mock.advance(3599)
+        assert table.get_item(Key={"pk": "abandoned"}).get("Item") is not None
+        mock.advance(86400)
+        assert [i["pk"] for i in table.scan()["Items"]] == ["kept"]
+        assert mock.clock() == NOW + 3599 + 86400
+
+
+def test_mock_dynamodb_advance_needs_a_manual_clock():
+    from kvstore.testing import mock_dynamodb
+    with mock_dynamodb() as mock:
+        with pytest.raises(TypeError):
+            mock.advance(1)
+
+
+def test_mock_dynamodb_decorator_with_a_clock():
+    from kvstore.testing import mock_dynamodb
+    clock = ManualClock(NOW)
+
+    @mock_dynamodb(clock=clock)
+    def body():
+        import boto3
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(TableName="dated", KeySchema=KEY, BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+        return client.describe_table(TableName="dated")["Table"]["CreationDateTime"]
+
+    assert body().timestamp() == NOW                  # the table was created on the given clock

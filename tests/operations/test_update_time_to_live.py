@@ -8,21 +8,11 @@ default, as the reference advises for a local store, and on with
 import pytest
 
 import kvstore
+from kvstore.testing import ManualClock
 
 from .helpers import create_table, raises, unique_name, validation
 
 NULL = "failed to satisfy constraint: Member must not be null"
-
-
-class ManualClock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += seconds
 
 
 @pytest.fixture
