@@ -85,8 +85,9 @@ class Engine:
                 self.scheduler.stop()
                 self.durability.close()
                 raise
-        if ttl_sweep_seconds is not None:
-            self.scheduler.every("ttl-sweep", ttl_sweep_seconds, self.ttl.run)
+        self._ttl_job = None
+        if any(t.expiry is not None for t in self.tables.values()):
+            self.schedule_ttl_sweeps()
         self.scheduler.start()
 
     # -- background work -----------------------------------------------------
@@ -100,6 +101,13 @@ class Engine:
         """Keep a job's failure in the database directory too, where ``kvstore check`` reports it."""
         if self.durability is not None:
             _scheduler.save_error(self.durability.fs, self.path, error)
+
+    def schedule_ttl_sweeps(self):
+        """Sweep expired items every ``ttl_sweep_seconds`` from now on (once a table has TTL enabled;
+        an engine without TTL runs no periodic job, so no scheduler thread)."""
+        with self.catalog_lock:
+            if self._ttl_job is None and self.ttl_sweep_seconds is not None:
+                self._ttl_job = self.scheduler.every("ttl-sweep", self.ttl_sweep_seconds, self.ttl.run)
 
     def start_backfill(self, table, index):
         """Fill a new GSI in the background; it turns ACTIVE when done (not if the engine closes first)."""

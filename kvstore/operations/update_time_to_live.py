@@ -77,6 +77,8 @@ def run(engine, request):
         table.meta = meta
         ttl.configure(table, live=True)
         engine.save_meta(table)
+        if enabled:
+            engine.schedule_ttl_sweeps()
     return {"TimeToLiveSpecification": {"Enabled": enabled, "AttributeName": name}}
 
 
