@@ -95,7 +95,8 @@ class Database:
 
         With a :class:`kvstore.clock.ManualClock`, ``clock.advance(86400)``
         then ``db.run_pending()`` makes a day's background work happen before
-        the call returns: a test never sleeps.  Returns the names of the jobs run.
+        the call returns: a test never sleeps.  Returns the names of the jobs this
+        thread ran (a job already running on the scheduler's thread is waited for).
         """
         return self.engine.scheduler.run_pending()
 
