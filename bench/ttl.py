@@ -23,33 +23,23 @@ Target (issue 11): GetItem p99 during the sweep at most 2x without it.
 import argparse
 import bisect
 import json
-import os
 import random
 import statistics
 import threading
 import time
 
-from bench.durability_engine import Paced, _stats
-from bench.machine import describe, one_line
+from .durability_engine import Paced, _stats
+from .machine import describe, load_average, one_line
 
 TABLE = dict(TableName="bench", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
              AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
 START = 1_700_000_000
 
 
-class _Clock:
-    """The database's clock: fixed, moved by the bench (``kvstore.open(..., clock=...)``)."""
-
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
 def run(items, live, rounds, readers, rate, slice_us, pause_us, log=print):
     import kvstore
-    clock = _Clock(START)
+    from kvstore.clock import ManualClock
+    clock = ManualClock(START)
     db = kvstore.open(":memory:", clock=clock, ttl_sweep_seconds=None)
     sweeper = db.engine.ttl
     sweeper.slice_seconds = slice_us / 1e6
@@ -70,13 +60,13 @@ def run(items, live, rounds, readers, rate, slice_us, pause_us, log=print):
         for t in reads:
             t.thread.start()
         for r in range(rounds):
-            due = clock.now + 1
+            due = int(clock()) + 1
             with table.batch_writer() as writer:
                 for i in range(items):
                     writer.put_item(Item={"pk": f"r{r}-{i:07d}", "exp": due, "v": value})
             sweeper.run()                          # nothing due yet: the heap holds the new entries
             time.sleep(0.5)
-            clock.now = due
+            clock.set(due)
             result = {}
             thread = threading.Thread(target=lambda: result.setdefault("deleted", sweeper.run()))
             c0 = time.perf_counter()
@@ -165,9 +155,9 @@ def main(argv=None):
     p.add_argument("--json", help="write the raw result here")
     args = p.parse_args(argv)
     machine = describe()
-    load_before = os.getloadavg()[0]
+    load_before = load_average()
     result = run(args.items, args.live, args.rounds, args.readers, args.rate, args.slice_us, args.pause_us)
-    result["load_before"], result["load_after"] = load_before, os.getloadavg()[0]
+    result["load_before"], result["load_after"] = load_before, load_average()
     text = report(result, machine)
     print(text)
     if args.md:
