@@ -15,6 +15,7 @@ JSON text, JSON guard.
 """
 
 from cpython.object cimport PyObject
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.stdint cimport int16_t, int32_t, int64_t, uint32_t, uint64_t
 from libc.string cimport memchr, memcmp, memcpy, memmove
@@ -31,7 +32,7 @@ from kvstore.types import item_size as _ref_item_size
 __all__ = [
     "EXT_N", "EXT_B", "EXT_SS", "EXT_NS", "EXT_BS",
     "encode_number", "key_bytes", "hash_component", "storage_key", "partition_prefix",
-    "delimited_sort_component", "index_key", "sort_bound", "pack_item", "unpack_item",
+    "delimited_sort_component", "index_key", "composite_index_key", "sort_bound", "pack_item", "unpack_item",
     "item_size", "from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",
     "json_needs_stdlib",
 ]
@@ -355,6 +356,79 @@ def index_key(hash_value, range_value, table_key):
         return _prefixed(hash_value, range_value, True, table_key)
     except Exception:
         return _ref.index_key(hash_value, range_value, table_key)
+
+
+cdef bytes _composite(object hash_values, object range_values, object suffix):
+    """crc32(hash components) + hash components + delimited RANGE components + ``suffix``."""
+    cdef const char* ptrs[8]
+    cdef Py_ssize_t sizes[8]
+    cdef Py_ssize_t zeros[8]
+    cdef int escaped[8]
+    cdef Py_ssize_t nh, nr, i, j, hn = 0, total, sn
+    cdef const char* sp
+    cdef unsigned char* out
+    cdef unsigned char* start
+    if type(hash_values) is not tuple or type(range_values) is not tuple or type(suffix) is not bytes:
+        raise _Fallback
+    nh = PyTuple_GET_SIZE(hash_values)
+    nr = PyTuple_GET_SIZE(range_values)
+    if nh < 1 or nh > 4 or nr > 4:
+        raise _Fallback
+    owners = [None] * (nh + nr)
+    for i in range(nh):
+        owners[i] = _raw(<object>PyTuple_GET_ITEM(hash_values, i), &ptrs[i], &sizes[i])
+        if sizes[i] > 0xFFFF:
+            raise _Fallback
+        hn += 2 + sizes[i]
+    total = 4 + hn
+    for i in range(nr):
+        value = <object>PyTuple_GET_ITEM(range_values, i)
+        owners[nh + i] = _raw(value, &ptrs[nh + i], &sizes[nh + i])
+        zeros[nh + i] = 0
+        escaped[nh + i] = type(value) is not Decimal
+        if escaped[nh + i]:
+            for j in range(sizes[nh + i]):
+                if ptrs[nh + i][j] == 0:
+                    zeros[nh + i] += 1
+            total += 2 + zeros[nh + i]
+        total += sizes[nh + i]
+    sp = PyBytes_AS_STRING(suffix)
+    sn = PyBytes_GET_SIZE(suffix)
+    total += sn
+    result = PyBytes_FromStringAndSize(NULL, total)
+    start = <unsigned char*>PyBytes_AS_STRING(result)
+    out = start + 4
+    for i in range(nh):
+        out[0] = sizes[i] >> 8
+        out[1] = sizes[i] & 0xFF
+        memcpy(out + 2, ptrs[i], sizes[i])
+        out += 2 + sizes[i]
+    _put_be32(start, _crc32(0, start + 4, hn))
+    for i in range(nh, nh + nr):
+        if escaped[i]:
+            for j in range(sizes[i]):
+                out[0] = ptrs[i][j]
+                out += 1
+                if ptrs[i][j] == 0:
+                    out[0] = 0xFF
+                    out += 1
+            out[0] = 0
+            out[1] = 0
+            out += 2
+        else:
+            memcpy(out, ptrs[i], sizes[i])
+            out += sizes[i]
+    if sn:
+        memcpy(out, sp, sn)
+    return result
+
+
+def composite_index_key(hash_values, range_values, table_key):
+    """Row key of an entry of a multi-attribute index (see ``kvstore._pycore``)."""
+    try:
+        return _composite(hash_values, range_values, table_key)
+    except Exception:
+        return _ref.composite_index_key(hash_values, range_values, table_key)
 
 
 def sort_bound(value, delimited):

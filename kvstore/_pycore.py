@@ -22,7 +22,9 @@ Numbers (canonical plain strings, 1..38 digits, adjusted exponent -130..125) are
 ``0.d1d2...dn x 10**e``: zero is ``0x80``; positive ``0xC0, e+129, d+1..., 0x00``;
 negative ``0x40, 126-e, 10-d..., 0xFF``.  Inside an index key a sort component
 must also be self-delimiting: numbers already are; S/B escape ``0x00`` as
-``0x00 0xFF`` and end with ``0x00 0x00``.
+``0x00 0xFF`` and end with ``0x00 0x00``.  A multi-attribute GSI key
+(``composite_index_key``) puts its HASH components' hash components one after
+another under one crc32, then each RANGE component's delimited sort component.
 
 Items are stored packed with msgpack: str, bool, nil, map and array are native;
 N, B and the three set types are ext types 1..5 (numbers as canonical ASCII).
@@ -54,7 +56,7 @@ from kvstore.types import Binary, from_wire, item_from_wire, item_size, item_to_
 __all__ = [
     "EXT_N", "EXT_B", "EXT_SS", "EXT_NS", "EXT_BS",
     "encode_number", "key_bytes", "hash_component", "storage_key", "partition_prefix",
-    "delimited_sort_component", "index_key", "sort_bound", "pack_item", "unpack_item",
+    "delimited_sort_component", "index_key", "composite_index_key", "sort_bound", "pack_item", "unpack_item",
     "item_size", "from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",
     "json_needs_stdlib",
 ]
@@ -128,6 +130,21 @@ def index_key(hash_value, range_value, table_key):
     if range_value is not None:
         out += delimited_sort_component(range_value)
     return out + table_key
+
+
+def composite_index_key(hash_values, range_values, table_key):
+    """Row key of an entry of a multi-attribute index (or, with a prefix of the
+    RANGE values and an empty ``table_key``, the common prefix of a Query).
+
+    The partition part is the HASH components' ``hash_component`` bytes one
+    after another (each length-prefixed, so the sequence is self-delimiting),
+    under the crc32 of all of them; then every RANGE component's delimited sort
+    component, so byte order is the order of the typed tuple.  With one HASH
+    and at most one RANGE value the bytes equal ``index_key``'s.
+    """
+    hc = b"".join([hash_component(v) for v in hash_values])
+    return (crc32(hc).to_bytes(4, "big") + hc
+            + b"".join([delimited_sort_component(v) for v in range_values]) + table_key)
 
 
 def sort_bound(value, delimited):

@@ -13,7 +13,9 @@ class Index:
     """One GSI or LSI of a table.
 
     Entries live under ``index_key(index hash, index range, table row key)`` so
-    rows that share index keys stay distinct and come back in a stable order.
+    rows that share index keys stay distinct and come back in a stable order; a
+    GSI with a multi-attribute key uses ``composite_index_key`` of its HASH and
+    RANGE components instead (same layout, so the same range scans serve it).
     An item without every index key attribute (of the declared type) has no
     entry: that is a sparse index.  With projection ALL an entry shares the
     base row's packed bytes, so it costs only its key.
@@ -41,6 +43,8 @@ class Index:
     def entry_key(self, item, row_key):
         """Row key of ``item``'s entry, or None when the item is not in this (sparse) index."""
         schema = self.schema
+        if schema.composite:
+            return self._composite_entry_key(item, row_key)
         h = item.get(schema.hash_name, _MISSING)
         if h is _MISSING or not _indexable(h, schema.hash_type, limits.MAX_HASH_KEY_SIZE):
             return None
@@ -50,6 +54,24 @@ class Index:
         if r is _MISSING or not _indexable(r, schema.range_type, limits.MAX_RANGE_KEY_SIZE):
             return None
         return _core.index_key(h, r, row_key)
+
+    def _composite_entry_key(self, item, row_key):
+        """``entry_key`` of a multi-attribute index: the item needs every component."""
+        schema = self.schema
+        get = item.get
+        hashes = []
+        for name, key_type in zip(schema.hash_names, schema.hash_types):
+            value = get(name, _MISSING)
+            if value is _MISSING or not _indexable(value, key_type, limits.MAX_HASH_KEY_SIZE):
+                return None
+            hashes.append(value)
+        ranges = []
+        for name, key_type in zip(schema.range_names, schema.range_types):
+            value = get(name, _MISSING)
+            if value is _MISSING or not _indexable(value, key_type, limits.MAX_RANGE_KEY_SIZE):
+                return None
+            ranges.append(value)
+        return _core.composite_index_key(tuple(hashes), tuple(ranges), row_key)
 
     def project_item(self, item):
         """The attributes of ``item`` this index holds."""
@@ -104,8 +126,7 @@ class Index:
     def describe(self):
         desc = {
             "IndexName": self.name,
-            "KeySchema": [{"AttributeName": self.schema.hash_name, "KeyType": "HASH"}]
-            + ([{"AttributeName": self.schema.range_name, "KeyType": "RANGE"}] if self.schema.range_name else []),
+            "KeySchema": self.schema.description(),
             "Projection": dict(self.projection),
             "IndexSizeBytes": self.size_bytes,
             "ItemCount": self.item_count,

@@ -78,9 +78,10 @@ class Table:
         out = {}
         for index in self.indexes.values():
             s = index.schema
-            out.setdefault(s.hash_name, []).append((s.hash_type, index.name, True))
-            if s.range_name is not None:
-                out.setdefault(s.range_name, []).append((s.range_type, index.name, False))
+            for name, key_type in zip(s.hash_names, s.hash_types):
+                out.setdefault(name, []).append((key_type, index.name, True))
+            for name, key_type in zip(s.range_names, s.range_types):
+                out.setdefault(name, []).append((key_type, index.name, False))
         self._index_key_types = out
         return out
 

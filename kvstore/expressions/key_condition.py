@@ -21,7 +21,7 @@ from kvstore.expressions.evaluate import begins_with, deep_equal, ordered
 from kvstore.expressions.messages import ExpressionError
 from kvstore.types import Binary, type_of, value_size
 
-__all__ = ["KeyCondition", "ResolvedKeyCondition", "extract", "key_condition_part", "values_getter", "NON_INDEXABLE"]
+__all__ = ["KeyCondition", "ResolvedKeyCondition", "ResolvedCompositeKeyCondition", "extract", "key_condition_part", "values_getter", "NON_INDEXABLE"]
 
 _OPERATORS = {"=": "EQ", "<": "LT", "<=": "LE", ">": "GT", ">=": "GE"}
 _FLIPPED = {"EQ": "EQ", "LT": "GT", "LE": "GE", "GT": "LT", "GE": "LE"}
@@ -206,8 +206,116 @@ class KeyCondition:
                 _check_not_empty(range_values, range_name, index_name)
         return ResolvedKeyCondition(values[0], range_op, range_values, tuple(conditions))
 
+    def resolve_composite(self, schema, index_name=None):
+        """Match the conditions to a multi-attribute GSI key (``schema.composite``).
+
+        Every HASH component needs ``=``; the RANGE components named must be a
+        left-to-right prefix of the key schema with ``=`` on all but the last.
+        Returns a :class:`ResolvedCompositeKeyCondition`; raises DynamoDB's errors.
+        """
+        conditions = self.conditions
+        legacy = self.legacy
+        n = len(conditions)
+        if legacy and n == 0:
+            raise ValidationException("Conditions can be of length 1 or 2 only")
+        keys = len(schema.names)
+        if n > keys:
+            if legacy:
+                raise ValidationException("Query key condition not supported")
+            raise ValidationException(f"The number of query conditions ({n}) exceeds the number of key attributes "
+                                      f"defined in the schema ({keys})")
+        if legacy:
+            for op, _ in conditions.values():
+                if op in NON_INDEXABLE:
+                    raise ValidationException("Attempted conditional constraint is not an indexable operation")
+        hash_values = []
+        for name, key_type in zip(schema.hash_names, schema.hash_types):
+            condition = conditions.get(name)
+            if condition is None:
+                raise ValidationException(_HASH_EQUALITY.format(name))
+            op, values = condition
+            _check_types(values, key_type)
+            if op != "EQ":
+                raise ValidationException(_HASH_EQUALITY.format(name))
+            _check_not_empty(values, name, index_name)
+            hash_values.append(values[0])
+        range_names = schema.range_names
+        named = [i for i, name in enumerate(range_names) if name in conditions]
+        if len(named) + len(schema.hash_names) < n:      # a condition on an attribute that is no component
+            missing = next(name for name in range_names if name not in conditions)
+            raise ValidationException(f"Query condition missed key schema element: {missing}")
+        equal_values = []
+        range_op, range_values = None, ()
+        if named:
+            last = named[-1]
+            for i in range(last):
+                condition = conditions.get(range_names[i])
+                if condition is None or condition[0] != "EQ":
+                    later = next(range_names[j] for j in named if j > i)
+                    raise ValidationException(
+                        f"RANGE key attributes {range_names[i]} must have equality conditions specified in the "
+                        f"query because a condition is present on key attribute {later}")
+            for i in range(last + 1):
+                name = range_names[i]
+                op, values = conditions[name]
+                for v in values:
+                    if (v.__class__ is str or v.__class__ is Binary) and value_size(v) > limits.MAX_RANGE_KEY_SIZE:
+                        raise invalid_parameter(
+                            "Aggregated size of all range keys has exceeded the size limit of 1024 bytes")
+                _check_types(values, schema.range_types[i])
+                _check_not_empty(values, name, index_name)
+                if op == "EQ":
+                    equal_values.append(values[0])
+                else:
+                    range_op, range_values = op, values
+        return ResolvedCompositeKeyCondition(tuple(hash_values), tuple(equal_values), range_op, range_values,
+                                             tuple(conditions))
+
     def __repr__(self):
         return f"KeyCondition({self.conditions!r})"
+
+
+#: the text for a HASH component of a multi-attribute key without an ``=`` condition
+#: (DynamoDB's exact wording is unverified; its RANGE counterpart below is pinned)
+_HASH_EQUALITY = "HASH key attributes {} must have equality conditions specified in the query"
+
+
+class ResolvedCompositeKeyCondition:
+    """A key condition on a multi-attribute GSI key.
+
+    ``hash_values`` (every HASH component), ``equal_values`` (the leading RANGE
+    components compared with ``=``), then ``range_op`` / ``range_values`` (None
+    or LT LE GT GE BETWEEN BEGINS_WITH on the next RANGE component).
+    """
+
+    __slots__ = ("hash_values", "equal_values", "range_op", "range_values", "names")
+
+    def __init__(self, hash_values, equal_values, range_op, range_values, names):
+        self.hash_values = hash_values
+        self.equal_values = equal_values
+        self.range_op = range_op
+        self.range_values = range_values
+        self.names = names
+
+    def bounds(self, schema):
+        return schema.composite_bounds(self.hash_values, self.equal_values, self.range_op, self.range_values)
+
+    def check_start_key(self, schema, key):
+        """Raise DynamoDB's error when an ExclusiveStartKey lies outside this condition."""
+        if any(not deep_equal(key[n], v) for n, v in zip(schema.hash_names, self.hash_values)):
+            raise ValidationException(
+                "The provided starting key is outside query boundaries based on provided conditions")
+        names = schema.range_names
+        matches = all(deep_equal(key[n], v) for n, v in zip(names, self.equal_values))
+        if matches and self.range_op is not None:
+            matches = ResolvedKeyCondition(None, self.range_op, self.range_values, ()).matches_range(
+                key[names[len(self.equal_values)]])
+        if not matches:
+            raise ValidationException("The provided starting key does not match the range key predicate")
+
+    def __repr__(self):
+        return (f"ResolvedCompositeKeyCondition(hash={self.hash_values!r}, equal={self.equal_values!r}, "
+                f"range_op={self.range_op!r}, range_values={self.range_values!r})")
 
 
 def _check_types(values, expected):

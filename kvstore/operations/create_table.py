@@ -52,7 +52,7 @@ def run(engine, request):
         if len(gsis) > limits.MAX_GSIS:
             raise invalid_parameter(f"GlobalSecondaryIndex count exceeds the per-table limit of {limits.MAX_GSIS}")
         for gsi in gsis:
-            check_index(gsi, attribute_types, seen, projected, used)
+            check_index(gsi, attribute_types, seen, projected, used, gsi=True)
             check_gsi_throughput(gsi, request.get("BillingMode") or "PROVISIONED")
     unused = [d["AttributeName"] for d in request["AttributeDefinitions"] if d["AttributeName"] not in used]
     if unused:

@@ -27,17 +27,25 @@ def run(engine, request, key_filter=False):
     check_consistent_read(request, source)
     select = resolve_select(request, source, projection)
     schema = source.schema
-    key = key_condition.resolve(schema.hash_name, schema.range_name, schema.types())
+    if schema.composite:
+        key = key_condition.resolve_composite(schema, source.index.name)
+    else:
+        key = key_condition.resolve(schema.hash_name, schema.range_name, schema.types())
     if filter_ is not None and not key_filter:
         for name in schema.names:
             if name in filter_.top_level_names:
                 member = "QueryFilter" if request.get("QueryFilter") is not None else "Filter Expression"
                 raise ValidationException(
                     f"{member} can only contain non-primary key attributes: Primary key attribute: {name}")
-    lo, lo_inc, hi, hi_inc = schema.range_bounds(key.hash_value, key.range_op, key.range_values)
+    if schema.composite:
+        lo, lo_inc, hi, hi_inc = key.bounds(schema)
+    else:
+        lo, lo_inc, hi, hi_inc = schema.range_bounds(key.hash_value, key.range_op, key.range_values)
     forward = request.get("ScanIndexForward", True) is not False
     esk = start_key(request, source)
-    if esk is not None:
+    if esk is not None and schema.composite:
+        key.check_start_key(schema, esk)
+    elif esk is not None:
         if schema.range_name is None and source.index is None:
             raise ValidationException("The provided starting key is invalid: "
                                       "The provided key element does not match the schema")
@@ -46,6 +54,7 @@ def run(engine, request, key_filter=False):
                 "The provided starting key is outside query boundaries based on provided conditions")
         if schema.range_name is not None and not key.matches_range(esk[schema.range_name]):
             raise ValidationException("The provided starting key does not match the range key predicate")
+    if esk is not None:
         start = source.row_key_of(esk)
         if forward:
             lo, lo_inc = start, False

@@ -45,6 +45,9 @@ class Source:
             return self.table.schema.row_key(key)
         table_key = self.table.schema.row_key(key)
         s = self.schema
+        if s.composite:
+            return _core.composite_index_key(tuple(key[n] for n in s.hash_names),
+                                             tuple(key[n] for n in s.range_names), table_key)
         return _core.index_key(key[s.hash_name], key.get(s.range_name) if s.range_name else None, table_key)
 
 

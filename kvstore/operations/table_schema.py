@@ -9,6 +9,7 @@ specifications and tags.
 from kvstore import limits
 from kvstore.errors import ValidationException, constraint_error, invalid_parameter
 from kvstore.operations.common import table_name_violations
+from kvstore.operations.multi_attribute_keys import check_gsi_key_elements, lsi_key_schema_violations
 from kvstore.operations.tags import check_tag_list
 
 BILLING_MODES = "[PROVISIONED, PAY_PER_REQUEST]"
@@ -29,6 +30,7 @@ def check_member_constraints(request):
             if element.get("KeyType") not in ("HASH", "RANGE"):
                 violations.append((element.get("KeyType"), f"keySchema.{i}.member.keyType",
                                    "Member must satisfy enum value set: [HASH, RANGE]"))
+    violations += lsi_key_schema_violations(request.get("LocalSecondaryIndexes"))
     if definitions is None:
         violations.append((None, "attributeDefinitions", "Member must not be null"))
     else:
@@ -72,7 +74,10 @@ def check_attribute_definitions(definitions):
     return types
 
 
-def check_key_schema(key_schema, attribute_types, index_name):
+def check_key_schema(key_schema, attribute_types, index_name, gsi=False):
+    """A table's, LSI's or (``gsi``) GSI's KeySchema against the attribute definitions.
+
+    A GSI's key may have several HASH and RANGE elements (multi_attribute_keys.py)."""
     names = [k["AttributeName"] for k in key_schema]
     if len(set(names)) < len(names) and len(attribute_types) < len(names):
         raise ValidationException("Invalid KeySchema: Some index key attribute have no definition")
@@ -83,9 +88,11 @@ def check_key_schema(key_schema, attribute_types, index_name):
         raise invalid_parameter(
             f"Some index key attributes are not defined in AttributeDefinitions. Keys: [{', '.join(names)}], "
             f"AttributeDefinitions: [{', '.join(attribute_types)}]")
-    if key_schema[0]["KeyType"] != "HASH":
+    if gsi:
+        check_gsi_key_elements(key_schema)
+    elif key_schema[0]["KeyType"] != "HASH":
         raise ValidationException("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
-    if len(key_schema) == 2:
+    elif len(key_schema) == 2:
         if key_schema[1]["KeyType"] != "RANGE":
             raise ValidationException("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type")
         if names[0] == names[1]:
@@ -96,7 +103,7 @@ def check_key_schema(key_schema, attribute_types, index_name):
             raise invalid_parameter(f"Key attribute names must be at most 255 bytes long: {n}")
 
 
-def check_index(spec, attribute_types, seen, projected, used):
+def check_index(spec, attribute_types, seen, projected, used, gsi=False):
     name = spec.get("IndexName")
     violations = table_name_violations(name, "indexName", 3)
     if violations:
@@ -104,7 +111,7 @@ def check_index(spec, attribute_types, seen, projected, used):
     if name in seen:
         raise invalid_parameter(f"Duplicate index name: {name}")
     seen.add(name)
-    check_key_schema(spec["KeySchema"], attribute_types, name)
+    check_key_schema(spec["KeySchema"], attribute_types, name, gsi)
     used.update(k["AttributeName"] for k in spec["KeySchema"])
     check_projection(spec.get("Projection"), name, projected)
 

@@ -150,7 +150,7 @@ def _create_gsi(table, meta, request, spec):
         raise ValidationException("One or more parameter values were invalid: AttributeDefinitions must be "
                                   "provided when creating a global secondary index")
     new_types = {d["AttributeName"]: d["AttributeType"] for d in definitions}
-    check_key_schema(spec["KeySchema"], new_types, name)
+    check_key_schema(spec["KeySchema"], new_types, name, gsi=True)
     existing = {d["AttributeName"]: d["AttributeType"] for d in meta["AttributeDefinitions"]}
     for key in spec["KeySchema"]:
         attr = key["AttributeName"]
