@@ -67,6 +67,9 @@ def plan(engine, text, node=None):
         index = table.indexes.get(select.index)
         if index is None:
             raise ValidationException("The table does not have the specified index")
+        if index.schema.composite:
+            raise ValidationException("PartiQL statements cannot be executed on tables with multi-attribute HASH "
+                                      "keys or multi-attribute RANGE keys.")
     key = (text, table.schema, index.schema if index is not None else None)
     found = _plans.get(key)
     if found is None:

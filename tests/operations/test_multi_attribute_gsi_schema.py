@@ -209,3 +209,13 @@ def test_a_composite_gsi_counts_items_and_bytes(dynamodb):
     gsi = gsi_description(table, "idx")
     assert gsi["ItemCount"] == 1 and gsi["IndexSizeBytes"] > 0
 
+
+
+def test_partiql_refuses_to_read_a_composite_gsi(dynamodb):
+    table = create(dynamodb, h("a", "b"))
+    table.put_item(Item={"pk": "p", "a": "x", "b": "y"})
+    with validation("PartiQL statements cannot be executed on tables with multi-attribute HASH keys or "
+                    "multi-attribute RANGE keys."):
+        dynamodb.meta.client.execute_statement(Statement=f'SELECT * FROM "{table.name}"."idx" WHERE a = \'x\'')
+    items = dynamodb.meta.client.execute_statement(Statement=f'SELECT * FROM "{table.name}" WHERE pk = \'p\'')
+    assert items["Items"] == [{"pk": "p", "a": "x", "b": "y"}]
