@@ -37,6 +37,11 @@ class Index:
         keys = set(schema.names) | set(table_schema.names)
         self.projected_names = None if self.projects_all else keys | set(projection.get("NonKeyAttributes", ()))
         self.size_bytes = 0
+        #: per component (type, byte limit), and how many are HASH (multi-attribute keys only)
+        self._component_checks = tuple(
+            [(t, limits.MAX_HASH_KEY_SIZE) for t in schema.hash_types]
+            + [(t, limits.MAX_RANGE_KEY_SIZE) for t in schema.range_types])
+        self._hash_count = len(schema.hash_names)
 
     # -- maintenance ---------------------------------------------------------
 
@@ -57,21 +62,19 @@ class Index:
 
     def _composite_entry_key(self, item, row_key):
         """``entry_key`` of a multi-attribute index: the item needs every component."""
-        schema = self.schema
         get = item.get
-        hashes = []
-        for name, key_type in zip(schema.hash_names, schema.hash_types):
-            value = get(name, _MISSING)
-            if value is _MISSING or not _indexable(value, key_type, limits.MAX_HASH_KEY_SIZE):
+        values = [get(name, _MISSING) for name in self.schema.names]
+        for value, (key_type, max_size) in zip(values, self._component_checks):
+            tag = _KEY_TYPE_TAGS.get(value.__class__)       # None for _MISSING and non-key types
+            if tag != key_type:
                 return None
-            hashes.append(value)
-        ranges = []
-        for name, key_type in zip(schema.range_names, schema.range_types):
-            value = get(name, _MISSING)
-            if value is _MISSING or not _indexable(value, key_type, limits.MAX_RANGE_KEY_SIZE):
+            if tag == "S":
+                if not value or (len(value) > max_size // 4 and not _indexable(value, tag, max_size)):
+                    return None
+            elif tag == "B" and not _indexable(value, tag, max_size):
                 return None
-            ranges.append(value)
-        return _core.composite_index_key(tuple(hashes), tuple(ranges), row_key)
+        hashes = self._hash_count
+        return _core.composite_index_key(tuple(values[:hashes]), tuple(values[hashes:]), row_key)
 
     def project_item(self, item):
         """The attributes of ``item`` this index holds."""

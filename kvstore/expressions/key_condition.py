@@ -13,6 +13,7 @@ order::
                     | K BETWEEN :lo AND :hi | begins_with(K, :v)
 """
 
+from decimal import Decimal
 from operator import itemgetter
 
 from kvstore import limits
@@ -212,7 +213,47 @@ class KeyCondition:
         Every HASH component needs ``=``; the RANGE components named must be a
         left-to-right prefix of the key schema with ``=`` on all but the last.
         Returns a :class:`ResolvedCompositeKeyCondition`; raises DynamoDB's errors.
+
+        The structure (which attribute carries which operator) is checked once
+        per shape and schema (:func:`_composite_plan`); a request of a valid
+        shape only has its values checked.  Anything unusual -- a bad shape, a
+        value of the wrong type, empty or long -- goes to
+        :meth:`_resolve_composite_checked`, the reference that raises DynamoDB's
+        error in DynamoDB's order.
         """
+        conditions = self.conditions
+        shape = (schema, self.legacy, tuple([(name, c[0]) for name, c in conditions.items()]))
+        plan = _composite_plans.get(shape)
+        if plan is None:
+            if len(_composite_plans) >= 1024:
+                _composite_plans.clear()
+            plan = _composite_plans[shape] = _composite_plan(schema, shape[2], self.legacy)
+        if plan is False:
+            return self._resolve_composite_checked(schema, index_name)
+        hashes, ranges = plan
+        hash_values = []
+        for name, key_type in hashes:
+            v = conditions[name][1][0]
+            if _KEY_TAGS.get(v.__class__) != key_type or (key_type == "S" and not v) or \
+                    (key_type == "B" and not v.value):
+                return self._resolve_composite_checked(schema, index_name)
+            hash_values.append(v)
+        equal_values = []
+        range_op, range_values = None, ()
+        for name, key_type, op in ranges:
+            values = conditions[name][1]
+            for v in values:
+                if _KEY_TAGS.get(v.__class__) != key_type or (key_type == "S" and not 0 < len(v) <= 256) or \
+                        (key_type == "B" and not 0 < len(v.value) <= limits.MAX_RANGE_KEY_SIZE):
+                    return self._resolve_composite_checked(schema, index_name)
+            if op == "EQ":
+                equal_values.append(values[0])
+            else:
+                range_op, range_values = op, values
+        return ResolvedCompositeKeyCondition(tuple(hash_values), tuple(equal_values), range_op, range_values,
+                                             tuple(conditions))
+
+    def _resolve_composite_checked(self, schema, index_name):
         conditions = self.conditions
         legacy = self.legacy
         n = len(conditions)
@@ -274,6 +315,28 @@ class KeyCondition:
     def __repr__(self):
         return f"KeyCondition({self.conditions!r})"
 
+
+def _composite_plan(schema, shape, legacy):
+    """``(hashes, ranges)`` to read a valid key condition of ``shape`` ((name, operator) pairs) on a
+    multi-attribute key: ``hashes`` ((name, type) per HASH component), ``ranges`` ((name, type, operator)
+    per RANGE component named, in schema order).  False when the shape breaks a rule (the checked
+    path then raises the error)."""
+    ops = dict(shape)
+    if not ops or len(ops) > len(schema.names) or (legacy and not NON_INDEXABLE.isdisjoint(ops.values())):
+        return False
+    if any(ops.get(name) != "EQ" for name in schema.hash_names):
+        return False
+    named = [i for i, name in enumerate(schema.range_names) if name in ops]
+    if len(named) + len(schema.hash_names) != len(ops) or named != list(range(len(named))):
+        return False
+    if any(ops[schema.range_names[i]] != "EQ" for i in named[:-1]):
+        return False
+    return (tuple(zip(schema.hash_names, schema.hash_types)),
+            tuple((schema.range_names[i], schema.range_types[i], ops[schema.range_names[i]]) for i in named))
+
+
+_composite_plans = {}
+_KEY_TAGS = {str: "S", Decimal: "N", Binary: "B"}
 
 #: the text for a HASH component of a multi-attribute key without an ``=`` condition
 #: (DynamoDB's exact wording is unverified; its RANGE counterpart below is pinned)

@@ -151,8 +151,8 @@ def check_index_keys(table, item, updating=False):
         value = item.get(name, _ABSENT)
         if value is _ABSENT:
             continue
+        actual = _KEY_TAGS.get(type(value))
         for expected, index_name, is_hash in uses:
-            actual = key_type(value)
             if actual != expected:
                 from kvstore.types import type_of
                 raise invalid_parameter(
