@@ -39,6 +39,8 @@ class Table:
         self.size_bytes = 0
         self.indexes = {}
         self._index_key_types = None
+        #: (attribute, type, index name, is HASH) per index key component, attribute-major (index_key_types)
+        self.index_key_checks = ()
         for kind, member in (("LSI", "LocalSecondaryIndexes"), ("GSI", "GlobalSecondaryIndexes")):
             for spec in meta.get(member, ()):
                 self.add_index(kind, spec, status=spec.get("IndexStatus", "ACTIVE"))
@@ -83,6 +85,8 @@ class Table:
             for name, key_type in zip(s.range_names, s.range_types):
                 out.setdefault(name, []).append((key_type, index.name, False))
         self._index_key_types = out
+        self.index_key_checks = tuple((name, key_type, index_name, is_hash) for name, uses in out.items()
+                                      for key_type, index_name, is_hash in uses)
         return out
 
     # -- locking -------------------------------------------------------------

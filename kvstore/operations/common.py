@@ -147,37 +147,45 @@ def check_index_keys(table, item, updating=False):
     """Reject an item whose index key attributes have the wrong type, are empty or too long."""
     if not table.indexes:
         return
-    for name, uses in table.index_key_types().items():
-        value = item.get(name, _ABSENT)
+    table.index_key_types()                  # (re)builds table.index_key_checks when the indexes changed
+    get = item.get
+    for name, expected, index_name, is_hash in table.index_key_checks:
+        value = get(name, _ABSENT)
         if value is _ABSENT:
             continue
-        actual = _KEY_TAGS.get(type(value))
-        for expected, index_name, is_hash in uses:
-            if actual != expected:
-                from kvstore.types import type_of
-                raise invalid_parameter(
-                    f"Type mismatch for Index Key {name} Expected: {expected} Actual: {type_of(value)} "
-                    f"IndexName: {index_name}")
-            if actual == "N" or (actual == "S" and 0 < len(value) <= limits.MAX_RANGE_KEY_SIZE // 4):
-                continue        # no byte limit for N; short strings cannot exceed either limit
-            raw = _core.key_bytes(value)
-            if not raw:
-                if updating:
-                    raise ValidationException(
-                        "One or more parameter values are not valid. The update expression attempted to update "
-                        "a secondary index key to a value that is not supported. The AttributeValue for a key "
-                        "attribute cannot contain an empty string value.")
-                raise ValidationException(
-                    "One or more parameter values are not valid. A value specified for a secondary index key "
-                    "is not supported. The AttributeValue for a key attribute cannot contain an empty "
-                    f"{'binary' if type(value) is Binary else 'string'} value. IndexName: {index_name}, "
-                    f"IndexKey: {name}")
-            if actual != "N":
-                limit = limits.MAX_HASH_KEY_SIZE if is_hash else limits.MAX_RANGE_KEY_SIZE
-                if len(raw) > limit:
-                    raise invalid_parameter(
-                        f"Size of {'hashkey' if is_hash else 'rangekey'} has exceeded the maximum size limit of"
-                        f"{limit} bytes for IndexName: {index_name}")
+        cls = value.__class__
+        if (cls is str and expected == "S" and 0 < len(value) <= limits.MAX_RANGE_KEY_SIZE // 4) or \
+                (cls is Decimal and expected == "N"):
+            continue        # no byte limit for N; short strings cannot exceed either limit
+        _check_index_value(name, value, expected, index_name, is_hash, updating)
+
+
+def _check_index_value(name, value, expected, index_name, is_hash, updating):
+    actual = _KEY_TAGS.get(type(value))
+    if actual != expected:
+        from kvstore.types import type_of
+        raise invalid_parameter(
+            f"Type mismatch for Index Key {name} Expected: {expected} Actual: {type_of(value)} "
+            f"IndexName: {index_name}")
+    if actual == "N":
+        return
+    raw = _core.key_bytes(value)
+    if not raw:
+        if updating:
+            raise ValidationException(
+                "One or more parameter values are not valid. The update expression attempted to update "
+                "a secondary index key to a value that is not supported. The AttributeValue for a key "
+                "attribute cannot contain an empty string value.")
+        raise ValidationException(
+            "One or more parameter values are not valid. A value specified for a secondary index key "
+            "is not supported. The AttributeValue for a key attribute cannot contain an empty "
+            f"{'binary' if type(value) is Binary else 'string'} value. IndexName: {index_name}, "
+            f"IndexKey: {name}")
+    limit = limits.MAX_HASH_KEY_SIZE if is_hash else limits.MAX_RANGE_KEY_SIZE
+    if len(raw) > limit:
+        raise invalid_parameter(
+            f"Size of {'hashkey' if is_hash else 'rangekey'} has exceeded the maximum size limit of"
+            f"{limit} bytes for IndexName: {index_name}")
 
 
 def check_attribute_names(item):
