@@ -441,3 +441,24 @@ def test_components_shared_with_other_indexes_in_other_roles(dynamodb):
     assert sorted(pks(query(table, "r1 = :r", {":r": 1}, index="single"))) == ["p", "q"]
     with validation(f"{INVALID}Type mismatch for Index Key r1 Expected: N Actual: S IndexName: idx"):
         table.put_item(Item={"pk": "z", "r1": "1"})
+
+
+# -- capacity and Select ---------------------------------------------------------------------
+
+def test_consumed_capacity_names_the_composite_index(two_by_two):
+    response = two_by_two.put_item(Item=FULL, ReturnConsumedCapacity="INDEXES")
+    assert response["ConsumedCapacity"]["GlobalSecondaryIndexes"] == {"idx": {"CapacityUnits": 1.0}}
+    assert response["ConsumedCapacity"]["CapacityUnits"] == 2.0
+    response = query(two_by_two, "h1 = :a AND h2 = :b", {":a": "x", ":b": 1}, ReturnConsumedCapacity="INDEXES")
+    assert response["ConsumedCapacity"]["GlobalSecondaryIndexes"] == {"idx": {"CapacityUnits": 0.5}}
+
+
+def test_select_count_and_unprojected_attributes(dynamodb):
+    table = composite_table(dynamodb, [("h1", "S"), ("h2", "S")], [("r1", "N")], projection="KEYS_ONLY")
+    for i in range(3):
+        table.put_item(Item={"pk": f"p{i}", "h1": "a", "h2": "b", "r1": i, "x": 1})
+    response = query(table, "h1 = :a AND h2 = :b AND r1 >= :r", {":a": "a", ":b": "b", ":r": 1}, Select="COUNT")
+    assert response["Count"] == 2 and "Items" not in response
+    with validation(INVALID + "Select type ALL_ATTRIBUTES is not supported for global secondary index idx "
+                    "because its projection type is not ALL"):
+        query(table, "h1 = :a AND h2 = :b", {":a": "a", ":b": "b"}, Select="ALL_ATTRIBUTES")
