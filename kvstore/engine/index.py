@@ -19,6 +19,12 @@ class Index:
     An item without every index key attribute (of the declared type) has no
     entry: that is a sparse index.  With projection ALL an entry shares the
     base row's packed bytes, so it costs only its key.
+
+    Layout and complexity as :class:`kvstore.engine.table.Table` (a dict of
+    entries, 16 SortedList partitions of entry keys chosen by the first byte):
+    ``update`` is O(log m) per entry added or removed (m entries) plus O(s) to
+    project an item of s bytes unless the projection is ALL; a GSI backfill is
+    O(n log m) for n rows, one table partition locked at a time.
     """
 
     def __init__(self, name, kind, schema, projection, table_schema, partitions, status="ACTIVE"):

@@ -1,8 +1,18 @@
-"""A table's rows: partitions of sorted row keys, packed items, indexes, locks."""
+"""A table's rows: partitions of sorted row keys, packed items, indexes, locks.
+
+The partition layout: a row key starts with the crc32 of the partition-key
+value (see ``kvstore._pycore.storage_key``), and its first byte picks one of
+``PARTITIONS`` (16) partitions, so partition-key values spread evenly and all
+rows of one partition-key value (an item collection) share a partition.  Each
+partition is a ``SortedList`` of row keys (pure Python, sortedcontainers: a
+list of sublists of about a thousand keys, ``_maxes`` indexing them) with an
+``RLock``; the packed items themselves are in one dict per table.  Indexes
+use the same layout over their own entry keys (``kvstore.engine.index``).
+"""
 
 import threading
-from bisect import bisect_left, bisect_right
 import uuid
+from bisect import bisect_left, bisect_right
 
 from sortedcontainers import SortedList
 
@@ -24,6 +34,17 @@ class Table:
     partitions in order.  Writers hold the partition's lock from reading the old
     item to applying the new one; readers take no lock (a packed item is
     replaced as a whole, so a reader always sees a committed version).
+
+    Complexity, for n rows (about n/16 per partition), k keys returned and an
+    item of s bytes: reading an item by key is a dict lookup, O(1), plus O(s)
+    to unpack; ``apply`` is O(log n) (one SortedList insertion or removal,
+    which sortedcontainers does in about O(log n) amortized; O(1) when an
+    existing item is replaced) plus O(log m) for each index entry it moves (m
+    entries in that index) and O(log n) for the TTL expiry heap when TTL is on;
+    ``iter_range`` costs O(log n + k), holding a partition's lock only while it
+    copies a batch of ``chunk`` keys; a Scan is O(n).  Memory: per row, one dict
+    entry, one SortedList slot and the packed bytes (shared with ALL-projected
+    index entries).
     """
 
     def __init__(self, meta, partitions=PARTITIONS):
