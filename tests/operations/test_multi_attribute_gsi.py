@@ -462,3 +462,12 @@ def test_select_count_and_unprojected_attributes(dynamodb):
     with validation(INVALID + "Select type ALL_ATTRIBUTES is not supported for global secondary index idx "
                     "because its projection type is not ALL"):
         query(table, "h1 = :a AND h2 = :b", {":a": "a", ":b": "b"}, Select="ALL_ATTRIBUTES")
+
+
+def test_parallel_scan_segments_cover_the_index_once(two_by_two):
+    for i in range(40):
+        two_by_two.put_item(Item={"pk": f"p{i}", "h1": f"x{i % 7}", "h2": i % 3, "r1": i, "r2": b"\x01"})
+    seen = []
+    for segment in range(3):
+        seen += pks(scan_all(two_by_two, Segment=segment, TotalSegments=3, Limit=4))
+    assert sorted(seen) == sorted(f"p{i}" for i in range(40))
