@@ -19,7 +19,7 @@ import types as _pytypes
 from kvstore import errors
 from kvstore.conditions import build_expression
 from kvstore.engine.database import MEMORY, Engine
-from kvstore.operations import ACTIONS, execute
+from kvstore.operations import DYNAMODB, OPERATIONS, action_name, execute, module_name
 from kvstore.types import from_python
 
 _CONDITION_MEMBERS = (("KeyConditionExpression", True), ("FilterExpression", False),
@@ -39,6 +39,8 @@ class Database:
         self.allow_floats = allow_floats
         self.tables = _TableCollection(self)
         self.meta = _pytypes.SimpleNamespace(client=_Client(self))
+        self._converters = {"item": self._item, "start": self._item, "items": self._items, "value": self._value,
+                            "values": self._values}
 
     # -- boto3 ServiceResource methods ---------------------------------------
 
@@ -50,31 +52,16 @@ class Database:
         return Table(self, name)
 
     def batch_get_item(self, **kwargs):
-        request = dict(kwargs)
-        request["RequestItems"] = {
-            name: dict(spec, Keys=[self._key(k) for k in spec.get("Keys", ())]) if isinstance(spec, dict) else spec
-            for name, spec in (kwargs.get("RequestItems") or {}).items()
-        } if kwargs.get("RequestItems") is not None else None
-        return self._call("BatchGetItem", request)
+        return self._call("BatchGetItem", self.native_request("BatchGetItem", kwargs))
 
     def batch_write_item(self, **kwargs):
-        request = dict(kwargs)
-        if kwargs.get("RequestItems") is not None:
-            request["RequestItems"] = {name: [self._write_request(r) for r in reqs]
-                                       for name, reqs in kwargs["RequestItems"].items()}
-        return self._call("BatchWriteItem", request)
+        return self._call("BatchWriteItem", self.native_request("BatchWriteItem", kwargs))
 
     def transact_write_items(self, **kwargs):
-        request = dict(kwargs)
-        if kwargs.get("TransactItems") is not None:
-            request["TransactItems"] = [self._transact_action(a) for a in kwargs["TransactItems"]]
-        return self._call("TransactWriteItems", request)
+        return self._call("TransactWriteItems", self.native_request("TransactWriteItems", kwargs))
 
     def transact_get_items(self, **kwargs):
-        request = dict(kwargs)
-        if kwargs.get("TransactItems") is not None:
-            request["TransactItems"] = [self._transact_action(a) for a in kwargs["TransactItems"]]
-        return self._call("TransactGetItems", request)
+        return self._call("TransactGetItems", self.native_request("TransactGetItems", kwargs))
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -124,6 +111,11 @@ class Database:
     def _value(self, value):
         return from_python(value, self.allow_floats)
 
+    def _values(self, values):
+        if not isinstance(values, (list, tuple)):
+            return values
+        return [from_python(v, self.allow_floats) for v in values]
+
     def _item(self, item):
         if type(item) is not dict:
             return item
@@ -135,35 +127,16 @@ class Database:
             out[k] = v if (type(v) is str and v.isascii()) else from_python(v, allow)
         return out
 
-    _key = _item
+    def _items(self, items):
+        if not isinstance(items, (list, tuple)):
+            return items
+        return [self._item(item) for item in items]
 
-    def _write_request(self, request):
-        if not isinstance(request, dict):
-            return request
-        out = dict(request)
-        if isinstance(request.get("PutRequest"), dict):
-            out["PutRequest"] = dict(request["PutRequest"], Item=self._item(request["PutRequest"].get("Item")))
-        if isinstance(request.get("DeleteRequest"), dict):
-            out["DeleteRequest"] = dict(request["DeleteRequest"], Key=self._key(request["DeleteRequest"].get("Key")))
-        return out
-
-    def _transact_action(self, action):
-        if not isinstance(action, dict):
-            return action
-        out = {}
-        for kind, spec in action.items():
-            out[kind] = self.prepare(spec) if isinstance(spec, dict) else spec
-        return out
-
-    def prepare(self, kwargs):
-        """Native request from boto3-style keyword arguments (values validated, conditions rendered)."""
-        request = dict(kwargs)
-        if "Item" in request:
-            request["Item"] = self._item(request["Item"])
-        if "Key" in request:
-            request["Key"] = self._key(request["Key"])
-        if "ExclusiveStartKey" in request and request["ExclusiveStartKey"] is not None:
-            request["ExclusiveStartKey"] = self._key(request["ExclusiveStartKey"])
+    def _expressions(self, spec):
+        """A request (or a transaction's action) with Key/Attr conditions rendered and values converted."""
+        if not isinstance(spec, dict):
+            return spec
+        request = dict(spec)
         names = request.get("ExpressionAttributeNames")
         values = request.get("ExpressionAttributeValues")
         for member, is_key in _CONDITION_MEMBERS:
@@ -176,17 +149,6 @@ class Database:
         if values is not None:
             request["ExpressionAttributeValues"] = (
                 {k: self._placeholder_value(k, v) for k, v in values.items()} if isinstance(values, dict) else values)
-        if isinstance(request.get("Parameters"), (list, tuple)):
-            request["Parameters"] = [self._value(v) for v in request["Parameters"]]
-        for member in ("Statements", "TransactStatements"):
-            if isinstance(request.get(member), (list, tuple)):
-                request[member] = [
-                    dict(spec, Parameters=[self._value(v) for v in spec["Parameters"]])
-                    if isinstance(spec, dict) and isinstance(spec.get("Parameters"), (list, tuple)) else spec
-                    for spec in request[member]]
-        for member in ("Expected", "AttributeUpdates", "KeyConditions", "QueryFilter", "ScanFilter"):
-            if isinstance(request.get(member), dict):
-                request[member] = {name: self._legacy(spec) for name, spec in request[member].items()}
         return request
 
     def _placeholder_value(self, placeholder, value):
@@ -196,15 +158,57 @@ class Database:
             raise errors.ValidationException(
                 f"ExpressionAttributeValues contains invalid value: {e.message} for key {placeholder}") from None
 
-    def _legacy(self, spec):
-        if not isinstance(spec, dict):
-            return spec
-        out = dict(spec)
-        if "Value" in out:
-            out["Value"] = self._value(out["Value"])
-        if isinstance(out.get("AttributeValueList"), (list, tuple)):
-            out["AttributeValueList"] = [self._value(v) for v in out["AttributeValueList"]]
-        return out
+    def native_request(self, action, kwargs):
+        """The native request of ``action`` from boto3-style keyword arguments.
+
+        Python values are validated into the native model where the action's
+        module declares attribute values (``REQUEST_VALUES``), and ``Key`` /
+        ``Attr`` conditions are rendered to expressions beside each
+        ``ExpressionAttributeValues`` place.  ``kwargs`` is not modified.
+        """
+        try:
+            operation = OPERATIONS[action]
+        except KeyError:
+            return dict(kwargs)                   # execute() answers UnknownOperationException
+        request = kwargs
+        try:
+            for steps, kind in operation.request_paths:
+                if kind == "eav":
+                    request = _convert(request, steps[:-1], self._expressions)
+                else:
+                    request = _convert(request, steps, self._converters[kind])
+        except errors.ValidationException:
+            self.members_first(operation, kwargs)
+            raise
+        return dict(request) if request is kwargs else request
+
+    @staticmethod
+    def members_first(operation, request):
+        """DynamoDB reports an action's member constraints before an invalid attribute value."""
+        if operation.check_members is not None:
+            operation.check_members(request)
+
+
+
+def _convert(node, steps, convert):
+    """``node`` with the value at ``steps`` converted, copying what lies on the way (the caller's
+    arguments are never modified); a shape that does not fit is left for the operation to reject."""
+    if not steps:
+        return convert(node)
+    step, rest = steps[0], steps[1:]
+    if step == "*":
+        if not isinstance(node, dict):
+            return node
+        return {k: _convert(v, rest, convert) for k, v in node.items()}
+    if step == "[]":
+        if not isinstance(node, (list, tuple)):
+            return node
+        return [_convert(v, rest, convert) for v in node]
+    if not isinstance(node, dict) or step not in node or (rest and node[step] is None):
+        return node
+    out = dict(node)
+    out[step] = _convert(node[step], rest, convert)
+    return out
 
 
 class Table:
@@ -228,17 +232,14 @@ class Table:
     # -- data plane ------------------------------------------------------------
 
     def put_item(self, **kwargs):
-        request = self._db.prepare(kwargs) if len(kwargs) > 1 else {"Item": self._db._item(kwargs.get("Item"))}
-        request["TableName"] = self.name
-        return self._db._call("PutItem", request)
+        if len(kwargs) == 1 and "Item" in kwargs:      # the common case: one member to convert
+            return self._db._call("PutItem", self._one_member("PutItem", "Item", kwargs))
+        return self._call("PutItem", kwargs)
 
     def get_item(self, **kwargs):
         if len(kwargs) == 1 and "Key" in kwargs:
-            request = {"TableName": self.name, "Key": self._db._key(kwargs["Key"])}
-        else:
-            request = self._db.prepare(kwargs)
-            request["TableName"] = self.name
-        return self._db._call("GetItem", request)
+            return self._db._call("GetItem", self._one_member("GetItem", "Key", kwargs))
+        return self._call("GetItem", kwargs)
 
     def update_item(self, **kwargs):
         return self._call("UpdateItem", kwargs)
@@ -258,9 +259,14 @@ class Table:
         return BatchWriter(self._db, self.name, overwrite_by_pkeys, flush_amount)
 
     def _call(self, action, kwargs):
-        request = self._db.prepare(kwargs)
-        request["TableName"] = self.name
-        return self._db._call(action, request)
+        return self._db._call(action, self._db.native_request(action, dict(kwargs, TableName=self.name)))
+
+    def _one_member(self, action, member, kwargs):
+        try:
+            return {"TableName": self.name, member: self._db._item(kwargs[member])}
+        except errors.ValidationException:
+            self._db.members_first(OPERATIONS[action], {"TableName": self.name, member: kwargs[member]})
+            raise
 
     # -- control plane ---------------------------------------------------------
 
@@ -358,23 +364,23 @@ class _Client:
     (``client.exceptions.ConditionalCheckFailedException``).
     """
 
-    _NESTED = {"batch_get_item", "batch_write_item", "transact_write_items", "transact_get_items"}
-
     def __init__(self, database):
         self._db = database
         self.exceptions = _pytypes.SimpleNamespace(
             **{name: cls for name, cls in errors.ERRORS_BY_CODE.items()}, ClientError=errors.ClientError)
 
     def __getattr__(self, name):
-        action = "".join(part.capitalize() for part in name.split("_"))
-        if name.startswith("_") or action not in ACTIONS:
+        action = action_name(name)
+        try:
+            operation = OPERATIONS[action] if module_name(action) == name else None
+        except KeyError:
+            operation = None
+        if operation is None or operation.target_prefix != DYNAMODB:      # Streams has a client of its own
             raise AttributeError(f"'DynamoDB' client has no method {name!r}")
-        if name in self._NESTED:
-            return getattr(self._db, name)
         db = self._db
 
         def call(**kwargs):
-            return db._call(action, db.prepare(kwargs))
+            return db._call(action, db.native_request(action, kwargs))
 
         call.__name__ = name
         return call

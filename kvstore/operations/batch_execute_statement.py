@@ -14,6 +14,8 @@ from kvstore.operations.common import enum_violations
 from kvstore.operations.execute_statement import parameter_violations, parameters, run_write, statement_violations
 from kvstore.partiql import tree
 
+REQUEST_VALUES = ("Statements.[].Parameters:values",)
+RESPONSE_VALUES = ("Responses.[].Item:item", "Responses.[].Error.Item:item")
 MAX_STATEMENTS = 25
 SELECT_RULE = "Select statements within BatchExecuteStatement must specify the primary key in the where clause."
 #: thrown error code -> batch slot code

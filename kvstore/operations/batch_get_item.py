@@ -12,6 +12,9 @@ from kvstore.operations.common import (
 )
 from kvstore.operations.get_item import compile_projection
 
+READ_ONLY = True
+REQUEST_VALUES = ("RequestItems.*.Keys:items",)
+RESPONSE_VALUES = ("Responses.*:items", "UnprocessedKeys.*.Keys:items")
 ENUMS = ("ReturnConsumedCapacity",)
 
 

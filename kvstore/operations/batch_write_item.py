@@ -13,6 +13,10 @@ from kvstore.operations.common import (
     get_table, item_collection_metrics, key_from_item, key_from_request, table_name_violations, write_units,
 )
 
+WRITES_ITEMS = True
+REQUEST_VALUES = ("RequestItems.*.[].PutRequest.Item:item", "RequestItems.*.[].DeleteRequest.Key:item")
+RESPONSE_VALUES = ("UnprocessedItems.*.[].PutRequest.Item:item", "UnprocessedItems.*.[].DeleteRequest.Key:item",
+                   "ItemCollectionMetrics.*.[].ItemCollectionKey:item")
 ENUMS = ("ReturnConsumedCapacity", "ReturnItemCollectionMetrics")
 NO_MATCH = "The provided key element does not match the schema"
 

@@ -17,6 +17,22 @@ from kvstore.operations.table_schema import (
 
 
 def run(engine, request):
+    meta = plan(request, engine.clock())
+    with engine.catalog_lock:
+        if request["TableName"] in engine.tables:
+            raise ResourceInUseException(f"Table already exists: {request['TableName']}")
+        table = engine.add_table(meta)
+    if request.get("StreamSpecification", {}).get("StreamEnabled") and hasattr(engine, "enable_stream"):
+        engine.enable_stream(table)
+    return {"TableDescription": describe(table)}
+
+
+def plan(request, now):
+    """Validate a CreateTable request as DynamoDB does; return the new table's catalog entry.
+
+    Touches no engine: RestoreTableFromBackup validates its new table through
+    this too.  Whether the name is taken is the caller's check.
+    """
     if request.get("TableName") is None:
         raise ValidationException("The parameter 'TableName' is required but was not present in the request")
     check_member_constraints(request)
@@ -62,10 +78,4 @@ def run(engine, request):
             f"[{', '.join(sorted(used))}]")
     check_stream_specification(request.get("StreamSpecification"))
     check_tags(request.get("Tags"))
-    with engine.catalog_lock:
-        if request["TableName"] in engine.tables:
-            raise ResourceInUseException(f"Table already exists: {request['TableName']}")
-        table = engine.add_table(new_table_meta(request, engine.clock()))
-    if request.get("StreamSpecification", {}).get("StreamEnabled") and hasattr(engine, "enable_stream"):
-        engine.enable_stream(table)
-    return {"TableDescription": describe(table)}
+    return new_table_meta(request, now)

@@ -8,12 +8,21 @@ from kvstore import _core
 from kvstore.operations.common import check_request, get_table, key_from_request
 from kvstore.operations.writing import check_return_values, compile_write, condition_failed, finish
 
+WRITES_ITEMS = True
+REQUEST_VALUES = ("Key:item", "ExpressionAttributeValues:eav", "Expected.*.Value:value",
+                  "Expected.*.AttributeValueList:values")
+RESPONSE_VALUES = ("Attributes:item", "ItemCollectionMetrics.ItemCollectionKey:item")
 ENUMS = ("ReturnValues", "ReturnConsumedCapacity", "ReturnItemCollectionMetrics",
          "ReturnValuesOnConditionCheckFailure")
 
 
-def run(engine, request):
+def check_members(request):
+    """What DynamoDB checks before any attribute value: the table name, that Key is present and the enums."""
     check_request(request, ENUMS, required=(("Key", "key"),))
+
+
+def run(engine, request):
+    check_members(request)
     return_values = check_return_values(request, ("NONE", "ALL_OLD"))
     condition, _ = compile_write(request, "DeleteItem")
     table = get_table(engine, request["TableName"])

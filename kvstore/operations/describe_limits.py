@@ -1,5 +1,7 @@
 """DescribeLimits: the account and per-table capacity quotas DynamoDB reports by default."""
 
+READ_ONLY = True
+
 
 def run(engine, request):
     return {"AccountMaxReadCapacityUnits": 80000, "AccountMaxWriteCapacityUnits": 80000,

@@ -5,6 +5,9 @@ from kvstore.operations.common import check_request
 from kvstore.operations.table_description import describe
 
 
+READ_ONLY = True
+
+
 def run(engine, request):
     check_request(request)
     table = engine.tables.get(request["TableName"])

@@ -10,6 +10,9 @@ from kvstore.errors import ResourceNotFoundException
 from kvstore.operations.common import check_request
 
 
+READ_ONLY = True
+
+
 def run(engine, request):
     check_request(request)
     table = engine.tables.get(request["TableName"])

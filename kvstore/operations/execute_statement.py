@@ -15,6 +15,8 @@ from kvstore.operations import delete_item, put_item, update_item
 from kvstore.operations.common import enum_violations
 from kvstore.partiql import tree
 
+REQUEST_VALUES = ("Parameters:values",)
+RESPONSE_VALUES = ("Items:items", "LastEvaluatedKey:item")
 ENUMS = ("ReturnConsumedCapacity", "ReturnValuesOnConditionCheckFailure")
 MAX_STATEMENT = 8192
 WRITE_OPERATIONS = {"PutItem": put_item.run, "UpdateItem": update_item.run, "DeleteItem": delete_item.run}

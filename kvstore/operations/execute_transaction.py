@@ -17,6 +17,8 @@ from kvstore.operations.execute_statement import DUPLICATE, parameter_violations
 from kvstore.operations.transactions import cancel
 from kvstore.partiql import tree
 
+REQUEST_VALUES = ("TransactStatements.[].Parameters:values",)
+RESPONSE_VALUES = ("Responses.[].Item:item",)
 MAX_STATEMENTS = 100
 SELECT_RULE = "Select statements within ExecuteTransaction must specify the primary key in the where clause."
 _KINDS = {"PutItem": "Put", "UpdateItem": "Update", "DeleteItem": "Delete", "ConditionCheck": "ConditionCheck"}

@@ -9,7 +9,15 @@ from kvstore import _core
 from kvstore.expressions import compile_request, legacy
 from kvstore.operations.common import capacity, check_request, get_table, key_from_request, read_units
 
+READ_ONLY = True
+REQUEST_VALUES = ("Key:item",)
+RESPONSE_VALUES = ("Item:item",)
 ENUMS = ("ReturnConsumedCapacity",)
+
+
+def check_members(request):
+    """What DynamoDB checks before any attribute value: the table name, that Key is present and the enums."""
+    check_request(request, ENUMS, required=(("Key", "key"),))
 
 
 def run(engine, request):
@@ -17,7 +25,7 @@ def run(engine, request):
         projection = None
         check_request(request, required=(("Key", "key"),))
     else:
-        check_request(request, ENUMS, required=(("Key", "key"),))
+        check_members(request)
         projection = compile_projection(request, "GetItem")
     table = get_table(engine, request["TableName"])
     packed = table.rows.get(key_from_request(table, request["Key"]))

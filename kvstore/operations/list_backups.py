@@ -14,6 +14,7 @@ from kvstore.engine.backup import store
 from kvstore.operations.backups import arn_violations, summary, table_arn_violations, table_name_of
 from kvstore.operations.common import check_constraints
 
+READ_ONLY = True
 BACKUP_TYPES = "[USER, SYSTEM, AWS_BACKUP, ALL]"
 _ARN_TIME = re.compile(r"/backup/(\d+)-[0-9a-f]+$")
 

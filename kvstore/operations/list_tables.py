@@ -3,6 +3,9 @@
 from kvstore.operations.common import check_constraints, table_name_violations
 
 
+READ_ONLY = True
+
+
 def run(engine, request):
     limit = request.get("Limit")
     start = request.get("ExclusiveStartTableName")

@@ -3,6 +3,9 @@
 from kvstore.operations.tags import table_from_arn
 
 
+READ_ONLY = True
+
+
 def run(engine, request):
     table = table_from_arn(engine, request.get("ResourceArn"))
     return {"Tags": [dict(t) for t in table.meta.get("Tags", ())]}

@@ -10,12 +10,21 @@ from kvstore.operations.common import (
 )
 from kvstore.operations.writing import check_return_values, compile_write, condition_failed, finish
 
+WRITES_ITEMS = True
+REQUEST_VALUES = ("Item:item", "ExpressionAttributeValues:eav", "Expected.*.Value:value",
+                  "Expected.*.AttributeValueList:values")
+RESPONSE_VALUES = ("Attributes:item", "ItemCollectionMetrics.ItemCollectionKey:item")
 ENUMS = ("ReturnValues", "ReturnConsumedCapacity", "ReturnItemCollectionMetrics",
          "ReturnValuesOnConditionCheckFailure")
 
 
-def run(engine, request):
+def check_members(request):
+    """What DynamoDB checks before any attribute value: the table name, that Item is present and the enums."""
     check_request(request, ENUMS, required=(("Item", "item"),))
+
+
+def run(engine, request):
+    check_members(request)
     return_values = check_return_values(request, ("NONE", "ALL_OLD"))
     condition, _ = compile_write(request, "PutItem")
     item = request["Item"]

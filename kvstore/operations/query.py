@@ -11,12 +11,21 @@ from kvstore.operations.reading import (
     Source, check_consistent_read, check_limit, collect, compile_read, resolve_select, start_key,
 )
 
+READ_ONLY = True
+REQUEST_VALUES = ("ExclusiveStartKey:start", "KeyConditions.*.AttributeValueList:values",
+                  "QueryFilter.*.AttributeValueList:values", "ExpressionAttributeValues:eav")
+RESPONSE_VALUES = ("Items:items", "LastEvaluatedKey:item")
 ENUMS = ("Select", "ReturnConsumedCapacity")
+
+
+def check_members(request):
+    """What DynamoDB checks before any attribute value: the table name and the enums."""
+    check_request(request, ENUMS)
 
 
 def run(engine, request, key_filter=False):
     """``key_filter``: let the filter read key attributes (a PartiQL WHERE names them freely)."""
-    check_request(request, ENUMS)
+    check_members(request)
     limit = check_limit(request, "Query")
     key_condition, filter_, projection = compile_read(request, "Query")
     if key_condition is None:

@@ -14,17 +14,14 @@ The new table is validated exactly as CreateTable validates a request.
 """
 
 import copy
-import threading
 
 from kvstore.engine.backup import store
-from kvstore.engine.table import Table
 from kvstore.errors import TableAlreadyExistsException, constraint_error
 from kvstore.operations import create_table
 from kvstore.operations.backups import arn_violations, find
 from kvstore.operations.common import table_name_violations
 from kvstore.operations.table_description import describe
-
-BILLING_MODES = "[PROVISIONED, PAY_PER_REQUEST]"
+from kvstore.operations.table_schema import BILLING_MODES
 
 
 def run(engine, request):
@@ -82,7 +79,7 @@ def _new_meta(engine, backup, request):
             create[member] = copy.deepcopy(value)
     if source.get("TableClass"):
         create["TableClass"] = source["TableClass"]
-    return _validated_meta(engine, create)
+    return create_table.plan(create, engine.clock())
 
 
 def _gsi_for(gsi, billing, table_throughput):
@@ -92,23 +89,3 @@ def _gsi_for(gsi, billing, table_throughput):
         if throughput:
             out["ProvisionedThroughput"] = dict(throughput)
     return out
-
-
-class _Planner:
-    """Stands in for the engine so CreateTable validates a request and builds its entry without creating it."""
-
-    def __init__(self, engine):
-        self.tables = {}
-        self.catalog_lock = threading.RLock()
-        self.clock = engine.clock
-        self.meta = None
-
-    def add_table(self, meta):
-        self.meta = meta
-        return Table(meta)
-
-
-def _validated_meta(engine, create):
-    planner = _Planner(engine)
-    create_table.run(planner, create)
-    return planner.meta

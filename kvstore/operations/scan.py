@@ -12,6 +12,10 @@ from kvstore.operations.reading import (
     Source, check_consistent_read, check_limit, collect, compile_read, resolve_select, start_key,
 )
 
+READ_ONLY = True
+REQUEST_VALUES = ("ExclusiveStartKey:start", "ScanFilter.*.AttributeValueList:values",
+                  "ExpressionAttributeValues:eav")
+RESPONSE_VALUES = ("Items:items", "LastEvaluatedKey:item")
 ENUMS = ("Select", "ReturnConsumedCapacity")
 
 
@@ -48,8 +52,13 @@ def segment_bounds(segment, total):
     return lo.to_bytes(4, "big"), (hi.to_bytes(4, "big") if hi < (1 << 32) else None)
 
 
-def run(engine, request):
+def check_members(request):
+    """What DynamoDB checks before any attribute value: the table name and the enums."""
     check_request(request, ENUMS)
+
+
+def run(engine, request):
+    check_members(request)
     limit = check_limit(request, "Scan")
     segment, total = check_segments(request)
     _, filter_, projection = compile_read(request, "Scan")

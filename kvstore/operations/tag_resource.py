@@ -5,6 +5,9 @@ from kvstore.errors import ValidationException
 from kvstore.operations.tags import check_tag_list, table_from_arn
 
 
+EMPTY_RESPONSE = True
+
+
 def run(engine, request):
     table = table_from_arn(engine, request.get("ResourceArn"))
     tags = request.get("Tags")

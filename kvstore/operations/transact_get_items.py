@@ -14,6 +14,9 @@ from kvstore.operations.common import (
 from kvstore.operations.get_item import compile_projection
 from kvstore.operations.transactions import Locks, cancel, check_action_count
 
+READ_ONLY = True
+REQUEST_VALUES = ("TransactItems.[].Get.Key:item",)
+RESPONSE_VALUES = ("Responses.[].Item:item",)
 ENUMS = ("ReturnConsumedCapacity",)
 
 

@@ -24,6 +24,14 @@ from kvstore.operations.transactions import Locks, cancel, check_action_count
 from kvstore.operations.update_item import compute_new_item
 from kvstore.operations.writing import compile_write
 
+WRITES_ITEMS = True
+REQUEST_VALUES = (
+    "TransactItems.[].Put.Item:item", "TransactItems.[].Put.ExpressionAttributeValues:eav",
+    "TransactItems.[].Update.Key:item", "TransactItems.[].Update.ExpressionAttributeValues:eav",
+    "TransactItems.[].Delete.Key:item", "TransactItems.[].Delete.ExpressionAttributeValues:eav",
+    "TransactItems.[].ConditionCheck.Key:item", "TransactItems.[].ConditionCheck.ExpressionAttributeValues:eav",
+)
+RESPONSE_VALUES = ("ItemCollectionMetrics.*.[].ItemCollectionKey:item",)
 ENUMS = ("ReturnConsumedCapacity", "ReturnItemCollectionMetrics")
 KINDS = ("ConditionCheck", "Put", "Update", "Delete")
 

@@ -4,6 +4,9 @@ from kvstore.errors import ValidationException
 from kvstore.operations.tags import table_from_arn
 
 
+EMPTY_RESPONSE = True
+
+
 def run(engine, request):
     table = table_from_arn(engine, request.get("ResourceArn"))
     keys = request.get("TagKeys")

@@ -12,13 +12,22 @@ from kvstore.operations.common import (
 )
 from kvstore.operations.writing import check_return_values, compile_write, condition_failed, finish
 
+WRITES_ITEMS = True
+REQUEST_VALUES = ("Key:item", "AttributeUpdates.*.Value:value", "ExpressionAttributeValues:eav",
+                  "Expected.*.Value:value", "Expected.*.AttributeValueList:values")
+RESPONSE_VALUES = ("Attributes:item", "ItemCollectionMetrics.ItemCollectionKey:item")
 ENUMS = ("ReturnValues", "ReturnConsumedCapacity", "ReturnItemCollectionMetrics",
          "ReturnValuesOnConditionCheckFailure")
 RETURN_VALUES = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
 
 
-def run(engine, request):
+def check_members(request):
+    """What DynamoDB checks before any attribute value: the table name, that Key is present and the enums."""
     check_request(request, ENUMS, required=(("Key", "key"),))
+
+
+def run(engine, request):
+    check_members(request)
     return_values = check_return_values(request, RETURN_VALUES)
     condition, update = compile_write(request, "UpdateItem", update=True)
     table = get_table(engine, request["TableName"])

@@ -26,21 +26,27 @@ import httptools
 
 from kvstore.server.handler import TOO_LARGE, render_http
 
-__all__ = ["Server", "ServerThread", "READ_OPERATIONS"]
+__all__ = ["Server", "ServerThread", "inline_reads", "inline_reads_and_item_writes", "inline_nothing"]
 
 log = logging.getLogger("kvstore.server")
 
-#: operations that only read: served on the event loop
-READ_OPERATIONS = frozenset({
-    "GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "DescribeTable", "ListTables",
-    "DescribeTimeToLive", "ListTagsOfResource", "DescribeLimits", "DescribeEndpoints",
-    "DescribeContinuousBackups", "ListStreams", "DescribeStream", "GetShardIterator", "GetRecords",
-    "ListBackups", "DescribeBackup",
-})
-#: writes that are cheap when no fsync is awaited (durability batch / none)
-ITEM_WRITE_OPERATIONS = frozenset({
-    "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems",
-})
+
+# Which requests run on the event loop: a predicate over kvstore.operations.Operation,
+# whose module declares READ_ONLY (never waits on the disk) or WRITES_ITEMS (waits
+# only for the log's fsync, i.e. only under ``sync`` durability).
+def inline_reads(operation):
+    """Reads only (the choice under ``sync`` durability)."""
+    return operation.read_only
+
+
+def inline_reads_and_item_writes(operation):
+    """Reads and item writes (the choice under ``batch`` and ``none`` durability)."""
+    return operation.read_only or operation.writes_items
+
+
+def inline_nothing(operation):
+    """Every request in the thread pool (for measurement)."""
+    return False
 
 _REASONS = {200: b"OK", 400: b"Bad Request", 404: b"Not Found", 413: b"Request Entity Too Large",
             500: b"Internal Server Error", 503: b"Service Unavailable"}
@@ -283,17 +289,18 @@ class HttpProtocol(asyncio.Protocol):
 class Server:
     """The asyncio HTTP server around a :class:`~kvstore.server.handler.RequestHandler`.
 
-    ``inline`` is the set of operations served on the event loop; anything
-    else runs in a pool of ``max_workers`` threads.
+    ``inline(operation)`` says whether a request for an operation
+    (:class:`kvstore.operations.Operation`) is served on the event loop;
+    anything else runs in a pool of ``max_workers`` threads.
     """
 
-    def __init__(self, handler, host="127.0.0.1", port=8000, *, ssl=None, inline=READ_OPERATIONS,
+    def __init__(self, handler, host="127.0.0.1", port=8000, *, ssl=None, inline=inline_reads,
                  max_workers=64, max_body=None):
         self.handler = handler
         self.host = host
         self.port = port
         self.ssl = ssl
-        self.inline = frozenset(inline)
+        self.inline = inline
         self._inline_targets = {}       # X-Amz-Target -> served inline?
         self.max_body = max_body if max_body is not None else handler.max_body
         self.executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="kvstore-op")
@@ -309,9 +316,10 @@ class Server:
         inline = self._inline_targets.get(target)
         if inline is None:
             try:
-                inline = self.handler.operation_of(headers) in self.inline
+                operation = self.handler.operation_of(headers)
             except Exception:       # the handler reports it, from a thread
                 return False
+            inline = operation is not None and bool(self.inline(operation))
             if len(self._inline_targets) < 1024:
                 self._inline_targets[target] = inline
         return inline

@@ -11,7 +11,7 @@ cannot differ between them.  The handler does, in DynamoDB's order:
    16 MB -> 500 InternalServerError, as DynamoDB answers);
 4. JSON parsing and shape checks (SerializationException), attribute values to
    native (``wire.decode_request``);
-5. ``kvstore.operations.execute``; the native response or error back to JSON,
+5. the operation's ``run``; the native response or error back to JSON,
    with ``x-amzn-RequestId`` and ``x-amz-crc32``.
 
 ``RequestHandler.answer()`` gives ``(status, content type, body)``; the HTTP
@@ -30,20 +30,16 @@ from kvstore import limits
 from kvstore.errors import (
     DynamoDBError, InternalServerError, SerializationException, UnknownOperationException, ValidationException,
 )
+from kvstore.operations import OPERATIONS
 from kvstore.server import wire
 
-__all__ = ["RequestHandler", "Response", "response_of", "render_http", "TARGET_PREFIXES", "HEALTH_BODY"]
+__all__ = ["RequestHandler", "Response", "response_of", "render_http", "HEALTH_BODY"]
 
 log = logging.getLogger("kvstore.server")
 
-#: X-Amz-Target prefixes served; both route to the same operations.
-TARGET_PREFIXES = ("DynamoDB_20120810", "DynamoDBStreams_20120810")
 JSON_TYPES = ("application/x-amz-json-1.0", "application/json")
 CONTENT_TYPE = "application/x-amz-json-1.0"
 HEALTH_BODY = f"healthy: dynamodb.{limits.REGION}.amazonaws.com ".encode()
-#: operations whose success response has an empty body (Content-Length 0)
-EMPTY_BODY_OPERATIONS = frozenset({"TagResource", "UntagResource"})
-SINGLE_TABLE_OPERATIONS = frozenset({"PutItem", "GetItem", "UpdateItem", "DeleteItem", "Query", "Scan"})
 
 
 class Response(NamedTuple):
@@ -138,11 +134,6 @@ def _decompress(body, encoding, max_size):
     return b"".join(out)
 
 
-def _default_operations():
-    from kvstore import operations
-    return operations.OPERATIONS, operations.execute
-
-
 class RequestHandler:
     """Serve one request: ``handler(method, target, headers, body) -> Response``.
 
@@ -150,50 +141,39 @@ class RequestHandler:
     ``headers`` maps lower-case names to str values (repeated headers joined
     with ``,``); ``target`` is the request target (path and query).
     ``verifier`` (an ``auth.SigV4Verifier``) turns signature checking on.
-    ``operations`` / ``execute`` default to ``kvstore.operations``; tests may
-    pass stand-ins.
+    ``operations`` maps action names to :class:`kvstore.operations.Operation`
+    (default: the registry, ``kvstore.operations.OPERATIONS``).
     """
 
-    def __init__(self, engine, *, verifier=None, operations=None, execute=None,
-                 max_body=limits.MAX_HTTP_BODY):
+    def __init__(self, engine, *, verifier=None, operations=None, max_body=limits.MAX_HTTP_BODY):
         self.engine = engine
         self.verifier = verifier
-        if operations is None or execute is None:
-            default_ops, default_execute = _default_operations()
-            operations = default_ops if operations is None else operations
-            execute = default_execute if execute is None else execute
-        self.operations = operations
-        self.execute = execute
+        self.operations = OPERATIONS if operations is None else operations
         self.max_body = max_body
-        self._targets = {}           # X-Amz-Target -> operation or None (the registry imports lazily)
+        self._targets = {}           # X-Amz-Target -> Operation or None (the registry imports lazily)
 
-    def _constraints_first(self, operation, body):
-        """DynamoDB reports member constraints (table name, enums) before invalid attribute values;
-        decoding at the edge meets the values first, so check the constraints of single-table
-        operations here before reporting the value."""
-        if operation not in SINGLE_TABLE_OPERATIONS:
-            return
-        from kvstore.operations.common import check_request
-        check_request(body, getattr(self.operations[operation], "ENUMS", ()))
-
-    # The server asks this before choosing to run a request inline or in a thread.
+    # The server asks this too, before choosing to run a request inline or in a thread.
     def operation_of(self, headers):
-        """The operation an ``X-Amz-Target`` names, or None when it names none we serve."""
+        """The :class:`~kvstore.operations.Operation` an ``X-Amz-Target`` names, or None.
+
+        The target is ``<prefix>.<action>``; an action is served under the prefix
+        its module declares (``DynamoDB_20120810`` or ``DynamoDBStreams_20120810``).
+        """
         target = headers.get("x-amz-target", "")
         try:
             return self._targets[target]
         except KeyError:
             pass
-        prefix, _, operation = target.partition(".")
-        known = prefix in TARGET_PREFIXES
-        if known:
-            try:
-                self.operations[operation]
-            except KeyError:
-                known = False
+        prefix, _, action = target.partition(".")
+        try:
+            operation = self.operations[action]
+        except KeyError:
+            operation = None
+        if operation is not None and operation.target_prefix != prefix:
+            operation = None
         if len(self._targets) < 1024:
-            self._targets[target] = operation if known else None
-        return operation if known else None
+            self._targets[target] = operation
+        return operation
 
     def __call__(self, method, target, headers, body):
         """The :class:`Response` to one request (the boto3 hook, tests)."""
@@ -235,12 +215,14 @@ class RequestHandler:
             raise SerializationException()
 
         body = wire.loads(body)
+        action = operation.action
         try:
-            request = wire.decode_request(operation, body)
+            request = wire.decode_request(action, body)
         except ValidationException:
-            self._constraints_first(operation, body)
+            if operation.check_members is not None:     # DynamoDB reports these before the value
+                operation.check_members(body)
             raise
-        response = self.execute(self.engine, operation, request)
-        if operation in EMPTY_BODY_OPERATIONS:
+        response = operation.run(self.engine, request)
+        if operation.empty_response:
             return (200, CONTENT_TYPE, b"")
-        return (200, CONTENT_TYPE, wire.dump_response(operation, response))
+        return (200, CONTENT_TYPE, wire.dump_response(action, response))

@@ -88,14 +88,14 @@ def main(argv=None):
     import asyncio
     import signal
 
-    from kvstore.server.app import ITEM_WRITE_OPERATIONS, READ_OPERATIONS, Server
+    from kvstore.server.app import Server, inline_nothing, inline_reads, inline_reads_and_item_writes
     from kvstore.server.handler import RequestHandler
 
     verifier = auth.SigV4Verifier(secrets) if secrets else None
     handler = RequestHandler(db.engine, verifier=verifier)
-    inline = READ_OPERATIONS | (ITEM_WRITE_OPERATIONS if args.durability != "sync" else frozenset())
+    inline = inline_reads if args.durability == "sync" else inline_reads_and_item_writes
     if args.all_in_threads:
-        inline = frozenset()
+        inline = inline_nothing
     server = Server(handler, args.host, args.port, ssl=ssl_context, inline=inline, max_workers=args.threads)
 
     async def serve():

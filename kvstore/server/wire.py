@@ -1,16 +1,12 @@
 """DynamoDB JSON <-> the native requests and responses of ``kvstore.operations``.
 
 The operations take and return dicts whose member names are the wire names and
-whose attribute values are native (``kvstore.types``).  This module is the one
-place that knows *where* attribute values sit in each operation's request and
-response: a table of member paths per operation (:data:`REQUEST_PATHS`,
-:data:`RESPONSE_PATHS`), walked by two small functions.  Everything that is
-not an attribute value passes through untouched, so an operation gains a
-member without this module changing.
-
-Path syntax: dot-separated steps; a name selects a member, ``*`` every value
-of a map, ``[]`` every element of a list.  The last step's value is converted
-according to the path's kind (``item``, ``value``, ``values``, ``items`` ...).
+whose attribute values are native (``kvstore.types``).  Each operation module
+declares *where* attribute values sit in its request and response (member
+paths, ``REQUEST_VALUES`` / ``RESPONSE_VALUES``, see ``kvstore.operations``);
+two small functions here walk them.  Everything that is not an attribute
+value passes through untouched, so an operation gains a member without this
+module changing.
 
 It also does the JSON shape check DynamoDB's front end does before any
 validation (a string where a list belongs -> SerializationException) and builds
@@ -29,11 +25,12 @@ from kvstore._core import (
     from_wire, item_from_wire, item_json, item_to_wire, items_json, json_needs_stdlib, to_wire,
 )
 from kvstore.errors import SerializationException, ValidationException
+from kvstore.operations import OPERATIONS, parse_path
 from kvstore.types import Binary
 
 __all__ = [
     "loads", "dumps", "decode_request", "encode_response", "dump_response", "error_body",
-    "REQUEST_PATHS", "RESPONSE_PATHS", "MEMBER_KINDS", "JSON_BACKEND",
+    "MEMBER_KINDS", "JSON_BACKEND",
 ]
 
 # ------------------------------------------------------------------ JSON
@@ -253,70 +250,30 @@ def check_shape(body):
     return body
 
 
-# ------------------------------------------------------------------ path tables
+# ------------------------------------------------------------------ attribute-value paths
 
-_CONDITIONS = ("Expected.*.Value:value", "Expected.*.AttributeValueList:values")
-_EAV = ("ExpressionAttributeValues:eav",)
-_TRANSACT_WRITE = tuple(
-    f"TransactItems.[].{action}.{member}"
-    for action in ("Put", "Update", "Delete", "ConditionCheck")
-    for member in ("Key:item", "ExpressionAttributeValues:eav")
-) + ("TransactItems.[].Put.Item:item",)
+# Where attribute values sit is declared by each operation module
+# (``REQUEST_VALUES`` / ``RESPONSE_VALUES``, see ``kvstore.operations``); the
+# parsed paths are kept here per operation name, so a request costs one dict
+# lookup as a table of this module would.
+_REQUEST = {}
+_RESPONSE = {}
 
-REQUEST_PATHS = {
-    "PutItem": ("Item:item",) + _EAV + _CONDITIONS,
-    "GetItem": ("Key:item",),
-    "UpdateItem": ("Key:item", "AttributeUpdates.*.Value:value") + _EAV + _CONDITIONS,
-    "DeleteItem": ("Key:item",) + _EAV + _CONDITIONS,
-    "Query": ("ExclusiveStartKey:start", "KeyConditions.*.AttributeValueList:values",
-              "QueryFilter.*.AttributeValueList:values") + _EAV,
-    "Scan": ("ExclusiveStartKey:start", "ScanFilter.*.AttributeValueList:values") + _EAV,
-    "BatchGetItem": ("RequestItems.*.Keys:items",),
-    "BatchWriteItem": ("RequestItems.*.[].PutRequest.Item:item", "RequestItems.*.[].DeleteRequest.Key:item"),
-    "TransactWriteItems": _TRANSACT_WRITE,
-    "TransactGetItems": ("TransactItems.[].Get.Key:item",),
-    "ExecuteStatement": ("Parameters:values",),
-    "BatchExecuteStatement": ("Statements.[].Parameters:values",),
-    "ExecuteTransaction": ("TransactStatements.[].Parameters:values",),
-}
 
-_WRITE_METRICS = ("ItemCollectionMetrics.ItemCollectionKey:item",)
-_MULTI_METRICS = ("ItemCollectionMetrics.*.[].ItemCollectionKey:item",)
+def _paths(cache, operation, response):
+    try:
+        spec = OPERATIONS[operation]
+    except KeyError:            # not an operation: nothing to convert
+        paths = ()
+    else:
+        paths = spec.response_paths if response else spec.request_paths
+    cache[operation] = paths
+    return paths
 
-RESPONSE_PATHS = {
-    "PutItem": ("Attributes:item",) + _WRITE_METRICS,
-    "UpdateItem": ("Attributes:item",) + _WRITE_METRICS,
-    "DeleteItem": ("Attributes:item",) + _WRITE_METRICS,
-    "GetItem": ("Item:item",),
-    "Query": ("Items:items", "LastEvaluatedKey:item"),
-    "Scan": ("Items:items", "LastEvaluatedKey:item"),
-    "BatchGetItem": ("Responses.*:items", "UnprocessedKeys.*.Keys:items"),
-    "BatchWriteItem": ("UnprocessedItems.*.[].PutRequest.Item:item",
-                       "UnprocessedItems.*.[].DeleteRequest.Key:item") + _MULTI_METRICS,
-    "TransactWriteItems": _MULTI_METRICS,
-    "TransactGetItems": ("Responses.[].Item:item",),
-    "ExecuteStatement": ("Items:items", "LastEvaluatedKey:item"),
-    "BatchExecuteStatement": ("Responses.[].Item:item", "Responses.[].Error.Item:item"),
-    "ExecuteTransaction": ("Responses.[].Item:item",),
-    "GetRecords": tuple(f"Records.[].dynamodb.{m}:item" for m in ("Keys", "NewImage", "OldImage")),
-}
 
 #: attribute values inside the extra members of error bodies
 ERROR_PATHS = ("Item:item", "CancellationReasons.[].Item:item")
-
-
-def _compile(table):
-    return {op: tuple(_parse_path(p) for p in paths) for op, paths in table.items()}
-
-
-def _parse_path(spec):
-    path, kind = spec.split(":")
-    return tuple(path.split(".")), kind
-
-
-_REQUEST = _compile(REQUEST_PATHS)
-_RESPONSE = _compile(RESPONSE_PATHS)
-_ERROR = tuple(_parse_path(p) for p in ERROR_PATHS)
+_ERROR = tuple(parse_path(p) for p in ERROR_PATHS)
 
 
 # ------------------------------------------------------------------ request: wire -> native
@@ -413,7 +370,10 @@ def decode_request(operation, body):
     from ``kvstore.types.from_wire``, wrapped as DynamoDB wraps them).
     """
     check_shape(body)
-    for steps, kind in _REQUEST.get(operation, ()):
+    paths = _REQUEST.get(operation)
+    if paths is None:
+        paths = _paths(_REQUEST, operation, False)
+    for steps, kind in paths:
         name = steps[0]
         if name in body:
             if len(steps) == 1:                   # a top-level member (Key, Item, ...): no walk
@@ -456,7 +416,10 @@ def encode_response(operation, response):
     if response is None:
         return {}
     copied = False
-    for steps, kind in _RESPONSE.get(operation, ()):
+    paths = _RESPONSE.get(operation)
+    if paths is None:
+        paths = _paths(_RESPONSE, operation, True)
+    for steps, kind in paths:
         name = steps[0]
         value = response.get(name)
         if value is None:
@@ -476,10 +439,23 @@ def encode_response(operation, response):
 # compiled core's item_json / items_json, no intermediate dicts), the other
 # members by the JSON backend.  Measured (callgrind, instructions): a GetItem
 # response 11.7k -> 8.1k, a 10-item Query response 68k -> 37k.
-_TOP_LEVEL = {op: {steps[0]: kind for steps, kind in paths}
-              for op, paths in _RESPONSE.items()
-              if all(len(steps) == 1 and kind in ("item", "items") for steps, kind in paths)}
-_MEMBER_KEYS = {name: f'"{name}":'.encode() for paths in _TOP_LEVEL.values() for name in paths}
+_TOP_LEVEL = {}                 # operation -> {member: kind}, or None when some value sits deeper
+_MEMBER_KEYS = {}               # member -> b'"member":'
+
+
+def _top_level(operation):
+    paths = _RESPONSE.get(operation)
+    if paths is None:
+        paths = _paths(_RESPONSE, operation, True)
+    members = None
+    if paths and all(len(steps) == 1 and kind in ("item", "items") for steps, kind in paths):
+        members = {steps[0]: kind for steps, kind in paths}
+        for name in members:
+            _MEMBER_KEYS[name] = f'"{name}":'.encode()
+    _TOP_LEVEL[operation] = members
+    return members
+
+
 _ITEM_TEXT = _core.implementation == "cython"     # the pure twins would be slower than encode + dumps
 
 
@@ -487,7 +463,9 @@ def dump_response(operation, response):
     """JSON bytes of ``operation``'s native ``response``: ``dumps(encode_response(...))``."""
     if response is None:
         return _serialize({})
-    members = _TOP_LEVEL.get(operation)
+    members = _TOP_LEVEL.get(operation, _top_level)
+    if members is _top_level:
+        members = _top_level(operation)
     if members is not None and _ITEM_TEXT:
         try:
             parts = []

@@ -1,6 +1,7 @@
 """The wire codec: DynamoDB JSON <-> native requests and responses, shape checks, error bodies."""
 
 import json
+import types
 from decimal import Decimal
 
 import pytest
@@ -10,6 +11,7 @@ from kvstore.errors import (
     ConditionalCheckFailedException, ResourceNotFoundException, SerializationException,
     TransactionCanceledException, ValidationException,
 )
+from kvstore.operations import OPERATIONS, Operation
 from kvstore.server import wire
 from kvstore.types import Binary, to_wire
 
@@ -150,12 +152,31 @@ def test_transact_requests():
     assert get["TransactItems"][0]["Get"]["Key"] == {"pk": "a"}
 
 
-def test_partiql_parameters():
-    assert decode("ExecuteStatement", {"Statement": "SELECT * FROM tbl WHERE pk = ?",
-                                       "Parameters": [{"S": "a"}]})["Parameters"] == ["a"]
-    batch = decode("BatchExecuteStatement", {"Statements": [{"Statement": "x", "Parameters": [{"N": "1"}]}]})
+@pytest.fixture
+def stand_in(monkeypatch):
+    """Register a stand-in operation that declares the given attribute-value paths, to test the walker
+    on shapes (PartiQL parameters, stream records) apart from the modules that will declare them."""
+    monkeypatch.setattr(wire, "_REQUEST", {})
+    monkeypatch.setattr(wire, "_RESPONSE", {})
+    monkeypatch.setattr(wire, "_TOP_LEVEL", {})
+
+    def register(action, request_values=(), response_values=()):
+        module = types.SimpleNamespace(run=lambda engine, request: {}, REQUEST_VALUES=request_values,
+                                       RESPONSE_VALUES=response_values)
+        monkeypatch.setitem(OPERATIONS, action, Operation(action, module))
+        return action
+    return register
+
+
+def test_values_in_lists_of_parameters(stand_in):
+    """PartiQL's shapes: ExecuteStatement, BatchExecuteStatement and ExecuteTransaction parameters."""
+    op = stand_in("StandInStatement", request_values=(
+        "Parameters:values", "Statements.[].Parameters:values", "TransactStatements.[].Parameters:values"))
+    assert decode(op, {"Statement": "SELECT * FROM tbl WHERE pk = ?",
+                       "Parameters": [{"S": "a"}]})["Parameters"] == ["a"]
+    batch = decode(op, {"Statements": [{"Statement": "x", "Parameters": [{"N": "1"}]}]})
     assert batch["Statements"][0]["Parameters"] == [Decimal(1)]
-    tx = decode("ExecuteTransaction", {"TransactStatements": [{"Statement": "x", "Parameters": [{"BOOL": True}]}]})
+    tx = decode(op, {"TransactStatements": [{"Statement": "x", "Parameters": [{"BOOL": True}]}]})
     assert tx["TransactStatements"][0]["Parameters"] == [True]
 
 
@@ -255,14 +276,19 @@ def test_write_responses_and_item_collection_metrics():
                    "ItemCollectionMetrics": {"ItemCollectionKey": {"pk": {"S": "a"}}, "SizeEstimateRangeGB": [0.0, 1.0]}}
 
 
-def test_stream_records():
+def test_stream_records(stand_in):
+    """GetRecords' shape: images nested in a list of records."""
+    op = stand_in("StandInRecords", response_values=tuple(
+        f"Records.[].dynamodb.{m}:item" for m in ("Keys", "NewImage", "OldImage")))
     record = {"eventName": "MODIFY", "dynamodb": {"Keys": {"pk": "a"}, "NewImage": {"pk": "a", "n": Decimal(2)},
                                                   "OldImage": {"pk": "a"}, "SequenceNumber": "1",
                                                   "ApproximateCreationDateTime": 1700000000.0}}
-    out = wire.encode_response("GetRecords", {"Records": [record], "NextShardIterator": "it"})
+    out = wire.encode_response(op, {"Records": [record], "NextShardIterator": "it"})
     d = out["Records"][0]["dynamodb"]
     assert d["Keys"] == {"pk": {"S": "a"}} and d["NewImage"]["n"] == {"N": "2"} and d["OldImage"] == {"pk": {"S": "a"}}
     assert wire.dumps(out).count(b"1700000000.0") == 1
+    assert json.loads(wire.dump_response(op, {"Records": [record]})) == json.loads(wire.dumps(
+        wire.encode_response(op, {"Records": [record]})))
 
 
 def test_absent_response_members_stay_absent():

@@ -237,7 +237,7 @@ native_items = st.dictionaries(st.text(min_size=1, max_size=6), native_values, m
 
 
 @relaxed
-@given(st.sampled_from(["GetItem", "Query", "Scan", "ExecuteStatement", "PutItem", "ListTables"]),
+@given(st.sampled_from(["GetItem", "Query", "Scan", "BatchGetItem", "PutItem", "ListTables"]),
        st.lists(native_items, max_size=3), st.one_of(st.none(), native_items), st.booleans())
 @example("GetItem", [{"a": "\ud800"}], {"a": "\ud800"}, True)        # not UTF-8: the general path writes it
 def test_dump_response_writes_what_encode_response_and_dumps_write(operation, items, item, capacity):

@@ -79,9 +79,13 @@ def test_missing_target_is_unknown_operation_exception(raw):
     assert json.loads(body)["__type"] == "com.amazon.coral.service#UnknownOperationException"
 
 
-def test_streams_prefix_routes_to_the_same_operations(raw):
+def test_an_action_is_served_only_under_its_own_service_prefix(raw):
+    """One endpoint serves DynamoDB and DynamoDB Streams, routed on the target prefix: a DynamoDB action
+    under the Streams prefix is unknown there (each operation module declares its prefix)."""
+    assert raw.request({}, target="DynamoDB_20120810.ListTables")[0] == 200
     status, _, body = raw.request({}, target="DynamoDBStreams_20120810.ListTables")
-    assert status == 200 and "TableNames" in json.loads(body)
+    assert status == 400
+    assert json.loads(body)["__type"] == "com.amazon.coral.service#UnknownOperationException"
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/x-amz-json-1.0; charset=utf-8",
