@@ -1,8 +1,10 @@
-"""DescribeEndpoints: where to send requests (this server), cached for a day."""
+"""DescribeEndpoints: the regional endpoint DynamoDB names, cached for a day."""
 
 from kvstore import limits
 
+READ_ONLY = True
+ADDRESS = f"dynamodb.{limits.REGION}.amazonaws.com"
+
 
 def run(engine, request):
-    address = getattr(engine, "endpoint_address", None) or f"dynamodb.{limits.REGION}.amazonaws.com"
-    return {"Endpoints": [{"Address": address, "CachePeriodInMinutes": 1440}]}
+    return {"Endpoints": [{"Address": ADDRESS, "CachePeriodInMinutes": 1440}]}

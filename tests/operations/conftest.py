@@ -29,6 +29,12 @@ def db(embedded_db):
 
 
 @pytest.fixture
+def client(dynamodb):
+    """The low-level client of a ``dynamodb`` face (``meta.client``): every action, on every face."""
+    return dynamodb.meta.client
+
+
+@pytest.fixture
 def hash_table(db):
     """Key ``pk`` (S) only."""
     return create_table(db, hash_key=("pk", "S"))

@@ -1,6 +1,8 @@
 """DynamoDB Streams and PartiQL over the wire: their attribute values are converted like any other.
 
-These run once the operations exist (kvstore.operations registers them as they land).
+Until the operations exist (kvstore.operations registers a module as soon as it
+is written) these are known gaps: strict xfails, which fail loudly once the
+operations land, so the marker goes then.
 """
 
 import pytest
@@ -8,14 +10,14 @@ import pytest
 from kvstore import operations
 
 
-def _require(*actions):
-    missing = [a for a in actions if a not in operations.OPERATIONS.available()]
-    if missing:
-        pytest.skip(f"operations not implemented yet: {', '.join(missing)}")
+def needs(*actions):
+    missing = [a for a in actions if a not in operations.ACTIONS]
+    return pytest.mark.xfail(bool(missing), strict=True,
+                             reason=f"operations not implemented yet: {', '.join(missing)}")
 
 
+@needs("ListStreams", "DescribeStream", "GetShardIterator", "GetRecords")
 def test_stream_records_through_the_streams_client(server, client, table_name):
-    _require("ListStreams", "DescribeStream", "GetShardIterator", "GetRecords")
     import boto3
     client.create_table(TableName=table_name, BillingMode="PAY_PER_REQUEST",
                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -39,6 +41,7 @@ def test_stream_records_through_the_streams_client(server, client, table_name):
     assert "NewImage" not in records[2]["dynamodb"]
 
 
+@needs("ExecuteStatement")
 def test_partiql_parameters_and_items(client, table_name, make_table):
     make_table(client, table_name)
     client.execute_statement(Statement=f'INSERT INTO "{table_name}" VALUE {{\'pk\': ?, \'sk\': ?, \'v\': ?}}',
