@@ -2,7 +2,6 @@
 
 import importlib
 import pkgutil
-import re
 
 import pytest
 
@@ -15,7 +14,11 @@ _MODULES = sorted(m.name for m in pkgutil.iter_modules(operations.__path__))
 #: the names an operation module may declare (kvstore/operations/__init__.py documents them)
 DECLARATIONS = {"TARGET_PREFIX", "READ_ONLY", "WRITES_ITEMS", "REQUEST_VALUES", "RESPONSE_VALUES",
                 "EMPTY_RESPONSE"}
-_LOOKS_LIKE_A_DECLARATION = re.compile(r"(TARGET|READ|WRITE|REQUEST|RESPONSE|EMPTY)")
+
+
+def _loose(name):
+    """A declaration's name without underscores and plural: READONLY, WRITE_ITEM ... meet READ_ONLY, WRITES_ITEMS."""
+    return name.replace("_", "").replace("S", "")
 
 
 def _module(name):
@@ -57,9 +60,11 @@ def test_declarations_are_well_formed(action):
     """Misspelt declarations would silently take the default: only the documented names are used."""
     operation = OPERATIONS[action]
     module = operation.module
+    near = {_loose(d): d for d in DECLARATIONS}
     for name in vars(module):
-        if name.isupper() and _LOOKS_LIKE_A_DECLARATION.match(name) and name not in DECLARATIONS:
-            assert name in ("RETURN_VALUES",), f"{action}: {name} is not an operation declaration"
+        if name.isupper() and name not in DECLARATIONS and _loose(name) in near:
+            raise AssertionError(f"{action}: {name} is not an operation declaration; did you mean "
+                                 f"{near[_loose(name)]}?")
     assert operation.target_prefix in (DYNAMODB, STREAMS)
     assert type(operation.read_only) is bool and type(operation.writes_items) is bool
     assert not (operation.read_only and operation.writes_items)
