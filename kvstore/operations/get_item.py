@@ -21,7 +21,9 @@ def check_members(request):
 
 
 def run(engine, request):
-    if len(request) == 2:   # TableName + Key: the common case, nothing to compile
+    if len(request) == 2:
+        # TableName + Key, the common case: no enum to check, no projection to compile.  Measured
+        # (bench/results/micro_operations.md, callgrind): 17.0k instructions a call against 20.5k.
         projection = None
         check_request(request, required=(("Key", "key"),))
     else:

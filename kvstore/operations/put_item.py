@@ -46,6 +46,5 @@ def run(engine, request):
     response = {}
     if return_values == "ALL_OLD" and old is not None:
         response["Attributes"] = old
-    if len(request) > 2:
-        finish(response, request, table, item, len(old_packed) if old_packed else 0, item, old, row_key)
+    finish(response, request, table, item, len(old_packed) if old_packed else 0, item, old, row_key)
     return response
