@@ -1,4 +1,4 @@
-"""``kvstore`` command line: serve | bench | check | repair | export | import | copy | diff | demo.
+"""``kvstore`` command line: serve | bench | check | repair | export | import | copy | replicate | diff | demo.
 
 Each subcommand lives beside the code it drives; this module only routes, and
 imports a subcommand's module when that subcommand runs (start-up stays fast).
@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "export": ("kvstore.transfer", "export_main", "export a table in DynamoDB's export format (JSON lines)"),
     "import": ("kvstore.transfer", "import_main", "import a table from DynamoDB's export format"),
     "copy": ("kvstore.migration.copy", "main", "copy tables between kvstore directories and DynamoDB endpoints"),
+    "replicate": ("kvstore.migration.replicate", "main", "copy tables, then follow the source's stream into the target"),
     "diff": ("kvstore.migration.verify", "main", "compare tables item by item between two stores"),
     "demo": ("kvstore.demo", "main", "create a table, write, query and print, on an embedded database"),
 }

@@ -112,12 +112,12 @@ def copy_tables(source, target, tables=None, segments=8, state_path=None, progre
             first_bytes += size
             if not done:
                 units.append((name, seg))
-    stop = stop or threading.Event()
+    halt = threading.Event()             # set when one worker fails, or when ``stop`` (the caller's) is set
     bar = Progress(max(total, first_items), "copy", enabled=progress, initial=first_items, initial_bytes=first_bytes)
 
     def run(table, seg):
         done, key, _, _ = state.segment(table, seg)
-        while not done and not stop.is_set():
+        while not done and not halt.is_set() and not (stop is not None and stop.is_set()):
             items, last = source.scan(table, seg, segments, key, limit=page_size)
             size = 0
             for i in range(0, len(items), BATCH):
@@ -136,12 +136,14 @@ def copy_tables(source, target, tables=None, segments=8, state_path=None, progre
             try:
                 finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
             except BaseException:
-                stop.set()
+                halt.set()
                 raise
-            stop.set()
+            halt.set()
             for future in finished:
                 if future.exception() is not None:
                     raise future.exception()
+        if any(not state.segment(table, seg)[0] for table, seg in units):
+            raise CopyInterrupted("stopped")
     except (KeyboardInterrupt, CopyInterrupted) as e:
         raise CopyInterrupted(f"copy stopped; run the same command to resume (state in {state_path})") from e
     finally:

@@ -233,6 +233,9 @@ class DirectorySide(Side):
         page = with_backoff(self._execute, self.engine, "BatchWriteItem", {"RequestItems": {table: requests}})
         return page.get("UnprocessedItems", {}).get(table, [])
 
+    def get(self, table, key):
+        return self._execute(self.engine, "GetItem", {"TableName": table, "Key": key, "ConsistentRead": True}).get("Item")
+
     def put(self, table, item):
         self._execute(self.engine, "PutItem", {"TableName": table, "Item": item})
 
@@ -260,8 +263,12 @@ class EndpointSide(Side):
             session = boto3.session.Session(profile_name=profile, region_name="us-east-1")
         config = Config(retries={"total_max_attempts": 1}, max_pool_connections=pool,
                         connect_timeout=10, read_timeout=60)
-        url = None if spec == "aws" else spec
-        self.client = session.client("dynamodb", endpoint_url=url, config=config)
+        self._session, self._config, self._url = session, config, (None if spec == "aws" else spec)
+        self.client = self.client_for("dynamodb")
+
+    def client_for(self, service):
+        """A boto3 client of ``service`` (``"dynamodbstreams"``) at the same endpoint, credentials and region."""
+        return self._session.client(service, endpoint_url=self._url, config=self._config)
 
     def scan(self, table, segment, total, start=None, consistent=True, limit=None):
         request = {"TableName": table, "Segment": segment, "TotalSegments": total, "ConsistentRead": consistent}
@@ -276,6 +283,10 @@ class EndpointSide(Side):
     def write(self, table, requests):
         page = with_backoff(self.client.batch_write_item, RequestItems={table: _requests_to_boto(requests)})
         return _requests_from_boto(page.get("UnprocessedItems", {}).get(table, []))
+
+    def get(self, table, key):
+        page = with_backoff(self.client.get_item, TableName=table, Key=item_to_boto(key), ConsistentRead=True)
+        return item_from_boto(page["Item"]) if "Item" in page else None
 
     def put(self, table, item):
         with_backoff(self.client.put_item, TableName=table, Item=item_to_boto(item))

@@ -66,8 +66,16 @@ def moto_url():
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    url = f"http://{host}:{port}"
+    _moto_reset(url)          # moto's backends are global to the process: start each test empty
+    yield url
+    _moto_reset(url)
     server.stop()
+
+
+def _moto_reset(url):
+    import urllib.request
+    urllib.request.urlopen(urllib.request.Request(url + "/moto-api/reset", method="POST"), timeout=30).read()
 
 
 SCHEMA = dict(

@@ -156,3 +156,33 @@ def test_cli_copy_verify_and_diff(tmp_path, served):
     assert 'extra {"pk":{"S":"p1"},"sk":{"N":"1"}}' in differ.stderr
     missing = run_cli("diff", "--from", src, "--to", str(tmp_path / "nothing"))
     assert missing.returncode == 2 and "no such kvstore directory" in missing.stderr
+
+
+def test_multi_attribute_gsi_keys_are_carried(tmp_path, served):
+    import kvstore
+    index = {"IndexName": "by-region-day", "Projection": {"ProjectionType": "ALL"},
+             "KeySchema": [{"AttributeName": "region", "KeyType": "HASH"}, {"AttributeName": "shop", "KeyType": "HASH"},
+                           {"AttributeName": "day", "KeyType": "RANGE"}, {"AttributeName": "n", "KeyType": "RANGE"}]}
+    with kvstore.open(str(tmp_path / "src")) as db:
+        table = db.create_table(
+            TableName="sales", BillingMode="PAY_PER_REQUEST", GlobalSecondaryIndexes=[index],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": t}
+                                  for n, t in (("pk", "S"), ("region", "S"), ("shop", "S"), ("day", "S"), ("n", "N"))])
+        for i in range(30):
+            table.put_item(Item={"pk": f"s{i}", "region": f"r{i % 2}", "shop": f"x{i % 3}", "day": f"d{i % 4}", "n": i})
+    source, target = open_side(str(tmp_path / "src")), open_side(served.url)
+    try:
+        copy_tables(source, target, progress=False, log=quiet)
+        [gsi] = target.describe("sales")["GlobalSecondaryIndexes"]
+        assert gsi["KeySchema"] == index["KeySchema"]
+        found = target.client.query(
+            TableName="sales", IndexName="by-region-day",
+            KeyConditionExpression="#r = :r AND shop = :s AND #d = :d",
+            ExpressionAttributeNames={"#r": "region", "#d": "day"},
+            ExpressionAttributeValues={":r": {"S": "r0"}, ":s": {"S": "x0"}, ":d": {"S": "d0"}})["Items"]
+        assert sorted(int(i["n"]["N"]) for i in found) == [0, 12, 24]
+        assert identical(diff_tables(source, target))
+    finally:
+        source.close()
+        target.close()
