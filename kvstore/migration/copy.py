@@ -222,7 +222,7 @@ def main(argv=None):
         _log(f"kvstore copy: {e}")
         return 1
     except Exception as e:
-        if error_code(e) is None:
+        if error_code(e) is None and not type(e).__module__.startswith("botocore"):
             raise
         _log(f"kvstore copy: {e}")
         return 1
