@@ -19,6 +19,7 @@ from kvstore import _core, limits
 from kvstore.clock import SystemClock
 from kvstore.engine import scheduler as _scheduler
 from kvstore.engine.errors import CorruptionError, DurabilityError
+from kvstore.engine.streams import DEFAULT_SHARD_SECONDS, REC_ACK, REC_ROLL, Streams
 from kvstore.engine.table import Table, collection_prefix
 from kvstore.engine.tokens import IdempotencyTokens
 from kvstore.engine.ttl import Sweeper
@@ -29,10 +30,11 @@ MEMORY = ":memory:"
 TTL_SWEEP_SECONDS = 1.0
 
 # log record kinds (first element of a record's msgpack array); see docs/format.md
-REC_WRITE = "W"          # ["W", [[table, row_key, packed_or_nil], ...]]
-REC_CREATE_TABLE = "C"   # ["C", meta]
-REC_DELETE_TABLE = "D"   # ["D", table]
-REC_UPDATE_TABLE = "U"   # ["U", meta]
+REC_WRITE = "W"          # ["W", [[table, row_key, packed_or_nil(, image)], ...](, at(, identity))]
+REC_CREATE_TABLE = "C"   # ["C", meta(, stream event)]
+REC_DELETE_TABLE = "D"   # ["D", table(, stream event)]
+REC_UPDATE_TABLE = "U"   # ["U", meta(, stream event)]
+# streams add REC_ROLL ("R") and REC_ACK ("A"): kvstore/engine/streams.py
 
 # checkpoint chunks: ["catalog", [meta, ...]], then [ROWS_FLAT, table, [row_key, packed, row_key, packed, ...]]
 ROWS_FLAT = "kv"
@@ -49,13 +51,15 @@ class Engine:
 
     def __init__(self, path=MEMORY, durability="batch", *, allow_floats=False, repair=False,
                  checkpoint_log_bytes=None, fs=None, clock=None, ttl_sweep_seconds=TTL_SWEEP_SECONDS,
-                 ttl_cooldown_seconds=None):
+                 ttl_cooldown_seconds=None, stream_shard_seconds=DEFAULT_SHARD_SECONDS):
         self.path = path
         self.allow_floats = allow_floats
         self.clock = SystemClock() if clock is None else clock
         self.tables = {}
         self.catalog_lock = threading.RLock()
         self.listeners = []
+        #: DynamoDB Streams: every retained stream, its shards and records (kvstore/engine/streams.py)
+        self.streams = Streams(self, stream_shard_seconds)
         self.closed = False
         self.scheduler = _scheduler.Scheduler(self.clock, on_error=self._job_failed)
         #: ClientRequestToken -> its call, for TransactWriteItems' idempotency window
@@ -119,14 +123,30 @@ class Engine:
 
     # -- catalog -------------------------------------------------------------
 
-    def add_table(self, meta):
-        """Create a table from a validated catalog entry (logged, durable before return)."""
-        with self.catalog_lock:
-            lsn = self._log([REC_CREATE_TABLE, meta])
+    def add_table(self, meta, stream_view=None):
+        """Create a table from a validated catalog entry (logged, durable before return).
+
+        ``stream_view``: enable a stream of that view type; ``meta`` gets its
+        ``StreamSpecification``, ``LatestStreamArn`` and ``LatestStreamLabel``.
+        """
+        with self.catalog_lock, self.streams.lock:
+            record = [REC_CREATE_TABLE, meta]
+            if stream_view is not None:
+                record.append(self._enable_stream(meta, stream_view))
+            lsn = self._log(record)
             table = Table(meta)
+            if stream_view is not None:
+                self.streams.apply_event(record[2], self.streams._number(lsn), meta, table)
             self.tables[table.name] = table
         self.wait_durable(lsn)
         return table
+
+    def _enable_stream(self, meta, view):
+        event, arn, label = self.streams.enable_event(meta["TableName"], meta["TableArn"], self.clock())
+        meta["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view}
+        meta["LatestStreamArn"] = arn
+        meta["LatestStreamLabel"] = label
+        return event
 
     def drop_table(self, name):
         with self.catalog_lock:
@@ -134,7 +154,13 @@ class Engine:
             for lock in table.locks:
                 lock.acquire()
             try:
-                lsn = self._log([REC_DELETE_TABLE, name])
+                with self.streams.lock:
+                    record = [REC_DELETE_TABLE, name]
+                    if table.stream is not None:
+                        record.append(self.streams.disable_event(table.stream, self.clock()))
+                    lsn = self._log(record)
+                    if len(record) > 2:
+                        self.streams.apply_event(record[2], self.streams._number(lsn), table.meta, table)
                 del self.tables[name]
                 table.deleted = True
             finally:
@@ -143,10 +169,23 @@ class Engine:
         self.wait_durable(lsn)
         return table
 
-    def save_meta(self, table):
-        """Log a changed catalog entry (UpdateTable, tags, TTL, streams)."""
-        with self.catalog_lock:
-            lsn = self._log([REC_UPDATE_TABLE, table.meta])
+    def save_meta(self, table, stream=None):
+        """Log a changed catalog entry (UpdateTable, tags, TTL, streams).
+
+        ``stream``: a view type enables a new stream (``table.meta`` gets its
+        members), ``False`` disables the enabled one; either is logged in the
+        same record as the entry.
+        """
+        with self.catalog_lock, self.streams.lock:
+            record = [REC_UPDATE_TABLE, table.meta]
+            if stream:
+                record.append(self._enable_stream(table.meta, stream))
+            elif stream is False and table.stream is not None:
+                table.meta.pop("StreamSpecification", None)
+                record.append(self.streams.disable_event(table.stream, self.clock()))
+            lsn = self._log(record)
+            if len(record) > 2:
+                self.streams.apply_event(record[2], self.streams._number(lsn), table.meta, table)
         self.wait_durable(lsn)
 
     # -- writes --------------------------------------------------------------
@@ -157,18 +196,30 @@ class Engine:
         The caller holds every touched partition's lock.  ``new_packed`` None
         deletes.  ``identity`` names who wrote when it is not a user request
         (``kvstore.engine.ttl.TTL_IDENTITY`` for TTL deletes); listeners get it
-        with the writes.  Returns the log position to pass to :meth:`wait_durable`.
+        with the writes, and a stream record carries it as its userIdentity.
+        A table with an enabled stream gets its records from the same log
+        record (kvstore/engine/streams.py).  Returns the log position to pass
+        to :meth:`wait_durable`.
         """
         if self.closed:
             raise InternalServerError("The database is closed")
         for w in writes:
             if w[0].deleted:   # DeleteTable won the race for the partition lock
                 raise ResourceNotFoundException("Requested resource not found")
-        lsn = 0
-        if self.durability is not None:
-            lsn = self._log([REC_WRITE, [[w[0].name, w[1], w[4]] for w in writes]])
-        for table, row_key, old_item, new_item, new_packed in writes:
-            table.apply(row_key, old_item, new_item, new_packed)
+        streams = self.streams
+        if streams.enabled and any(w[0].stream is not None for w in writes):
+            with streams.lock:
+                lsn, logged = streams.log_write(writes, identity)
+                for table, row_key, old_item, new_item, new_packed in writes:
+                    table.apply(row_key, old_item, new_item, new_packed)
+                if logged is not None:
+                    streams.publish(logged)
+        else:
+            lsn = 0
+            if self.durability is not None:
+                lsn = self._log([REC_WRITE, [[w[0].name, w[1], w[4]] for w in writes]])
+            for table, row_key, old_item, new_item, new_packed in writes:
+                table.apply(row_key, old_item, new_item, new_packed)
         if self.listeners:
             for listener in self.listeners:
                 listener(writes, identity)
@@ -207,6 +258,7 @@ class Engine:
         with self.catalog_lock:
             tables = list(self.tables.values())
             yield ["catalog", [t.meta for t in tables]]
+        yield from self.streams.checkpoint_chunks()
         for table in tables:
             rows = table.rows
             for part in table.iter_range(table, None, True, None, True, chunk=rows_per_chunk):
@@ -238,6 +290,7 @@ class Engine:
         collecting = gc.isenabled()
         gc.disable()                   # millions of new objects, no garbage: skip the collector's passes
         try:
+            streams = self.streams
             for chunk in recovery.snapshot_chunks():
                 if chunk[0] == "catalog":
                     for meta in chunk[1]:
@@ -246,13 +299,15 @@ class Engine:
                 elif chunk[0] == ROWS_FLAT:                # [key, packed, key, packed, ...]
                     it = iter(chunk[2])
                     rows[chunk[1]].update(zip(it, it))
+                elif chunk[0] in ("streams", "sr", "consumers"):
+                    streams.load_chunk(chunk)
                 else:
                     raise CorruptionError(recovery.report["checkpoint"]["file"], None,
                                           f"unknown checkpoint chunk kind {chunk[0]!r}")
             unpack = msgpack.unpackb
-            for payload in recovery.log_payloads():
+            for lsn, payload in recovery.log_records():
                 record = unpack(payload, raw=False)
-                if record[0] == REC_WRITE and len(record[1]) == 1:     # the common case, inline
+                if record[0] == REC_WRITE and len(record) == 2 and len(record[1]) == 1:   # the common case, inline
                     name, row_key, packed = record[1][0]
                     target = rows.get(name)
                     if target is not None:
@@ -261,38 +316,52 @@ class Engine:
                         else:
                             target[row_key] = packed
                 else:
-                    self._replay(record, metas, rows)
+                    self._replay(record, metas, rows, lsn)
             for name, meta in metas.items():
                 self.tables[name] = _build_table(meta, rows[name])
+            streams.attach(self.tables)
+            streams.trim(self.clock())
         finally:
             if collecting:
                 gc.enable()
         self.recovery_report = recovery.report
 
-    @staticmethod
-    def _replay(record, metas, rows):
-        """Apply one log record to the gathered catalog (``metas``) and rows (name -> {row_key: packed})."""
+    def _replay(self, record, metas, rows, lsn):
+        """Apply one log record to the gathered catalog (``metas``), rows (name -> {row_key: packed}) and streams."""
         kind = record[0]
+        streams = self.streams
         if kind == REC_WRITE:
-            for name, row_key, packed in record[1]:
-                target = rows.get(name)
+            for entry in record[1]:
+                target = rows.get(entry[0])
                 if target is None:         # a write that raced its table's deletion: it was never visible
                     continue
-                if packed is None:
-                    target.pop(row_key, None)
+                if entry[2] is None:
+                    target.pop(entry[1], None)
                 else:
-                    target[row_key] = packed
+                    target[entry[1]] = entry[2]
+            if len(record) > 2:
+                streams.replay_write(record, lsn)
         elif kind == REC_CREATE_TABLE:
             metas[record[1]["TableName"]] = record[1]
             rows[record[1]["TableName"]] = {}
+            if len(record) > 2:
+                streams.apply_event(record[2], streams._number(lsn), record[1])
         elif kind == REC_DELETE_TABLE:
-            metas.pop(record[1], None)
+            meta = metas.pop(record[1], None)
             rows.pop(record[1], None)
+            if len(record) > 2:
+                streams.apply_event(record[2], streams._number(lsn), meta)
         elif kind == REC_UPDATE_TABLE:
             # the live engine adjusts the table in place (UpdateTable, GSI backfill); building the table
             # from its final catalog entry below yields the same indexes, filled from the final rows
             if record[1]["TableName"] in metas:
                 metas[record[1]["TableName"]] = record[1]
+            if len(record) > 2:
+                streams.apply_event(record[2], streams._number(lsn), record[1])
+        elif kind == REC_ROLL:
+            streams.replay_roll(record, lsn)
+        elif kind == REC_ACK:
+            streams.replay_ack(record)
 
     def close(self):
         """Stop and join the background jobs, then flush and close the log.  Idempotent."""

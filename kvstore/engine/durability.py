@@ -276,6 +276,11 @@ class Durability:
             return
         self._wait(lsn)
 
+    def sync_to(self, lsn):
+        """Make the log durable through ``lsn`` now, whatever the policy (a stream reader needs it)."""
+        if lsn > self._durable_lsn:
+            self._wait(lsn)
+
     def flush(self):
         """Write (and sync, unless ``none``) everything appended so far; DurabilityError on failure."""
         self._wait(self._next_lsn - 1)

@@ -317,14 +317,18 @@ class Recovery:
         return ckpt.read_chunks(self._fs, self._info.checkpoint.path)
 
     def log_payloads(self):
+        for _lsn, payload in self.log_records():
+            yield payload
+
+    def log_records(self):
+        """``(lsn, payload)`` of every record to replay, in LSN order."""
         for s in self._info.segments:
             if s.last_lsn is None or s.last_lsn < self.start_lsn:
                 continue
             data = self._fs.read_bytes(s.path)
             if len(data) < s.end or wal.decode_segment_header(data, s.path) != s.first_lsn:
                 raise CorruptionError(s.path, None, "segment changed after it was checked")
-            for _lsn, payload in wal.iter_payloads(data, s.path, self.start_lsn, s.end, verify=False):
-                yield payload
+            yield from wal.iter_payloads(data, s.path, self.start_lsn, s.end, verify=False)
 
     def describe(self):
         """The report as a few lines of text."""

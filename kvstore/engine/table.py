@@ -69,6 +69,8 @@ class Table:
         #: the TTL expiry index (kvstore.engine.ttl) while TTL is enabled, else None
         self.expiry = None
         ttl.configure(self)
+        #: the enabled stream (``kvstore.engine.streams.Stream``) or None
+        self.stream = None
         #: item-collection sizes by partition-key prefix, kept only for tables with an LSI
         self.collections = {} if self.lsis else None
 
@@ -340,7 +342,7 @@ def new_table_meta(request, now):
                     if i.get("ProvisionedThroughput") else {})}
                 for i in request[member]
             ]
-    for member in ("StreamSpecification", "SSESpecification", "TableClass", "DeletionProtectionEnabled",
+    for member in ("SSESpecification", "TableClass", "DeletionProtectionEnabled",
                    "OnDemandThroughput", "WarmThroughput"):
         if member in request and request[member] is not None:
             meta[member] = request[member]

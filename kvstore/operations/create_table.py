@@ -21,9 +21,8 @@ def run(engine, request):
     with engine.catalog_lock:
         if request["TableName"] in engine.tables:
             raise ResourceInUseException(f"Table already exists: {request['TableName']}")
-        table = engine.add_table(meta)
-    if request.get("StreamSpecification", {}).get("StreamEnabled") and hasattr(engine, "enable_stream"):
-        engine.enable_stream(table)
+        stream_view = check_stream_specification(request.get("StreamSpecification"))
+        table = engine.add_table(meta, stream_view) if stream_view else engine.add_table(meta)
     return {"TableDescription": describe(table)}
 
 

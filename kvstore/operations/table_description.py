@@ -33,9 +33,9 @@ def describe(table, status="ACTIVE"):
     gsis = [_index(table, i, meta) for i in table.gsis]
     if gsis:
         desc["GlobalSecondaryIndexes"] = gsis
-    stream = meta.get("StreamSpecification")
-    if stream and meta.get("LatestStreamArn"):
-        desc["StreamSpecification"] = dict(stream)
+    if meta.get("StreamSpecification"):               # only while a stream is enabled
+        desc["StreamSpecification"] = dict(meta["StreamSpecification"])
+    if meta.get("LatestStreamArn"):                   # the last stream, enabled or not
         desc["LatestStreamLabel"] = meta["LatestStreamLabel"]
         desc["LatestStreamArn"] = meta["LatestStreamArn"]
     sse = meta.get("SSESpecification")

@@ -38,6 +38,7 @@ def check_member_constraints(request):
             if d.get("AttributeType") not in ("S", "N", "B"):
                 violations.append((d.get("AttributeType"), f"attributeDefinitions.{i}.member.attributeType",
                                    "Member must satisfy enum value set: [B, N, S]"))
+    violations.extend(stream_specification_violations(request.get("StreamSpecification")))
     billing = request.get("BillingMode")
     if billing is not None and billing not in ("PROVISIONED", "PAY_PER_REQUEST"):
         violations.append((billing, "billingMode", f"Member must satisfy enum value set: {BILLING_MODES}"))
@@ -165,16 +166,35 @@ def check_gsi_throughput(gsi, billing):
         raise invalid_parameter("ProvisionedThroughput must be specified for index: " + gsi["IndexName"])
 
 
-def check_stream_specification(spec):
+STREAM_VIEW_TYPES = ("OLD_IMAGE", "KEYS_ONLY", "NEW_AND_OLD_IMAGES", "NEW_IMAGE")
+
+
+def stream_specification_violations(spec):
+    """Member constraints of a StreamSpecification (reported with the request's other constraints)."""
     if spec is None:
-        return
-    if spec.get("StreamEnabled") and not spec.get("StreamViewType"):
-        raise invalid_parameter("You must specify a StreamViewType when enabling a stream")
+        return []
+    out = []
+    if spec.get("StreamEnabled") is None:
+        out.append((None, "streamSpecification.streamEnabled", "Member must not be null"))
     view = spec.get("StreamViewType")
-    if view is not None and view not in ("NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"):
-        raise constraint_error([(view, "streamSpecification.streamViewType",
-                                 "Member must satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES, "
-                                 "KEYS_ONLY]")])
+    if view is not None and view not in STREAM_VIEW_TYPES:
+        out.append((view, "streamSpecification.streamViewType",
+                    f"Member must satisfy enum value set: [{', '.join(STREAM_VIEW_TYPES)}]"))
+    return out
+
+
+def check_stream_specification(spec):
+    """CreateTable's StreamSpecification rules; returns the view type of a stream to enable, or None."""
+    if spec is None:
+        return None
+    if spec.get("StreamEnabled"):
+        if not spec.get("StreamViewType"):
+            raise invalid_parameter("Table is being created with a stream enabled, UpdateViewType is required")
+        return spec["StreamViewType"]
+    if spec.get("StreamViewType"):
+        raise invalid_parameter("Table is being created with a stream disabled, UpdateViewType should not be "
+                                "specified")
+    return None
 
 
 def check_tags(tags):

@@ -10,12 +10,11 @@ import copy
 
 from kvstore.errors import (
     LimitExceededException, ResourceInUseException, ResourceNotFoundException, ValidationException,
-    invalid_parameter,
+    constraint_error, invalid_parameter,
 )
 from kvstore.operations.common import check_request, get_table
-from kvstore.operations.table_description import describe
 from kvstore.operations.table_schema import (
-    check_billing, check_gsi_throughput, check_key_schema, check_projection, check_stream_specification,
+    check_billing, check_gsi_throughput, check_key_schema, check_projection, stream_specification_violations,
 )
 
 NOTHING_TO_DO = ("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
@@ -27,6 +26,9 @@ SETTINGS = ("BillingMode", "ProvisionedThroughput", "GlobalSecondaryIndexUpdates
 
 def run(engine, request):
     check_request(request)
+    violations = stream_specification_violations(request.get("StreamSpecification"))
+    if violations:
+        raise constraint_error(violations)
     if not any(request.get(m) is not None for m in SETTINGS) or request.get("GlobalSecondaryIndexUpdates") == []:
         raise ValidationException(NOTHING_TO_DO)
     with engine.catalog_lock:
@@ -37,7 +39,7 @@ def run(engine, request):
         meta = copy.deepcopy(table.meta)
         _billing(meta, request)
         created = _gsi_updates(table, meta, request)
-        _stream(engine, table, meta, request)
+        stream = _stream(table, meta, request)
         for member in ("SSESpecification", "TableClass", "DeletionProtectionEnabled", "OnDemandThroughput",
                        "WarmThroughput"):
             if request.get(member) is not None:
@@ -48,7 +50,7 @@ def run(engine, request):
             table.remove_index(name)
         for d in meta["AttributeDefinitions"]:
             table.attribute_types[d["AttributeName"]] = d["AttributeType"]
-        engine.save_meta(table)
+        engine.save_meta(table, stream)
         index = None
         if created is not None:
             index = table.add_index("GSI", created, status="CREATING")
@@ -179,15 +181,32 @@ def _prune_definitions(meta):
     meta["AttributeDefinitions"] = [d for d in meta["AttributeDefinitions"] if d["AttributeName"] in used]
 
 
-def _stream(engine, table, meta, request):
+def _stream(table, meta, request):
+    """What the request does to the stream: a view type to enable, False to disable, None for nothing.
+
+    ``Engine.save_meta`` makes the change, in the same log record as the new catalog entry.
+    """
     spec = request.get("StreamSpecification")
     if spec is None:
-        return
-    check_stream_specification(spec)
-    current = meta.get("StreamSpecification") or {}
+        return None
+    if request.get("ProvisionedThroughput") is not None or request.get("BillingMode") == "PROVISIONED":
+        raise invalid_parameter("You cannot modify stream status while updating table IOPS")
     if spec.get("StreamEnabled"):
+<<<<<<< HEAD
         if current.get("StreamEnabled"):
             raise ValidationException(f"Table already has an enabled stream: {table.name}")
     elif not current.get("StreamEnabled"):
         raise ValidationException(f"Table {table.name} does not have a stream enabled to disable")
     meta["StreamSpecification"] = dict(spec)
+=======
+        if not spec.get("StreamViewType"):
+            raise invalid_parameter("If stream is being enabled then UpdateViewType is required")
+        if table.stream is not None:
+            raise ValidationException(f"Table already has an enabled stream: TableName: {table.name}")
+        return spec["StreamViewType"]
+    if spec.get("StreamViewType"):
+        raise invalid_parameter("If stream is being disabled, then UpdateViewType must not be specified")
+    if table.stream is None:
+        raise ValidationException(f"Table has no stream to disable: TableName: {table.name}")
+    return False
+>>>>>>> d13e83f (Streams: engine registry (streams, shards, records) fed from Engine.commit inside the write's own log record; StreamSpecification on CreateTable/UpdateTable/DeleteTable; ListStreams, DescribeStream, GetShardIterator, GetRecords; replay and checkpoints carry streams)
