@@ -63,6 +63,24 @@ class Database:
     def transact_get_items(self, **kwargs):
         return self._call("TransactGetItems", self.native_request("TransactGetItems", kwargs))
 
+    # -- streams ---------------------------------------------------------------
+
+    def client(self, service_name="dynamodb"):
+        """A low-level client: ``"dynamodb"`` is ``db.meta.client``; ``"dynamodbstreams"`` answers
+        ListStreams, DescribeStream, GetShardIterator and GetRecords exactly as boto3's
+        ``dynamodbstreams`` client does (attribute values in DynamoDB JSON, timestamps as datetimes)."""
+        if service_name == "dynamodb":
+            return self.meta.client
+        if service_name == "dynamodbstreams":
+            from kvstore.streams_client import StreamsClient
+            return StreamsClient(self)
+        raise ValueError(f"kvstore serves 'dynamodb' and 'dynamodbstreams', not {service_name!r}")
+
+    def stream_consumer(self, table_name, name, start="TRIM_HORIZON", timeout=None):
+        """A named, durable consumer of a table's stream records (see ``kvstore.consumers``)."""
+        from kvstore.consumers import StreamConsumer
+        return StreamConsumer(self, table_name, name, start, timeout)
+
     # -- lifecycle -------------------------------------------------------------
 
     def close(self):
@@ -252,6 +270,11 @@ class Table:
 
     def scan(self, **kwargs):
         return self._call("Scan", kwargs)
+
+    def stream(self, start="TRIM_HORIZON", timeout=None):
+        """The table's stream records as they commit, in process (see ``kvstore.consumers``)."""
+        from kvstore.consumers import StreamReader
+        return StreamReader(self._db, self.name, start, timeout)
 
     def batch_writer(self, overwrite_by_pkeys=None, flush_amount=25):
         """A buffering writer like boto3's: sends BatchWriteItem 25 requests at a time."""

@@ -368,6 +368,8 @@ class Engine:
         if self.closed:
             return
         self.closed = True
+        with self.streams.lock:            # wake in-process stream readers: they end
+            self.streams.changed.notify_all()
         try:
             self.scheduler.stop()
         finally:
