@@ -13,6 +13,7 @@ from kvstore.errors import (
     constraint_error, invalid_parameter,
 )
 from kvstore.operations.common import check_request, get_table
+from kvstore.operations.table_description import describe
 from kvstore.operations.table_schema import (
     check_billing, check_gsi_throughput, check_key_schema, check_projection, stream_specification_violations,
 )
