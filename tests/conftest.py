@@ -76,3 +76,22 @@ def client_errors():
 
     import kvstore.errors
     return (kvstore.errors.ClientError, botocore.exceptions.ClientError)
+
+
+@pytest.fixture
+def dynamodbstreams(dynamodb, face, request):
+    """A DynamoDB Streams client on the same face and database as ``dynamodb``.
+
+    ``embedded``: ``db.client("dynamodbstreams")``; ``hook``: ``boto3.client("dynamodbstreams")`` inside the
+    mock; ``wire``: the same client against the server.  All three answer in boto3's low-level shape.
+    """
+    if face == "embedded":
+        return dynamodb.client("dynamodbstreams")
+    import boto3
+    from botocore.config import Config
+    config = Config(parameter_validation=False, retries={"max_attempts": 1})
+    if face == "hook":
+        return boto3.client("dynamodbstreams", region_name="us-east-1", config=config)
+    running = request.getfixturevalue("_wire_face_server")
+    return boto3.client("dynamodbstreams", endpoint_url=running.url, region_name="us-east-1", config=config,
+                        aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")

@@ -9,8 +9,7 @@ TrimmedDataAccessException.
 """
 
 from kvstore.errors import TrimmedDataAccessException
-from kvstore.operations.get_shard_iterator import TRIMMED
-from kvstore.operations.stream_access import check_constraints, limit_violations, make_iterator, read_iterator
+from kvstore.operations.stream_access import TRIMMED, check_constraints, limit_violations, make_iterator, read_iterator
 
 MAX_BYTES = 1024 * 1024
 

@@ -9,11 +9,10 @@ Closed shards of disabled streams still give iterators.
 
 from kvstore.errors import TrimmedDataAccessException, ValidationException
 from kvstore.operations.stream_access import (
-    arn_violations, check_constraints, get_shard, get_stream, make_iterator, parse_sequence_number,
+    TRIMMED, arn_violations, check_constraints, get_shard, get_stream, make_iterator, parse_sequence_number,
 )
 
 TYPES = ("TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
-TRIMMED = "The data you are trying to access has been trimmed."
 
 
 def run(engine, request):
@@ -51,7 +50,7 @@ def run(engine, request):
         elif kind == "LATEST":
             position = shard.last
         else:
-            if number < shard.start or (shard.end is not None and number > shard.end):
+            if number < shard.start or number > max(shard.last, shard.start if shard.end is None else shard.end):
                 raise ValidationException(f"Invalid SequenceNumber {sequence} for shard {shard_id}")
             position = number - 1 if kind == "AT_SEQUENCE_NUMBER" else number
             if position < shard.trimmed:

@@ -15,7 +15,8 @@ import msgpack
 from kvstore import limits
 from kvstore.engine.streams import ITERATOR_SECONDS, parse_sequence
 from kvstore.errors import (
-    ExpiredIteratorException, ResourceNotFoundException, ValidationException, constraint_error,
+    ExpiredIteratorException, ResourceNotFoundException, TrimmedDataAccessException, ValidationException,
+    constraint_error,
 )
 
 _ARN_RE = re.compile(
@@ -23,6 +24,7 @@ _ARN_RE = re.compile(
     r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\Z")
 _SEQUENCE_RE = re.compile(r"\d{21,40}\Z")
 INVALID_ARN = "Invalid StreamArn"
+TRIMMED = "The data you are trying to access has been trimmed."
 
 
 def check_constraints(violations):
@@ -101,7 +103,10 @@ def read_iterator(engine, iterator):
     stream = engine.streams.by_arn.get(arn)
     if stream is None:
         raise ResourceNotFoundException(f"Requested resource not found: Stream: {arn} not found")
-    return stream, get_shard(stream, shard_id), position
+    shard = stream.shard(shard_id)
+    if shard is None:               # it was there when the iterator was issued: retention removed it
+        raise TrimmedDataAccessException(TRIMMED)
+    return stream, shard, position
 
 
 REGION = limits.REGION
