@@ -472,6 +472,7 @@ class Streams:
                     if not shard.seqs or r[0] > shard.seqs[-1]:
                         shard.seqs.append(r[0])
                         shard.records.append(tuple(r))
+                        shard.last = max(shard.last, r[0])      # records copied after the shard's state
         elif kind == "consumers":
             for table_name, consumer, seq in chunk[1]:
                 self.replay_ack([REC_ACK, table_name, consumer, seq])
