@@ -73,14 +73,14 @@ class StreamReader:
         """Up to ``limit`` (stream, record) after the position (caller holds the streams lock)."""
         out = []
         cursor = self._cursor
+        if self._strict and cursor < self._engine.streams.trimmed.get(self.table_name, -1):
+            raise TrimmedDataAccessException(TRIMMED)
         for stream in self._streams():
             if stream.end is not None and stream.end <= cursor:
                 continue
             for shard in stream.shards:
                 if shard.last <= cursor:
                     continue
-                if self._strict and shard.trimmed >= shard.start and cursor < shard.trimmed:
-                    raise TrimmedDataAccessException(TRIMMED)
                 for record in self._engine.streams.read(shard, cursor, limit - len(out)):
                     out.append((stream, record))
                 if len(out) >= limit:
@@ -95,6 +95,7 @@ class StreamReader:
         engine = self._engine
         streams = engine.streams
         deadline = None if timeout is None else time.monotonic() + timeout
+        streams.catch_up()
         with streams.lock:
             while True:
                 found = self._take(limit)

@@ -299,7 +299,7 @@ class Engine:
                 elif chunk[0] == ROWS_FLAT:                # [key, packed, key, packed, ...]
                     it = iter(chunk[2])
                     rows[chunk[1]].update(zip(it, it))
-                elif chunk[0] in ("streams", "sr", "consumers"):
+                elif chunk[0] in ("streams", "sr", "consumers", "trimmed"):
                     streams.load_chunk(chunk)
                 else:
                     raise CorruptionError(recovery.report["checkpoint"]["file"], None,

@@ -192,6 +192,8 @@ class Streams:
         self.enabled = 0
         #: (table name, consumer name) -> acknowledged sequence number
         self.consumers = {}
+        #: table name -> the newest sequence number retention removed from any of its streams
+        self.trimmed = {}
         self._counter = 0            # commit numbers of an in-memory engine
         self._last_trim = None
 
@@ -327,7 +329,9 @@ class Streams:
             for stream in list(self.by_arn.values()):
                 if stream.end is None:
                     self._roll_if_due(stream, now)
-            self.trim(now)
+            if self._last_trim is None or not 0 <= now - self._last_trim < 1.0:
+                self._last_trim = now
+                self.trim(now)
 
     def trim(self, now):
         """Drop records older than the retention period, and shards and streams left empty by it."""
@@ -345,6 +349,7 @@ class Streams:
                         cut += 1
                     if cut:
                         shard.trimmed = records[cut - 1][0]
+                        self.trimmed[stream.table] = max(self.trimmed.get(stream.table, -1), shard.trimmed)
                         del records[:cut]
                         del shard.seqs[:cut]
                     if shard.end is not None and not records and shard.created <= horizon:
@@ -441,6 +446,7 @@ class Streams:
             states = [s.state() for s in self.by_arn.values()]
             streams = list(self.by_arn.values())
             consumers = [[t, c, seq] for (t, c), seq in self.consumers.items()]
+            trimmed = list(self.trimmed.items())
         yield ["streams", states]
         for stream in streams:
             for shard in stream.shards:
@@ -455,6 +461,7 @@ class Streams:
                     if len(part) < per_chunk:
                         break
         yield ["consumers", consumers]
+        yield ["trimmed", [[t, seq] for t, seq in trimmed]]
 
     def load_chunk(self, chunk):
         kind = chunk[0]
@@ -476,6 +483,9 @@ class Streams:
         elif kind == "consumers":
             for table_name, consumer, seq in chunk[1]:
                 self.replay_ack([REC_ACK, table_name, consumer, seq])
+        elif kind == "trimmed":
+            for table_name, seq in chunk[1]:
+                self.trimmed[table_name] = max(self.trimmed.get(table_name, -1), seq)
 
     def attach(self, tables):
         """After recovery: point each table at its enabled stream."""
