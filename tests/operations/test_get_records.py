@@ -270,3 +270,21 @@ def test_missing_iterator(dynamodb, dynamodbstreams):
     with validation("1 validation error detected: Value null at 'shardIterator' failed to satisfy constraint: "
                     "Member must not be null"):
         dynamodbstreams.get_records()
+
+
+def test_ttl_deletions_carry_the_service_identity(clocked):
+    """An item deleted by TTL makes a REMOVE record with userIdentity {Type: Service, PrincipalId: dynamodb};
+    a user's delete has no userIdentity."""
+    db, resource, streams, clock = clocked
+    table = stream_table(resource, "NEW_AND_OLD_IMAGES")
+    resource.meta.client.update_time_to_live(TableName=table.name,
+                                             TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    table.put_item(Item={"pk": "a", "exp": int(clock()) - 10})
+    table.put_item(Item={"pk": "b"})
+    table.delete_item(Key={"pk": "b"})
+    db.engine.ttl.run()
+    removes = [r for r in _records(streams, table) if r["eventName"] == "REMOVE"]
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in removes] == ["b", "a"]
+    assert "userIdentity" not in removes[0]
+    assert removes[1]["userIdentity"] == {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
+    assert removes[1]["dynamodb"]["OldImage"]["exp"] == {"N": str(int(clock()) - 10)}
