@@ -207,7 +207,8 @@ class Engine:
             if w[0].deleted:   # DeleteTable won the race for the partition lock
                 raise ResourceNotFoundException("Requested resource not found")
         streams = self.streams
-        if streams.enabled and any(w[0].stream is not None for w in writes):
+        if streams.enabled and writes and (writes[0][0].stream is not None
+                                           or any(w[0].stream is not None for w in writes)):
             with streams.lock:
                 lsn, logged = streams.log_write(writes, identity)
                 for table, row_key, old_item, new_item, new_packed in writes:

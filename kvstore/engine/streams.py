@@ -273,11 +273,12 @@ class Streams:
     def log_write(self, writes, identity):
         """Log ``writes`` with the stream records they make; returns ``(lsn, pending)``.
 
-        ``pending`` is what :meth:`publish` appends once the rows are applied.
+        ``pending`` is what :meth:`publish` appends once the rows are applied
+        (None when no write made a record).
         """
         engine = self.engine
-        now = engine.clock()
-        entries = []
+        durable = engine.durability is not None
+        entries = [] if durable else None
         pending = []
         for table, row_key, old_item, new_item, new_packed in writes:
             stream = table.stream
@@ -285,26 +286,40 @@ class Streams:
             if stream is not None and stream.end is None:
                 change = _change(stream, table.rows.get(row_key), old_item, new_item, new_packed)
             if change is None:
-                entries.append([table.name, row_key, new_packed])
+                if durable:
+                    entries.append([table.name, row_key, new_packed])
                 continue
-            kind, image = change
-            entries.append([table.name, row_key, new_packed, image])
-            pending.append((stream, kind, new_packed, image))
+            if durable:
+                entries.append([table.name, row_key, new_packed, change[1]])
+            pending.append((stream, change[0], new_packed, change[1]))
         if not pending:
-            return engine._log(["W", entries]) if engine.durability is not None else 0, None
-        for stream in {p[0] for p in pending}:
-            self._roll_if_due(stream, now)
-        record = ["W", entries, now] if identity is None else ["W", entries, now, identity]
-        lsn = engine._log(record)
+            return (engine._log(["W", entries]) if durable else 0), None
+        now = engine.clock()
+        if len(pending) == 1:
+            self._roll_if_due(pending[0][0], now)
+        else:
+            for stream in {p[0] for p in pending}:
+                self._roll_if_due(stream, now)
+        lsn = 0
+        if durable:
+            lsn = engine._log(["W", entries, now] if identity is None else ["W", entries, now, identity])
         return lsn, (lsn, now, identity, pending)
 
     def publish(self, logged):
         lsn, now, identity, pending = logged
-        n = self._number(lsn)
+        base = (lsn if self.engine.durability is not None else self._next_counter()) * PER_COMMIT
         for i, (stream, kind, new_packed, image) in enumerate(pending):
-            stream.shards[-1].append((sequence_number(n, i), lsn, now, kind, new_packed, image, identity))
+            shard = stream.shards[-1]
+            seq = base + i
+            shard.seqs.append(seq)
+            shard.records.append((seq, lsn, now, kind, new_packed, image, identity))
+            shard.last = seq
         if self.waiting:
             self.changed.notify_all()
+
+    def _next_counter(self):
+        self._counter += 1
+        return self._counter
 
     # -- rollover and trimming ------------------------------------------------------
 
@@ -533,7 +548,9 @@ def _change(stream, old_packed, old_item, new_item, new_packed):
     else:
         if old_packed == new_packed:
             return None
-        if len(old_packed) == len(new_packed):
+        # the same item packed differently (attributes or set elements in another order) has the same
+        # bytes in another order: a different length or byte sum is a change without unpacking anything
+        if len(old_packed) == len(new_packed) and sum(old_packed) == sum(new_packed):
             old = old_item if old_item is not None else _core.unpack_item(old_packed)
             new = new_item if new_item is not None else _core.unpack_item(new_packed)
             if same_item(old, new):
