@@ -186,6 +186,18 @@ def type_of(value):
 
 # ---------------------------------------------------------------- from Python
 
+def same_value(a, b):
+    """DynamoDB equality of two native values, strict about types: ``True`` is not the number 1
+    (Python's ``==`` says it is), a list is not a set."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(same_value(v, b[k]) for k, v in a.items())
+    if type(a) is list:
+        return len(a) == len(b) and all(map(same_value, a, b))
+    return a == b
+
+
 def from_python(value, allow_floats=False, _depth=1):
     """Validate a value passed by a Python caller and return its native form.
 

@@ -29,12 +29,15 @@ import threading
 from datetime import datetime, timezone
 
 from kvstore import _core, limits
+from kvstore.types import same_value
 
 SEQ_BASE = 10 ** 20
 PER_COMMIT = 10 ** 4
 RETENTION_SECONDS = 24 * 3600
 ITERATOR_SECONDS = 15 * 60
 DEFAULT_SHARD_SECONDS = 4 * 3600
+#: how often the engine's scheduler rolls over and trims streams nobody writes or reads
+UPKEEP_SECONDS = 60.0
 #: the userIdentity of a record whose write had an identity (``kvstore.engine.ttl.TTL_IDENTITY``)
 SERVICE_IDENTITY = {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
 VIEW_TYPES = ("NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY")
@@ -66,17 +69,6 @@ def label_of(at):
     """ISO-8601 with milliseconds and no zone, in UTC (DynamoDB's stream label)."""
     ms = int(round(at * 1000))
     return datetime.fromtimestamp(ms // 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{ms % 1000:03d}"
-
-
-def same_item(a, b):
-    """DynamoDB equality of two native items, strict about types (``True`` is not the number 1)."""
-    if type(a) is not type(b):
-        return False
-    if type(a) is dict:
-        return a.keys() == b.keys() and all(same_item(v, b[k]) for k, v in a.items())
-    if type(a) is list:
-        return len(a) == len(b) and all(map(same_item, a, b))
-    return a == b
 
 
 class Shard:
@@ -195,6 +187,7 @@ class Streams:
         #: table name -> the newest sequence number retention removed from any of its streams
         self.trimmed = {}
         self._counter = 0            # commit numbers of an in-memory engine
+        self._job = None
         self._last_trim = None
 
     # -- numbering --------------------------------------------------------------
@@ -250,6 +243,7 @@ class Streams:
             stream.shards.append(Shard(shard_id, None, start, at))
             self.by_arn[arn] = stream
             self.enabled += 1
+            self._schedule()
             if table is not None:
                 table.stream = stream
             return stream
@@ -267,6 +261,12 @@ class Streams:
         if self.waiting:
             self.changed.notify_all()
         return stream
+
+    def _schedule(self):
+        """Roll over and trim idle streams too: a periodic job on the engine's scheduler (once one exists)."""
+        scheduler = getattr(self.engine, "scheduler", None)
+        if self._job is None and scheduler is not None and not scheduler.stopping.is_set():
+            self._job = scheduler.every("streams-upkeep", UPKEEP_SECONDS, self.catch_up)
 
     # -- the write path (caller holds the partition locks and ``self.lock``) --------
 
@@ -486,6 +486,7 @@ class Streams:
                 self.by_arn[stream.arn] = stream
                 if stream.end is None:
                     self.enabled += 1
+                    self._schedule()
         elif kind == "sr":
             stream = self.by_arn.get(chunk[1])
             shard = stream.shard(chunk[2]) if stream is not None else None
@@ -553,7 +554,7 @@ def _change(stream, old_packed, old_item, new_item, new_packed):
         if len(old_packed) == len(new_packed) and sum(old_packed) == sum(new_packed):
             old = old_item if old_item is not None else _core.unpack_item(old_packed)
             new = new_item if new_item is not None else _core.unpack_item(new_packed)
-            if same_item(old, new):
+            if same_value(old, new):
                 return None
         kind = MODIFY
     if stream.keeps_old:

@@ -10,6 +10,7 @@ from kvstore import _core
 from kvstore.operations.common import (
     check_collection_size, check_index_keys, check_item_size, check_request, get_table, key_from_request,
 )
+from kvstore.types import same_value
 from kvstore.operations.writing import check_return_values, compile_write, condition_failed, finish
 
 WRITES_ITEMS = True
@@ -42,7 +43,7 @@ def run(engine, request):
             raise condition_failed(old, request)
         new = compute_new_item(table, key, old, update)
         lsn = 0
-        if new is not None and new != old:
+        if new is not None and not same_value(new, old):     # True and 1 differ (== says they do not)
             packed = _core.pack_item(new)
             check_item_size(new, "Item size to update has exceeded the maximum allowed size", packed)
             check_index_keys(table, new, updating=True)

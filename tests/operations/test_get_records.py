@@ -49,7 +49,7 @@ def test_record_format(dynamodb, dynamodbstreams):
 def test_approximate_creation_time_is_whole_seconds(clocked):
     """ApproximateCreationDateTime is the commit time rounded down to the second."""
     db, resource, streams, clock = clocked
-    clock.now = 1_800_000_123.75
+    clock.set(1_800_000_123.75)
     table = stream_table(resource, "KEYS_ONLY")
     table.put_item(Item={"pk": "a"})
     [record] = _records(streams, table)

@@ -501,3 +501,10 @@ def test_update_of_a_missing_key_with_no_change_still_answers(table):
     response = update(table, "REMOVE a", ReturnValues="ALL_NEW")
     assert "Attributes" not in response
     assert current(table) is None
+
+
+def test_boolean_replacing_an_equal_number_is_written(hash_table):
+    """SET u = true on u = 1 changes the item (Python's True == 1 must not make it a no-op)."""
+    hash_table.put_item(Item={"pk": "a", "u": 1})
+    hash_table.update_item(Key={"pk": "a"}, UpdateExpression="SET u = :v", ExpressionAttributeValues={":v": True})
+    assert hash_table.get_item(Key={"pk": "a"})["Item"]["u"] is True
