@@ -42,6 +42,7 @@ class StreamReader:
         self.table_name = table_name
         self.timeout = timeout
         self._buffer = []               # fetched, not yet delivered: (sequence, record), newest first
+        self._cached = None
         self._delivered = None
         streams = self._engine.streams
         with streams.lock:
@@ -64,8 +65,12 @@ class StreamReader:
         return self._engine.streams._counter * 10 ** 4 + 10 ** 4 - 1
 
     def _streams(self):
-        return sorted((s for s in self._engine.streams.by_arn.values() if s.table == self.table_name),
-                      key=lambda s: s.start)
+        """The table's retained streams, oldest first (cached until the set of streams changes)."""
+        streams = self._engine.streams
+        if self._cached is None or self._cached[0] != streams.version:
+            found = sorted((s for s in streams.by_arn.values() if s.table == self.table_name), key=lambda s: s.start)
+            self._cached = (streams.version, found)
+        return self._cached[1]
 
     # -- reading --------------------------------------------------------------
 
@@ -120,7 +125,7 @@ class StreamReader:
     def read(self, limit=_BATCH, timeout=0):
         """Up to ``limit`` records, waiting up to ``timeout`` seconds (None: forever) for the first one."""
         if not self._buffer:
-            self._buffer = self._fetch(limit, timeout)
+            self._buffer = self._fetch(max(limit, _BATCH), timeout)
             self._buffer.reverse()
         out = []
         while self._buffer and len(out) < limit:

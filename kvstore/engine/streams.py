@@ -23,7 +23,7 @@ shard and opens its child.
 """
 
 import bisect
-import hashlib
+import zlib
 import os
 import threading
 from datetime import datetime, timezone
@@ -122,6 +122,8 @@ class Stream:
         self.key_schema = [dict(k) for k in key_schema]
         self.key_names = tuple(k["AttributeName"] for k in key_schema)
         self.keeps_old = view in OLD_VIEWS
+        #: eventIDs are 32 hex digits: the stream's crc32, then the sequence number (unique, stable)
+        self.event_prefix = f"{zlib.crc32(arn.encode()):08x}"
         self.created = created
         self.start = start
         self.end = None
@@ -188,6 +190,8 @@ class Streams:
         self.trimmed = {}
         self._counter = 0            # commit numbers of an in-memory engine
         self._job = None
+        #: changes whenever a stream is added or dropped (readers cache their table's streams)
+        self.version = 0
         self._last_trim = None
 
     # -- numbering --------------------------------------------------------------
@@ -242,6 +246,7 @@ class Streams:
                             meta["KeySchema"], at, start)
             stream.shards.append(Shard(shard_id, None, start, at))
             self.by_arn[arn] = stream
+            self.version += 1
             self.enabled += 1
             self._schedule()
             if table is not None:
@@ -355,6 +360,7 @@ class Streams:
             for arn, stream in list(self.by_arn.items()):
                 if stream.end is not None and stream.disabled_at is not None and stream.disabled_at <= horizon:
                     del self.by_arn[arn]
+                    self.version += 1
                     continue
                 kept = []
                 for shard in stream.shards:
@@ -484,6 +490,7 @@ class Streams:
             for state in chunk[1]:
                 stream = Stream.from_state(state)
                 self.by_arn[stream.arn] = stream
+                self.version += 1
                 if stream.end is None:
                     self.enabled += 1
                     self._schedule()
@@ -530,7 +537,7 @@ class Streams:
         body["SequenceNumber"] = text
         body["SizeBytes"] = size
         body["StreamViewType"] = stream.view
-        out = {"eventID": hashlib.md5(f"{stream.arn}|{text}".encode()).hexdigest(),
+        out = {"eventID": f"{stream.event_prefix}{seq:024x}",
                "eventName": EVENT_NAMES[kind], "eventVersion": "1.1", "eventSource": "aws:dynamodb",
                "awsRegion": limits.REGION, "dynamodb": body}
         if identity is not None:

@@ -12,7 +12,6 @@ import re
 
 import msgpack
 
-from kvstore import limits
 from kvstore.engine.streams import ITERATOR_SECONDS, parse_sequence
 from kvstore.errors import (
     ExpiredIteratorException, ResourceNotFoundException, TrimmedDataAccessException, ValidationException,
@@ -108,5 +107,3 @@ def read_iterator(engine, iterator):
         raise TrimmedDataAccessException(TRIMMED)
     return stream, shard, position
 
-
-REGION = limits.REGION

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from .helpers import raises, validation
-from .stream_helpers import clocked, events, latest_arn, read_shard, read_stream, shards, stream_table  # noqa: F401
+from .stream_helpers import clocked, events, latest_arn, read_stream, shards, stream_table  # noqa: F401 (clocked: a fixture)
 
 VIEWS = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 A = {"pk": {"S": "a"}}
