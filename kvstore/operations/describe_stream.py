@@ -23,6 +23,10 @@ def _shard_id_violations(value, path):
     return out
 
 
+#: the DynamoDB Streams API (its own X-Amz-Target prefix; see kvstore/operations/__init__.py)
+TARGET_PREFIX = "DynamoDBStreams_20120810"
+READ_ONLY = True
+
 def run(engine, request):
     arn = request.get("StreamArn")
     limit = request.get("Limit")

@@ -15,6 +15,10 @@ from kvstore.operations.stream_access import (
 TYPES = ("TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
 
 
+#: the DynamoDB Streams API (its own X-Amz-Target prefix; see kvstore/operations/__init__.py)
+TARGET_PREFIX = "DynamoDBStreams_20120810"
+READ_ONLY = True
+
 def run(engine, request):
     arn = request.get("StreamArn")
     shard_id = request.get("ShardId")

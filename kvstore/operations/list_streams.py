@@ -10,6 +10,10 @@ from kvstore.operations.common import table_name_violations
 from kvstore.operations.stream_access import arn_violations, check_arn, check_constraints, limit_violations
 
 
+#: the DynamoDB Streams API (its own X-Amz-Target prefix; see kvstore/operations/__init__.py)
+TARGET_PREFIX = "DynamoDBStreams_20120810"
+READ_ONLY = True
+
 def run(engine, request):
     limit = request.get("Limit")
     start = request.get("ExclusiveStartStreamArn")
