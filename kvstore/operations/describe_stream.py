@@ -27,6 +27,7 @@ def _shard_id_violations(value, path):
 TARGET_PREFIX = "DynamoDBStreams_20120810"
 READ_ONLY = True
 
+
 def run(engine, request):
     arn = request.get("StreamArn")
     limit = request.get("Limit")

@@ -17,7 +17,9 @@ MAX_BYTES = 1024 * 1024
 #: the DynamoDB Streams API (its own X-Amz-Target prefix; see kvstore/operations/__init__.py)
 TARGET_PREFIX = "DynamoDBStreams_20120810"
 #: a read may make the log durable through the records it returns: not READ_ONLY
-RESPONSE_VALUES = ("Records.[].dynamodb.Keys:item", "Records.[].dynamodb.NewImage:item", "Records.[].dynamodb.OldImage:item")
+RESPONSE_VALUES = ("Records.[].dynamodb.Keys:item", "Records.[].dynamodb.NewImage:item",
+                   "Records.[].dynamodb.OldImage:item")
+
 
 def run(engine, request):
     iterator = request.get("ShardIterator")

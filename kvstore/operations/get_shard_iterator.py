@@ -19,6 +19,7 @@ TYPES = ("TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"
 TARGET_PREFIX = "DynamoDBStreams_20120810"
 READ_ONLY = True
 
+
 def run(engine, request):
     arn = request.get("StreamArn")
     shard_id = request.get("ShardId")

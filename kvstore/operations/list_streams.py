@@ -14,6 +14,7 @@ from kvstore.operations.stream_access import arn_violations, check_arn, check_co
 TARGET_PREFIX = "DynamoDBStreams_20120810"
 READ_ONLY = True
 
+
 def run(engine, request):
     limit = request.get("Limit")
     start = request.get("ExclusiveStartStreamArn")
