@@ -2,7 +2,9 @@
 
 TRIM_HORIZON starts at the oldest retained record, LATEST just after the
 newest (exactly at the end: nothing written before the call is read),
-AT_SEQUENCE_NUMBER / AFTER_SEQUENCE_NUMBER at or after a record.  A sequence
+AT_SEQUENCE_NUMBER / AFTER_SEQUENCE_NUMBER at or after a record, AT_TIMESTAMP
+at the first record made at or after ``Timestamp`` (epoch seconds; one older
+than the retained data starts at TRIM_HORIZON, one in the future is refused).  A sequence
 number older than the retained data is a TrimmedDataAccessException.
 Closed shards of disabled streams still give iterators.
 """
@@ -12,7 +14,7 @@ from kvstore.operations.stream_access import (
     TRIMMED, arn_violations, check_constraints, get_shard, get_stream, make_iterator, parse_sequence_number,
 )
 
-TYPES = ("TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
+TYPES = ("TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "AT_TIMESTAMP")
 
 
 #: the DynamoDB Streams API (its own X-Amz-Target prefix; see kvstore/operations/__init__.py)
@@ -25,6 +27,7 @@ def run(engine, request):
     shard_id = request.get("ShardId")
     kind = request.get("ShardIteratorType")
     sequence = request.get("SequenceNumber")
+    timestamp = request.get("Timestamp")
     violations = arn_violations(arn, "streamArn")
     if shard_id is None:
         violations.append((None, "shardId", "Member must not be null"))
@@ -45,6 +48,14 @@ def run(engine, request):
         number = parse_sequence_number(sequence)
     elif sequence is not None:
         raise ValidationException(f"SequenceNumber must not be specified for {kind} shard iterator type")
+    if kind == "AT_TIMESTAMP":
+        if timestamp is None:
+            raise ValidationException("Timestamp must be specified for AT_TIMESTAMP shard iterator type")
+        when = timestamp.timestamp() if hasattr(timestamp, "timestamp") else float(timestamp)
+        if when > engine.clock():
+            raise ValidationException(f"The timestamp {when} is in the future")
+    elif timestamp is not None:
+        raise ValidationException(f"Timestamp must not be specified for {kind} shard iterator type")
     streams = engine.streams
     streams.catch_up()
     stream = get_stream(engine, arn)
@@ -54,6 +65,9 @@ def run(engine, request):
             position = shard.trimmed
         elif kind == "LATEST":
             position = shard.last
+        elif kind == "AT_TIMESTAMP":
+            position = next((r[0] - 1 for r in shard.records if r[2] >= when), shard.last)
+            position = max(position, shard.trimmed)
         else:
             if number < shard.start or number > max(shard.last, shard.start if shard.end is None else shard.end):
                 raise ValidationException(f"Invalid SequenceNumber {sequence} for shard {shard_id}")

@@ -3,9 +3,9 @@
 import pytest
 
 from .helpers import raises, validation
-from .stream_helpers import latest_arn, shards, stream_table
+from .stream_helpers import clocked, latest_arn, shards, stream_table  # noqa: F401 (clocked: a fixture)
 
-TYPES = "[TRIM_HORIZON, LATEST, AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER]"
+TYPES = "[TRIM_HORIZON, LATEST, AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, AT_TIMESTAMP]"
 
 
 @pytest.fixture
@@ -125,3 +125,28 @@ def test_disabled_stream_still_gives_iterators(written):
     streams, arn, shard, _, table = written
     table.update(StreamSpecification={"StreamEnabled": False})
     assert _keys(streams, arn, shard, "TRIM_HORIZON") == ["0", "1", "2"]
+
+
+def test_at_timestamp(clocked):
+    """AT_TIMESTAMP starts at the first record made at or after Timestamp; older: everything; future: refused."""
+    import datetime
+    db, resource, streams, clock = clocked
+    table = stream_table(resource, "KEYS_ONLY")
+    start = clock()
+    for i in range(3):
+        table.put_item(Item={"pk": str(i)})
+        clock.advance(10)
+    arn = latest_arn(table)
+    shard = shards(streams, arn)[0]["ShardId"]
+
+    def at(seconds):
+        when = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+        return _keys(streams, arn, shard, "AT_TIMESTAMP", Timestamp=when)
+    assert at(start + 10) == ["1", "2"]
+    assert at(start + 5) == ["1", "2"]
+    assert at(start - 3600) == ["0", "1", "2"]
+    assert at(start + 25) == []
+    with validation(contains="future"):
+        at(clock() + 60)
+    with validation("Timestamp must be specified for AT_TIMESTAMP shard iterator type"):
+        streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="AT_TIMESTAMP")
