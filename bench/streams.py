@@ -108,6 +108,30 @@ def _read_all(client, arn):
     return count, time.perf_counter() - t0
 
 
+class _RawClient:
+    """GetRecords over HTTP without botocore: the server's side of the cost (JSON is parsed, not converted)."""
+
+    def __init__(self, url):
+        import http.client
+        from urllib.parse import urlsplit
+        parts = urlsplit(url)
+        self.conn = http.client.HTTPConnection(parts.hostname, parts.port)
+
+    def _post(self, action, body):
+        self.conn.request("POST", "/", json.dumps(body), {
+            "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"DynamoDBStreams_20120810.{action}"})
+        return json.loads(self.conn.getresponse().read())
+
+    def describe_stream(self, **kw):
+        return self._post("DescribeStream", kw)
+
+    def get_shard_iterator(self, **kw):
+        return self._post("GetShardIterator", kw)
+
+    def get_records(self, **kw):
+        return self._post("GetRecords", kw)
+
+
 def bench_get_records(records, rounds):
     import boto3
     from botocore.config import Config
@@ -119,13 +143,15 @@ def bench_get_records(records, rounds):
     try:
         _table, arn = _fill(db, records)
         out = {}
-        runs = {"in process": [], "wire (boto3)": []}
+        runs = {"in process": [], "wire (raw HTTP + json.loads)": [], "wire (boto3)": []}
         with ServerThread(RequestHandler(db.engine)) as running:
             wire = boto3.client("dynamodbstreams", endpoint_url=running.url, region_name="us-east-1",
                                 aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
                                 config=Config(retries={"max_attempts": 1}))
+            raw = _RawClient(running.url)
             for _ in range(rounds):
-                for name, client in (("in process", db.meta.client), ("wire (boto3)", wire)):
+                for name, client in (("in process", db.meta.client), ("wire (raw HTTP + json.loads)", raw),
+                                     ("wire (boto3)", wire)):
                     count, took = _read_all(client, arn)
                     assert count == records, (count, records)
                     runs[name].append(count / took)
