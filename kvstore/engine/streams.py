@@ -181,6 +181,8 @@ class Streams:
         #: notified (under ``lock``) when records are appended or a stream is disabled
         self.changed = threading.Condition(self.lock)
         self.waiting = 0
+        #: set when a commit woke a waiting reader: ``Engine.wait_durable`` then yields the GIL once
+        self.woke = False
         self.by_arn = {}
         #: number of enabled streams: commit skips the stream path while it is 0
         self.enabled = 0
@@ -321,6 +323,7 @@ class Streams:
             shard.last = seq
         if self.waiting:
             self.changed.notify_all()
+            self.woke = True
 
     def _next_counter(self):
         self._counter += 1
