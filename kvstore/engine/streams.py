@@ -29,6 +29,7 @@ import threading
 from datetime import datetime, timezone
 
 from kvstore import _core, limits
+from kvstore.engine.errors import DurabilityError
 from kvstore.types import same_value
 
 SEQ_BASE = 10 ** 20
@@ -133,10 +134,6 @@ class Stream:
     @property
     def status(self):
         return "ENABLED" if self.end is None else "DISABLED"
-
-    @property
-    def open_shard(self):
-        return self.shards[-1] if self.end is None else None
 
     def shard(self, shard_id):
         for shard in self.shards:
@@ -314,7 +311,7 @@ class Streams:
 
     def publish(self, logged):
         lsn, now, identity, pending = logged
-        base = (lsn if self.engine.durability is not None else self._next_counter()) * PER_COMMIT
+        base = self._number(lsn) * PER_COMMIT
         for i, (stream, kind, new_packed, image) in enumerate(pending):
             shard = stream.shards[-1]
             seq = base + i
@@ -324,10 +321,6 @@ class Streams:
         if self.waiting:
             self.changed.notify_all()
             self.woke = True
-
-    def _next_counter(self):
-        self._counter += 1
-        return self._counter
 
     # -- rollover and trimming ------------------------------------------------------
 
@@ -403,7 +396,7 @@ class Streams:
         newest = max(r[1] for r in records)
         try:
             self.ensure_durable(newest)
-        except Exception:
+        except (OSError, DurabilityError):       # the log cannot be written now: hand out what is durable
             durable = self.durable_lsn()
             cut = 0
             while cut < len(records) and records[cut][1] <= durable:
