@@ -28,18 +28,13 @@ import tempfile
 import threading
 import time
 
-from bench.machine import describe, one_line
+from .histogram import Histogram
+from .machine import describe, load_average, one_line
 
 KEYS = 10_000
 SCHEMA = dict(KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
               AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
 STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
-
-
-def _pct(sorted_ns, q):
-    if not sorted_ns:
-        return float("nan")
-    return sorted_ns[min(len(sorted_ns) - 1, int(q / 100 * len(sorted_ns)))] / 1000.0
 
 
 def _items(rng, n):
@@ -75,8 +70,8 @@ def bench_put(path, seconds, rounds):
                     i += 1
         result = {}
         for name, ns in samples.items():
-            ns.sort()
-            result[name] = {"p50_us": _pct(ns, 50), "p99_us": _pct(ns, 99), "count": len(ns)}
+            stats = Histogram.of(ns).micros()
+            result[name] = {"p50_us": stats["p50_us"], "p99_us": stats["p99_us"], "count": stats["n"]}
         base, stream = result["no stream"], result["NEW_AND_OLD_IMAGES"]
         result["ratio_p50"] = stream["p50_us"] / base["p50_us"]
         result["ratio_p99"] = stream["p99_us"] / base["p99_us"]
@@ -192,8 +187,8 @@ def bench_lag(path, rate, seconds):
             table.put_item(Item={"pk": f"k{rng.randrange(KEYS):05d}", "t": clock(), "s": pad})
         achieved = total / ((clock() - start) / 1e9)
         consumer.join(30)
-        lags.sort()
-        return {"p50_us": _pct(lags, 50), "p99_us": _pct(lags, 99), "max_us": lags[-1] / 1000 if lags else None,
+        stats = Histogram.of([max(0, lag) for lag in lags]).micros()
+        return {"p50_us": stats["p50_us"], "p99_us": stats["p99_us"], "max_us": stats["max_us"],
                 "delivered": len(lags), "written": total, "achieved_writes_per_s": achieved}
     finally:
         db.close()
@@ -213,7 +208,7 @@ def main(argv=None):
     machine = describe()
     tmp = tempfile.mkdtemp(prefix="kvstore-bench-streams-")
     try:
-        results = {"machine": machine, "load_before": os.getloadavg()}
+        results = {"machine": machine, "load_before": load_average()}
         results["put_memory"] = bench_put(None, args.seconds, args.rounds)
         results["put_batch"] = bench_put(os.path.join(tmp, "put"), args.seconds, args.rounds)
         results["get_records"] = bench_get_records(args.records, max(3, args.rounds // 2))
@@ -221,7 +216,7 @@ def main(argv=None):
         results["lag_batch"] = bench_lag(os.path.join(tmp, "lag"), args.rate, 3.0)
         results["lag_memory_low"] = bench_lag(None, args.low_rate, 3.0)
         results["lag_batch_low"] = bench_lag(os.path.join(tmp, "lag-low"), args.low_rate, 3.0)
-        results["load_after"] = os.getloadavg()
+        results["load_after"] = load_average()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     text = render(results, args)
@@ -236,8 +231,8 @@ def main(argv=None):
 
 def render(r, args):
     lines = ["# Streams benchmark", "",
-             f"Machine: {one_line(r['machine'])}; load average {r['load_before'][0]:.1f} before, "
-             f"{r['load_after'][0]:.1f} after (2 cores shared; only same-run ratios mean much).", "",
+             f"Machine: {one_line(r['machine'])}; load average {r['load_before']} before, "
+             f"{r['load_after']} after (2 cores shared; only same-run ratios mean much).", "",
              f"`python -m bench.streams --seconds {args.seconds} --rounds {args.rounds} --records {args.records} "
              f"--rate {args.rate}`", "",
              "## PutItem with and without a NEW_AND_OLD_IMAGES stream (interleaved rounds, same database)", "",
