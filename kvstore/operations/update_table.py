@@ -193,13 +193,6 @@ def _stream(table, meta, request):
     if request.get("ProvisionedThroughput") is not None or request.get("BillingMode") == "PROVISIONED":
         raise invalid_parameter("You cannot modify stream status while updating table IOPS")
     if spec.get("StreamEnabled"):
-<<<<<<< HEAD
-        if current.get("StreamEnabled"):
-            raise ValidationException(f"Table already has an enabled stream: {table.name}")
-    elif not current.get("StreamEnabled"):
-        raise ValidationException(f"Table {table.name} does not have a stream enabled to disable")
-    meta["StreamSpecification"] = dict(spec)
-=======
         if not spec.get("StreamViewType"):
             raise invalid_parameter("If stream is being enabled then UpdateViewType is required")
         if table.stream is not None:
@@ -210,4 +203,3 @@ def _stream(table, meta, request):
     if table.stream is None:
         raise ValidationException(f"Table has no stream to disable: TableName: {table.name}")
     return False
->>>>>>> d13e83f (Streams: engine registry (streams, shards, records) fed from Engine.commit inside the write's own log record; StreamSpecification on CreateTable/UpdateTable/DeleteTable; ListStreams, DescribeStream, GetShardIterator, GetRecords; replay and checkpoints carry streams)
