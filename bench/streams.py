@@ -7,7 +7,7 @@
   table without one, in one database, in interleaved rounds; each round times every put; the rows are
   p50/p99 over all rounds and the ratio stream / no stream.  In memory and on disk (``batch``).
 * **get_records**: records/s read with GetRecords at Limit 1000 from a shard of ``--records`` records:
-  in process (``db.meta.client.get_records``, native values) and over the wire (boto3 ``dynamodbstreams``
+  in process (``db.client("dynamodbstreams")``, boto3's shape) and over the wire (boto3 ``dynamodbstreams``
   client against ``kvstore serve`` on this machine: JSON, HTTP, botocore parsing included).
 * **lag**: a writer puts at ``--rate`` writes/s (paced) while an in-process reader (``table.stream()``)
   blocks for records; lag = delivery time minus the time taken just before ``put_item`` was called (an
@@ -145,7 +145,7 @@ def bench_get_records(records, rounds):
                                 config=Config(retries={"max_attempts": 1}))
             raw = _RawClient(running.url)
             for _ in range(rounds):
-                for name, client in (("in process", db.meta.client), ("wire (raw HTTP + json.loads)", raw),
+                for name, client in (("in process", db.client("dynamodbstreams")), ("wire (raw HTTP + json.loads)", raw),
                                      ("wire (boto3)", wire)):
                     count, took = _read_all(client, arn)
                     assert count == records, (count, records)
