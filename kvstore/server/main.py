@@ -36,6 +36,8 @@ def build_parser():
     parser.add_argument("--durability", choices=("sync", "batch", "none"), default="batch",
                         help="when a write is on disk: before it is acknowledged (sync), "
                              "within a short interval (batch, default), or left to the OS (none)")
+    parser.add_argument("--stream-shard-seconds", type=float, default=None, metavar="SECONDS",
+                        help="roll DynamoDB Streams shards over this often (default: 4 hours, as DynamoDB)")
     parser.add_argument("--log-level", default="info",
                         choices=("debug", "info", "warning", "error", "critical"))
     parser.add_argument("--credentials", metavar="FILE",
@@ -80,7 +82,8 @@ def main(argv=None):
     import kvstore
     path = ":memory:" if args.in_memory else (args.data_dir or DEFAULT_DATA_DIR)
     try:
-        db = kvstore.open(path, durability=args.durability)
+        options = {} if args.stream_shard_seconds is None else {"stream_shard_seconds": args.stream_shard_seconds}
+        db = kvstore.open(path, durability=args.durability, **options)
     except Exception as e:
         log.error("cannot open database %s: %s", path, e)
         return 1
