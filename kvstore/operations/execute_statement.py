@@ -24,15 +24,24 @@ DUPLICATE = "Duplicate primary key exists in table"
 
 
 def run(engine, request):
+    if len(request) <= 2:
+        answer = partiql.HOT.get(request.get("Statement"))
+        if answer is not None:
+            response = answer(engine, request.get("Parameters"))
+            if response is not None:
+                return response
     check_request(request)
     text = request["Statement"]
     node = partiql.statement(text)
     params = parameters(node, request.get("Parameters"))
     if isinstance(node, tree.Exists):
         raise ValidationException("EXISTS can only be used in ExecuteTransaction write requests.")
-    node, _, plan = partiql.plan(engine, text, node)
+    node, table, plan = partiql.plan(engine, text, node)
     if isinstance(node, tree.Select):
-        return partiql.run_select(engine, plan, params, request)
+        response = partiql.run_select(engine, plan, params, request)
+        if len(request) <= 2 and (len(request) == 1 or "Parameters" in request):
+            partiql.remember_hot(text, plan, table.schema, node.params)
+        return response
     return run_write(engine, plan, params, request)
 
 

@@ -23,7 +23,10 @@ from kvstore.partiql.planner import (
     SelectPlan, WritePlan, key_matches, order_key, plan_delete, plan_exists, plan_insert, plan_select, plan_update,
 )
 from kvstore.partiql.render import check_ordered
-from kvstore.types import item_from_wire, item_to_wire, to_wire
+from kvstore.types import Binary, item_from_wire, item_to_wire, to_wire
+from decimal import Decimal
+
+_KEY_KINDS = {str: "S", Decimal: "N", Binary: "B"}
 
 __all__ = ["statement", "plan", "run_select", "strip_expression_prefix", "SelectPlan", "WritePlan", "tree"]
 
@@ -54,6 +57,7 @@ def statement(text):
 def clear_cache():
     _statements.clear()
     _plans.clear()
+    HOT.clear()
 
 
 def plan(engine, text, node=None):
@@ -93,6 +97,42 @@ def strip_expression_prefix(error):
     if message.startswith("Invalid ") and "Expression: " in message[:40]:
         return ValidationException(message.split("Expression: ", 1)[1])
     return error
+
+
+# ---------------------------------------------------------------- the hot path
+
+#: statement text -> ``answer(engine, params)`` for a plain full-key SELECT (no projection, no
+#: other member than Statement and Parameters): the loop a parameterised GetItem-by-PartiQL runs
+HOT = {}
+
+
+def remember_hot(text, plan_, schema, count):
+    """Keep a direct route for ``text`` when its plan is a plain GetItem (see :data:`HOT`)."""
+    if plan_.kind != "get" or plan_.projection is not None or plan_.has_condition:
+        return
+    table_name = plan_.table
+    keys = tuple(plan_.key_getters)
+    run_get = get_item.run
+    kinds = _KEY_KINDS
+
+    def answer(engine, params):
+        table = engine.tables.get(table_name)
+        if table is None or table.schema is not schema:
+            return None
+        if params is None:
+            if count:
+                return None
+        elif len(params) != count or not params:
+            return None
+        key = {}
+        for name, kind, get in keys:
+            value = get(params)
+            if kinds.get(type(value)) != kind:
+                return None
+            key[name] = value
+        item = run_get(engine, {"TableName": table_name, "Key": key}).get("Item")
+        return {"Items": [item] if item is not None else []}
+    _remember(HOT, text, answer)
 
 
 # ---------------------------------------------------------------- SELECT
@@ -206,7 +246,10 @@ def _paged(engine, plan_, params, request):
             response = query.run(engine, call, key_filter=True)
         else:
             response = operation(engine, call)
-        items.extend(project(plan_, item) for item in response["Items"])
+        if plan_.projection is None:
+            items.extend(response["Items"])
+        else:
+            items.extend(project(plan_, item) for item in response["Items"])
         consumed = add_capacity(consumed, response.get("ConsumedCapacity"))
         if "LastEvaluatedKey" in response:
             return _page(items, consumed, request, position, response["LastEvaluatedKey"])

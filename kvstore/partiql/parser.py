@@ -30,6 +30,8 @@ _INFIX = COMPARISONS | {"+", "-", "*", "/", "%", "||"}
 #: a token after a table that can only be an alias
 _ALIAS_FOLLOWERS = frozenset(("WHERE", "ORDER", "SET", "REMOVE", "RETURNING", "VALUE"))
 _MAX_EXPONENT = 2 ** 31 - 1
+#: nesting (parentheses, NOT, collections) the parser follows before it refuses the statement
+MAX_DEPTH = 256
 
 
 def parse(text):
@@ -43,6 +45,7 @@ class _Parser:
         self.i = 0
         self.params = 0
         self.loc = []                  # location of the literal being read, for number range errors
+        self.depth = 0
 
     # -- token helpers -------------------------------------------------------------
 
@@ -327,7 +330,13 @@ class _Parser:
     def negation(self):
         tok = self.accept_word("NOT")
         if tok:
-            return t.Not(self.negation(), tok)
+            self.depth += 1
+            try:
+                if self.depth > MAX_DEPTH:
+                    raise malformed("Expression nesting exceeds the supported depth")
+                return t.Not(self.negation(), tok)
+            finally:
+                self.depth -= 1
         return self.predicate()
 
     def predicate(self):
@@ -391,6 +400,15 @@ class _Parser:
                 return left
 
     def term(self):
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise malformed("Expression nesting exceeds the supported depth")
+            return self._term()
+        finally:
+            self.depth -= 1
+
+    def _term(self):
         tok = self.peek()
         kind = tok.kind
         if kind == NUMBER:
