@@ -40,7 +40,7 @@ class Database:
         self.tables = _TableCollection(self)
         self.meta = _pytypes.SimpleNamespace(client=_Client(self))
         self._converters = {"item": self._item, "start": self._item, "items": self._items, "value": self._value,
-                            "values": self._values}
+                            "values": self._values, "params": self._parameters}
 
     # -- boto3 ServiceResource methods ---------------------------------------
 
@@ -168,6 +168,17 @@ class Database:
             request["ExpressionAttributeValues"] = (
                 {k: self._placeholder_value(k, v) for k, v in values.items()} if isinstance(values, dict) else values)
         return request
+
+    def _parameters(self, values):
+        """PartiQL Parameters: PartiQL's number rules (kvstore.partiql.parameters), then the values."""
+        if not isinstance(values, (list, tuple)):
+            return values
+        from kvstore.partiql.parameters import check_native
+        out = []
+        for value in values:
+            check_native(value)
+            out.append(self._value(value))
+        return out
 
     def _placeholder_value(self, placeholder, value):
         try:

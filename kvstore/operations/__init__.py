@@ -32,9 +32,10 @@ is optional and the default is what most actions are:
     ``*`` for every value of a map, ``[]`` for every element of a list.  The
     kind says what is there (:data:`VALUE_KINDS`): ``item`` (a map of
     attribute values), ``items`` (a list of them), ``value``, ``values``,
-    ``start`` (an ExclusiveStartKey) and ``eav`` (an ExpressionAttributeValues
+    ``start`` (an ExclusiveStartKey), ``eav`` (an ExpressionAttributeValues
     map; the structure holding it holds the request's expressions, where the
-    Python face renders ``Key``/``Attr`` condition objects).
+    Python face renders ``Key``/``Attr`` condition objects) and ``params`` (a
+    PartiQL ``Parameters`` list: ``values`` read with PartiQL's number rules).
 ``EMPTY_RESPONSE = True``
     Success answers with an empty body on the wire (TagResource).
 ``check_members(request)``
@@ -56,7 +57,7 @@ DYNAMODB = "DynamoDB_20120810"
 STREAMS = "DynamoDBStreams_20120810"
 TARGET_PREFIXES = (DYNAMODB, STREAMS)
 #: the kinds of attribute-value places a ``REQUEST_VALUES`` / ``RESPONSE_VALUES`` path may name
-VALUE_KINDS = ("item", "items", "value", "values", "start", "eav")
+VALUE_KINDS = ("item", "items", "value", "values", "start", "eav", "params")
 
 _ACTION_NAME = re.compile(r"[A-Z][a-z0-9]*(?:[A-Z][a-z0-9]*)*\Z")
 

@@ -14,7 +14,9 @@ from kvstore.operations.common import enum_violations
 from kvstore.operations.execute_statement import parameter_violations, parameters, run_write, statement_violations
 from kvstore.partiql import tree
 
-REQUEST_VALUES = ("Statements.[].Parameters:values",)
+#: PartiQL may write items (through PutItem, UpdateItem, DeleteItem, TransactWriteItems): served like them
+WRITES_ITEMS = True
+REQUEST_VALUES = ("Statements.[].Parameters:params",)
 RESPONSE_VALUES = ("Responses.[].Item:item", "Responses.[].Error.Item:item")
 MAX_STATEMENTS = 25
 SELECT_RULE = "Select statements within BatchExecuteStatement must specify the primary key in the where clause."

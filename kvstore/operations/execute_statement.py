@@ -15,8 +15,10 @@ from kvstore.operations import delete_item, put_item, update_item
 from kvstore.operations.common import enum_violations
 from kvstore.partiql import tree
 
-REQUEST_VALUES = ("Parameters:values",)
-RESPONSE_VALUES = ("Items:items", "LastEvaluatedKey:item")
+#: PartiQL may write items (through PutItem, UpdateItem, DeleteItem, TransactWriteItems): served like them
+WRITES_ITEMS = True
+REQUEST_VALUES = ("Parameters:params",)
+RESPONSE_VALUES = ("Items:items",)
 ENUMS = ("ReturnConsumedCapacity", "ReturnValuesOnConditionCheckFailure")
 MAX_STATEMENT = 8192
 WRITE_OPERATIONS = {"PutItem": put_item.run, "UpdateItem": update_item.run, "DeleteItem": delete_item.run}

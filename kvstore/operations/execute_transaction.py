@@ -17,7 +17,9 @@ from kvstore.operations.execute_statement import DUPLICATE, parameter_violations
 from kvstore.operations.transactions import cancel
 from kvstore.partiql import tree
 
-REQUEST_VALUES = ("TransactStatements.[].Parameters:values",)
+#: PartiQL may write items (through PutItem, UpdateItem, DeleteItem, TransactWriteItems): served like them
+WRITES_ITEMS = True
+REQUEST_VALUES = ("TransactStatements.[].Parameters:params",)
 RESPONSE_VALUES = ("Responses.[].Item:item",)
 MAX_STATEMENTS = 100
 SELECT_RULE = "Select statements within ExecuteTransaction must specify the primary key in the where clause."

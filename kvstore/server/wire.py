@@ -294,6 +294,18 @@ def _values_in(v, key):
     return [from_wire(av) for av in v]
 
 
+def _params_in(v, key):
+    """PartiQL Parameters: PartiQL's number rules first (kvstore.partiql.parameters), then the values."""
+    if type(v) is not list:
+        raise SerializationException(_shape_message(v, "list"))
+    from kvstore.partiql.parameters import check_wire
+    out = []
+    for av in v:
+        check_wire(av)
+        out.append(from_wire(av))
+    return out
+
+
 def _items_in(v, key):
     if type(v) is not list:
         raise SerializationException(_shape_message(v, "list"))
@@ -329,7 +341,7 @@ def _start_in(v, key):
 
 
 _IN = {"item": _item_in, "value": _value_in, "values": _values_in, "items": _items_in,
-       "eav": _eav_in, "start": _start_in}
+       "eav": _eav_in, "start": _start_in, "params": _params_in}
 
 
 def _convert_in(node, steps, convert):

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from .helpers import assert_error, create_table, index, raises, validation
+from .helpers import create_table, index, number_rejected, raises, validation
 
 E = "Statement wasn't well formed, can't be processed: "
 
@@ -366,3 +366,14 @@ def test_key_value_of_another_type_matches_nothing(client, table):
     fill(client, table, 1)
     assert items(client, f'SELECT * FROM "{table.name}" WHERE pk = 1 AND sk = 0') == []
     assert items(client, f'SELECT * FROM "{table.name}" WHERE pk = \'a\' AND sk = \'0\'') == []
+
+
+def test_number_parameters_are_read_like_bigdecimal(client, table):
+    """An exponent beyond 32 bits cannot be converted; precision minus scale past 32 bits is an underflow
+    (boto3's own Decimal context may refuse these before sending: that counts as refused too)."""
+    statement = f"INSERT INTO \"{table.name}\" VALUE {{'pk': 'a', 'sk': 1, 'n': ?}}"
+    number_rejected(lambda: run(client, statement, Decimal("1e99999999999")),
+                    "The parameter cannot be converted to a numeric value: 1E+99999999999")
+    number_rejected(lambda: run(client, statement, [Decimal("1e2147483647")]),
+                    "Number underflow. Attempting to store a number with magnitude smaller than supported range")
+    assert "Item" not in table.get_item(Key={"pk": "a", "sk": 1})

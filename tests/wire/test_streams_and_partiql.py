@@ -49,3 +49,20 @@ def test_partiql_parameters_and_items(client, table_name, make_table):
     items = client.execute_statement(Statement=f'SELECT * FROM "{table_name}" WHERE pk = ?',
                                      Parameters=[{"S": "a"}])["Items"]
     assert items == [{"pk": {"S": "a"}, "sk": {"N": "1"}, "v": {"SS": ["x"]}}]
+
+
+def test_partiql_number_parameters_on_the_wire(client, table_name, make_table):
+    """PartiQL reads number parameters like Java's BigDecimal (reference 6.13), also inside lists."""
+    import botocore.exceptions
+    make_table(client, table_name)
+    statement = f"INSERT INTO \"{table_name}\" VALUE {{'pk': 'a', 'sk': 1, 'n': ?}}"
+    cases = [({"N": "1e99999999999"}, "The parameter cannot be converted to a numeric value: 1e99999999999"),
+             ({"L": [{"N": "1"}, {"N": "1e-99999999999"}]},
+              "The parameter cannot be converted to a numeric value: 1e-99999999999"),
+             ({"N": "1e2147483647"},
+              "Number underflow. Attempting to store a number with magnitude smaller than supported range"),
+             ({"N": ""}, "The parameter cannot be converted to a numeric value")]
+    for value, message in cases:
+        with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+            client.execute_statement(Statement=statement, Parameters=[value])
+        assert excinfo.value.response["Error"]["Message"] == message
