@@ -102,7 +102,7 @@ def _prepare(engine, spec):
             raise ValidationException("EXISTS can only be used in ExecuteTransaction write requests.")
         node, table, plan = partiql.plan(engine, spec["Statement"], node)
         if isinstance(node, tree.Select):
-            if plan.kind != "get" or plan.has_condition:
+            if plan.kind != "get":
                 raise ValidationException(SELECT_RULE)
             key = plan.key_getters
             identity = (table.name, tuple((n, _hashable(g(params))) for n, _, g in key))

@@ -79,7 +79,7 @@ def _prepare(engine, i, spec):
     params = parameters(node, spec.get("Parameters"))
     try:
         node, _, plan = partiql.plan(engine, spec["Statement"], node)
-        if isinstance(node, tree.Select) and (plan.kind != "get" or plan.has_condition):
+        if isinstance(node, tree.Select) and plan.kind != "get":
             raise ValidationException(SELECT_RULE)
     except ValidationException as e:
         raise _prefixed(i, e) from None

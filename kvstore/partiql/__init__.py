@@ -108,7 +108,7 @@ HOT = {}
 
 def remember_hot(text, plan_, schema, count):
     """Keep a direct route for ``text`` when its plan is a plain GetItem (see :data:`HOT`)."""
-    if plan_.kind != "get" or plan_.projection is not None or plan_.has_condition:
+    if plan_.kind != "get" or plan_.projection is not None:
         return
     table_name = plan_.table
     keys = tuple(plan_.key_getters)
@@ -206,46 +206,42 @@ def project(plan_, item):
 
 
 def _paged(engine, plan_, params, request):
-    values = plan_.renderer.bind(params) or {}
-    base = {"TableName": plan_.table}
+    common = {"TableName": plan_.table}
     if plan_.index is not None:
-        base["IndexName"] = plan_.index
-    if plan_.filter_text is not None:
-        base["FilterExpression"] = plan_.filter_text
-    if plan_.projection_text is not None:
-        base["ProjectionExpression"] = plan_.projection_text
-    if plan_.names:
-        base["ExpressionAttributeNames"] = plan_.names
+        common["IndexName"] = plan_.index
     if request.get("ConsistentRead"):
-        base["ConsistentRead"] = True
+        common["ConsistentRead"] = True
     mode = request.get("ReturnConsumedCapacity")
     if mode is not None:
-        base["ReturnConsumedCapacity"] = mode
+        common["ReturnConsumedCapacity"] = mode
     limit = request.get("Limit")
     start, start_key = 0, None
     if request.get("NextToken") is not None:
         start, start_key = _decode_token(request["NextToken"], request)
-    if plan_.kind == "scan":
-        runs = [(scan.run, values, None)]
-    else:
-        runs = _queries(plan_, params, values, base)
+    runs = _runs(plan_, params)
     items = []
     consumed = None
     for position in range(start, len(runs)):
-        operation, run_values, hash_value = runs[position]
-        call = dict(base)
-        if run_values:
-            call["ExpressionAttributeValues"] = run_values
+        arm, values = runs[position]
+        call = dict(common)
+        if arm.filter_text is not None:
+            call["FilterExpression"] = arm.filter_text
+        if arm.projection_text is not None:
+            call["ProjectionExpression"] = arm.projection_text
+        if arm.names:
+            call["ExpressionAttributeNames"] = arm.names
+        if values:
+            call["ExpressionAttributeValues"] = values
         if limit is not None:
             call["Limit"] = limit
         if position == start and start_key is not None:
             call["ExclusiveStartKey"] = start_key
-        if operation is query.run:
-            call["KeyConditionExpression"] = plan_.key_text
+        if arm.key_text is not None:
+            call["KeyConditionExpression"] = arm.key_text
             call["ScanIndexForward"] = plan_.forward
             response = query.run(engine, call, key_filter=True)
         else:
-            response = operation(engine, call)
+            response = scan.run(engine, call)
         if plan_.projection is None:
             items.extend(response["Items"])
         else:
@@ -262,28 +258,77 @@ def _paged(engine, plan_, params, request):
     return _page(items, consumed, request, None, None)
 
 
-def _queries(plan_, params, values, base):
-    """One Query per distinct partition value whose type can match; none when the sort condition cannot."""
-    for get in plan_.sort_getters:
-        value = get(params)
-        if plan_.sort_op != "=" and plan_.sort_op != "begins_with":
-            check_ordered(plan_.sort_op, value)
-        if plan_.sort_op == "begins_with":
-            if plan_.range_type not in ("S", "B") or not key_matches(value, plan_.range_type):
-                return []
-        elif not key_matches(value, plan_.range_type):
-            return []
-    sort_values = {f":s{i}": get(params) for i, get in enumerate(plan_.sort_getters)}
-    seen = set()
-    hashes = []
-    for get in plan_.hash_getters:
-        value = get(params)
-        if key_matches(value, plan_.hash_type) and value not in seen:
-            seen.add(value)
-            hashes.append(value)
+OVERLAP = "Overlapping conditions with range keys are not supported in where clause"
+
+
+def _runs(plan_, params):
+    """``[(arm, ExpressionAttributeValues)]``: the Scan, or one Query per (branch, partition value).
+
+    A branch whose sort-key condition cannot match the key's type runs for no partition; two
+    Queries of one partition whose sort-key ranges overlap are refused, as DynamoDB refuses them.
+    """
+    if plan_.kind == "scan":
+        arm = plan_.arms[0]
+        return [(arm, arm.renderer.bind(params))]
+    runs = []
+    for arm in plan_.arms:
+        values = arm.renderer.bind(params) or {}
+        sort_values = [get(params) for get in arm.sort_getters]
+        matches = True
+        for value in sort_values:
+            if arm.sort_op != "=" and arm.sort_op != "begins_with":
+                check_ordered(arm.sort_op, value)
+            if not key_matches(value, plan_.range_type) or (
+                    arm.sort_op == "begins_with" and plan_.range_type not in ("S", "B")):
+                matches = False
+        if not matches:
+            continue
+        for i, value in enumerate(sort_values):
+            values[f":s{i}"] = value
+        span = _span(arm.sort_op, sort_values)
+        seen = set()
+        for get in arm.hash_getters:
+            h = get(params)
+            if key_matches(h, plan_.hash_type) and h not in seen:
+                seen.add(h)
+                runs.append((h, span, arm, {**values, ":h": h}))
+    if len(plan_.arms) > 1:
+        for i, (h, span, _, _) in enumerate(runs):
+            for other, other_span, _, _ in runs[:i]:
+                if other == h and _overlap(span, other_span):
+                    raise ValidationException(OVERLAP)
     if plan_.hash_order is not None:
-        hashes.sort(key=order_key, reverse=plan_.hash_order)
-    return [(query.run, {**values, **sort_values, ":h": h}, h) for h in hashes]
+        low = lambda run: (0,) if run[1][0] is None else (1, run[1][0])      # noqa: E731
+        runs.sort(key=low, reverse=not plan_.forward)
+        runs.sort(key=lambda run: order_key(run[0]), reverse=plan_.hash_order)
+    return [(arm, values) for _, _, arm, values in runs]
+
+
+def _span(op, values):
+    """The sort-key range a key condition selects: ``(lo, lo_inclusive, hi, hi_inclusive)``, None = open."""
+    if op is None:
+        return (None, True, None, True)
+    keys = [order_key(v) for v in values]
+    if op == "=":
+        return (keys[0], True, keys[0], True)
+    if op in ("<", "<="):
+        return (None, True, keys[0], op == "<=")
+    if op in (">", ">="):
+        return (keys[0], op == ">=", None, True)
+    if op == "BETWEEN":
+        return (keys[0], True, keys[1], True)
+    rank, prefix = keys[0]
+    return ((rank, prefix), True, (rank, prefix + b"\xff" * 8), True)          # begins_with
+
+
+def _overlap(a, b):
+    return not (_below(a[2], a[3], b[0], b[1]) or _below(b[2], b[3], a[0], a[1]))
+
+
+def _below(hi, hi_inclusive, lo, lo_inclusive):
+    if hi is None or lo is None:
+        return False
+    return hi < lo or (hi == lo and not (hi_inclusive and lo_inclusive))
 
 
 def _page(items, consumed, request, position, last_key):

@@ -55,6 +55,28 @@ def _and(nodes):
 
 # ================================================================ SELECT
 
+class Arm:
+    """One Query shape of a SELECT (or the Scan): its key condition, filter and names.
+
+    ``hash_getters`` give the partition values it is run for (one, or several for ``IN``);
+    ``sort`` is ``(op, getters)`` of its sort-key condition or None.
+    """
+
+    def __init__(self, renderer, top_names):
+        self.renderer = renderer
+        self.projection_text = (", ".join(renderer.name(n) for n in top_names)) if top_names else None
+        self.hash_getters = []
+        self.sort_op = None
+        self.sort_getters = []
+        self.key_text = None
+        self.filter_text = None
+        self.names = None
+
+    def finish(self):
+        self.names = self.renderer.names_map()
+        return self
+
+
 class SelectPlan:
     """How one SELECT runs: ``kind`` is "get", "query" or "scan"."""
 
@@ -66,16 +88,11 @@ class SelectPlan:
         self.projection = projection          # [Path] or None for *
         self.projection_text = (", ".join(renderer.name(n) for n in top_names)) if top_names else None
         self.key_getters = []                 # get: [(name, type, getter)]
-        self.hash_getters = []                # query: one per partition value
-        self.hash_name = self.hash_type = None
-        self.range_type = None
-        self.sort_getters = []                # query: values of the sort-key condition
-        self.sort_op = None
-        self.key_text = None
+        self.arms = []                        # query / scan: [Arm]
+        self.hash_type = self.range_type = None
         self.filter_text = None
         self.forward = True
         self.hash_order = None                # None, or True/False to sort the partition values
-        self.has_condition = False            # a get with extra predicates (batch / transaction rule)
         self.names = None
 
     def finish(self, index=None):
@@ -84,7 +101,7 @@ class SelectPlan:
         return self
 
 
-def plan_select(node, table, index, exists=False):
+def plan_select(node, table, index):
     """Plan a SELECT on ``table`` (and ``index``: the engine's index object, or None)."""
     source_schema = index.schema if index is not None else table.schema
     parts = conjuncts(node.where)
@@ -97,80 +114,114 @@ def plan_select(node, table, index, exists=False):
     if index is not None:
         _check_index_attributes(node, index, top_names)
     hash_name, range_name = source_schema.hash_name, source_schema.range_name
-    hash_values, hash_at = _partition_values(parts, hash_name)
+    branches = _branches(parts, hash_name, range_name)
     if node.order:
-        _check_order(node, source_schema, hash_values)
-    renderer = Renderer()
-    if hash_values is None:
-        plan = SelectPlan("scan", table.name, index and index.name, renderer, projection, top_names)
+        _check_order(node, source_schema, branches)
+    index_name = index.name if index is not None else None
+    if branches is None:
+        plan = SelectPlan("scan", table.name, index_name, Renderer(), projection, top_names)
+        arm = Arm(Renderer(), top_names)
         if node.where is not None:
-            plan.filter_text = renderer.condition(node.where)
+            arm.filter_text = arm.renderer.condition(node.where)
+        plan.arms.append(arm.finish())
         return plan.finish(index)
-    rest = parts[:hash_at] + parts[hash_at + 1:]
-    sort_at, sort = None, None
-    if range_name is not None:
-        for i, part in enumerate(rest):
-            sort = _sort_condition(part, range_name)
-            if sort is not None:
-                sort_at = i
-                break
-    if sort is not None:
-        rest = rest[:sort_at] + rest[sort_at + 1:]
-    full_key = (index is None and len(hash_values) == 1 and hash_values[0][0] == "="
-                and (range_name is None or (sort is not None and sort[0] == "=")))
-    if full_key and (not rest or exists):
-        plan = SelectPlan("get", table.name, None, renderer, projection, top_names)
-        plan.key_getters.append((hash_name, source_schema.hash_type, getter(hash_values[0][1])))
-        if range_name is not None:
-            plan.key_getters.append((range_name, source_schema.range_type, getter(sort[1][0])))
+    if len(branches) == 1 and index is None:
+        hash_values, sort, rest = branches[0]
+        if len(hash_values) == 1 and (range_name is None or (sort is not None and sort[0] == "=")):
+            renderer = Renderer()
+            plan = SelectPlan("get", table.name, None, renderer, projection, top_names)
+            plan.key_getters.append((hash_name, source_schema.hash_type, getter(hash_values[0])))
+            if range_name is not None:
+                plan.key_getters.append((range_name, source_schema.range_type, getter(sort[1][0])))
+            if not rest:
+                return plan.finish(index)
+    plan = SelectPlan("query", table.name, index_name, Renderer(), projection, top_names)
+    plan.hash_type, plan.range_type = source_schema.hash_type, source_schema.range_type
+    for hash_values, sort, rest in branches:
+        arm = Arm(Renderer(), top_names)
+        arm.hash_getters = [getter(v) for v in hash_values]
+        key_text = f"{arm.renderer.name(hash_name)} = :h"
+        if sort is not None:
+            op, operands = sort
+            arm.sort_op = op
+            arm.sort_getters = [getter(v) for v in operands]
+            name = arm.renderer.name(range_name)
+            if op == "BETWEEN":
+                key_text += f" AND {name} BETWEEN :s0 AND :s1"
+            elif op == "begins_with":
+                key_text += f" AND begins_with({name}, :s0)"
+            else:
+                key_text += f" AND {name} {op} :s0"
+        arm.key_text = key_text
         if rest:
-            plan.has_condition = True
-            plan.filter_text = renderer.condition(_and(rest))
-        return plan.finish(index)
-    plan = SelectPlan("query", table.name, index and index.name, renderer, projection, top_names)
-    plan.hash_name, plan.hash_type = hash_name, source_schema.hash_type
-    plan.range_type = source_schema.range_type
-    plan.hash_getters = [getter(v) for _, v in hash_values]
-    key_text = f"{renderer.name(hash_name)} = :h"
-    if sort is not None:
-        op, operands = sort
-        plan.sort_op = op
-        plan.sort_getters = [getter(v) for v in operands]
-        name = renderer.name(range_name)
-        if op == "BETWEEN":
-            key_text += f" AND {name} BETWEEN :s0 AND :s1"
-        elif op == "begins_with":
-            key_text += f" AND begins_with({name}, :s0)"
-        else:
-            key_text += f" AND {name} {op} :s0"
-    plan.key_text = key_text
-    if rest:
-        plan.filter_text = renderer.condition(_and(rest))
+            arm.filter_text = arm.renderer.condition(_and(rest))
+        plan.arms.append(arm.finish())
     for name, descending in node.order:
         if name == range_name:
             plan.forward = not descending
-        elif name == hash_name and len(hash_values) > 1:
+        elif name == hash_name:
             plan.hash_order = descending
     return plan.finish(index)
 
 
-def _partition_values(parts, hash_name):
-    """``([(op, value node)], index of the conjunct)`` pinning the partition key, or ``(None, None)``."""
+def _branches(parts, hash_name, range_name):
+    """The Query shapes of a WHERE: ``[(partition value nodes, sort condition, other conjuncts)]``.
+
+    None when the WHERE does not pin the partition key (a Scan).  A top-level conjunct
+    ``pk = v`` or ``pk IN [..]`` gives one shape; a WHERE that is one OR whose every branch
+    pins the partition key with ``=`` gives one shape per branch - unless a branch puts a
+    condition on the sort key that cannot be a key condition (``<>``, NOT, ...), which
+    DynamoDB runs as a Scan.
+    """
+    hash_values, hash_at = _partition_values(parts, hash_name)
+    if hash_values is not None:
+        rest = parts[:hash_at] + parts[hash_at + 1:]
+        sort, rest = _split_sort(rest, range_name)
+        return [(hash_values, sort, rest)]
+    if len(parts) != 1 or not isinstance(parts[0], t.Or):
+        return None
+    out = []
+    for branch in parts[0].operands:
+        conj = conjuncts(branch)
+        hash_values, hash_at = _partition_values(conj, hash_name, in_lists=False)
+        if hash_values is None:
+            return None
+        rest = conj[:hash_at] + conj[hash_at + 1:]
+        sort, rest = _split_sort(rest, range_name)
+        if range_name is not None and any(_mentions(part, range_name) for part in rest):
+            return None
+        out.append((hash_values, sort, rest))
+    return out
+
+
+def _split_sort(rest, range_name):
+    if range_name is not None:
+        for i, part in enumerate(rest):
+            sort = _sort_condition(part, range_name)
+            if sort is not None:
+                return sort, rest[:i] + rest[i + 1:]
+    return None, rest
+
+
+def _mentions(node, name):
+    found = []
+    _where_names(node, found)
+    return name in found
+
+
+def _partition_values(parts, hash_name, in_lists=True):
+    """``([value nodes], index of the conjunct)`` pinning the partition key, or ``(None, None)``."""
     names = (hash_name,)
     for i, part in enumerate(parts):
         eq = _key_equality(part, names)
         if eq is not None:
-            return [("=", eq[1])], i
-        if isinstance(part, t.In) and not part.negated and isinstance(part.operand, t.Path) \
+            return [eq[1]], i
+        if in_lists and isinstance(part, t.In) and not part.negated and isinstance(part.operand, t.Path) \
                 and part.operand.steps == [hash_name] and part.items and all(is_value(v) for v in part.items):
             if len(part.items) > MAX_HASH_VALUES:
                 raise ValidationException(
                     f"IN operator on the partition key accepts at most {MAX_HASH_VALUES} values")
-            return [("IN", v) for v in part.items], i
-        if isinstance(part, t.Or):
-            branches = [_key_equality(b, names) for b in part.operands]
-            if all(branches):
-                return [("IN", v) for _, v in branches], i
+            return list(part.items), i
     return None, None
 
 
@@ -194,16 +245,17 @@ def _is_key(node, name):
     return isinstance(node, t.Path) and node.steps == [name]
 
 
-def _check_order(node, schema, hash_values):
+def _check_order(node, schema, branches):
     if node.where is None:
         raise ValidationException("Must have WHERE clause in the statement when using ORDER BY clause.")
     for name, _ in node.order:
         if name not in schema.names:
             raise ValidationException(f"Attribute {name} in ORDER BY clause must be part of the primary key")
-    if hash_values is None:
+    if branches is None:
         raise ValidationException("Must have at least one non-optional hash key condition in WHERE clause when "
                                   "using ORDER BY clause.")
-    if len(hash_values) > 1 and schema.hash_name not in [n for n, _ in node.order]:
+    values = sum(len(hash_values) for hash_values, _, _ in branches)
+    if values > 1 and schema.hash_name not in [n for n, _ in node.order]:
         raise ValidationException("Must have hash key in ORDER BY clause when more than one hash key condition "
                                   "specified in WHERE clause.")
 

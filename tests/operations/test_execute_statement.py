@@ -377,3 +377,31 @@ def test_number_parameters_are_read_like_bigdecimal(client, table):
     number_rejected(lambda: run(client, statement, [Decimal("1e2147483647")]),
                     "Number underflow. Attempting to store a number with magnitude smaller than supported range")
     assert "Item" not in table.get_item(Key={"pk": "a", "sk": 1})
+
+
+def test_or_of_partition_branches(client, table):
+    """An OR whose branches each pin the partition key runs one Query per branch, in branch order."""
+    fill(client, table, 5, pk="a")
+    fill(client, table, 5, pk="b")
+    t = table.name
+    got = items(client, f"SELECT pk, sk FROM \"{t}\" WHERE pk = 'b' AND sk > 3 OR pk = 'a' AND sk < 2 AND v >= 0")
+    assert [(i["pk"], i["sk"]) for i in got] == [("b", 4), ("a", 0), ("a", 1)]
+    got = items(client, f"SELECT pk, sk FROM \"{t}\" WHERE pk = 'a' AND sk >= 3 OR pk = 'a' AND sk = 0 "
+                        "ORDER BY pk, sk DESC")
+    assert [(i["pk"], i["sk"]) for i in got] == [("a", 4), ("a", 3), ("a", 0)]
+    response = run(client, f"SELECT sk FROM \"{t}\" WHERE pk = 'a' AND sk = 1 OR pk = 'b' AND sk = 2",
+                   ReturnConsumedCapacity="TOTAL")
+    assert response["Items"] == [{"sk": 1}, {"sk": 2}]
+    assert response["ConsumedCapacity"]["CapacityUnits"] == 1.0          # two Queries, not a Scan of 10 items
+
+
+def test_overlapping_branches_are_refused(client, table):
+    message = "Overlapping conditions with range keys are not supported in where clause"
+    t = table.name
+    for where in ("pk = 'a' AND x = '1' OR pk = 'a' AND sk = 2", "pk = 'a' AND x <> '1' OR pk = 'a' AND sk = 2",
+                  "pk = 'a' AND sk BETWEEN 1 AND 3 OR pk = 'a' AND sk >= 3"):
+        with validation(message):
+            run(client, f"SELECT * FROM \"{t}\" WHERE {where}")
+    fill(client, table, 3)
+    got = items(client, f"SELECT sk FROM \"{t}\" WHERE pk = 'a' AND sk <> 1 OR pk = 'a' AND sk = 1")
+    assert sorted(i["sk"] for i in got) == [0, 1, 2]            # a negated sort condition: one Scan
