@@ -107,7 +107,11 @@ HOT = {}
 
 
 def remember_hot(text, plan_, schema, count):
-    """Keep a direct route for ``text`` when its plan is a plain GetItem (see :data:`HOT`)."""
+    """Keep a direct route for ``text`` when its plan is a plain GetItem or one Query (see :data:`HOT`)."""
+    if plan_.kind == "query" and plan_.projection is None and len(plan_.arms) == 1 \
+            and len(plan_.arms[0].hash_getters) == 1 and plan_.index is None:
+        _remember(HOT, text, _hot_query(text, plan_, schema, count))
+        return
     if plan_.kind != "get" or plan_.projection is not None:
         return
     table_name = plan_.table
@@ -133,6 +137,58 @@ def remember_hot(text, plan_, schema, count):
         item = run_get(engine, {"TableName": table_name, "Key": key}).get("Item")
         return {"Items": [item] if item is not None else []}
     _remember(HOT, text, answer)
+
+
+def _hot_query(text, plan_, schema, count):
+    """The direct route of a one-partition SELECT: one Query, its page and NextToken."""
+    table_name = plan_.table
+    arm = plan_.arms[0]
+    get_hash = arm.hash_getters[0]
+    hash_kind, range_kind = plan_.hash_type, plan_.range_type
+    base = {"TableName": table_name, "KeyConditionExpression": arm.key_text,
+            "ExpressionAttributeNames": arm.names, "ScanIndexForward": plan_.forward}
+    if arm.filter_text is not None:
+        base["FilterExpression"] = arm.filter_text
+    sort_getters = arm.sort_getters
+    ordered = arm.sort_op not in (None, "=", "begins_with")
+    begins = arm.sort_op == "begins_with"
+    bind = arm.renderer.bind
+    run_query = query.run
+    kinds = _KEY_KINDS
+
+    def answer(engine, params):
+        table = engine.tables.get(table_name)
+        if table is None or table.schema is not schema:
+            return None
+        if params is None:
+            if count:
+                return None
+        elif len(params) != count or not params:
+            return None
+        h = get_hash(params)
+        if kinds.get(type(h)) != hash_kind:
+            return None
+        values = bind(params) or {}
+        values[":h"] = h
+        for i, get in enumerate(sort_getters):
+            value = get(params)
+            if kinds.get(type(value)) != range_kind or (begins and range_kind == "N"):
+                return None
+            if ordered:
+                check_ordered(arm.sort_op, value)
+            values[f":s{i}"] = value
+        call = dict(base)
+        call["ExpressionAttributeValues"] = values
+        try:
+            response = run_query(engine, call, key_filter=True)
+        except ValidationException as e:
+            raise strip_expression_prefix(e) from None
+        out = {"Items": response["Items"]}
+        if "LastEvaluatedKey" in response:
+            request = {"Statement": text, "Parameters": params} if params else {"Statement": text}
+            out["NextToken"] = _encode_token(request, 0, response["LastEvaluatedKey"])
+        return out
+    return answer
 
 
 # ---------------------------------------------------------------- SELECT

@@ -405,3 +405,17 @@ def test_overlapping_branches_are_refused(client, table):
     fill(client, table, 3)
     got = items(client, f"SELECT sk FROM \"{t}\" WHERE pk = 'a' AND sk <> 1 OR pk = 'a' AND sk = 1")
     assert sorted(i["sk"] for i in got) == [0, 1, 2]            # a negated sort condition: one Scan
+
+
+def test_repeated_statement_pages_the_same(client, table):
+    """The cached route of a repeated statement answers as the first run did, 1 MB pages and NextToken included."""
+    for i in range(12):
+        table.put_item(Item={"pk": "big", "sk": i, "blob": "x" * 100_000})
+    statement = f'SELECT sk FROM "{table.name}" WHERE pk = ?'
+    for text in (statement, f'SELECT * FROM "{table.name}" WHERE pk = ?'):
+        first, second = run(client, text, "big"), run(client, text, "big")
+        assert [i["sk"] for i in first["Items"]] == [i["sk"] for i in second["Items"]]
+        assert len(first["Items"]) < 12 and first["NextToken"] == second["NextToken"]
+        rest = run(client, text, "big", NextToken=second["NextToken"])
+        assert [i["sk"] for i in second["Items"] + rest["Items"]] == list(range(12))
+        assert "NextToken" not in rest
