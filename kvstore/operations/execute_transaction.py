@@ -8,9 +8,7 @@ prefixed ``Validation failed in TransactStatements[i]: ``.
 """
 
 from kvstore import partiql
-from kvstore.errors import (
-    DynamoDBError, TransactionCanceledException, ValidationException, constraint_error,
-)
+from kvstore.errors import TransactionCanceledException, ValidationException, constraint_error
 from kvstore.operations import transact_get_items, transact_write_items
 from kvstore.operations.common import enum_violations
 from kvstore.operations.execute_statement import DUPLICATE, parameter_violations, parameters, statement_violations
@@ -153,5 +151,3 @@ def _write(engine, request, statements, prepared):
         result["ConsumedCapacity"] = response["ConsumedCapacity"]
     return result
 
-
-__all__ = ["run", "DynamoDBError"]

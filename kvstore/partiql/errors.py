@@ -12,3 +12,11 @@ def malformed(detail=""):
 
 def at(message, token):
     return ValidationException(f"{message} at {token.position}")
+
+
+def strip_expression_prefix(error):
+    """An expression error of the generated request, in PartiQL's words (no ``Invalid XExpression: ``)."""
+    message = error.message
+    if message.startswith("Invalid ") and "Expression: " in message[:40]:
+        return ValidationException(message.split("Expression: ", 1)[1])
+    return error

@@ -18,7 +18,7 @@ from decimal import Decimal
 from kvstore.errors import ValidationException, invalid_parameter
 from kvstore.operations.common import key_type
 from kvstore.partiql import tree as t
-from kvstore.partiql.render import ORDERING, Renderer, flip, getter, is_value
+from kvstore.partiql.render import Renderer, flip, getter, is_value
 from kvstore.types import Binary
 
 _RETURN_VALUES = {"ALL OLD": "ALL_OLD", "MODIFIED OLD": "UPDATED_OLD", "ALL NEW": "ALL_NEW",
@@ -420,4 +420,4 @@ def key_matches(value, expected_type):
 
 
 __all__ = ["SelectPlan", "WritePlan", "plan_select", "plan_insert", "plan_update", "plan_delete", "plan_exists",
-           "order_key", "key_matches", "ORDERING"]
+           "order_key", "key_matches"]
