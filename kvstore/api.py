@@ -173,11 +173,11 @@ class Database:
         """PartiQL Parameters: PartiQL's number rules (kvstore.partiql.parameters), then the values."""
         if not isinstance(values, (list, tuple)):
             return values
-        from kvstore.partiql.parameters import check_native
+        from kvstore.partiql.parameters import check_native, converted
         out = []
         for value in values:
             check_native(value)
-            out.append(self._value(value))
+            out.append(converted(self._value, value))
         return out
 
     def _placeholder_value(self, placeholder, value):

@@ -19,6 +19,20 @@ _NUMBER = re.compile(r"[+-]?(\d*)(?:\.(\d*))?[eE]([+-]?\d+)\Z")
 UNDERFLOW = "Number underflow. Attempting to store a number with magnitude smaller than supported range"
 
 
+NESTING = ("Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond "
+           "supported limit")
+
+
+def converted(convert, value):
+    """``convert(value)`` with PartiQL's text for a parameter nested too deep."""
+    try:
+        return convert(value)
+    except ValidationException as e:
+        if e.message.startswith("Nesting Levels have exceeded supported limits"):
+            raise ValidationException(NESTING) from None
+        raise
+
+
 def check_text(text):
     m = _NUMBER.match(text) if type(text) is str else None
     if m is None:
@@ -37,8 +51,11 @@ def check_wire(av):
     if type(av) is not dict or len(av) != 1:
         return
     (tag, value), = av.items()
+    if tag == "S":
+        return
     if tag == "N":
-        check_text(value)
+        if type(value) is str and ("e" in value or "E" in value):     # only an exponent can break 32 bits
+            check_text(value)
     elif tag == "NS" and type(value) is list:
         for text in value:
             check_text(text)

@@ -31,7 +31,7 @@ _INFIX = COMPARISONS | {"+", "-", "*", "/", "%", "||"}
 _ALIAS_FOLLOWERS = frozenset(("WHERE", "ORDER", "SET", "REMOVE", "RETURNING", "VALUE"))
 _MAX_EXPONENT = 2 ** 31 - 1
 #: nesting (parentheses, NOT, collections) the parser follows before it refuses the statement
-MAX_DEPTH = 256
+MAX_DEPTH = 50
 
 
 def parse(text):

@@ -344,7 +344,7 @@ def plan_insert(node, table):
     plan = WritePlan("PutItem", table.name, renderer)
     if not isinstance(node.value, (t.MapExpr, t.Param)):
         raise ValidationException("Unsupported data type: INSERT takes one map as VALUE")
-    plan.item_getter = getter(node.value)
+    plan.item_getter = getter(node.value, depth=1)
     plan.condition_text = f"attribute_not_exists({renderer.name(table.schema.hash_name)})"
     plan.names = renderer.names_map()
     return plan

@@ -11,6 +11,7 @@ getters collected here, from the request's ``Parameters``.
 from decimal import Decimal
 
 from kvstore.errors import ValidationException
+from kvstore.limits import MAX_NESTING_DEPTH
 from kvstore.partiql import tree as t
 from kvstore.partiql.errors import at
 from kvstore.partiql.parser import TYPE_NAMES
@@ -28,8 +29,18 @@ def is_value(node):
     return isinstance(node, (t.Lit, t.Param, t.ListExpr, t.MapExpr, t.BagExpr))
 
 
-def getter(node, location="root"):
-    """``get(params) -> native value`` for a value node (literal, ``?``, list, map or set)."""
+NESTING = ("Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond "
+           "supported limit")
+
+
+def getter(node, location="root", depth=2):
+    """``get(params) -> native value`` for a value node (literal, ``?``, list, map or set).
+
+    ``depth``: the level of M/L the value sits at, the item itself being 1 (an INSERT's
+    VALUE map starts at 1, a value in a WHERE or SET at 2); past 32 levels it is refused.
+    """
+    if depth > MAX_NESTING_DEPTH and isinstance(node, (t.ListExpr, t.MapExpr)):
+        raise ValidationException(NESTING)
     if isinstance(node, t.Lit):
         value = node.value
         if isinstance(value, str) and node.token is not None and node.token.kind == "op":
@@ -39,7 +50,7 @@ def getter(node, location="root"):
         i = node.index
         return lambda params: params[i]
     if isinstance(node, t.ListExpr):
-        parts = [getter(n, f"{location}[{i}]") for i, n in enumerate(node.items)]
+        parts = [getter(n, f"{location}[{i}]", depth + 1) for i, n in enumerate(node.items)]
         if all(isinstance(n, t.Lit) for n in node.items):
             value = [p(None) for p in parts]
             return lambda params: list(value)
@@ -49,7 +60,7 @@ def getter(node, location="root"):
         if len(set(keys)) != len(keys):
             duplicate = next(k for k in keys if keys.count(k) > 1)
             raise ValidationException(f"Duplicate map key in the item: {duplicate}")
-        parts = [(k, getter(n, f"{location}.{k}")) for k, n in node.pairs]
+        parts = [(k, getter(n, f"{location}.{k}", depth + 1)) for k, n in node.pairs]
         return lambda params: {k: p(params) for k, p in parts}
     if isinstance(node, t.BagExpr):
         parts = [getter(n) for n in node.items]

@@ -298,11 +298,11 @@ def _params_in(v, key):
     """PartiQL Parameters: PartiQL's number rules first (kvstore.partiql.parameters), then the values."""
     if type(v) is not list:
         raise SerializationException(_shape_message(v, "list"))
-    from kvstore.partiql.parameters import check_wire
+    from kvstore.partiql.parameters import check_wire, converted
     out = []
     for av in v:
         check_wire(av)
-        out.append(from_wire(av))
+        out.append(converted(from_wire, av))
     return out
 
 

@@ -419,3 +419,18 @@ def test_repeated_statement_pages_the_same(client, table):
         rest = run(client, text, "big", NextToken=second["NextToken"])
         assert [i["sk"] for i in second["Items"] + rest["Items"]] == list(range(12))
         assert "NextToken" not in rest
+
+
+def test_nesting_beyond_32_levels_is_refused(client, table):
+    message = ("Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond "
+               "supported limit")
+    deep = "[" * 32 + "1" + "]" * 32                     # the item is level 1: 33 levels
+    with validation(message):
+        run(client, f"INSERT INTO \"{table.name}\" VALUE {{'pk': 'a', 'sk': 1, 'li': {deep}}}")
+    ok = "[" * 31 + "1" + "]" * 31
+    run(client, f"INSERT INTO \"{table.name}\" VALUE {{'pk': 'a', 'sk': 1, 'li': {ok}}}")
+    value = 1
+    for _ in range(32):
+        value = [value]
+    with validation(message):
+        run(client, f"INSERT INTO \"{table.name}\" VALUE {{'pk': 'a', 'sk': 2, 'li': ?}}", value)

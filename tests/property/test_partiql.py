@@ -15,7 +15,6 @@ import hypothesis.strategies as st
 from hypothesis import HealthCheck, given, settings
 
 import kvstore
-import kvstore.expressions  # noqa: F401  (raises the recursion limit at import, before hypothesis starts)
 from kvstore.errors import DynamoDBError
 from kvstore.operations import execute
 
