@@ -42,7 +42,7 @@ def partition_statement():
 
 def keys(count, seed=7):
     rnd = random.Random(seed)
-    partitions = ITEMS // PARTITION_ITEMS
+    partitions = max(1, ITEMS // PARTITION_ITEMS)
     return [(rnd.randrange(partitions), rnd.randrange(PARTITION_ITEMS)) for _ in range(count)]
 
 
@@ -113,7 +113,7 @@ def wire_calls():
 PAIRS = (("SELECT by key", "GetItem"), ("SELECT by partition (10 items)", "Query (10 items)"))
 
 
-def measure(call, rounds, calls, warmup=300):
+def measure(call, rounds, calls, warmup=100):
     names = [n for pair in PAIRS for n in pair]
     for name in names:
         for i in range(warmup):
@@ -185,7 +185,10 @@ def main(argv=None):
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--output", help="write the Markdown report here")
     parser.add_argument("--json", help="write the raw figures here")
+    parser.add_argument("--items", type=int, default=10_000, help="items loaded (10 per partition)")
     args = parser.parse_args(argv)
+    global ITEMS
+    ITEMS = args.items
     machine = describe()
     load_before = load_average()
     rows = []
@@ -207,6 +210,7 @@ def main(argv=None):
         with open(args.json, "w") as f:
             json.dump({"machine": machine, "load_average": load, "rows": rows}, f, indent=2)
     sys.stdout.write(text)
+    return rows
 
 
 if __name__ == "__main__":
