@@ -11,7 +11,9 @@ from kvstore import partiql
 from kvstore.errors import DynamoDBError, ValidationException, constraint_error
 from kvstore.operations import get_item
 from kvstore.operations.common import enum_violations
-from kvstore.operations.execute_statement import parameter_violations, parameters, run_write, statement_violations
+from kvstore.operations.execute_statement import (
+    check_types, parameter_violations, parameters, run_write, statement_violations,
+)
 from kvstore.partiql import tree
 
 #: PartiQL may write items (through PutItem, UpdateItem, DeleteItem, TransactWriteItems): served like them
@@ -66,6 +68,7 @@ def run(engine, request):
 
 
 def check_request(request, statements):
+    check_types(request)
     violations = []
     if statements is None:
         violations.append((None, "statements", "Member must not be null"))
@@ -76,6 +79,7 @@ def check_request(request, statements):
                            f"Member must have length less than or equal to {MAX_STATEMENTS}"))
     else:
         for i, spec in enumerate(statements, 1):
+            check_types(spec)
             if not isinstance(spec, dict):
                 raise ValidationException("Statements must be a list of BatchStatementRequest")
             path = f"statements.{i}.member"

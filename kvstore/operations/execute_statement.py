@@ -9,7 +9,8 @@ has ``Items`` (``[]`` for a write without RETURNING).  See ``kvstore.partiql``.
 
 from kvstore import partiql
 from kvstore.errors import (
-    ConditionalCheckFailedException, DuplicateItemException, ValidationException, constraint_error,
+    ConditionalCheckFailedException, DuplicateItemException, SerializationException, ValidationException,
+    constraint_error,
 )
 from kvstore.operations import delete_item, put_item, update_item
 from kvstore.operations.common import enum_violations
@@ -47,6 +48,24 @@ def run(engine, request):
     return run_write(engine, plan, params, request)
 
 
+#: member -> the Python types a native request may give it (the wire face checks the JSON kinds itself)
+MEMBER_TYPES = {"Statement": (str,), "Parameters": (list, tuple), "NextToken": (str,), "Limit": (int,),
+                "ConsistentRead": (bool,), "ReturnConsumedCapacity": (str,),
+                "ReturnValuesOnConditionCheckFailure": (str,), "Statements": (list, tuple),
+                "TransactStatements": (list, tuple), "ClientRequestToken": (str,)}
+
+
+def check_types(request):
+    """A member of the wrong type is a SerializationException, as DynamoDB's deserializer answers it."""
+    if type(request) is not dict:
+        raise SerializationException("Start of structure or map found where not expected.")
+    for member, value in request.items():
+        allowed = MEMBER_TYPES.get(member)
+        if allowed is not None and value is not None and (
+                type(value) not in allowed or (type(value) is bool and bool not in allowed)):
+            raise SerializationException(f"Unexpected value type for {member}: {type(value).__name__}")
+
+
 def statement_violations(statement, path="statement"):
     if statement is None:
         return [(None, path, "Member must not be null")]
@@ -65,6 +84,7 @@ def parameter_violations(params, path="parameters"):
 
 
 def check_request(request):
+    check_types(request)
     violations = statement_violations(request.get("Statement"))
     violations += parameter_violations(request.get("Parameters"))
     token = request.get("NextToken")

@@ -11,7 +11,9 @@ from kvstore import partiql
 from kvstore.errors import TransactionCanceledException, ValidationException, constraint_error
 from kvstore.operations import transact_get_items, transact_write_items
 from kvstore.operations.common import enum_violations
-from kvstore.operations.execute_statement import DUPLICATE, parameter_violations, parameters, statement_violations
+from kvstore.operations.execute_statement import (
+    DUPLICATE, check_types, parameter_violations, parameters, statement_violations,
+)
 from kvstore.operations.transactions import cancel
 from kvstore.partiql import tree
 
@@ -38,6 +40,7 @@ def run(engine, request):
 
 
 def check_request(request, statements):
+    check_types(request)
     violations = []
     if statements is None:
         violations.append((None, "transactStatements", "Member must not be null"))
@@ -48,6 +51,7 @@ def check_request(request, statements):
                            f"Member must have length less than or equal to {MAX_STATEMENTS}"))
     else:
         for i, spec in enumerate(statements, 1):
+            check_types(spec)
             if not isinstance(spec, dict):
                 raise ValidationException("TransactStatements must be a list of ParameterizedStatement")
             path = f"transactStatements.{i}.member"

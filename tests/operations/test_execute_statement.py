@@ -434,3 +434,19 @@ def test_nesting_beyond_32_levels_is_refused(client, table):
         value = [value]
     with validation(message):
         run(client, f"INSERT INTO \"{table.name}\" VALUE {{'pk': 'a', 'sk': 2, 'li': ?}}", value)
+
+
+def test_members_of_the_wrong_type(client, table, face):
+    """A member of the wrong JSON type is a SerializationException on every face, never an internal error.
+    (boto3's resource layer walks Parameters and Statements itself, so those shapes are sent only embedded.)"""
+    requests = [{"Statement": 123}, {"Statement": f'SELECT * FROM "{table.name}"', "Limit": "2"}]
+    if face == "embedded":
+        requests.append({"Statement": f'SELECT * FROM "{table.name}"', "Parameters": "abc"})
+    for request in requests:
+        with raises("SerializationException"):
+            client.execute_statement(**request)
+    with raises("SerializationException"):
+        client.batch_execute_statement(Statements=[{"Statement": 5}])
+    if face == "embedded":
+        with raises("SerializationException"):
+            client.execute_transaction(TransactStatements="x")
