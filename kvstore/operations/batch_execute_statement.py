@@ -67,6 +67,11 @@ def run(engine, request):
     return response
 
 
+def check_members(request):
+    """What DynamoDB checks before any attribute value: the statement list, each statement's members, enums."""
+    check_request(request, request.get("Statements") if isinstance(request, dict) else None)
+
+
 def check_request(request, statements):
     check_types(request)
     violations = []

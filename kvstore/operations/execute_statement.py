@@ -83,6 +83,11 @@ def parameter_violations(params, path="parameters"):
     return []
 
 
+def check_members(request):
+    """What DynamoDB checks before any attribute value: member types, lengths, Limit and the enums."""
+    check_request(request)
+
+
 def check_request(request):
     check_types(request)
     violations = statement_violations(request.get("Statement"))

@@ -39,6 +39,11 @@ def run(engine, request):
     return _write(engine, request, statements, prepared)
 
 
+def check_members(request):
+    """What DynamoDB checks before any attribute value: the statement list, each statement's members, enums."""
+    check_request(request, request.get("TransactStatements") if isinstance(request, dict) else None)
+
+
 def check_request(request, statements):
     check_types(request)
     violations = []

@@ -1,6 +1,6 @@
 """DynamoDB Streams and PartiQL over the wire: their attribute values are converted like any other.
 
-Until the operations exist (kvstore.operations registers a module as soon as it
+Streams: until its operations exist (kvstore.operations registers a module as soon as it
 is written) these are known gaps: strict xfails, which fail loudly once the
 operations land, so the marker goes then.
 """
@@ -41,7 +41,6 @@ def test_stream_records_through_the_streams_client(server, client, table_name):
     assert "NewImage" not in records[2]["dynamodb"]
 
 
-@needs("ExecuteStatement")
 def test_partiql_parameters_and_items(client, table_name, make_table):
     make_table(client, table_name)
     client.execute_statement(Statement=f'INSERT INTO "{table_name}" VALUE {{\'pk\': ?, \'sk\': ?, \'v\': ?}}',
