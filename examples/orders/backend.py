@@ -136,8 +136,12 @@ class Backend:
         self._conn.table.get_item(Key={keys.PK: "HEALTH", keys.SK: "HEALTH"})
 
     def _now(self):
-        now = self._clock()
-        return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+        return self._stamp(self._clock())
+
+    @staticmethod
+    def _stamp(moment):
+        """A datetime as the store writes times: ISO 8601, UTC, milliseconds (sorts as it reads)."""
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
     def _get(self, key, what, ident):
         item = self._conn.table.get_item(Key=key, ConsistentRead=True).get("Item")

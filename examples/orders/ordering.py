@@ -6,19 +6,19 @@ and DELIVERED, or CANCELLED while still PLACED (see fulfilment.py).
 
 import hashlib
 import json
-import time
 
 from examples.orders import keys
 from examples.orders.backend import Retry
 from examples.orders.errors import IdempotencyMismatch, NotFound, OutOfStock, UnknownProduct
 from examples.orders.inventory import Inventory
 from examples.orders.items import failed, public, put_action, to_int
+from examples.orders.schema import TTL_ATTRIBUTE
 
 #: order statuses
 PLACED, SHIPPED, DELIVERED, CANCELLED = "PLACED", "SHIPPED", "DELIVERED", "CANCELLED"
 STATUSES = (PLACED, SHIPPED, DELIVERED, CANCELLED)
 MAX_LINES = 25                  # 2 + 2 * 25 + 1 transaction actions, well under DynamoDB's 100
-IDEMPOTENCY_TTL = 24 * 3600     # seconds an Idempotency-Key is remembered (TTL attribute expires_at)
+IDEMPOTENCY_TTL = 24 * 3600     # seconds an Idempotency-Key is remembered (then TTL deletes its record)
 
 
 class Ordering(Inventory):
@@ -35,7 +35,8 @@ class Ordering(Inventory):
         1. the order header, 2... its lines;
         then one update per line: ``stock = stock - q`` if ``stock >= q`` and the
            price is still the one the line was priced at;
-        last, with an ``idempotency_key``, a record of this request.
+        last, with an ``idempotency_key``, a record of this request, which TTL
+           deletes a day later (an expired record still present counts as gone).
 
         When the transaction is cancelled, DynamoDB says which action failed
         (``CancellationReasons``, one per action, in order) and, thanks to
@@ -53,7 +54,8 @@ class Ordering(Inventory):
             unknown = [sku for sku, _ in lines if sku not in products]
             if unknown:
                 raise UnknownProduct(f"unknown product {unknown[0]}", skus=unknown)
-            now = self._now()
+            moment = self._clock()
+            now = self._stamp(moment)
             seq = to_int(profile["order_count"]) + 1
             order_id = keys.order_id(now[:10], seq)
             priced = []
@@ -84,11 +86,15 @@ class Ordering(Inventory):
                 "ExpressionAttributeValues": {":q": line["quantity"], ":price": line["unit_price_cents"]},
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}} for line in priced]
             if idempotency_key is not None:
+                # expired but not yet deleted by TTL (DynamoDB takes up to two days): the key is free again
+                epoch = int(moment.timestamp())
                 record = dict(keys.idempotency(customer_id, idempotency_key), type="idempotency",
                               order_id=order_id, request_hash=request_hash, created_at=now,
-                              expires_at=int(time.time()) + IDEMPOTENCY_TTL)
-                put = put_action(table, record, "attribute_not_exists(PK)")
-                put["Put"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+                              **{TTL_ATTRIBUTE: epoch + IDEMPOTENCY_TTL})
+                put = put_action(table, record, "attribute_not_exists(PK) OR #expires <= :now")
+                put["Put"].update(ExpressionAttributeNames={"#expires": TTL_ATTRIBUTE},
+                                  ExpressionAttributeValues={":now": epoch},
+                                  ReturnValuesOnConditionCheckFailure="ALL_OLD")
                 actions.append(put)
             reasons = self._transact(actions)
             if reasons is None:

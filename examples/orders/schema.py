@@ -9,11 +9,19 @@ ImportTable (import from S3 creates the table itself).
 On-demand billing (PAY_PER_REQUEST): a small service has spiky, low traffic,
 and there is no capacity to size.  Both indexes project ALL attributes, so a
 listing is one Query and never a Query plus a GetItem per row.
+
+Time to Live on ``expires_at`` (epoch seconds): idempotency records carry it
+and the database deletes them a while after it passes (kvstore within a
+second, DynamoDB within about two days, so the store never trusts a record
+past its ``expires_at``).  TTL is not part of CreateTable (nor of ImportTable's
+parameters): :func:`create_table` turns it on with UpdateTimeToLive.
 """
 
 from examples.orders import keys
 
 DEFAULT_TABLE = "orders"
+#: the Number attribute (epoch seconds) after which the database deletes an item
+TTL_ATTRIBUTE = "expires_at"
 
 
 def definition(name=DEFAULT_TABLE):
@@ -46,16 +54,31 @@ def import_parameters(name=DEFAULT_TABLE):
 def create_table(resource, name=DEFAULT_TABLE, exist_ok=True):
     """Create the table on ``resource`` (kvstore database or boto3 resource); True if created.
 
-    Waits until the table is ACTIVE (immediate on kvstore, seconds on DynamoDB).
-    An existing table is left alone when ``exist_ok``: its schema is not compared.
+    Waits until the table is ACTIVE (immediate on kvstore, seconds on DynamoDB),
+    then turns Time to Live on.  An existing table is left alone when
+    ``exist_ok`` (its schema is not compared), except that TTL is turned on if
+    it is off.
     """
     try:
         table = resource.create_table(**definition(name))
     except resource.meta.client.exceptions.ClientError as e:
         if exist_ok and e.response["Error"]["Code"] == "ResourceInUseException":
+            enable_time_to_live(resource, name)
             return False
         raise
     table.wait_until_exists()
+    enable_time_to_live(resource, name)
+    return True
+
+
+def enable_time_to_live(resource, name=DEFAULT_TABLE):
+    """Turn TTL on for ``expires_at`` unless it already is (DynamoDB refuses to enable it twice)."""
+    client = resource.meta.client
+    status = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    if status.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and status.get("AttributeName") == TTL_ATTRIBUTE:
+        return False
+    client.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True,
+                                                                        "AttributeName": TTL_ATTRIBUTE})
     return True
 
 
