@@ -198,6 +198,11 @@ def create_app(store, description="", lifecycle=None, access_log=False):
         items, cursor = store.list_customer_orders(_customer_id(customer_id), *_paging())
         return _listing(items, cursor)
 
+    @app.get("/customers/<customer_id>/summary")
+    def get_summary(customer_id):
+        """Orders by status and money spent: a view kept current from the table's stream (summaries.py)."""
+        return store.get_summary(_customer_id(customer_id))
+
     @app.get("/customers/<customer_id>/orders/<order_id>")
     def get_order(customer_id, order_id):
         return _versioned(store.get_order(*_order_ref(customer_id, order_id)))

@@ -6,6 +6,8 @@
                                      a `kvstore serve` through boto3 (AWS_ENDPOINT_URL works too)
     ORDERS_BACKEND=dynamodb          DynamoDB through boto3, credentials and region from the
                                      usual AWS chain (env, ~/.aws, instance role)
+    ORDERS_SUMMARIES_INTERVAL=1      seconds between reads of the table's stream for the order
+                                     summaries (0: this process does not update them)
 
 Every other module receives what :func:`connect` builds and never asks which
 backend it is talking to.
@@ -37,6 +39,7 @@ class Settings:
     port: int = 8080
     threads: int = 16
     access_log: bool = False
+    summaries_interval: float = 1.0
 
     @classmethod
     def from_env(cls, environ=None):
@@ -63,6 +66,7 @@ class Settings:
             port=_port(env.get("ORDERS_PORT", str(cls.port))),
             threads=_threads(env.get("ORDERS_THREADS", str(cls.threads))),
             access_log=_flag(env, "ORDERS_ACCESS_LOG", "0"),
+            summaries_interval=_interval(env.get("ORDERS_SUMMARIES_INTERVAL", str(cls.summaries_interval))),
         )
 
     def describe(self):
@@ -87,23 +91,40 @@ def connect(settings):
         db = kvstore.open(settings.data_dir, durability=settings.durability)
         return (lambda: db), db.close
 
-    import boto3
-    from botocore.config import Config
-
-    session = boto3.session.Session(region_name=settings.region)
-    credentials = {}
-    if settings.endpoint_url and session.get_credentials() is None:
-        # `kvstore serve` without --credentials accepts any signature, but boto3 must sign with something
-        credentials = {"aws_access_key_id": "kvstore", "aws_secret_access_key": "kvstore"}
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10,
-                    tcp_keepalive=True)
+    session, options = _boto3_session(settings)
     lock = threading.Lock()   # creating clients from one session is not thread-safe; using them is
 
     def resource():
         with lock:
-            return session.resource("dynamodb", endpoint_url=settings.endpoint_url, config=config, **credentials)
+            return session.resource("dynamodb", **options)
 
     return resource, (lambda: None)
+
+
+def connect_streams(settings, resource):
+    """A DynamoDB Streams client for the configured backend (``resource``: what :func:`connect` gave).
+
+    kvstore embedded answers the Streams API itself (``db.client("dynamodbstreams")``,
+    boto3's shapes); otherwise boto3's ``dynamodbstreams`` client at the same endpoint.
+    """
+    if settings.backend == "embedded":
+        return resource.client("dynamodbstreams")
+    session, options = _boto3_session(settings)
+    return session.client("dynamodbstreams", **options)
+
+
+def _boto3_session(settings):
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session(region_name=settings.region)
+    options = {"endpoint_url": settings.endpoint_url,
+               "config": Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2,
+                                read_timeout=10, tcp_keepalive=True)}
+    if settings.endpoint_url and session.get_credentials() is None:
+        # `kvstore serve` without --credentials accepts any signature, but boto3 must sign with something
+        options.update(aws_access_key_id="kvstore", aws_secret_access_key="kvstore")
+    return session, options
 
 
 def _flag(env, name, default):
@@ -113,6 +134,16 @@ def _flag(env, name, default):
     if value in ("0", "false", "no", "off", ""):
         return False
     raise ConfigError(f"{name} must be 1 or 0, not {value!r}")
+
+
+def _interval(text):
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1
+    if not 0 <= seconds <= 3600:
+        raise ConfigError(f"ORDERS_SUMMARIES_INTERVAL must be seconds from 0 (off) to 3600, not {text!r}")
+    return seconds
 
 
 def _threads(text):

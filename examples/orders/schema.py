@@ -15,6 +15,10 @@ and the database deletes them a while after it passes (kvstore within a
 second, DynamoDB within about two days, so the store never trusts a record
 past its ``expires_at``).  TTL is not part of CreateTable (nor of ImportTable's
 parameters): :func:`create_table` turns it on with UpdateTimeToLive.
+
+A stream of every change, old and new images (``NEW_AND_OLD_IMAGES``): the
+order summaries (summaries.py) are kept current from it.  ImportTable cannot
+create a stream either; :func:`create_table` adds one to a table without.
 """
 
 from examples.orders import keys
@@ -22,6 +26,7 @@ from examples.orders import keys
 DEFAULT_TABLE = "orders"
 #: the Number attribute (epoch seconds) after which the database deletes an item
 TTL_ATTRIBUTE = "expires_at"
+STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 
 
 def definition(name=DEFAULT_TABLE):
@@ -43,12 +48,16 @@ def definition(name=DEFAULT_TABLE):
         "GlobalSecondaryIndexes": [index(keys.GSI1, keys.GSI1PK, keys.GSI1SK),
                                    index(keys.GSI2, keys.GSI2PK, keys.GSI2SK)],
         "BillingMode": "PAY_PER_REQUEST",
+        "StreamSpecification": dict(STREAM),
     }
 
 
 def import_parameters(name=DEFAULT_TABLE):
-    """``TableCreationParameters`` for ``aws dynamodb import-table`` (same table, same indexes)."""
-    return definition(name)
+    """``TableCreationParameters`` for ``aws dynamodb import-table`` (same table, same indexes; the
+    stream and TTL are turned on afterwards, see README.md)."""
+    params = definition(name)
+    del params["StreamSpecification"]
+    return params
 
 
 def create_table(resource, name=DEFAULT_TABLE, exist_ok=True):
@@ -56,18 +65,29 @@ def create_table(resource, name=DEFAULT_TABLE, exist_ok=True):
 
     Waits until the table is ACTIVE (immediate on kvstore, seconds on DynamoDB),
     then turns Time to Live on.  An existing table is left alone when
-    ``exist_ok`` (its schema is not compared), except that TTL is turned on if
-    it is off.
+    ``exist_ok`` (its schema is not compared), except that its stream and TTL
+    are turned on if they are off.
     """
     try:
         table = resource.create_table(**definition(name))
     except resource.meta.client.exceptions.ClientError as e:
         if exist_ok and e.response["Error"]["Code"] == "ResourceInUseException":
+            enable_stream(resource, name)
             enable_time_to_live(resource, name)
             return False
         raise
     table.wait_until_exists()
     enable_time_to_live(resource, name)
+    return True
+
+
+def enable_stream(resource, name=DEFAULT_TABLE):
+    """Give a table created without one its stream (a table made by ImportTable, or by an older version)."""
+    table = resource.meta.client.describe_table(TableName=name)["Table"]
+    if table.get("StreamSpecification", {}).get("StreamEnabled"):
+        return False
+    resource.meta.client.update_table(TableName=name, StreamSpecification=dict(STREAM))
+    resource.Table(name).wait_until_exists()
     return True
 
 

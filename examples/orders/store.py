@@ -9,7 +9,9 @@ Store is assembled from the parts of the data layer, one module each:
   the public view with integer numbers);
 * pages.py: listings a page at a time, with cursors (cursor.py encodes them);
 * customers.py, inventory.py (products and stock), ordering.py (placing,
-  reading, listing orders), fulfilment.py (shipping, delivering, cancelling).
+  reading, listing orders), fulfilment.py (shipping, delivering, cancelling),
+  summaries.py (each customer's order summary, and the stream consumer that
+  keeps it current).
 
 See keys.py for the key design and README.md for the access patterns.
 """
@@ -21,12 +23,13 @@ from examples.orders.ordering import (
     CANCELLED, DELIVERED, IDEMPOTENCY_TTL, MAX_LINES, PLACED, SHIPPED, STATUSES,
 )
 from examples.orders.pages import MAX_PAGE
+from examples.orders.summaries import Summaries
 
 __all__ = ["Store", "transaction_writer", "PLACED", "SHIPPED", "DELIVERED", "CANCELLED", "STATUSES",
            "MAX_LINES", "MAX_PAGE", "IDEMPOTENCY_TTL"]
 
 
-class Store(Customers, Fulfilment):
+class Store(Customers, Fulfilment, Summaries):
     """Customers, products (with their stock) and orders, in one DynamoDB-style table.
 
     ``resource`` is a kvstore database, a boto3 DynamoDB resource, or a

@@ -120,7 +120,7 @@ def test_embedded_orders_survive_a_clean_restart(tmp_path):
 
 def test_the_same_service_runs_on_kvstore_serve_by_configuration_alone(tmp_path, kvstore_server):
     endpoint = f"http://127.0.0.1:{kvstore_server.port}"
-    service = orders_service(tmp_path, "wire", KVSTORE_ENDPOINT=endpoint)
+    service = orders_service(tmp_path, "wire", KVSTORE_ENDPOINT=endpoint, ORDERS_SUMMARIES_INTERVAL="0.1")
     try:
         status, health = call(service.port, "GET", "/health")
         assert status == 200 and health["database"] == f"DynamoDB API at {endpoint}"
@@ -130,6 +130,12 @@ def test_the_same_service_runs_on_kvstore_serve_by_configuration_alone(tmp_path,
         assert status == 409 and short["error"]["lines"][0]["available"] == 3
         status, pending = call(service.port, "GET", "/shipments/pending")
         assert [o["order_id"] for o in pending["items"]] == [order["order_id"]]
+        # the summary is kept by the service's stream consumer (boto3's dynamodbstreams client over HTTP)
+        deadline = time.monotonic() + 30                 # a liveness bound, not a timing assertion
+        while call(service.port, "GET", f"/customers/{customer_id}/summary")[1]["orders"] != 1:
+            assert time.monotonic() < deadline, service.output()
+            time.sleep(0.05)
+        assert call(service.port, "GET", f"/customers/{customer_id}/summary")[1]["spent_cents"] == 198
     finally:
         assert service.stop() == 0, service.output()
     assert "embedded" not in service.output()
