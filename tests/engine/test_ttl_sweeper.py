@@ -445,3 +445,50 @@ def test_mock_dynamodb_decorator_with_a_clock():
         return client.describe_table(TableName="dated")["Table"]["CreationDateTime"]
 
     assert body().timestamp() == NOW                  # the table was created on the given clock
+
+
+# -- the stream ---------------------------------------------------------------------------------
+
+def _stream_records(db, name):
+    streams = db.client("dynamodbstreams")
+    arn = db.meta.client.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    out = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        out += streams.get_records(ShardIterator=iterator)["Records"]
+    return out
+
+
+@pytest.mark.parametrize("view", ["NEW_AND_OLD_IMAGES", "OLD_IMAGE", "NEW_IMAGE", "KEYS_ONLY"])
+def test_a_ttl_delete_is_a_remove_record_by_the_service(db, view):
+    """REMOVE with userIdentity {Service, dynamodb.amazonaws.com} and the old image per view type."""
+    table = make_table(db, StreamSpecification={"StreamEnabled": True, "StreamViewType": view})
+    table.put_item(Item={"pk": "a", "exp": NOW - 1, "v": "x"})
+    table.delete_item(Key={"pk": "user-deleted"})                 # nothing to delete: no record
+    table.put_item(Item={"pk": "b"})
+    table.delete_item(Key={"pk": "b"})                            # a user's delete: no userIdentity
+    db.engine.ttl.run()
+    records = _stream_records(db, "items")
+    assert [r["eventName"] for r in records] == ["INSERT", "INSERT", "REMOVE", "REMOVE"]
+    user, service = records[2], records[3]
+    assert "userIdentity" not in user
+    assert service["userIdentity"] == {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
+    body = service["dynamodb"]
+    assert body["Keys"] == {"pk": {"S": "a"}} and "NewImage" not in body
+    if view in ("NEW_AND_OLD_IMAGES", "OLD_IMAGE"):
+        assert body["OldImage"] == {"pk": {"S": "a"}, "exp": {"N": str(NOW - 1)}, "v": {"S": "x"}}
+    else:
+        assert "OldImage" not in body
+
+
+def test_ttl_deletes_on_the_stream_survive_a_restart(tmp_path, clock):
+    """The service identity is logged with the delete: after recovery the record still carries it."""
+    with kvstore.open(str(tmp_path), clock=clock, ttl_sweep_seconds=None) as first:
+        table = make_table(first, StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+        table.put_item(Item={"pk": "a", "exp": NOW - 1})
+        first.engine.ttl.run()
+    with kvstore.open(str(tmp_path), clock=clock, ttl_sweep_seconds=None) as second:
+        removed = [r for r in _stream_records(second, "items") if r["eventName"] == "REMOVE"]
+        assert [r.get("userIdentity") for r in removed] == [{"Type": "Service",
+                                                            "PrincipalId": "dynamodb.amazonaws.com"}]
