@@ -14,6 +14,7 @@ from kvstore import errors
 from kvstore._core import implementation
 from kvstore.api import Database, Table, open
 from kvstore.conditions import Attr, Key
+from kvstore.engine.plans import BackupPlan
 from kvstore.errors import (
     ClientError, ConditionalCheckFailedException, DynamoDBError, ResourceInUseException,
     ResourceNotFoundException, TransactionCanceledException, ValidationException,
@@ -23,7 +24,7 @@ from kvstore.types import Binary
 __version__ = "0.1.0"
 
 __all__ = [
-    "open", "Database", "Table", "Key", "Attr", "Binary", "errors", "implementation",
+    "open", "Database", "Table", "Key", "Attr", "Binary", "BackupPlan", "errors", "implementation",
     "ClientError", "DynamoDBError", "ValidationException", "ConditionalCheckFailedException",
     "ResourceNotFoundException", "ResourceInUseException", "TransactionCanceledException",
 ]

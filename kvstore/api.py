@@ -20,6 +20,7 @@ from kvstore import errors
 from kvstore.conditions import build_expression
 from kvstore.engine.database import MEMORY, Engine
 from kvstore.operations import DYNAMODB, OPERATIONS, action_name, execute, module_name
+from kvstore.engine.plans import BackupPlan
 from kvstore.types import from_python
 
 _CONDITION_MEMBERS = (("KeyConditionExpression", True), ("FilterExpression", False),
@@ -89,6 +90,25 @@ class Database:
     def checkpoint(self):
         """Write a checkpoint now (it also happens in the background)."""
         self.engine.checkpoint()
+
+    @property
+    def backup_plans(self):
+        """The backup plans running on this database (``kvstore.open(..., backup_plans=[...])``)."""
+        return list(self.engine.plans)
+
+    def add_backup_plan(self, plan):
+        """Run ``plan`` (a :class:`kvstore.BackupPlan`, or ``"NAME:EVERY:KEEP[:TABLES]"``) from now on.
+
+        A plan of the same name is replaced.  Its first backup is taken at once
+        for a table whose newest backup of the plan is an interval old or missing.
+        """
+        if isinstance(plan, str):
+            plan = BackupPlan.parse(plan)
+        return self.engine.plans.add(plan)
+
+    def remove_backup_plan(self, name):
+        """Stop the plan ``name``; the backups it made stay until deleted."""
+        self.engine.plans.remove(name)
 
     @property
     def clock(self):
@@ -433,6 +453,10 @@ def open(path=MEMORY, durability="batch", allow_floats=False, **options):  # noq
     see docs/testing.md), ``ttl_sweep_seconds`` (how often expired items are
     deleted, default 1; None: only by ``db.engine.ttl.run()``),
     ``ttl_cooldown_seconds`` (refuse a TTL change this soon after the last,
-    as DynamoDB does with about an hour; default never).
+    as DynamoDB does with about an hour; default never), ``backup_plans``
+    (:class:`kvstore.BackupPlan` s or ``"NAME:EVERY:KEEP[:TABLES]"`` strings:
+    backups on a schedule with a retention; see docs/operations.md).
     """
+    if options.get("backup_plans"):
+        options["backup_plans"] = [BackupPlan.parse(p) if isinstance(p, str) else p for p in options["backup_plans"]]
     return Database(path, durability, allow_floats, **options)

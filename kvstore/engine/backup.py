@@ -24,6 +24,7 @@ Backup file format (version 1; integers little-endian, crc32 is zlib's)::
     chunk   := length:u32 crc:u32 data[length]             crc = crc32(length || data)
                data = one msgpack object (use_bin_type)
     chunks  := {"backup": details, "meta": catalog entry}  first: what ListBackups needs
+               (details carries "Plan": <plan name> when a backup plan made it)
                ["rows", [[row_key, packed_item], ...]]      any number
                ["end", row_count]                           last
 
@@ -72,9 +73,9 @@ class Backup:
     database reads rows back from ``path``.
     """
 
-    __slots__ = ("arn", "name", "created", "size_bytes", "item_count", "meta", "path", "rows", "restoring")
+    __slots__ = ("arn", "name", "created", "size_bytes", "item_count", "meta", "path", "rows", "restoring", "plan")
 
-    def __init__(self, arn, name, created, size_bytes, item_count, meta, path=None, rows=None):
+    def __init__(self, arn, name, created, size_bytes, item_count, meta, path=None, rows=None, plan=None):
         self.arn = arn
         self.name = name
         self.created = created
@@ -84,6 +85,8 @@ class Backup:
         self.path = path
         self.rows = rows
         self.restoring = 0
+        #: the backup plan that made it (``kvstore.engine.plans``), None for a CreateBackup call
+        self.plan = plan
 
     @property
     def sort_key(self):
@@ -91,15 +94,17 @@ class Backup:
 
     def record(self):
         """The first chunk of the backup file."""
-        return {"backup": {"BackupArn": self.arn, "BackupName": self.name, "BackupCreationDateTime": self.created,
-                           "BackupSizeBytes": self.size_bytes, "ItemCount": self.item_count},
-                "meta": self.meta}
+        details = {"BackupArn": self.arn, "BackupName": self.name, "BackupCreationDateTime": self.created,
+                   "BackupSizeBytes": self.size_bytes, "ItemCount": self.item_count}
+        if self.plan is not None:
+            details["Plan"] = self.plan
+        return {"backup": details, "meta": self.meta}
 
     @classmethod
     def from_record(cls, record, path):
         d = record["backup"]
         return cls(d["BackupArn"], d["BackupName"], d["BackupCreationDateTime"], d["BackupSizeBytes"],
-                   d["ItemCount"], record["meta"], path=path)
+                   d["ItemCount"], record["meta"], path=path, plan=d.get("Plan"))
 
 
 class BackupStore:
@@ -155,8 +160,8 @@ class BackupStore:
 
     # -- creating and deleting ---------------------------------------------------
 
-    def create(self, table, backup_name):
-        """Back ``table`` up now; returns the AVAILABLE Backup."""
+    def create(self, table, backup_name, plan=None):
+        """Back ``table`` up now; returns the AVAILABLE Backup (``plan``: the name of the plan making it)."""
         engine = self.engine
         if engine.closed:
             raise InternalServerError("The database is closed")
@@ -167,7 +172,7 @@ class BackupStore:
             created = engine.clock()
             identifier = f"{int(created * 1000):014d}-{uuid.uuid4().hex[:8]}"
             backup = Backup(f"{meta['TableArn']}/backup/{identifier}", backup_name, created, size_bytes,
-                            len(rows), meta)
+                            len(rows), meta, plan=plan)
             if self.directory is None:
                 backup.rows = rows
             else:

@@ -20,6 +20,7 @@ from kvstore import _core, limits
 from kvstore.clock import SystemClock
 from kvstore.engine import scheduler as _scheduler
 from kvstore.engine.errors import CorruptionError, DurabilityError
+from kvstore.engine.plans import Plans
 from kvstore.engine.streams import DEFAULT_SHARD_SECONDS, REC_ACK, REC_ROLL, Streams
 from kvstore.engine.table import Table, collection_prefix
 from kvstore.engine.tokens import IdempotencyTokens
@@ -48,11 +49,12 @@ class Engine:
     time by default), the only source of time for features.  The engine owns
     its background work (``scheduler``: GSI backfills, checkpoints, and the
     periodic jobs of features), started here and stopped by :meth:`close`.
+    ``backup_plans``: :class:`kvstore.engine.plans.BackupPlan` s to run from the start.
     """
 
     def __init__(self, path=MEMORY, durability="batch", *, allow_floats=False, repair=False,
                  checkpoint_log_bytes=None, fs=None, clock=None, ttl_sweep_seconds=TTL_SWEEP_SECONDS,
-                 ttl_cooldown_seconds=None, stream_shard_seconds=DEFAULT_SHARD_SECONDS):
+                 ttl_cooldown_seconds=None, stream_shard_seconds=DEFAULT_SHARD_SECONDS, backup_plans=()):
         self.path = path
         self.allow_floats = allow_floats
         self.clock = SystemClock() if clock is None else clock
@@ -93,6 +95,10 @@ class Engine:
         self._ttl_job = None
         if any(t.expiry is not None for t in self.tables.values()):
             self.schedule_ttl_sweeps()
+        #: the backup plans (``kvstore.engine.plans``): ``engine.plans.add(BackupPlan(...))``
+        self.plans = Plans(self)
+        for plan in backup_plans:
+            self.plans.add(plan)
         self.scheduler.start()
 
     # -- background work -----------------------------------------------------

@@ -47,6 +47,11 @@ def build_parser():
     parser.add_argument("--tls-key", metavar="FILE", help="private key of --tls-cert (PEM)")
     parser.add_argument("--threads", type=int, default=64,
                         help="threads for requests that may block, e.g. writes waiting for fsync (default: 64)")
+    parser.add_argument("--backup-plan", action="append", default=[], metavar="NAME:EVERY:KEEP[:TABLES]",
+                        help="take backups on a schedule and keep the newest KEEP per table, e.g. hourly:1h:24 "
+                             "(repeatable; TABLES: comma-separated, default all)")
+    parser.add_argument("--config", metavar="FILE",
+                        help="TOML file with [[backup_plan]] tables (name, every, keep, tables)")
     parser.add_argument("--all-in-threads", action="store_true",
                         help="serve reads from the thread pool too (for measurement; reads run inline by default)")
     return parser
@@ -79,11 +84,22 @@ def main(argv=None):
             log.error("cannot load TLS certificate: %s", e)
             return 2
 
+    from kvstore.engine.plans import BackupPlan, load_config
+    try:
+        plans = load_config(args.config) if args.config else []
+        plans += [BackupPlan.parse(spec) for spec in args.backup_plan]
+    except (OSError, ValueError) as e:
+        log.error("bad backup plan: %s", e)
+        return 2
+    if len({p.name for p in plans}) != len(plans):
+        log.error("bad backup plan: two plans have the same name")
+        return 2
+
     import kvstore
     path = ":memory:" if args.in_memory else (args.data_dir or DEFAULT_DATA_DIR)
     try:
         options = {} if args.stream_shard_seconds is None else {"stream_shard_seconds": args.stream_shard_seconds}
-        db = kvstore.open(path, durability=args.durability, **options)
+        db = kvstore.open(path, durability=args.durability, backup_plans=plans, **options)
     except Exception as e:
         log.error("cannot open database %s: %s", path, e)
         return 1
@@ -114,6 +130,9 @@ def main(argv=None):
                      else "no credentials configured, any signature accepted (like DynamoDB Local)")
         log.info("kvstore listening on %s://%s:%d, data %s (durability %s); %s",
                  scheme, host, server.port, data, args.durability, auth_note)
+        for plan in plans:
+            log.info("backup plan %s: every %gs, keep %d per table (%s)", plan.name, plan.every, plan.keep,
+                     "all tables" if plan.tables is None else ", ".join(plan.tables))
         if not secrets and args.host not in LOOPBACK:
             log.warning("listening on %s without credentials: anyone who can reach it can read and write",
                         args.host)
