@@ -19,8 +19,8 @@ import types as _pytypes
 from kvstore import errors
 from kvstore.conditions import build_expression
 from kvstore.engine.database import MEMORY, Engine
-from kvstore.operations import DYNAMODB, OPERATIONS, action_name, execute, module_name
 from kvstore.engine.plans import BackupPlan
+from kvstore.operations import DYNAMODB, OPERATIONS, action_name, execute, module_name
 from kvstore.types import from_python
 
 _CONDITION_MEMBERS = (("KeyConditionExpression", True), ("FilterExpression", False),
