@@ -224,7 +224,10 @@ def _moto():
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    return server, f"http://{host}:{port}"
+    url = f"http://{host}:{port}"
+    import urllib.request   # moto's backends are global to the process: start empty
+    urllib.request.urlopen(urllib.request.Request(url + "/moto-api/reset", method="POST"), timeout=30).read()
+    return server, url
 
 
 def bench_lag(args):

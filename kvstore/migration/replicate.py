@@ -3,7 +3,8 @@
 Where the changes come from (a *feed* per table):
 
 * an endpoint: the DynamoDB Streams API (ListStreams is not needed: DescribeTable's
-  LatestStreamArn, then DescribeStream, GetShardIterator, GetRecords), shard by shard, a child
+  LatestStreamArn, then DescribeStream, GetShardIterator, GetRecords; GetRecords signed by
+  botocore but parsed here, see ``endpoints.RawJson``), shard by shard, a child
   shard only once its parent (``ParentShardId``) has been read to its end, so the records of
   one item are applied in their order across splits and rollovers.  The position (per shard:
   the last applied SequenceNumber, and whether the shard is finished) is kept in a position
@@ -50,7 +51,8 @@ from datetime import datetime
 
 from kvstore.migration.copy import CopyInterrupted, build_parser, copy_tables, default_state_path, open_pair
 from kvstore.migration.endpoints import (
-    DirectorySide, EndpointSide, MigrationError, error_code, item_from_boto, with_backoff, write_all)
+    DirectorySide, EndpointSide, MigrationError, error_code, with_backoff, write_all)
+from kvstore.types import item_from_wire
 from kvstore.migration.verify import key_text
 
 FORMAT = "kvstore-replicate/1"
@@ -100,6 +102,7 @@ class EndpointFeed:
     def __init__(self, side, table, positions, idle_wait=0.2):
         self.side, self.table, self.positions = side, table, positions
         self.client = side.client_for("dynamodbstreams")
+        self.raw = side.raw(self.client)
         description = side.describe(table)
         arn = (description or {}).get("LatestStreamArn")
         if not (description or {}).get("StreamSpecification", {}).get("StreamEnabled") or not arn:
@@ -162,7 +165,7 @@ class EndpointFeed:
         records, moves = [], {}
         for shard in self._readable():
             try:
-                page = with_backoff(self.client.get_records, ShardIterator=self._iterator(shard), Limit=limit)
+                page = with_backoff(self.raw.call, "GetRecords", {"ShardIterator": self._iterator(shard), "Limit": limit})
             except Exception as exc:
                 if error_code(exc) == "ExpiredIteratorException":
                     self.iterators.pop(shard, None)
@@ -175,8 +178,8 @@ class EndpointFeed:
             found = page.get("Records", [])
             for record in found:
                 data = record["dynamodb"]
-                records.append({"eventName": record["eventName"], "Keys": item_from_boto(data["Keys"]),
-                                "NewImage": item_from_boto(data["NewImage"]) if "NewImage" in data else None,
+                records.append({"eventName": record["eventName"], "Keys": item_from_wire(data["Keys"]),
+                                "NewImage": item_from_wire(data["NewImage"]) if "NewImage" in data else None,
                                 "at": data.get("ApproximateCreationDateTime")})
             following = page.get("NextShardIterator")
             if following:

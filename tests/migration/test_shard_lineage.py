@@ -6,6 +6,7 @@ shapes as AWS documents them), served by a small stand-in for the streams client
 """
 
 import json
+import types
 
 from kvstore.migration.replicate import EndpointFeed, PositionFile
 
@@ -58,6 +59,10 @@ class RecordedSide:
 
     def client_for(self, service):
         return self.streams
+
+    def raw(self, client):
+        """GetRecords goes through RawJson on a real endpoint: the same call, by name."""
+        return types.SimpleNamespace(call=lambda operation, body: getattr(client, "get_records")(**body))
 
 
 def drain(feed, positions, rounds=6):
