@@ -215,9 +215,6 @@ class DirectoryFeed:
             raise MigrationError(f"{side}: table {table} has no stream: enable one first (UpdateTable "
                                  "StreamSpecification={StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES})")
         self.table = table
-        if not hasattr(side.db, "stream_consumer"):
-            raise MigrationError(f"{side}: this kvstore has no in-process stream consumers: serve the directory "
-                                 "(kvstore serve) and replicate from its URL")
         self.consumer = side.db.stream_consumer(table, name=name, start="TRIM_HORIZON")
         self.idle_wait = idle_wait
 
@@ -345,7 +342,7 @@ def replicate(source, target, tables=None, position_path=None, copy=True, segmen
         thread.start()
     started, applied_before = time.monotonic(), 0
     while any(t.is_alive() for t in threads):
-        stop.wait(report)
+        stop.wait(report or 0.5)          # report=0: no lines, and no busy loop
         if report and not stop.is_set():
             applied = sum(r.applied for r in replicators)
             rate = (applied - applied_before) / report
