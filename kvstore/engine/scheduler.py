@@ -128,8 +128,8 @@ class Scheduler:
             waiting = [j for j in self._oneshot if j.thread is None]
             if self._periodic:
                 self._start_loop()
-        for job in waiting:
-            self._launch(job)
+            for job in waiting:
+                self._launch(job)
 
     def stop(self, timeout=None):
         """Set ``stopping``, wake everything and join every job thread.  Idempotent.
@@ -181,9 +181,8 @@ class Scheduler:
                         return job
             job = Job(self, name, fn)
             self._oneshot.append(job)
-            launch = self._started
-        if launch:
-            self._launch(job)
+            if self._started:
+                self._launch(job)
         return job
 
     def jobs(self):
@@ -271,6 +270,9 @@ class Scheduler:
                 self._cond.notify_all()
 
     def _launch(self, job):
+        # Called under ``_cond``: ``stop()`` then never sees a thread that exists but has not
+        # started (joining one raises), nor cancels a job whose thread is about to start.
+        # ``Thread.start`` waits only for the new thread's bootstrap, which takes no lock of ours.
         job.thread = threading.Thread(target=self._run_oneshot, args=(job,), name=f"{self.name}-{job.name}",
                                       daemon=True)
         job.thread.start()
