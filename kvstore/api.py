@@ -34,8 +34,19 @@ class Database:
     and the directory lock released.
     """
 
-    def __init__(self, path=MEMORY, durability="batch", allow_floats=False, **options):
+    def __init__(self, path=MEMORY, durability="batch", allow_floats=False, *, capacity="report",
+                 contention=False, faults=(), **options):
+        if capacity not in ("report", "enforce"):
+            raise ValueError(f"capacity must be 'report' or 'enforce', not {capacity!r}")
         self.engine = Engine(path, durability, allow_floats=allow_floats, **options)
+        if capacity == "enforce":
+            from kvstore.capacity import CapacityMeter
+            self.engine.capacity = CapacityMeter(self.engine)
+        if contention:
+            from kvstore.contention import Contention
+            self.engine.contention = Contention()
+        for rule in faults:
+            self.faults.add(rule)
         self.path = path
         self.allow_floats = allow_floats
         self.tables = _TableCollection(self)
@@ -81,6 +92,14 @@ class Database:
         """A named, durable consumer of a table's stream records (see ``kvstore.consumers``)."""
         from kvstore.consumers import StreamConsumer
         return StreamConsumer(self, table_name, name, start, timeout)
+
+    @property
+    def faults(self):
+        """The :class:`kvstore.faults.FaultSet` of this database: injected errors and latency."""
+        if self.engine.faults is None:
+            from kvstore.faults import FaultSet
+            self.engine.faults = FaultSet()
+        return self.engine.faults
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -456,6 +475,13 @@ def open(path=MEMORY, durability="batch", allow_floats=False, **options):  # noq
     as DynamoDB does with about an hour; default never), ``backup_plans``
     (:class:`kvstore.BackupPlan` s or ``"NAME:EVERY:KEEP[:TABLES]"`` strings:
     backups on a schedule with a retention; see docs/operations.md).
+
+    Unhappy paths, for testing code that must survive them (docs/testing-failures.md):
+    ``capacity="enforce"`` throttles as DynamoDB does past each table's and
+    GSI's capacity (``kvstore.capacity``); ``faults=[FaultRule(...)]`` injects
+    errors and latency (``kvstore.faults``, also ``db.faults``);
+    ``contention=True`` makes concurrent transactions on one item conflict
+    (``kvstore.contention``).
     """
     if options.get("backup_plans"):
         options["backup_plans"] = [BackupPlan.parse(p) if isinstance(p, str) else p for p in options["backup_plans"]]

@@ -4,9 +4,21 @@ Puts and deletes are buffered and sent 25 at a time (``flush_amount``);
 unprocessed items are resent; ``overwrite_by_pkeys`` drops an earlier buffered
 request for the same key, so a batch never carries duplicate keys.  Leaving
 the ``with`` block flushes what is left.
+
+Under enforced capacity (``kvstore.capacity``) a batch may come back partly
+unprocessed or be throttled whole.  The writer then backs off exponentially
+(50 ms doubling to 5 s, on the engine's clock, so a manual clock advances
+instead of sleeping) and resends, as AWS advises for UnprocessedItems; a
+batch that made progress resets the delay.
 """
 
 import copy
+
+from kvstore.errors import ProvisionedThroughputExceededException, ThrottlingException
+from kvstore.faults import wait
+
+FIRST_DELAY = 0.05
+MAX_DELAY = 5.0
 
 
 class BatchWriter:
@@ -16,6 +28,7 @@ class BatchWriter:
         self._overwrite_by_pkeys = overwrite_by_pkeys
         self._flush_amount = flush_amount
         self._buffer = []
+        self._delay = FIRST_DELAY
 
     def put_item(self, Item):  # noqa: N803 (boto3's keyword)
         self._add({"PutRequest": {"Item": Item}})
@@ -46,10 +59,22 @@ class BatchWriter:
 
     def _flush(self):
         batch, self._buffer = self._buffer[:self._flush_amount], self._buffer[self._flush_amount:]
-        response = self._db.batch_write_item(RequestItems={self._table_name: copy.copy(batch)})
+        try:
+            response = self._db.batch_write_item(RequestItems={self._table_name: copy.copy(batch)})
+        except (ProvisionedThroughputExceededException, ThrottlingException):
+            self._buffer[:0] = batch                     # nothing was written: all of it again, later
+            self._back_off()
+            return
         unprocessed = response["UnprocessedItems"].get(self._table_name)
         if unprocessed:
             self._buffer.extend(unprocessed)
+            self._back_off()
+        else:
+            self._delay = FIRST_DELAY
+
+    def _back_off(self):
+        wait(self._db.engine, self._delay)
+        self._delay = min(MAX_DELAY, self._delay * 2)
 
     def flush(self):
         while self._buffer:

@@ -23,6 +23,12 @@ MAX_TRANSACT_ITEMS = 100
 MAX_TRANSACT_REQUEST_SIZE = 4 * 1024 * 1024
 TRANSACTION_TOKEN_TTL_SECONDS = 600
 
+ON_DEMAND_TABLE_READ_UNITS = 40_000       # per-table account quota of an on-demand table (request units/s)
+ON_DEMAND_TABLE_WRITE_UNITS = 40_000
+PARTITION_READ_UNITS = 3_000               # one partition's throughput: the most one partition-key value gets
+PARTITION_WRITE_UNITS = 1_000
+BURST_SECONDS = 300                        # unused provisioned capacity DynamoDB retains for bursts
+
 MAX_PAGE_SIZE = 1024 * 1024                # bytes read by one Query/Scan page
 MAX_TOTAL_SEGMENTS = 1_000_000
 MAX_LIST_TABLES_LIMIT = 100

@@ -37,6 +37,15 @@ runs the background work then due (TTL deletes, ...) before returning::
         mock.advance(3600)                       # an hour later, in microseconds: the item is gone
 
 See docs/testing.md.
+
+Unhappy paths (docs/testing-failures.md): ``mock_dynamodb(enforce_capacity=True)``
+throttles past provisioned capacity, ``mock_dynamodb(contention=True)`` makes
+concurrent transactions conflict, and faults are injected with
+
+    with kvstore.testing.inject(FaultRule("InternalServerError", operations="PutItem", times=2)):
+        ...                                  # the innermost active mock's database
+
+or ``mock.faults.add(...)`` / ``db.faults.inject(...)``.
 """
 
 import functools
@@ -45,8 +54,9 @@ import threading
 from urllib.parse import urlsplit
 
 from kvstore.clock import ManualClock, SystemClock
+from kvstore.faults import FaultRule
 
-__all__ = ["mock_dynamodb", "kvstore_dynamodb", "SERVICES", "ManualClock", "SystemClock"]
+__all__ = ["mock_dynamodb", "kvstore_dynamodb", "SERVICES", "ManualClock", "SystemClock", "FaultRule", "inject"]
 
 #: botocore service names routed to kvstore
 SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
@@ -118,7 +128,9 @@ class mock_dynamodb:  # noqa: N801 (a context manager named like a function, as 
     (``@mock_dynamodb()`` or ``@mock_dynamodb``).
     """
 
-    def __init__(self, db=None, *, clock=None, **options):
+    def __init__(self, db=None, *, clock=None, enforce_capacity=False, **options):
+        if enforce_capacity:            # kvstore.open(capacity="enforce"); contention=, faults= pass as they are
+            options["capacity"] = "enforce"
         if db is not None and (clock is not None or options):
             raise TypeError("mock_dynamodb(db) uses that database's clock and options: open it with them")
         self._given_db = db
@@ -198,6 +210,8 @@ class mock_dynamodb:  # noqa: N801 (a context manager named like a function, as 
         if inspect.isclass(func):
             raise TypeError("mock_dynamodb decorates functions, not classes")
 
+        options = self._options
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             with mock_dynamodb(given, **options):
@@ -217,6 +231,12 @@ class mock_dynamodb:  # noqa: N801 (a context manager named like a function, as 
         self._check_active()
         return boto3.resource("dynamodb", **kwargs)
 
+    @property
+    def faults(self):
+        """The fault rules of this mock's database (:class:`kvstore.faults.FaultSet`)."""
+        self._check_active()
+        return self.db.faults
+
     def _check_active(self):
         if self.db is None:
             raise RuntimeError("mock_dynamodb is not active: use it in a with block or as a decorator")
@@ -226,6 +246,24 @@ class mock_dynamodb:  # noqa: N801 (a context manager named like a function, as 
         events = client.meta.events            # a copy per client: nothing leaks to other clients
         events.register("choose-signer", _unsigned)
         events.register("before-send", functools.partial(_send, self))
+
+
+def inject(*rules, db=None):
+    """Context manager: ``rules`` (:class:`FaultRule`) apply inside the block only.
+
+    ``db`` is a database from :func:`kvstore.open` or a :class:`mock_dynamodb`;
+    by default the innermost active mock's database.  The block yields the rule
+    (or the rules) so a test can read ``rule.fired`` afterwards.
+    """
+    if db is None:
+        with _lock:
+            if not _active:
+                raise RuntimeError("kvstore.testing.inject needs db= or an active mock_dynamodb")
+            db = _active[-1].db
+    elif isinstance(db, mock_dynamodb):
+        db._check_active()
+        db = db.db
+    return db.faults.inject(*rules)
 
 
 def _unsigned(**kwargs):

@@ -95,3 +95,36 @@ def dynamodbstreams(dynamodb, face, request):
     running = request.getfixturevalue("_wire_face_server")
     return boto3.client("dynamodbstreams", endpoint_url=running.url, region_name="us-east-1", config=config,
                         aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")
+
+
+@pytest.fixture
+def dynamodb_with(face, request):
+    """Factory: ``resource, db = dynamodb_with(**options)`` opens ``kvstore.open(":memory:", **options)``
+    and reaches it through this test's face (``db`` is the database itself, for its clock and faults).
+
+    ``retries`` (a botocore ``retries`` config, default a single attempt) sets how boto3 faces retry.
+    """
+    import contextlib
+
+    import kvstore
+    stack = contextlib.ExitStack()
+
+    def open_on_face(retries=None, **options):
+        db = stack.enter_context(kvstore.open(":memory:", **options))
+        if face == "embedded":
+            return db, db
+        import boto3
+        from botocore.config import Config
+        config = Config(parameter_validation=False, retries=retries or {"total_max_attempts": 1})
+        if face == "hook":
+            from kvstore.testing import mock_dynamodb
+            stack.enter_context(mock_dynamodb(db))
+            return boto3.resource("dynamodb", region_name="us-east-1", config=config), db
+        from kvstore.server.handler import RequestHandler
+        running = request.getfixturevalue("_wire_face_server")
+        running.server.handler = RequestHandler(db.engine)
+        return boto3.resource("dynamodb", endpoint_url=running.url, region_name="us-east-1", config=config,
+                              aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret"), db
+
+    with stack:
+        yield open_on_face

@@ -105,11 +105,12 @@ class Backend:
     be shared between threads).
     """
 
-    def __init__(self, resource, table_name=DEFAULT_TABLE, clock=None, max_attempts=10):
+    def __init__(self, resource, table_name=DEFAULT_TABLE, clock=None, max_attempts=10, sleep=time.sleep):
         self._connect = resource if callable(resource) else (lambda: resource)
         self.table_name = table_name
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._max_attempts = max_attempts
+        self._sleep = sleep         # how a retry waits (tests pass a virtual clock's advance)
         self._local = threading.local()
         self._pool = []      # connections of threads that ended, for the next threads (list ops are atomic)
         self._ClientError = self._conn.resource.meta.client.exceptions.ClientError
@@ -178,7 +179,7 @@ class Backend:
             except self._ClientError as e:
                 if error_code(e) not in _RETRYABLE_CODES:
                     raise
-            backoff(n)
+            backoff(n, self._sleep)
         raise Busy("too much contention on the same items, try again")
 
 
@@ -187,5 +188,5 @@ def error_code(error):
     return error.response["Error"]["Code"]
 
 
-def backoff(attempt):
-    time.sleep(random.uniform(0, min(0.1, 0.002 * 2 ** attempt)))
+def backoff(attempt, sleep=time.sleep):
+    sleep(random.uniform(0, min(0.1, 0.002 * 2 ** attempt)))

@@ -79,5 +79,5 @@ class Inventory(Pages):
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 return found
-            backoff(attempt)
+            backoff(attempt, self._sleep)
         raise Busy("the database is busy, try again")

@@ -35,5 +35,5 @@ class Store(Customers, Fulfilment, Summaries):
     ``resource`` is a kvstore database, a boto3 DynamoDB resource, or a
     callable returning one (called once per thread: boto3 resources must not
     be shared between threads).  ``Store(resource, table_name="orders",
-    clock=None, max_attempts=10)``: see :class:`~examples.orders.backend.Backend`.
+    clock=None, max_attempts=10, sleep=time.sleep)``: see :class:`~examples.orders.backend.Backend`.
     """

@@ -75,6 +75,10 @@ class Engine:
         self.ttl_sweep_seconds = ttl_sweep_seconds
         #: UpdateTimeToLive refuses a change this soon after the last one (DynamoDB: about an hour); None: never
         self.ttl_cooldown_seconds = ttl_cooldown_seconds
+        #: opt-in unhappy paths (kvstore.capacity, kvstore.faults, kvstore.contention); None when off
+        self.capacity = None
+        self.faults = None
+        self.contention = None
         self.durability = None
         if path != MEMORY:
             from kvstore.engine.durability import Durability

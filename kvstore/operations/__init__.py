@@ -161,4 +161,6 @@ def execute(engine, action, request):
         operation = OPERATIONS[action]
     except KeyError:
         raise UnknownOperationException(f"Unknown operation: {action}") from None
+    if engine.faults is not None:          # kvstore.faults: injected errors, before anything changes
+        engine.faults.before(engine, action, request)
     return operation.run(engine, request)

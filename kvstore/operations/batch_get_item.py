@@ -2,10 +2,13 @@
 
 Missing items are left out; item order is unspecified.  Responses stop at
 16 MB, and the keys left over come back in ``UnprocessedKeys`` with their
-table's original parameters, as DynamoDB does.
+table's original parameters, as DynamoDB does.  So do the keys a table or key
+has no read capacity for when capacity is enforced (``kvstore.capacity``);
+when no key at all can be read the call is throttled as a whole.
 """
 
 from kvstore import _core, limits
+from kvstore.capacity import Throttle
 from kvstore.errors import ValidationException, constraint_error
 from kvstore.operations.common import (
     capacity, check_constraints, enum_violations, get_table, key_from_request, read_units, table_name_violations,
@@ -57,20 +60,38 @@ def run(engine, request):
     unprocessed = {}
     units = {}
     budget = limits.MAX_BATCH_RESPONSE_SIZE
+    meter = engine.capacity
+    throttled = None
+    processed = 0
     for name, spec, table, projection, row_keys in plans:
         found = responses.setdefault(name, [])
         consistent = bool(spec.get("ConsistentRead"))
+        held_back = []
         for i, (row_key, key) in enumerate(row_keys):
+            if meter is not None:
+                ticket = meter.try_read(table, None, row_key)
+                if ticket.__class__ is Throttle:      # DynamoDB hands the excess back for the caller to retry
+                    throttled = throttled or ticket
+                    held_back.append(key)
+                    continue
             packed = table.rows.get(row_key)
             size = len(packed) if packed else 0
             if size > budget:
-                unprocessed[name] = dict(spec, Keys=[k for _, k in row_keys[i:]])
+                held_back += [k for _, k in row_keys[i:]]
                 break
             budget -= size
-            units[name] = units.get(name, 0) + read_units(size, consistent)
+            processed += 1
+            item_units = read_units(size, consistent)
+            units[name] = units.get(name, 0) + item_units
+            if meter is not None:
+                meter.charge_read(ticket, size, consistent)
             if packed is not None:
                 item = _core.unpack_item(packed)
                 found.append(item if projection is None else projection.apply(item))
+        if held_back:
+            unprocessed[name] = dict(spec, Keys=held_back)
+    if throttled is not None and not processed:
+        raise throttled.error()        # nothing could be read: DynamoDB throttles the whole call
     response = {"Responses": responses, "UnprocessedKeys": unprocessed}
     mode = request.get("ReturnConsumedCapacity")
     if mode in ("TOTAL", "INDEXES"):

@@ -2,11 +2,14 @@
 
 Every request is validated before any is applied, so one bad request fails
 the whole batch and writes nothing.  Each write is atomic on its own; the
-batch is not a transaction.  A local engine processes everything it accepts,
-so ``UnprocessedItems`` is always ``{}``.
+batch is not a transaction.  Everything is processed unless capacity is
+enforced (``kvstore.capacity``): then the writes a table, GSI or key has no
+capacity for come back in ``UnprocessedItems``, and only a batch of which
+nothing could be written is throttled as a whole.
 """
 
 from kvstore import _core, limits
+from kvstore.capacity import Throttle
 from kvstore.errors import ValidationException, constraint_error
 from kvstore.operations.common import (
     capacity, check_attribute_names, check_collection_size, check_constraints, check_index_keys, check_item_size, enum_violations,
@@ -68,8 +71,22 @@ def run(engine, request):
             seen.add((name, row_key))
     units = {}
     metrics = {}
+    meter = engine.capacity
+    unprocessed = {}
+    throttled = None
+    ticket = None
     for table, row_key, source, packed, size in plan:
-        with table.lock_for(row_key):
+        if meter is not None:
+            ticket = meter.try_write(table, row_key)
+            if ticket.__class__ is Throttle:      # DynamoDB hands the excess back for the caller to retry
+                throttled = throttled or ticket
+                request_back = {"PutRequest": {"Item": source}} if packed is not None else {"DeleteRequest": {"Key": source}}
+                unprocessed.setdefault(table.name, []).append(request_back)
+                continue
+        lock = table.lock_for(row_key)
+        if engine.contention is not None:  # held, so a TransactGetItems on the item conflicts
+            lock = engine.contention.write(table, row_key, lock, check=False)
+        with lock:
             old_packed = table.rows.get(row_key)
             old = _core.unpack_item(old_packed) if (table.indexes and old_packed is not None) else None
             if packed is None and old_packed is None:
@@ -78,12 +95,18 @@ def run(engine, request):
                 check_collection_size(table, row_key, old_packed, packed)
                 lsn = engine.commit([(table, row_key, old, source if packed is not None else None, packed)])
         engine.wait_durable(lsn)
-        units[table.name] = units.get(table.name, 0) + write_units(max(size, len(old_packed or b"")))
+        item_units = write_units(max(size, len(old_packed or b"")))
+        units[table.name] = units.get(table.name, 0) + item_units
+        if ticket is not None:
+            meter.charge_write(ticket, old_packed, packed, old, source if packed is not None else None)
         if request.get("ReturnItemCollectionMetrics") == "SIZE":
             m = item_collection_metrics(table, source)
             if m is not None:
                 metrics.setdefault(table.name, []).append(m)
-    response = {"UnprocessedItems": {}}
+    if throttled is not None and len(unprocessed) == len(items) and \
+            sum(map(len, unprocessed.values())) == len(plan):
+        raise throttled.error()        # nothing could be processed: DynamoDB throttles the whole call
+    response = {"UnprocessedItems": unprocessed}
     mode = request.get("ReturnConsumedCapacity")
     if mode in ("TOTAL", "INDEXES"):
         response["ConsumedCapacity"] = [capacity(n, u, mode, read=False) for n, u in units.items()]

@@ -30,7 +30,13 @@ def run(engine, request):
         check_members(request)
         projection = compile_projection(request, "GetItem")
     table = get_table(engine, request["TableName"])
-    packed = table.rows.get(key_from_request(table, request["Key"]))
+    row_key = key_from_request(table, request["Key"])
+    if engine.capacity is not None:
+        ticket = engine.capacity.admit_read(table, None, row_key)
+        packed = table.rows.get(row_key)
+        engine.capacity.charge_read(ticket, len(packed) if packed else 0, bool(request.get("ConsistentRead")))
+    else:
+        packed = table.rows.get(row_key)
     response = {}
     if packed is not None:
         item = _core.unpack_item(packed)

@@ -34,15 +34,23 @@ def run(engine, request):
     table = get_table(engine, request["TableName"])
     row_key = key_from_item(table, item)
     check_index_keys(table, item)
+    ticket = engine.capacity.admit_write(table, row_key) if engine.capacity is not None else None
     need_old = condition is not None or return_values == "ALL_OLD" or bool(table.indexes)
-    with table.lock_for(row_key):
+    lock = table.lock_for(row_key)
+    if engine.contention is not None:      # kvstore.contention: fail fast on an item a transaction holds
+        lock = engine.contention.write(table, row_key, lock)
+    with lock:
         old_packed = table.rows.get(row_key)
         old = _core.unpack_item(old_packed) if (need_old and old_packed is not None) else None
         if condition is not None and not condition.evaluate(old):
+            if ticket is not None:         # a failed conditional write is charged as if it had written
+                engine.capacity.charge_write(ticket, old_packed, packed, old, item)
             raise condition_failed(old, request)
         check_collection_size(table, row_key, old_packed, packed)
         lsn = engine.commit([(table, row_key, old, item, packed)])
     engine.wait_durable(lsn)
+    if ticket is not None:
+        engine.capacity.charge_write(ticket, old_packed, packed, old, item)
     response = {}
     if return_values == "ALL_OLD" and old is not None:
         response["Attributes"] = old

@@ -15,6 +15,9 @@ from kvstore.operations.common import capacity, key_type, read_units
 class Source:
     """The table or index a Query/Scan reads, with what it can return."""
 
+    #: with capacity enforced (kvstore.capacity): ``charge(read_bytes, consistent)`` for the page read
+    charge = None
+
     def __init__(self, table, index_name):
         self.table = table
         self.index = None
@@ -25,6 +28,11 @@ class Source:
         self.schema = self.index.schema if self.index else table.schema
         self.structure = self.index if self.index else table
         self.values = self.index.entries if self.index else table.rows
+
+    def meter(self, meter, row_key=None):
+        """Admit this read under enforced capacity (raises when throttled) and charge its page later."""
+        ticket = meter.admit_read(self.table, self.index, row_key)
+        self.charge = lambda read_bytes, consistent: meter.charge_read(ticket, read_bytes, consistent)
 
     @property
     def is_gsi(self):
@@ -218,6 +226,8 @@ def _plain_page(request, source, batches, limit, page_size):
 
 
 def _capacity(response, request, source, read_bytes):
+    if source.charge is not None:
+        source.charge(read_bytes, bool(request.get("ConsistentRead")))
     mode = request.get("ReturnConsumedCapacity")
     if mode in ("TOTAL", "INDEXES"):
         units = read_units(read_bytes, bool(request.get("ConsistentRead")))

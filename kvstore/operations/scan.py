@@ -76,5 +76,7 @@ def run(engine, request):
                 "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey "
                 f"with correct Segment. TotalSegments: {total} Segment: {segment}")
         lo, lo_inc = start, False
+    if engine.capacity is not None:
+        source.meter(engine.capacity)
     row_keys = table.iter_range(source.structure, lo, lo_inc, hi, False)
     return collect(request, source, row_keys, filter_, projection, select, limit)

@@ -42,7 +42,12 @@ def run(engine, request):
             raise cancel(reasons) from None
     if len({(t.name, k) for t, k in targets}) != len(targets):
         raise ValidationException("Transaction request cannot include multiple operations on one item")
-    with Locks(targets):
+    if engine.capacity is not None:
+        engine.capacity.admit_transaction(targets)
+    locks = Locks(targets)
+    if engine.contention is not None:      # kvstore.contention: cancel on items an ongoing write holds
+        locks = engine.contention.transaction(targets, locks, writes=False)
+    with locks:
         packed_items = [table.rows.get(row_key) for table, row_key in targets]
     responses = []
     units = {}
@@ -53,6 +58,10 @@ def run(engine, request):
             continue
         item = _core.unpack_item(packed)
         responses.append({"Item": item if projection is None else projection.apply(item)})
+    if engine.capacity is not None:
+        by_name = {t.name: t for t in tables}
+        for name, table_units in units.items():
+            engine.capacity.charge(by_name[name], table_units)
     response = {"Responses": responses}
     mode = request.get("ReturnConsumedCapacity")
     if mode in ("TOTAL", "INDEXES"):

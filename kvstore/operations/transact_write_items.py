@@ -22,7 +22,7 @@ from kvstore.operations.common import (
 )
 from kvstore.operations.transactions import Locks, cancel, check_action_count
 from kvstore.operations.update_item import compute_new_item
-from kvstore.operations.writing import compile_write
+from kvstore.operations.writing import compile_write, index_write_units
 
 WRITES_ITEMS = True
 REQUEST_VALUES = (
@@ -113,10 +113,16 @@ def _run(engine, request, parsed, tables):
         targets.append((table, row_key))
     if failed:
         raise cancel(_reasons(reasons))
+    if engine.capacity is not None:
+        engine.capacity.admit_transaction(targets, parsed_kinds=[p[0] for p in parsed])
     writes = []
     units = {}
-    count_units = request.get("ReturnConsumedCapacity") in ("TOTAL", "INDEXES")
-    with Locks(targets):
+    gsi_units = {}
+    count_units = request.get("ReturnConsumedCapacity") in ("TOTAL", "INDEXES") or engine.capacity is not None
+    locks = Locks(targets)
+    if engine.contention is not None:      # kvstore.contention: cancel on items another transaction holds
+        locks = engine.contention.transaction(targets, locks)
+    with locks:
         for i, ((kind, spec, condition, update, put_packed), (table, row_key)) in enumerate(zip(parsed, targets)):
             old_packed = table.rows.get(row_key)
             # the old image matters to a condition, an update and index maintenance; a blind Put or
@@ -147,6 +153,11 @@ def _run(engine, request, parsed, tables):
             if count_units:
                 size = max(len(old_packed or b""), len(packed or b""))
                 units[table.name] = units.get(table.name, 0) + 2 * write_units(size)
+                if engine.capacity is not None and table.gsis:    # enforced: GSIs pay for their entries too
+                    charged = gsi_units.setdefault(table.name, {})
+                    for (name, kind), u in index_write_units(table, row_key, old, new).items():
+                        if kind == "GSI":
+                            charged[name] = charged.get(name, 0) + 2 * u
             if packed is not None or old_packed is not None:
                 if not (packed is not None and packed == old_packed):
                     writes.append((table, row_key, old, new, packed))
@@ -154,6 +165,10 @@ def _run(engine, request, parsed, tables):
             raise cancel(_reasons(reasons))
         lsn = engine.commit(writes) if writes else 0
     engine.wait_durable(lsn)
+    if engine.capacity is not None:
+        by_name = {t.name: t for t in tables}
+        for name, table_units in units.items():
+            engine.capacity.charge(by_name[name], table_units, gsi_units.get(name), write=True)
     response = {}
     mode = request.get("ReturnConsumedCapacity")
     if mode in ("TOTAL", "INDEXES"):

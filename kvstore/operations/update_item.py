@@ -36,13 +36,20 @@ def run(engine, request):
     row_key = key_from_request(table, key)
     if update is not None:
         update.check_keys(table.schema.names, tuple(table.index_key_types()))
-    with table.lock_for(row_key):
+    ticket = engine.capacity.admit_write(table, row_key) if engine.capacity is not None else None
+    lock = table.lock_for(row_key)
+    if engine.contention is not None:      # kvstore.contention: fail fast on an item a transaction holds
+        lock = engine.contention.write(table, row_key, lock)
+    with lock:
         old_packed = table.rows.get(row_key)
         old = _core.unpack_item(old_packed) if old_packed is not None else None
         if condition is not None and not condition.evaluate(old):
+            if ticket is not None:         # a failed conditional write is charged as if it had written
+                engine.capacity.charge_write(ticket, old_packed, None, old, None)
             raise condition_failed(old, request)
         new = compute_new_item(table, key, old, update)
         lsn = 0
+        packed = old_packed
         if new is not None and not same_value(new, old):     # True and 1 differ (== says they do not)
             packed = _core.pack_item(new)
             check_item_size(new, "Item size to update has exceeded the maximum allowed size", packed)
@@ -50,6 +57,8 @@ def run(engine, request):
             check_collection_size(table, row_key, old_packed, packed)
             lsn = engine.commit([(table, row_key, old, new, packed)])
     engine.wait_durable(lsn)
+    if ticket is not None:
+        engine.capacity.charge_write(ticket, old_packed, packed if new is not None else None, old, new)
     response = {}
     attributes = returned_attributes(return_values, update, old, new)
     if attributes:

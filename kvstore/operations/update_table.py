@@ -45,6 +45,8 @@ def run(engine, request):
                        "WarmThroughput"):
             if request.get(member) is not None:
                 meta[member] = request[member]
+        if engine.capacity is not None:    # capacity accrued so far is at the old rates; the new ones start now
+            engine.capacity.settle(table)
         table.meta = meta
         for name in [n for n, i in table.indexes.items()
                      if i.kind == "GSI" and n not in {g["IndexName"] for g in meta.get("GlobalSecondaryIndexes", ())}]:

@@ -73,17 +73,21 @@ def finish(response, request, table, key_source, old_size, new_item, old_item=No
     return response
 
 
-def index_write_units(table, row_key, old_item, new_item):
-    """Write units each index was charged: one write per entry put or deleted (a moved entry is two)."""
+def index_write_units(table, row_key, old_item, new_item, small=False):
+    """Write units each index was charged: one write per entry put or deleted (a moved entry is two).
+
+    ``small``: both images are known to be at most one write unit (so is any
+    projection of them), which spares computing the entries' sizes.
+    """
     out = {}
     for index in table.indexes.values():
         old_key = index.entry_key(old_item, row_key) if old_item is not None else None
         new_key = index.entry_key(new_item, row_key) if new_item is not None else None
         units = 0
         if new_key is not None:
-            units += write_units(item_size(index.project_item(new_item)))
+            units += 1 if small else write_units(item_size(index.project_item(new_item)))
         if old_key is not None and old_key != new_key:
-            units += write_units(item_size(index.project_item(old_item)))
+            units += 1 if small else write_units(item_size(index.project_item(old_item)))
         if units:
             out[(index.name, index.kind)] = units
     return out

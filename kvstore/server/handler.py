@@ -145,10 +145,13 @@ class RequestHandler:
     (default: the registry, ``kvstore.operations.OPERATIONS``).
     """
 
-    def __init__(self, engine, *, verifier=None, operations=None, max_body=limits.MAX_HTTP_BODY):
+    def __init__(self, engine, *, verifier=None, operations=None, max_body=limits.MAX_HTTP_BODY,
+                 fault_endpoint=False):
         self.engine = engine
         self.verifier = verifier
         self.operations = OPERATIONS if operations is None else operations
+        #: serve ``/_kvstore/faults`` (kvstore.faults.admin_answer): ``kvstore serve --fault-endpoint``
+        self.fault_endpoint = fault_endpoint
         self.max_body = max_body
         self._targets = {}           # X-Amz-Target -> Operation or None (the registry imports lazily)
 
@@ -192,6 +195,9 @@ class RequestHandler:
     def _handle(self, method, target, headers, body):
         if len(body) > self.max_body:
             return TOO_LARGE
+        if self.fault_endpoint and target.partition("?")[0] == "/_kvstore/faults":
+            from kvstore.faults import admin_answer
+            return admin_answer(self.engine, method, body)
         if method != "POST":
             if method == "GET" and target.partition("?")[0] == "/":
                 return (200, "text/plain", HEALTH_BODY)
@@ -222,6 +228,8 @@ class RequestHandler:
             if operation.check_members is not None:     # DynamoDB reports these before the value
                 operation.check_members(body)
             raise
+        if self.engine.faults is not None:      # kvstore.faults, as in operations.execute
+            self.engine.faults.before(self.engine, action, request)
         response = operation.run(self.engine, request)
         if operation.empty_response:
             return (200, CONTENT_TYPE, b"")

@@ -52,6 +52,15 @@ def build_parser():
                              "(repeatable; TABLES: comma-separated, default all)")
     parser.add_argument("--config", metavar="FILE",
                         help="TOML file with [[backup_plan]] tables (name, every, keep, tables)")
+    parser.add_argument("--enforce-capacity", action="store_true",
+                        help="throttle past each table's and GSI's capacity as DynamoDB does (docs/testing-failures.md)")
+    parser.add_argument("--contention", action="store_true",
+                        help="concurrent transactions on one item conflict (TransactionConflict) as in DynamoDB")
+    parser.add_argument("--faults", metavar="FILE",
+                        help="inject the faults described in FILE (JSON; docs/testing-failures.md)")
+    parser.add_argument("--fault-endpoint", action="store_true",
+                        help="serve GET/POST /_kvstore/faults to read and replace the fault rules "
+                             "(on the server's own address; anyone who reaches it can break requests)")
     parser.add_argument("--all-in-threads", action="store_true",
                         help="serve reads from the thread pool too (for measurement; reads run inline by default)")
     return parser
@@ -97,9 +106,22 @@ def main(argv=None):
 
     import kvstore
     path = ":memory:" if args.in_memory else (args.data_dir or DEFAULT_DATA_DIR)
+    faults = []
+    if args.faults:
+        from kvstore.faults import FaultRule
+        try:
+            import json
+            with open(args.faults, encoding="utf-8") as f:
+                spec = json.load(f)
+            faults = [FaultRule.from_dict(s) for s in (spec.get("faults", []) if isinstance(spec, dict) else spec)]
+        except (OSError, ValueError, TypeError) as e:
+            log.error("cannot read faults from %s: %s", args.faults, e)
+            return 2
     try:
         options = {} if args.stream_shard_seconds is None else {"stream_shard_seconds": args.stream_shard_seconds}
-        db = kvstore.open(path, durability=args.durability, backup_plans=plans, **options)
+        db = kvstore.open(path, durability=args.durability, backup_plans=plans,
+                          capacity="enforce" if args.enforce_capacity else "report",
+                          contention=args.contention, faults=faults, **options)
     except Exception as e:
         log.error("cannot open database %s: %s", path, e)
         return 1
@@ -111,7 +133,7 @@ def main(argv=None):
     from kvstore.server.handler import RequestHandler
 
     verifier = auth.SigV4Verifier(secrets) if secrets else None
-    handler = RequestHandler(db.engine, verifier=verifier)
+    handler = RequestHandler(db.engine, verifier=verifier, fault_endpoint=args.fault_endpoint)
     inline = inline_reads if args.durability == "sync" else inline_reads_and_item_writes
     if args.all_in_threads:
         inline = inline_nothing

@@ -254,3 +254,4 @@ def transact_get(db, **kwargs):
     if hasattr(db, "transact_get_items"):
         return db.transact_get_items(**kwargs)
     return db.meta.client.transact_get_items(**kwargs)
+

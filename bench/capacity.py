@@ -1,0 +1,220 @@
+"""Cost of capacity enforcement when no limit is reached: per-call time, enforcement on against off.
+
+Two in-memory databases, identical but for ``capacity="enforce"``, each with a
+PROVISIONED table (and one GSI) far above what the loop can consume, so every
+call is admitted and charged but none is throttled.  Keys cycle through
+100,000 values, so per-key buckets are created and pruned as in a real
+workload.  The two modes are interleaved in short rounds (same run, same
+machine state) and every call is timed on its own; the report gives the
+median and p99 per call of each mode and their ratio.  Not a test.
+
+    python -m bench.capacity
+    python -m bench.capacity --output bench/results/capacity.md
+    python -m bench.capacity --instructions      # also count instructions per call with callgrind
+
+Timings on a shared machine move with the load, so ``--instructions`` also
+counts what each call executes with ``valgrind --tool=callgrind`` (instructions
+of N + K calls minus those of N calls, divided by K; PYTHONHASHSEED=0, the
+collector off, exit without teardown), which does not depend on load.
+"""
+
+import argparse
+import gc
+import itertools
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+import kvstore
+
+from . import machine
+from .histogram import Histogram
+
+KEYS = 100_000
+HUGE = 1_000_000_000
+
+
+def _open(enforce):
+    db = kvstore.open(":memory:", durability="none", capacity="enforce" if enforce else "report")
+    db.create_table(
+        TableName="bench", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                      {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "N"},
+                              {"AttributeName": "g", "AttributeType": "S"}],
+        ProvisionedThroughput={"ReadCapacityUnits": HUGE, "WriteCapacityUnits": HUGE},
+        GlobalSecondaryIndexes=[{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                 "Projection": {"ProjectionType": "KEYS_ONLY"},
+                                 "ProvisionedThroughput": {"ReadCapacityUnits": HUGE, "WriteCapacityUnits": HUGE}}])
+    table = db.Table("bench")
+    with table.batch_writer() as writer:
+        for i in range(2000):
+            writer.put_item(Item={"pk": f"p{i % 200}", "sk": i, "g": f"g{i % 50}", "name": "x" * 100, "n": i})
+    return db, table
+
+
+def _workloads(db, table):
+    """name -> a function of the call number doing one call."""
+    return {
+        "PutItem": lambda i: table.put_item(Item={"pk": f"k{i % KEYS}", "sk": 1, "g": "g1", "name": "y" * 100}),
+        "GetItem": lambda i: table.get_item(Key={"pk": f"p{i % 200}", "sk": i % 2000}),
+        "UpdateItem": lambda i: table.update_item(Key={"pk": f"u{i % KEYS}", "sk": 1},
+                                                  UpdateExpression="SET n = :n", ExpressionAttributeValues={":n": i}),
+        "Query (10 items)": lambda i: table.query(KeyConditionExpression="pk = :p",
+                                                  ExpressionAttributeValues={":p": f"p{i % 200}"}),
+        "BatchWriteItem (25)": lambda i: db.batch_write_item(RequestItems={"bench": [
+            {"PutRequest": {"Item": {"pk": f"b{(25 * i + j) % KEYS}", "sk": 1, "name": "z"}}} for j in range(25)]}),
+        "TransactWriteItems (2)": lambda i: db.transact_write_items(TransactItems=[
+            {"Put": {"TableName": "bench", "Item": {"pk": f"t{i % KEYS}", "sk": 1}}},
+            {"Put": {"TableName": "bench", "Item": {"pk": f"t{i % KEYS}", "sk": 2}}}]),
+    }
+
+
+def _hook_workloads(db):
+    """The same calls through boto3 in process (kvstore.testing.mock_dynamodb): a client's view."""
+    import boto3
+
+    from kvstore.testing import mock_dynamodb
+    mock = mock_dynamodb(db).start()
+    table = boto3.resource("dynamodb", region_name="us-east-1").Table("bench")
+    return mock, {
+        "hook PutItem": lambda i: table.put_item(Item={"pk": f"h{i % KEYS}", "sk": 1, "g": "g1", "name": "y" * 100}),
+        "hook GetItem": lambda i: table.get_item(Key={"pk": f"p{i % 200}", "sk": i % 2000}),
+    }
+
+
+def measure(rounds, calls, hook=True):
+    """Per workload: {"off"/"on": all latencies (ns)} and the per-round p50 and p99 ratios (on / off)."""
+    dbs = {False: _open(False), True: _open(True)}
+    loads = {mode: _workloads(*dbs[mode]) for mode in dbs}
+    mocks = []
+    if hook:
+        for mode in dbs:
+            mock, hooked = _hook_workloads(dbs[mode][0])
+            mocks.append(mock)
+            loads[mode].update(hooked)
+    results = {}
+    counter = itertools.count()
+    clock = time.perf_counter_ns
+    for name in loads[False]:
+        samples = {False: [], True: []}
+        ratios = {"p50": [], "p99": []}
+        for fn in (loads[False][name], loads[True][name]):          # warm up both
+            for _ in range(min(calls, 200)):
+                fn(next(counter))
+        for r in range(rounds):
+            per_round = {}
+            for mode in ((False, True) if r % 2 == 0 else (True, False)):
+                fn = loads[mode][name]
+                out = []
+                for _ in range(calls):
+                    i = next(counter)
+                    start = clock()
+                    fn(i)
+                    out.append(clock() - start)
+                samples[mode] += out
+                per_round[mode] = Histogram.of(out).micros()
+            ratios["p50"].append(per_round[True]["p50_us"] / per_round[False]["p50_us"])
+            ratios["p99"].append(per_round[True]["p99_us"] / per_round[False]["p99_us"])
+        results[name] = {"off": Histogram.of(samples[False]).micros(), "on": Histogram.of(samples[True]).micros(),
+                         "p50_ratio": statistics.median(ratios["p50"]), "p99_ratio": statistics.median(ratios["p99"])}
+    throttled = dbs[True][0].engine.capacity.throttled
+    for mock in mocks:
+        mock.stop()
+    for db, _ in dbs.values():
+        db.close()
+    return results, throttled
+
+
+def _count_calls(enforce, name, calls):
+    """Child process under callgrind: set up, run ``calls`` calls of ``name``, exit at once."""
+    db, table = _open(enforce)
+    fn = _workloads(db, table)[name]
+    for i in range(200):                       # warm caches and templates outside the difference
+        fn(i)
+    gc.disable()
+    for i in range(200, 200 + calls):
+        fn(i)
+    sys.stdout.flush()
+    os._exit(0)
+
+
+def instructions(names, base=200, extra=1000):
+    """name -> {False: per-call instructions off, True: on}, from callgrind runs of base and base+extra calls."""
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    out = {}
+    for name in names:
+        out[name] = {}
+        for enforce in (False, True):
+            totals = []
+            for calls in (base, base + extra):
+                run = subprocess.run(
+                    ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-m",
+                     "bench.capacity", "--count", "on" if enforce else "off", name, str(calls)],
+                    capture_output=True, text=True, env=env, check=True)
+                totals.append(int(re.search(r"Collected : (\d+)", run.stderr).group(1)))
+            out[name][enforce] = (totals[1] - totals[0]) / extra
+    return out
+
+
+def report(results, throttled, rounds, calls, counted=None, described=None):
+    described = described or machine.describe()
+    lines = [
+        "# Capacity enforcement: cost per call when no limit is reached",
+        "",
+        f"`python -m bench.capacity --rounds {rounds} --calls {calls}`: in-memory databases, durability `none`,",
+        "a PROVISIONED table with one KEYS_ONLY GSI at 10^9 RCU/WCU (so nothing is throttled: "
+        f"{throttled} throttled calls), keys cycling through 100,000 values; the embedded API, then boto3 through",
+        "the in-process hook. Enforcement off and on alternate in rounds of "
+        f"{calls} calls in the same process; every call is timed alone. Ratios are medians of the per-round",
+        f"ratios (on / off). Machine: {machine.one_line(described)}; load average at start "
+        f"{described.get('load_average_at_start')}, {described.get('date')}.",
+        "",
+        "| Call | off p50 (us) | on p50 (us) | p50 ratio | off p99 (us) | on p99 (us) | p99 ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in results.items():
+        lines.append(f"| {name} | {r['off']['p50_us']:.1f} | {r['on']['p50_us']:.1f} | {r['p50_ratio']:.3f} | "
+                     f"{r['off']['p99_us']:.1f} | {r['on']['p99_us']:.1f} | {r['p99_ratio']:.3f} |")
+    if counted:
+        lines += ["", "Instructions per call (callgrind; independent of the machine's load):", "",
+                  "| Call | off | on | ratio |", "|---|---:|---:|---:|"]
+        for name, modes in counted.items():
+            lines.append(f"| {name} | {modes[False]:,.0f} | {modes[True]:,.0f} | {modes[True] / modes[False]:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--output", help="Markdown report (bench/results/capacity.md)")
+    parser.add_argument("--json", help="raw figures")
+    parser.add_argument("--no-hook", action="store_true", help="embedded calls only")
+    parser.add_argument("--instructions", action="store_true", help="also count instructions with callgrind")
+    parser.add_argument("--count", nargs=3, metavar=("MODE", "CALL", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.count:
+        _count_calls(args.count[0] == "on", args.count[1], int(args.count[2]))
+    results, throttled = measure(args.rounds, args.calls, hook=not args.no_hook)
+    counted = instructions([n for n in results if not n.startswith("hook ")]) if args.instructions else None
+    described = machine.describe()
+    text = report(results, throttled, args.rounds, args.calls, counted, described)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": described, "results": results, "throttled": throttled,
+                       "instructions": {n: {"off": m[False], "on": m[True]} for n, m in (counted or {}).items()}},
+                      f, indent=2)
+    if args.output:
+        with open(args.output, "w") as f:
+            f.write(text)
+    sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()

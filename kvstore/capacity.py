@@ -1,0 +1,477 @@
+"""Capacity enforcement: DynamoDB's throughput limits, metered on the engine's clock (opt in).
+
+With ``kvstore.open(..., capacity="enforce")`` every data-plane request is
+metered with the capacity units DynamoDB would charge (the formulas behind
+ConsumedCapacity, see ``kvstore/operations/common.py``) against token buckets
+that refill on ``engine.clock``:
+
+* a PROVISIONED table and each of its GSIs: one read and one write bucket
+  refilling at the provisioned RCU/WCU per second and holding up to
+  ``burst_seconds`` (300) seconds of unused capacity, DynamoDB's burst
+  capacity.  A bucket starts with one second of capacity and accrues what
+  goes unused from the table's creation on, so a test sees throttling as
+  soon as it exceeds the provisioned rate, and the burst after idling;
+* a PAY_PER_REQUEST table and each GSI: the per-table account quota (40,000
+  read and 40,000 write request units per second), or the table's
+  ``OnDemandThroughput`` maximums when set;
+* every partition-key value, in both modes: one partition's limit (3,000 RCU
+  and 1,000 WCU in any one second of the clock), the most a single key can
+  get from DynamoDB.
+
+A request is admitted while every bucket it draws on holds a positive
+balance; it is then charged what it actually consumed, which may take the
+balance below zero (DynamoDB lets a request borrow the same way), so the
+long-run rate is exactly the provisioned one.  Admission happens inside the
+operations after request validation and before any lock is taken or anything
+is written, so a throttled call changes nothing.  A write is also refused
+while any GSI of its table is out of write capacity: a GSI that cannot keep up
+throttles its base table.  BatchGetItem and BatchWriteItem admit each key on
+its own and return the rest as UnprocessedKeys / UnprocessedItems; only when
+nothing at all can be processed do they raise.  Transactions cancel with a
+``ProvisionedThroughputExceeded`` / ``ThrottlingError`` reason.
+
+Everything here costs O(1) per bucket touched: buckets are found by dict
+lookup, and the per-key limit is counted in one-second windows of the clock.
+"""
+
+import threading
+
+from time import time as _wall
+
+from kvstore import _core, limits
+from kvstore.clock import SystemClock
+from kvstore.engine.table import collection_prefix as partition_of
+from kvstore.errors import ProvisionedThroughputExceededException, ThrottlingException
+from kvstore.operations.common import write_units
+from kvstore.types import item_size
+
+BURST_SECONDS = limits.BURST_SECONDS
+
+TABLE_PROVISIONED = ("The level of configured provisioned throughput for the table was exceeded. "
+                     "Consider increasing your provisioning level with the UpdateTable API.")
+GSI_PROVISIONED = ("The level of configured provisioned throughput for one or more global secondary indexes of "
+                   "the table was exceeded. Consider increasing your provisioning level for the "
+                   "under-provisioned global secondary indexes with the UpdateTable API")
+TABLE_ON_DEMAND = ("Throughput exceeds the current capacity of your table or index. DynamoDB is automatically "
+                   "scaling your table or index so please try again shortly. If exceptions persist, check if you "
+                   "have a hot key: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/"
+                   "bp-partition-key-design.html")
+GSI_ON_DEMAND = ("Throughput exceeds the current capacity for one or more global secondary indexes. DynamoDB is "
+                 "automatically scaling your index so please try again shortly.")
+
+_SMALL_WRITE = 1024 // 4      # packed bytes below which an item is surely one write unit (common.check_item_size)
+_SMALL_READ = 4096            # stored bytes of at most one read unit
+
+
+class Throttle:
+    """Why a request cannot be admitted: enough to build DynamoDB's exception or cancellation reason."""
+
+    __slots__ = ("on_demand", "gsi", "reason", "resource")
+
+    def __init__(self, on_demand, gsi, reason, resource):
+        self.on_demand = on_demand
+        self.gsi = gsi
+        self.reason = reason
+        self.resource = resource
+
+    @property
+    def message(self):
+        if self.on_demand:
+            return GSI_ON_DEMAND if self.gsi else TABLE_ON_DEMAND
+        return GSI_PROVISIONED if self.gsi else TABLE_PROVISIONED
+
+    def error(self):
+        """The exception DynamoDB raises: ProvisionedThroughputExceeded (provisioned) or Throttling (on demand)."""
+        reasons = [{"reason": self.reason, "resource": self.resource}]
+        if self.on_demand:    # the model names this member in lower camel case for ThrottlingException only
+            return ThrottlingException(self.message, throttlingReasons=reasons)
+        return ProvisionedThroughputExceededException(self.message, ThrottlingReasons=reasons)
+
+    def cancellation_reason(self):
+        code = "ThrottlingError" if self.on_demand else "ProvisionedThroughputExceeded"
+        return {"Code": code, "Message": self.message}
+
+
+class Bucket:
+    """A token bucket: ``rate`` units per second, at most ``size`` units banked; ``limit`` names its limit type."""
+
+    __slots__ = ("rate", "size", "balance", "at", "limit")
+
+    def __init__(self, rate, size, start, now, limit):
+        self.rate = rate
+        self.size = size
+        self.balance = float(rate)           # one second of capacity to start with, then what accrues
+        self.at = start
+        self.limit = limit
+        self.refill(now)
+
+    def refill(self, now):
+        if now > self.at:
+            balance = self.balance + (now - self.at) * self.rate
+            self.balance = balance if balance < self.size else self.size
+            self.at = now
+
+    def resize(self, rate, size):
+        """UpdateTable: the new rate applies from now on; banked capacity beyond the new size is lost."""
+        self.rate = rate
+        self.size = size
+        if self.balance > size:
+            self.balance = float(size)
+
+
+class _KeyWindow:
+    """One partition's limit per partition-key value, counted in one-second windows of the clock.
+
+    ``used`` maps a partition-key prefix to the units it consumed in the
+    current second (a dict of floats: nothing for the garbage collector to
+    scan); a new second starts a new dict, so there is nothing to prune and a
+    check is one dict lookup.  A key is refused once it has used the limit in
+    the current second (the request that crosses it may borrow, as with the
+    table's buckets).
+    """
+
+    __slots__ = ("limit", "second", "used")
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.second = None
+        self.used = {}
+
+    def room(self, prefix, now):
+        """Whether ``prefix`` may consume in the second holding ``now``."""
+        second = int(now)
+        if second != self.second:
+            self.second = second
+            self.used = {}
+            return True
+        return self.used.get(prefix, 0.0) < self.limit
+
+    def take(self, prefix, units, now):
+        if int(now) == self.second:
+            used = self.used
+            used[prefix] = used.get(prefix, 0.0) + units
+
+
+class _TableState:
+    """The buckets of one table: read and write for the table and each GSI, and per partition-key value.
+
+    ``meta`` is the catalog entry the rates were read from: UpdateTable
+    replaces a table's meta, so ``state.meta is table.meta`` tells in O(1)
+    whether the rates still hold.
+    """
+
+    __slots__ = ("meta", "read", "write", "gsi_read", "gsi_write", "read_keys", "write_keys", "arn")
+
+    def __init__(self):
+        self.meta = None
+        self.read = self.write = None
+        self.gsi_read = {}
+        self.gsi_write = {}
+        self.read_keys = _KeyWindow(limits.PARTITION_READ_UNITS)
+        self.write_keys = _KeyWindow(limits.PARTITION_WRITE_UNITS)
+        self.arn = None
+
+
+class CapacityMeter:
+    """The buckets of one engine; see the module docstring for the model.
+
+    The operations call it: ``admit_read`` / ``admit_write`` after validation
+    and before any lock (they raise DynamoDB's throttling error, or return a
+    ticket), then ``charge_read`` / ``charge_write`` with the ticket and the
+    sizes they handled.  Batches use ``check_*`` and ``charge`` per key,
+    transactions ``admit_transaction`` and ``charge``.  One lock guards all
+    buckets; each call holds it once, for a few dict lookups and float sums.
+    """
+
+    def __init__(self, engine, burst_seconds=BURST_SECONDS):
+        self.engine = engine                 # time is engine.clock, looked up each time (tests swap clocks)
+        self.burst_seconds = burst_seconds
+        self._lock = threading.Lock()
+        self._tables = {}            # Table -> _TableState (a re-created table is a new Table object)
+        #: requests (or batch keys, or transaction actions) refused so far: tests assert throttling happened
+        self.throttled = 0
+
+    def _now(self):
+        clock = self.engine.clock
+        return _wall() if clock.__class__ is SystemClock else clock()      # spare SystemClock's frame
+
+    # -- limits ------------------------------------------------------------------
+
+    def _limit(self, meta, spec, kind):
+        """``(rate, size, limit type)`` of a table's (``spec`` is meta) or GSI's ``kind`` ("R"/"W") capacity."""
+        if meta.get("BillingMode") == "PAY_PER_REQUEST":
+            rate = limits.ON_DEMAND_TABLE_READ_UNITS if kind == "R" else limits.ON_DEMAND_TABLE_WRITE_UNITS
+            maximum = (spec.get("OnDemandThroughput") or {}).get(
+                "MaxReadRequestUnits" if kind == "R" else "MaxWriteRequestUnits")
+            if maximum is not None and 0 < maximum < rate:
+                return maximum, maximum, "MaxOnDemandThroughputExceeded"
+            return rate, rate, "AccountLimitExceeded"
+        throughput = spec.get("ProvisionedThroughput") or {}
+        rate = throughput.get("ReadCapacityUnits" if kind == "R" else "WriteCapacityUnits") or 1
+        return rate, rate * self.burst_seconds if self.burst_seconds else rate, "ProvisionedThroughputExceeded"
+
+    def _state(self, table, now):
+        """The table's buckets, refreshed when its meta changed (caller holds the lock)."""
+        state = self._tables.get(table)
+        if state is not None and state.meta is table.meta:
+            return state
+        if state is None:
+            if len(self._tables) > 64:                       # forget dropped tables
+                for gone in [t for t in self._tables if t.deleted]:
+                    del self._tables[gone]
+            state = self._tables[table] = _TableState()
+        meta = table.meta
+        created = min(now, meta.get("CreationDateTime", now))   # capacity accrues from the table's creation
+        state.arn = meta["TableArn"]
+        state.read = self._fit(state.read, meta, meta, "R", created, now)
+        state.write = self._fit(state.write, meta, meta, "W", created, now)
+        gsis = {g["IndexName"]: g for g in meta.get("GlobalSecondaryIndexes", ())}
+        state.gsi_read = {n: self._fit(state.gsi_read.get(n), meta, g, "R", created, now) for n, g in gsis.items()}
+        state.gsi_write = {n: self._fit(state.gsi_write.get(n), meta, g, "W", created, now) for n, g in gsis.items()}
+        state.meta = meta
+        return state
+
+    def _fit(self, bucket, meta, spec, kind, created, now):
+        rate, size, limit = self._limit(meta, spec, kind)
+        if bucket is None:
+            return Bucket(rate, size, created, now, limit)
+        if bucket.limit != limit:                            # billing mode switched: a fresh start
+            return Bucket(rate, size, now, now, limit)
+        if bucket.rate != rate or bucket.size != size:       # settle() brought it up to the change
+            bucket.resize(rate, size)
+        return bucket
+
+    def settle(self, table):
+        """Bring ``table``'s buckets up to now at their current rates (UpdateTable is about to change them)."""
+        now = self._now()
+        with self._lock:
+            state = self._tables.get(table)
+            if state is not None:
+                for bucket in [state.read, state.write, *state.gsi_read.values(), *state.gsi_write.values()]:
+                    bucket.refill(now)
+
+    # -- admission -----------------------------------------------------------------
+
+    def check_read(self, table, index=None, prefix=None):
+        """A :class:`Throttle` when a read of ``table`` (through ``index``) cannot start now, else None."""
+        now = self._now()
+        with self._lock:
+            state = self._state(table, now)
+            if index is not None and index.kind == "GSI":
+                bucket = state.gsi_read[index.name]
+                bucket.refill(now)
+                if bucket.balance <= 0:
+                    return self._refuse(state, index.name, "Read", bucket.limit)
+                return None
+            bucket = state.read
+            bucket.refill(now)
+            if bucket.balance <= 0:
+                return self._refuse(state, None, "Read", bucket.limit)
+            if prefix is not None and not state.read_keys.room(prefix, now):
+                return self._refuse(state, None, "Read", bucket.limit, "KeyRangeThroughputExceeded")
+        return None
+
+    def check_write(self, table, prefix=None):
+        """A :class:`Throttle` when a write to ``table`` cannot start now (the table, a GSI or the key is out)."""
+        now = self._now()
+        with self._lock:
+            state = self._state(table, now)
+            bucket = state.write
+            bucket.refill(now)
+            if bucket.balance <= 0:
+                return self._refuse(state, None, "Write", bucket.limit)
+            for name, gsi in state.gsi_write.items():
+                gsi.refill(now)
+                if gsi.balance <= 0:
+                    return self._refuse(state, name, "Write", gsi.limit)
+            if prefix is not None and not state.write_keys.room(prefix, now):
+                return self._refuse(state, None, "Write", bucket.limit, "KeyRangeThroughputExceeded")
+        return None
+
+    def _refuse(self, state, index_name, operation, limit, reason_limit=None):
+        """The Throttle for a table (``index_name`` None) or GSI bucket whose limit type is ``limit``."""
+        self.throttled += 1
+        on_demand = limit != "ProvisionedThroughputExceeded"
+        reason_limit = reason_limit or limit
+        if index_name is None:
+            return Throttle(on_demand, False, f"Table{operation}{reason_limit}", state.arn)
+        return Throttle(on_demand, True, f"Index{operation}{reason_limit}", f"{state.arn}/index/{index_name}")
+
+    # The two admissions below are the hot path of every enforced GetItem, PutItem, UpdateItem,
+    # DeleteItem, Query and Scan: one clock reading, one lock hold, dict lookups and float sums inline.
+    # The ticket they return carries the buckets to charge, so the charge needs neither clock nor lookup.
+
+    def admit_read(self, table, index=None, row_key=None):
+        """Raise DynamoDB's throttling error unless a read may start; else a ticket for :meth:`charge_read`."""
+        ticket = self.try_read(table, index, row_key)
+        if ticket.__class__ is Throttle:
+            raise ticket.error()
+        return ticket
+
+    def admit_write(self, table, row_key):
+        """Raise DynamoDB's throttling error unless a write may start; else a ticket for :meth:`charge_write`."""
+        ticket = self.try_write(table, row_key)
+        if ticket.__class__ is Throttle:
+            raise ticket.error()
+        return ticket
+
+    def try_read(self, table, index=None, row_key=None):
+        """A ticket for :meth:`charge_read` when a read may start now, else the :class:`Throttle` (batches)."""
+        gsi = index is not None and index.kind == "GSI"
+        prefix = row_key[:6 + ((row_key[4] << 8) | row_key[5])] if row_key is not None and not gsi else None
+        while True:
+            clock = self.engine.clock
+            now = _wall() if clock.__class__ is SystemClock else clock()
+            with self._lock:
+                state = self._tables.get(table)
+                if state is None or state.meta is not table.meta:
+                    state = self._state(table, now)
+                bucket = state.gsi_read[index.name] if gsi else state.read
+                if now > bucket.at:
+                    balance = bucket.balance + (now - bucket.at) * bucket.rate
+                    bucket.balance = balance if balance < bucket.size else bucket.size
+                    bucket.at = now
+                if bucket.balance > 0:
+                    if prefix is None or state.read_keys.room(prefix, now):
+                        return bucket, state.read_keys, prefix, now
+            throttle = self.check_read(table, index, prefix)
+            if throttle is not None:
+                return throttle
+
+    def try_write(self, table, row_key):
+        """A ticket for :meth:`charge_write` when a write may start now, else the :class:`Throttle` (batches)."""
+        prefix = row_key[:6 + ((row_key[4] << 8) | row_key[5])]
+        while True:
+            clock = self.engine.clock
+            now = _wall() if clock.__class__ is SystemClock else clock()
+            with self._lock:
+                state = self._tables.get(table)
+                if state is None or state.meta is not table.meta:
+                    state = self._state(table, now)
+                bucket = state.write
+                if now > bucket.at:
+                    balance = bucket.balance + (now - bucket.at) * bucket.rate
+                    bucket.balance = balance if balance < bucket.size else bucket.size
+                    bucket.at = now
+                if bucket.balance > 0:
+                    admitted = True
+                    for gsi in state.gsi_write.values():
+                        gsi.refill(now)
+                        if gsi.balance <= 0:
+                            admitted = False
+                    if admitted and state.write_keys.room(prefix, now):
+                        return table, row_key, state, prefix, now
+            throttle = self.check_write(table, prefix)
+            if throttle is not None:
+                return throttle
+
+    def admit_transaction(self, targets, parsed_kinds=None):
+        """Cancel a transaction (one reason per action) when any of its items cannot be read or written now.
+
+        ``targets`` are the actions' ``(table, row_key)``; ``parsed_kinds`` their
+        kinds for TransactWriteItems (a ConditionCheck reads), None for TransactGetItems.
+        """
+        reasons = None
+        for i, (table, row_key) in enumerate(targets):
+            prefix = partition_of(row_key)
+            if parsed_kinds is None or parsed_kinds[i] == "ConditionCheck":
+                throttle = self.check_read(table, None, prefix)
+            else:
+                throttle = self.check_write(table, prefix)
+            if throttle is not None:
+                if reasons is None:
+                    reasons = [{"Code": "None"} for _ in targets]
+                reasons[i] = throttle.cancellation_reason()
+        if reasons is not None:
+            from kvstore.operations.transactions import cancel
+            raise cancel(reasons)
+
+    # -- charging ------------------------------------------------------------------
+
+    def charge_read(self, ticket, size, consistent):
+        """A read admitted by :meth:`admit_read` consumed ``size`` stored bytes (GetItem, a Query/Scan page)."""
+        units = (1 if size <= _SMALL_READ else -(-size // 4096)) if size else 1
+        if not consistent:
+            units /= 2
+        bucket, keys, prefix, now = ticket
+        with self._lock:
+            bucket.balance -= units
+            if prefix is not None:
+                keys.take(prefix, units, now)
+
+    def charge_write(self, ticket, old_packed, new_packed, old_item=None, new_item=None):
+        """A write admitted by :meth:`admit_write` replaced ``old_packed`` with ``new_packed`` (None: absent).
+
+        Units are ConsumedCapacity's (``writing.finish``): ``ceil(max(old, new size) / 1 KB)``,
+        the new size by DynamoDB's formula, which a packed item of at most 256
+        bytes cannot push past one unit (``common.check_item_size``); each GSI
+        entry written or removed costs its own units (one for such small items).
+        """
+        table, row_key, state, prefix, now = ticket
+        old_size = len(old_packed) if old_packed is not None else 0
+        small = old_size <= _SMALL_WRITE and (new_packed is None or len(new_packed) <= _SMALL_WRITE)
+        if small or (old_size <= 1024 and new_packed is not None and len(new_packed) <= _SMALL_WRITE):
+            units = 1
+        else:
+            new_size = _core.item_size(new_item) if new_item is not None else 0
+            units = max(1, -(-max(old_size, new_size) // 1024))
+        gsi_units = None
+        if state.gsi_write and (old_item is not None or new_item is not None):
+            gsi_units = _gsi_write_units(state, table, old_item, new_item, small)
+        with self._lock:
+            state.write.balance -= units
+            state.write_keys.take(prefix, units, now)
+            if gsi_units:
+                for bucket, n in gsi_units:
+                    bucket.balance -= n
+
+    def charge(self, table, units, index_units=None, write=False, prefix=None):
+        """Take ``units`` from the table (LSIs included) and ``index_units`` {gsi name: units} from its GSIs."""
+        self._take(table, None, prefix, units, write, index_units)
+
+    def _take(self, table, index, prefix, units, write, index_units=None):
+        now = self._now()
+        with self._lock:
+            state = self._state(table, now)
+            if index is not None:
+                state.gsi_read[index.name].balance -= units
+                return
+            if write:
+                state.write.balance -= units
+                if prefix is not None:
+                    state.write_keys.take(prefix, units, now)
+                if index_units:
+                    for name, gsi_units in index_units.items():
+                        bucket = state.gsi_write.get(name)
+                        if bucket is not None:
+                            bucket.balance -= gsi_units
+            else:
+                state.read.balance -= units
+                if prefix is not None:
+                    state.read_keys.take(prefix, units, now)
+
+
+def _gsi_write_units(state, table, old_item, new_item, small):
+    """``[(GSI write bucket, units)]`` of a write, as ``writing.index_write_units`` counts them.
+
+    An item has an entry in a GSI when it holds the index's key attributes
+    (their types were checked when it was written), and the entry moves when
+    their values change, so the entries need not be built: one unit per entry
+    put or deleted for items of at most one unit, the projection's size otherwise.
+    """
+    out = []
+    for index in table.indexes.values():
+        bucket = state.gsi_write.get(index.name) if index.kind == "GSI" else None
+        if bucket is None:
+            continue
+        h, r = index.schema.hash_name, index.schema.range_name
+        new_in = new_item is not None and h in new_item and (r is None or r in new_item)
+        old_in = old_item is not None and h in old_item and (r is None or r in old_item)
+        units = 0
+        if new_in:
+            units += 1 if small else write_units(item_size(index.project_item(new_item)))
+        if old_in and not (new_in and old_item[h] == new_item[h] and (r is None or old_item[r] == new_item[r])):
+            units += 1 if small else write_units(item_size(index.project_item(old_item)))
+        if units:
+            out.append((bucket, units))
+    return out
