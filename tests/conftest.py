@@ -128,3 +128,34 @@ def dynamodb_with(face, request):
 
     with stack:
         yield open_on_face
+
+
+class _InternalErrors:
+    """A logging handler that keeps what the server logs as an unexpected internal error."""
+
+    def __init__(self):
+        import logging
+        self.records = []
+        self.handler = logging.Handler(logging.ERROR)
+        self.handler.emit = self.records.append
+
+
+@pytest.fixture(autouse=True)
+def _no_internal_errors():
+    """Fail any test during which the server answered an unexpected internal error (a 500 with a traceback).
+
+    The handler logs such an error on ``kvstore.server`` with its traceback
+    before answering 500: any such line means some input reached a crash.
+    """
+    import logging
+    watch = _InternalErrors()
+    logger = logging.getLogger("kvstore.server")
+    logger.addHandler(watch.handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(watch.handler)
+    if watch.records:
+        first = watch.records[0]
+        text = logging.Formatter().format(first)
+        pytest.fail(f"{len(watch.records)} internal error(s) logged by kvstore.server; the first:\n{text}")

@@ -26,6 +26,7 @@ from kvstore._core import (
 )
 from kvstore.errors import SerializationException, ValidationException
 from kvstore.operations import OPERATIONS, parse_path
+from kvstore.server.shapes import check_nested
 from kvstore.types import Binary
 
 __all__ = [
@@ -377,11 +378,13 @@ def _convert_in(node, steps, convert):
 def decode_request(operation, body):
     """The native request of ``operation`` from its parsed JSON ``body`` (modified in place).
 
-    Checks the JSON kinds of top-level members first (SerializationException),
+    Checks the JSON kinds of top-level members first, then of what sits below
+    them (``kvstore.server.shapes``; SerializationException),
     then converts every attribute value (ValidationException / SerializationException
     from ``kvstore.types.from_wire``, wrapped as DynamoDB wraps them).
     """
     check_shape(body)
+    check_nested(operation, body)
     paths = _REQUEST.get(operation)
     if paths is None:
         paths = _paths(_REQUEST, operation, False)
