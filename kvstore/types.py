@@ -151,9 +151,22 @@ def number(value):
     raise TypeError(f"not a number: {value!r}")
 
 
+_OVERFLOW = "Number overflow. Attempting to store a number with magnitude larger than supported range"
+
+
 def decimal_result(value):
-    """Check the result of exact arithmetic (SET a = a + :v, ADD) against N's limits."""
-    return Decimal(_canonical_decimal(value))
+    """Check the result of exact arithmetic (SET a = a + :v, ADD) against N's limits.
+
+    A result needing more than 38 significant digits is, in DynamoDB's words,
+    a "Number overflow" (reference 1.3), not the "38 significant digits" text a
+    stored literal gets.
+    """
+    try:
+        return Decimal(_canonical_decimal(value))
+    except ValidationException as e:
+        if e.message.startswith("Attempting to store more than 38"):
+            raise ValidationException(_OVERFLOW) from None
+        raise
 
 
 # ---------------------------------------------------------------- type tags

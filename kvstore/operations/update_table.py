@@ -67,6 +67,18 @@ def run(engine, request):
 def _billing(meta, request):
     billing = request.get("BillingMode")
     throughput = request.get("ProvisionedThroughput")
+    if throughput:
+        violations = []
+        for member, path in (("ReadCapacityUnits", "provisionedThroughput.readCapacityUnits"),
+                             ("WriteCapacityUnits", "provisionedThroughput.writeCapacityUnits")):
+            value = throughput.get(member)
+            if value is not None and value < 1:
+                violations.append((str(value), path, "Member must have value greater than or equal to 1"))
+        if violations:
+            raise constraint_error(violations)
+    # the same billing mode named again changes nothing: the throughput check below decides
+    unchanged_billing = billing is None or (billing == "PROVISIONED" and meta.get("BillingMode", "PROVISIONED")
+                                            == "PROVISIONED")
     if billing is not None:
         if billing not in ("PROVISIONED", "PAY_PER_REQUEST"):
             raise ValidationException(
@@ -84,7 +96,7 @@ def _billing(meta, request):
     if throughput is not None:
         if meta.get("BillingMode") == "PAY_PER_REQUEST":
             check_billing({"BillingMode": "PAY_PER_REQUEST", "ProvisionedThroughput": throughput})
-        if billing is None and meta.get("ProvisionedThroughput") == throughput and \
+        if unchanged_billing and _same_throughput(meta.get("ProvisionedThroughput"), throughput) and \
                 request.get("GlobalSecondaryIndexUpdates") is None:
             raise ValidationException(
                 "The provisioned throughput for the table will not change. The requested value equals the "
@@ -95,6 +107,11 @@ def _billing(meta, request):
                 f"{throughput.get('WriteCapacityUnits')}. Refer to the Amazon DynamoDB Developer Guide for "
                 "current limits and how to request higher limits.")
         meta["ProvisionedThroughput"] = dict(throughput)
+
+
+def _same_throughput(current, requested):
+    return bool(current) and all(current.get(m) == requested.get(m)
+                                 for m in ("ReadCapacityUnits", "WriteCapacityUnits"))
 
 
 def _gsi_updates(table, meta, request):

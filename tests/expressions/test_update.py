@@ -174,10 +174,11 @@ def test_arithmetic():
 
 def test_arithmetic_respects_number_limits():
     assert apply("SET a = a + :n", {"a": N("9" * 38)}, {":n": N(1)}) == {"a": N("1e38")}
+    # a result needing more than 38 digits is, in DynamoDB's words, an overflow (reference 1.3)
     assert runtime_error("SET a = a + :n", {"a": N("1" + "0" * 37)}, {":n": N("0.1")}) == \
-        "Attempting to store more than 38 significant digits in a Number"
+        "Number overflow. Attempting to store a number with magnitude larger than supported range"
     assert runtime_error("SET a = a + :n", {"a": N("1e50")}, {":n": N(1)}) == \
-        "Attempting to store more than 38 significant digits in a Number"
+        "Number overflow. Attempting to store a number with magnitude larger than supported range"
     assert runtime_error("SET a = a + :n", {"a": N("9.9999999999999999999999999999999999999E+125")},
                          {":n": N("9.9999999999999999999999999999999999999E+125")}) == \
         "Number overflow. Attempting to store a number with magnitude larger than supported range"

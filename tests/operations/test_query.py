@@ -310,11 +310,22 @@ def test_exclusive_start_key_outside_the_range_condition(table):
         q(table, "pk = :p AND sk > :x", {":x": 5}, ExclusiveStartKey={"pk": "a", "sk": 2})
 
 
-def test_exclusive_start_key_on_a_hash_only_table(hash_table):
-    """A hash-only table has nothing to resume within a partition."""
-    hash_table.put_item(Item={"pk": "a"})
-    with validation(startswith="The provided starting key is invalid"):
-        hash_table.query(KeyConditionExpression=Key("pk").eq("a"), ExclusiveStartKey={"pk": "a"})
+def test_paging_a_table_without_a_sort_key_accepts_the_last_evaluated_key_it_returned(hash_table):
+    """Issue 14: the LastEvaluatedKey of a Limit-ed Query on a hash-only table pages on (to an empty page)."""
+    hash_table.put_item(Item={"pk": "a", "v": 1})
+    hash_table.put_item(Item={"pk": "b"})
+    first = hash_table.query(KeyConditionExpression=Key("pk").eq("a"), Limit=1)
+    assert first["Items"] == [{"pk": "a", "v": 1}] and first["LastEvaluatedKey"] == {"pk": "a"}
+    second = hash_table.query(KeyConditionExpression=Key("pk").eq("a"), Limit=1,
+                              ExclusiveStartKey=first["LastEvaluatedKey"])
+    assert second["Items"] == [] and second["Count"] == 0 and "LastEvaluatedKey" not in second
+    assert query_all(hash_table, KeyConditionExpression=Key("pk").eq("a"), Limit=1) == ([{"pk": "a", "v": 1}], 2)
+
+
+def test_exclusive_start_key_of_another_partition_on_a_table_without_a_sort_key(hash_table):
+    """The start key must still lie in the queried partition."""
+    with validation("The provided starting key is outside query boundaries based on provided conditions"):
+        hash_table.query(KeyConditionExpression=Key("pk").eq("a"), ExclusiveStartKey={"pk": "b"})
 
 
 # -- key condition errors ----------------------------------------------------------------------

@@ -217,8 +217,8 @@ def test_arithmetic_overflow(stored):
 
 
 def test_arithmetic_needing_more_than_38_digits(stored):
-    """1e50 + 1 needs 51 significant digits: rejected, never rounded."""
-    with validation():
+    """1e50 + 1 needs 51 significant digits: rejected, never rounded, in DynamoDB's words (reference 1.3)."""
+    with validation("Number overflow. Attempting to store a number with magnitude larger than supported range"):
         update(stored, "SET a = :big + :one", {":big": Decimal("1e50"), ":one": 1})
     assert current(stored)["a"] == 1
 

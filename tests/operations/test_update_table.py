@@ -94,6 +94,37 @@ def test_same_throughput_is_rejected(db):
         table.update(ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5})
 
 
+def test_same_billing_mode_and_throughput_is_rejected(db):
+    """Naming the current billing mode with the current throughput changes nothing: rejected (issue 14)."""
+    table = provisioned_table(db, 5, 5)
+    with validation("The provisioned throughput for the table will not change. The requested value equals the "
+                    "current value. Current ReadCapacityUnits provisioned for the table: 5. Requested "
+                    "ReadCapacityUnits: 5. Current WriteCapacityUnits provisioned for the table: 5. Requested "
+                    "WriteCapacityUnits: 5. Refer to the Amazon DynamoDB Developer Guide for current limits and "
+                    "how to request higher limits."):
+        table.update(BillingMode="PROVISIONED", ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5})
+    assert describe(table)["TableStatus"] == "ACTIVE"
+
+
+@pytest.mark.parametrize("read,write,message", [
+    (0, 5, "1 validation error detected: Value '0' at 'provisionedThroughput.readCapacityUnits' failed to satisfy "
+           "constraint: Member must have value greater than or equal to 1"),
+    (5, -1, "1 validation error detected: Value '-1' at 'provisionedThroughput.writeCapacityUnits' failed to "
+            "satisfy constraint: Member must have value greater than or equal to 1"),
+    (0, 0, "2 validation errors detected: Value '0' at 'provisionedThroughput.readCapacityUnits' failed to "
+           "satisfy constraint: Member must have value greater than or equal to 1; Value '0' at "
+           "'provisionedThroughput.writeCapacityUnits' failed to satisfy constraint: Member must have value "
+           "greater than or equal to 1"),
+])
+def test_throughput_of_zero_or_below_is_rejected(db, read, write, message):
+    """Capacity units below 1 break the member constraint, as in CreateTable (reference 3.6)."""
+    table = provisioned_table(db, 5, 5)
+    with validation(message):
+        table.update(ProvisionedThroughput={"ReadCapacityUnits": read, "WriteCapacityUnits": write})
+    throughput = describe(table)["ProvisionedThroughput"]
+    assert (throughput["ReadCapacityUnits"], throughput["WriteCapacityUnits"]) == (5, 5)
+
+
 def test_throughput_on_an_on_demand_table(hash_table):
     """ProvisionedThroughput alone on a PAY_PER_REQUEST table is rejected."""
     with validation():
