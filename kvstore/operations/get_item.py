@@ -43,7 +43,9 @@ def run(engine, request):
         response["Item"] = item if projection is None else projection.apply(item)
     mode = request.get("ReturnConsumedCapacity")
     if mode in ("TOTAL", "INDEXES"):
-        units = read_units(len(packed) if packed else 0, bool(request.get("ConsistentRead")))
+        # reference 7: the item's DynamoDB size (not its stored size), whatever the projection
+        size = _core.item_size(item) if packed is not None else 0
+        units = read_units(size, bool(request.get("ConsistentRead")))
         response["ConsumedCapacity"] = capacity(table.name, units, mode)
     return response
 

@@ -159,6 +159,14 @@ def test_consumed_capacity_rounds_up_per_4kb(range_table):
     assert get(range_table, ReturnConsumedCapacity="TOTAL")["ConsumedCapacity"]["CapacityUnits"] == 1.0
 
 
+@pytest.mark.parametrize("filler,units", [(4088, 1.0), (4089, 2.0)])
+def test_capacity_of_a_large_item_follows_the_dynamodb_item_size(range_table, filler, units):
+    """Reference 7: ceil(size / 4 KB) on the DynamoDB item size (pk 3 + sk 4 + v 1 + filler bytes), not the stored size."""
+    range_table.put_item(Item={"pk": "a", "sk": 1, "v": "x" * filler})
+    response = get(range_table, ReturnConsumedCapacity="TOTAL", ConsistentRead=True)
+    assert response["ConsumedCapacity"]["CapacityUnits"] == units
+
+
 def test_consumed_capacity_of_a_missing_item(range_table):
     """A missing item still costs the minimum."""
     assert get(range_table, ReturnConsumedCapacity="TOTAL")["ConsumedCapacity"]["CapacityUnits"] == 0.5

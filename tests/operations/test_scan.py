@@ -281,3 +281,14 @@ def test_exclusive_start_key_need_not_exist(table):
     everything = {(i["pk"], int(i["sk"])) for i in table.scan()["Items"]}
     items, _ = scan_all(table, ExclusiveStartKey={"pk": "p0", "sk": 99})
     assert {(i["pk"], int(i["sk"])) for i in items} <= everything
+
+
+@pytest.mark.parametrize("filler,units", [(2040, 1.0), (2041, 2.0)])
+def test_scan_page_capacity_rounds_the_sum_of_item_sizes_up_to_4kb(range_table, filler, units):
+    """Reference 7: a page costs ceil(sum of DynamoDB item sizes / 4 KB); two items of 8 + filler bytes each."""
+    for sk in (1, 2):
+        range_table.put_item(Item={"pk": "a", "sk": sk, "v": "x" * filler})
+    page = range_table.scan(ReturnConsumedCapacity="TOTAL", ConsistentRead=True)
+    assert page["Count"] == 2 and page["ConsumedCapacity"]["CapacityUnits"] == units
+    filtered = range_table.scan(ReturnConsumedCapacity="TOTAL", ConsistentRead=True, FilterExpression=Attr("sk").eq(1))
+    assert filtered["Count"] == 1 and filtered["ConsumedCapacity"]["CapacityUnits"] == units   # before the filter
