@@ -14,13 +14,18 @@ MAX_ARN = 1024
 
 
 def arn_violations(arn, path, required=True):
-    if arn is None:
+    """Constraints of a BackupArn member (37 to 1024 characters)."""
+    return _length_violations(arn, path, MIN_ARN, MAX_ARN, required)
+
+
+def _length_violations(value, path, minimum, maximum, required):
+    if value is None:
         return [(None, path, "Member must not be null")] if required else []
     out = []
-    if len(arn) < MIN_ARN:
-        out.append((arn, path, f"Member must have length greater than or equal to {MIN_ARN}"))
-    if len(arn) > MAX_ARN:
-        out.append((arn, path, f"Member must have length less than or equal to {MAX_ARN}"))
+    if len(value) < minimum:
+        out.append((value, path, f"Member must have length greater than or equal to {minimum}"))
+    if len(value) > maximum:
+        out.append((value, path, f"Member must have length less than or equal to {maximum}"))
     return out
 
 
@@ -44,17 +49,8 @@ def details(backup, status="AVAILABLE"):
 
 def summary(backup, status="AVAILABLE"):
     meta = backup.meta
-    return {
-        "TableName": meta["TableName"],
-        "TableId": meta["TableId"],
-        "TableArn": meta["TableArn"],
-        "BackupArn": backup.arn,
-        "BackupName": backup.name,
-        "BackupCreationDateTime": backup.created,
-        "BackupStatus": status,
-        "BackupType": "USER",
-        "BackupSizeBytes": backup.size_bytes,
-    }
+    return {"TableName": meta["TableName"], "TableId": meta["TableId"], "TableArn": meta["TableArn"],
+            **details(backup, status)}
 
 
 def description(backup, status="AVAILABLE"):
@@ -107,14 +103,7 @@ def _throughput(spec, billing):
 
 def table_arn_violations(value, path, required=True):
     """Constraints of a member that takes a table name or ARN (1 to 1024 characters)."""
-    if value is None:
-        return [(None, path, "Member must not be null")] if required else []
-    out = []
-    if len(value) < 1:
-        out.append((value, path, "Member must have length greater than or equal to 1"))
-    if len(value) > 1024:
-        out.append((value, path, "Member must have length less than or equal to 1024"))
-    return out
+    return _length_violations(value, path, 1, 1024, required)
 
 
 def table_name_of(name_or_arn):

@@ -1,11 +1,9 @@
 """DeleteBackup: forget a backup; the answer is its description with status DELETED."""
 
-import pytest
-
 from kvstore.engine.backup import store
 
-from .backup_helpers import MISSING_ARN, backup_arn, fill, items_of
-from .helpers import create_table, raises, validation
+from .backup_helpers import backup_arn, check_backup_arn_member, fill, items_of
+from .helpers import create_table, raises
 
 
 def test_delete_backup_answers_its_description_as_deleted_and_forgets_it(dynamodb, client):
@@ -51,22 +49,5 @@ def test_delete_backup_while_it_is_restoring_is_backup_in_use(db):
 
 # -- validation ---------------------------------------------------------------------------------
 
-def test_unknown_backup_is_backup_not_found(client):
-    with raises("BackupNotFoundException", f"Backup not found: {MISSING_ARN}"):
-        client.delete_backup(BackupArn=MISSING_ARN)
-
-
-def test_backup_arn_is_required(client):
-    with validation("1 validation error detected: Value null at 'backupArn' failed to satisfy constraint: "
-                    "Member must not be null"):
-        client.delete_backup()
-
-
-@pytest.mark.parametrize("arn, constraint", [
-    ("arn:short", "Member must have length greater than or equal to 37"),
-    ("arn:" + "x" * 1021, "Member must have length less than or equal to 1024"),
-])
-def test_backup_arn_is_37_to_1024_characters(client, arn, constraint):
-    with validation(f"1 validation error detected: Value '{arn}' at 'backupArn' failed to satisfy "
-                    f"constraint: {constraint}"):
-        client.delete_backup(BackupArn=arn)
+def test_backup_arn_is_required_37_to_1024_characters_and_must_exist(client):
+    check_backup_arn_member(client.delete_backup)

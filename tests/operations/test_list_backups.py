@@ -4,7 +4,7 @@ import pytest
 
 import kvstore
 
-from .backup_helpers import FakeClock
+from .backup_helpers import FakeClock, backups_a_second_apart
 from .helpers import create_table, unique_name, validation
 
 
@@ -71,11 +71,7 @@ def test_list_backups_pages_with_limit(clocked):
     """Limit cuts a page; LastEvaluatedBackupArn continues it as ExclusiveStartBackupArn; the last page has none."""
     db, clock = clocked
     client = db.meta.client
-    table = create_table(db)
-    arns = []
-    for i in range(5):
-        clock.now += 1
-        arns.append(client.create_backup(TableName=table.name, BackupName=f"b-{i}")["BackupDetails"]["BackupArn"])
+    arns = backups_a_second_apart(db, clock, create_table(db), 5)
     seen, start, pages = [], None, 0
     while True:
         request = {"Limit": 2}
@@ -96,11 +92,7 @@ def test_list_backups_continues_after_a_deleted_backup(clocked):
     """A page may start after a backup deleted since it was listed."""
     db, clock = clocked
     client = db.meta.client
-    table = create_table(db)
-    arns = []
-    for i in range(3):
-        clock.now += 1
-        arns.append(client.create_backup(TableName=table.name, BackupName=f"b-{i}")["BackupDetails"]["BackupArn"])
+    arns = backups_a_second_apart(db, clock, create_table(db), 3)
     client.delete_backup(BackupArn=arns[0])
     page = client.list_backups(ExclusiveStartBackupArn=arns[0])
     assert [s["BackupArn"] for s in page["BackupSummaries"]] == arns[1:]
