@@ -113,7 +113,10 @@ def parse_duration(text):
 
 def load_config(path):
     """The backup plans of a TOML config file: ``[[backup_plan]]`` tables (see docs/operations.md)."""
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:         # Python 3.10: the same parser, from PyPI (a dependency there)
+        import tomli as tomllib
     with open(path, "rb") as f:
         config = tomllib.load(f)
     unknown = set(config) - {"backup_plan"}
