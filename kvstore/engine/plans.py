@@ -24,6 +24,10 @@ catch-up backup per table, not one per missed slot.  A run skips a table
 whose newest plan backup is younger than half an interval, so a run that is
 late or a clock that jumps never makes two backups in one slot.
 
+Plan backups are ordinary backups, so they are incremental
+(``kvstore.engine.backup``): each stores what changed since the table's
+previous backup, and retention deleting an old backup never breaks a kept one.
+
 Writes are never blocked by the job: a backup holds a table's partition locks
 only while its row dict is copied (``kvstore.engine.backup.snapshot``); the
 file is written after they are released.  A crash mid-backup leaves only a

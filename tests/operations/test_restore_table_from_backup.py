@@ -225,14 +225,15 @@ def test_backups_and_restored_tables_survive_reopening(tmp_path):
 
 
 def test_damaged_backup_file_restores_nothing(tmp_path):
-    """A backup file whose bytes changed on disk is refused whole: InternalServerError, no table."""
+    """A backup whose rows changed on disk (a bit flipped in the run file holding them) is refused whole:
+    InternalServerError, no table."""
     path = str(tmp_path / "db")
     with kvstore.open(path) as db:
         table = create_table(db, hash_key=("pk", "S"), range_key=("sk", "N"))
         fill(table, 100, pad="z" * 100)
         arn = backup_arn(db.meta.client, table, "rot")
-    (name,) = [n for n in os.listdir(os.path.join(path, "backups")) if n.endswith(".backup")]
-    file = os.path.join(path, "backups", name)
+    (name,) = [n for n in os.listdir(os.path.join(path, "backups", "runs")) if n.endswith(".run")]
+    file = os.path.join(path, "backups", "runs", name)
     data = bytearray(Path(file).read_bytes())
     data[len(data) // 2] ^= 0xFF
     Path(file).write_bytes(bytes(data))
