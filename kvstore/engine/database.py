@@ -20,6 +20,7 @@ from kvstore import _core, limits
 from kvstore.clock import SystemClock
 from kvstore.engine import scheduler as _scheduler
 from kvstore.engine.errors import CorruptionError, DurabilityError
+from kvstore.engine.pitr import REC_RESTORE_ROWS, REC_RESTORE_TABLE, PointInTime
 from kvstore.engine.plans import Plans
 from kvstore.engine.streams import DEFAULT_SHARD_SECONDS, REC_ACK, REC_ROLL, Streams
 from kvstore.engine.table import Table, collection_prefix
@@ -79,6 +80,9 @@ class Engine:
         self.capacity = None
         self.faults = None
         self.contention = None
+        #: point-in-time recovery: commit times, retained history, restores (kvstore/engine/pitr.py)
+        self.pitr = PointInTime(self)
+        self._replayed_at = 0.0
         self.durability = None
         if path != MEMORY:
             from kvstore.engine.durability import Durability
@@ -89,7 +93,9 @@ class Engine:
                 options["fs"] = fs
             self.durability = Durability(path, durability, repair=repair, scheduler=self.scheduler, **options)
             try:
+                self.pitr.attach(self.durability)
                 self._recover()
+                self.pitr.recovered(self.tables, self._replayed_at)
                 self.durability.set_checkpoint_source(self.checkpoint_chunks)
                 self.durability.start()
             except BaseException:
@@ -174,6 +180,7 @@ class Engine:
                         self.streams.apply_event(record[2], self.streams._number(lsn), table.meta, table)
                 del self.tables[name]
                 table.deleted = True
+                self.pitr.forget(name)
             finally:
                 for lock in table.locks:
                     lock.release()
@@ -232,15 +239,31 @@ class Engine:
                 lsn = self._log([REC_WRITE, [[w[0].name, w[1], w[4]] for w in writes]])
             for table, row_key, old_item, new_item, new_packed in writes:
                 table.apply(row_key, old_item, new_item, new_packed)
+        if self.pitr.names and self.durability is None:
+            self.pitr.remember(writes)
         if self.listeners:
             for listener in self.listeners:
                 listener(writes, identity)
         return lsn
 
     def _log(self, record):
+        """Append ``record``; a write to a table with point-in-time recovery gets its commit time
+        (``["W", entries, at]``), handed out with the append under one lock so times grow with the LSN."""
         if self.durability is None:
             return 0
         try:
+            pitr = self.pitr
+            if pitr.names and record[0] == REC_WRITE and pitr.touches(record[1]):
+                with pitr.lock:
+                    at = self.clock()                  # PointInTime.stamp, inline: this is every write's path
+                    if at < pitr.last_at:
+                        at = pitr.last_at
+                    pitr.last_at = at
+                    if len(record) == 2:
+                        record.append(at)
+                    else:
+                        record[2] = at
+                    return self.durability.append(msgpack.packb(record, use_bin_type=True))
             return self.durability.append(msgpack.packb(record, use_bin_type=True))
         except (OSError, DurabilityError) as e:
             raise InternalServerError(f"The write could not be logged: {e}") from e
@@ -313,6 +336,7 @@ class Engine:
         """
         recovery = self.durability.recover()
         metas, rows = {}, {}
+        self._restoring = {}               # restore id -> logged rows of a point-in-time restore
         collecting = gc.isenabled()
         gc.disable()                   # millions of new objects, no garbage: skip the collector's passes
         try:
@@ -343,6 +367,7 @@ class Engine:
                             target[row_key] = packed
                 else:
                     self._replay(record, metas, rows, lsn)
+            self._restoring = None           # rows of restores that never finished: never a table
             for name, meta in metas.items():
                 self.tables[name] = _build_table(meta, rows[name])
             streams.attach(self.tables)
@@ -357,6 +382,8 @@ class Engine:
         kind = record[0]
         streams = self.streams
         if kind == REC_WRITE:
+            if len(record) > 2 and record[2] > self._replayed_at:
+                self._replayed_at = record[2]
             for entry in record[1]:
                 target = rows.get(entry[0])
                 if target is None:         # a write that raced its table's deletion: it was never visible
@@ -384,6 +411,12 @@ class Engine:
                 metas[record[1]["TableName"]] = record[1]
             if len(record) > 2:
                 streams.apply_event(record[2], streams._number(lsn), record[1])
+        elif kind == REC_RESTORE_ROWS:                 # rows of a restore: a table only once RT follows
+            self._restoring.setdefault(record[1], []).extend(record[2])
+        elif kind == REC_RESTORE_TABLE:
+            flat = iter(self._restoring.pop(record[1], ()))
+            metas[record[2]["TableName"]] = record[2]
+            rows[record[2]["TableName"]] = dict(zip(flat, flat))
         elif kind == REC_ROLL:
             streams.replay_roll(record, lsn)
         elif kind == REC_ACK:

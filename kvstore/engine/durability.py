@@ -131,6 +131,12 @@ class Durability:
         #: batches written (one write + one sync each) and records in them: records per sync = group size
         self.batches_written = 0
         self.records_written = 0
+        #: point-in-time recovery (kvstore/engine/pitr.py) sets these: ``retain(path)`` takes a log
+        #: segment or checkpoint that is no longer needed for recovery (True: it kept the file, so it
+        #: must not be deleted); ``on_checkpoint(start_lsn, end_lsn)`` runs before a checkpoint is
+        #: published, once the log is durable through ``end_lsn - 1``
+        self.retain = None
+        self.on_checkpoint = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -142,7 +148,7 @@ class Durability:
         self._dir_lock.acquire()
         try:
             info = recovery.inspect(self.fs, self.directory)
-            dropped = recovery.apply(self.fs, info, repair=self.repair, sync=self._sync)
+            dropped = recovery.apply(self.fs, info, repair=self.repair, sync=self._sync, retain=self.retain)
         except BaseException:
             self._dir_lock.release()
             raise
@@ -488,6 +494,8 @@ class Durability:
             def before_publish():
                 end_lsn = self._next_lsn
                 self._wait(end_lsn - 1)
+                if self.on_checkpoint is not None:
+                    self.on_checkpoint(start_lsn, end_lsn)
                 return end_lsn
 
             try:
@@ -500,6 +508,15 @@ class Durability:
             released = self._release(start_lsn)
             self.last_checkpoint = dict(info.as_dict(), released=released)
             return self.last_checkpoint
+
+    def checkpoints_paused(self):
+        """A context manager: no checkpoint starts (or is running) inside it.
+
+        Point-in-time restores log a new table's rows in several records and the
+        table itself in a last one; a checkpoint between them would start its
+        replay after rows that its snapshot does not hold.
+        """
+        return self._ckpt_lock
 
     def _release(self, start_lsn):
         """Delete older checkpoints and the segments wholly before ``start_lsn``; best effort."""
@@ -517,6 +534,8 @@ class Durability:
         released = []
         for path in doomed:
             try:
+                if self.retain is not None and self.retain(path):
+                    continue
                 self.fs.remove(path)
                 released.append(path)
             except OSError as exc:      # a leftover is removed by the next open

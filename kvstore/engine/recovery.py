@@ -184,12 +184,13 @@ def _read_log(fs, info, segments, base):
 # --------------------------------------------------------------------------- acting on it
 
 
-def apply(fs, info, repair=False, sync=True):
+def apply(fs, info, repair=False, sync=True, retain=None):
     """Make the directory match ``info``: returns a list of dropped-data dicts.
 
     Normal open: refuse if ``info.fatal``; otherwise truncate a torn tail and
     remove stale files.  Repair: cut the log at the first damage, moving what
-    is cut (and later segments) to ``lost/``.
+    is cut (and later segments) to ``lost/``.  ``retain(path)`` may keep a stale
+    segment or checkpoint instead (point-in-time recovery's history: it returns True).
     """
     if info.unrepairable is not None:
         raise info.unrepairable
@@ -207,6 +208,8 @@ def apply(fs, info, repair=False, sync=True):
         info.fatal = None
     for path in info.stale:
         try:
+            if retain is not None and not path.endswith(".tmp") and retain(path):
+                continue
             fs.remove(path)
         except FileNotFoundError:
             pass

@@ -47,8 +47,13 @@ def run(engine, request):
 
 
 def _new_meta(engine, backup, request):
-    """The new table's catalog entry, built as CreateTable would build it from the equivalent request."""
-    source = backup.meta
+    return restored_meta(engine, backup.meta, request)
+
+
+def restored_meta(engine, source, request):
+    """The catalog entry of a table restored from ``source`` (a catalog entry) with the request's
+    ``*Override`` members, built as CreateTable would build it from the equivalent request
+    (RestoreTableToPointInTime builds its new table through this too)."""
     billing = request.get("BillingModeOverride") or source.get("BillingMode", "PROVISIONED")
     throughput = request.get("ProvisionedThroughputOverride")
     if throughput is None and billing == "PROVISIONED":

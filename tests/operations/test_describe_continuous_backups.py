@@ -1,6 +1,4 @@
-"""DescribeContinuousBackups: continuous backups ENABLED, point-in-time recovery DISABLED (not offered)."""
-
-import pytest
+"""DescribeContinuousBackups: continuous backups ENABLED; point-in-time recovery DISABLED until it is turned on."""
 
 from .helpers import create_table, raises, unique_name, validation
 
@@ -46,11 +44,11 @@ def test_table_name_is_at_most_1024_characters(client):
         client.describe_continuous_backups(TableName=long)
 
 
-@pytest.mark.xfail(strict=True, reason="point-in-time recovery is not offered: UpdateContinuousBackups does not "
-                                       "exist yet, so PITR cannot be enabled")
 def test_point_in_time_recovery_can_be_enabled(dynamodb, client):
     table = create_table(dynamodb)
     client.update_continuous_backups(TableName=table.name,
                                      PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
     status = client.describe_continuous_backups(TableName=table.name)["ContinuousBackupsDescription"]
     assert status["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    assert set(status["PointInTimeRecoveryDescription"]) == {
+        "PointInTimeRecoveryStatus", "RecoveryPeriodInDays", "EarliestRestorableDateTime", "LatestRestorableDateTime"}

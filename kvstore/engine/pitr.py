@@ -1,0 +1,544 @@
+"""Point-in-time recovery: the history of a table, kept so it can be restored as it was at any second.
+
+DynamoDB's PITR (UpdateContinuousBackups, DescribeContinuousBackups,
+RestoreTableToPointInTime) keeps the last 1 to 35 days of a table.  kvstore
+builds it from what the engine already writes:
+
+* **Commit times.**  Every log record that writes a table with PITR on carries
+  its commit time (``["W", entries, at]``, docs/format.md), read from the
+  engine's clock under :attr:`PointInTime.lock` together with the append, and
+  never smaller than the previous one: commit times grow with the LSN, so "every
+  write committed at or before T" is a prefix of the log, and a transaction
+  (one record) is in it whole or not at all.
+* **Retention** (directory databases).  A checkpoint lets go of the log
+  segments before it and of older checkpoints; while any table has PITR on,
+  those files are moved into ``<db>/pitr/`` instead of deleted
+  (``Durability.retain``), and each checkpoint's time is noted in
+  ``pitr/index`` before it is published (``Durability.on_checkpoint``).  A
+  checkpoint is a usable starting point ("base") for a restore to T when every
+  write it may hold was committed at or before T: its time is the newest commit
+  time logged before its end LSN (docs/format.md, "Why a fuzzy checkpoint").
+  The retention job (:meth:`PointInTime.trim`) deletes the retained files older
+  than the newest base at or before every table's earliest restorable time.
+* **Restore to T** (:meth:`PointInTime.rows_at`): load the newest base whose
+  time is at or before T, replay the table's records after it, in LSN order,
+  up to the first one committed after T.  In-memory databases keep the history
+  in memory instead: the rows at the earliest restorable time plus every change
+  since, with its commit time (:class:`_MemoryHistory`).
+* **A restore is all or nothing.**  The new table's rows are logged in
+  ``["RP", restore_id, rows]`` records and the table in a last
+  ``["RT", restore_id, meta]`` record; recovery creates the table only when it
+  meets ``RT``, so a crash (even SIGKILL) mid-restore leaves no table at all.
+  Checkpoints wait while a restore logs (``Durability.checkpoints_paused``).
+
+Costs: a write to a PITR table takes one more lock and one clock read; a
+restore reads one checkpoint and the log after it (O(checkpoint + log)), and
+logs the new table's rows once; the retained disk is the log written during the
+recovery period plus the checkpoints in it (``disk_usage``).
+"""
+
+import bisect
+import copy
+from itertools import chain
+import logging
+import os
+import threading
+import uuid
+
+import msgpack
+
+from kvstore.engine import checkpoint as ckpt
+from kvstore.engine import wal
+from kvstore.engine.errors import CorruptionError
+from kvstore.errors import InternalServerError, TableAlreadyExistsException
+
+log = logging.getLogger("kvstore.pitr")
+
+DIRECTORY = "pitr"
+INDEX = "index"
+#: log records of a point-in-time restore (docs/format.md)
+REC_RESTORE_ROWS = "RP"
+REC_RESTORE_TABLE = "RT"
+#: how often (seconds of the engine's clock) the retention job trims history past the recovery period
+TRIM_SECONDS = 300.0
+DAY = 86400.0
+DEFAULT_DAYS = 35
+#: a restore logs the new table's rows in records of about this many bytes
+ROWS_RECORD_BYTES = 1 << 20
+#: how an ``RP`` record's payload starts (a 3-element array, then the kind)
+_RP_PREFIX = b"\x93" + msgpack.packb(REC_RESTORE_ROWS)
+
+
+def settings(table):
+    """The table's PITR settings (``{"Enabled", "RecoveryPeriodInDays", "EnabledAt"}``) or None when off."""
+    spec = table.meta.get("PointInTimeRecovery")
+    return spec if spec and spec.get("Enabled") else None
+
+
+class _MemoryHistory:
+    """One table's history in an in-memory database: rows at ``base_time`` plus later changes, oldest first."""
+
+    __slots__ = ("base", "base_time", "times", "changes")
+
+    def __init__(self, rows, at):
+        self.base = rows
+        self.base_time = at
+        self.times = []            # commit time of each change
+        self.changes = []          # [(row_key, packed_or_None), ...] per commit
+
+    def add(self, at, entries):
+        self.times.append(at)
+        self.changes.append(entries)
+
+    @property
+    def bytes(self):
+        """Bytes of keys and packed items held (the base and every change)."""
+        return (sum(len(k) + len(v) for k, v in self.base.items())
+                + sum(len(k) + (len(p) if p is not None else 0) for c in self.changes for k, p in c))
+
+    def snapshot(self, when):
+        """What :meth:`rows_at` needs, copied (call under the history's lock)."""
+        return dict(self.base), self.changes[:bisect.bisect_right(self.times, when)]
+
+    @staticmethod
+    def rows_at(snapshot):
+        rows, changes = snapshot
+        for entries in changes:
+            for key, packed in entries:
+                if packed is None:
+                    rows.pop(key, None)
+                else:
+                    rows[key] = packed
+        return rows
+
+    def fold(self, cutoff):
+        """Merge the changes committed at or before ``cutoff`` into the base."""
+        n = bisect.bisect_right(self.times, cutoff)
+        if not n:
+            return
+        base = self.base
+        for entries in self.changes[:n]:
+            for key, packed in entries:
+                if packed is None:
+                    base.pop(key, None)
+                else:
+                    base[key] = packed
+        del self.times[:n], self.changes[:n]
+        self.base_time = cutoff
+
+
+class PointInTime:
+    """The engine's point-in-time recovery (``engine.pitr``); see the module docstring."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self._clock = engine.clock
+        #: held from reading a commit time to appending its record, so commit times grow with the LSN
+        self.lock = threading.Lock()
+        #: names of the tables with PITR enabled
+        self.names = set()
+        #: the newest commit time handed out
+        self.last_at = 0.0
+        self.memory = {}                   # in-memory databases: name -> _MemoryHistory
+        self.durability = None
+        self.fs = None
+        self.directory = None
+        self.index = None                  # directory databases while retaining: {start_lsn: [end_lsn, time]}
+        self._job = None
+
+    # -- the commit path ------------------------------------------------------
+
+    def stamp(self):
+        """A commit time: the clock, never below the last one handed out.  Call under :attr:`lock`."""
+        at = self.engine.clock()
+        if at < self.last_at:
+            at = self.last_at
+        self.last_at = at
+        return at
+
+    def touches(self, entries):
+        """Whether log entries ``[[table name, ...], ...]`` write a table with PITR on."""
+        names = self.names
+        if len(entries) == 1:
+            return entries[0][0] in names
+        for entry in entries:
+            if entry[0] in names:
+                return True
+        return False
+
+    def remember(self, writes):
+        """In-memory databases: keep the changes ``writes`` made to PITR tables, with their commit time."""
+        if len(writes) == 1:                   # the common case, inline
+            table, row_key, _old, _new, packed = writes[0]
+            history = self.memory.get(table.name)
+            if history is None:
+                return
+            with self.lock:
+                at = self._clock()
+                if at < self.last_at:
+                    at = self.last_at
+                self.last_at = at
+                history.times.append(at)
+                history.changes.append(((row_key, packed),))
+            return
+        names = self.names
+        mine = [w for w in writes if w[0].name in names]
+        if not mine:
+            return
+        with self.lock:
+            at = self.stamp()
+            by_table = {}
+            for table, row_key, _old, _new, packed in mine:
+                by_table.setdefault(table.name, []).append((row_key, packed))
+            for name, entries in by_table.items():
+                history = self.memory.get(name)
+                if history is not None:
+                    history.add(at, entries)
+
+    # -- the log and checkpoint side (directory databases) ---------------------
+
+    def attach(self, durability):
+        """Hook into a directory database's log before it recovers (``Engine.__init__``)."""
+        self.durability = durability
+        self.fs = durability.fs
+        self.directory = os.path.join(durability.directory, DIRECTORY)
+        self.index = self._read_index()
+        durability.retain = self._retain
+        durability.on_checkpoint = self._checkpoint_published
+
+    def recovered(self, tables, max_at):
+        """After recovery: which tables have PITR on, and the newest commit time in the log.
+
+        The writes a checkpoint holds are not replayed, so their times come from the index: the next
+        checkpoint's time must not be older than any write it holds.
+        """
+        self.last_at = max(self.last_at, max_at, *(entry[1] for entry in (self.index or {}).values()))
+        self.names = {name for name, table in tables.items() if settings(table) is not None}
+        if self.names and self.durability is not None and self.index is None:
+            self._start_retaining()        # a crash between the catalog record and the index
+        if not self.names and self.index is not None:
+            self._stop_retaining()
+        if self.names:
+            self.schedule()
+
+    def _index_path(self):
+        return os.path.join(self.directory, INDEX)
+
+    def _read_index(self):
+        path = self._index_path()
+        if not self.fs.exists(path):
+            return None
+        try:
+            data = msgpack.unpackb(self.fs.read_bytes(path), raw=False, strict_map_key=False)
+            return {int(k): list(v) for k, v in data["checkpoints"].items()}
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise CorruptionError(path, None, f"the point-in-time recovery index cannot be read: {e}") from None
+
+    def _write_index(self):
+        sync = self.durability.policy != "none"
+        path = self._index_path()
+        self.fs.write_file(path + ".tmp", msgpack.packb({"checkpoints": self.index}), sync)
+        self.fs.rename(path + ".tmp", path)
+        if sync:
+            self.fs.fsync_dir(self.directory)
+
+    def _start_retaining(self):
+        """Keep released files from now on; the newest checkpoint (all older than now) is a base."""
+        self.fs.makedirs(self.directory)
+        self.index = {}
+        for name in self.fs.listdir(self.durability.directory):
+            lsn = ckpt.parse_checkpoint_name(name)
+            if lsn is not None:
+                self.index[lsn] = [lsn, 0.0]   # written before PITR was on: before every restorable time
+        self._write_index()
+
+    def _stop_retaining(self):
+        """No table has PITR on: forget the index, then the retained files."""
+        try:
+            self.fs.remove(self._index_path())
+        except FileNotFoundError:
+            pass
+        self.index = None
+        for name in self.fs.listdir(self.directory):
+            try:
+                self.fs.remove(os.path.join(self.directory, name))
+            except OSError as e:
+                log.warning("could not remove %s: %s", name, e)
+
+    def _retain(self, path):
+        """``Durability.retain``: move a released segment or checkpoint into pitr/ while retaining."""
+        if self.index is None:
+            return False
+        name = os.path.basename(path)
+        if wal.parse_segment_name(name) is None and ckpt.parse_checkpoint_name(name) is None:
+            return False
+        self.fs.rename(path, os.path.join(self.directory, name))
+        return True
+
+    def _checkpoint_published(self, start_lsn, end_lsn):
+        """``Durability.on_checkpoint``: note the checkpoint's time before it is published.
+
+        Every record before ``end_lsn`` was appended holding :attr:`lock` after
+        its time was handed out, so ``last_at`` read now is at least the
+        commit time of every write the checkpoint can hold.
+        """
+        if self.index is None:
+            return
+        self.index[start_lsn] = [end_lsn, self.last_at]
+        self._write_index()                    # under the checkpoint lock, as every other change of the index
+
+    def _files(self):
+        """``(segments, checkpoints)``: {first_lsn: path} over the live directory and pitr/."""
+        segments, checkpoints = {}, {}
+        for directory in (self.directory, self.durability.directory):
+            if not self.fs.exists(directory):
+                continue
+            for name in self.fs.listdir(directory):
+                if (lsn := wal.parse_segment_name(name)) is not None:
+                    segments[lsn] = os.path.join(directory, name)
+                elif (lsn := ckpt.parse_checkpoint_name(name)) is not None:
+                    checkpoints[lsn] = os.path.join(directory, name)
+        return segments, checkpoints
+
+    def _bases(self):
+        """Usable starting points, newest first: ``(start_lsn, time, checkpoint path or None)``."""
+        segments, checkpoints = self._files()
+        bases = [(lsn, entry[1], checkpoints[lsn]) for lsn, entry in (self.index or {}).items()
+                 if lsn in checkpoints]
+        if 1 in segments:
+            bases.append((1, float("-inf"), None))          # the whole log: from an empty database
+        bases.sort(reverse=True)
+        return bases, segments
+
+    def disk_usage(self):
+        """Bytes kept only for point-in-time recovery (files in pitr/; the live log and checkpoint not counted)."""
+        if self.durability is None:
+            return sum(h.bytes for h in self.memory.values())
+        if not self.fs.exists(self.directory):
+            return 0
+        return sum(self.fs.size(os.path.join(self.directory, n)) for n in self.fs.listdir(self.directory))
+
+    # -- enabling, describing, retention ----------------------------------------
+
+    def enable(self, table, days):
+        """Turn PITR on (or change the recovery period); returns the settings."""
+        engine = self.engine
+        with engine.catalog_lock:
+            for lock in table.locks:                   # no write of the table is between its check and its log
+                lock.acquire()
+            try:
+                current = settings(table)
+                meta = copy.deepcopy(table.meta)
+                if current is None:
+                    with self.lock:
+                        at = self.stamp()
+                    if self.durability is not None and self.index is None:
+                        self._start_retaining()
+                    meta["PointInTimeRecovery"] = {"Enabled": True, "RecoveryPeriodInDays": days, "EnabledAt": at}
+                else:
+                    meta["PointInTimeRecovery"] = dict(current, RecoveryPeriodInDays=days)
+                table.meta = meta
+                engine.save_meta(table)
+                if current is None:
+                    if self.durability is None:
+                        self.memory[table.name] = _MemoryHistory(dict(table.rows), at)
+                    self.names.add(table.name)
+            finally:
+                for lock in reversed(table.locks):
+                    lock.release()
+        self.schedule()
+        return settings(table)
+
+    def disable(self, table):
+        """Turn PITR off: its history is gone (enabling again starts a new one, as in DynamoDB)."""
+        engine = self.engine
+        with engine.catalog_lock:
+            for lock in table.locks:
+                lock.acquire()
+            try:
+                if settings(table) is not None:
+                    meta = copy.deepcopy(table.meta)
+                    meta.pop("PointInTimeRecovery", None)
+                    table.meta = meta
+                    engine.save_meta(table)
+                    self.forget(table.name)
+            finally:
+                for lock in reversed(table.locks):
+                    lock.release()
+        self.trim()
+
+    def forget(self, name):
+        """The table's PITR is off or the table is gone."""
+        self.names.discard(name)
+        self.memory.pop(name, None)
+
+    def window(self, table, now=None):
+        """``(earliest, latest)`` restorable times of a PITR table."""
+        spec = settings(table)
+        now = self.engine.clock() if now is None else now
+        earliest = max(spec["EnabledAt"], now - spec["RecoveryPeriodInDays"] * DAY)
+        history = self.memory.get(table.name)
+        if history is not None:
+            earliest = max(earliest, history.base_time)
+        return earliest, max(now, earliest)
+
+    def schedule(self):
+        if self._job is None and self.engine.scheduler is not None:
+            try:
+                self._job = self.engine.scheduler.every("pitr-retention", TRIM_SECONDS, self.trim)
+            except Exception:                          # the scheduler is stopping: the engine closes
+                pass
+
+    def trim(self):
+        """Drop history older than every PITR table's earliest restorable time."""
+        engine = self.engine
+        now = engine.clock()
+        with engine.catalog_lock:
+            cutoffs = {name: self.window(engine.tables[name], now)[0] for name in self.names if name in engine.tables}
+        for name, history in list(self.memory.items()):
+            if name in cutoffs:
+                history.fold(cutoffs[name])
+        if self.durability is None or self.index is None:
+            return
+        if not cutoffs:
+            with self.durability.checkpoints_paused():
+                self._stop_retaining()
+            return
+        with self.durability.checkpoints_paused():    # no checkpoint moves files meanwhile
+            self._trim_files(min(cutoffs.values()))
+
+    def _trim_files(self, cutoff):
+        bases, segments = self._bases()
+        keep = next((b for b in bases if b[1] <= cutoff), None)
+        if keep is None:
+            return
+        start = keep[0]
+        doomed = [os.path.join(self.directory, n) for n in self.fs.listdir(self.directory)
+                  if (lsn := ckpt.parse_checkpoint_name(n)) is not None and lsn < start]
+        for lsn in [lsn for lsn in self.index if lsn < start]:
+            del self.index[lsn]
+        firsts = sorted(segments)
+        for first, nxt in zip(firsts, firsts[1:]):
+            if nxt <= start and os.path.dirname(segments[first]) == self.directory:
+                doomed.append(segments[first])
+        self._write_index()
+        for path in doomed:
+            try:
+                self.fs.remove(path)
+            except OSError as e:
+                log.warning("could not remove %s: %s", path, e)
+
+    # -- restoring -------------------------------------------------------------
+
+    def rows_at(self, table, when):
+        """The rows (row_key -> packed) of ``table`` as they were at time ``when``."""
+        if self.durability is None:
+            return self._rows_at(table, when)
+        with self.durability.checkpoints_paused():     # no checkpoint moves or deletes files meanwhile
+            return self._rows_at(table, when)
+
+    def _rows_at(self, table, when):
+        history = self.memory.get(table.name)
+        if history is not None:
+            with self.lock:
+                snapshot = history.snapshot(when)
+            return _MemoryHistory.rows_at(snapshot)
+        if self.durability is None:
+            raise InternalServerError(f"No point-in-time history is kept for table {table.name}")
+        try:
+            self.durability.flush()
+        except Exception as e:
+            raise InternalServerError(f"The write could not be made durable: {e}") from e
+        try:
+            return self._rows_from_log(table.name, when)
+        except (OSError, CorruptionError, ValueError) as e:
+            raise InternalServerError(f"The point-in-time history of {table.name} cannot be read: {e}") from e
+
+    def _rows_from_log(self, name, when):
+        bases, segments = self._bases()
+        base = next((b for b in bases if b[1] <= when), None)
+        if base is None:
+            raise InternalServerError(f"No point-in-time history of {name} reaches back to {when}")
+        start, _at, path = base
+        rows = {}
+        if path is not None:
+            for chunk in ckpt.read_chunks(self.fs, path):
+                if chunk[0] == "kv" and chunk[1] == name:
+                    it = iter(chunk[2])
+                    rows.update(zip(it, it))
+        firsts = sorted(segments)
+        cover = max((f for f in firsts if f <= start), default=None)
+        if cover is None:
+            raise InternalServerError(f"The log from LSN {start} is missing from the point-in-time history")
+        chain = [f for f in firsts if f >= cover]
+        key = msgpack.packb(name)
+        unpack = msgpack.unpackb
+        pending = {}
+        expect = None
+        for i, first in enumerate(chain):
+            seg_path = segments[first]
+            data = self.fs.read_bytes(seg_path)
+            scan = wal.scan_segment(data, seg_path, expect, last=i == len(chain) - 1)
+            if scan.damage is not None and scan.damage.kind == "corrupt":
+                raise scan.damage.error()
+            expect = scan.next_lsn
+            for _lsn, payload in wal.iter_payloads(data, seg_path, start, scan.end, verify=False):
+                if key not in payload and not payload.startswith(_RP_PREFIX):
+                    continue
+                record = unpack(payload, raw=False)
+                kind = record[0]
+                if kind == "W":
+                    mine = [e for e in record[1] if e[0] == name]
+                    if not mine:
+                        continue
+                    if len(record) > 2 and record[2] > when:
+                        return rows                     # commit times grow with the LSN: nothing later counts
+                    for entry in mine:
+                        if entry[2] is None:
+                            rows.pop(entry[1], None)
+                        else:
+                            rows[entry[1]] = entry[2]
+                elif kind == "C" and record[1]["TableName"] == name:
+                    rows = {}
+                elif kind == "D" and record[1] == name:
+                    rows = {}
+                elif kind == REC_RESTORE_ROWS:
+                    pending.setdefault(record[1], []).extend(record[2])
+                elif kind == REC_RESTORE_TABLE:
+                    flat = pending.pop(record[1], [])
+                    if record[2]["TableName"] == name:
+                        it = iter(flat)
+                        rows = dict(zip(it, it))
+        return rows
+
+    def restore(self, source, when, meta):
+        """Create table ``meta`` holding ``source``'s rows at ``when``; all or nothing.  Returns the Table."""
+        from kvstore.engine.database import _build_table
+        engine = self.engine
+        name = meta["TableName"]
+        if engine.durability is None:
+            table = _build_table(meta, self._rows_at(source, when))
+            with engine.catalog_lock:
+                if name in engine.tables:
+                    raise TableAlreadyExistsException(f"Table already exists: {name}")
+                engine.tables[name] = table
+            return table
+        restore_id = uuid.uuid4().hex
+        with self.durability.checkpoints_paused():
+            rows = self._rows_at(source, when)
+            table = _build_table(meta, rows)
+            items = list(rows.items())
+            per = max(1, len(items) * ROWS_RECORD_BYTES // max(1, table.size_bytes + 30 * len(items)))
+            for i in range(0, len(items), per):
+                engine._log([REC_RESTORE_ROWS, restore_id, list(chain.from_iterable(items[i:i + per]))])
+            with engine.catalog_lock:
+                if name in engine.tables:
+                    raise TableAlreadyExistsException(f"Table already exists: {name}")
+                engine._log([REC_RESTORE_TABLE, restore_id, meta])
+                engine.tables[name] = table
+        try:
+            self.durability.flush()
+        except Exception as e:
+            raise InternalServerError(f"The write could not be made durable: {e}") from e
+        return table
+
