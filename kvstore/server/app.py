@@ -15,16 +15,49 @@ hopping to the pool and back cost p50 ~220 us against ~40 us inline, and half
 the throughput at 8 connections; with ``--durability sync`` PutItem reached
 ~490 ops/s at one connection and ~3000 at eight (shared fsyncs).  A client that does
 not read its answers stops being read (transport flow control).
+
+The edges of HTTP (docs/operations.md, "Serving"):
+
+* every answer is a whole message: status line, ``Content-Length``, ``Date``,
+  and a head ended by its blank line (``Connection: close`` included);
+* the server closes a connection only by a *lingering close*: after the last
+  answer it half-closes (FIN), reads and drops what the client still sends
+  until the client closes or ``linger`` seconds pass.  Closing a socket that
+  still has unread input makes the kernel send RST, and an RST destroys the
+  answer still in flight: clients saw truncated answers that way;
+* a request line over ``max_request_line`` bytes is answered 400, a head over
+  ``max_head`` 431, a ``Content-Length`` over the 16 MB limit 413 before any of
+  the body is read, a chunked body growing past it 413 as soon as it does;
+  each then closes;
+* ``header_timeout``: a request head (and a new connection's first request)
+  must arrive whole within it, else 408 and close; ``idle_timeout``: a
+  keep-alive connection with nothing to do, a body that stops arriving, or a
+  client that stops reading its answers, is closed after it;
+* ``max_connections``: a connection past the cap is answered 503
+  ServiceUnavailable at once and closed (SDKs retry it);
+* answers of 4 KB and more are compressed when ``Accept-Encoding`` asks
+  (kvstore.server.compression), requests with ``Origin`` get DynamoDB's CORS
+  headers and ``OPTIONS`` preflights are answered (kvstore.server.cors).
+
+Timeouts are checked by one timer per server (every quarter of the shortest
+timeout, at most every second), which also refreshes the cached ``Date``; a
+request pays for none of it but one attribute store per read.
 """
 
 import asyncio
 import logging
 import threading
+import zlib
 from concurrent.futures import ThreadPoolExecutor
+from email.utils import formatdate
 
 import httptools
 
-from kvstore.server.handler import TOO_LARGE, render_http
+from kvstore.clock import SystemClock
+from kvstore.errors import ServiceUnavailable
+from kvstore.server.compression import MIN_SIZE as COMPRESS_MIN_SIZE, choose_encoding, compress
+from kvstore.server.cors import Cors
+from kvstore.server.handler import _ID_PREFIX, TOO_LARGE, _id_counter, error_answer
 
 __all__ = ["Server", "ServerThread", "inline_reads", "inline_reads_and_item_writes", "inline_nothing"]
 
@@ -48,10 +81,24 @@ def inline_nothing(operation):
     """Every request in the thread pool (for measurement)."""
     return False
 
-_REASONS = {200: b"OK", 400: b"Bad Request", 404: b"Not Found", 413: b"Request Entity Too Large",
-            500: b"Internal Server Error", 503: b"Service Unavailable"}
+
+# Defaults of the HTTP edges (Server arguments; `kvstore serve` flags for the first three).
+IDLE_TIMEOUT = 60.0          # AWS load balancers' idle timeout
+HEADER_TIMEOUT = 20.0
+MAX_CONNECTIONS = 4096
+LINGER = 2.0
+MAX_REQUEST_LINE = 16 * 1024     # what AWS load balancers accept
+MAX_HEAD = 64 * 1024
+
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 408: "Request Timeout",
+            413: "Request Entity Too Large", 431: "Request Header Fields Too Large",
+            500: "Internal Server Error", 503: "Service Unavailable"}
 _MAX_PIPELINED = 16          # requests queued on one connection before it stops being read
 _METHODS = {b"POST": "POST", b"GET": "GET"}
+_CLOSE = "Connection: close\r\n"
+_UPGRADE_HEADERS = ("upgrade", "connection", "http2-settings")
+_CONTINUE = (100, None, b"")     # "100 Continue", in its turn among the answers of the connection
+_crc32 = zlib.crc32
 
 # Header names as sent -> their lower-case str (clients send the same few names every time).
 _HEADER_NAMES = {}
@@ -65,70 +112,140 @@ def _header_name(raw):
     return name
 
 
+def _plain(status, message):
+    """An answer of the HTTP layer itself (below DynamoDB's protocol: no SDK sends such a request)."""
+    return (status, "text/plain", message.encode())
+
+
+class _Refused(Exception):
+    """Raised inside a parser callback to stop parsing a refused request (the answer is queued)."""
+
+
 class _Request:
     __slots__ = ("method", "target", "headers", "body", "keep_alive", "answer")
 
-    def __init__(self, answer=None):
+    def __init__(self, answer=None, headers=None, keep_alive=True):
         self.answer = answer            # set when the answer is known without the handler
+        self.headers = headers
+        self.keep_alive = keep_alive
 
 
 class HttpProtocol(asyncio.Protocol):
-    """One HTTP/1.1 connection: parse with httptools, answer in order."""
+    """One HTTP/1.1 connection: parse with httptools, answer in order, close without losing an answer."""
+
+    __slots__ = ("server", "loop", "transport", "parser", "queue", "busy", "closing", "draining",
+                 "write_paused", "eof", "max_body", "_length_digits", "max_line", "max_head", "_url",
+                 "_headers", "_body", "_size", "in_head", "in_message", "head_started", "head_pending",
+                 "chunk", "last_read", "last_buffer", "linger_handle", "_upgrade")
 
     def __init__(self, server):
         self.server = server
         self.loop = server.loop
         self.transport = None
         self.parser = httptools.HttpRequestParser(self)
-        self.queue = []              # parsed requests waiting for their turn
+        self.queue = []              # requests (and known answers) waiting for their turn
         self.busy = False            # a request of this connection is being served in a thread
-        self.closing = False
-        self.draining = False
+        self.closing = False         # closed or lingering: nothing more is answered
+        self.draining = False        # the parser is done with this connection: input is read and dropped
         self.write_paused = False
+        self.eof = False             # the client half-closed: close once the answers owed are sent
         self.max_body = server.max_body
         # a Content-Length with fewer digits than max_body cannot exceed it
         self._length_digits = len(str(self.max_body))
+        self.max_line = server.max_request_line
+        self.max_head = server.max_head
         self._url = b""
         self._headers = {}
         self._body = []
         self._size = 0
-        self._discard = False
+        # the timeouts' view (kvstore.server.app docstring): a new connection waits for a head
+        self.in_head = True
+        self.in_message = False
+        self.head_started = server.now
+        self.head_pending = 0        # bytes of a head that spans reads (-1: it began in this read)
+        self.chunk = 0
+        self.last_read = server.now
+        self.last_buffer = 0
+        self.linger_handle = None
+        self._upgrade = None
 
     # -- asyncio callbacks
     def connection_made(self, transport):
         self.transport = transport
-        self.server.connections.add(self)
+        server = self.server
+        if len(server.connections) >= server.max_connections:
+            server.refuse(self)
+            return
+        server.connections.add(self)
 
     def connection_lost(self, exc):
         self.server.connections.discard(self)
+        self.server.refusing.discard(self)
         self.closing = True
+        self.draining = True
         self.queue.clear()
+        if self.linger_handle is not None:
+            self.linger_handle.cancel()
+            self.linger_handle = None
 
     def data_received(self, data):
         if self.draining:
-            return                   # after a 413: read and drop what the client still sends
+            return                   # closing: what the client still sends is read and dropped
+        self.last_read = self.server.now
+        self.chunk = len(data)
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self._close_with(400)
+        except httptools.HttpParserUpgrade as e:
+            self._not_upgraded(data, e.args[0])
+            return
         except httptools.HttpParserCallbackError:
-            log.exception("error while serving a request")      # a bug: the handler answers every error
-            self._close_with(500)
+            if not self.draining:    # not a refusal: a callback failed, a bug
+                log.exception("error while parsing a request")
+                self._refuse(500, "Internal server error")
+            return
         except httptools.HttpParserError:
-            self._close_with(400)
+            self._refuse(400, "Malformed HTTP request")
+            return
+        if self.in_head:
+            # A head that spans reads: httptools buffers it whole, so it is bounded here
+            # (the read it began in is not counted: at most one read more than max_head).
+            if self.head_pending < 0:
+                self.head_pending = 0
+            else:
+                self.head_pending += len(data)
+                if self.head_pending > self.max_head:
+                    self._refuse(431, "Request header fields too large")
+
+    def eof_received(self):
+        if self.closing or (not self.busy and not self.queue):
+            return False             # the transport closes
+        self.eof = True              # half-closed after its requests: answer them, then close
+        return True
 
     def pause_writing(self):
         self.write_paused = True
-        self.transport.pause_reading()
+        if not self.draining:
+            self.transport.pause_reading()
 
     def resume_writing(self):
         self.write_paused = False
-        if len(self.queue) < _MAX_PIPELINED:
+        if self.queue and not self.busy:
+            self._next()             # the answers that waited for the client to read
+        elif len(self.queue) < _MAX_PIPELINED or self.draining:
             self.transport.resume_reading()
 
     # -- httptools callbacks (state is reset when a message completes)
+    def on_message_begin(self):
+        self.in_head = True
+        self.in_message = True
+        self.head_pending = -1
+        self.head_started = self.server.now
+
     def on_url(self, url):
-        self._url += url
+        url = self._url = self._url + url
+        if len(url) > self.max_line:
+            self._refuse(400, "Request line too long")
+            raise _Refused
 
     def on_header(self, name, value):
         key = _HEADER_NAMES.get(name) or _header_name(name)
@@ -139,25 +256,34 @@ class HttpProtocol(asyncio.Protocol):
             headers[key] = value.decode("latin-1")
 
     def on_headers_complete(self):
+        self.in_head = False
         headers = self._headers
+        if (self.head_pending >= 0 or self.chunk > self.max_head) and self._head_size() > self.max_head:
+            self._refuse(431, "Request header fields too large")
+            raise _Refused
         length = headers.get("content-length")
         if (length is not None and len(length) >= self._length_digits and length.isdigit()
                 and int(length) > self.max_body):
-            self._respond_too_large()
-            return
+            self._refuse(413)        # answered now: the body is never read
+            raise _Refused
         if "expect" in headers and headers["expect"].lower() == "100-continue":
-            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            if self.busy or self.queue:
+                self.queue.append(_Request(_CONTINUE))      # in its turn, after the answers owed
+            else:
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def _head_size(self):
+        return len(self._url) + sum(len(k) + len(v) + 4 for k, v in self._headers.items())
 
     def on_body(self, chunk):
-        if self._discard:
-            return
         self._size += len(chunk)
-        if self._size > self.max_body:
-            self._respond_too_large()
-            return
+        if self._size > self.max_body:       # a chunked body past the limit
+            self._refuse(413)
+            raise _Refused
         self._body.append(chunk)
 
     def on_message_complete(self):
+        self.in_message = False
         headers = self._headers
         body = self._body
         url = self._url
@@ -165,90 +291,102 @@ class HttpProtocol(asyncio.Protocol):
         self._body = []
         self._url = b""
         self._size = 0
-        if self._discard or self.closing:
-            self._discard = False
+        if self.draining:
             return
         parser = self.parser
+        if "upgrade" in headers and parser.should_upgrade():
+            # httptools stops at the head of an Upgrade request (its body is left unread):
+            # _not_upgraded parses it again without the upgrade, body and all
+            self._upgrade = (parser.get_method(), url, headers)
+            return
         method = parser.get_method()
         method = _METHODS.get(method) or method.decode("ascii")
         body = b"".join(body)
         keep_alive = parser.should_keep_alive()
         server = self.server
-        if not self.busy and not self.queue and (
+        if method == "OPTIONS" and server.cors is not None and "origin" in headers:
+            request = _Request((200, None, b""), headers, keep_alive)     # a CORS preflight
+            request.method = method
+        elif not self.busy and not self.queue and not self.write_paused and (
                 server._inline_targets.get(headers.get("x-amz-target")) or server.runs_inline(headers)):
             # the common case: nothing waiting on this connection, answer now
-            self._write(server.handler.answer(method, url.decode("latin-1"), headers, body), keep_alive)
+            self._write(server.handler.answer(method, url.decode("latin-1"), headers, body), keep_alive, headers)
             return
-        target = url.decode("latin-1")
-        request = _Request()
-        request.method = method
-        request.target = target
-        request.headers = headers
-        request.body = body
-        request.keep_alive = keep_alive
+        else:
+            request = _Request(None, headers, keep_alive)
+            request.method = method
+            request.target = url.decode("latin-1")
+            request.body = body
         self.queue.append(request)
         if len(self.queue) >= _MAX_PIPELINED:
             self.transport.pause_reading()
         if not self.busy:
             self._next()
 
+    def _not_upgraded(self, data, offset):
+        """``Upgrade: h2c`` (or ``CONNECT``): no protocol switch here, the request is served in
+        HTTP/1.1 (no 101) and the client goes on in HTTP/1.1.  httptools has stopped after the head:
+        a fresh parser takes the rest, behind that head without its upgrade headers."""
+        self.parser = httptools.HttpRequestParser(self)
+        rest = data[offset:]
+        pending, self._upgrade = self._upgrade, None
+        if pending is not None:
+            method, url, headers = pending
+            rest = (b"%s %s HTTP/1.1\r\n" % (method, url) + "".join(
+                f"{k}: {v}\r\n" for k, v in headers.items() if k not in _UPGRADE_HEADERS).encode("latin-1")
+                + b"\r\n" + rest)
+        if rest and not self.draining:
+            self.data_received(rest)
+
     # -- serving
-    def _respond_too_large(self):
-        """Answer 413 (after any earlier pipelined answers) and close: the rest of the body is never read."""
-        self._discard = True
-        request = _Request(TOO_LARGE)
-        request.keep_alive = False
-        self.queue.append(request)
-        self.transport.pause_reading()
+    def _refuse(self, status, message=None):
+        """Answer an error of the HTTP layer after the answers this connection already owes, then close."""
+        if self.draining:
+            return
+        self.draining = True
+        if status == 413:
+            answer = TOO_LARGE
+        elif status == 503:
+            answer = error_answer(ServiceUnavailable(message))
+        else:
+            answer = _plain(status, message)
+        self.queue.append(_Request(answer, self._headers, keep_alive=False))
         if not self.busy:
             self._next()
 
-    def _close_with(self, status):
-        if not self.busy and not self.transport.is_closing():
-            body = _REASONS.get(status, b"")
-            self.transport.write(b"HTTP/1.1 %d %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                                 % (status, body))
-        self._close()
-
-    def _linger(self, seconds=2.0):
-        """Close after an answer the client may not read while it still sends (413): half-close,
-        drain for a while, then close, so the client gets the answer instead of a connection reset."""
-        self.closing = True
-        self.draining = True
-        self.queue.clear()
-        if self.transport.can_write_eof():
-            self.transport.write_eof()
-        self.transport.resume_reading()
-        self.loop.call_later(seconds, self._close)
-
-    def _close(self):
-        self.closing = True
-        self.queue.clear()
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.close()
-
     def _next(self):
-        while self.queue and not self.closing:
+        # Answers wait while the client does not read the earlier ones (write_paused): a client
+        # pipelining many large reads is answered as fast as it reads, not buffered whole.
+        while self.queue and not self.closing and not self.write_paused:
             request = self.queue.pop(0)
-            self.busy = True
+            answer = request.answer
+            if answer is not None:
+                if answer is _CONTINUE:
+                    self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                else:
+                    self._write(answer, request.keep_alive, request.headers)
+                continue
             server = self.server
-            if request.answer is not None:
-                self._finish(request, request.answer)
-                continue
             if server.runs_inline(request.headers):
-                self._finish(request, server.handler.answer(request.method, request.target, request.headers,
-                                                            request.body))
+                self._write(server.handler.answer(request.method, request.target, request.headers, request.body),
+                            request.keep_alive, request.headers)
                 continue
+            self.busy = True
             server.in_flight += 1
             future = self.loop.run_in_executor(
                 server.executor, server.handler.answer, request.method, request.target, request.headers,
                 request.body)
             future.add_done_callback(lambda f, request=request: self._threaded_done(request, f))
             return
-        if not self.write_paused and not self.closing:
+        if self.closing:
+            return
+        if self.eof:
+            self._close()
+        elif not self.write_paused:
             self.transport.resume_reading()
 
     def _threaded_done(self, request, future):
+        self.busy = False
         self.server.in_flight -= 1
         self.server.request_done()
         if future.cancelled():
@@ -259,31 +397,70 @@ class HttpProtocol(asyncio.Protocol):
             log.error("request failed outside the handler: %r", exc)
             self._close()
             return
-        self._finish(request, future.result())
+        self._write(future.result(), request.keep_alive, request.headers)
         self._next()
 
-    def _finish(self, request, answer):
-        self.busy = False
-        self._write(answer, request.keep_alive)
-
-    def _write(self, answer, keep_alive):
-        """Send an answer ``(status, content type, body)`` (see ``handler.render_http``)."""
+    def _write(self, answer, keep_alive, headers):
+        """Send an answer ``(status, content type, body)``; after the last one, close (lingering)."""
         transport = self.transport
         if transport.is_closing():
             return
         server = self.server
-        keep_alive = keep_alive and not server.stopping and not self.closing
-        transport.write(render_http(answer, keep_alive))
-        if answer[0] == 413:
+        if server.stopping:
+            keep_alive = False
+        transport.write(server.render(answer, keep_alive, headers))
+        if not keep_alive:
             self._linger()
-        elif not keep_alive:
-            self._close()
-        elif server.stopping and not self.queue:
-            self._close()
+
+    def _linger(self):
+        """Close after the last answer without an RST: half-close (FIN after the buffered answer),
+        read and drop until the client closes, or ``linger`` seconds."""
+        self.closing = True
+        self.draining = True
+        self.queue.clear()
+        transport = self.transport
+        if transport.can_write_eof():
+            transport.write_eof()
+        transport.resume_reading()
+        if self.linger_handle is None:
+            self.linger_handle = self.loop.call_later(self.server.linger, self._close)
+
+    def _close(self):
+        self.closing = True
+        self.draining = True
+        self.queue.clear()
+        if self.transport is not None and not self.transport.is_closing():
+            if self.transport.get_write_buffer_size():
+                self.transport.abort()      # a client that stopped reading: nothing more will reach it
+            else:
+                self.transport.close()
 
     def close_if_idle(self):
         if not self.busy:
             self._close()
+
+    def expire(self, now, idle_timeout, header_timeout):
+        """Close this connection if it waited on its client too long (called by the server's timer)."""
+        if self.closing or self.busy:
+            return
+        if self.write_paused:                # the client does not read its answers: is it reading at all?
+            size = self.transport.get_write_buffer_size()
+            if size != self.last_buffer:
+                self.last_buffer = size
+                self.last_read = now
+            elif now - self.last_read > idle_timeout:
+                self._close()
+        elif self.in_head:
+            if now - self.head_started > header_timeout:
+                if self.in_message:
+                    self._refuse(408, "Request head not received in time")
+                else:
+                    self._close()            # a connection that never sent a byte: nothing to answer
+        elif self.in_message:
+            if now - self.last_read > idle_timeout:
+                self._refuse(408, "Request body not received in time")
+        elif now - self.last_read > idle_timeout:
+            self._close()                    # keep-alive with nothing to do
 
 
 class Server:
@@ -291,11 +468,17 @@ class Server:
 
     ``inline(operation)`` says whether a request for an operation
     (:class:`kvstore.operations.Operation`) is served on the event loop;
-    anything else runs in a pool of ``max_workers`` threads.
+    anything else runs in a pool of ``max_workers`` threads.  The HTTP edges
+    (module docstring): ``idle_timeout``, ``header_timeout`` (seconds; None:
+    none), ``max_connections``, ``linger``, ``max_request_line``, ``max_head``;
+    ``cors``: ``"*"``, a list of origins or None (no CORS answers);
+    ``clock``: the ``Date`` header's (default: the engine's).
     """
 
     def __init__(self, handler, host="127.0.0.1", port=8000, *, ssl=None, inline=inline_reads,
-                 max_workers=64, max_body=None):
+                 max_workers=64, max_body=None, idle_timeout=IDLE_TIMEOUT, header_timeout=HEADER_TIMEOUT,
+                 max_connections=MAX_CONNECTIONS, linger=LINGER, max_request_line=MAX_REQUEST_LINE,
+                 max_head=MAX_HEAD, cors="*", clock=None):
         self.handler = handler
         self.host = host
         self.port = port
@@ -303,13 +486,33 @@ class Server:
         self.inline = inline
         self._inline_targets = {}       # X-Amz-Target -> served inline?
         self.max_body = max_body if max_body is not None else handler.max_body
+        self.idle_timeout = idle_timeout
+        self.header_timeout = header_timeout
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
+        self.max_connections = max_connections
+        self.linger = linger
+        self.max_request_line = max_request_line
+        self.max_head = max_head
+        self.cors = cors if cors is None or isinstance(cors, Cors) else Cors(cors)
+        engine = getattr(handler, "engine", None)
+        self.clock = clock or getattr(engine, "clock", None) or SystemClock()
         self.executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="kvstore-op")
         self.connections = set()
+        self.refusing = set()           # connections past the cap, being answered 503
+        self.refused = 0
+        self._saturated = False
         self.in_flight = 0
         self.stopping = False
         self.loop = None
+        self.now = 0.0                  # loop.time(), refreshed by the timer
+        self.date_line = ""
+        self._date_second = None
         self._server = None
         self._idle = None
+        self._timer = None
+        timeouts = [t for t in (idle_timeout, header_timeout) if t]
+        self.tick = min([1.0] + [t / 4 for t in timeouts])
 
     def runs_inline(self, headers):
         target = headers.get("x-amz-target")
@@ -324,12 +527,68 @@ class Server:
                 self._inline_targets[target] = inline
         return inline
 
+    def render(self, answer, keep_alive, headers):
+        """The bytes of an answer to a request with ``headers``: Date, compression, CORS (hot path)."""
+        extra = self.date_line
+        if headers is not None:
+            if len(answer[2]) >= COMPRESS_MIN_SIZE:
+                accept = headers.get("accept-encoding")
+                if accept:
+                    encoding = choose_encoding(accept)
+                    if encoding is not None:
+                        answer = (answer[0], answer[1], compress(answer[2], encoding))
+                        extra += f"Content-Encoding: {encoding}\r\n"
+            if "origin" in headers and self.cors is not None:
+                extra += self.cors.lines(headers, preflight=answer[1] is None)
+        status, content_type, body = answer
+        if content_type is None:        # a CORS preflight: no body, no type
+            return (f"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n{extra}x-amzn-RequestId: "
+                    f"{_ID_PREFIX}{next(_id_counter)}\r\n{'' if keep_alive else _CLOSE}\r\n").encode("latin-1")
+        # the headers of handler.response_of, and the HTTP layer's (Date, CORS, encoding), in one format
+        return (f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\nContent-Type: {content_type}\r\n"
+                f"Content-Length: {len(body)}\r\n{extra}x-amzn-RequestId: {_ID_PREFIX}{next(_id_counter)}\r\n"
+                f"x-amz-crc32: {_crc32(body)}\r\n{'' if keep_alive else _CLOSE}\r\n").encode("latin-1") + body
+
+    def refuse(self, conn):
+        """A connection past ``max_connections``: 503 at once, then a lingering close."""
+        self.refused += 1
+        if not self._saturated:
+            self._saturated = True
+            log.warning("%d connections open (--max-connections): refusing new ones with 503",
+                        len(self.connections))
+        if len(self.refusing) >= self.max_connections:       # a flood: not even an answer
+            conn.transport.abort()
+            return
+        self.refusing.add(conn)
+        conn._refuse(503, f"Too many open connections (limit {self.max_connections}); retry later")
+
     def request_done(self):
         if self.stopping and self.in_flight == 0 and self._idle is not None:
             self._idle.set()
 
+    def _refresh_date(self):
+        now = self.clock()
+        second = int(now)
+        if second != self._date_second:
+            self._date_second = second
+            self.date_line = f"Date: {formatdate(second, usegmt=True)}\r\n"
+
+    def _on_timer(self):
+        self.now = now = self.loop.time()
+        self._refresh_date()
+        if self._saturated and len(self.connections) < self.max_connections:
+            self._saturated = False
+        if self.idle_timeout or self.header_timeout:
+            idle, header = self.idle_timeout or float("inf"), self.header_timeout or float("inf")
+            for conn in list(self.connections):
+                conn.expire(now, idle, header)
+        self._timer = self.loop.call_later(self.tick, self._on_timer)
+
     async def start(self):
         self.loop = asyncio.get_running_loop()
+        self.now = self.loop.time()
+        self._refresh_date()
+        self._timer = self.loop.call_later(self.tick, self._on_timer)
         self._server = await self.loop.create_server(
             lambda: HttpProtocol(self), self.host, self.port, ssl=self.ssl, reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
@@ -339,6 +598,8 @@ class Server:
         """Stop accepting, let requests in flight finish (bounded), close every connection."""
         self.stopping = True
         self._idle = asyncio.Event()
+        if self._timer is not None:
+            self._timer.cancel()
         if self._server is not None:
             self._server.close()
         for conn in list(self.connections):
@@ -348,7 +609,7 @@ class Server:
                 await asyncio.wait_for(self._idle.wait(), timeout)
             except asyncio.TimeoutError:
                 log.warning("shutdown: %d requests still running after %.0fs", self.in_flight, timeout)
-        for conn in list(self.connections):
+        for conn in list(self.connections) + list(self.refusing):
             conn._close()
         if self._server is not None:
             await self._server.wait_closed()

@@ -16,7 +16,8 @@ cannot differ between them.  The handler does, in DynamoDB's order:
 
 ``RequestHandler.answer()`` gives ``(status, content type, body)``; the HTTP
 front renders the status line and headers from it in one step
-(:func:`render_http`), the hook calls the handler for a :class:`Response`
+(``kvstore.server.app.Server.render``, which adds the HTTP layer's own: Date,
+CORS, Content-Encoding), the hook calls the handler for a :class:`Response`
 with the same headers as a list (:func:`response_of`).
 """
 
@@ -33,7 +34,7 @@ from kvstore.errors import (
 from kvstore.operations import OPERATIONS
 from kvstore.server import wire
 
-__all__ = ["RequestHandler", "Response", "response_of", "render_http", "HEALTH_BODY"]
+__all__ = ["RequestHandler", "Response", "response_of", "HEALTH_BODY"]
 
 log = logging.getLogger("kvstore.server")
 
@@ -49,15 +50,13 @@ class Response(NamedTuple):
 
 
 # What an answer is before it has headers: the HTTP front renders its head in one
-# step (render_http), the boto3 hook takes a Response (response_of).
+# step (app.Server.render), the boto3 hook takes a Response (response_of).
 #   (status, content type, body bytes)
 
 # x-amzn-RequestId: a random prefix per process (32 hex digits) and a 20-digit counter:
 # unique, and cheaper than random bytes or a format spec per request.
 _ID_PREFIX = os.urandom(16).hex().upper()
 _id_counter = itertools.count(10 ** 19)
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 413: "Request Entity Too Large",
-            500: "Internal Server Error", 503: "Service Unavailable"}
 _crc32 = zlib.crc32
 
 
@@ -75,15 +74,6 @@ def response_of(answer):
         ("x-amzn-RequestId", request_id()),
         ("x-amz-crc32", str(_crc32(body))),
     ], body)
-
-
-def render_http(answer, keep_alive):
-    """The HTTP/1.1 bytes of an answer: the same headers as :func:`response_of`, formatted at once."""
-    status, content_type, body = answer
-    return (f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\nx-amzn-RequestId: {_ID_PREFIX}{next(_id_counter)}\r\n"
-            f"x-amz-crc32: {_crc32(body)}\r\n{'' if keep_alive else 'Connection: close'}\r\n"
-            ).encode("latin-1") + body
 
 
 def error_answer(error):

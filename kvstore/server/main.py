@@ -4,6 +4,8 @@
     kvstore serve --in-memory --port 0     # throw-away database, any free port
     kvstore serve --data-dir /var/lib/kv --host 0.0.0.0 --credentials creds.ini \\
                   --tls-cert cert.pem --tls-key key.pem
+    kvstore serve --idle-timeout 30 --header-timeout 10 --max-connections 1000 \\
+                  --cors https://app.example.com
 
 Point any DynamoDB SDK at it with ``endpoint_url``.  It binds to loopback
 unless told otherwise.  Without credentials it accepts any signature (like
@@ -19,6 +21,9 @@ quickly.
 import argparse
 import os
 import sys
+
+# The HTTP front is imported at once for its defaults: the server loads it before its first answer anyway.
+from kvstore.server.app import HEADER_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS
 
 DEFAULT_DATA_DIR = "./kvstore-data"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -63,7 +68,64 @@ def build_parser():
                              "(on the server's own address; anyone who reaches it can break requests)")
     parser.add_argument("--all-in-threads", action="store_true",
                         help="serve reads from the thread pool too (for measurement; reads run inline by default)")
+    edges = parser.add_argument_group("HTTP connections")
+    edges.add_argument("--idle-timeout", type=_seconds, default=IDLE_TIMEOUT, metavar="SECONDS",
+                       help="close a keep-alive connection idle this long, or whose client stops sending a body "
+                            f"or reading its answers (0: never; default {IDLE_TIMEOUT:g})")
+    edges.add_argument("--header-timeout", type=_seconds, default=HEADER_TIMEOUT, metavar="SECONDS",
+                       help="a request's line and headers (and a new connection's first request) must arrive "
+                            f"within this, else 408 and close (0: no limit; default {HEADER_TIMEOUT:g})")
+    edges.add_argument("--max-connections", type=_positive, default=MAX_CONNECTIONS, metavar="N",
+                       help=f"open connections at most; past it a new one is answered 503 ServiceUnavailable "
+                            f"and closed (default {MAX_CONNECTIONS})")
+    edges.add_argument("--cors", type=_cors, default="*", metavar="ORIGINS",
+                       help="origins browsers may call from, as DynamoDB Local's -cors: '*' (default) or a "
+                            "comma-separated list; 'none' sends no CORS headers")
     return parser
+
+
+def _seconds(text):
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"not a number of seconds >= 0: {text!r}")
+    return value
+
+
+def _cors(text):
+    if text.strip().lower() == "none":
+        return None
+    from kvstore.server.cors import Cors
+    try:
+        return Cors(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _raise_open_files_limit(connections, log):
+    """Raise the soft limit on open files so ``connections`` sockets fit (plus the database's files)."""
+    try:
+        import resource
+    except ImportError:              # not POSIX
+        return
+    need = connections + 256
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= need:
+        return
+    target = need if hard == resource.RLIM_INFINITY else min(need, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (OSError, ValueError):
+        target = soft
+    if target < need:
+        log.warning("open files limited to %d: fewer than --max-connections %d connections may be accepted",
+                    target, connections)
 
 
 def main(argv=None):
@@ -137,7 +199,11 @@ def main(argv=None):
     inline = inline_reads if args.durability == "sync" else inline_reads_and_item_writes
     if args.all_in_threads:
         inline = inline_nothing
-    server = Server(handler, args.host, args.port, ssl=ssl_context, inline=inline, max_workers=args.threads)
+    _raise_open_files_limit(args.max_connections, log)
+    server = Server(handler, args.host, args.port, ssl=ssl_context, inline=inline, max_workers=args.threads,
+                    idle_timeout=args.idle_timeout or None, header_timeout=args.header_timeout or None,
+                    max_connections=args.max_connections,
+                    cors=args.cors)
 
     async def serve():
         stop = asyncio.Event()
