@@ -1,11 +1,15 @@
-"""Build of kvstore's compiled core: ``ext/_ccore.pyx`` -> ``kvstore._ccore``.
+"""Build of kvstore's compiled core: ``ext/kvstore/_c*.pyx`` -> ``kvstore._c*``.
+
+The compiled core is one extension module per concern (``MODULES``), sharing
+declarations through the ``.pxd`` files beside them; ``kvstore._ccore`` gathers
+their public functions (what ``kvstore._core`` imports).
 
 Metadata lives in pyproject.toml; this file declares the extension and the
 packages: kvstore's, and the benchmark harness, which lives in the repository's
 ``bench/`` folder and installs as ``kvstore_bench`` (a name of kvstore's own,
 where ``bench`` could clash with another distribution).  As in
 msgpack-python the extension is optional: without Cython (and without a
-pre-generated ``ext/_ccore.c``), when the C compiler fails, or with
+pre-generated ``ext/kvstore/_c*.c``), when the C compiler fails, or with
 ``KVSTORE_PURE_PYTHON=1`` set at build time, kvstore installs with its
 pure-Python core (``kvstore._pycore``) and the build prints why.
 ``KVSTORE_REQUIRE_EXTENSION=1`` turns those cases into build errors instead.
@@ -20,6 +24,9 @@ from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REQUIRE = bool(os.environ.get("KVSTORE_REQUIRE_EXTENSION"))
+
+# The compiled modules, each ext/kvstore/NAME.pyx -> kvstore.NAME (see _ccore.pyx for what each holds).
+MODULES = ("_cvalues", "_ckeys", "_citems", "_cwire", "_ccore")
 
 DIRECTIVES = {
     "language_level": 3,
@@ -43,20 +50,22 @@ def _extensions():
         _warn(f"the compiled core is for CPython, not {platform.python_implementation()}")
         return []
     compile_args = [] if sys.platform == "win32" else ["-O2"]
-    pyx = os.path.join("ext", "_ccore.pyx")
-    generated = os.path.join("ext", "_ccore.c")
+    sources = {name: os.path.join("ext", "kvstore", name + ".pyx") for name in MODULES}
+    generated = {name: os.path.join("ext", "kvstore", name + ".c") for name in MODULES}
     try:
         from Cython.Build import cythonize
     except ImportError:
         cythonize = None
-    if cythonize is None or not os.path.exists(os.path.join(HERE, pyx)):
-        if os.path.exists(os.path.join(HERE, generated)):
-            return [Extension("kvstore._ccore", [generated], extra_compile_args=compile_args)]
+    if cythonize is None or not all(os.path.exists(os.path.join(HERE, p)) for p in sources.values()):
+        if all(os.path.exists(os.path.join(HERE, p)) for p in generated.values()):
+            return [Extension("kvstore." + name, [generated[name]], extra_compile_args=compile_args)
+                    for name in MODULES]
         _warn("Cython is not installed, not building kvstore._ccore")
         return []
-    extension = Extension("kvstore._ccore", [pyx], include_dirs=["ext"], extra_compile_args=compile_args)
+    extensions = [Extension("kvstore." + name, [sources[name]], include_dirs=["ext/kvstore"],
+                            extra_compile_args=compile_args) for name in MODULES]
     # Generated C goes under build/ so the source tree only holds what people write.
-    return cythonize([extension], compiler_directives=DIRECTIVES, include_path=["ext"],
+    return cythonize(extensions, compiler_directives=DIRECTIVES, include_path=["ext"],
                      build_dir="build/cython", quiet=True)
 
 

@@ -1,4 +1,4 @@
-"""Pure-Python reference of the hot paths (the compiled twin is ``ext/_ccore.pyx``).
+"""Pure-Python reference of the hot paths (the compiled twin is ``kvstore._ccore``, built from ``ext/kvstore/``).
 
 Both modules export the same functions with the same results; the test suite
 runs on either (``KVSTORE_PURE_PYTHON=1`` forces this one) and a hypothesis

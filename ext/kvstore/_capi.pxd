@@ -1,5 +1,6 @@
-# Declarations cimported by _ccore.pyx: the parts of the CPython C API it uses that
-# Cython's bundled cpython/*.pxd do not declare (or declare less precisely), and its structs.
+# Declarations every compiled module of kvstore cimports: the parts of the CPython C API
+# they use that Cython's bundled cpython/*.pxd do not declare (or declare less
+# precisely), and the buffers of the msgpack / JSON writers and the msgpack reader.
 
 from cpython.object cimport PyObject
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
@@ -43,7 +44,7 @@ cdef extern from "Python.h":
 cdef extern from *:
     """
     /* A new reference to the interned twin of a str (msgpack interns map keys too). */
-    static PyObject* kvstore_intern(PyObject* s) {
+    static inline PyObject* kvstore_intern(PyObject* s) {
         Py_INCREF(s);
         PyUnicode_InternInPlace(&s);
         return s;
@@ -56,7 +57,7 @@ cdef extern from *:
     """
     /* A new instance of a __slots__ class whose one slot ``descr`` gets ``value``,
        without running __init__ (what object.__new__ + setattr do, minus the lookups). */
-    static PyObject* kvstore_new_with_slot(PyObject* type, PyObject* descr, PyObject* value) {
+    static inline PyObject* kvstore_new_with_slot(PyObject* type, PyObject* descr, PyObject* value) {
         PyTypeObject* tp = (PyTypeObject*)type;
         PyObject* obj = tp->tp_alloc(tp, 0);
         if (obj == NULL)

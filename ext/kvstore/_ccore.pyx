@@ -1,0 +1,30 @@
+# cython: language_level=3
+"""The compiled twin of :mod:`kvstore._pycore`, gathered from its modules by concern:
+
+- ``kvstore._cvalues``: what they share (number text, Decimal and Binary
+  construction, the output buffer; declared in ``ext/kvstore/_cvalues.pxd``);
+- ``kvstore._ckeys``: storage keys (crc32, numbers as keys, row and index keys);
+- ``kvstore._citems``: item packing (the msgpack codec) and DynamoDB's item size;
+- ``kvstore._cwire``: DynamoDB JSON both ways, items' JSON text, the JSON guard.
+
+Every public function returns exactly what its ``_pycore`` twin returns for the
+same argument: the fast paths cover native values, and anything else -- and
+every error -- is handed to the reference.  ``tests/test_core.py`` and
+``tests/test_core_wire.py`` check the agreement with hypothesis.
+"""
+
+from kvstore._ckeys import (composite_index_key, delimited_sort_component, encode_number, hash_component,
+                            index_key, key_bytes, partition_prefix, sort_bound, storage_key)
+from kvstore._citems import item_size, pack_item, unpack_item
+from kvstore._cwire import (from_wire, item_from_wire, item_json, item_to_wire, items_json, json_needs_stdlib,
+                            to_wire)
+
+__all__ = [
+    "EXT_N", "EXT_B", "EXT_SS", "EXT_NS", "EXT_BS",
+    "encode_number", "key_bytes", "hash_component", "storage_key", "partition_prefix",
+    "delimited_sort_component", "index_key", "composite_index_key", "sort_bound", "pack_item", "unpack_item",
+    "item_size", "from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",
+    "json_needs_stdlib",
+]
+
+EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5

@@ -1,0 +1,7 @@
+# Item packing (kvstore._citems), for the compiled modules that pack or unpack items themselves.
+
+from kvstore._capi cimport Reader, Writer
+
+cdef int _pack(Writer* w, object o, int depth) except -1
+cdef object _unpack(Reader* r, int depth)
+cdef object _unpack_bytes(object data)

@@ -1,0 +1,9 @@
+# Storage keys (kvstore._ckeys), for the compiled modules that build row keys themselves.
+
+from libc.stdint cimport uint32_t
+
+cdef uint32_t _crc32(uint32_t crc, const unsigned char* p, Py_ssize_t n) except? 0xFFFFFFFF
+cdef bytes _encode_text(object text)
+cdef object _raw(object value, const char** ptr, Py_ssize_t* size)
+cdef bytes _prefixed(object hash_value, object tail, bint delimited_tail, object suffix)
+cdef bytes _delimited(object value)

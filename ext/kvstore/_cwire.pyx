@@ -1,0 +1,733 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, infer_types=True
+"""DynamoDB JSON, compiled: the wire face's conversions (``from_wire``,
+``to_wire``, ``item_from_wire``, ``item_to_wire``), the JSON text of items
+written without building the dicts (``item_json``, ``items_json``) and the JSON
+guard (``json_needs_stdlib``), the twins of ``kvstore._pycore``'s.
+"""
+
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF
+from libc.stdint cimport uint32_t, uint64_t
+from libc.string cimport memchr, memcmp, memcpy
+
+from kvstore._capi cimport *
+from kvstore._cvalues cimport *
+
+from decimal import Decimal as _Decimal
+
+from kvstore import _pycore as _ref
+from kvstore._cvalues import _Fallback
+from kvstore.types import Binary as _Binary
+
+cdef object Decimal = _Decimal
+cdef object Binary = _Binary
+
+
+# ------------------------------------------------------------------ DynamoDB JSON
+# kvstore.types.from_wire / to_wire and their item forms, for the wire face.
+# The fast paths take well-formed values only: any error or oddity (a wrong JSON
+# type, a number not already in canonical plain form, bad base64, a lone
+# surrogate, duplicates in a set, nesting too deep, ...) raises _Fallback and
+# the *whole* value goes to the reference, so which error comes first and its
+# message are the reference's.  ``tests/test_core_wire.py`` checks agreement.
+
+cdef extern from "Python.h":
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+
+from kvstore import limits as _limits
+
+cdef Py_ssize_t _max_nesting = _limits.MAX_NESTING_DEPTH
+cdef Py_ssize_t _max_digits = _limits.MAX_NUMBER_DIGITS
+cdef Py_ssize_t _max_exponent = _limits.MAX_NUMBER_EXPONENT
+cdef Py_ssize_t _min_exponent = _limits.MIN_NUMBER_EXPONENT
+
+cdef enum:
+    TAG_S = 1
+    TAG_N
+    TAG_B
+    TAG_BOOL
+    TAG_NULL
+    TAG_M
+    TAG_L
+    TAG_SS
+    TAG_NS
+    TAG_BS
+
+
+cdef int _tag(object name):
+    """The TAG_* code of an AttributeValue member name, 0 for any other name."""
+    cdef const char* p
+    cdef Py_ssize_t n
+    if type(name) is not str or not PyUnicode_IS_ASCII(name):
+        return 0
+    p = <const char*>PyUnicode_DATA(name)
+    n = PyUnicode_GET_LENGTH(name)
+    if n == 1:
+        if p[0] == c'S':
+            return TAG_S
+        if p[0] == c'N':
+            return TAG_N
+        if p[0] == c'M':
+            return TAG_M
+        if p[0] == c'L':
+            return TAG_L
+        if p[0] == c'B':
+            return TAG_B
+    elif n == 2 and p[1] == c'S':
+        if p[0] == c'S':
+            return TAG_SS
+        if p[0] == c'N':
+            return TAG_NS
+        if p[0] == c'B':
+            return TAG_BS
+    elif n == 4:
+        if memcmp(p, b"BOOL", 4) == 0:
+            return TAG_BOOL
+        if memcmp(p, b"NULL", 4) == 0:
+            return TAG_NULL
+    return 0
+
+
+
+cdef inline object _wire_string(object v):
+    if type(v) is not str or (not PyUnicode_IS_ASCII(v) and _has_surrogate(v)):
+        raise _Fallback
+    return v
+
+
+cdef object _wire_number(object v):
+    """The Decimal of number text that is already canonical and plain (what
+    ``types.canonical_number`` returns unchanged): ``-?(0|[1-9]d*)(.d*[1-9])?``,
+    not ``-0``, at most 38 significant digits, exponent in range.  Else _Fallback."""
+    cdef const char* s
+    cdef Py_ssize_t n, i, start, int_end, frac_start = 0, first, last, sig, adjusted
+    if type(v) is not str or not PyUnicode_IS_ASCII(v):
+        raise _Fallback
+    s = <const char*>PyUnicode_DATA(v)
+    n = PyUnicode_GET_LENGTH(v)
+    start = 1 if n and s[0] == c'-' else 0
+    if start >= n:
+        raise _Fallback
+    if s[start] == c'0':
+        i = start + 1
+    else:
+        i = start
+        while i < n and _is_digit(s[i]):
+            i += 1
+        if i == start:
+            raise _Fallback
+    int_end = i
+    if i < n:
+        if s[i] != c'.':
+            raise _Fallback
+        i += 1
+        frac_start = i
+        while i < n and _is_digit(s[i]):
+            i += 1
+        if i != n or i == frac_start or s[n - 1] == c'0':
+            raise _Fallback
+    if s[start] == c'0':
+        if int_end == n:
+            if start:
+                raise _Fallback           # "-0": canonical is "0"
+            return _read_number(<const unsigned char*>s, n)
+        first = frac_start                # 0.000ddd: the point is followed by a non-zero digit somewhere
+        while s[first] == c'0':
+            first += 1
+        sig = n - first
+        adjusted = frac_start - first - 1
+    else:
+        if int_end == n:                  # trailing zeros of an integer are not significant
+            last = n - 1
+            while s[last] == c'0':
+                last -= 1
+            sig = last - start + 1
+        else:
+            sig = (int_end - start) + (n - frac_start)
+        adjusted = int_end - start - 1
+    if sig > _max_digits or adjusted > _max_exponent or adjusted < _min_exponent:
+        raise _Fallback
+    return _read_number(<const unsigned char*>s, n)
+
+
+# base64 (RFC 4648 alphabet, "=" padding), as base64.b64decode(validate=True) / b64encode.
+cdef signed char _b64_value[256]
+cdef const char* _B64_DIGITS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+cdef void _init_b64():
+    cdef int i
+    for i in range(256):
+        _b64_value[i] = -1
+    for i in range(64):
+        _b64_value[<unsigned char>_B64_DIGITS[i]] = i
+
+
+_init_b64()
+
+
+cdef object _wire_binary(object v):
+    """Binary of a valid base64 str (length a multiple of 4, at most two "=" at the end)."""
+    cdef const unsigned char* s
+    cdef unsigned char* out
+    cdef Py_ssize_t n, i, body, pad = 0, w = 0
+    cdef uint32_t quad
+    if type(v) is not str or not PyUnicode_IS_ASCII(v):
+        raise _Fallback
+    s = <const unsigned char*>PyUnicode_DATA(v)
+    n = PyUnicode_GET_LENGTH(v)
+    if n % 4:
+        raise _Fallback
+    if n and s[n - 1] == c'=':
+        pad = 2 if s[n - 2] == c'=' else 1
+    body = n - pad
+    for i in range(body):
+        if _b64_value[s[i]] < 0:
+            raise _Fallback
+    result = PyBytes_FromStringAndSize(NULL, n // 4 * 3 - pad)
+    out = <unsigned char*>PyBytes_AS_STRING(result)
+    i = 0
+    while i + 4 <= body:
+        quad = ((<uint32_t>_b64_value[s[i]] << 18) | (<uint32_t>_b64_value[s[i + 1]] << 12)
+                | (<uint32_t>_b64_value[s[i + 2]] << 6) | <uint32_t>_b64_value[s[i + 3]])
+        out[w] = quad >> 16
+        out[w + 1] = quad >> 8
+        out[w + 2] = quad
+        w += 3
+        i += 4
+    if pad:                               # the last quartet: 2 or 3 digits, extra bits ignored
+        quad = (<uint32_t>_b64_value[s[i]] << 18) | (<uint32_t>_b64_value[s[i + 1]] << 12)
+        if pad == 1:
+            quad |= <uint32_t>_b64_value[s[i + 2]] << 6
+        out[w] = quad >> 16
+        if pad == 1:
+            out[w + 1] = quad >> 8
+    return _binary(result)
+
+
+cdef object _b64encode(object raw):
+    """base64.b64encode(raw).decode("ascii") of a bytes object."""
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(raw)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(raw), i = 0, w = 0
+    cdef uint32_t triple
+    text = PyUnicode_New((n + 2) // 3 * 4, 127)
+    cdef unsigned char* out = <unsigned char*>PyUnicode_DATA(text)
+    while i + 3 <= n:
+        triple = (<uint32_t>p[i] << 16) | (<uint32_t>p[i + 1] << 8) | p[i + 2]
+        out[w] = _B64_DIGITS[triple >> 18]
+        out[w + 1] = _B64_DIGITS[(triple >> 12) & 63]
+        out[w + 2] = _B64_DIGITS[(triple >> 6) & 63]
+        out[w + 3] = _B64_DIGITS[triple & 63]
+        w += 4
+        i += 3
+    if i < n:
+        triple = <uint32_t>p[i] << 16
+        if i + 1 < n:
+            triple |= <uint32_t>p[i + 1] << 8
+        out[w] = _B64_DIGITS[triple >> 18]
+        out[w + 1] = _B64_DIGITS[(triple >> 12) & 63]
+        out[w + 2] = _B64_DIGITS[(triple >> 6) & 63] if i + 1 < n else c'='
+        out[w + 3] = c'='
+    return text
+
+
+cdef object _wire_set(object v, int tag):
+    cdef Py_ssize_t i, n
+    if type(v) is not list:
+        raise _Fallback
+    n = PyList_GET_SIZE(v)
+    if n == 0:
+        raise _Fallback
+    result = set()
+    for i in range(n):
+        member = <object>PyList_GET_ITEM(v, i)
+        if tag == TAG_SS:
+            PySet_Add(result, _wire_string(member))
+        elif tag == TAG_NS:
+            PySet_Add(result, _wire_number(member))
+        else:
+            PySet_Add(result, _wire_binary(member))
+    if PySet_GET_SIZE(result) != n:
+        raise _Fallback                   # duplicates: the reference words the error
+    return result
+
+
+cdef object _from_wire(object av, Py_ssize_t depth):
+    cdef PyObject* k
+    cdef PyObject* v
+    cdef Py_ssize_t pos = 0, i, n
+    cdef int tag
+    if type(av) is not dict or PyDict_GET_SIZE(av) != 1:
+        raise _Fallback
+    PyDict_Next(av, &pos, &k, &v)
+    tag = _tag(<object>k)
+    value = <object>v
+    if tag == TAG_S:
+        return _wire_string(value)
+    if tag == TAG_N:
+        return _wire_number(value)
+    if tag == TAG_M:
+        if type(value) is not dict or depth + 1 > _max_nesting:
+            raise _Fallback
+        return _map_from_wire(value, depth + 1)
+    if tag == TAG_L:
+        if type(value) is not list or depth + 1 > _max_nesting:
+            raise _Fallback
+        n = PyList_GET_SIZE(value)
+        result = PyList_New(n)
+        for i in range(n):
+            member = _from_wire(<object>PyList_GET_ITEM(value, i), depth + 1)
+            Py_INCREF(member)
+            PyList_SET_ITEM(result, i, member)
+        return result
+    if tag == TAG_BOOL:
+        if type(value) is not bool:
+            raise _Fallback
+        return value
+    if tag == TAG_NULL:
+        if value is not True:
+            raise _Fallback
+        return None
+    if tag == TAG_B:
+        return _wire_binary(value)
+    if tag == TAG_SS or tag == TAG_NS or tag == TAG_BS:
+        return _wire_set(value, tag)
+    raise _Fallback
+
+
+cdef dict _map_from_wire(object m, Py_ssize_t depth):
+    """{name: native} of a map whose values sit at ``depth`` (names checked like the reference)."""
+    cdef PyObject* k
+    cdef PyObject* v
+    cdef Py_ssize_t pos = 0
+    result = {}
+    while PyDict_Next(m, &pos, &k, &v):
+        name = <object>k
+        if type(name) is not str or (not PyUnicode_IS_ASCII(name) and _has_surrogate(name)):
+            raise _Fallback
+        PyDict_SetItem(result, name, _from_wire(<object>v, depth))
+    return result
+
+
+def from_wire(av, _depth=1):
+    """Native value of one DynamoDB JSON AttributeValue (``{"S": "x"}`` -> ``"x"``)."""
+    if type(_depth) is int:
+        try:
+            return _from_wire(av, _depth)
+        except Exception:
+            pass
+    return _ref.from_wire(av, _depth)
+
+
+def item_from_wire(item):
+    """Native item of a DynamoDB JSON item (names and values checked)."""
+    if type(item) is dict:
+        try:
+            return _map_from_wire(item, 1)
+        except Exception:
+            pass
+    return _ref.item_from_wire(item)
+
+
+cdef object _to_wire(object value, int depth):
+    cdef PyObject* k
+    cdef PyObject* v
+    cdef Py_ssize_t pos = 0, i, n
+    if depth > MAX_DEPTH:
+        raise _Fallback
+    t = type(value)
+    if t is str:
+        return {"S": value}
+    if t is Decimal:
+        return {"N": _decimal_text(value)}
+    if t is dict:
+        return {"M": _map_to_wire(value, depth + 1)}
+    if t is bool:
+        return {"BOOL": value}
+    if value is None:
+        return {"NULL": True}
+    if t is list:
+        n = PyList_GET_SIZE(value)
+        out = PyList_New(n)
+        for i in range(n):
+            member = _to_wire(<object>PyList_GET_ITEM(value, i), depth + 1)
+            Py_INCREF(member)
+            PyList_SET_ITEM(out, i, member)
+        return {"L": out}
+    if t is Binary:
+        raw = value.value
+        if type(raw) is not bytes:
+            raise _Fallback
+        return {"B": _b64encode(raw)}
+    if t is set or t is frozenset:
+        return _set_to_wire(value)
+    raise _Fallback
+
+
+cdef object _set_to_wire(object value):
+    """The reference's result: the first member's type names the set (SS takes the members as
+    they are); NS and BS members must all be Decimal / Binary here, else _Fallback."""
+    first = None
+    for first in value:
+        break
+    else:
+        raise _Fallback
+    ft = type(first)
+    if ft is str:
+        return {"SS": list(value)}
+    out = []
+    if ft is Decimal:
+        for member in value:
+            if type(member) is not Decimal:
+                raise _Fallback
+            out.append(_decimal_text(member))
+        return {"NS": out}
+    if ft is Binary:
+        for member in value:
+            if type(member) is not Binary or type(member.value) is not bytes:
+                raise _Fallback
+            out.append(_b64encode(member.value))
+        return {"BS": out}
+    raise _Fallback
+
+
+cdef dict _map_to_wire(object m, int depth):
+    cdef PyObject* k
+    cdef PyObject* v
+    cdef Py_ssize_t pos = 0
+    result = {}
+    while PyDict_Next(m, &pos, &k, &v):
+        PyDict_SetItem(result, <object>k, _to_wire(<object>v, depth))
+    return result
+
+
+def to_wire(value):
+    """DynamoDB JSON of a native value (numbers in canonical plain form)."""
+    try:
+        return _to_wire(value, 0)
+    except Exception:
+        return _ref.to_wire(value)
+
+
+def item_to_wire(item):
+    """DynamoDB JSON of a native item."""
+    if type(item) is dict:
+        try:
+            return _map_to_wire(item, 0)
+        except Exception:
+            pass
+    return _ref.item_to_wire(item)
+
+
+# ------------------------------------------------------------------ DynamoDB JSON text
+# The JSON bytes of to_wire(...) written straight from native values, with no
+# intermediate dicts: what json.dumps(..., ensure_ascii=False, separators=(",", ":"))
+# writes, in UTF-8.  Anything else (a lone surrogate, which UTF-8 cannot carry;
+# values outside the native model) goes to the reference.
+
+cdef const char* _HEX = b"0123456789abcdef"
+# Per byte: 0 when it is written as is, else the letter of its two-character escape
+# ("u" for the \u00XX form).  Bytes of UTF-8 sequences are >= 0x80: written as is.
+cdef unsigned char _json_escape[256]
+
+
+cdef void _init_json_escape():
+    cdef int i
+    for i in range(256):
+        _json_escape[i] = c'u' if i < 0x20 else 0
+    _json_escape[c'"'] = c'"'
+    _json_escape[c'\\'] = c'\\'
+    _json_escape[c'\n'] = c'n'
+    _json_escape[c'\r'] = c'r'
+    _json_escape[c'\t'] = c't'
+    _json_escape[0x08] = c'b'
+    _json_escape[0x0C] = c'f'
+
+
+_init_json_escape()
+
+
+cdef inline bint _word_needs_escape(const unsigned char* p) noexcept nogil:
+    """Whether any of 8 bytes is below 0x20, a quote or a backslash (bit tricks on one word;
+    a borrow may flag a neighbour too, which only sends the word to the byte loop)."""
+    cdef uint64_t v, q, b
+    memcpy(&v, p, 8)
+    q = v ^ 0x2222222222222222ULL
+    b = v ^ 0x5C5C5C5C5C5C5C5CULL
+    return ((((v - 0x2020202020202020ULL) & ~v)
+             | ((q - 0x0101010101010101ULL) & ~q)
+             | ((b - 0x0101010101010101ULL) & ~b)) & 0x8080808080808080ULL) != 0
+
+
+cdef int _json_text(Writer* w, const unsigned char* p, Py_ssize_t n) except -1:
+    """A JSON string of UTF-8 bytes: quote, backslash and control characters escaped as json does."""
+    cdef Py_ssize_t i = 0, start
+    cdef unsigned char c, e
+    cdef unsigned char* out
+    _need(w, n + 2)
+    w.buf[w.len] = c'"'
+    w.len += 1
+    while True:
+        start = i
+        while i + 8 <= n and not _word_needs_escape(p + i):
+            i += 8
+        while i < n and _json_escape[p[i]] == 0:
+            i += 1
+        if i > start:
+            _put(w, p + start, i - start)
+        if i >= n:
+            break
+        c = p[i]
+        e = _json_escape[c]
+        i += 1
+        _need(w, 6)
+        out = w.buf + w.len
+        out[0] = c'\\'
+        out[1] = e
+        if e == c'u':
+            out[2] = c'0'
+            out[3] = c'0'
+            out[4] = _HEX[c >> 4]
+            out[5] = _HEX[c & 15]
+            w.len += 6
+        else:
+            w.len += 2
+    return _put(w, b'"', 1)
+
+
+cdef int _json_str(Writer* w, object s) except -1:
+    cdef const char* p
+    cdef Py_ssize_t n
+    if type(s) is not str:
+        raise _Fallback
+    if PyUnicode_IS_ASCII(s):
+        p = <const char*>PyUnicode_DATA(s)
+        n = PyUnicode_GET_LENGTH(s)
+    else:
+        if _has_surrogate(s):
+            raise _Fallback
+        p = PyUnicode_AsUTF8AndSize(s, &n)
+    return _json_text(w, <const unsigned char*>p, n)
+
+
+cdef int _json_ascii(Writer* w, object s) except -1:
+    """A JSON string of ASCII text that needs no escaping (number text, base64)."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(s)
+    _need(w, n + 2)
+    w.buf[w.len] = c'"'
+    memcpy(w.buf + w.len + 1, PyUnicode_DATA(s), n)
+    w.buf[w.len + 1 + n] = c'"'
+    w.len += n + 2
+    return 0
+
+
+cdef int _json_number(Writer* w, object d) except -1:
+    text = _decimal_text(d)
+    if not PyUnicode_IS_ASCII(text):
+        raise _Fallback
+    return _json_ascii(w, text)
+
+
+cdef int _json_binary(Writer* w, object b) except -1:
+    raw = b.value
+    if type(raw) is not bytes:
+        raise _Fallback
+    return _json_ascii(w, _b64encode(raw))
+
+
+cdef int _json_set(Writer* w, object value) except -1:
+    cdef bint first_member = True
+    first = None
+    for first in value:
+        break
+    else:
+        raise _Fallback
+    ft = type(first)
+    if ft is str:
+        _put(w, b'{"SS":[', 7)
+    elif ft is Decimal:
+        _put(w, b'{"NS":[', 7)
+    elif ft is Binary:
+        _put(w, b'{"BS":[', 7)
+    else:
+        raise _Fallback
+    for member in value:
+        if type(member) is not ft:
+            raise _Fallback
+        if not first_member:
+            _put(w, b",", 1)
+        first_member = False
+        if ft is str:
+            _json_str(w, member)
+        elif ft is Decimal:
+            _json_number(w, member)
+        else:
+            _json_binary(w, member)
+    return _put(w, b"]}", 2)
+
+
+cdef int _json_map(Writer* w, object m, int depth) except -1:
+    """``{"name":<AttributeValue>,...}`` of a native map (an item, or the inside of an M)."""
+    cdef PyObject* k
+    cdef PyObject* v
+    cdef Py_ssize_t pos = 0
+    cdef bint first = True
+    _put(w, b"{", 1)
+    while PyDict_Next(m, &pos, &k, &v):
+        if not first:
+            _put(w, b",", 1)
+        first = False
+        _json_str(w, <object>k)
+        _put(w, b":", 1)
+        _json_value(w, <object>v, depth)
+    return _put(w, b"}", 1)
+
+
+cdef int _json_value(Writer* w, object value, int depth) except -1:
+    """The AttributeValue JSON of a native value (``{"S":"x"}``, ...)."""
+    cdef Py_ssize_t i, n
+    if depth > MAX_DEPTH:
+        raise _Fallback
+    t = type(value)
+    if t is str:
+        _put(w, b'{"S":', 5)
+        _json_str(w, value)
+        return _put(w, b"}", 1)
+    if t is Decimal:
+        _put(w, b'{"N":', 5)
+        _json_number(w, value)
+        return _put(w, b"}", 1)
+    if t is dict:
+        _put(w, b'{"M":', 5)
+        _json_map(w, value, depth + 1)
+        return _put(w, b"}", 1)
+    if t is bool:
+        if value:
+            return _put(w, b'{"BOOL":true}', 13)
+        return _put(w, b'{"BOOL":false}', 14)
+    if value is None:
+        return _put(w, b'{"NULL":true}', 13)
+    if t is list:
+        _put(w, b'{"L":[', 6)
+        n = PyList_GET_SIZE(value)
+        for i in range(n):
+            if i:
+                _put(w, b",", 1)
+            _json_value(w, <object>PyList_GET_ITEM(value, i), depth + 1)
+        return _put(w, b"]}", 2)
+    if t is Binary:
+        _put(w, b'{"B":', 5)
+        _json_binary(w, value)
+        return _put(w, b"}", 1)
+    if t is set or t is frozenset:
+        return _json_set(w, value)
+    raise _Fallback
+
+
+cdef bytes _written(Writer* w):
+    return PyBytes_FromStringAndSize(<const char*>w.buf, w.len)
+
+
+def item_json(item):
+    """JSON bytes of ``item_to_wire(item)`` (compact, UTF-8, escaped as the json module does)."""
+    cdef unsigned char stack[STACK_BUFFER]
+    cdef Writer w
+    w.buf = stack
+    w.len = 0
+    w.cap = STACK_BUFFER
+    w.heap = False
+    try:
+        if type(item) is not dict:
+            raise _Fallback
+        _json_map(&w, item, 1)
+        return _written(&w)
+    except Exception:
+        pass
+    finally:
+        if w.heap:
+            PyMem_Free(w.buf)
+    return _ref.item_json(item)
+
+
+def items_json(items):
+    """JSON bytes of ``[item_to_wire(item) for item in items]``."""
+    cdef unsigned char stack[STACK_BUFFER]
+    cdef Writer w
+    cdef Py_ssize_t i, n
+    w.buf = stack
+    w.len = 0
+    w.cap = STACK_BUFFER
+    w.heap = False
+    try:
+        if type(items) is not list:
+            raise _Fallback
+        n = PyList_GET_SIZE(items)
+        _put(&w, b"[", 1)
+        for i in range(n):
+            item = <object>PyList_GET_ITEM(items, i)
+            if type(item) is not dict:
+                raise _Fallback
+            if i:
+                _put(&w, b",", 1)
+            _json_map(&w, item, 1)
+        _put(&w, b"]", 1)
+        return _written(&w)
+    except Exception:
+        pass
+    finally:
+        if w.heap:
+            PyMem_Free(w.buf)
+    return _ref.items_json(items)
+
+
+# ------------------------------------------------------------------ JSON guard
+# orjson reads an integer beyond 64 bits as a float, where the json module keeps
+# it exact, and takes deeper nesting than json can; the wire face asks this
+# first and parses such bodies with json.
+
+cdef enum:
+    LONG_INTEGER_DIGITS = 19      # every integer of at most 18 digits fits in 64 bits
+    JSON_NESTING = 500            # json parses this deep from any stack (its limit is ~1000 frames)
+
+
+cdef bint _needs_stdlib(const unsigned char* p, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i = 0, run = 0, depth = 0, k
+    cdef const unsigned char* q
+    cdef unsigned char c
+    while i < n:
+        c = p[i]
+        i += 1
+        if c'0' <= c <= c'9':
+            run += 1
+            if run >= LONG_INTEGER_DIGITS:
+                return True
+            continue
+        run = 0
+        if c == c'"':
+            # the closing quote: the next one not escaped (after an even run of backslashes)
+            while True:
+                q = <const unsigned char*>memchr(p + i, c'"', n - i)
+                if q == NULL:
+                    return True       # the string does not end
+                k = q - p
+                i = k + 1
+                while k > 0 and p[k - 1] == c'\\':
+                    k -= 1
+                if (i - 1 - k) % 2 == 0:
+                    break
+        elif c == c'[' or c == c'{':
+            depth += 1
+            if depth > JSON_NESTING:
+                return True
+        elif c == c']' or c == c'}':
+            depth -= 1
+    return False
+
+
+def json_needs_stdlib(data):
+    """Whether JSON text ``data`` (bytes) is for the json module rather than orjson: outside its
+    strings, a run of 19 or more digits or nesting deeper than 500; or a string that does not end."""
+    if type(data) is not bytes:
+        return _ref.json_needs_stdlib(data)
+    return _needs_stdlib(<const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
