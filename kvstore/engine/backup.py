@@ -1,11 +1,12 @@
 """On-demand backups: consistent point-in-time copies of a table, restorable as a new table, incremental.
 
-A backup is taken without stopping writes: every partition lock of the table
-is held only while its row dict is copied (a shallow copy: packed items are
-immutable bytes, so the copy shares them), then released.  Because writers
-hold a partition lock from reading the old item to applying the new one, and
-transactions take all their locks before applying, the copy holds every
-committed write and nothing half-applied: it is the table at one instant.
+A backup is taken without stopping writes: the table's row dict is copied
+(a shallow copy: packed items are immutable bytes, so the copy shares them)
+without its locks, and the keys written meanwhile are re-read under every
+partition lock at the end (``snapshot``).  Because writers hold a partition
+lock from reading the old item to applying the new one, and transactions
+take all their locks before applying, the result holds every committed
+write and nothing half-applied: it is the table at one instant.
 
 Backups are incremental (docs/format.md, "Backups (incremental)", has the
 format and why): a backup is a list of *runs*, immutable sets of rows (a
@@ -40,7 +41,8 @@ restore); restore reads every run of the backup once to check it before it
 creates the table, so a damaged backup restores nothing.
 
 Cost, for a table of n rows of which c changed since the parent: the lock
-hold is the O(n) dict copy (pointers only); the diff is O(n) dict lookups
+hold is O(writes made during the copy) (``snapshot``: the O(n) copy of the
+row dict runs without the locks and is corrected after); the diff is O(n) dict lookups
 outside the lock; the bytes written are O(c) (plus, amortised, the folds:
 each row is rewritten O(log n) times over a history); memory, the parent's
 row dict per backed-up table (pointers shared with the table).
@@ -249,7 +251,7 @@ class BackupStore:
                             len(rows), meta, plan=plan)
             table_id = backup.table_id
             with self.lock:
-                live = {t.meta.get("TableId") for t in engine.tables.values()}
+                live = {t.meta.get("TableId") for t in list(engine.tables.values())}
                 for stale in [i for i in self._parents if i not in live and i != table_id]:
                     del self._parents[stale]             # a dropped table's rows: no longer worth the memory
                 parent = self._parent(table_id)
@@ -386,7 +388,15 @@ class BackupStore:
         if parent is None:
             return self._full(table_id, rows, identifier)
         cached = self._parents.get(table_id)
-        base = cached[1] if cached is not None and cached[0] == parent.arn else self._overlay(parent.runs)
+        if cached is not None and cached[0] == parent.arn:
+            base = cached[1]
+        else:
+            try:
+                base = self._overlay(parent.runs)
+            except (OSError, ValueError, TypeError, KeyError, IndexError) as e:
+                # a damaged parent must not stop backups: this one shares nothing and stands alone
+                log.warning("backup %s cannot be read (%s): the new backup of its table is a full one", parent.arn, e)
+                return self._full(table_id, rows, identifier)
         delta, added = {}, 0
         get = base.get
         for key, packed in rows.items():
@@ -586,24 +596,88 @@ class _NewRun:
 
 
 def snapshot(engine, table):
-    """``(meta, rows, size_bytes)`` of ``table`` at one instant, holding its locks only to copy.
+    """``(meta, rows, size_bytes)`` of ``table`` at one instant; its locks are held only briefly.
 
-    Locks are taken in partition order under the catalog lock: the order
-    DeleteTable uses and, within one table, the order transactions use.
+    Copying a million-row dict under the table's partition locks would stop
+    its writers for the whole copy (hundreds of milliseconds on a loaded
+    machine), so the copy is taken without them and then corrected:
+
+    1. under every partition lock, a change listener is added that records the
+       row keys written to this table (``Engine.commit`` calls listeners
+       inside the writer's locks, after applying);
+    2. without any lock, the row dict is copied;
+    3. under every partition lock again (the instant T of the snapshot), the
+       listener is removed and each recorded key is read afresh: its value at
+       T, or gone.
+
+    A key not recorded was not written between 1 and 3, so its copied value
+    is its value at T; every key written meanwhile is re-read at T.  No writer
+    is half-way through a write at T (transactions apply under all their
+    locks), so the result is the table at one instant.  The locks are held
+    for O(keys written during the copy), not O(n).  Locks are taken in
+    partition order under the catalog lock: the order DeleteTable uses and,
+    within one table, the order transactions use.
     """
+    written = set()
+
+    def listen(writes, identity):
+        for w in writes:
+            if w[0] is table:
+                written.add(w[1])
+
     with engine.catalog_lock:
-        if engine.tables.get(table.name) is not table:          # deleted (or replaced) meanwhile
-            raise TableNotFoundException(f"Table not found: {table.name}")
-        for lock in table.locks:
-            lock.acquire()
-        try:
-            meta = copy.deepcopy(table.meta)
-            rows = dict(table.rows)
-            size_bytes = table.size_bytes
-        finally:
-            for lock in reversed(table.locks):
-                lock.release()
+        _check_alive(engine, table)
+        with _all_locks(table):
+            with _listeners_lock:
+                engine.listeners.append(listen)
+    try:
+        rows = dict(table.rows)
+        with engine.catalog_lock:
+            _check_alive(engine, table)
+            with _all_locks(table):
+                _remove_listener(engine, listen)
+                current = table.rows
+                for key in written:
+                    packed = current.get(key)
+                    if packed is None:
+                        rows.pop(key, None)
+                    else:
+                        rows[key] = packed
+                meta = copy.deepcopy(table.meta)
+                size_bytes = table.size_bytes
+    finally:
+        _remove_listener(engine, listen)
     return meta, rows, size_bytes
+
+
+_listeners_lock = threading.Lock()
+
+
+def _remove_listener(engine, listen):
+    """Replace the list rather than change it: a writer may be iterating the old one right now."""
+    with _listeners_lock:
+        if any(f is listen for f in engine.listeners):
+            engine.listeners = [f for f in engine.listeners if f is not listen]
+
+
+def _check_alive(engine, table):
+    if engine.tables.get(table.name) is not table:          # deleted (or replaced) meanwhile
+        raise TableNotFoundException(f"Table not found: {table.name}")
+
+
+class _all_locks:
+    """Every partition lock of a table, in partition order."""
+
+    def __init__(self, table):
+        self.locks = table.locks
+
+    def __enter__(self):
+        for lock in self.locks:
+            lock.acquire()
+
+    def __exit__(self, *exc):
+        for lock in reversed(self.locks):
+            lock.release()
 
 
 _store_lock = threading.Lock()

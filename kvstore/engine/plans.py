@@ -28,9 +28,10 @@ Plan backups are ordinary backups, so they are incremental
 (``kvstore.engine.backup``): each stores what changed since the table's
 previous backup, and retention deleting an old backup never breaks a kept one.
 
-Writes are never blocked by the job: a backup holds a table's partition locks
-only while its row dict is copied (``kvstore.engine.backup.snapshot``); the
-file is written after they are released.  A crash mid-backup leaves only a
+Writes are never blocked by the job for long: a backup holds a table's
+partition locks only to re-read the keys written while it copied the row
+dict without them (``kvstore.engine.backup.snapshot``); the files are written
+after they are released.  A crash mid-backup leaves only a
 ``.tmp`` file, which the next open deletes; retention deletes old backups only
 after the new one is published, so a crash never leaves fewer than ``keep``.
 

@@ -1,7 +1,9 @@
 """CreateBackup: an on-demand backup of a table, taken at once without stopping writes.
 
 DynamoDB answers CREATING and finishes in the background; kvstore copies the
-table's rows under its partition locks (a consistent point in time), writes
+table's rows at one instant (``kvstore.engine.backup.snapshot``: the copy runs
+without the partition locks, the keys written meanwhile are re-read under
+them), writes
 the backup (to ``<db>/backups/`` on a directory database) and answers
 AVAILABLE.  ``TableName`` may also be the table's ARN, as in DynamoDB.
 """

@@ -389,3 +389,118 @@ def test_backup_plans_make_incremental_backups_and_retention_breaks_none(tmp_pat
         check_sharing(db)
     finally:
         db.close()
+
+
+def test_a_damaged_parent_makes_the_next_backup_a_full_one(tmp_path, caplog):
+    path = str(tmp_path / "db")
+    with kvstore.open(path) as db:
+        table = create(db)
+        fill(table, 200)
+        first = store(db.engine).create(db.engine.tables["things"], "a")
+    with open(first.runs[0].path, "r+b") as f:                 # a bit flips in the only run
+        f.seek(100)
+        byte = f.read(1)
+        f.seek(100)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with kvstore.open(path) as db:
+        db.Table("things").put_item(Item={"pk": "p0", "sk": 0, "pad": "new"})
+        second = store(db.engine).create(db.engine.tables["things"], "b")
+        assert "the new backup of its table is a full one" in caplog.text
+        assert len(second.runs) == 1 and second.runs[0].name != first.runs[0].name
+        assert restored_rows(db, second) == rows_of(db)
+        with pytest.raises(kvstore.errors.InternalServerError):
+            restored_rows(db, store(db.engine).get(first.arn))
+        assert "restored" not in db.engine.tables
+
+
+def test_the_copy_runs_without_locks_and_writes_made_during_it_are_caught(monkeypatch):
+    """snapshot() copies the rows without the table's locks; writes that land during the copy (made here
+    from another thread while the copy is "in progress") are re-read under the locks at the end, so the
+    snapshot is the table after them, not a mix."""
+    import threading
+
+    with kvstore.open(":memory:") as db:
+        table = create(db)
+        fill(table, 200)
+        listeners = list(db.engine.listeners)
+
+        def copy_while_writing(rows):
+            stale = {k: v for k, v in rows.items()}    # the copy, taken before the writes below
+
+            def writes():                   # a put, an overwrite, a delete and a transaction over two items
+                table.put_item(Item={"pk": "new", "sk": 1})
+                table.put_item(Item={"pk": "p0", "sk": 0, "pad": "changed"})
+                table.delete_item(Key={"pk": "p1", "sk": 1})
+                db.meta.client.transact_write_items(TransactItems=[
+                    {"Put": {"TableName": "things", "Item": {"pk": "p2", "sk": 2, "pad": "tx"}}},
+                    {"Delete": {"TableName": "things", "Key": {"pk": "p3", "sk": 3}}}])
+            writer = threading.Thread(target=writes)
+            writer.start()
+            writer.join(10)                 # would hang if the copy held the partition locks
+            assert not writer.is_alive()
+            return stale
+
+        monkeypatch.setattr(backup_module, "dict", copy_while_writing, raising=False)
+        meta, rows, size_bytes = backup_module.snapshot(db.engine, db.engine.tables["things"])
+        monkeypatch.undo()
+        assert rows == rows_of(db) and size_bytes == db.engine.tables["things"].size_bytes
+        assert db.engine.listeners == listeners
+
+
+def test_snapshots_under_concurrent_transactions_are_each_one_instant():
+    """Writers move amounts between two items in transactions (the total stays 1000); every snapshot taken
+    meanwhile sees a total of 1000, never one side of a transaction."""
+    import threading
+
+    with kvstore.open(":memory:") as db:
+        table = create(db)
+        fill(table, 2000, pad=20)
+        for i in range(8):
+            table.put_item(Item={"pk": f"acct{i}", "sk": 0, "n": 1000 if i == 0 else 0})
+        stop = threading.Event()
+
+        def mover(seed):
+            import random
+            rng = random.Random(seed)
+            client = db.meta.client
+            while not stop.is_set():
+                a, b = rng.sample(range(8), 2)
+                try:
+                    client.transact_write_items(TransactItems=[
+                        {"Update": {"TableName": "things", "Key": {"pk": f"acct{a}", "sk": 0},
+                                    "UpdateExpression": "SET n = n - :one", "ExpressionAttributeValues": {":one": 1}}},
+                        {"Update": {"TableName": "things", "Key": {"pk": f"acct{b}", "sk": 0},
+                                    "UpdateExpression": "SET n = n + :one", "ExpressionAttributeValues": {":one": 1}}}])
+                except Exception:          # a conflict with the other mover: try again
+                    pass
+
+        threads = [threading.Thread(target=mover, args=(s,)) for s in range(2)]
+        for t in threads:
+            t.start()
+        try:
+            for _ in range(30):
+                _, rows, _ = backup_module.snapshot(db.engine, db.engine.tables["things"])
+                items = [_core.unpack_item(v) for v in rows.values()]
+                assert sum(i["n"] for i in items if str(i["pk"]).startswith("acct")) == 1000
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        assert not db.engine.listeners
+
+
+def test_a_table_deleted_during_the_copy_is_not_found_and_leaves_no_listener(monkeypatch):
+    with kvstore.open(":memory:") as db:
+        table = create(db)
+        fill(table, 10)
+        engine_table = db.engine.tables["things"]
+
+        def copy_then_drop(rows):
+            copied = {k: v for k, v in rows.items()}
+            table.delete()
+            return copied
+
+        monkeypatch.setattr(backup_module, "dict", copy_then_drop, raising=False)
+        with pytest.raises(kvstore.errors.TableNotFoundException):
+            backup_module.snapshot(db.engine, engine_table)
+        assert not db.engine.listeners
