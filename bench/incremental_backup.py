@@ -220,7 +220,7 @@ def report(result, machine):
     for f, cases in result["cases"].items():
         changed = _median(cases, "run_payload_bytes")
         lines.append(
-            f"| {float(f):.1%} | {_median(cases, 'changed_items'):,} | {_median(cases, 'full_bytes'):,.0f} B "
+            f"| {float(f):.1%} | {int(_median(cases, 'changed_items')):,} | {_median(cases, 'full_bytes'):,.0f} B "
             f"| {_median(cases, 'incremental_bytes'):,.0f} B | **{_median(cases, 'bytes_ratio'):.2%}** "
             f"| {changed:,.0f} B | {_median(cases, 'incremental_bytes') / changed if changed else 0:.2f} "
             f"| {_median(cases, 'full_seconds'):.2f} s | {_median(cases, 'incremental_seconds'):.2f} s "
