@@ -110,6 +110,10 @@ def _check_key_value(name, value, is_hash):
 def key_from_request(table, key, message="The provided key element does not match the schema"):
     """Validate a ``Key`` (GetItem, DeleteItem, UpdateItem, ...) and return its row key."""
     schema = table.schema
+    row_key = _core.request_row_key(key, schema.hash_name, schema.hash_type, schema.range_name, schema.range_type)
+    if row_key is not None:          # valid: checked and encoded in one step
+        return row_key
+    # not valid: find the first error, in DynamoDB's order and words
     if type(key) is not dict or len(key) != len(schema.names):
         raise ValidationException(message)
     h = key.get(schema.hash_name, _ABSENT)

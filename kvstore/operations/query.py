@@ -70,8 +70,8 @@ def run(engine, request, key_filter=False):
             hi, hi_inc = start, False
     if engine.capacity is not None:
         source.meter(engine.capacity, lo if source.index is None else None)
-    row_keys = table.iter_range(source.structure, lo, lo_inc, hi, hi_inc, not forward, chunk=_chunk(limit))
-    return collect(request, source, row_keys, filter_, projection, select, limit)
+    return collect(request, source, (lo, lo_inc, hi, hi_inc, not forward, _chunk(limit)), filter_, projection,
+                   select, limit)
 
 
 def _chunk(limit):

@@ -153,25 +153,56 @@ def start_key(request, source):
     return key
 
 
-def collect(request, source, batches, filter_, projection, select, limit):
-    """Walk ``batches`` of row keys of ``source`` and build a Query/Scan response."""
-    values = source.values
-    unpack = _core.unpack_item
+def collect(request, source, bounds, filter_, projection, select, limit):
+    """Read one page of ``source`` within ``bounds`` and build a Query/Scan response.
+
+    ``bounds`` is ``(lo, lo_inclusive, hi, hi_inclusive, reverse, chunk)``: row-key bounds (None:
+    open), the direction, and how many keys to take per lock hold.  The walk itself (take keys in
+    order, look each up, unpack, Limit, the 1 MB cap) is the core's ``read_page``; the filter and
+    the projection are applied here to what it read.
+    """
     fetch_from_table = (source.index is not None and not source.index.projects_all and not source.is_gsi
                         and (select == "ALL_ATTRIBUTES" or (
                             projection is not None
                             and not projection.top_level_names <= source.index.projected_names)))
     count_only = select == "COUNT"
-    page_size = limits.MAX_PAGE_SIZE
     if filter_ is None and projection is None and not fetch_from_table and not count_only:
-        return _plain_page(request, source, batches, limit, page_size)
+        return _plain_page(request, source, bounds, limit)
+    if fetch_from_table:
+        return _fetching_page(request, source, bounds, filter_, projection, select, limit)
+    read, _, stopped = source.table.read_page(source.structure, *bounds, limit, True)
+    items = []
+    matched = sized_bytes = 0
+    if request.get("ReturnConsumedCapacity") in ("TOTAL", "INDEXES"):
+        item_size = _core.item_size
+        sized_bytes = sum(item_size(item) for item in read)
+    for item in read:
+        if filter_ is None or filter_.evaluate(item):
+            matched += 1
+            if not count_only:
+                items.append(item if projection is None else projection.apply(item))
+    response = {} if count_only else {"Items": items}
+    response["Count"] = matched
+    response["ScannedCount"] = len(read)
+    if stopped:
+        response["LastEvaluatedKey"] = source.last_key(read[-1])
+    return _capacity(response, request, source, sized_bytes)
+
+
+def _fetching_page(request, source, bounds, filter_, projection, select, limit):
+    """A page of an LSI that does not project what is asked for: each entry's item is read from the table."""
+    values = source.values
+    unpack = _core.unpack_item
+    count_only = select == "COUNT"
+    page_size = limits.MAX_PAGE_SIZE
     items = []
     scanned = matched = read_bytes = sized_bytes = 0
     sized = request.get("ReturnConsumedCapacity") in ("TOTAL", "INDEXES")
     item_size = _core.item_size
     last = None
     stopped = False
-    for batch in batches:
+    lo, lo_inc, hi, hi_inc, reverse, chunk = bounds
+    for batch in source.table.iter_range(source.structure, lo, lo_inc, hi, hi_inc, reverse, chunk):
         for row_key in batch:
             packed = values.get(row_key)
             if packed is None:       # removed after the key list was read
@@ -179,11 +210,10 @@ def collect(request, source, batches, filter_, projection, select, limit):
             item = unpack(packed)
             if sized:
                 sized_bytes += item_size(item)
-            if fetch_from_table:
-                base = source.table.rows.get(source.table.schema.row_key(item))
-                if base is None:
-                    continue
-                item = unpack(base)
+            base = source.table.rows.get(source.table.schema.row_key(item))
+            if base is None:
+                continue
+            item = unpack(base)
             scanned += 1
             read_bytes += len(packed)
             last = item
@@ -204,25 +234,9 @@ def collect(request, source, batches, filter_, projection, select, limit):
     return _capacity(response, request, source, sized_bytes)
 
 
-def _plain_page(request, source, batches, limit, page_size):
-    """The common page: whole items, no filter or projection (unpacked after the walk)."""
-    get = source.values.get
-    found = []
-    read_bytes = 0
-    stopped = False
-    for batch in batches:
-        for row_key in batch:
-            packed = get(row_key)
-            if packed is not None:
-                found.append(packed)
-                read_bytes += len(packed)
-                if len(found) == limit or read_bytes >= page_size:
-                    stopped = True
-                    break
-        if stopped:
-            break
-    unpack = _core.unpack_item
-    items = [unpack(p) for p in found]
+def _plain_page(request, source, bounds, limit):
+    """The common page: whole items, no filter or projection."""
+    items, read_bytes, stopped = source.table.read_page(source.structure, *bounds, limit, True)
     response = {"Items": items, "Count": len(items), "ScannedCount": len(items)}
     if stopped:
         response["LastEvaluatedKey"] = source.last_key(items[-1])

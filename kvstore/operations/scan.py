@@ -78,5 +78,4 @@ def run(engine, request):
         lo, lo_inc = start, False
     if engine.capacity is not None:
         source.meter(engine.capacity)
-    row_keys = table.iter_range(source.structure, lo, lo_inc, hi, False)
-    return collect(request, source, row_keys, filter_, projection, select, limit)
+    return collect(request, source, (lo, lo_inc, hi, False, False, 128), filter_, projection, select, limit)

@@ -1,0 +1,170 @@
+"""Where a GetItem's server CPU goes, stage by stage, counted with callgrind.
+
+Wall-clock on a shared machine moves by 2x between seconds; instructions do
+not.  Each stage runs ``--requests`` times in a child process under
+``valgrind --tool=callgrind`` (and once with none, to subtract set-up), so a
+row is the instructions one request costs in that stage and everything under
+it.  The stages nest, so the differences are the layers:
+
+- ``floor``: the do-nothing server's protocol (httptools parsing, a canned
+  answer written to the transport), bench/server.py's floor;
+- ``full``: kvstore's ``HttpProtocol.data_received`` with a fake transport:
+  parsing, routing, the operation, the response JSON and the HTTP head;
+- ``answer``: ``RequestHandler.answer`` with parsed method, target, headers and
+  body (no HTTP parsing or rendering);
+- ``decode``: ``wire.loads`` + ``wire.decode_request`` of the body;
+- ``operation``: ``operation.run`` of the decoded request;
+- ``render``: ``wire.dump_response`` of the operation's response;
+- ``head``: ``handler.render_http`` of the answer.
+
+    python -m bench.server_cpu                 # the table (Markdown)
+    python -m bench.server_cpu --requests 2000
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+STAGES = ("floor", "full", "answer", "decode", "operation", "render", "head")
+
+BODY = json.dumps({"TableName": "bench_items", "Key": {"pk": {"S": "p000001"}, "sk": {"N": "1"}}}).encode()
+HEADERS = {"host": "127.0.0.1", "content-type": "application/x-amz-json-1.0",
+           "x-amz-target": "DynamoDB_20120810.GetItem", "content-length": str(len(BODY)),
+           "authorization": "AWS4-HMAC-SHA256 Credential=k/20250101/us-east-1/dynamodb/aws4_request, "
+                            "SignedHeaders=host;x-amz-date;x-amz-target, Signature=0",
+           "x-amz-date": "20250101T000000Z", "accept-encoding": "identity"}
+RAW = ("POST / HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in HEADERS.items()) + "\r\n").encode() + BODY
+
+
+class _Transport:
+    """What HttpProtocol needs of an asyncio transport; keeps nothing."""
+
+    def __init__(self):
+        self.written = 0
+
+    def write(self, data):
+        self.written += 1
+
+    def is_closing(self):
+        return False
+
+    def pause_reading(self):
+        pass
+
+    def resume_reading(self):
+        pass
+
+
+def _setup():
+    import kvstore
+    from kvstore.server.app import HttpProtocol, Server, inline_reads_and_item_writes
+    from kvstore.server.handler import RequestHandler
+
+    db = kvstore.open(":memory:")
+    db.create_table(TableName="bench_items", BillingMode="PAY_PER_REQUEST",
+                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                          {"AttributeName": "sk", "AttributeType": "N"}])
+    db.Table("bench_items").put_item(Item={"pk": "p000001", "sk": 1, "v": "x" * 100})
+    handler = RequestHandler(db.engine)
+    server = Server(handler, inline=inline_reads_and_item_writes)
+    server.loop = None
+    protocol = HttpProtocol(server)
+    protocol.connection_made(_Transport())
+    return handler, protocol
+
+
+def _stage(name):
+    """A zero-argument function doing one request's work of stage ``name``."""
+    if name == "floor":
+        import httptools
+
+        resp = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+
+        class P:
+            def __init__(self):
+                self.t = _Transport()
+                self.p = httptools.HttpRequestParser(self)
+                self.h = {}
+                self.b = []
+
+            def on_header(self, k, v):
+                self.h[k.lower()] = v
+
+            def on_body(self, b):
+                self.b.append(b)
+
+            def on_message_complete(self):
+                self.t.write(resp)
+                self.h = {}
+                self.b = []
+
+        p = P()
+        return lambda: p.p.feed_data(RAW)
+    from kvstore.operations import OPERATIONS
+    from kvstore.server import handler as handler_module
+    from kvstore.server import wire
+
+    handler, protocol = _setup()
+    if name == "full":
+        return lambda: protocol.data_received(RAW)
+    if name == "answer":
+        return lambda: handler.answer("POST", "/", HEADERS, BODY)
+    operation = OPERATIONS["GetItem"]
+    if name == "decode":
+        return lambda: wire.decode_request("GetItem", wire.loads(BODY))
+    request = wire.decode_request("GetItem", wire.loads(BODY))
+    if name == "operation":
+        return lambda: operation.run(handler.engine, request)
+    response = operation.run(handler.engine, request)
+    if name == "render":
+        return lambda: wire.dump_response("GetItem", response)
+    answer = handler.answer("POST", "/", HEADERS, BODY)
+    if name == "head":
+        return lambda: handler_module.render_http(answer, True)
+    raise ValueError(name)
+
+
+def _child(name, count):
+    f = _stage(name)
+    for _ in range(200):
+        f()
+    for _ in range(count):
+        f()
+
+
+def _instructions(name, count):
+    env = dict(os.environ)
+    out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-m",
+                          "bench.server_cpu", "--child", name, str(count)],
+                         capture_output=True, text=True, env=env, check=True).stderr
+    for line in out.splitlines():
+        if "Collected" in line:
+            return int(line.split()[-1])
+    raise RuntimeError(out[-2000:])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.server_cpu", description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--stages", default=",".join(STAGES))
+    args = parser.parse_args(argv)
+    if args.child:
+        _child(args.child[0], int(args.child[1]))
+        return 0
+    rows = {}
+    for name in args.stages.split(","):
+        rows[name] = (_instructions(name, args.requests) - _instructions(name, 0)) / args.requests
+        print(f"{name}: {rows[name] / 1000:.1f}k instructions per request", file=sys.stderr)
+    print("| stage | instructions per GetItem |")
+    print("|---|---:|")
+    for name, value in rows.items():
+        print(f"| {name} | {value / 1000:.1f}k |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

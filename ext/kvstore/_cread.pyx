@@ -1,0 +1,321 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, infer_types=True
+"""The read path, compiled: the twins of ``kvstore._pycore``'s ``request_row_key``
+(GetItem's key validated and encoded in one step), ``take_forward`` /
+``take_reverse`` (row keys of a SortedList between bounds) and ``read_page``
+(one Query/Scan page: seek, take keys in order, look up, unpack, Limit, the
+1 MB cap).  Read ``kvstore._pycore`` for what each returns; anything outside
+the shapes covered here goes to that reference.
+"""
+
+from cpython.object cimport PyObject
+from cpython.dict cimport PyDict_GetItem
+from cpython.list cimport PyList_Append
+from libc.string cimport memcmp, memcpy
+
+from kvstore._capi cimport *
+from kvstore._cvalues cimport *
+from kvstore._ckeys cimport _crc32, _raw
+from kvstore._citems cimport _unpack_bytes
+
+from decimal import Decimal as _Decimal
+
+from kvstore import _pycore as _ref
+from kvstore import limits as _limits
+from kvstore._cvalues import _Fallback
+from kvstore.types import Binary as _Binary
+
+cdef object Decimal = _Decimal
+cdef object Binary = _Binary
+cdef Py_ssize_t _max_hash_key = _limits.MAX_HASH_KEY_SIZE
+cdef Py_ssize_t _max_range_key = _limits.MAX_RANGE_KEY_SIZE
+
+
+# ------------------------------------------------------------------ GetItem's key
+
+cdef inline object _tag_type(object tag):
+    """The native type of a key attribute type ("S", "N", "B"), None for anything else."""
+    if tag == "S":
+        return str
+    if tag == "N":
+        return Decimal
+    if tag == "B":
+        return Binary
+    return None
+
+
+def request_row_key(key, hash_name, hash_tag, range_name, range_tag):
+    """The row key of a request's ``Key`` when it is valid, else None (see ``kvstore._pycore``)."""
+    cdef const char* hp
+    cdef const char* rp = NULL
+    cdef Py_ssize_t hn, rn = 0
+    cdef PyObject* h
+    cdef PyObject* r
+    cdef unsigned char* out
+    cdef unsigned char lenbuf[2]
+    if type(key) is not dict or PyDict_GET_SIZE(key) != (1 if range_name is None else 2):
+        return None
+    h = PyDict_GetItem(key, hash_name)
+    if h == NULL or type(<object>h) is not _tag_type(hash_tag):
+        return None
+    try:
+        hown = _raw(<object>h, &hp, &hn)
+        if hn == 0 or (hash_tag != "N" and hn > _max_hash_key) or hn > 0xFFFF:
+            return None
+        rown = None
+        if range_name is not None:
+            r = PyDict_GetItem(key, range_name)
+            if r == NULL or type(<object>r) is not _tag_type(range_tag):
+                return None
+            rown = _raw(<object>r, &rp, &rn)
+            if rn == 0 or (range_tag != "N" and rn > _max_range_key):
+                return None
+    except _Fallback:
+        return _ref.request_row_key(key, hash_name, hash_tag, range_name, range_tag)
+    result = PyBytes_FromStringAndSize(NULL, 6 + hn + rn)
+    out = <unsigned char*>PyBytes_AS_STRING(result)
+    lenbuf[0] = hn >> 8
+    lenbuf[1] = hn & 0xFF
+    crc = _crc32(_crc32(0, lenbuf, 2), <const unsigned char*>hp, hn)
+    out[0] = crc >> 24
+    out[1] = crc >> 16
+    out[2] = crc >> 8
+    out[3] = crc
+    out[4] = lenbuf[0]
+    out[5] = lenbuf[1]
+    memcpy(out + 6, hp, hn)
+    if rn:
+        memcpy(out + 6 + hn, rp, rn)
+    return result
+
+
+# ------------------------------------------------------------------ row keys between bounds
+# Row keys are bytes; the SortedList's sublists (``_lists``) and their maxima
+# (``_maxes``) are searched with memcmp rather than rich comparisons.
+
+cdef inline int _cmp(object a, object b) except? -2:
+    """memcmp order of two bytes objects (-1, 0, 1); _Fallback for anything but bytes."""
+    cdef Py_ssize_t na, nb
+    cdef int c
+    if type(a) is not bytes or type(b) is not bytes:
+        raise _Fallback
+    na = PyBytes_GET_SIZE(a)
+    nb = PyBytes_GET_SIZE(b)
+    c = memcmp(PyBytes_AS_STRING(a), PyBytes_AS_STRING(b), na if na < nb else nb)
+    if c:
+        return -1 if c < 0 else 1
+    return (na > nb) - (na < nb)
+
+
+cdef Py_ssize_t _bisect(list a, object x, Py_ssize_t lo, Py_ssize_t hi, bint right) except -1:
+    """bisect.bisect_right (``right``) or bisect_left of ``x`` in ``a[lo:hi]``."""
+    cdef Py_ssize_t mid
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if right:
+            if _cmp(x, <object>PyList_GET_ITEM(a, mid)) < 0:
+                hi = mid
+            else:
+                lo = mid + 1
+        else:
+            if _cmp(<object>PyList_GET_ITEM(a, mid), x) < 0:
+                lo = mid + 1
+            else:
+                hi = mid
+    return lo
+
+
+cdef inline list _as_list(object value):
+    """``value`` when it is a list (a SortedList's ``_maxes`` / ``_lists``), else _Fallback."""
+    if type(value) is not list:
+        raise _Fallback
+    return value
+
+
+cdef list _take_forward(object keys, object lo, bint lo_inc, object hi, bint hi_inc, Py_ssize_t n):
+    cdef list maxes = _as_list(keys._maxes)
+    cdef list lists = _as_list(keys._lists)
+    if len(lists) != len(maxes):
+        raise _Fallback
+    cdef list sub, out
+    cdef Py_ssize_t pos, idx, stop, nmax = len(maxes)
+    if nmax == 0:
+        return []
+    if lo is None:
+        pos = idx = 0
+    else:
+        pos = _bisect(maxes, lo, 0, nmax, not lo_inc)
+        if pos == nmax:
+            return []
+        sub = lists[pos]
+        idx = _bisect(sub, lo, 0, len(sub), not lo_inc)
+    sub = lists[pos]
+    stop = min(len(sub), idx + n)
+    if hi is not None and stop > idx:
+        c = _cmp(sub[stop - 1], hi)
+        if c > 0 or (c == 0 and not hi_inc):
+            # the range ends in this sublist
+            return sub[idx:_bisect(sub, hi, idx, stop, hi_inc)]
+    out = sub[idx:stop]
+    while len(out) < n and pos + 1 < len(lists):
+        if hi is not None:
+            c = _cmp(maxes[pos], hi)
+            if not (c < 0 or (hi_inc and c == 0)):
+                break
+        pos += 1
+        out += (<list>lists[pos])[:n - len(out)]
+    if hi is not None and out:
+        c = _cmp(out[len(out) - 1], hi)
+        if c > 0 or (c == 0 and not hi_inc):
+            out = out[:_bisect(out, hi, 0, len(out), hi_inc)]
+    return out
+
+
+cdef list _take_reverse(object keys, object lo, bint lo_inc, object hi, bint hi_inc, Py_ssize_t n):
+    cdef list maxes = _as_list(keys._maxes)
+    cdef list lists = _as_list(keys._lists)
+    if len(lists) != len(maxes):
+        raise _Fallback
+    cdef list sub, out, ascending
+    cdef Py_ssize_t pos, start, end, nmax = len(maxes)
+    if nmax == 0:
+        return []
+    if hi is None:
+        pos = len(lists) - 1
+        end = len(<list>lists[pos])
+    else:
+        pos = _bisect(maxes, hi, 0, nmax, hi_inc)
+        if pos == nmax:
+            pos -= 1
+            end = len(<list>lists[pos])
+        else:
+            sub = lists[pos]
+            end = _bisect(sub, hi, 0, len(sub), hi_inc)
+    start = max(0, end - n)
+    sub = lists[pos]
+    if lo is not None and start < end and _cmp(sub[start], lo) < 0:    # the range starts in this sublist
+        start = _bisect(sub, lo, start, end, not lo_inc)
+        return sub[start:end][::-1]
+    out = sub[start:end][::-1]
+    while len(out) < n and pos > 0:
+        if lo is not None:
+            if len(<list>lists[pos]) == 0:
+                raise _Fallback
+            c = _cmp((<list>lists[pos])[0], lo)
+            if not (c > 0 or (lo_inc and c == 0)):
+                break
+        pos -= 1
+        sub = lists[pos]
+        out += sub[max(0, len(sub) - (n - len(out))):][::-1]
+    if lo is not None and out:
+        c = _cmp(out[len(out) - 1], lo)
+        if c < 0 or (c == 0 and not lo_inc):
+            ascending = out[::-1]
+            out = out[:len(out) - _bisect(ascending, lo, 0, len(ascending), not lo_inc)]
+    return out
+
+
+cdef inline bint _bound_ok(object bound):
+    return bound is None or type(bound) is bytes
+
+
+def take_forward(keys, lo, lo_inc, hi, hi_inc, n):
+    """Up to ``n`` keys of SortedList ``keys`` from ``lo`` upwards, not past ``hi`` (see ``kvstore._pycore``)."""
+    if _bound_ok(lo) and _bound_ok(hi) and type(n) is int and n >= 0:
+        try:
+            return _take_forward(keys, lo, lo_inc, hi, hi_inc, n)
+        except Exception:
+            pass
+    return _ref.take_forward(keys, lo, lo_inc, hi, hi_inc, n)
+
+
+def take_reverse(keys, lo, lo_inc, hi, hi_inc, n):
+    """Up to ``n`` keys of SortedList ``keys`` from ``hi`` downwards, not below ``lo`` (see ``kvstore._pycore``)."""
+    if _bound_ok(lo) and _bound_ok(hi) and type(n) is int and n >= 0:
+        try:
+            return _take_reverse(keys, lo, lo_inc, hi, hi_inc, n)
+        except Exception:
+            pass
+    return _ref.take_reverse(keys, lo, lo_inc, hi, hi_inc, n)
+
+
+# ------------------------------------------------------------------ one Query/Scan page
+
+cdef list _take(object keys, object lo, bint lo_inc, object hi, bint hi_inc, Py_ssize_t n, bint reverse):
+    try:
+        if reverse:
+            return _take_reverse(keys, lo, lo_inc, hi, hi_inc, n)
+        return _take_forward(keys, lo, lo_inc, hi, hi_inc, n)
+    except _Fallback:
+        if reverse:
+            return _ref.take_reverse(keys, lo, lo_inc, hi, hi_inc, n)
+        return _ref.take_forward(keys, lo, lo_inc, hi, hi_inc, n)
+
+
+cdef object _unpack_one(object packed):
+    if type(packed) is bytes:
+        try:
+            return _unpack_bytes(packed)
+        except Exception:
+            pass
+    return _ref.unpack_item(packed)
+
+
+def read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, values, limit, page_size, unpack):
+    """One Query/Scan page of a table or index: ``(found, read_bytes, stopped)`` (see ``kvstore._pycore``)."""
+    cdef Py_ssize_t c_shift, c_chunk, c_limit, c_page, read_bytes = 0, p, first, last, nparts, step, size
+    cdef bint c_lo_inc = lo_inc, c_hi_inc = hi_inc, c_reverse = reverse, c_unpack = unpack
+    cdef bint plo_inc, phi_inc
+    cdef PyObject* found_value
+    cdef list batch
+    if (type(partitions) is not list or type(locks) is not list or type(values) is not dict
+            or not (lo is None or (type(lo) is bytes and PyBytes_GET_SIZE(lo) > 0))
+            or not (hi is None or (type(hi) is bytes and PyBytes_GET_SIZE(hi) > 0))
+            or type(shift) is not int or type(chunk) is not int or type(page_size) is not int
+            or not (limit is None or type(limit) is int)):
+        return _ref.read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, values, limit,
+                              page_size, unpack)
+    try:
+        c_shift = shift
+        c_chunk = chunk
+        c_page = page_size
+        c_limit = -1 if limit is None else limit
+        if c_shift < 0 or c_shift > 8 or c_chunk < 1 or (limit is not None and c_limit < 0) \
+                or len(partitions) != len(locks) or len(partitions) == 0:
+            raise _Fallback
+    except Exception:
+        return _ref.read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, values, limit,
+                              page_size, unpack)
+    nparts = len(partitions)
+    first = 0 if lo is None else (<unsigned char>PyBytes_AS_STRING(lo)[0]) >> c_shift
+    last = nparts - 1 if hi is None else min(nparts - 1, (<unsigned char>PyBytes_AS_STRING(hi)[0]) >> c_shift)
+    found = []
+    if c_reverse:
+        p, step = last, -1
+    else:
+        p, step = first, 1
+    while first <= p <= last:
+        keys = partitions[p]
+        lock = locks[p]
+        plo, plo_inc, phi, phi_inc = lo, c_lo_inc, hi, c_hi_inc
+        while True:
+            with lock:
+                batch = _take(keys, plo, plo_inc, phi, phi_inc, c_chunk, c_reverse)
+            for row_key in batch:
+                found_value = PyDict_GetItem(values, row_key)
+                if found_value == NULL:       # removed after the key list was read
+                    continue
+                packed = <object>found_value
+                PyList_Append(found, _unpack_one(packed) if c_unpack else packed)
+                size = PyBytes_GET_SIZE(packed) if type(packed) is bytes else len(packed)
+                read_bytes += size
+                if len(found) == c_limit or read_bytes >= c_page:
+                    return found, read_bytes, True
+            if len(batch) < c_chunk:
+                break
+            if c_reverse:
+                phi, phi_inc = batch[len(batch) - 1], False
+            else:
+                plo, plo_inc = batch[len(batch) - 1], False
+        p += step
+    return found, read_bytes, False

@@ -1,0 +1,142 @@
+"""The read path's core entry points: ``request_row_key``, ``take_forward`` /
+``take_reverse`` and ``read_page`` agree between ``kvstore._pycore`` (the
+reference) and ``kvstore._ccore`` (compiled), and ``read_page`` is the walk
+Query and Scan did before it existed (``iter_range`` + look up + Limit + 1 MB).
+"""
+
+import importlib
+import threading
+from itertools import islice
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from sortedcontainers import SortedList
+
+from kvstore.types import Binary, number
+
+pycore = importlib.import_module("kvstore._pycore")
+try:
+    ccore = importlib.import_module("kvstore._ccore")
+except ImportError:  # pragma: no cover - depends on the build
+    ccore = None
+
+needs_ccore = pytest.mark.skipif(ccore is None, reason="kvstore._ccore is not built")
+CORES = [pytest.param(pycore, id="python"), pytest.param(ccore, id="cython", marks=needs_ccore)]
+relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+names = st.sampled_from(["pk", "sk", "other", ""])
+tags = st.sampled_from(["S", "N", "B", "X", None])
+key_values = st.one_of(
+    st.text(max_size=12), st.text(min_size=1020, max_size=1030), st.text(min_size=2040, max_size=2052),
+    st.integers(-10**6, 10**6).map(number), st.binary(max_size=12).map(Binary),
+    st.binary(min_size=1020, max_size=1030).map(Binary), st.none(), st.integers(), st.booleans())
+keys = st.one_of(st.dictionaries(names, key_values, max_size=3), st.none(), st.lists(st.integers(), max_size=2))
+
+
+@needs_ccore
+@relaxed
+@given(keys, names, tags, st.one_of(st.none(), names), tags)
+@example({"pk": "a"}, "pk", "S", None, None)
+@example({"pk": "a", "sk": number("1")}, "pk", "S", "sk", "N")
+@example({"pk": "", "sk": number("1")}, "pk", "S", "sk", "N")
+@example({"pk": "é" * 1024, "sk": "x"}, "pk", "S", "sk", "S")
+@example({"pk": "é" * 1025, "sk": "x"}, "pk", "S", "sk", "S")
+def test_request_row_key_agrees(key, hash_name, hash_tag, range_name, range_tag):
+    expected = pycore.request_row_key(key, hash_name, hash_tag, range_name, range_tag)
+    assert ccore.request_row_key(key, hash_name, hash_tag, range_name, range_tag) == expected
+    if expected is not None:
+        h = key[hash_name]
+        assert expected == pycore.storage_key(h, None if range_name is None else key[range_name])
+
+
+@pytest.mark.parametrize("core", CORES)
+def test_request_row_key_refuses_what_the_operations_reject(core):
+    ok = {"pk": "a", "sk": "b"}
+    assert core.request_row_key(ok, "pk", "S", "sk", "S") == pycore.storage_key("a", "b")
+    for bad in ({"pk": "a"}, {"pk": "a", "sk": "b", "x": "c"}, {"pk": "", "sk": "b"}, {"pk": "a", "sk": ""},
+                {"pk": number("1"), "sk": "b"}, {"pk": "a", "sk": Binary(b"")}, {"pk": "a" * 2049, "sk": "b"},
+                {"pk": "a", "sk": "b" * 1025}, {"pk": "a", "other": "b"}):
+        assert core.request_row_key(bad, "pk", "S", "sk", "S") is None, bad
+    assert core.request_row_key({"pk": "a" * 2048, "sk": "b" * 1024}, "pk", "S", "sk", "S") is not None
+
+
+def _sorted(values, load):
+    keys = SortedList(values)
+    keys._reset(load)
+    return keys
+
+
+bounds = st.one_of(st.none(), st.binary(min_size=1, max_size=3))
+
+
+@needs_ccore
+@relaxed
+@given(st.lists(st.binary(max_size=3), max_size=300), bounds, st.booleans(), bounds, st.booleans(),
+       st.integers(0, 40), st.sampled_from([4, 16, 1000]))
+def test_take_agrees(values, lo, lo_inc, hi, hi_inc, n, load):
+    keys = _sorted(values, load)
+    expected = list(islice(keys.irange(lo, hi, (lo_inc, hi_inc)), n))
+    assert pycore.take_forward(keys, lo, lo_inc, hi, hi_inc, n) == expected
+    assert ccore.take_forward(keys, lo, lo_inc, hi, hi_inc, n) == expected
+    expected = list(islice(keys.irange(lo, hi, (lo_inc, hi_inc), reverse=True), n))
+    assert pycore.take_reverse(keys, lo, lo_inc, hi, hi_inc, n) == expected
+    assert ccore.take_reverse(keys, lo, lo_inc, hi, hi_inc, n) == expected
+
+
+@needs_ccore
+def test_take_hands_keys_that_are_not_bytes_to_the_reference():
+    keys = _sorted(["a", "b", "c"], 4)
+    assert ccore.take_forward(keys, "a", False, None, True, 5) == ["b", "c"]
+    assert ccore.take_reverse(keys, None, True, "c", False, 5) == ["b", "a"]
+
+
+def _table(rows, partitions, load):
+    """``rows`` spread over ``partitions`` SortedLists by first byte, as kvstore.engine.table lays them out."""
+    shift = 8 - (partitions.bit_length() - 1)
+    lists = [SortedList() for _ in range(partitions)]
+    for sub in lists:
+        sub._reset(load)
+    for key in rows:
+        lists[key[0] >> shift].add(key)
+    return lists, [threading.RLock() for _ in range(partitions)], shift
+
+
+items = st.dictionaries(st.binary(min_size=1, max_size=3),
+                        st.fixed_dictionaries({"v": st.text(max_size=30)}), max_size=120)
+
+
+@needs_ccore
+@relaxed
+@given(items, st.sets(st.binary(min_size=1, max_size=3), max_size=10), st.sampled_from([1, 4, 16]),
+       st.sampled_from([4, 16, 1000]), bounds, st.booleans(), bounds, st.booleans(), st.booleans(),
+       st.integers(1, 130), st.one_of(st.none(), st.integers(1, 50)), st.integers(1, 2000), st.booleans())
+def test_read_page_agrees(rows, removed, partitions, load, lo, lo_inc, hi, hi_inc, reverse, chunk, limit,
+                          page_size, unpack):
+    packed = {k: pycore.pack_item(v) for k, v in rows.items()}
+    lists, locks, shift = _table(list(packed) + [k for k in removed if k not in packed], partitions, load)
+    args = (lists, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, packed, limit, page_size, unpack)
+    expected = pycore.read_page(*args)
+    assert ccore.read_page(*args) == expected
+    # ... and it is the walk Query/Scan did before: iter_range's batches, look up, stop at Limit or the size.
+    found, read_bytes, stopped = expected
+    walked, total = [], 0
+    order = range(partitions - 1, -1, -1) if reverse else range(partitions)
+    first = 0 if lo is None else lo[0] >> shift
+    last = partitions - 1 if hi is None else hi[0] >> shift
+    for p in order:
+        if not first <= p <= last:
+            continue
+        it = lists[p].irange(lo, hi, (lo_inc, hi_inc), reverse=reverse)
+        for key in it:
+            if key not in packed:
+                continue
+            walked.append(pycore.unpack_item(packed[key]) if unpack else packed[key])
+            total += len(packed[key])
+            if len(walked) == limit or total >= page_size:
+                break
+        else:
+            continue
+        break
+    assert found == walked and read_bytes == total
+    assert stopped == (len(walked) == limit or total >= page_size)
