@@ -27,10 +27,16 @@ def check_member_constraints(request):
         if len(key_schema) < 1:
             violations.append(("[]", "keySchema", "Member must have length greater than or equal to 1"))
         for i, element in enumerate(key_schema, 1):
+            if element.get("AttributeName") is None:
+                violations.append((None, f"keySchema.{i}.member.attributeName", "Member must not be null"))
             if element.get("KeyType") not in ("HASH", "RANGE"):
                 violations.append((element.get("KeyType"), f"keySchema.{i}.member.keyType",
                                    "Member must satisfy enum value set: [HASH, RANGE]"))
     violations += lsi_key_schema_violations(request.get("LocalSecondaryIndexes"))
+    for member, path in (("LocalSecondaryIndexes", "localSecondaryIndexes"),
+                         ("GlobalSecondaryIndexes", "globalSecondaryIndexes")):
+        for i, spec in enumerate(request.get(member) or (), 1):
+            violations += index_member_violations(spec, f"{path}.{i}.member")
     if definitions is None:
         violations.append((None, "attributeDefinitions", "Member must not be null"))
     else:
@@ -42,15 +48,53 @@ def check_member_constraints(request):
     billing = request.get("BillingMode")
     if billing is not None and billing not in ("PROVISIONED", "PAY_PER_REQUEST"):
         violations.append((billing, "billingMode", f"Member must satisfy enum value set: {BILLING_MODES}"))
-    throughput = request.get("ProvisionedThroughput")
-    if throughput:
-        for member, path in (("ReadCapacityUnits", "provisionedThroughput.readCapacityUnits"),
-                             ("WriteCapacityUnits", "provisionedThroughput.writeCapacityUnits")):
-            value = throughput.get(member)
-            if value is not None and value < 1:
-                violations.append((str(value), path, "Member must have value greater than or equal to 1"))
+    violations += throughput_violations(request.get("ProvisionedThroughput"), "provisionedThroughput")
     if violations:
         raise constraint_error(violations)
+
+
+def throughput_violations(throughput, path):
+    """A ProvisionedThroughput's member constraints: both capacity units given (the model requires
+    them), each at least 1."""
+    out = []
+    if throughput is not None:
+        for member in ("ReadCapacityUnits", "WriteCapacityUnits"):
+            value = throughput.get(member)
+            where = f"{path}.{member[:1].lower()}{member[1:]}"
+            if value is None:
+                out.append((None, where, "Member must not be null"))
+            elif value < 1:
+                out.append((str(value), where, "Member must have value greater than or equal to 1"))
+    return out
+
+
+#: members an index definition must carry (CreateTable's GlobalSecondaryIndex and LocalSecondaryIndex,
+#: UpdateTable's CreateGlobalSecondaryIndexAction), as the service model requires them
+INDEX_REQUIRED = ("IndexName", "KeySchema", "Projection")
+
+
+def index_member_violations(spec, path, required=INDEX_REQUIRED):
+    """Member constraints inside one index definition (``path`` is its member path, e.g.
+    ``globalSecondaryIndexes.1.member``): required members present, a KeySchema of at least
+    one element, each element with an AttributeName and a KeyType of the enum.
+
+    DynamoDB's validator reports these with the request's other member constraints,
+    before it looks at what the index means."""
+    out = []
+    for member in required:
+        if spec.get(member) is None:
+            out.append((None, f"{path}.{member[:1].lower()}{member[1:]}", "Member must not be null"))
+    key_schema = spec.get("KeySchema")
+    if key_schema is not None:
+        if not key_schema:
+            out.append(("[]", f"{path}.keySchema", "Member must have length greater than or equal to 1"))
+        for i, element in enumerate(key_schema, 1):
+            if element.get("AttributeName") is None:
+                out.append((None, f"{path}.keySchema.{i}.member.attributeName", "Member must not be null"))
+            if element.get("KeyType") not in ("HASH", "RANGE"):
+                out.append((element.get("KeyType"), f"{path}.keySchema.{i}.member.keyType",
+                            "Member must satisfy enum value set: [HASH, RANGE]"))
+    return out
 
 
 def _render(elements):

@@ -12,10 +12,11 @@ from kvstore.errors import (
     LimitExceededException, ResourceInUseException, ResourceNotFoundException, ValidationException,
     constraint_error, invalid_parameter,
 )
-from kvstore.operations.common import check_request, get_table
+from kvstore.operations.common import check_request, get_table, table_name_violations
 from kvstore.operations.table_description import describe
 from kvstore.operations.table_schema import (
-    check_billing, check_gsi_throughput, check_key_schema, check_projection, stream_specification_violations,
+    check_billing, check_gsi_throughput, check_key_schema, check_projection, index_member_violations,
+    stream_specification_violations, throughput_violations,
 )
 
 NOTHING_TO_DO = ("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
@@ -28,6 +29,7 @@ SETTINGS = ("BillingMode", "ProvisionedThroughput", "GlobalSecondaryIndexUpdates
 def run(engine, request):
     check_request(request)
     violations = stream_specification_violations(request.get("StreamSpecification"))
+    violations += gsi_update_violations(request.get("GlobalSecondaryIndexUpdates"))
     if violations:
         raise constraint_error(violations)
     if not any(request.get(m) is not None for m in SETTINGS) or request.get("GlobalSecondaryIndexUpdates") == []:
@@ -67,15 +69,9 @@ def run(engine, request):
 def _billing(meta, request):
     billing = request.get("BillingMode")
     throughput = request.get("ProvisionedThroughput")
-    if throughput:
-        violations = []
-        for member, path in (("ReadCapacityUnits", "provisionedThroughput.readCapacityUnits"),
-                             ("WriteCapacityUnits", "provisionedThroughput.writeCapacityUnits")):
-            value = throughput.get(member)
-            if value is not None and value < 1:
-                violations.append((str(value), path, "Member must have value greater than or equal to 1"))
-        if violations:
-            raise constraint_error(violations)
+    violations = throughput_violations(throughput, "provisionedThroughput")
+    if violations:
+        raise constraint_error(violations)
     # the same billing mode named again changes nothing: the throughput check below decides
     unchanged_billing = billing is None or (billing == "PROVISIONED" and meta.get("BillingMode", "PROVISIONED")
                                             == "PROVISIONED")
@@ -112,6 +108,25 @@ def _billing(meta, request):
 def _same_throughput(current, requested):
     return bool(current) and all(current.get(m) == requested.get(m)
                                  for m in ("ReadCapacityUnits", "WriteCapacityUnits"))
+
+
+def gsi_update_violations(updates):
+    """Member constraints inside ``GlobalSecondaryIndexUpdates`` (the service model's required members:
+    IndexName, KeySchema and Projection of ``Create``, IndexName of ``Update`` and ``Delete``, both
+    capacity units of a ProvisionedThroughput, at least 1), reported with the request's others."""
+    out = []
+    for i, update in enumerate(updates or (), 1):
+        for action, required in (("Create", None), ("Update", ("IndexName",)), ("Delete", ("IndexName",))):
+            spec = update.get(action)
+            if spec is None:
+                continue
+            path = f"globalSecondaryIndexUpdates.{i}.member.{action.lower()}"
+            out += index_member_violations(spec, path) if required is None else \
+                index_member_violations(spec, path, required)
+            if spec.get("IndexName") is not None:
+                out += table_name_violations(spec["IndexName"], f"{path}.indexName", 3)
+            out += throughput_violations(spec.get("ProvisionedThroughput"), f"{path}.provisionedThroughput")
+    return out
 
 
 def _gsi_updates(table, meta, request):

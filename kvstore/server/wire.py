@@ -155,7 +155,7 @@ def _json_default(o):
 # Streams APIs (one name never has two kinds across operations).  Unknown
 # members pass through: DynamoDB ignores them.
 _KINDS_BY_NAME = {
-    "string": """BackupArn BackupName BackupType BillingMode BillingModeOverride ClientRequestToken
+    "string": """BackupArn BackupName BulkOperationArn PerformanceTier SearchConditionExpression BackupType BillingMode BillingModeOverride ClientRequestToken
         ClientToken ConditionExpression ConditionalOperator ContributorInsightsAction
         ContributorInsightsMode ExclusiveStartBackupArn ExclusiveStartGlobalTableName
         ExclusiveStartShardId ExclusiveStartStreamArn ExclusiveStartTableName ExpectedRevisionId
@@ -168,14 +168,15 @@ _KINDS_BY_NAME = {
         ShardIterator ShardIteratorType SourceTableArn SourceTableName Statement StreamArn TableArn
         TableClass TableName TargetTableName UpdateExpression""",
     "boolean": """ConfirmRemoveSelfResourceAccess ConsistentRead DeletionProtectionEnabled
-        ScanIndexForward UseLatestRestorableTime""",
-    "integer": "Limit MaxResults PageSize Segment TotalSegments GlobalTableProvisionedWriteCapacityUnits",
-    "timestamp": "ExportTime RestoreDateTime TimeRangeLowerBound TimeRangeUpperBound",
+        ScanIndexForward UseLatestRestorableTime DisassociationProtectionEnabled""",
+    "integer": """Limit MaxResults PageSize Segment TotalSegments GlobalTableProvisionedWriteCapacityUnits
+        MaxWriteRequestUnits TopK""",
+    "timestamp": "ExportTime RestoreDateTime TimeRangeLowerBound TimeRangeUpperBound Timestamp",
     "list": """AttributeDefinitions AttributesToGet GlobalSecondaryIndexOverride
         GlobalSecondaryIndexUpdates GlobalSecondaryIndexes GlobalTableGlobalSecondaryIndexSettingsUpdate
         GlobalTableWitnessUpdates KeySchema LocalSecondaryIndexOverride LocalSecondaryIndexes
         Parameters ReplicaSettingsUpdate ReplicaUpdates ReplicationGroup Statements TagKeys Tags
-        TransactItems TransactStatements""",
+        TransactItems TransactStatements SearchVector VectorIndexOverride VectorIndexUpdates VectorIndexes""",
     "map": """AttributeUpdates ExclusiveStartKey Expected ExpressionAttributeNames
         ExpressionAttributeValues Item Key KeyConditions QueryFilter RequestItems ScanFilter""",
     "structure": """EnableKinesisStreamingConfiguration
@@ -184,7 +185,8 @@ _KINDS_BY_NAME = {
         PointInTimeRecoverySpecification ProvisionedThroughput ProvisionedThroughputOverride
         ProvisionedWriteCapacityAutoScalingUpdate S3BucketSource SSESpecification
         SSESpecificationOverride ShardFilter StreamSpecification TableCreationParameters
-        TimeToLiveSpecification UpdateKinesisStreamingConfiguration WarmThroughput""",
+        TimeToLiveSpecification UpdateKinesisStreamingConfiguration WarmThroughput FilterSpecification
+        InputS3Configuration OutputS3Configuration""",
 }
 MEMBER_KINDS = {name: kind for kind, names in _KINDS_BY_NAME.items() for name in names.split()}
 

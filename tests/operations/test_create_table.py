@@ -533,3 +533,28 @@ def test_invalid_index_names(db, name):
 def test_index_name_rules_allow_255_characters(db):
     """A 255-character index name is fine."""
     create(db, AttributeDefinitions=defs(pk="S", g="S"), GlobalSecondaryIndexes=[gsi("i" * 255)])
+
+
+@pytest.mark.parametrize("kind", ["GlobalSecondaryIndexes", "LocalSecondaryIndexes"])
+@pytest.mark.parametrize("spec,message", [
+    ({"IndexName": "idx", "KeySchema": [], "Projection": {"ProjectionType": "ALL"}},
+     "Value '[]' at '{path}.keySchema' failed to satisfy constraint: Member must have length greater than or "
+     "equal to 1"),
+    ({"IndexName": "idx", "Projection": {"ProjectionType": "ALL"}},
+     "Value null at '{path}.keySchema' failed to satisfy constraint: Member must not be null"),
+    ({"KeySchema": "K", "Projection": {"ProjectionType": "ALL"}},
+     "Value null at '{path}.indexName' failed to satisfy constraint: Member must not be null"),
+    ({"IndexName": "idx", "KeySchema": "K"},
+     "Value null at '{path}.projection' failed to satisfy constraint: Member must not be null"),
+])
+def test_index_definition_member_constraints(dynamodb, kind, spec, message):
+    """An index definition's required members (issue 14: a GSI without KeySchema answered 500)."""
+    key = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "g", "KeyType": "RANGE"}]
+    spec = {k: (key if v == "K" else v) for k, v in spec.items()}
+    path = ("globalSecondaryIndexes" if kind == "GlobalSecondaryIndexes" else "localSecondaryIndexes") + ".1.member"
+    name = unique_name()
+    with validation("1 validation error detected: " + message.replace("{path}", path)):
+        dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", KeySchema=HASH_RANGE,
+                              AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "g")],
+                              **{kind: [spec]})
+    assert name not in [t.name for t in dynamodb.tables.all()]

@@ -125,6 +125,54 @@ def test_throughput_of_zero_or_below_is_rejected(db, read, write, message):
     assert (throughput["ReadCapacityUnits"], throughput["WriteCapacityUnits"]) == (5, 5)
 
 
+@pytest.mark.parametrize("throughput,paths", [
+    ({"ReadCapacityUnits": 5}, ["provisionedThroughput.writeCapacityUnits"]),
+    ({}, ["provisionedThroughput.readCapacityUnits", "provisionedThroughput.writeCapacityUnits"]),
+])
+def test_throughput_missing_a_member_is_rejected_and_changes_nothing(dynamodb, throughput, paths):
+    """Both capacity units are required members of ProvisionedThroughput (issue 14: a missing one was
+    stored, then DescribeTable failed on it)."""
+    table = provisioned_table(dynamodb, 5, 5)
+    parts = [f"Value null at '{p}' failed to satisfy constraint: Member must not be null" for p in paths]
+    n = len(parts)
+    with validation(f"{n} validation error{'s' if n > 1 else ''} detected: " + "; ".join(parts)):
+        table.update(ProvisionedThroughput=throughput)
+    throughput = describe(table)["ProvisionedThroughput"]
+    assert (throughput["ReadCapacityUnits"], throughput["WriteCapacityUnits"]) == (5, 5)
+
+
+_NULL = "failed to satisfy constraint: Member must not be null"
+
+
+@pytest.mark.parametrize("update,message", [
+    ({"Create": {"IndexName": "gsi_new", "KeySchema": [], "Projection": {"ProjectionType": "ALL"}}},
+     "Value '[]' at 'globalSecondaryIndexUpdates.1.member.create.keySchema' failed to satisfy constraint: "
+     "Member must have length greater than or equal to 1"),
+    ({"Create": {"IndexName": "gsi_new", "Projection": {"ProjectionType": "ALL"}}},
+     f"Value null at 'globalSecondaryIndexUpdates.1.member.create.keySchema' {_NULL}"),
+    ({"Create": {"KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}},
+     f"Value null at 'globalSecondaryIndexUpdates.1.member.create.indexName' {_NULL}"),
+    ({"Create": {"IndexName": "gsi_new", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}]}},
+     f"Value null at 'globalSecondaryIndexUpdates.1.member.create.projection' {_NULL}"),
+    ({"Create": {"IndexName": "gsi_new", "KeySchema": [{"KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}},
+     f"Value null at 'globalSecondaryIndexUpdates.1.member.create.keySchema.1.member.attributeName' {_NULL}"),
+    ({"Delete": {}}, f"Value null at 'globalSecondaryIndexUpdates.1.member.delete.indexName' {_NULL}"),
+    ({"Update": {"ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}},
+     f"Value null at 'globalSecondaryIndexUpdates.1.member.update.indexName' {_NULL}"),
+    ({"Delete": {"IndexName": "g"}},
+     "Value 'g' at 'globalSecondaryIndexUpdates.1.member.delete.indexName' failed to satisfy constraint: "
+     "Member must have length greater than or equal to 3"),
+])
+def test_gsi_update_member_constraints(dynamodb, update, message):
+    """The members GlobalSecondaryIndexUpdates actions require, checked as DynamoDB's validator does
+    (issue 14: a Create without IndexName made an index named null; one without KeySchema answered 500)."""
+    range_table = create_table(dynamodb, hash_key=("pk", "S"), range_key=("sk", "N"))
+    with validation("1 validation error detected: " + message):
+        range_table.update(AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"}],
+                           GlobalSecondaryIndexUpdates=[update])
+    assert "GlobalSecondaryIndexes" not in describe(range_table)
+
+
 def test_throughput_on_an_on_demand_table(hash_table):
     """ProvisionedThroughput alone on a PAY_PER_REQUEST table is rejected."""
     with validation():
@@ -299,7 +347,9 @@ def test_two_updates_of_one_index(gsi_table):
             {"Update": {"IndexName": "gsi_all", "ProvisionedThroughput": throughput}}])
 
 
-@pytest.mark.parametrize("entry", [{}, {"Create": {"IndexName": "gsi_x", "KeySchema": [], "Projection": {}},
+@pytest.mark.parametrize("entry", [{}, {"Create": {"IndexName": "gsi_x", "KeySchema": [{"AttributeName": "g",
+                                                                                      "KeyType": "HASH"}],
+                                                   "Projection": {"ProjectionType": "ALL"}},
                                         "Delete": {"IndexName": "gsi_all"}}])
 def test_gsi_update_entry_with_zero_or_two_actions(gsi_table, entry):
     """Each GlobalSecondaryIndexUpdates entry holds exactly one of Create, Update, Delete."""
