@@ -17,12 +17,15 @@ import time
 import types as _pytypes
 
 from kvstore import errors
-from kvstore.conditions import build_expression
+from kvstore.conditions import _is_condition as is_condition, build_expression
 from kvstore.engine.database import MEMORY, Engine
 from kvstore.engine.plans import BackupPlan
 from kvstore.operations import DYNAMODB, OPERATIONS, action_name, execute, module_name
+from kvstore.params import check as check_params
 from kvstore.types import from_python
 
+#: the start of from_python's TypeError for a map key that is not a string
+_NOT_A_NAME = "Map keys must be strings"
 _CONDITION_MEMBERS = (("KeyConditionExpression", True), ("FilterExpression", False),
                       ("ConditionExpression", False))
 
@@ -157,6 +160,7 @@ class Database:
 
     def _call(self, action, request):
         try:
+            check_params(action, request)         # boto3's ParamValidationError, before DynamoDB's checks
             response = execute(self.engine, action, request)
         except errors.DynamoDBError as e:
             e._operation_name = action
@@ -179,6 +183,8 @@ class Database:
         allow = self.allow_floats
         out = {}
         for k, v in item.items():
+            if type(k) is not str:
+                return item                       # kvstore.params reports the name's type, as boto3 does
             if not k.isascii():
                 from_python(k)
             out[k] = v if (type(v) is str and v.isascii()) else from_python(v, allow)
@@ -198,7 +204,7 @@ class Database:
         values = request.get("ExpressionAttributeValues")
         for member, is_key in _CONDITION_MEMBERS:
             condition = request.get(member)
-            if condition is not None and not isinstance(condition, str):
+            if condition is not None and not isinstance(condition, str) and is_condition(condition):
                 text, names, values = build_expression(condition, is_key, names, values)
                 request[member] = text
         if names is not None:
@@ -245,8 +251,16 @@ class Database:
                     request = _convert(request, steps[:-1], self._expressions)
                 else:
                     request = _convert(request, steps, self._converters[kind])
-        except errors.ValidationException:
-            self.members_first(operation, kwargs)
+        except errors.DynamoDBError as e:
+            # boto3 converts values without judging them and checks parameters next: a wrong type
+            # elsewhere in the call is its ParamValidationError, before DynamoDB sees the value
+            check_params(action, kwargs)
+            if isinstance(e, errors.ValidationException):
+                self.members_first(operation, kwargs)
+            raise
+        except TypeError as e:
+            if str(e).startswith(_NOT_A_NAME):        # {"m": {1: 2}}: boto3's ParamValidationError
+                check_params(action, kwargs, attribute_names=True)
             raise
         return dict(request) if request is kwargs else request
 
@@ -337,8 +351,14 @@ class Table:
     def _one_member(self, action, member, kwargs):
         try:
             return {"TableName": self.name, member: self._db._item(kwargs[member])}
-        except errors.ValidationException:
-            self._db.members_first(OPERATIONS[action], {"TableName": self.name, member: kwargs[member]})
+        except errors.DynamoDBError as e:
+            check_params(action, {**kwargs, "TableName": self.name})
+            if isinstance(e, errors.ValidationException):
+                self._db.members_first(OPERATIONS[action], {"TableName": self.name, member: kwargs[member]})
+            raise
+        except TypeError as e:
+            if str(e).startswith(_NOT_A_NAME):
+                check_params(action, {**kwargs, "TableName": self.name}, attribute_names=True)
             raise
 
     # -- control plane ---------------------------------------------------------

@@ -56,6 +56,48 @@ class DynamoDBError(Exception):
         return (_rebuild, (self.code, self.message, self.extra))
 
 
+class ParamValidationError(Exception):
+    """boto3's client-side check of a call's parameters failed (``kvstore.params``): not a DynamoDB error.
+
+    The message is botocore's, ``Parameter validation failed:`` and one line per
+    problem; ``kwargs["report"]`` holds those lines, as botocore's error does.
+    Raised as a class that also derives from ``botocore.exceptions.ParamValidationError``
+    when botocore is installed (:func:`param_validation_error`).
+    """
+
+    fmt = "Parameter validation failed:\n{report}"
+
+    def __init__(self, **kwargs):
+        Exception.__init__(self, self.fmt.format(**kwargs))
+        self.kwargs = kwargs
+
+    def __reduce__(self):
+        return (_param_error, (self.kwargs.get("report", ""),))
+
+
+_PARAM_ERROR = None
+
+
+def param_validation_error(report):
+    """A ParamValidationError for ``report``, catchable as botocore's too when botocore is importable."""
+    global _PARAM_ERROR
+    if _PARAM_ERROR is None:
+        try:
+            from botocore.exceptions import ParamValidationError as boto
+        except ImportError:
+            _PARAM_ERROR = ParamValidationError
+        else:
+            _PARAM_ERROR = type("ParamValidationError", (ParamValidationError, boto), {
+                "__module__": __name__, "__qualname__": "ParamValidationError",
+                "__doc__": ParamValidationError.__doc__, "__init__": ParamValidationError.__init__,
+                "__reduce__": ParamValidationError.__reduce__})
+    return _PARAM_ERROR(report=report)
+
+
+def _param_error(report):
+    return param_validation_error(report)
+
+
 def _rebuild(code, message, extra):
     return ERRORS_BY_CODE[code](message, **extra)
 

@@ -9,6 +9,8 @@ checks deep inside an operation rather than stopping at the first one.
 It returns the body and the member paths it spoiled.
 """
 
+from decimal import Decimal
+
 import botocore.session
 
 _SESSION = botocore.session.get_session()
@@ -55,12 +57,30 @@ def _wrong(rng, depth=0):
     return rng.choice(_AV_SAMPLES)
 
 
-def _valid(rng, shape, name, path, spoil, spoiled, depth):
+# Python values where an attribute value belongs (the embedded API and boto3's resource layer take these)
+_NATIVE_SAMPLES = [
+    "x", 1, Decimal("1.5"), Decimal("1e200"), b"\x00", True, None, {"a", "b"}, {1, 2}, [1, "x"], {"k": [1]}, "",
+    1.5, object(), set(), [object()], {1: 2}, (1, 2), frozenset({b"x"}), 10 ** 40, float("nan"),
+]
+
+
+def _wrong_native(rng, depth=0):
+    """A Python value of any type, for calls: what a caller might pass by mistake."""
+    r = rng.random()
+    if r < 0.5:
+        return _wrong(rng, depth)
+    return rng.choice([5, -1, 2.5, "x", "", None, True, [], (), {}, {"x": 1}, [1, "a"], ("a",), {5: "x"},
+                       b"x", bytearray(b"x"), {1, 2}, object(), Decimal("1"), 10 ** 30, [{"x": None}]])
+
+
+def _valid(rng, shape, name, path, spoil, spoiled, depth, native=False):
     if rng.random() < spoil:
         spoiled.add(path)
-        return _wrong(rng)
+        return _wrong_native(rng) if native else _wrong(rng)
     kind = shape.type_name
     if shape.name == "AttributeValue":
+        if native:
+            return rng.choice(_NATIVE_SAMPLES[:12]) if rng.random() < 0.8 else rng.choice(_NATIVE_SAMPLES)
         return rng.choice(_AV_SAMPLES[:12]) if rng.random() < 0.8 else rng.choice(_AV_SAMPLES)
     if kind == "structure":
         out = {}
@@ -68,18 +88,18 @@ def _valid(rng, shape, name, path, spoil, spoiled, depth):
             return out
         for member, sub in shape.members.items():
             if member in shape.required_members or rng.random() < 0.35:
-                out[member] = _valid(rng, sub, member, f"{path}.{member}", spoil, spoiled, depth + 1)
+                out[member] = _valid(rng, sub, member, f"{path}.{member}", spoil, spoiled, depth + 1, native)
         return out
     if kind == "list":
         if depth > 6:
             return []
-        return [_valid(rng, shape.member, name, f"{path}[]", spoil, spoiled, depth + 1)
+        return [_valid(rng, shape.member, name, f"{path}[]", spoil, spoiled, depth + 1, native)
                 for _ in range(rng.choice([0, 1, 1, 2, 3]))]
     if kind == "map":
         if depth > 6:
             return {}
         keys = ["pk", "sk", ":v", "#n", "a", TABLE]
-        return {rng.choice(keys): _valid(rng, shape.value, name, f"{path}.*", spoil, spoiled, depth + 1)
+        return {rng.choice(keys): _valid(rng, shape.value, name, f"{path}.*", spoil, spoiled, depth + 1, native)
                 for _ in range(rng.choice([0, 1, 1, 2]))}
     if kind == "string":
         if shape.enum and rng.random() < 0.85:
@@ -100,17 +120,25 @@ def _valid(rng, shape, name, path, spoil, spoiled, depth):
     return None
 
 
-def bad_request(rng, service, operation, spoil=0.15):
-    """``(body, spoiled member paths)`` of a malformed request for ``operation``."""
+def bad_request(rng, service, operation, spoil=0.15, native=False):
+    """``(body, spoiled member paths)`` of a malformed request for ``operation``.
+
+    ``native``: the keyword arguments of a call instead (Python values where
+    attribute values belong, Python objects of any type as spoilt values), for
+    the embedded API and boto3's resource client.
+    """
     shape = MODELS[service].operation_model(operation).input_shape
     spoiled = set()
-    body = _valid(rng, shape, operation, operation, 0.0, spoiled, 0) if shape is not None else {}
+    body = _valid(rng, shape, operation, operation, 0.0, spoiled, 0, native) if shape is not None else {}
     if shape is not None:
         for member, sub in shape.members.items():
             if rng.random() < 0.5:
-                body[member] = _valid(rng, sub, member, f"{operation}.{member}", spoil, spoiled, 1)
+                body[member] = _valid(rng, sub, member, f"{operation}.{member}", spoil, spoiled, 1, native)
     if not spoiled and shape is not None and shape.members:
         member = rng.choice(list(shape.members))
-        body[member] = _wrong(rng)
+        body[member] = _wrong_native(rng) if native else _wrong(rng)
         spoiled.add(f"{operation}.{member}")
+    if native and rng.random() < 0.1:
+        body[rng.choice(["Foo", "tablename", "Key ", "Itemz"])] = 1            # an unknown member
+        spoiled.add(f"{operation}.<unknown>")
     return body, spoiled

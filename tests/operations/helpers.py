@@ -90,6 +90,24 @@ def validation(message=None, **parts):
     return raises("ValidationException", message, **parts)
 
 
+@contextlib.contextmanager
+def wrong_type(db, parameter=None):
+    """A member of the wrong type: the embedded API raises what boto3 raises before sending
+    (``ParamValidationError``, kvstore.params); faces that send the request (boto3 with
+    ``parameter_validation=False``, the wire) get DynamoDB's SerializationException.
+    ``parameter`` is botocore's name of the member (``TimeToLiveSpecification.Enabled``)."""
+    if isinstance(db, kvstore.api.Database):
+        with pytest.raises(kvstore.errors.ParamValidationError) as excinfo:
+            yield excinfo
+        text = str(excinfo.value)
+        assert text.startswith("Parameter validation failed:\n"), text
+        if parameter is not None:
+            assert f"Invalid type for parameter {parameter}, " in text, text
+    else:
+        with raises("SerializationException") as excinfo:
+            yield excinfo
+
+
 def cancellation_codes(e):
     return [r["Code"] for r in e.response["CancellationReasons"]]
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from .helpers import create_table, index, number_rejected, raises, validation
+from .helpers import create_table, index, number_rejected, raises, validation, wrong_type
 
 E = "Statement wasn't well formed, can't be processed: "
 
@@ -436,17 +436,19 @@ def test_nesting_beyond_32_levels_is_refused(client, table):
         run(client, f"INSERT INTO \"{table.name}\" VALUE {{'pk': 'a', 'sk': 2, 'li': ?}}", value)
 
 
-def test_members_of_the_wrong_type(client, table, face):
-    """A member of the wrong JSON type is a SerializationException on every face, never an internal error.
+def test_members_of_the_wrong_type(client, table, face, db):
+    """A member of the wrong JSON type is a SerializationException on the faces that send it, boto3's
+    ParamValidationError from the embedded API (as boto3 raises before sending), never an internal error.
     (boto3's resource layer walks Parameters and Statements itself, so those shapes are sent only embedded.)"""
-    requests = [{"Statement": 123}, {"Statement": f'SELECT * FROM "{table.name}"', "Limit": "2"}]
+    requests = [({"Statement": 123}, "Statement"),
+                ({"Statement": f'SELECT * FROM "{table.name}"', "Limit": "2"}, "Limit")]
     if face == "embedded":
-        requests.append({"Statement": f'SELECT * FROM "{table.name}"', "Parameters": "abc"})
-    for request in requests:
-        with raises("SerializationException"):
+        requests.append(({"Statement": f'SELECT * FROM "{table.name}"', "Parameters": "abc"}, "Parameters"))
+    for request, parameter in requests:
+        with wrong_type(db, parameter):
             client.execute_statement(**request)
-    with raises("SerializationException"):
+    with wrong_type(db, "Statements[0].Statement"):
         client.batch_execute_statement(Statements=[{"Statement": 5}])
     if face == "embedded":
-        with raises("SerializationException"):
+        with wrong_type(db, "TransactStatements"):
             client.execute_transaction(TransactStatements="x")

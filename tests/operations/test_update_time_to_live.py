@@ -10,7 +10,7 @@ import pytest
 import kvstore
 from kvstore.testing import ManualClock
 
-from .helpers import create_table, raises, unique_name, validation
+from .helpers import create_table, raises, unique_name, validation, wrong_type
 
 NULL = "failed to satisfy constraint: Member must not be null"
 
@@ -246,13 +246,13 @@ def test_bad_table_name(db):
 
 
 def test_enabled_not_a_boolean(db, hash_table):
-    with raises("SerializationException"):
+    with wrong_type(db, "TimeToLiveSpecification.Enabled"):
         db.meta.client.update_time_to_live(TableName=hash_table.name,
                                            TimeToLiveSpecification={"Enabled": "dog", "AttributeName": "x"})
 
 
 def test_attribute_name_not_a_string(db, hash_table):
-    with raises("SerializationException"):
+    with wrong_type(db, "TimeToLiveSpecification.AttributeName"):
         db.meta.client.update_time_to_live(TableName=hash_table.name,
                                            TimeToLiveSpecification={"Enabled": True, "AttributeName": 3})
 

@@ -209,17 +209,19 @@ def test_generated_malformed_requests_over_a_socket_keep_the_connection(server):
         conn.close()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 1, not done: the embedded API does not yet check member "
-                                       "kinds as boto3's ParamValidationError does; a list where a number "
-                                       "belongs reaches the operation and raises TypeError")
-def test_a_malformed_embedded_call_raises_a_dynamodb_error():
-    from kvstore.errors import DynamoDBError
+def test_a_malformed_embedded_call_raises_what_boto3_raises():
+    """The embedded API checks member types as boto3 does before sending: botocore's ParamValidationError
+    (kvstore.params; more cases and the generator in tests/hardening/test_malformed_calls.py)."""
+    from kvstore.errors import ParamValidationError
     db = kvstore.open(":memory:")
     try:
-        with pytest.raises(DynamoDBError):
+        with pytest.raises(ParamValidationError) as excinfo:
             db.client().create_table(
                 TableName="abc", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                 AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
                 ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": [1]})
+        assert str(excinfo.value) == (
+            "Parameter validation failed:\nInvalid type for parameter ProvisionedThroughput.WriteCapacityUnits, "
+            "value: [1], type: <class 'list'>, valid types: <class 'int'>")
     finally:
         db.close()

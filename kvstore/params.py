@@ -1,0 +1,233 @@
+"""boto3's client-side parameter check, for the embedded API: ``ParamValidationError``.
+
+boto3 checks every call against botocore's service model before sending it:
+a value of the wrong Python type at any member (``Key=5``, ``Item=[...]``,
+``ProvisionedThroughput={"ReadCapacityUnits": "x"}``) or an unknown member is
+``botocore.exceptions.ParamValidationError``, whose message lists every
+problem it found (missing required members and values under a minimum
+included).  The embedded API (``kvstore.open(...)``: Table, resource and
+client methods) raises the same error with the same message for the same
+calls, so code moved between boto3 and kvstore sees one behaviour, and a
+malformed call never reaches an operation to fail there with a TypeError.
+
+Only a wrong type or an unknown member raises here.  A call whose only
+problems are missing members or values under a minimum goes on to the
+operation, which answers DynamoDB's own ValidationException (what a client
+that does not validate, or boto3 with ``parameter_validation=False``, gets);
+the tests of DynamoDB's validation rely on that.  A ``bool`` where a number
+belongs passes boto3 (``bool`` is an ``int``) and DynamoDB refuses it as JSON
+``true``: that is the SerializationException the wire face answers.
+
+The error is ``kvstore.errors.ParamValidationError``; when botocore is
+installed, the raised class also derives from
+``botocore.exceptions.ParamValidationError`` so ``except`` clauses written for
+boto3 catch it.  botocore is not needed: the shapes come from
+``kvstore/server/_request_shapes.py`` (generated from its model).  Attribute
+values were converted from Python before (``kvstore.types.from_python``, which
+raises boto3's TypeError for an unsupported type), so they are not walked.
+
+Cost: one pass over the members given (attribute values skipped, an item's
+attribute names looked at once); the full report is built only on failure.
+"""
+
+import datetime
+import decimal
+
+from kvstore import errors
+from kvstore.server._request_shapes import KEY_MINIMUM, MINIMUM, OPERATIONS, REQUIRED, SHAPES
+
+__all__ = ["check", "ParamValidationError"]
+
+ParamValidationError = errors.ParamValidationError
+
+# botocore's ParamValidator: the Python types each kind accepts (isinstance), as it names them
+_TYPES = {
+    "structure": (dict,), "map": (dict,), "list": (list, tuple),
+    "string": (str,), "integer": (int,), "long": (int,), "boolean": (bool,),
+    "double": (float, decimal.Decimal, int), "float": (float, decimal.Decimal, int),
+    "blob": (bytes, bytearray, str), "timestamp": (datetime.datetime, datetime.date, str, int, float),
+}
+_NAMES = {kind: ", ".join(str(t) for t in types) for kind, types in _TYPES.items()}
+_NAMES["blob"] = f"{bytes}, {bytearray}, file-like object"
+_NAMES["timestamp"] = f"{datetime.datetime}, timestamp-string"
+_NUMBERS = ("integer", "long", "double", "float")
+
+
+def _kind(name):
+    shape = SHAPES[name]
+    if shape == "AV":
+        return "AV"
+    return shape if isinstance(shape, str) else shape[0]
+
+
+def _timestamp(value):
+    """Whether botocore takes ``value`` as a timestamp (a datetime, epoch seconds, or a date string)."""
+    if isinstance(value, datetime.datetime):
+        return True
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            try:
+                datetime.datetime.fromisoformat(value)
+                return True
+            except ValueError:
+                import email.utils
+                try:
+                    return email.utils.parsedate_to_datetime(value) is not None
+                except (TypeError, ValueError, IndexError):
+                    return False
+    if not isinstance(value, (int, float, decimal.Decimal)):
+        return False
+    try:
+        datetime.datetime.fromtimestamp(float(value), datetime.timezone.utc)
+        return True
+    except (OverflowError, ValueError, OSError):
+        return False
+
+
+def _names(value, path, errors_, depth=0):
+    """Attribute names that are not strings inside a Python attribute value, named as boto3 reports
+    them once its serializer made the value DynamoDB JSON (``Item.a.M (key: 1)``, ``Item.a.L[0].M ...``)."""
+    if depth > 64:
+        return
+    if isinstance(value, dict):
+        path += ".M"
+        for key, inner in value.items():
+            if type(key) is not str:
+                errors_.append(("type", f"{path} (key: {key})", key, "string"))
+            _names(inner, f"{path}.{key}", errors_, depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for i, inner in enumerate(value):
+            _names(inner, f"{path}.L[{i}]", errors_, depth + 1)
+
+
+def _walk(value, name, path, errors_, full, names=False):
+    """Append botocore's errors for ``value`` of shape ``name`` at ``path`` (``full``: all of them, in
+    botocore's order; else only wrong types and unknown members; ``names``: look inside attribute
+    values for attribute names that are not strings)."""
+    shape = SHAPES[name]
+    if shape == "AV":
+        if names:
+            _names(value, path, errors_)
+        return
+    kind = shape if isinstance(shape, str) else shape[0]
+    if kind == "timestamp":
+        if not _timestamp(value):
+            errors_.append(("type", path, value, kind))
+        return
+    if not isinstance(value, _TYPES[kind]) and not (kind == "blob" and hasattr(value, "read")):
+        errors_.append(("type", path, value, kind))
+        return
+    if kind == "structure":
+        members = shape[1]
+        if full:
+            for member in REQUIRED.get(name, ()):
+                if member not in value:
+                    errors_.append(("missing", path, member, None))
+        for member in value:
+            if member not in members:
+                errors_.append(("unknown", path, member, list(members)))
+        for member, inner in value.items():
+            sub = members.get(member)
+            if sub is not None:
+                _walk(inner, sub, f"{path}.{member}", errors_, full, names)
+        return
+    if kind in _NUMBERS and type(value) is bool and not full:
+        errors_.append(("bool", path, value, kind))
+        return
+    if full and name in MINIMUM:
+        if kind in ("string", "list", "blob"):
+            if len(value) < MINIMUM[name]:
+                errors_.append(("length", path, len(value), MINIMUM[name]))
+        elif kind in _NUMBERS and value < MINIMUM[name]:
+            errors_.append(("range", path, value, MINIMUM[name]))
+    if kind == "list":
+        sub = shape[1]
+        if SHAPES[sub] != "AV" or names:
+            for i, inner in enumerate(value):
+                _walk(inner, sub, f"{path}[{i}]", errors_, full, names)
+    elif kind == "map":
+        sub = shape[1]
+        walk_values = SHAPES[sub] != "AV" or names
+        key_minimum = KEY_MINIMUM.get(name, 0) if full else 0
+        for key, inner in value.items():
+            if type(key) is not str:
+                errors_.append(("type", f"{path} (key: {key})", key, "string"))
+            elif len(key) < key_minimum:
+                errors_.append(("length", f"{path} (key: {key})", len(key), key_minimum))
+            if walk_values:
+                _walk(inner, sub, f"{path}.{key}", errors_, full, names)
+
+
+def _line(error):
+    reason, path, value, extra = error
+    path = path[1:] if path.startswith(".") else (path or "input")
+    if reason == "type":
+        return f"Invalid type for parameter {path}, value: {value}, type: {type(value)}, valid types: {_NAMES[extra]}"
+    if reason == "missing":
+        return f'Missing required parameter in {path}: "{value}"'
+    if reason == "unknown":
+        return f'Unknown parameter in {path}: "{value}", must be one of: {", ".join(extra)}'
+    if reason == "length":
+        return f"Invalid length for parameter {path}, value: {value}, valid min length: {extra}"
+    return f"Invalid value for parameter {path}, value: {value}, valid min value: {extra}"
+
+
+_FAST = {}      # action -> {member: (exact types, kind)} for the members checked without a walk
+
+
+def _fast_table(root):
+    table = {}
+    for member, name in SHAPES[root][1].items():
+        shape = SHAPES[name]
+        if isinstance(shape, str):
+            if shape in ("string", "boolean", "integer", "long"):
+                table[member] = (_TYPES[shape], shape)
+        elif shape[0] == "map" and SHAPES[shape[1]] == "AV" and name not in KEY_MINIMUM:
+            table[member] = ((dict,), "names")                # an item or key: attribute names only
+    return table
+
+
+def _fast_ok(action, root, request):
+    """True when every member is of a kind checked at a glance and of its exact type (the common call:
+    ``TableName`` and ``Item`` / ``Key``); anything else takes the walk."""
+    table = _FAST.get(action)
+    if table is None:
+        table = _FAST[action] = _fast_table(root)
+    for member, value in request.items():
+        spec = table.get(member)
+        if spec is None or type(value) not in spec[0]:
+            return False
+        if spec[1] == "names":
+            for key in value:
+                if type(key) is not str:
+                    return False
+    return True        # (values under a minimum alone raise nothing here: DynamoDB's checks answer)
+
+
+def check(action, request, attribute_names=False):
+    """Raise boto3's ParamValidationError for a wrong type or unknown member anywhere in ``request``.
+
+    ``request`` is the call's keyword arguments after attribute values were
+    converted (``Database.native_request``), or before when their conversion
+    failed; ``attribute_names`` then also looks inside the Python attribute
+    values for names that are not strings (``{"m": {1: 2}}``), which boto3
+    reports once its serializer has made them DynamoDB JSON.  Unknown actions
+    are left to the operation registry (UnknownOperationException).
+    """
+    root = OPERATIONS.get(action)
+    if root is None:
+        return
+    if not attribute_names and _fast_ok(action, root, request):
+        return
+    found = []
+    _walk(request, root, "", found, False, attribute_names)
+    if not found:
+        return
+    if any(e[0] != "bool" for e in found):
+        report = []
+        _walk(request, root, "", report, True, attribute_names)
+        raise errors.param_validation_error("\n".join(_line(e) for e in report))
+    from kvstore.server.shapes import mismatch
+    raise mismatch(found[0][2], found[0][3])
