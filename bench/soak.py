@@ -39,7 +39,7 @@ import tempfile
 import threading
 import time
 
-from bench.histogram import Histogram
+from .histogram import Histogram
 
 TABLE = "soak"
 PARTITIONS = 200           # per client

@@ -15,6 +15,8 @@ from kvstore.operations.common import (
     capacity, check_attribute_names, check_collection_size, check_constraints, check_index_keys, check_item_size, enum_violations,
     get_table, item_collection_metrics, key_from_item, key_from_request, table_name_violations, write_units,
 )
+from kvstore.operations.writing import index_write_units
+from kvstore.types import item_size
 
 WRITES_ITEMS = True
 REQUEST_VALUES = ("RequestItems.*.[].PutRequest.Item:item", "RequestItems.*.[].DeleteRequest.Key:item")
@@ -70,6 +72,9 @@ def run(engine, request):
                 raise ValidationException("Provided list of item keys contains duplicates")
             seen.add((name, row_key))
     units = {}
+    index_units = {}                      # table name -> {(index name, kind): units}
+    mode = request.get("ReturnConsumedCapacity")
+    mode = mode if mode in ("TOTAL", "INDEXES") else None
     metrics = {}
     meter = engine.capacity
     unprocessed = {}
@@ -95,8 +100,15 @@ def run(engine, request):
                 check_collection_size(table, row_key, old_packed, packed)
                 lsn = engine.commit([(table, row_key, old, source if packed is not None else None, packed)])
         engine.wait_durable(lsn)
-        item_units = write_units(max(size, len(old_packed or b"")))
-        units[table.name] = units.get(table.name, 0) + item_units
+        if mode is not None:
+            new = source if packed is not None else None
+            item_units = write_units(max(item_size(new) if new is not None else 0, len(old_packed or b"")))
+            units[table.name] = units.get(table.name, 0) + item_units
+            if table.indexes:                     # each index entry written or removed (reference 7)
+                charged = index_units.setdefault(table.name, {})
+                for index, u in index_write_units(table, row_key, old, new).items():
+                    charged[index] = charged.get(index, 0) + u
+                    units[table.name] += u
         if ticket is not None:
             meter.charge_write(ticket, old_packed, packed, old, source if packed is not None else None)
         if request.get("ReturnItemCollectionMetrics") == "SIZE":
@@ -107,9 +119,9 @@ def run(engine, request):
             sum(map(len, unprocessed.values())) == len(plan):
         raise throttled.error()        # nothing could be processed: DynamoDB throttles the whole call
     response = {"UnprocessedItems": unprocessed}
-    mode = request.get("ReturnConsumedCapacity")
-    if mode in ("TOTAL", "INDEXES"):
-        response["ConsumedCapacity"] = [capacity(n, u, mode, read=False) for n, u in units.items()]
+    if mode is not None:
+        response["ConsumedCapacity"] = [capacity(n, u, mode, index_units.get(n), read=False)
+                                        for n, u in units.items()]
     if metrics:
         response["ItemCollectionMetrics"] = metrics
     return response

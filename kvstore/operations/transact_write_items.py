@@ -20,6 +20,7 @@ from kvstore.operations.common import (
     capacity, check_attribute_names, check_collection_size, check_constraints, check_index_keys, check_item_size, enum_violations,
     get_table, item_collection_metrics, key_from_item, key_from_request, table_name_violations, write_units,
 )
+from kvstore.types import item_size
 from kvstore.operations.transactions import Locks, cancel, check_action_count
 from kvstore.operations.update_item import compute_new_item
 from kvstore.operations.writing import compile_write, index_write_units
@@ -116,8 +117,8 @@ def _run(engine, request, parsed, tables):
     if engine.capacity is not None:
         engine.capacity.admit_transaction(targets, parsed_kinds=[p[0] for p in parsed])
     writes = []
-    units = {}
-    gsi_units = {}
+    units = {}                            # table name -> units, its indexes' included
+    index_units = {}                      # table name -> {(index name, kind): units}
     count_units = request.get("ReturnConsumedCapacity") in ("TOTAL", "INDEXES") or engine.capacity is not None
     locks = Locks(targets)
     if engine.contention is not None:      # kvstore.contention: cancel on items another transaction holds
@@ -150,14 +151,14 @@ def _run(engine, request, parsed, tables):
                 reasons[i] = {"Code": "ItemCollectionSizeLimitExceeded", "Message": e.message}
                 failed = True
                 continue
-            if count_units:
-                size = max(len(old_packed or b""), len(packed or b""))
+            if count_units:                       # twice the non-transactional units (reference 7)
+                size = max(len(old_packed or b""), item_size(new) if new is not None else 0)
                 units[table.name] = units.get(table.name, 0) + 2 * write_units(size)
-                if engine.capacity is not None and table.gsis:    # enforced: GSIs pay for their entries too
-                    charged = gsi_units.setdefault(table.name, {})
-                    for (name, kind), u in index_write_units(table, row_key, old, new).items():
-                        if kind == "GSI":
-                            charged[name] = charged.get(name, 0) + 2 * u
+                if table.indexes:                 # each index entry written or removed
+                    charged = index_units.setdefault(table.name, {})
+                    for index, u in index_write_units(table, row_key, old, new).items():
+                        charged[index] = charged.get(index, 0) + 2 * u
+                        units[table.name] += 2 * u
             if packed is not None or old_packed is not None:
                 if not (packed is not None and packed == old_packed):
                     writes.append((table, row_key, old, new, packed))
@@ -167,12 +168,15 @@ def _run(engine, request, parsed, tables):
     engine.wait_durable(lsn)
     if engine.capacity is not None:
         by_name = {t.name: t for t in tables}
-        for name, table_units in units.items():
-            engine.capacity.charge(by_name[name], table_units, gsi_units.get(name), write=True)
+        for name, table_units in units.items():         # the table (LSIs included) and each GSI apart
+            charged = index_units.get(name, {})
+            gsi = {i: u for (i, kind), u in charged.items() if kind == "GSI"}
+            engine.capacity.charge(by_name[name], table_units - sum(gsi.values()), gsi or None, write=True)
     response = {}
     mode = request.get("ReturnConsumedCapacity")
     if mode in ("TOTAL", "INDEXES"):
-        response["ConsumedCapacity"] = [capacity(n, u, mode, read=False) for n, u in units.items()]
+        response["ConsumedCapacity"] = [capacity(n, u, mode, index_units.get(n), read=False)
+                                        for n, u in units.items()]
     if request.get("ReturnItemCollectionMetrics") == "SIZE":
         metrics = {}
         for (kind, spec, _, _, _), (table, _) in zip(parsed, targets):
