@@ -3,27 +3,35 @@
 ``open_side(spec)`` takes what the user typed after ``--from`` / ``--to``:
 
 * ``http://host:port`` or ``https://...``: any DynamoDB-compatible endpoint (DynamoDB,
-  ScyllaDB Alternator, ``kvstore serve``, DynamoDB Local), reached with boto3; credentials
+  ScyllaDB Alternator, ``kvstore serve``, DynamoDB Local); credentials
   and region come from the usual AWS configuration (environment, ``AWS_PROFILE``, config
   files) exactly as boto3 finds them; ``--region`` / ``--profile`` override;
 * ``aws``: DynamoDB itself, at boto3's default endpoint for the configured region;
 * anything else: a kvstore database directory, opened in process (``kvstore.open``).
 
 Both sides hand out and take items in kvstore's native value model (``kvstore.types``), so
-copy, verify and replicate are written once.  An endpoint's typed values are converted
-here, at the edge (``from_boto`` / ``to_boto``: boto3's low-level shapes, where B is bytes).
+copy, verify and replicate are written once.  The control plane (DescribeTable, CreateTable,
+UpdateTimeToLive, the Streams API's shard listing) goes through a boto3 client; the data path
+(Scan, BatchWriteItem, GetItem, PutItem, DeleteItem, GetRecords) through :class:`RawJson`, its
+bodies written by the compiled core's ``item_json`` and its answers read by ``item_from_wire``:
+the same DynamoDB JSON the server speaks, at a third of boto3's CPU per item.
 
 Retries: botocore's own retries are switched off and :func:`with_backoff` is the only retry
 layer, so throttling, ``UnprocessedItems`` and dropped connections all follow one policy:
 exponential backoff with full jitter (sleep a uniform time in ``[0, min(cap, base * 2**n)]``).
 """
 
+import json
 import os
 import random
 import time
-from decimal import Decimal
 
-from kvstore.types import Binary, number
+from kvstore._core import item_from_wire, item_json
+
+try:
+    from orjson import loads as _loads      # the server extra's parser; DynamoDB's answers are plain JSON
+except ImportError:                         # pragma: no cover - orjson comes with kvstore[server]
+    _loads = json.loads
 
 #: error codes worth retrying (DynamoDB's throttling and transient server errors)
 RETRYABLE_CODES = frozenset({
@@ -72,86 +80,20 @@ def with_backoff(call, *args, attempts=MAX_ATTEMPTS, sleep=time.sleep, **kwargs)
             sleep(backoff_delay(attempt))
 
 
-# ------------------------------------------------------------------ values at the boto3 edge
+# ------------------------------------------------------------------ values on the wire
 
-def from_boto(av):
-    """Native value of a boto3 low-level AttributeValue (numbers canonicalised)."""
-    (tag, v), = av.items()
-    if tag == "S":
-        return v
-    if tag == "N":
-        return number(v)
-    if tag == "B":
-        return Binary(v)
-    if tag == "BOOL":
-        return v
-    if tag == "NULL":
-        return None
-    if tag == "M":
-        return {k: from_boto(x) for k, x in v.items()}
-    if tag == "L":
-        return [from_boto(x) for x in v]
-    if tag == "SS":
-        return set(v)
-    if tag == "NS":
-        return {number(x) for x in v}
-    if tag == "BS":
-        return {Binary(x) for x in v}
-    raise MigrationError(f"unknown attribute type {tag!r} from the endpoint")
-
-
-def to_boto(value):
-    """boto3 low-level AttributeValue of a native value."""
-    t = type(value)
-    if t is str:
-        return {"S": value}
-    if t is Decimal:
-        return {"N": format(value, "f")}
-    if t is bool:
-        return {"BOOL": value}
-    if value is None:
-        return {"NULL": True}
-    if t is dict:
-        return {"M": {k: to_boto(v) for k, v in value.items()}}
-    if t is list:
-        return {"L": [to_boto(v) for v in value]}
-    if t is Binary:
-        return {"B": value.value}
-    for member in value:
-        if type(member) is str:
-            return {"SS": list(value)}
-        if type(member) is Decimal:
-            return {"NS": [format(v, "f") for v in value]}
-        return {"BS": [v.value for v in value]}
-    raise MigrationError(f"cannot send {value!r}")
-
-
-def item_from_boto(item):
-    return {k: from_boto(v) for k, v in item.items()}
-
-
-def item_to_boto(item):
-    return {k: to_boto(v) for k, v in item.items()}
-
-
-def _requests_to_boto(requests):
+def _requests_from_wire(requests):
     out = []
     for r in requests:
         if "PutRequest" in r:
-            out.append({"PutRequest": {"Item": item_to_boto(r["PutRequest"]["Item"])}})
+            out.append({"PutRequest": {"Item": item_from_wire(r["PutRequest"]["Item"])}})
         else:
-            out.append({"DeleteRequest": {"Key": item_to_boto(r["DeleteRequest"]["Key"])}})
+            out.append({"DeleteRequest": {"Key": item_from_wire(r["DeleteRequest"]["Key"])}})
     return out
 
 
-def _requests_from_boto(requests):
-    out = []
-    for r in requests:
-        if "PutRequest" in r:
-            out.append({"PutRequest": {"Item": item_from_boto(r["PutRequest"]["Item"])}})
-        else:
-            out.append({"DeleteRequest": {"Key": item_from_boto(r["DeleteRequest"]["Key"])}})
-    return out
+def _json_string(text):
+    return json.dumps(text).encode()
 
 
 # ------------------------------------------------------------------ the two sides
@@ -267,6 +209,8 @@ class EndpointSide(Side):
                         connect_timeout=10, read_timeout=60, parameter_validation=False)
         self._session, self._config, self._url = session, config, (None if spec == "aws" else spec)
         self.client = self.client_for("dynamodb")
+        # the data path (Scan, BatchWriteItem) skips botocore's serializer and parser: see RawJson
+        self.wire = RawJson(self.client, session, pool=pool)
 
     def raw(self, client):
         """A :class:`RawJson` caller at ``client``'s endpoint, region and credentials."""
@@ -277,30 +221,42 @@ class EndpointSide(Side):
         return self._session.client(service, endpoint_url=self._url, config=self._config)
 
     def scan(self, table, segment, total, start=None, consistent=True, limit=None):
-        request = {"TableName": table, "Segment": segment, "TotalSegments": total, "ConsistentRead": consistent}
+        body = [b'{"TableName":', _json_string(table), b',"Segment":%d,"TotalSegments":%d,"ConsistentRead":%s'
+                % (segment, total, b"true" if consistent else b"false")]
         if limit:
-            request["Limit"] = limit
+            body.append(b',"Limit":%d' % limit)
         if start is not None:
-            request["ExclusiveStartKey"] = item_to_boto(start)
-        page = with_backoff(self.client.scan, **request)
+            body += [b',"ExclusiveStartKey":', item_json(start)]
+        body.append(b"}")
+        page = with_backoff(self.wire.send, "Scan", b"".join(body))
         last = page.get("LastEvaluatedKey")
-        return [item_from_boto(i) for i in page["Items"]], (item_from_boto(last) if last else None)
+        return [item_from_wire(i) for i in page["Items"]], (item_from_wire(last) if last else None)
 
     def write(self, table, requests):
-        page = with_backoff(self.client.batch_write_item, RequestItems={table: _requests_to_boto(requests)})
-        return _requests_from_boto(page.get("UnprocessedItems", {}).get(table, []))
+        """BatchWriteItem (at most 25 requests), its JSON written directly; returns the unprocessed ones."""
+        parts = []
+        for r in requests:
+            if "PutRequest" in r:
+                parts.append(b'{"PutRequest":{"Item":' + item_json(r["PutRequest"]["Item"]) + b"}}")
+            else:
+                parts.append(b'{"DeleteRequest":{"Key":' + item_json(r["DeleteRequest"]["Key"]) + b"}}")
+        body = b'{"RequestItems":{' + _json_string(table) + b":[" + b",".join(parts) + b"]}}"
+        page = with_backoff(self.wire.send, "BatchWriteItem", body)
+        return _requests_from_wire(page.get("UnprocessedItems", {}).get(table, []))
 
     def get(self, table, key):
-        page = with_backoff(self.client.get_item, TableName=table, Key=item_to_boto(key), ConsistentRead=True)
-        return item_from_boto(page["Item"]) if "Item" in page else None
+        body = b'{"TableName":' + _json_string(table) + b',"Key":' + item_json(key) + b',"ConsistentRead":true}'
+        page = with_backoff(self.wire.send, "GetItem", body)
+        return item_from_wire(page["Item"]) if "Item" in page else None
 
     def put(self, table, item):
-        with_backoff(self.client.put_item, TableName=table, Item=item_to_boto(item))
+        with_backoff(self.wire.send, "PutItem", b'{"TableName":' + _json_string(table) + b',"Item":' + item_json(item) + b"}")
 
     def delete(self, table, key):
-        with_backoff(self.client.delete_item, TableName=table, Key=item_to_boto(key))
+        with_backoff(self.wire.send, "DeleteItem", b'{"TableName":' + _json_string(table) + b',"Key":' + item_json(key) + b"}")
 
     def close(self):
+        self.wire.close()
         self.client.close()
 
 
@@ -335,38 +291,60 @@ def write_all(side, table, requests, sleep=time.sleep, max_idle=MAX_ATTEMPTS):
 
 
 class RawJson:
-    """One DynamoDB JSON call signed with botocore's SigV4, its answer parsed with ``json``.
+    """DynamoDB JSON calls signed with botocore's SigV4, their answers parsed with orjson or ``json``.
 
-    For the hot read of replication (GetRecords): botocore's response parser walks the model for
-    every attribute value of every image, about 600 us per record of ~200 bytes, which capped a
-    replicator near 1,000 records/s; here the body is parsed once and the values are converted by
-    ``kvstore.types.item_from_wire`` (binary arrives base64-encoded, as on the wire).  Errors
-    become botocore ClientErrors with the same ``response["Error"]["Code"]``.
+    For the hot paths of copy (Scan, BatchWriteItem) and replication (GetRecords).  botocore's
+    response parser walks the model for every attribute value, about 600 us per stream record of
+    ~200 bytes (which capped a replicator near 1,000 records/s), and its serializer cost the copier
+    most of its 108 us per item (bench/results/migration.md); here request bodies are written by
+    the compiled core's ``item_json`` and answers parsed once, their values converted by
+    ``kvstore.types.item_from_wire`` (binary travels base64-encoded, as on the wire).  Errors become
+    botocore ClientErrors with the same ``response["Error"]["Code"]``, so :func:`with_backoff` and
+    the callers treat both paths alike; a dropped connection is botocore's ``ConnectionError``.
     """
 
-    def __init__(self, client, session):
+    def __init__(self, client, session, pool=4):
         import urllib3
         self.url = client.meta.endpoint_url
         self.region = client.meta.region_name
         self.prefix = client.meta.service_model.metadata["targetPrefix"]
         self.signing_name = client.meta.service_model.signing_name
         self.credentials = session.get_credentials()
-        self.pool = urllib3.PoolManager(maxsize=4, timeout=urllib3.Timeout(connect=10, read=60))
+        if self.credentials is None:
+            raise MigrationError(f"{self.url}: no AWS credentials found (environment, profile or config files, as "
+                                 "boto3 looks for them); any key and secret do for a kvstore serve without a "
+                                 "credentials file")
+        self.pool = urllib3.PoolManager(maxsize=max(1, pool), retries=False,
+                                        timeout=urllib3.Timeout(connect=10, read=60))
 
     def call(self, operation, body):
-        import json
+        return self.send(operation, json.dumps(body).encode())
+
+    def send(self, operation, data):
+        """POST the JSON bytes ``data`` as ``operation``; the parsed answer, or a ClientError."""
+        import urllib3
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
-        from botocore.exceptions import ClientError
-        data = json.dumps(body).encode()
+        from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError
         request = AWSRequest(method="POST", url=self.url, data=data, headers={
             "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"{self.prefix}.{operation}"})
         SigV4Auth(self.credentials.get_frozen_credentials(), self.signing_name, self.region).add_auth(request)
-        answer = self.pool.request("POST", self.url, body=data, headers=dict(request.headers.items()))
-        parsed = json.loads(answer.data) if answer.data else {}
+        try:
+            answer = self.pool.request("POST", self.url, body=data, headers=dict(request.headers.items()))
+        except urllib3.exceptions.HTTPError as e:
+            raise BotoConnectionError(error=e) from e
+        try:
+            parsed = _loads(answer.data) if answer.data else {}
+        except ValueError:
+            parsed = {}
         if answer.status != 200:
             code = str(parsed.get("__type", "")).rpartition("#")[2] or f"HTTP{answer.status}"
+            if answer.status >= 500 and code.startswith("HTTP"):
+                code = "InternalServerError"
             message = parsed.get("message") or parsed.get("Message") or ""
             raise ClientError({"Error": {"Code": code, "Message": message},
                                "ResponseMetadata": {"HTTPStatusCode": answer.status}}, operation)
         return parsed
+
+    def close(self):
+        self.pool.clear()

@@ -62,3 +62,55 @@ def test_unprocessed_items_are_resent_until_written(tmp_path):
             write_all(Stingy(side, 0), "orders", [{"PutRequest": {"Item": sample_item(1)}}], sleep=slept.append)
     finally:
         side.close()
+
+
+def test_unprocessed_items_from_an_endpoint_come_back_as_the_items_sent(tmp_path):
+    """The data path writes BatchWriteItem's JSON itself: what a throttled server leaves unprocessed is
+    read back into the same native items (every attribute type), and the rest is stored."""
+    from .conftest import SCHEMA, Served
+    server = Served("--in-memory", "--enforce-capacity")
+    side = open_side(server.url)
+    try:
+        schema = dict(SCHEMA, BillingMode="PROVISIONED", ProvisionedThroughput={"ReadCapacityUnits": 5,
+                                                                               "WriteCapacityUnits": 5})
+        schema["GlobalSecondaryIndexes"] = [dict(i, ProvisionedThroughput={"ReadCapacityUnits": 5,
+                                                                           "WriteCapacityUnits": 100})
+                                            for i in SCHEMA["GlobalSecondaryIndexes"]]
+        side.client.create_table(TableName="orders", **schema)
+        sent = [sample_item(i) for i in range(25)]
+        left = side.write("orders", [{"PutRequest": {"Item": item}} for item in sent])
+        unprocessed = [r["PutRequest"]["Item"] for r in left]
+        assert 0 < len(unprocessed) < 25
+        assert all(item in sent for item in unprocessed)
+        for item in sent:
+            stored = side.get("orders", {"pk": item["pk"], "sk": item["sk"]})
+            assert (stored is None) == (item in unprocessed)
+            assert stored is None or stored == item
+    finally:
+        side.close()
+        server.stop()
+
+
+def test_an_endpoint_error_on_the_data_path_keeps_its_code(tmp_path):
+    from botocore.exceptions import ClientError
+    from .conftest import Served
+    server = Served("--in-memory")
+    side = open_side(server.url)
+    try:
+        with pytest.raises(ClientError) as caught:
+            side.write("missing", [{"PutRequest": {"Item": sample_item(1)}}])
+        assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        with pytest.raises(ClientError) as caught:
+            side.scan("missing", 0, 1)
+        assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    finally:
+        side.close()
+        server.stop()
+
+
+def test_an_endpoint_without_credentials_is_refused_with_a_clear_message(monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(MigrationError, match="no AWS credentials found"):
+        open_side("http://127.0.0.1:9")
