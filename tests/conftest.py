@@ -27,9 +27,10 @@ FACES = ("embedded", "hook", "wire")
 def _wire_face_server():
     import kvstore
     from kvstore.server.app import ServerThread
+    from kvstore.server.auth import AnyKey
     from kvstore.server.handler import RequestHandler
     placeholder = kvstore.open(":memory:")
-    with ServerThread(RequestHandler(placeholder.engine)) as running:
+    with ServerThread(RequestHandler(placeholder.engine, auth=AnyKey())) as running:
         yield running
     placeholder.close()
 
@@ -63,9 +64,11 @@ def dynamodb(face, face_db, request):
         with mock_dynamodb(face_db):
             yield boto3.resource("dynamodb", region_name="us-east-1", config=config)
         return
+    from kvstore.server.auth import AnyKey
     from kvstore.server.handler import RequestHandler
     running = request.getfixturevalue("_wire_face_server")
-    running.server.handler = RequestHandler(face_db.engine)       # a fresh database per test, same server
+    # a fresh database per test, same server; signatures checked as ``kvstore serve`` checks them by default
+    running.server.handler = RequestHandler(face_db.engine, auth=AnyKey())
     yield boto3.resource("dynamodb", endpoint_url=running.url, region_name="us-east-1", config=config,
                          aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")
 
@@ -120,9 +123,10 @@ def dynamodb_with(face, request):
             from kvstore.testing import mock_dynamodb
             stack.enter_context(mock_dynamodb(db))
             return boto3.resource("dynamodb", region_name="us-east-1", config=config), db
+        from kvstore.server.auth import AnyKey
         from kvstore.server.handler import RequestHandler
         running = request.getfixturevalue("_wire_face_server")
-        running.server.handler = RequestHandler(db.engine)
+        running.server.handler = RequestHandler(db.engine, auth=AnyKey())
         return boto3.resource("dynamodb", endpoint_url=running.url, region_name="us-east-1", config=config,
                               aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret"), db
 

@@ -55,8 +55,12 @@ class Engine:
 
     def __init__(self, path=MEMORY, durability="batch", *, allow_floats=False, repair=False,
                  checkpoint_log_bytes=None, fs=None, clock=None, ttl_sweep_seconds=TTL_SWEEP_SECONDS,
-                 ttl_cooldown_seconds=None, stream_shard_seconds=DEFAULT_SHARD_SECONDS, backup_plans=()):
+                 ttl_cooldown_seconds=None, stream_shard_seconds=DEFAULT_SHARD_SECONDS, backup_plans=(),
+                 account_id=limits.ACCOUNT_ID, region=limits.REGION):
         self.path = path
+        #: the AWS account and region this database is (they are in every ARN it hands out)
+        self.account_id = account_id
+        self.region = region
         self.allow_floats = allow_floats
         self.clock = SystemClock() if clock is None else clock
         self.tables = {}

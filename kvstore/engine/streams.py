@@ -28,7 +28,7 @@ import os
 import threading
 from datetime import datetime, timezone
 
-from kvstore import _core, limits
+from kvstore import _core
 from kvstore.engine.errors import DurabilityError
 from kvstore.types import same_value
 
@@ -535,7 +535,7 @@ class Streams:
         body["StreamViewType"] = stream.view
         out = {"eventID": f"{stream.event_prefix}{seq:024x}",
                "eventName": EVENT_NAMES[kind], "eventVersion": "1.1", "eventSource": "aws:dynamodb",
-               "awsRegion": limits.REGION, "dynamodb": body}
+               "awsRegion": self.engine.region, "dynamodb": body}
         if identity is not None:
             out["userIdentity"] = dict(SERVICE_IDENTITY)
         return out

@@ -256,10 +256,11 @@ def collection_prefix(row_key):
     return row_key[:6 + int.from_bytes(row_key[4:6], "big")]
 
 
-def new_table_meta(request, now):
-    """Catalog entry for a CreateTable request that passed validation, created at ``now`` (engine.clock)."""
+def new_table_meta(request, now, account_id=limits.ACCOUNT_ID, region=limits.REGION):
+    """Catalog entry for a CreateTable request that passed validation, created at ``now`` (engine.clock),
+    in the database of ``account_id`` and ``region`` (``engine.account_id``, ``engine.region``)."""
     name = request["TableName"]
-    arn = f"arn:aws:dynamodb:{limits.REGION}:{limits.ACCOUNT_ID}:table/{name}"
+    arn = f"arn:aws:dynamodb:{region}:{account_id}:table/{name}"
     meta = {
         "TableName": name,
         "TableArn": arn,

@@ -8,6 +8,7 @@ BackupSummary / BackupDescription shapes.
 
 from kvstore.engine.backup import store
 from kvstore.errors import BackupNotFoundException
+from kvstore.operations.table_description import local_kms_key
 
 MIN_ARN = 37
 MAX_ARN = 1024
@@ -90,7 +91,7 @@ def description(backup, status="AVAILABLE"):
     if sse and sse.get("Enabled"):
         features["SSEDescription"] = {"Status": "ENABLED", "SSEType": sse.get("SSEType", "KMS"),
                                       "KMSMasterKeyArn": sse.get("KMSMasterKeyId") or
-                                      "arn:aws:kms:us-east-1:123456789012:key/kvstore-local"}
+                                      local_kms_key(backup.meta["TableArn"])}
     return {"BackupDetails": details(backup, status), "SourceTableDetails": source,
             "SourceTableFeatureDetails": features}
 

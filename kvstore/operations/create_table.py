@@ -17,7 +17,7 @@ from kvstore.operations.table_schema import (
 
 
 def run(engine, request):
-    meta = plan(request, engine.clock())
+    meta = plan(request, engine.clock(), engine.account_id, engine.region)
     with engine.catalog_lock:
         if request["TableName"] in engine.tables:
             raise ResourceInUseException(f"Table already exists: {request['TableName']}")
@@ -26,7 +26,7 @@ def run(engine, request):
     return {"TableDescription": describe(table)}
 
 
-def plan(request, now):
+def plan(request, now, account_id=limits.ACCOUNT_ID, region=limits.REGION):
     """Validate a CreateTable request as DynamoDB does; return the new table's catalog entry.
 
     Touches no engine: RestoreTableFromBackup validates its new table through
@@ -77,4 +77,4 @@ def plan(request, now):
             f"[{', '.join(sorted(used))}]")
     check_stream_specification(request.get("StreamSpecification"))
     check_tags(request.get("Tags"))
-    return new_table_meta(request, now)
+    return new_table_meta(request, now, account_id, region)

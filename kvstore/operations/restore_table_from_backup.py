@@ -84,7 +84,7 @@ def restored_meta(engine, source, request):
             create[member] = copy.deepcopy(value)
     if source.get("TableClass"):
         create["TableClass"] = source["TableClass"]
-    return create_table.plan(create, engine.clock())
+    return create_table.plan(create, engine.clock(), engine.account_id, engine.region)
 
 
 def _gsi_for(gsi, billing, table_throughput):

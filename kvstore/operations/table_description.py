@@ -1,6 +1,12 @@
 """The TableDescription shape shared by Create/Describe/Update/DeleteTable."""
 
 
+def local_kms_key(table_arn):
+    """The KMS key ARN reported for SSE without a key of one's own: in the table's account and region."""
+    _arn, _aws, _service, region, account, _resource = table_arn.split(":", 5)
+    return f"arn:aws:kms:{region}:{account}:key/kvstore-local"
+
+
 def throughput(spec, billing):
     if billing == "PAY_PER_REQUEST" or not spec:
         return {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 0, "WriteCapacityUnits": 0}
@@ -42,7 +48,7 @@ def describe(table, status="ACTIVE"):
     if sse and sse.get("Enabled"):
         desc["SSEDescription"] = {"Status": "ENABLED", "SSEType": sse.get("SSEType", "KMS"),
                                   "KMSMasterKeyArn": sse.get("KMSMasterKeyId") or
-                                  "arn:aws:kms:us-east-1:123456789012:key/kvstore-local"}
+                                  local_kms_key(meta["TableArn"])}
     if meta.get("TableClass"):
         desc["TableClassSummary"] = {"TableClass": meta["TableClass"]}
     if "DeletionProtectionEnabled" in meta:

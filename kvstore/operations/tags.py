@@ -4,7 +4,6 @@ the table a resource ARN names and the check of a tag list, with DynamoDB's erro
 
 import re
 
-from kvstore import limits
 from kvstore.errors import AccessDeniedException, ResourceNotFoundException, ValidationException
 
 _TAG_CHARS = re.compile(r"[\w\s+\-=._:/@]*\Z", re.UNICODE)
@@ -20,7 +19,7 @@ def table_from_arn(engine, arn):
     resource = parts[5][len("table/"):]
     if "/" in resource:
         raise ValidationException(f"Invalid TableArn: Invalid ResourceArn provided as input {arn}")
-    if parts[4] != limits.ACCOUNT_ID:
+    if parts[4] != engine.account_id:
         raise AccessDeniedException(
             f"User is not authorized to perform: dynamodb:TagResource on resource: {arn}")
     table = engine.tables.get(resource)

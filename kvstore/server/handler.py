@@ -6,11 +6,15 @@ cannot differ between them.  The handler does, in DynamoDB's order:
 
 1. body size (413), method and Content-Type (404 ``<UnknownOperationException/>``),
    ``X-Amz-Target`` (UnknownOperationException);
-2. SigV4 verification when credentials are configured (on the bytes as sent);
+2. SigV4 (``kvstore.server.auth``, when the handler has an ``auth``): the
+   signature's form and time from the headers alone, then, with credentials,
+   the key and the signature over the bytes as sent; the caller's account and
+   region choose its database (``kvstore.server.accounts``);
 3. ``Content-Encoding`` gzip / deflate (corrupt, unsupported or inflating past
    16 MB -> 500 InternalServerError, as DynamoDB answers);
-4. JSON parsing and shape checks (SerializationException), attribute values to
-   native (``wire.decode_request``);
+4. JSON parsing (SerializationException), then the key's permissions
+   (``kvstore.server.policy``: AccessDeniedException), then shape checks and
+   attribute values to native (``wire.decode_request``);
 5. the operation's ``run``; the native response or error back to JSON,
    with ``x-amzn-RequestId`` and ``x-amz-crc32``.
 
@@ -33,6 +37,7 @@ from kvstore.errors import (
 )
 from kvstore.operations import OPERATIONS
 from kvstore.server import wire
+from kvstore.server.policy import authorize
 
 __all__ = ["RequestHandler", "Response", "response_of", "HEALTH_BODY"]
 
@@ -130,15 +135,21 @@ class RequestHandler:
     ``engine`` is what ``kvstore.operations.execute`` takes (``db.engine``).
     ``headers`` maps lower-case names to str values (repeated headers joined
     with ``,``); ``target`` is the request target (path and query).
-    ``verifier`` (an ``auth.SigV4Verifier``) turns signature checking on.
+    ``auth`` checks signatures: ``auth.AnyKey`` (their form only: ``kvstore
+    serve`` without credentials) or ``auth.SigV4Verifier`` (``verifier`` is
+    its old name); None checks nothing, for in-process callers (the boto3
+    hook, whose requests botocore leaves unsigned).  ``accounts``
+    (``accounts.Accounts``) sends each verified key to its account's database
+    in the region it signed for; without it every request reaches ``engine``.
     ``operations`` maps action names to :class:`kvstore.operations.Operation`
     (default: the registry, ``kvstore.operations.OPERATIONS``).
     """
 
-    def __init__(self, engine, *, verifier=None, operations=None, max_body=limits.MAX_HTTP_BODY,
-                 fault_endpoint=False):
+    def __init__(self, engine, *, auth=None, verifier=None, accounts=None, operations=None,
+                 max_body=limits.MAX_HTTP_BODY, fault_endpoint=False):
         self.engine = engine
-        self.verifier = verifier
+        self.auth = auth if auth is not None else verifier
+        self.accounts = accounts
         self.operations = OPERATIONS if operations is None else operations
         #: serve ``/_kvstore/faults`` (kvstore.faults.admin_answer): ``kvstore serve --fault-endpoint``
         self.fault_endpoint = fault_endpoint
@@ -200,8 +211,14 @@ class RequestHandler:
         operation = self.operation_of(headers)
         if operation is None:
             raise UnknownOperationException()
-        if self.verifier is not None:
-            self.verifier.verify(method, target, headers, body)
+        engine = self.engine
+        caller = None
+        if self.auth is not None:
+            caller = self.auth.authenticate(method, target, headers, body)
+            if caller.key is None:              # any key accepted: nothing to tell callers apart by
+                caller = None
+            elif self.accounts is not None:
+                engine = self.accounts.engine(caller.key.account, caller.region)
         encoding = headers.get("content-encoding")
         if encoding is not None:
             encoding = encoding.strip().lower()
@@ -212,15 +229,17 @@ class RequestHandler:
 
         body = wire.loads(body)
         action = operation.action
+        if caller is not None and caller.key.policy is not None:
+            authorize(caller.key, action, body, engine.account_id, engine.region)
         try:
             request = wire.decode_request(action, body)
         except ValidationException:
             if operation.check_members is not None:     # DynamoDB reports these before the value
                 operation.check_members(body)
             raise
-        if self.engine.faults is not None:      # kvstore.faults, as in operations.execute
-            self.engine.faults.before(self.engine, action, request)
-        response = operation.run(self.engine, request)
+        if engine.faults is not None:      # kvstore.faults, as in operations.execute
+            engine.faults.before(engine, action, request)
+        response = operation.run(engine, request)
         if operation.empty_response:
             return (200, CONTENT_TYPE, b"")
         return (200, CONTENT_TYPE, wire.dump_response(action, response))

@@ -8,9 +8,12 @@
                   --cors https://app.example.com
 
 Point any DynamoDB SDK at it with ``endpoint_url``.  It binds to loopback
-unless told otherwise.  Without credentials it accepts any signature (like
-DynamoDB Local) and says so; with ``--credentials`` or
-``KVSTORE_ACCESS_KEY_ID``/``KVSTORE_SECRET_ACCESS_KEY`` it verifies SigV4.
+unless told otherwise.  Requests must be SigV4-signed and current (as DynamoDB
+Local requires).  Without credentials any key and secret pass (like DynamoDB
+Local) and it says so; with ``--credentials`` (a file only its owner can read)
+or ``KVSTORE_ACCESS_KEY_ID``/``KVSTORE_SECRET_ACCESS_KEY`` it verifies the
+signature, and each key reaches its account's tables in the region it signs
+for (docs/security.md).
 SIGINT / SIGTERM stop it cleanly: requests in flight finish, then the
 database closes (its log flushed).
 
@@ -46,8 +49,9 @@ def build_parser():
     parser.add_argument("--log-level", default="info",
                         choices=("debug", "info", "warning", "error", "critical"))
     parser.add_argument("--credentials", metavar="FILE",
-                        help="verify SigV4 signatures with the access keys in FILE "
-                             "(AWS credentials format, or 'KEY_ID SECRET' lines)")
+                        help="verify SigV4 signatures with the access keys in FILE (AWS credentials format "
+                             "with optional aws_account_id, read_only and policy per profile, or 'KEY_ID SECRET' "
+                             "lines; mode 0600: docs/security.md)")
     parser.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
     parser.add_argument("--tls-key", metavar="FILE", help="private key of --tls-cert (PEM)")
     parser.add_argument("--threads", type=int, default=64,
@@ -140,7 +144,7 @@ def main(argv=None):
 
     from kvstore.server import auth
     try:
-        secrets = auth.load_credentials(args.credentials) if args.credentials else auth.credentials_from_env()
+        keys = auth.load_keys(args.credentials) if args.credentials else auth.credentials_from_env()
     except (OSError, ValueError) as e:
         log.error("cannot read credentials: %s", e)
         return 2
@@ -168,22 +172,30 @@ def main(argv=None):
 
     import kvstore
     path = ":memory:" if args.in_memory else (args.data_dir or DEFAULT_DATA_DIR)
-    faults = []
+    fault_specs = []
     if args.faults:
         from kvstore.faults import FaultRule
         try:
             import json
             with open(args.faults, encoding="utf-8") as f:
                 spec = json.load(f)
-            faults = [FaultRule.from_dict(s) for s in (spec.get("faults", []) if isinstance(spec, dict) else spec)]
+            fault_specs = spec.get("faults", []) if isinstance(spec, dict) else spec
+            for s in fault_specs:
+                FaultRule.from_dict(s)
         except (OSError, ValueError, TypeError) as e:
             log.error("cannot read faults from %s: %s", args.faults, e)
             return 2
-    try:
+
+    def open_database(where, **identity):
+        """A database with the server's options (each gets its own fault rules: they count their firings)."""
+        from kvstore.faults import FaultRule
         options = {} if args.stream_shard_seconds is None else {"stream_shard_seconds": args.stream_shard_seconds}
-        db = kvstore.open(path, durability=args.durability, backup_plans=plans,
-                          capacity="enforce" if args.enforce_capacity else "report",
-                          contention=args.contention, faults=faults, **options)
+        return kvstore.open(where, durability=args.durability, backup_plans=plans,
+                            capacity="enforce" if args.enforce_capacity else "report", contention=args.contention,
+                            faults=[FaultRule.from_dict(s) for s in fault_specs], **options, **identity)
+
+    try:
+        db = open_database(path)
     except Exception as e:
         log.error("cannot open database %s: %s", path, e)
         return 1
@@ -194,8 +206,19 @@ def main(argv=None):
     from kvstore.server.app import Server, inline_nothing, inline_reads, inline_reads_and_item_writes
     from kvstore.server.handler import RequestHandler
 
-    verifier = auth.SigV4Verifier(secrets) if secrets else None
-    handler = RequestHandler(db.engine, verifier=verifier, fault_endpoint=args.fault_endpoint)
+    from kvstore.server.accounts import Accounts, directory_of
+    accounts = None
+    if keys:
+        def open_account(account_id, region):
+            where = ":memory:" if args.in_memory else directory_of(path, account_id, region)
+            log.info("opening the database of account %s in %s (%s)", account_id, region,
+                     "in memory" if args.in_memory else os.path.abspath(where))
+            return open_database(where, account_id=account_id, region=region)
+        accounts = Accounts(db, open_account)
+        checker = auth.SigV4Verifier(keys, clock=db.engine.clock)
+    else:
+        checker = auth.AnyKey(clock=db.engine.clock)
+    handler = RequestHandler(db.engine, auth=checker, accounts=accounts, fault_endpoint=args.fault_endpoint)
     inline = inline_reads if args.durability == "sync" else inline_reads_and_item_writes
     if args.all_in_threads:
         inline = inline_nothing
@@ -214,14 +237,19 @@ def main(argv=None):
         scheme = "https" if ssl_context else "http"
         host = f"[{args.host}]" if ":" in args.host else args.host
         data = "in memory" if args.in_memory else os.path.abspath(path)
-        auth_note = (f"SigV4 verified for {len(secrets)} access key(s)" if secrets
-                     else "no credentials configured, any signature accepted (like DynamoDB Local)")
+        if keys:
+            n_accounts = len({getattr(k, "account", None) for k in checker.keys.values()})
+            auth_note = (f"SigV4 verified for {len(keys)} access key(s) of {n_accounts} account(s), "
+                         "each seeing its account's tables in the region it signs for")
+        else:
+            auth_note = ("no credentials configured: any access key id and secret are accepted (like DynamoDB "
+                         "Local), requests must still be signed, all share one database")
         log.info("kvstore listening on %s://%s:%d, data %s (durability %s); %s",
                  scheme, host, server.port, data, args.durability, auth_note)
         for plan in plans:
             log.info("backup plan %s: every %gs, keep %d per table (%s)", plan.name, plan.every, plan.keep,
                      "all tables" if plan.tables is None else ", ".join(plan.tables))
-        if not secrets and args.host not in LOOPBACK:
+        if not keys and args.host not in LOOPBACK:
             log.warning("listening on %s without credentials: anyone who can reach it can read and write",
                         args.host)
         await stop.wait()
@@ -232,8 +260,12 @@ def main(argv=None):
         asyncio.run(serve())
     except OSError as e:
         log.error("cannot listen on %s:%d: %s", args.host, args.port, e)
+        if accounts is not None:
+            accounts.close()
         db.close()
         return 1
+    if accounts is not None:
+        accounts.close()
     db.close()
     log.info("database closed")
     return 0

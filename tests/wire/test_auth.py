@@ -162,18 +162,21 @@ def test_credentials_file_in_aws_format(tmp_path):
     path = tmp_path / "credentials"
     path.write_text("[default]\naws_access_key_id = A1\naws_secret_access_key = S1\n\n"
                     "[other]\naws_access_key_id=A2\naws_secret_access_key=S2\n")
+    path.chmod(0o600)
     assert auth.load_credentials(path) == {"A1": "S1", "A2": "S2"}
 
 
 def test_credentials_file_with_pairs(tmp_path):
     path = tmp_path / "credentials"
     path.write_text("# keys\nA1 S1/with+chars\nA2:S2\n")
+    path.chmod(0o600)
     assert auth.load_credentials(path) == {"A1": "S1/with+chars", "A2": "S2"}
 
 
 def test_empty_credentials_file_is_an_error(tmp_path):
     path = tmp_path / "credentials"
     path.write_text("# nothing\n")
+    path.chmod(0o600)
     with pytest.raises(ValueError):
         auth.load_credentials(path)
 
