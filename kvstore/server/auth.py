@@ -430,7 +430,7 @@ def check_form(headers, now, max_skew=MAX_SKEW_SECONDS):
     if datestamp != amz_date[:8]:
         problems += ("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
                      f"from HTTP: '{datestamp}' != '{amz_date[:8]}', from '{amz_date}'.")
-    if problems:
-        raise InvalidSignatureException(problems.strip())
+    if problems:            # each problem ends ". " as DynamoDB's do, the date one (always last) with "."
+        raise InvalidSignatureException(problems)
     return SignedRequest(key_id, datestamp, region, "/".join(scope[1:]), amz_date, signed_headers,
                          params["Signature"])

@@ -121,7 +121,7 @@ def test_wrong_service_in_scope():
     verifier = auth.SigV4Verifier({KEY_ID: SECRET})
     with pytest.raises(auth.InvalidSignatureException) as e:
         verifier.verify("POST", *signed(service="s3"))
-    assert e.value.message == "Credential should be scoped to correct service: 'dynamodb'."
+    assert e.value.message == "Credential should be scoped to correct service: 'dynamodb'. "
 
 
 def test_signature_older_than_15_minutes_is_expired():
@@ -243,3 +243,19 @@ def test_server_verifies_a_gzip_body_before_inflating_it(secure_server):
     data = response.read()
     conn.close()
     assert response.status == 200, data
+
+
+def test_every_scope_problem_is_reported_in_dynamodbs_order():
+    """As DynamoDB answers a scope wrong in every part: region, service, terminator, then the date."""
+    verifier = auth.SigV4Verifier({KEY_ID: SECRET})
+    target, headers, body = signed()
+    amz_date = headers["x-amz-date"]
+    headers["authorization"] = ("AWS4-HMAC-SHA256 Credential=AKIDKVSTORE/b/c/d/e, SignedHeaders=host;x-amz-date, "
+                                "Signature=00")
+    with pytest.raises(auth.InvalidSignatureException) as e:
+        verifier.verify("POST", target, headers, body)
+    assert e.value.message == (
+        "Credential should be scoped to a valid region, not 'c'. Credential should be scoped to correct service: "
+        "'dynamodb'. Credential should be scoped with a valid terminator: 'aws4_request', not 'e'. Date in "
+        f"Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: 'b' != "
+        f"'{amz_date[:8]}', from '{amz_date}'.")

@@ -368,8 +368,8 @@ def test_a_skew_within_15_minutes_is_accepted(clocked_server):
 
 
 @pytest.mark.parametrize("service, region, message", [
-    ("s3", "us-east-1", "Credential should be scoped to correct service: 'dynamodb'."),
-    ("dynamodb", "moon", "Credential should be scoped to a valid region, not 'moon'."),
+    ("s3", "us-east-1", "Credential should be scoped to correct service: 'dynamodb'. "),
+    ("dynamodb", "moon", "Credential should be scoped to a valid region, not 'moon'. "),
 ])
 def test_a_wrong_credential_scope_is_rejected(clocked_server, service, region, message):
     port = clocked_server.server.port
