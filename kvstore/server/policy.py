@@ -14,7 +14,9 @@ table's actions on its ARN, Query / Scan of an index on the index's ARN,
 BatchGetItem / BatchWriteItem on each table, TransactWriteItems as PutItem /
 UpdateItem / DeleteItem / ConditionCheckItem on each table (TransactGetItems
 as GetItem), PartiQL as PartiQLSelect / PartiQLInsert / PartiQLUpdate /
-PartiQLDelete on each statement's table (or index), backups on the backup ARN,
+PartiQLDelete on each statement's table (or index), backups on the backup ARN
+(RestoreTableFromBackup and RestoreTableToPointInTime also on the target table,
+the latter on its source table instead of a backup),
 streams on the stream ARN, ListTables and other account-wide actions on
 ``arn:aws:dynamodb:<region>:<account>:table/*``, DescribeLimits on ``*``.
 A denied request is AccessDeniedException with DynamoDB's message, before the
@@ -172,6 +174,10 @@ def required(action, body, account, region):
     if action == "RestoreTableFromBackup":
         backup, target = _text(body.get("BackupArn")), table(body.get("TargetTableName"))
         return [(iam, r) for r in (backup, target) if r]
+    if action == "RestoreTableToPointInTime":
+        source = _text(body.get("SourceTableArn")) or table(body.get("SourceTableName"))
+        target = table(body.get("TargetTableName"))
+        return [(iam, r) for r in (source, target) if r]
     if action in ("TagResource", "UntagResource", "ListTagsOfResource"):
         arn = _text(body.get("ResourceArn"))
         return [(iam, arn)] if arn else []

@@ -461,3 +461,19 @@ def test_the_credentials_example_of_the_security_guide_reads_as_documented(tmp_p
     assert analytics.allows("dynamodb:query", "arn:aws:dynamodb:us-east-1:111111111111:table/orders")
     assert not analytics.allows("dynamodb:PutItem", "arn:aws:dynamodb:us-east-1:111111111111:table/orders")
     assert keys["AKIAORDERS0000000001"].policy is None
+
+
+def test_a_point_in_time_restore_needs_the_action_on_source_and_target(accounts_server):
+    alice, orders = client(accounts_server, ALICE), client(accounts_server, ORDERS)
+    alice.create_table(TableName="orders-eu", **KEYS)
+    alice.update_continuous_backups(TableName="orders-eu",
+                                    PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    code, message = error_of(lambda: orders.restore_table_to_point_in_time(
+        SourceTableName="orders-eu", TargetTableName="orders-copy", UseLatestRestorableTime=True))
+    assert code == "AccessDeniedException"
+    assert "dynamodb:RestoreTableToPointInTime on resource: arn:aws:dynamodb:us-east-1:111111111111:table/orders-eu " \
+        in message
+    assert error_of(lambda: client(accounts_server, READER).update_continuous_backups(
+        TableName="orders-eu", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False}))[0] == \
+        "AccessDeniedException"
+    assert alice.list_tables()["TableNames"] == ["orders-eu"]
