@@ -28,8 +28,18 @@ import time
 from .machine import describe, load_average, rss_bytes
 from .targets.serve import KvstoreServer
 
-REQUEST = (b"POST / HTTP/1.1\r\nHost: bench\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\n"
-           b"Content-Type: application/x-amz-json-1.0\r\nContent-Length: 2\r\n\r\n{}")
+def _request():
+    """A keep-alive ListTables, SigV4-signed now by botocore (``kvstore serve`` refuses unsigned requests)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    signed = AWSRequest(method="POST", url="http://bench/", data=b"{}",
+                        headers={"X-Amz-Target": "DynamoDB_20120810.ListTables"})
+    SigV4Auth(Credentials("bench", "bench"), "dynamodb", "us-east-1").add_auth(signed)
+    return (b"POST / HTTP/1.1\r\nHost: bench\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\n"
+            b"Content-Type: application/x-amz-json-1.0\r\nContent-Length: 2\r\n"
+            b"X-Amz-Date: " + signed.headers["X-Amz-Date"].encode() + b"\r\n"
+            b"Authorization: " + signed.headers["Authorization"].encode() + b"\r\n\r\n{}")
 SLOW_HEAD = b"POST / HTTP/1.1\r\nHost: bench\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\nX-Slow: " + b"s" * 1000
 
 
@@ -81,7 +91,7 @@ def _open_idle(port, n):
     socks = []
     for _ in range(n):
         sock = _connect(port)
-        sock.sendall(REQUEST)
+        sock.sendall(_request())
         status = _read_answer(sock)
         if status != 200:
             raise RuntimeError(f"a keep-alive request answered {status}")
@@ -109,7 +119,7 @@ def run(connections=1000, extra=50, header_timeout=5.0, rounds_again=3, quiet=Fa
     try:
         warm = _open_idle(port, 1)
         for _ in range(200):
-            warm[0].sendall(REQUEST)
+            warm[0].sendall(_request())
             _read_answer(warm[0])
         warm[0].close()
         _settle(settle)
@@ -125,7 +135,7 @@ def run(connections=1000, extra=50, header_timeout=5.0, rounds_again=3, quiet=Fa
         for _ in range(extra):                  # the cap is reached: each of these is refused
             sock = _connect(port)
             try:
-                sock.sendall(REQUEST)
+                sock.sendall(_request())
             except OSError:
                 pass
             data = _read_to_close(sock)
