@@ -244,6 +244,16 @@ class Database:
             operation = OPERATIONS[action]
         except KeyError:
             return dict(kwargs)                   # execute() answers UnknownOperationException
+        tree = _TREES.get(operation)
+        if tree is None:
+            tree = _TREES[operation] = _path_tree(operation.request_paths)
+        if tree is not False:
+            try:
+                request = self._walk(kwargs, tree)
+            except Exception:       # noqa: BLE001 - redone path by path, which raises DynamoDB's first error
+                request = None
+            if request is not None:
+                return dict(request) if request is kwargs else request
         request = kwargs
         try:
             for steps, kind in operation.request_paths:
@@ -264,12 +274,108 @@ class Database:
             raise
         return dict(request) if request is kwargs else request
 
+    def _walk(self, node, tree):
+        """``node`` with every value place of ``tree`` (see :func:`_path_tree`) converted, in one walk.
+
+        The same result as converting the request's paths one after another
+        (each conversion reads and writes only its own member; the caller's
+        arguments are never modified), without copying the structures the
+        paths share once per path: a TransactWriteItems of two actions walked
+        its action list eight times.  An invalid value raises here in walk
+        order, so the caller redoes the request path by path, in declared
+        order, to raise the error DynamoDB reports first.
+        """
+        kind, children, eav = tree
+        if kind == "*":
+            if isinstance(node, dict):
+                node = {k: self._walk(v, children) for k, v in node.items()}
+        elif kind == "[]":
+            if isinstance(node, (list, tuple)):
+                node = [self._walk(v, children) for v in node]
+        elif isinstance(node, dict):
+            out = None
+            for name, child in children:
+                if name in node:
+                    value = node[name]
+                    if child.__class__ is str:
+                        value = self._converters[child](value)
+                    else:
+                        value = self._walk(value, child)
+                    if out is None:
+                        out = dict(node)
+                    out[name] = value
+            if out is not None:
+                node = out
+        if eav:
+            node = self._expressions(node)
+        return node
+
     @staticmethod
     def members_first(operation, request):
         """DynamoDB reports an action's member constraints before an invalid attribute value."""
         if operation.check_members is not None:
             operation.check_members(request)
 
+
+
+#: Operation -> its request paths as one tree for ``Database._walk`` (False: walk path by path)
+_TREES = {}
+
+
+def _path_tree(paths):
+    """The request paths of an operation as a tree of ``(kind, children, eav)`` nodes.
+
+    ``kind`` is ``"*"`` (every value of a map; ``children`` is the node for
+    them), ``"[]"`` (every element of a list) or None (named members:
+    ``children`` is ``((name, node or converter kind), ...)``); ``eav`` marks a
+    structure holding an ExpressionAttributeValues map, which
+    ``Database._expressions`` converts whole.  False when the paths do not
+    form such a tree (a place that is both a value and a structure, or a map
+    walked both by name and by ``*``).
+    """
+    root = {}
+    eav_at = set()
+    for steps, kind in paths:
+        if kind == "eav":
+            steps, kind = steps[:-1], None
+        node = root
+        for step in steps[:-1]:
+            node = node.setdefault(step, {})
+            if node.__class__ is not dict:
+                return False
+        if kind is None:
+            eav_at.add(steps)
+            continue
+        if steps[-1] in node:
+            return False
+        node[steps[-1]] = kind
+    for steps in eav_at:           # an eav place must be a structure (or the request itself)
+        node = root
+        for step in steps:
+            node = node.setdefault(step, {})
+            if node.__class__ is not dict:
+                return False
+
+    def build(node, at):
+        wild = [s for s in node if s in ("*", "[]")]
+        if wild and len(node) > 1:
+            return None
+        if wild:
+            child = build(node[wild[0]], at + (wild[0],))
+            return None if child is None else (wild[0], child, at in eav_at)
+        children = []
+        for name, sub in node.items():
+            if sub.__class__ is str:
+                children.append((name, sub))
+            else:
+                child = build(sub, at + (name,))
+                if child is None:
+                    return None
+                children.append((name, child))
+        return None, tuple(children), at in eav_at
+
+    tree = build(root, ())
+    return False if tree is None else tree
 
 
 def _convert(node, steps, convert):

@@ -14,6 +14,8 @@ _TABLE_NAME_RE = re.compile(limits.TABLE_NAME_PATTERN + r"\Z")
 #: table names already found valid (1..255 characters of the allowed set): checked once
 _VALID_NAMES = set()
 _KEY_TAGS = {str: "S", Decimal: "N", Binary: "B"}
+#: characters below which a key string is within both key size limits, whatever its characters
+_SHORT_KEY = min(limits.MAX_HASH_KEY_SIZE, limits.MAX_RANGE_KEY_SIZE) // 4
 
 RETURN_VALUES = "[ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]"
 RETURN_CONSUMED_CAPACITY = "[INDEXES, TOTAL, NONE]"
@@ -91,6 +93,9 @@ def get_table(engine, name):
 # -- keys -------------------------------------------------------------------
 
 def _check_key_value(name, value, is_hash):
+    cls = value.__class__
+    if cls is Decimal or (cls is str and 0 < len(value) <= _SHORT_KEY):
+        return          # a number has no size limit; a short string cannot exceed either (UTF-8: <= 4 bytes a character)
     raw = _core.key_bytes(value)
     if not raw:
         kind = "binary" if type(value) is Binary else "string"

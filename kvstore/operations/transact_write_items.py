@@ -17,8 +17,9 @@ from kvstore.errors import (
     ValidationException,
 )
 from kvstore.operations.common import (
-    capacity, check_attribute_names, check_collection_size, check_constraints, check_index_keys, check_item_size, enum_violations,
-    get_table, item_collection_metrics, key_from_item, key_from_request, table_name_violations, write_units,
+    _VALID_NAMES, capacity, check_attribute_names, check_collection_size, check_constraints, check_index_keys,
+    check_item_size, enum_violations, get_table, item_collection_metrics, key_from_item, key_from_request,
+    table_name_violations, write_units,
 )
 from kvstore.types import item_size
 from kvstore.operations.transactions import Locks, cancel, check_action_count
@@ -63,7 +64,28 @@ def run(engine, request):
     return response
 
 
+#: the member each kind of action requires (besides TableName)
+_REQUIRED = {"Put": "Item", "Update": "Key", "Delete": "Key", "ConditionCheck": "Key"}
+_OPERATIONS = {"Put": "PutItem", "Update": "Update", "Delete": "Delete", "ConditionCheck": "ConditionCheck"}
+_ON_FAILURE = (None, "ALL_OLD", "NONE")
+
+
 def _parse(action):
+    """``(kind, spec, condition, update, packed item)`` of one action; ValidationException for a bad one."""
+    if action.__class__ is dict and len(action) == 1:
+        # the usual action: one kind, a valid table name seen before, its required members, no bad enum
+        # (every check of the general path below, which then finds nothing to report)
+        for kind, spec in action.items():
+            pass
+        name = spec.get("TableName") if spec.__class__ is dict else None
+        required = _REQUIRED.get(kind)
+        if (required is not None and name.__class__ is str and name in _VALID_NAMES
+                and spec.get(required) is not None
+                and spec.get("ReturnValuesOnConditionCheckFailure") in _ON_FAILURE
+                and (kind != "Update" or spec.get("UpdateExpression") is not None)
+                and (kind != "ConditionCheck" or spec.get("ConditionExpression") is not None)):
+            condition, update = compile_write(spec, _OPERATIONS[kind], update=(kind == "Update"))
+            return kind, spec, condition, update, (_core.pack_item(spec["Item"]) if kind == "Put" else None)
     kinds = [k for k in KINDS if action.get(k) is not None] if isinstance(action, dict) else []
     if len(kinds) != 1:
         raise ValidationException("TransactItems can only contain one of Check, Put, Update or Delete")

@@ -24,9 +24,11 @@ class Locks:
     """Context manager holding the partition locks of a set of (table, row_key) in global order."""
 
     def __init__(self, targets):
-        wanted = {(table.name, table.partition_of(row_key)): table.locks[table.partition_of(row_key)]
-                  for table, row_key in targets}
-        self.locks = [wanted[k] for k in sorted(wanted)]
+        wanted = {}
+        for table, row_key in targets:
+            p = row_key[0] >> table._shift          # Table.partition_of, inline
+            wanted[(table.name, p)] = table.locks[p]
+        self.locks = [wanted[k] for k in sorted(wanted)] if len(wanted) > 1 else list(wanted.values())
 
     def __enter__(self):
         for lock in self.locks:
