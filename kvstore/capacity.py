@@ -160,13 +160,16 @@ class _TableState:
     whether the rates still hold.
     """
 
-    __slots__ = ("meta", "read", "write", "gsi_read", "gsi_write", "read_keys", "write_keys", "arn")
+    __slots__ = ("meta", "read", "write", "gsi_read", "gsi_write", "read_keys", "write_keys", "arn", "gsi_charges")
 
     def __init__(self):
         self.meta = None
         self.read = self.write = None
         self.gsi_read = {}
         self.gsi_write = {}
+        #: ``((write bucket, index hash name, index range name or None, index), ...)`` per GSI of the
+        #: table: what a write's charge needs, computed when the rates are (``CapacityMeter._state``)
+        self.gsi_charges = ()
         self.read_keys = _KeyWindow(limits.PARTITION_READ_UNITS)
         self.write_keys = _KeyWindow(limits.PARTITION_WRITE_UNITS)
         self.arn = None
@@ -228,6 +231,9 @@ class CapacityMeter:
         gsis = {g["IndexName"]: g for g in meta.get("GlobalSecondaryIndexes", ())}
         state.gsi_read = {n: self._fit(state.gsi_read.get(n), meta, g, "R", created, now) for n, g in gsis.items()}
         state.gsi_write = {n: self._fit(state.gsi_write.get(n), meta, g, "W", created, now) for n, g in gsis.items()}
+        state.gsi_charges = tuple((state.gsi_write[index.name], index.schema.hash_name, index.schema.range_name, index)
+                                  for index in table.indexes.values()
+                                  if index.kind == "GSI" and index.name in state.gsi_write)
         state.meta = meta
         return state
 
@@ -309,7 +315,37 @@ class CapacityMeter:
         return ticket
 
     def admit_write(self, table, row_key):
-        """Raise DynamoDB's throttling error unless a write may start; else a ticket for :meth:`charge_write`."""
+        """Raise DynamoDB's throttling error unless a write may start; else a ticket for :meth:`charge_write`.
+
+        The admitted case of :meth:`try_write` inline (every enforced PutItem,
+        UpdateItem and DeleteItem takes it): the buckets' refill and the
+        per-key window's check without a method call; anything else (a
+        changed catalog entry, an empty bucket, a new second) goes the long way.
+        """
+        clock = self.engine.clock
+        now = _wall() if clock.__class__ is SystemClock else clock()
+        prefix = row_key[:6 + ((row_key[4] << 8) | row_key[5])]
+        with self._lock:
+            state = self._tables.get(table)
+            if state is not None and state.meta is table.meta:
+                bucket = state.write
+                if now > bucket.at:
+                    balance = bucket.balance + (now - bucket.at) * bucket.rate
+                    bucket.balance = balance if balance < bucket.size else bucket.size
+                    bucket.at = now
+                admitted = bucket.balance > 0
+                if admitted:
+                    for charge in state.gsi_charges:
+                        gsi = charge[0]
+                        if now > gsi.at:
+                            balance = gsi.balance + (now - gsi.at) * gsi.rate
+                            gsi.balance = balance if balance < gsi.size else gsi.size
+                            gsi.at = now
+                        if gsi.balance <= 0:
+                            admitted = False
+                    keys = state.write_keys
+                    if admitted and keys.second == int(now) and keys.used.get(prefix, 0.0) < keys.limit:
+                        return table, row_key, state, prefix, now
         ticket = self.try_write(table, row_key)
         if ticket.__class__ is Throttle:
             raise ticket.error()
@@ -415,12 +451,20 @@ class CapacityMeter:
         else:
             new_size = _core.item_size(new_item) if new_item is not None else 0
             units = max(1, -(-max(old_size, new_size) // 1024))
-        gsi_units = None
-        if state.gsi_write and (old_item is not None or new_item is not None):
-            gsi_units = _gsi_write_units(state, table, old_item, new_item, small)
+        charges = state.gsi_charges
+        if charges and (old_item is not None or new_item is not None):
+            if small:
+                gsi_units = _small_gsi_write_units(charges, old_item, new_item)
+            else:
+                gsi_units = _gsi_write_units(state, table, old_item, new_item, small)
+        else:
+            gsi_units = None
         with self._lock:
             state.write.balance -= units
-            state.write_keys.take(prefix, units, now)
+            keys = state.write_keys
+            if int(now) == keys.second:                 # _KeyWindow.take, inline
+                used = keys.used
+                used[prefix] = used.get(prefix, 0.0) + units
             if gsi_units:
                 for bucket, n in gsi_units:
                     bucket.balance -= n
@@ -449,6 +493,23 @@ class CapacityMeter:
                 state.read.balance -= units
                 if prefix is not None:
                     state.read_keys.take(prefix, units, now)
+
+
+def _small_gsi_write_units(charges, old_item, new_item):
+    """:func:`_gsi_write_units` of a write whose images are at most one write unit each, from the
+    state's precomputed ``gsi_charges``: one unit per GSI entry put or deleted."""
+    out = []
+    for bucket, h, r, _ in charges:
+        new_in = new_item is not None and h in new_item and (r is None or r in new_item)
+        old_in = old_item is not None and h in old_item and (r is None or r in old_item)
+        if new_in:
+            if old_in and not (old_item[h] == new_item[h] and (r is None or old_item[r] == new_item[r])):
+                out.append((bucket, 2))
+            else:
+                out.append((bucket, 1))
+        elif old_in:
+            out.append((bucket, 1))
+    return out
 
 
 def _gsi_write_units(state, table, old_item, new_item, small):
