@@ -12,7 +12,7 @@
 from decimal import Decimal
 
 import hypothesis.strategies as st
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 import kvstore
 from kvstore.errors import DynamoDBError
@@ -96,6 +96,8 @@ def pages(db, action, request):
 @SETTINGS
 @given(items=ITEMS, pk=st.sampled_from(PKS), sort=st.none() | SORT, filters=st.lists(NONKEY, max_size=3),
        limit=st.none() | st.integers(1, 4), descending=st.booleans())
+@example(items=[{"pk": "a", "sk": Decimal(2)}], pk="a", sort=("sk = 2", "sk = :s", {":s": Decimal(2)}), filters=[],
+         limit=1, descending=False)
 def test_partition_select_pages_like_query(items, pk, sort, filters, limit, descending):
     db = make_db(items)
     text = f"SELECT * FROM things WHERE pk = '{pk}'"
@@ -118,7 +120,14 @@ def test_partition_select_pages_like_query(items, pk, sort, filters, limit, desc
     statement = {"Statement": text}
     if limit is not None:
         statement["Limit"] = query["Limit"] = limit
-    assert pages(db, "ExecuteStatement", statement) == pages(db, "Query", query)
+    statement_pages, query_pages = pages(db, "ExecuteStatement", statement), pages(db, "Query", query)
+    if sort is not None and sort[1] == "sk = :s":
+        # the full key: PartiQL runs one GetItem (no NextToken), where a Query that reached Limit
+        # returns a LastEvaluatedKey even though nothing remains (reference 6.8), then an empty page
+        assert len(statement_pages) == 1
+        assert statement_pages[0] == [item for page in query_pages for item in page]
+    else:
+        assert statement_pages == query_pages
 
 
 @SETTINGS
