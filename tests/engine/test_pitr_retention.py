@@ -90,7 +90,11 @@ def test_retention_trims_history_past_the_recovery_period(tmp_path):
         db.run_pending()
         db.engine.pitr.trim()          # the job may have run just before the checkpoint; trim after it too
         usage[hour] = db.engine.pitr.disk_usage()
-    assert 0 < usage[71] <= usage[35] * 1.2              # steady, not growing with the days
+    # untrimmed, three days of 2 KB writes would hold over 144 KB; trimmed, at most the day of the window
+    # plus the hours back to its base checkpoint (about 30 writes; how many depends on when the log's
+    # segments rolled, which the background flusher decides, so no tighter bound holds on a loaded machine)
+    assert 0 < usage[71] < 72 * 2000 * 0.6
+    assert usage[71] < usage[35] * 1.6                   # steady, not growing with the days
     earliest = clock() - DAY
     index = msgpack.unpackb(open(os.path.join(path, DIRECTORY, INDEX), "rb").read(), strict_map_key=False)
     times = sorted(entry[1] for entry in index["checkpoints"].values())
