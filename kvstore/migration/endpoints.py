@@ -209,7 +209,8 @@ class EndpointSide(Side):
                         connect_timeout=10, read_timeout=60, parameter_validation=False)
         self._session, self._config, self._url = session, config, (None if spec == "aws" else spec)
         self.client = self.client_for("dynamodb")
-        # the data path (Scan, BatchWriteItem) skips botocore's serializer and parser: see RawJson
+        # the data path (Scan, BatchWriteItem, GetItem, PutItem, DeleteItem) skips botocore's serializer
+        # and parser: see RawJson
         self.wire = RawJson(self.client, session, pool=pool)
 
     def raw(self, client):
@@ -250,10 +251,12 @@ class EndpointSide(Side):
         return item_from_wire(page["Item"]) if "Item" in page else None
 
     def put(self, table, item):
-        with_backoff(self.wire.send, "PutItem", b'{"TableName":' + _json_string(table) + b',"Item":' + item_json(item) + b"}")
+        body = b'{"TableName":' + _json_string(table) + b',"Item":' + item_json(item) + b"}"
+        with_backoff(self.wire.send, "PutItem", body)
 
     def delete(self, table, key):
-        with_backoff(self.wire.send, "DeleteItem", b'{"TableName":' + _json_string(table) + b',"Key":' + item_json(key) + b"}")
+        body = b'{"TableName":' + _json_string(table) + b',"Key":' + item_json(key) + b"}"
+        with_backoff(self.wire.send, "DeleteItem", body)
 
     def close(self):
         self.wire.close()
