@@ -22,7 +22,7 @@ The error is ``kvstore.errors.ParamValidationError``; when botocore is
 installed, the raised class also derives from
 ``botocore.exceptions.ParamValidationError`` so ``except`` clauses written for
 boto3 catch it.  botocore is not needed: the shapes come from
-``kvstore/server/_request_shapes.py`` (generated from its model).  Attribute
+``kvstore/_request_shapes.py`` (generated from its model, shared with the wire face).  Attribute
 values were converted from Python before (``kvstore.types.from_python``, which
 raises boto3's TypeError for an unsupported type), so they are not walked.
 
@@ -34,7 +34,7 @@ import datetime
 import decimal
 
 from kvstore import errors
-from kvstore.server._request_shapes import KEY_MINIMUM, MINIMUM, OPERATIONS, REQUIRED, SHAPES
+from kvstore._request_shapes import KEY_MINIMUM, MINIMUM, OPERATIONS, REQUIRED, SHAPES
 
 __all__ = ["check", "ParamValidationError"]
 

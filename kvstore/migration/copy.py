@@ -23,7 +23,7 @@ import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 from kvstore.migration import schema
-from kvstore.migration.endpoints import MigrationError, error_code, open_side, write_all
+from kvstore.migration.endpoints import MigrationError, open_side, reportable, write_all
 from kvstore.migration.progress import Progress
 from kvstore.migration.state import CopyState
 from kvstore.types import item_size
@@ -222,7 +222,7 @@ def main(argv=None):
         _log(f"kvstore copy: {e}")
         return 1
     except Exception as e:
-        if error_code(e) is None and not type(e).__module__.startswith("botocore"):
+        if not reportable(e):
             raise
         _log(f"kvstore copy: {e}")
         return 1

@@ -59,6 +59,11 @@ def error_code(exc):
     return None
 
 
+def reportable(exc):
+    """Whether a CLI prints ``exc`` as a one-line failure: an endpoint's error or botocore's, not a bug."""
+    return error_code(exc) is not None or type(exc).__module__.startswith("botocore")
+
+
 def _transient(exc):
     if error_code(exc) in RETRYABLE_CODES:
         return True

@@ -51,7 +51,7 @@ from datetime import datetime
 
 from kvstore.migration.copy import CopyInterrupted, build_parser, copy_tables, default_state_path, open_pair
 from kvstore.migration.endpoints import (
-    DirectorySide, EndpointSide, MigrationError, error_code, with_backoff, write_all)
+    DirectorySide, EndpointSide, MigrationError, error_code, reportable, with_backoff, write_all)
 from kvstore.types import item_from_wire
 from kvstore.migration.verify import key_text
 
@@ -396,7 +396,7 @@ def main(argv=None):
         _log(f"kvstore replicate: {e}")
         return 1
     except Exception as e:
-        if error_code(e) is None and not type(e).__module__.startswith("botocore"):
+        if not reportable(e):
             raise
         _log(f"kvstore replicate: {e}")
         return 1

@@ -22,6 +22,11 @@ from kvstore.types import Binary
 _KEY_KINDS = {str: "S", Decimal: "N", Binary: "B"}
 
 
+def _parameters_fit(params, count):
+    """Whether ``params`` (None or a non-empty list) holds exactly the statement's ``count`` parameters."""
+    return not count if params is None else (len(params) == count and bool(params))
+
+
 def remember_hot(text, plan_, schema, count):
     """Keep a direct route for ``text`` when its plan is a plain GetItem or one Query (see :data:`HOT`)."""
     if plan_.kind == "query" and plan_.projection is None and len(plan_.arms) == 1 \
@@ -39,10 +44,7 @@ def remember_hot(text, plan_, schema, count):
         table = engine.tables.get(table_name)
         if table is None or table.schema is not schema:
             return None
-        if params is None:
-            if count:
-                return None
-        elif len(params) != count or not params:
+        if not _parameters_fit(params, count):
             return None
         key = {}
         for name, kind, get in keys:
@@ -76,10 +78,7 @@ def _hot_query(text, plan_, schema, count):
         table = engine.tables.get(table_name)
         if table is None or table.schema is not schema:
             return None
-        if params is None:
-            if count:
-                return None
-        elif len(params) != count or not params:
+        if not _parameters_fit(params, count):
             return None
         h = get_hash(params)
         if kinds.get(type(h)) != hash_kind:

@@ -9,7 +9,8 @@ top-level members; this module checks what sits below them, driven by the
 request shapes of the botocore service model.
 
 botocore is not a dependency of the server, so the shapes it needs are
-generated from the model into ``_request_shapes.py`` (``python -m
+generated from the model into ``kvstore/_request_shapes.py`` (shared with the embedded API's
+parameter check, ``kvstore.params``; ``python -m
 kvstore.server.shapes`` rewrites it; ``tests/wire/test_malformed_requests.py``
 checks it is current).  Attribute values (``AttributeValue`` and maps and
 lists of them) are left to ``kvstore.types.from_wire``, which checks them as it
@@ -23,7 +24,7 @@ Cost: one pass over the checked members, linear in their size.
 import math
 
 from kvstore.errors import SerializationException, ValidationException
-from kvstore.server._request_shapes import OPERATIONS as _INPUTS, SHAPES as _SHAPES
+from kvstore._request_shapes import OPERATIONS as _INPUTS, SHAPES as _SHAPES
 
 __all__ = ["check_nested", "deep_members"]
 
@@ -260,4 +261,4 @@ def generate():
 
 if __name__ == "__main__":          # pragma: no cover - regenerates the table
     import pathlib
-    pathlib.Path(__file__).with_name("_request_shapes.py").write_text(generate())
+    pathlib.Path(__file__).parent.parent.joinpath("_request_shapes.py").write_text(generate())

@@ -145,7 +145,7 @@ def test_a_value_of_the_wrong_json_kind_at_any_depth_is_dynamodbs_error(handled,
 
 
 def test_the_request_shapes_are_botocores():
-    from kvstore.server import _request_shapes
+    from kvstore import _request_shapes
     path = _request_shapes.__file__
     with open(path) as f:
         assert f.read() == shapes.generate(), "run: python -m kvstore.server.shapes"
@@ -156,7 +156,7 @@ def test_every_top_level_member_of_the_model_has_its_json_kind_checked():
     in botocore's model, with the model's kind (GetShardIterator's ``Timestamp`` was missing: an
     object there answered 500)."""
     from kvstore.server import wire
-    from kvstore.server._request_shapes import OPERATIONS as inputs, SHAPES
+    from kvstore._request_shapes import OPERATIONS as inputs, SHAPES
     same = {"blob": "string", "long": "integer", "AV": "structure"}
     for operation, root in inputs.items():
         for member, name in SHAPES[root][1].items():
