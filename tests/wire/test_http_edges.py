@@ -370,6 +370,11 @@ def test_client_that_stops_reading_is_disconnected_and_its_answers_not_all_buffe
     sock.settimeout(WAIT)
     sock.connect(("127.0.0.1", hasty.server.port))
     sock.sendall(scan * 40)
+    for _ in range(WAIT * 100):             # accepted (on a loaded machine the accept can come later)
+        if hasty.server.connections:
+            break
+        threading.Event().wait(0.01)
+    assert hasty.server.connections
     for _ in range(WAIT * 100):
         if not hasty.server.connections:
             break
