@@ -13,6 +13,7 @@ expressions with placeholders, and the request goes to the same operation
 modules the HTTP server uses.
 """
 
+import datetime
 import time
 import types as _pytypes
 
@@ -23,6 +24,7 @@ from kvstore.engine.plans import BackupPlan
 from kvstore.operations import DYNAMODB, OPERATIONS, action_name, execute, module_name
 from kvstore.params import check as check_params
 from kvstore.types import from_python
+from kvstore._request_shapes import RESPONSE_TIMESTAMPS
 
 #: the start of from_python's TypeError for a map key that is not a string
 _NOT_A_NAME = "Map keys must be strings"
@@ -165,6 +167,9 @@ class Database:
         except errors.DynamoDBError as e:
             e._operation_name = action
             raise
+        dated = RESPONSE_TIMESTAMPS.get(action)
+        if dated is not None:
+            response = _with_datetimes(response, dated)
         # boto3 responses carry ResponseMetadata; code checks its HTTPStatusCode
         response["ResponseMetadata"] = {"HTTPStatusCode": 200, "RetryAttempts": 0}
         return response
@@ -376,6 +381,28 @@ def _path_tree(paths):
 
     tree = build(root, ())
     return False if tree is None else tree
+
+
+def _with_datetimes(node, tree):
+    """``node`` with the epoch seconds at ``tree``'s timestamps as aware datetimes, as botocore parses a
+    response (``_request_shapes.RESPONSE_TIMESTAMPS``); what lies on the way is copied, never modified."""
+    if isinstance(node, list):
+        return [_with_datetimes(v, tree) for v in node]
+    if tree is True:
+        return _datetime(node) if isinstance(node, (int, float)) and not isinstance(node, bool) else node
+    if not isinstance(node, dict):
+        return node
+    if "*" in tree:
+        return {k: _with_datetimes(v, tree["*"]) for k, v in node.items()}
+    out = dict(node)
+    for member, inner in tree.items():
+        if member in out:
+            out[member] = _with_datetimes(out[member], inner)
+    return out
+
+
+def _datetime(seconds):
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
 
 
 def _convert(node, steps, convert):

@@ -27,8 +27,9 @@ def parse_time(text):
     return moment.timestamp()
 
 
-def _iso(seconds):
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _iso(moment):
+    """A response's timestamp (a datetime, as boto3 returns it) in ISO 8601 UTC."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def main(argv=None):

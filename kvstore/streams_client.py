@@ -2,12 +2,12 @@
 
 boto3 has no resource layer for DynamoDB Streams, so its ``dynamodbstreams``
 client returns attribute values in DynamoDB JSON (``{"S": "a"}``, binary as
-bytes) and timestamps as datetimes; this client returns the same, so code
-that reads a stream moves between kvstore and DynamoDB unchanged.
+bytes) and timestamps as datetimes; this client returns the same (the datetimes
+come from ``Database._call``, as for every action), so code that reads a
+stream moves between kvstore and DynamoDB unchanged.
 """
 
 import types as _pytypes
-from datetime import datetime, timezone
 
 from kvstore import errors
 from kvstore.types import to_wire
@@ -37,10 +37,6 @@ class StreamsClient:
         return call
 
 
-def _when(seconds):
-    return datetime.fromtimestamp(seconds, timezone.utc)
-
-
 def _boto_value(value):
     wire = to_wire(value)
     return _bytes_back(wire)
@@ -65,11 +61,7 @@ def _boto_shape(action, response):
     if action == "GetRecords":
         for record in response["Records"]:
             body = record["dynamodb"]
-            body["ApproximateCreationDateTime"] = _when(body["ApproximateCreationDateTime"])
             for member in ("Keys", "NewImage", "OldImage"):
                 if member in body:
                     body[member] = {k: _boto_value(v) for k, v in body[member].items()}
-    elif action == "DescribeStream":
-        description = response["StreamDescription"]
-        description["CreationRequestDateTime"] = _when(description["CreationRequestDateTime"])
     return response

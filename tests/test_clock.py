@@ -1,5 +1,6 @@
 """The injectable clock: wall time, and the manual clock tests move by hand."""
 
+import datetime
 import time
 
 import pytest
@@ -64,7 +65,7 @@ def test_open_takes_the_clock_and_features_read_it():
         table = db.create_table(
             TableName="things", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
-        assert table.creation_date_time == 1_700_000_000
+        assert table.creation_date_time == datetime.datetime.fromtimestamp(1_700_000_000, datetime.timezone.utc)
 
 
 def test_engine_default_clock_is_wall_time():

@@ -1,5 +1,6 @@
 """DescribeTable: the TableDescription shape clients read (boto3's Table attributes, PynamoDB)."""
 
+import datetime
 import re
 
 import pytest
@@ -129,3 +130,32 @@ def test_invalid_name_is_a_validation_error_not_missing(db, name):
     """A name that can never exist is a ValidationException rather than ResourceNotFoundException."""
     with raises("ValidationException", contains="tableName"):
         db.Table(name).load()
+
+
+def test_timestamps_are_datetimes_on_every_face(dynamodb, client):
+    """CreationDateTime, backup and PITR times come back as aware datetimes, as boto3 parses them, on every
+    face: code that formats ``table.creation_date_time`` runs unchanged against kvstore and DynamoDB."""
+    table = create_table(dynamodb)
+    created = table.creation_date_time
+    assert isinstance(created, datetime.datetime) and created.tzinfo is not None
+    assert client.describe_table(TableName=table.name)["Table"]["CreationDateTime"] == created
+    details = client.create_backup(TableName=table.name, BackupName="first-backup")["BackupDetails"]
+    assert isinstance(details["BackupCreationDateTime"], datetime.datetime)
+    summaries = client.list_backups(TableName=table.name)["BackupSummaries"]
+    assert [type(s["BackupCreationDateTime"]) for s in summaries] == [datetime.datetime]
+    client.update_continuous_backups(TableName=table.name,
+                                     PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    window = client.describe_continuous_backups(TableName=table.name)[
+        "ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert window["EarliestRestorableDateTime"] <= window["LatestRestorableDateTime"]
+    assert created <= window["LatestRestorableDateTime"]
+
+
+def test_datetimes_leave_the_stored_description_alone(db):
+    """The embedded API converts a copy: the operation's own answer still holds epoch seconds."""
+    from kvstore.operations import execute
+    table = create_table(db)
+    assert isinstance(db.meta.client.describe_table(TableName=table.name)["Table"]["CreationDateTime"],
+                      datetime.datetime)
+    raw = execute(db.engine, "DescribeTable", {"TableName": table.name})["Table"]["CreationDateTime"]
+    assert type(raw) in (int, float)
