@@ -13,6 +13,7 @@ import gc
 import os
 import threading
 import time
+from time import time as _wall
 
 import msgpack
 
@@ -258,8 +259,10 @@ class Engine:
         try:
             pitr = self.pitr
             if pitr.names and record[0] == REC_WRITE and pitr.touches(record[1]):
-                with pitr.lock:
-                    at = self.clock()                  # PointInTime.stamp, inline: this is every write's path
+                lock = pitr.lock                       # PointInTime.stamp, inline: this is every write's path
+                lock.acquire()                         # (not ``with``: see PointInTime)
+                try:
+                    at = _wall() if pitr._system_clock else self.clock()
                     if at < pitr.last_at:
                         at = pitr.last_at
                     pitr.last_at = at
@@ -268,6 +271,8 @@ class Engine:
                     else:
                         record[2] = at
                     return self.durability.append(msgpack.packb(record, use_bin_type=True))
+                finally:
+                    lock.release()
             return self.durability.append(msgpack.packb(record, use_bin_type=True))
         except (OSError, DurabilityError) as e:
             raise InternalServerError(f"The write could not be logged: {e}") from e

@@ -43,10 +43,12 @@ from itertools import chain
 import logging
 import os
 import threading
+from time import time as _wall
 import uuid
 
 import msgpack
 
+from kvstore.clock import SystemClock
 from kvstore.engine import checkpoint as ckpt
 from kvstore.engine import wal
 from kvstore.engine.errors import CorruptionError
@@ -76,39 +78,45 @@ def settings(table):
 
 
 class _MemoryHistory:
-    """One table's history in an in-memory database: rows at ``base_time`` plus later changes, oldest first."""
+    """One table's history in an in-memory database: rows at ``base_time`` plus later changes, oldest first.
 
-    __slots__ = ("base", "base_time", "times", "changes")
+    The changes are three parallel lists, one entry per written row (a
+    transaction's rows are adjacent and share one commit time, so a prefix cut
+    at a time holds it whole or not at all).  Flat lists of floats and bytes
+    rather than a tuple per commit: the garbage collector does not track them,
+    where a million tracked tuples made its passes cost more than the write.
+    """
+
+    __slots__ = ("base", "base_time", "times", "keys", "values")
 
     def __init__(self, rows, at):
         self.base = rows
         self.base_time = at
         self.times = []            # commit time of each change
-        self.changes = []          # [(row_key, packed_or_None), ...] per commit
+        self.keys = []             # row key of each change
+        self.values = []           # packed item of each change, None for a delete
 
     def add(self, at, entries):
-        self.times.append(at)
-        self.changes.append(entries)
+        for key, packed in entries:
+            self.times.append(at)
+            self.keys.append(key)
+            self.values.append(packed)
 
     @property
     def bytes(self):
         """Bytes of keys and packed items held (the base and every change)."""
         return (sum(len(k) + len(v) for k, v in self.base.items())
-                + sum(len(k) + (len(p) if p is not None else 0) for c in self.changes for k, p in c))
+                + sum(map(len, self.keys)) + sum(len(p) for p in self.values if p is not None))
 
     def snapshot(self, when):
         """What :meth:`rows_at` needs, copied (call under the history's lock)."""
-        return dict(self.base), self.changes[:bisect.bisect_right(self.times, when)]
+        n = bisect.bisect_right(self.times, when)
+        return dict(self.base), self.keys[:n], self.values[:n]
 
     @staticmethod
     def rows_at(snapshot):
-        rows, changes = snapshot
-        for entries in changes:
-            for key, packed in entries:
-                if packed is None:
-                    rows.pop(key, None)
-                else:
-                    rows[key] = packed
+        rows, keys, values = snapshot
+        _apply(rows, keys, values)
         return rows
 
     def fold(self, cutoff):
@@ -116,23 +124,35 @@ class _MemoryHistory:
         n = bisect.bisect_right(self.times, cutoff)
         if not n:
             return
-        base = self.base
-        for entries in self.changes[:n]:
-            for key, packed in entries:
-                if packed is None:
-                    base.pop(key, None)
-                else:
-                    base[key] = packed
-        del self.times[:n], self.changes[:n]
+        _apply(self.base, self.keys[:n], self.values[:n])
+        del self.times[:n], self.keys[:n], self.values[:n]
         self.base_time = cutoff
 
 
+def _apply(rows, keys, values):
+    pop = rows.pop
+    for key, packed in zip(keys, values):
+        if packed is None:
+            pop(key, None)
+        else:
+            rows[key] = packed
+
+
 class PointInTime:
-    """The engine's point-in-time recovery (``engine.pitr``); see the module docstring."""
+    """The engine's point-in-time recovery (``engine.pitr``); see the module docstring.
+
+    Every write to a PITR table passes :meth:`remember` (in-memory databases)
+    or ``Engine._log`` (directory databases), so both stay lean: the lock is
+    taken with ``acquire``/``release`` rather than ``with`` (a ``with`` block
+    costs about 1 µs more on CPython 3.11 here, 14% of an in-memory PutItem),
+    and the wall clock is read without :class:`SystemClock`'s Python frame.
+    """
 
     def __init__(self, engine):
         self.engine = engine
         self._clock = engine.clock
+        #: the engine's clock is wall time: read ``time.time`` directly on the commit path
+        self._system_clock = engine.clock.__class__ is SystemClock
         #: held from reading a commit time to appending its record, so commit times grow with the LSN
         self.lock = threading.Lock()
         #: names of the tables with PITR enabled
@@ -168,18 +188,23 @@ class PointInTime:
 
     def remember(self, writes):
         """In-memory databases: keep the changes ``writes`` made to PITR tables, with their commit time."""
-        if len(writes) == 1:                   # the common case, inline
-            table, row_key, _old, _new, packed = writes[0]
-            history = self.memory.get(table.name)
+        if len(writes) == 1:                   # the common case, inline (see the class docstring)
+            write = writes[0]
+            history = self.memory.get(write[0].name)
             if history is None:
                 return
-            with self.lock:
-                at = self._clock()
+            lock = self.lock
+            lock.acquire()
+            try:
+                at = _wall() if self._system_clock else self._clock()
                 if at < self.last_at:
                     at = self.last_at
                 self.last_at = at
                 history.times.append(at)
-                history.changes.append(((row_key, packed),))
+                history.keys.append(write[1])
+                history.values.append(write[4])
+            finally:
+                lock.release()
             return
         names = self.names
         mine = [w for w in writes if w[0].name in names]
