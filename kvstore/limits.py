@@ -43,6 +43,7 @@ MAX_TABLE_NAME = 255
 TABLE_NAME_PATTERN = r"[a-zA-Z0-9_.-]+"
 
 MAX_TAGS = 50
+CONCURRENT_RESTORES = 50                   # restores in progress in an account (any type; PITR and from backups)
 MAX_HTTP_BODY = 16 * 1024 * 1024
 
 REGION = "us-east-1"

@@ -79,11 +79,16 @@ CHUNK = struct.Struct("<II")                # length, crc
 DIRECTORY = "backups"
 RUNS = "runs"
 SUFFIX = ".backup"
+#: the name of the SYSTEM backup of a deleted table: ``<table name>$DeletedTableBackup``
+DELETED_TABLE_BACKUP = "$DeletedTableBackup"
 RUN_SUFFIX = ".run"
 #: a chunk of rows (in a file) or a log record of restored rows stays near this many bytes
 CHUNK_BYTES = 1 << 20
 #: at most this many runs in one backup (docs/format.md, compaction)
 MAX_RUNS = 16
+#: BackupType of a backup someone asked for, and of one DynamoDB makes when a table with PITR on is deleted
+USER = "USER"
+SYSTEM = "SYSTEM"
 IN_USE = ("There is another ongoing conflicting backup control plane operation on the table. "
           "The backup is either being created, deleted or restored to a table.")
 
@@ -115,10 +120,10 @@ class Backup:
     """
 
     __slots__ = ("arn", "name", "created", "size_bytes", "item_count", "meta", "path", "runs", "restoring",
-                 "plan", "stored_bytes")
+                 "plan", "stored_bytes", "kind", "expires")
 
     def __init__(self, arn, name, created, size_bytes, item_count, meta, path=None, runs=None, plan=None,
-                 stored_bytes=None):
+                 stored_bytes=None, kind=USER, expires=None):
         self.arn = arn
         self.name = name
         self.created = created
@@ -131,6 +136,13 @@ class Backup:
         #: the backup plan that made it (``kvstore.engine.plans``), None for a CreateBackup call
         self.plan = plan
         self.stored_bytes = stored_bytes
+        #: BackupType: USER (CreateBackup, plans) or SYSTEM (made when a table with PITR on is deleted)
+        self.kind = kind
+        #: BackupExpiryDateTime (SYSTEM backups: 35 days after creation); None: kept until deleted
+        self.expires = expires
+
+    def expired(self, now):
+        return self.expires is not None and self.expires <= now
 
     @property
     def sort_key(self):
@@ -146,6 +158,10 @@ class Backup:
                    "BackupSizeBytes": self.size_bytes, "ItemCount": self.item_count}
         if self.plan is not None:
             details["Plan"] = self.plan
+        if self.kind != USER:
+            details["BackupType"] = self.kind
+        if self.expires is not None:
+            details["BackupExpiryDateTime"] = self.expires
         record = {"backup": details, "meta": self.meta}
         if self.runs is not None:
             details["StoredBytes"] = self.stored_bytes
@@ -156,7 +172,8 @@ class Backup:
     def from_record(cls, record, path):
         d = record["backup"]
         return cls(d["BackupArn"], d["BackupName"], d["BackupCreationDateTime"], d["BackupSizeBytes"],
-                   d["ItemCount"], record["meta"], path=path, plan=d.get("Plan"), stored_bytes=d.get("StoredBytes"))
+                   d["ItemCount"], record["meta"], path=path, plan=d.get("Plan"), stored_bytes=d.get("StoredBytes"),
+                   kind=d.get("BackupType", USER), expires=d.get("BackupExpiryDateTime"))
 
 
 class BackupStore:
@@ -185,6 +202,7 @@ class BackupStore:
             self.directory = os.path.join(engine.path, DIRECTORY)
             self.runs_directory = os.path.join(self.directory, RUNS)
             self._load()
+            self._drop_unfinished_system_backups()
 
     # -- reading ---------------------------------------------------------------
 
@@ -236,52 +254,79 @@ class BackupStore:
 
     # -- creating and deleting ---------------------------------------------------
 
+    def table_lock(self, name):
+        """The lock that serialises backups of table ``name`` (taken before the table's partition locks)."""
+        with self.lock:
+            return self._table_locks.setdefault(name, threading.Lock())
+
     def create(self, table, backup_name, plan=None):
         """Back ``table`` up now; returns the AVAILABLE Backup (``plan``: the name of the plan making it)."""
-        engine = self.engine
-        if engine.closed:
+        if self.engine.closed:
             raise InternalServerError("The database is closed")
+        with self.table_lock(table.name):
+            return self._create(snapshot(self.engine, table), backup_name, plan)
+
+    def create_system(self, taken, expires_after):
+        """The SYSTEM backup ``<table>$DeletedTableBackup`` of a table being deleted with PITR on.
+
+        ``taken`` is ``(meta, rows, size_bytes)`` read by the caller, which holds
+        :meth:`table_lock` and every partition lock of the table (DeleteTable, so
+        no write falls between the backup and the deletion).
+        """
+        return self._create(taken, taken[0]["TableName"] + DELETED_TABLE_BACKUP, None, SYSTEM, expires_after)
+
+    def expire(self, now):
+        """Delete the SYSTEM backups past their BackupExpiryDateTime."""
         with self.lock:
-            table_lock = self._table_locks.setdefault(table.name, threading.Lock())
-        with table_lock:
-            meta, rows, size_bytes = snapshot(engine, table)
-            created = engine.clock()
-            identifier = f"{int(created * 1000):014d}-{uuid.uuid4().hex[:8]}"
-            backup = Backup(f"{meta['TableArn']}/backup/{identifier}", backup_name, created, size_bytes,
-                            len(rows), meta, plan=plan)
-            table_id = backup.table_id
-            with self.lock:
-                live = {t.meta.get("TableId") for t in list(engine.tables.values())}
-                for stale in [i for i in self._parents if i not in live and i != table_id]:
-                    del self._parents[stale]             # a dropped table's rows: no longer worth the memory
-                parent = self._parent(table_id)
-                pinned = list(parent.runs) if parent is not None else []
-                self._ref(pinned, 1)                     # a concurrent DeleteBackup of the parent keeps them
-            new_run = None
+            doomed = [b for b in self.backups.values() if b.expired(now) and not b.restoring]
+        for backup in doomed:
             try:
-                if self.directory is not None:
-                    self._flush_log()
-                runs, new_run = self._runs_for(parent, table_id, rows, size_bytes, identifier)
-                backup.runs = runs
-                backup.stored_bytes = 0 if new_run is None else new_run.stored
-                if self.directory is not None:
-                    backup.path = os.path.join(self.directory, identifier + SUFFIX)
-                    self._write_manifest(backup)
-            except BaseException as e:
-                with self.lock:
-                    garbage = self._ref(pinned, -1)
-                if new_run is not None:
-                    garbage.append(new_run.run)
-                self._remove_runs(garbage, quiet=True)
-                if isinstance(e, OSError):
-                    raise InternalServerError(f"The backup could not be written: {e}") from e
-                raise
+                self.delete(backup)
+            except (BackupInUseException, InternalServerError) as e:
+                log.warning("could not delete the expired backup %s: %s", backup.arn, e)
+
+    def _create(self, taken, backup_name, plan, kind=USER, expires_after=None):
+        engine = self.engine
+        meta, rows, size_bytes = taken
+        created = engine.clock()
+        identifier = f"{int(created * 1000):014d}-{uuid.uuid4().hex[:8]}"
+        backup = Backup(f"{meta['TableArn']}/backup/{identifier}", backup_name, created, size_bytes,
+                        len(rows), meta, plan=plan, kind=kind,
+                        expires=None if expires_after is None else created + expires_after)
+        table_id = backup.table_id
+        with self.lock:
+            live = {t.meta.get("TableId") for t in list(engine.tables.values())}
+            for stale in [i for i in self._parents if i not in live and i != table_id]:
+                del self._parents[stale]             # a dropped table's rows: no longer worth the memory
+            parent = self._parent(table_id)
+            pinned = list(parent.runs) if parent is not None else []
+            self._ref(pinned, 1)                     # a concurrent DeleteBackup of the parent keeps them
+        new_run = None
+        try:
+            if self.directory is not None:
+                self._flush_log()
+            runs, new_run = self._runs_for(parent, table_id, rows, size_bytes, identifier)
+            backup.runs = runs
+            backup.stored_bytes = 0 if new_run is None else new_run.stored
+            if self.directory is not None:
+                backup.path = os.path.join(self.directory, identifier + SUFFIX)
+                self._write_manifest(backup)
+        except BaseException as e:
             with self.lock:
-                if new_run is not None:
-                    self.runs[new_run.run.name] = new_run.run
-                self._ref(runs, 1)
                 garbage = self._ref(pinned, -1)
-                self.backups[backup.arn] = backup
+            if new_run is not None:
+                garbage.append(new_run.run)
+            self._remove_runs(garbage, quiet=True)
+            if isinstance(e, OSError):
+                raise InternalServerError(f"The backup could not be written: {e}") from e
+            raise
+        with self.lock:
+            if new_run is not None:
+                self.runs[new_run.run.name] = new_run.run
+            self._ref(runs, 1)
+            garbage = self._ref(pinned, -1)
+            self.backups[backup.arn] = backup
+            if kind == USER:                         # a SYSTEM backup's table is gone: no next backup diffs it
                 self._parents[table_id] = (backup.arn, rows)
         self._remove_runs(garbage, quiet=True)
         return backup
@@ -575,6 +620,13 @@ class BackupStore:
             _remove_quietly(fs, os.path.join(self.runs_directory, name + RUN_SUFFIX))
         if orphans and self.sync:
             fs.fsync_dir(self.runs_directory)
+
+    def _drop_unfinished_system_backups(self):
+        """A SYSTEM backup of a table that still exists was made for a DeleteTable that a crash cut
+        short before its log record: the table was never deleted, so the backup never was DynamoDB's."""
+        live = {t.meta.get("TableId") for t in list(self.engine.tables.values())}
+        for backup in [b for b in self.backups.values() if b.kind == SYSTEM and b.table_id in live]:
+            self.delete(backup)
 
     def _known_run(self, ref):
         name, entries, size = ref

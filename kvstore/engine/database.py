@@ -170,12 +170,17 @@ class Engine:
         meta["LatestStreamLabel"] = label
         return event
 
-    def drop_table(self, name):
+    def drop_table(self, name, before_drop=None):
+        """Delete table ``name`` (logged, durable before return).  ``before_drop(table)`` runs first,
+        under the catalog lock and every partition lock of the table: no write falls between the two
+        (point-in-time recovery's SYSTEM backup of a deleted table, kvstore/engine/pitr.py)."""
         with self.catalog_lock:
             table = self.tables[name]
             for lock in table.locks:
                 lock.acquire()
             try:
+                if before_drop is not None:
+                    before_drop(table)
                 with self.streams.lock:
                     record = [REC_DELETE_TABLE, name]
                     if table.stream is not None:

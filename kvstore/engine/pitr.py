@@ -65,6 +65,8 @@ REC_RESTORE_TABLE = "RT"
 TRIM_SECONDS = 300.0
 DAY = 86400.0
 DEFAULT_DAYS = 35
+#: a deleted PITR table's SYSTEM backup is kept this long (DynamoDB: 35 days, then it expires)
+SYSTEM_BACKUP_DAYS = 35
 #: a restore logs the new table's rows in records of about this many bytes
 ROWS_RECORD_BYTES = 1 << 20
 #: how an ``RP`` record's payload starts (a 3-element array, then the kind)
@@ -243,8 +245,15 @@ class PointInTime:
             self._start_retaining()        # a crash between the catalog record and the index
         if not self.names and self.index is not None:
             self._stop_retaining()
-        if self.names:
+        if self.names or self._backups_on_disk():     # history to trim, or SYSTEM backups that may expire
             self.schedule()
+
+    def _backups_on_disk(self):
+        """Whether the directory database has backups (loaded on first use; the job loads them to expire)."""
+        if self.durability is None:
+            return False
+        from kvstore.engine.backup import DIRECTORY as BACKUPS
+        return self.fs.exists(os.path.join(self.durability.directory, BACKUPS))
 
     def _index_path(self):
         return os.path.join(self.directory, INDEX)
@@ -392,6 +401,37 @@ class PointInTime:
                     lock.release()
         self.trim()
 
+    def drop(self, name):
+        """DeleteTable of ``name``; a table with PITR on leaves its SYSTEM backup behind.
+
+        DynamoDB: "When you delete a table that has point-in-time recovery
+        enabled, DynamoDB automatically creates a backup snapshot called a
+        system backup and retains it for 35 days", named
+        ``<table>$DeletedTableBackup``; ListBackups shows it with BackupType
+        SYSTEM and RestoreTableFromBackup restores the table as it was just
+        before the deletion (its PITR history goes with the table).  The
+        backup is written under the table's partition locks, before the
+        deletion is logged, so it holds the last write; a crash in between
+        leaves the table, and the backup store drops the backup on open
+        (``BackupStore._drop_unfinished_system_backups``).
+        """
+        from kvstore.engine.backup import store
+        engine = self.engine
+        table = engine.tables.get(name)
+        if table is None or settings(table) is None:
+            return engine.drop_table(name)
+        backups = store(engine)
+
+        def system_backup(table):
+            if settings(table) is not None:            # not turned off meanwhile
+                backups.create_system((copy.deepcopy(table.meta), dict(table.rows), table.size_bytes),
+                                      SYSTEM_BACKUP_DAYS * DAY)
+
+        with backups.table_lock(name):             # before the partition locks, as CreateBackup takes it
+            table = engine.drop_table(name, before_drop=system_backup)
+        self.schedule()                            # the retention job expires SYSTEM backups too
+        return table
+
     def forget(self, name):
         """The table's PITR is off or the table is gone."""
         self.names.discard(name)
@@ -423,6 +463,9 @@ class PointInTime:
         for name, history in list(self.memory.items()):
             if name in cutoffs:
                 history.fold(cutoffs[name])
+        if getattr(engine, "backups", None) is not None or self._backups_on_disk():
+            from kvstore.engine.backup import store
+            store(engine).expire(now)          # SYSTEM backups of deleted tables, 35 days on
         if self.durability is None or self.index is None:
             return
         if not cutoffs:

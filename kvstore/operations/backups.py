@@ -6,12 +6,17 @@ the DynamoDB face of them: the BackupArn and table name-or-ARN constraints,
 BackupSummary / BackupDescription shapes.
 """
 
+import contextlib
+import threading
+
+from kvstore import limits
 from kvstore.engine.backup import store
-from kvstore.errors import BackupNotFoundException
+from kvstore.errors import BackupNotFoundException, LimitExceededException
 from kvstore.operations.table_description import local_kms_key
 
 MIN_ARN = 37
 MAX_ARN = 1024
+_restores_lock = threading.Lock()
 
 
 def arn_violations(arn, path, required=True):
@@ -31,21 +36,49 @@ def _length_violations(value, path, minimum, maximum, required):
 
 
 def find(engine, arn):
+    """The backup ``arn`` names; a SYSTEM backup past its BackupExpiryDateTime is gone, as in DynamoDB."""
     backup = store(engine).get(arn)
-    if backup is None:
+    if backup is None or backup.expired(engine.clock()):
         raise BackupNotFoundException(f"Backup not found: {arn}")
     return backup
 
 
+@contextlib.contextmanager
+def restore_slot(engine):
+    """One of the account's concurrent restores, held while a restore runs.
+
+    DynamoDB: "Any number of users can run up to 50 concurrent restores (any
+    type of restore) in a given account" (RestoreTableFromBackup and
+    RestoreTableToPointInTime); one more is refused with LimitExceededException.
+    A kvstore database is one account in one region.  The message is kvstore's
+    (DynamoDB's text for this case is not documented).
+    """
+    most = limits.CONCURRENT_RESTORES
+    with _restores_lock:
+        running = getattr(engine, "restores_in_progress", 0)
+        if running >= most:
+            raise LimitExceededException(f"Subscriber limit exceeded: Only {most} restores can be in progress "
+                                         "at the same time")
+        engine.restores_in_progress = running + 1
+    try:
+        yield
+    finally:
+        with _restores_lock:
+            engine.restores_in_progress -= 1
+
+
 def details(backup, status="AVAILABLE"):
-    return {
+    out = {
         "BackupArn": backup.arn,
         "BackupName": backup.name,
         "BackupSizeBytes": backup.size_bytes,
         "BackupStatus": status,
-        "BackupType": "USER",
+        "BackupType": backup.kind,
         "BackupCreationDateTime": backup.created,
     }
+    if backup.expires is not None:
+        out["BackupExpiryDateTime"] = backup.expires
+    return out
 
 
 def summary(backup, status="AVAILABLE"):

@@ -1,4 +1,8 @@
-"""DeleteTable: drop a table and everything in it; the name is free again at once."""
+"""DeleteTable: drop a table and everything in it; the name is free again at once.
+
+A table with point-in-time recovery on leaves a SYSTEM backup,
+``<table>$DeletedTableBackup``, kept 35 days (``kvstore/engine/pitr.py``, ``PointInTime.drop``).
+"""
 
 from kvstore.errors import ResourceNotFoundException, ValidationException
 from kvstore.operations.common import check_request
@@ -14,7 +18,7 @@ def run(engine, request):
     if table.meta.get("DeletionProtectionEnabled"):
         raise ValidationException(f"Table '{name}' can't be deleted while DeletionProtectionEnabled is set to True")
     desc = describe(table, "DELETING")
-    engine.drop_table(name)
+    engine.pitr.drop(name)
     for member in ("KeySchema", "AttributeDefinitions", "LocalSecondaryIndexes", "GlobalSecondaryIndexes",
                    "CreationDateTime"):
         desc.pop(member, None)

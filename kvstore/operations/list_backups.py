@@ -1,9 +1,12 @@
 """ListBackups: backups oldest first, filtered by table, creation time and type, in pages.
 
 ``TimeRangeLowerBound`` is inclusive, ``TimeRangeUpperBound`` exclusive.
-``BackupType`` defaults to USER; every kvstore backup is a USER backup, so
-SYSTEM and AWS_BACKUP list nothing.  ``LastEvaluatedBackupArn`` is present
-when a page stopped at ``Limit`` with more backups after it.
+``BackupType`` defaults to USER (CreateBackup's and backup plans'); SYSTEM
+lists the backups DynamoDB makes of a table deleted with point-in-time
+recovery on (``<table>$DeletedTableBackup``, until their
+BackupExpiryDateTime), ALL both; kvstore has no AWS Backup, so AWS_BACKUP
+lists nothing.  ``LastEvaluatedBackupArn`` is present when a page stopped at
+``Limit`` with more backups after it.
 """
 
 import re
@@ -42,11 +45,14 @@ def run(engine, request):
     if start is not None:
         after = _start_key(engine, start)
         backups = [b for b in backups if b.sort_key > after]
+    now = engine.clock()
+    kinds = {None: ("USER",), "USER": ("USER",), "SYSTEM": ("SYSTEM",), "AWS_BACKUP": (),
+             "ALL": ("USER", "SYSTEM")}[backup_type]
     page = []
     last = None
     for backup in backups:
-        if backup_type not in (None, "USER", "ALL"):
-            break
+        if backup.kind not in kinds or backup.expired(now):
+            continue
         if name is not None and backup.meta["TableName"] != name:
             continue
         if lower is not None and backup.created < lower:

@@ -18,7 +18,7 @@ import copy
 from kvstore.engine.backup import store
 from kvstore.errors import TableAlreadyExistsException, constraint_error
 from kvstore.operations import create_table
-from kvstore.operations.backups import arn_violations, find
+from kvstore.operations.backups import arn_violations, find, restore_slot
 from kvstore.operations.common import table_name_violations
 from kvstore.operations.table_description import describe
 from kvstore.operations.table_schema import BILLING_MODES
@@ -39,7 +39,7 @@ def run(engine, request):
     meta = _new_meta(engine, backup, request)
     meta["RestoreSummary"] = {"SourceBackupArn": backup.arn, "SourceTableArn": backup.meta["TableArn"],
                               "RestoreDateTime": engine.clock(), "RestoreInProgress": True}
-    with engine.catalog_lock:
+    with restore_slot(engine), engine.catalog_lock:
         if target in engine.tables:
             raise TableAlreadyExistsException(f"Table already exists: {target}")
         table = store(engine).restore(backup, meta)

@@ -30,7 +30,7 @@ from kvstore.errors import (
     ValidationException,
     constraint_error,
 )
-from kvstore.operations.backups import table_arn_violations, table_name_of
+from kvstore.operations.backups import restore_slot, table_arn_violations, table_name_of
 from kvstore.operations.common import table_name_violations
 from kvstore.operations.restore_table_from_backup import restored_meta
 from kvstore.operations.table_description import describe
@@ -83,7 +83,8 @@ def run(engine, request):
     meta = restored_meta(engine, source.meta, request)
     meta["RestoreSummary"] = {"SourceTableArn": source.meta["TableArn"], "RestoreDateTime": when,
                               "RestoreInProgress": False}
-    table = engine.pitr.restore(source, when, meta)
+    with restore_slot(engine):
+        table = engine.pitr.restore(source, when, meta)
     return {"TableDescription": describe(table)}
 
 
