@@ -427,10 +427,10 @@ class Engine:
                 streams.apply_event(record[2], streams._number(lsn), record[1])
         elif kind == REC_RESTORE_ROWS:                 # rows of a restore: a table only once RT follows
             self._restoring.setdefault(record[1], []).extend(record[2])
-        elif kind == REC_RESTORE_TABLE:
-            flat = iter(self._restoring.pop(record[1], ()))
+        elif kind == REC_RESTORE_TABLE:                # the rows logged, over a linked checkpoint if it names one
             metas[record[2]["TableName"]] = record[2]
-            rows[record[2]["TableName"]] = dict(zip(flat, flat))
+            rows[record[2]["TableName"]] = self.pitr.replayed_restore(record, self._restoring.pop(record[1], ()),
+                                                                      lsn)
         elif kind == REC_ROLL:
             streams.replay_roll(record, lsn)
         elif kind == REC_ACK:

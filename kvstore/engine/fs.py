@@ -50,6 +50,7 @@ class FileSystem:
     def listdir(self, path): raise NotImplementedError
     def makedirs(self, path): raise NotImplementedError
     def rename(self, src, dst): raise NotImplementedError       # atomic, replaces dst
+    def link(self, src, dst): raise NotImplementedError         # a second name for src's file (hard link)
     def remove(self, path): raise NotImplementedError
     def truncate(self, path, size): raise NotImplementedError
     def fsync_dir(self, path): raise NotImplementedError
@@ -147,6 +148,9 @@ class RealFS(FileSystem):
 
     def rename(self, src, dst):
         os.replace(src, dst)
+
+    def link(self, src, dst):
+        os.link(src, dst)
 
     def remove(self, path):
         os.remove(path)
@@ -320,6 +324,14 @@ class MemoryFS(FileSystem):
             inode = self._inode(src)
             self._entries(dd)[dn] = inode
             del self._entries(sd)[sn]
+
+    def link(self, src, dst):
+        dd, dn = self._split(dst)
+        with self._mutex:
+            entries = self._entries(dd)
+            if dn in entries:
+                raise FileExistsError(errno.EEXIST, "File exists", dst)
+            entries[dn] = self._inode(src)
 
     def remove(self, path):
         d, name = self._split(path)
@@ -539,6 +551,10 @@ class FaultyFS(FileSystem):
     def rename(self, src, dst):
         self._maybe_fail("rename", dst)
         self.base.rename(src, dst)
+
+    def link(self, src, dst):
+        self._maybe_fail("link", dst)
+        self.base.link(src, dst)
 
     def remove(self, path):
         self._maybe_fail("remove", path)

@@ -30,11 +30,16 @@ builds it from what the engine already writes:
   ``["RT", restore_id, meta]`` record; recovery creates the table only when it
   meets ``RT``, so a crash (even SIGKILL) mid-restore leaves no table at all.
   Checkpoints wait while a restore logs (``Durability.checkpoints_paused``).
+  A restore that started from a checkpoint links that file into
+  ``<db>/restores/`` and logs only the rows changed since it, with the link
+  named in ``RT`` (:meth:`PointInTime.restore`, docs/format.md).
 
 Costs: a write to a PITR table takes one more lock and one clock read; a
 restore reads one checkpoint and the log after it (O(checkpoint + log)), and
-logs the new table's rows once; the retained disk is the log written during the
-recovery period plus the checkpoints in it (``disk_usage``).
+logs the rows changed since that checkpoint (all of them when it started from
+the log alone); the retained disk is the log written during the recovery
+period plus the checkpoints in it (``disk_usage``), and a linked checkpoint
+stays until the segment holding its restore's record goes.
 """
 
 import bisect
@@ -58,6 +63,8 @@ log = logging.getLogger("kvstore.pitr")
 
 DIRECTORY = "pitr"
 INDEX = "index"
+#: ``<db>/restores/``: the base checkpoint of each restored table, linked (see :meth:`PointInTime.restore`)
+RESTORES = "restores"
 #: log records of a point-in-time restore (docs/format.md)
 REC_RESTORE_ROWS = "RP"
 REC_RESTORE_TABLE = "RT"
@@ -166,6 +173,9 @@ class PointInTime:
         self.fs = None
         self.directory = None
         self.index = None                  # directory databases while retaining: {start_lsn: [end_lsn, time]}
+        #: files in ``<db>/restores/`` -> LSN of the ``RT`` record naming them (None while that restore runs)
+        self.restore_files = {}
+        self.restores_dir = None
         self._job = None
 
     # -- the commit path ------------------------------------------------------
@@ -229,6 +239,7 @@ class PointInTime:
         self.durability = durability
         self.fs = durability.fs
         self.directory = os.path.join(durability.directory, DIRECTORY)
+        self.restores_dir = os.path.join(durability.directory, RESTORES)
         self.index = self._read_index()
         durability.retain = self._retain
         durability.on_checkpoint = self._checkpoint_published
@@ -245,8 +256,10 @@ class PointInTime:
             self._start_retaining()        # a crash between the catalog record and the index
         if not self.names and self.index is not None:
             self._stop_retaining()
-        if self.names or self._backups_on_disk():     # history to trim, or SYSTEM backups that may expire
-            self.schedule()
+        if self.durability is not None:
+            self._collect_restore_files(startup=True)
+        if self.names or self._backups_on_disk() or self.restore_files:
+            self.schedule()                # history to trim, SYSTEM backups that may expire, restore files
 
     def _backups_on_disk(self):
         """Whether the directory database has backups (loaded on first use; the job loads them to expire)."""
@@ -264,6 +277,7 @@ class PointInTime:
             return None
         try:
             data = msgpack.unpackb(self.fs.read_bytes(path), raw=False, strict_map_key=False)
+            self.restore_files.update((str(k), int(v)) for k, v in data.get("restores", {}).items())
             return {int(k): list(v) for k, v in data["checkpoints"].items()}
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise CorruptionError(path, None, f"the point-in-time recovery index cannot be read: {e}") from None
@@ -271,7 +285,8 @@ class PointInTime:
     def _write_index(self):
         sync = self.durability.policy != "none"
         path = self._index_path()
-        self.fs.write_file(path + ".tmp", msgpack.packb({"checkpoints": self.index}), sync)
+        restores = {k: v for k, v in self.restore_files.items() if v is not None}
+        self.fs.write_file(path + ".tmp", msgpack.packb({"checkpoints": self.index, "restores": restores}), sync)
         self.fs.rename(path + ".tmp", path)
         if sync:
             self.fs.fsync_dir(self.directory)
@@ -466,7 +481,12 @@ class PointInTime:
         if getattr(engine, "backups", None) is not None or self._backups_on_disk():
             from kvstore.engine.backup import store
             store(engine).expire(now)          # SYSTEM backups of deleted tables, 35 days on
-        if self.durability is None or self.index is None:
+        if self.durability is None:
+            return
+        if self.restore_files:
+            with self.durability.checkpoints_paused():
+                self._collect_restore_files()
+        if self.index is None:
             return
         if not cutoffs:
             with self.durability.checkpoints_paused():
@@ -523,6 +543,11 @@ class PointInTime:
             raise InternalServerError(f"The point-in-time history of {table.name} cannot be read: {e}") from e
 
     def _rows_from_log(self, name, when):
+        return self._history(name, when)[0]
+
+    def _history(self, name, when):
+        """``(rows, base, touched)``: the table's rows at ``when``; the checkpoint they were read from
+        (None: the whole log, or the table was created or replaced after it); the keys written since."""
         bases, segments = self._bases()
         base = next((b for b in bases if b[1] <= when), None)
         if base is None:
@@ -530,10 +555,8 @@ class PointInTime:
         start, _at, path = base
         rows = {}
         if path is not None:
-            for chunk in ckpt.read_chunks(self.fs, path):
-                if chunk[0] == "kv" and chunk[1] == name:
-                    it = iter(chunk[2])
-                    rows.update(zip(it, it))
+            rows = self._checkpoint_rows(path, name)
+        touched = set() if path is not None else None     # keys to log beside a linked base
         firsts = sorted(segments)
         cover = max((f for f in firsts if f <= start), default=None)
         if cover is None:
@@ -560,27 +583,131 @@ class PointInTime:
                     if not mine:
                         continue
                     if len(record) > 2 and record[2] > when:
-                        return rows                     # commit times grow with the LSN: nothing later counts
+                        return rows, path, touched      # commit times grow with the LSN: nothing later counts
                     for entry in mine:
                         if entry[2] is None:
                             rows.pop(entry[1], None)
                         else:
                             rows[entry[1]] = entry[2]
+                        if touched is not None:
+                            touched.add(entry[1])
                 elif kind == "C" and record[1]["TableName"] == name:
-                    rows = {}
+                    rows, path, touched = {}, None, None
                 elif kind == "D" and record[1] == name:
-                    rows = {}
+                    rows, path, touched = {}, None, None
                 elif kind == REC_RESTORE_ROWS:
                     pending.setdefault(record[1], []).extend(record[2])
                 elif kind == REC_RESTORE_TABLE:
                     flat = pending.pop(record[1], [])
                     if record[2]["TableName"] == name:
-                        it = iter(flat)
-                        rows = dict(zip(it, it))
+                        rows = self._restored_rows(record[3] if len(record) > 3 else None, flat)
+                        path, touched = None, None
+        return rows, path, touched
+
+    def _checkpoint_rows(self, path, name):
+        """Table ``name``'s rows in checkpoint file ``path``."""
+        rows = {}
+        for chunk in ckpt.read_chunks(self.fs, path):
+            if chunk[0] == "kv" and chunk[1] == name:
+                it = iter(chunk[2])
+                rows.update(zip(it, it))
         return rows
 
+    def _restored_rows(self, base, flat):
+        """The rows of a restored table from its ``RT`` record's ``base`` (or None) and its logged rows."""
+        if base is None:
+            it = iter(flat)
+            return dict(zip(it, it))
+        path = os.path.join(self.restores_dir, base["file"])
+        if not self.fs.exists(path):
+            raise CorruptionError(path, None, "the base checkpoint of a restored table is missing")
+        rows = self._checkpoint_rows(path, base["table"])
+        it = iter(flat)
+        for row_key, packed in zip(it, it):
+            if packed is None:
+                rows.pop(row_key, None)
+            else:
+                rows[row_key] = packed
+        return rows
+
+    def replayed_restore(self, record, flat, lsn):
+        """Recovery met a restore's ``RT`` record (``Engine._replay``): the new table's rows."""
+        base = record[3] if len(record) > 3 else None
+        if base is not None:
+            self.restore_files[base["file"]] = lsn
+        return self._restored_rows(base, flat)
+
+    def _link_base(self, restore_id, path, table_name):
+        """Give checkpoint ``path`` a second name in ``<db>/restores/``; the ``RT`` record's base, or None
+        when the file system cannot (the restore then logs every row)."""
+        name = f"{restore_id}.ckpt"
+        link = os.path.join(self.restores_dir, name)
+        self.restore_files[name] = None
+        try:
+            self.fs.makedirs(self.restores_dir)
+            self.fs.link(path, link)
+            if self.durability.policy != "none":
+                self.fs.fsync_dir(self.restores_dir)
+        except OSError as e:
+            log.warning("restoring without linking %s (every row is logged instead): %s", path, e)
+            self._drop_restore_file(name)
+            return None
+        return {"file": name, "table": table_name}
+
+    def _drop_restore_file(self, name):
+        self.restore_files.pop(name, None)
+        try:
+            self.fs.remove(os.path.join(self.restores_dir, name))
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            log.warning("could not remove the restore file %s: %s", name, e)
+
+    def _collect_restore_files(self, startup=False):
+        """Delete the files of ``<db>/restores/`` no log record on disk names any more.
+
+        A restore file is read when a replay meets its ``RT`` record: recovery
+        (while the record is after the live checkpoint) or a later point-in-time
+        restore replaying the retained history.  Segments go oldest first, so
+        once the oldest segment left starts after the record, nothing reads the
+        file.  On open, a file no record names (a restore cut short before its
+        ``RT``) goes too.  Call with checkpoints paused (or before they start).
+        """
+        if not self.fs.exists(self.restores_dir):
+            return
+        segments, _checkpoints = self._files()
+        oldest = min(segments) if segments else None
+        changed = False
+        for name in self.fs.listdir(self.restores_dir):
+            if name not in self.restore_files:
+                if startup:
+                    self._drop_restore_file(name)
+                continue
+            lsn = self.restore_files[name]
+            if lsn is not None and (oldest is None or lsn < oldest):
+                self._drop_restore_file(name)
+                changed = True
+        for name in [n for n, lsn in self.restore_files.items()
+                     if lsn is not None and not self.fs.exists(os.path.join(self.restores_dir, n))]:
+            del self.restore_files[name]
+            changed = True
+        if changed and self.index is not None:
+            self._write_index()
+
     def restore(self, source, when, meta):
-        """Create table ``meta`` holding ``source``'s rows at ``when``; all or nothing.  Returns the Table."""
+        """Create table ``meta`` holding ``source``'s rows at ``when``; all or nothing.  Returns the Table.
+
+        A directory database makes the new table durable without writing its
+        rows again when it can: the checkpoint the rows were read from gets a
+        second name (a hard link, ``<db>/restores/<id>.ckpt``), and the log
+        gets only the rows written since that checkpoint (a delete as None)
+        and the ``RT`` record naming the link.  Recovery reads the table's rows
+        from the link and applies those; the link goes once no log record on
+        disk names it (:meth:`_collect_restore_files`).  A 1M-item restore
+        thus writes a few KB instead of the table's 175 MB (and waits for no
+        fsync of them).  Without a checkpoint to start from, or if the link
+        fails, every row is logged.
+        """
         from kvstore.engine.database import _build_table
         engine = self.engine
         name = meta["TableName"]
@@ -593,20 +720,48 @@ class PointInTime:
             return table
         restore_id = uuid.uuid4().hex
         with self.durability.checkpoints_paused():
-            rows = self._rows_at(source, when)
-            table = _build_table(meta, rows)
-            items = list(rows.items())
-            per = max(1, len(items) * ROWS_RECORD_BYTES // max(1, table.size_bytes + 30 * len(items)))
-            for i in range(0, len(items), per):
-                engine._log([REC_RESTORE_ROWS, restore_id, list(chain.from_iterable(items[i:i + per]))])
-            with engine.catalog_lock:
-                if name in engine.tables:
-                    raise TableAlreadyExistsException(f"Table already exists: {name}")
-                engine._log([REC_RESTORE_TABLE, restore_id, meta])
-                engine.tables[name] = table
+            self._flush()
+            try:
+                rows, base_path, touched = self._history(source.name, when)
+            except (OSError, CorruptionError, ValueError) as e:
+                raise InternalServerError(f"The point-in-time history of {source.name} cannot be read: {e}") from e
+            base = None if base_path is None else self._link_base(restore_id, base_path, source.name)
+            try:
+                if base is not None:
+                    flat = []
+                    for row_key in touched:
+                        flat.append(row_key)
+                        flat.append(rows.get(row_key))
+                else:
+                    flat = list(chain.from_iterable(rows.items()))
+                table = _build_table(meta, rows)
+                size = sum(len(k) + (len(v) if v is not None else 0) for k, v in zip(flat[::2], flat[1::2])) \
+                    if base is not None else table.size_bytes + 30 * len(rows)
+                pairs = len(flat) // 2
+                per = 2 * max(1, pairs * ROWS_RECORD_BYTES // max(1, size + 30 * pairs))
+                for i in range(0, len(flat), per):
+                    engine._log([REC_RESTORE_ROWS, restore_id, flat[i:i + per]])
+                record = [REC_RESTORE_TABLE, restore_id, meta]
+                if base is not None:
+                    record.append(base)
+                with engine.catalog_lock:
+                    if name in engine.tables:
+                        raise TableAlreadyExistsException(f"Table already exists: {name}")
+                    lsn = engine._log(record)
+                    engine.tables[name] = table
+            except BaseException:
+                if base is not None:
+                    self._drop_restore_file(base["file"])
+                raise
+            self._flush()
+            if base is not None:               # noted once its record is durable (until then recovery finds it)
+                self.restore_files[base["file"]] = lsn
+                if self.index is not None:
+                    self._write_index()
+        return table
+
+    def _flush(self):
         try:
             self.durability.flush()
         except Exception as e:
             raise InternalServerError(f"The write could not be made durable: {e}") from e
-        return table
-

@@ -17,7 +17,10 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 import kvstore
+from kvstore.engine.pitr import RESTORES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ITEMS = 20000
@@ -36,8 +39,13 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def test_sigkill_during_restores_leaves_only_whole_tables(tmp_path):
+@pytest.mark.parametrize("checkpointed", [False, True], ids=["log-only", "linked-checkpoint"])
+def test_sigkill_during_restores_leaves_only_whole_tables(tmp_path, checkpointed):
+    """``linked-checkpoint``: the source was checkpointed and then changed, so each restore links that
+    checkpoint into ``<db>/restores/`` and logs only the changes; a kill between the link and the table's
+    record leaves a file that the next open deletes."""
     path = str(tmp_path / "db")
+    items = ITEMS
     with kvstore.open(path, durability="none") as db:
         db.create_table(TableName="things", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
@@ -47,9 +55,16 @@ def test_sigkill_during_restores_leaves_only_whole_tables(tmp_path):
         with db.Table("things").batch_writer() as batch:
             for i in range(ITEMS):
                 batch.put_item(Item={"pk": f"k{i}", "pad": "y" * 200})
+        if checkpointed:
+            db.checkpoint()
+            with db.Table("things").batch_writer() as batch:
+                for i in range(100):
+                    batch.delete_item(Key={"pk": f"k{i}"})
+                    batch.put_item(Item={"pk": f"k{ITEMS - 1 - i}", "pad": "z"})
+            items -= 100
     rng = random.Random(20261206)
     restored = 0
-    for round_ in range(4):
+    for round_ in range(4 if not checkpointed else 3):
         proc = subprocess.Popen([sys.executable, "-c", CHILD, path, ROOT, str(round_)], cwd=ROOT,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         assert proc.stdout.readline() == b"ready\n"
@@ -58,13 +73,19 @@ def test_sigkill_during_restores_leaves_only_whole_tables(tmp_path):
         proc.wait()
         proc.stdout.close()
         with kvstore.open(path) as db:
-            assert len(db.engine.tables["things"].rows) == ITEMS
+            source = db.engine.tables["things"].rows
+            assert len(source) == items
             for name, table in db.engine.tables.items():
                 if name.startswith("copy"):
-                    assert len(table.rows) == ITEMS, name
+                    assert table.rows == source, name
                     assert table.meta["RestoreSummary"]["RestoreInProgress"] is False
                     restored += 1
+            linked = os.path.join(path, RESTORES)
+            left = set(os.listdir(linked)) if os.path.exists(linked) else set()
+            assert left <= set(db.engine.pitr.restore_files)          # a cut-short restore's link is gone
+            if checkpointed and restored:
+                assert left
             db.meta.client.restore_table_to_point_in_time(SourceTableName="things", TargetTableName=f"final{round_}",
                                                           UseLatestRestorableTime=True)
-            assert len(db.engine.tables[f"final{round_}"].rows) == ITEMS
+            assert db.engine.tables[f"final{round_}"].rows == source
     assert restored > 0
