@@ -21,7 +21,10 @@ thread that waits becomes the leader: it takes the buffer, writes it with one
 write(2) and syncs, then wakes the waiters; threads arriving meanwhile wait
 on the condition variable and one of them leads the next round.  Under
 ``batch`` a flusher thread does the same every ``batch_interval`` seconds;
-under ``none`` it writes without syncing.
+under ``none`` it writes without syncing.  Under both, ``append`` also copies
+the record into the mapped staging area (``staging.py``), so a process that
+dies before the flusher writes loses no acknowledged write: the next open
+appends the staged records to the log.
 
 The flusher is the log's own thread, on the monotonic clock: it is part of
 what ``batch`` promises (on disk within milliseconds), so it must not wait for
@@ -49,6 +52,7 @@ import time
 
 from . import checkpoint as ckpt
 from . import recovery
+from . import staging
 from . import wal
 from .errors import DurabilityError
 from .fs import RealFS, SimulatedCrash
@@ -81,7 +85,8 @@ class Durability:
     """The write-ahead log and checkpoints of one database directory (see the module docstring)."""
 
     def __init__(self, directory, policy="batch", fs=None, *, batch_interval=0.005,
-                 segment_bytes=64 << 20, checkpoint_log_bytes=256 << 20, repair=False, scheduler=None):
+                 segment_bytes=64 << 20, checkpoint_log_bytes=256 << 20, repair=False, scheduler=None,
+                 staging_bytes=staging.REGION_BYTES):
         if policy not in POLICIES:
             raise ValueError(f"durability policy must be one of {', '.join(POLICIES)}, not {policy!r}")
         self.directory = os.fspath(directory)
@@ -92,6 +97,9 @@ class Durability:
         self.checkpoint_log_bytes = checkpoint_log_bytes
         self.repair = repair
         self._sync = policy != "none"
+        self.staging_bytes = staging_bytes
+        self._staging = None               # under batch and none: the mapped copy of unwritten records
+        self._unstaged = 0                 # the last LSN the staging area could not hold
 
         lock = threading.Lock()
         self._cond = threading.Condition(lock)
@@ -149,6 +157,13 @@ class Durability:
         try:
             info = recovery.inspect(self.fs, self.directory)
             dropped = recovery.apply(self.fs, info, repair=self.repair, sync=self._sync, retain=self.retain)
+            staged = staging.read(self.fs, self.directory, info.next_lsn)
+            if staged:
+                self._promote(info, staged)
+                info = recovery.inspect(self.fs, self.directory)
+                dropped += recovery.apply(self.fs, info, repair=self.repair, sync=self._sync, retain=self.retain)
+                info.notes.append(f"{len(staged)} acknowledged record(s) (LSN {staged[0][0]}..{staged[-1][0]}) "
+                                  f"were only in {staging.NAME}; appended to the log")
         except BaseException:
             self._dir_lock.release()
             raise
@@ -159,6 +174,20 @@ class Durability:
         self._log_bytes = sum(s.end for s in info.segments)
         self._state = "recovered"
         return recovery.Recovery(self.fs, info, dropped, repaired=self.repair)
+
+    def _promote(self, info, staged):
+        """Append records that only the staging area kept (the process died before writing them)."""
+        data = b"".join(wal.encode_record(lsn, payload, wal.CONT if i else wal.BEGIN)
+                        for i, (lsn, payload) in enumerate(staged))
+        last = info.segments[-1] if info.segments else None
+        if last is not None:
+            segment = wal.SegmentWriter.reopen(self.fs, last.path, last.first_lsn, last.end, self._sync)
+        else:
+            segment = wal.SegmentWriter.create(self.fs, self.directory, info.next_lsn, self._sync)
+        try:
+            segment.write_batch(data, len(staged))
+        finally:
+            segment.close()
 
     def start(self):
         """Open the log for appending and start the flusher (and the scheduler, if the log's own)."""
@@ -173,6 +202,8 @@ class Durability:
                     self._segment.sync()       # what recovery read is durable before anything builds on it
             else:
                 self._new_segment(self._next_lsn)
+            if self.policy != "sync":
+                self._staging = staging.Staging(self.fs, self.directory, self.staging_bytes)
         except OSError as exc:
             raise DurabilityError(f"could not open the write-ahead log in {self.directory}", exc) from exc
         self._info = None
@@ -206,6 +237,8 @@ class Durability:
                 except DurabilityError as exc:
                     error = exc
                 self._segment.close()
+                if self._staging is not None:
+                    self._staging.close(written=error is None)
         finally:
             with self._cond:
                 self._state = "closed"
@@ -256,6 +289,8 @@ class Durability:
                 self._buf_first = lsn
             self._buf.append(record)
             self._buf_bytes += len(record)
+            if self._staging is not None and not self._staging.put(record, lsn):
+                self._unstaged = lsn
             big = self._buf_bytes >= _WAKE_BYTES
             if self._gather_target and len(self._buf) >= self._gather_target:
                 self._gathered.notify()
@@ -270,7 +305,8 @@ class Durability:
                               f"background)", self._failure)
 
     def wait_durable(self, lsn):
-        """Block until ``lsn`` is durable per the policy (``batch``/``none``: at once).
+        """Block until ``lsn`` is durable per the policy (``batch``/``none``: at once, since the
+        staging area holds it, unless a record it could not hold is still unwritten).
 
         Raises DurabilityError if the record could not be written.
         """
@@ -279,6 +315,8 @@ class Durability:
         if self.policy != "sync":
             if self._failure is not None:
                 raise DurabilityError("the write-ahead log cannot be written", self._failure)
+            if self._unstaged > self._durable_lsn:    # not all of it is staged: write it now
+                self._wait(lsn)
             return
         self._wait(lsn)
 
@@ -384,6 +422,8 @@ class Durability:
             if self._buf:
                 self._pending.append(_Batch(self._buf, self._buf_first, self._next_lsn - 1))
                 self._buf, self._buf_bytes = [], 0
+                if self._staging is not None:
+                    self._staging.switch(self._durable_lsn)
             batches = list(self._pending)
             rotate, self._rotate_requested = self._rotate_requested, False
         for batch in batches:

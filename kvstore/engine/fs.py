@@ -16,6 +16,7 @@ the I/O.
 
 import errno
 import fcntl
+import mmap
 import os
 import random
 import sys
@@ -56,6 +57,8 @@ class FileSystem:
     def fsync_dir(self, path): raise NotImplementedError
     def lock(self, path): raise NotImplementedError            # -> token, or LockHeld
     def unlock(self, token): raise NotImplementedError
+    def map(self, path, size): raise NotImplementedError       # -> writable buffer over the first size bytes
+    def unmap(self, buffer): raise NotImplementedError
 
     def write_file(self, path, data, sync=True):
         """Write a small file in one go (used for the lock owner and tests)."""
@@ -185,6 +188,23 @@ class RealFS(FileSystem):
     def unlock(self, token):
         fcntl.flock(token, fcntl.LOCK_UN)
         os.close(token)
+
+    def map(self, path, size):
+        """A shared memory map of the file's first ``size`` bytes (created, extended with zeros).
+
+        Stores into it are in the kernel's page cache at once: they outlive the
+        process (kill -9) but not a power cut, unless the pages are synced.
+        """
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if os.fstat(fd).st_size < size:
+                os.ftruncate(fd, size)
+            return mmap.mmap(fd, size)
+        finally:
+            os.close(fd)
+
+    def unmap(self, buffer):
+        buffer.close()
 
 
 # --------------------------------------------------------------------------- memory
@@ -360,6 +380,17 @@ class MemoryFS(FileSystem):
     def unlock(self, token):
         with self._mutex:
             self._locks.discard(token)
+
+    def map(self, path, size):
+        """The file's bytes themselves: stores are written, not synced (they survive ``keep`` only)."""
+        with self._mutex:
+            inode = self._new(path, truncate=False).inode
+            if len(inode.data) < size:
+                inode.data.extend(bytes(size - len(inode.data)))
+            return memoryview(inode.data)[:size]
+
+    def unmap(self, buffer):
+        buffer.release()
 
     # crash model
     def after_crash(self, mode="drop", seed=None):
@@ -575,3 +606,10 @@ class FaultyFS(FileSystem):
     def unlock(self, token):
         if not self.crashed:
             self.base.unlock(token)
+
+    def map(self, path, size):
+        self._maybe_fail("map", path)
+        return self.base.map(path, size)
+
+    def unmap(self, buffer):
+        self.base.unmap(buffer)              # allowed even after a crash, like close

@@ -129,7 +129,7 @@ class SegmentScan:
         return self.first_lsn if self.last_lsn is None else self.last_lsn + 1
 
 
-def _check_record(data, view, offset, end, expect_lsn):
+def check_record(data, view, offset, end, expect_lsn):
     """(length, lsn) of the record at ``offset``, or a reason string."""
     if end - offset < RECORD_HEADER_SIZE:
         return f"truncated record header ({end - offset} of {RECORD_HEADER_SIZE} bytes)"
@@ -184,7 +184,7 @@ def scan_segment(data, path, expect_lsn=None, last=True):
     offset, lsn = HEADER_SIZE, first_lsn
     unpack_from, crc32 = RECORD_HEADER.unpack_from, zlib.crc32
     while offset < end:
-        # the good case inline (this loop runs once per record at every open); _check_record says why not
+        # the good case inline (this loop runs once per record at every open); check_record says why not
         if end - offset >= RECORD_HEADER_SIZE:
             crc, length, rtype, rlsn = unpack_from(data, offset)
             stop = offset + RECORD_HEADER_SIZE + length
@@ -193,7 +193,7 @@ def scan_segment(data, path, expect_lsn=None, last=True):
                 offset = stop
                 lsn += 1
                 continue
-        reason = _check_record(data, view, offset, end, lsn)
+        reason = check_record(data, view, offset, end, lsn)
         scan.damage = _classify(data, view, path, offset, end, reason, lsn - 1, last)
         break
     scan.records = lsn - first_lsn
