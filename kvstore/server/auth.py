@@ -3,8 +3,8 @@
 ``kvstore serve`` always checks a request's signature *form* before it looks
 at the body: a request without one is MissingAuthenticationTokenException, a
 malformed, expired (clock skew over 15 minutes, on the engine's clock) or
-future-dated one, or one scoped to another service or to something that is
-not a region, gets DynamoDB's IncompleteSignatureException /
+future-dated one, or one scoped to another service or to a region DynamoDB
+does not serve (``kvstore.regions``), gets DynamoDB's IncompleteSignatureException /
 InvalidSignatureException (:func:`check_form`).  Without credentials that is
 all (:class:`AnyKey`: any key and secret, like DynamoDB Local); with
 credentials (``--credentials FILE``, :func:`load_keys`, or
@@ -36,6 +36,7 @@ from urllib.parse import quote
 
 from kvstore import limits
 from kvstore.clock import SystemClock
+from kvstore.regions import is_region
 from kvstore.errors import (
     IncompleteSignatureException, InvalidSignatureException,
     MissingAuthenticationTokenException, UnrecognizedClientException,
@@ -48,8 +49,6 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "dynamodb"                  # DynamoDB Streams clients sign as "dynamodb" too
 MAX_SKEW_SECONDS = 15 * 60
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-#: what a region in a credential scope looks like (us-east-1, eu-central-2, us-gov-west-1, cn-north-1, ...)
-REGION_RE = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}\Z")
 
 
 # ------------------------------------------------------------------ credentials
@@ -421,7 +420,7 @@ def check_form(headers, now, max_skew=MAX_SKEW_SECONDS):
             f"e.g. keyid/date/region/service/term, got '{credential}'")
     key_id, datestamp, region, service, terminator = scope
     problems = ""
-    if not REGION_RE.match(region):
+    if not is_region(region):           # an unknown region of a region's shape too ('eu-east-2')
         problems += f"Credential should be scoped to a valid region, not '{region}'. "
     if service != SERVICE:
         problems += f"Credential should be scoped to correct service: '{SERVICE}'. "

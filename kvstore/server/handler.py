@@ -12,9 +12,10 @@ cannot differ between them.  The handler does, in DynamoDB's order:
    region choose its database (``kvstore.server.accounts``);
 3. ``Content-Encoding`` gzip / deflate (corrupt, unsupported or inflating past
    16 MB -> 500 InternalServerError, as DynamoDB answers);
-4. JSON parsing (SerializationException), then the key's permissions
-   (``kvstore.server.policy``: AccessDeniedException), then shape checks and
-   attribute values to native (``wire.decode_request``);
+4. JSON parsing and the JSON kinds of every member (SerializationException),
+   then the key's permissions (``kvstore.server.policy``: AccessDeniedException),
+   then everything that is a ValidationException (attribute values to native in
+   ``wire.decode_request``, then the operation's own checks);
 5. the operation's ``run``; the native response or error back to JSON,
    with ``x-amzn-RequestId`` and ``x-amz-crc32``.
 
@@ -229,14 +230,20 @@ class RequestHandler:
 
         body = wire.loads(body)
         action = operation.action
-        if caller is not None and caller.key.policy is not None:
-            authorize(caller.key, action, body, engine.account_id, engine.region)
+        # DynamoDB's order: a body it cannot read (SerializationException, a member of the wrong JSON
+        # type included) before permissions, permissions (AccessDeniedException) before every
+        # ValidationException, so a denied key learns nothing of what the request's values are worth.
+        key = caller.key if caller is not None and caller.key.policy is not None else None
         try:
             request = wire.decode_request(action, body)
         except ValidationException:
+            if key is not None:
+                authorize(key, action, body, engine.account_id, engine.region)
             if operation.check_members is not None:     # DynamoDB reports these before the value
                 operation.check_members(body)
             raise
+        if key is not None:
+            authorize(key, action, request, engine.account_id, engine.region)
         if engine.faults is not None:      # kvstore.faults, as in operations.execute
             engine.faults.before(engine, action, request)
         response = operation.run(engine, request)

@@ -259,3 +259,30 @@ def test_every_scope_problem_is_reported_in_dynamodbs_order():
         "'dynamodb'. Credential should be scoped with a valid terminator: 'aws4_request', not 'e'. Date in "
         f"Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: 'b' != "
         f"'{amz_date[:8]}', from '{amz_date}'.")
+
+
+def test_the_regions_are_botocores_dynamodb_regions():
+    """kvstore.regions copies botocore's endpoint data (kvstore does not need botocore to run): every
+    region of a partition with a DynamoDB endpoint, FIPS and 'local' endpoints aside (they sign with one
+    of these)."""
+    import botocore.session
+    from kvstore.regions import REGIONS
+    data = botocore.session.get_session().get_data("endpoints")
+    expected = set()
+    for partition in data["partitions"]:
+        endpoints = partition["services"].get("dynamodb", {}).get("endpoints", {})
+        expected |= {name for name in endpoints if name in partition["regions"]}
+    assert expected <= REGIONS, sorted(expected - REGIONS)
+    missing = REGIONS - expected
+    # a region botocore no longer lists would be one AWS closed: none has been
+    assert not missing, sorted(missing)
+
+
+def test_a_region_dynamodb_does_not_serve_is_an_invalid_scope():
+    verifier = auth.SigV4Verifier({KEY_ID: SECRET})
+    for region in ("eu-east-2", "us-east-10", "local", "aws-global"):
+        with pytest.raises(auth.InvalidSignatureException) as e:
+            verifier.verify("POST", *signed(region=region))
+        assert e.value.message == f"Credential should be scoped to a valid region, not '{region}'. "
+    for region in ("eu-west-1", "cn-north-1", "us-gov-west-1", "ap-southeast-7"):
+        assert verifier.verify("POST", *signed(region=region)) == KEY_ID

@@ -370,6 +370,10 @@ def test_a_skew_within_15_minutes_is_accepted(clocked_server):
 @pytest.mark.parametrize("service, region, message", [
     ("s3", "us-east-1", "Credential should be scoped to correct service: 'dynamodb'. "),
     ("dynamodb", "moon", "Credential should be scoped to a valid region, not 'moon'. "),
+    # of a region's shape, but no such region: DynamoDB answers exactly this (aws-sdk-js issue 4002)
+    ("dynamodb", "eu-east-2", "Credential should be scoped to a valid region, not 'eu-east-2'. "),
+    ("dynamodb", "local", "Credential should be scoped to a valid region, not 'local'. "),
+    ("dynamodb", "US-EAST-1", "Credential should be scoped to a valid region, not 'US-EAST-1'. "),
 ])
 def test_a_wrong_credential_scope_is_rejected(clocked_server, service, region, message):
     port = clocked_server.server.port
@@ -477,3 +481,34 @@ def test_a_point_in_time_restore_needs_the_action_on_source_and_target(accounts_
         TableName="orders-eu", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False}))[0] == \
         "AccessDeniedException"
     assert alice.list_tables()["TableNames"] == ["orders-eu"]
+
+
+# ------------------------------------------------------------------ permissions, in DynamoDB's order
+
+@pytest.mark.parametrize("body, allowed, denied", [
+    # a member of the wrong JSON type: the body cannot be read, so there is nothing to authorize
+    ({"TableName": "orders", "Item": {"pk": {"S": "a"}}, "ReturnValues": 5},
+     "SerializationException", "SerializationException"),
+    ({"TableName": "orders", "Item": {"pk": {"S": 7}}}, "SerializationException", "SerializationException"),
+    ({"TableName": "orders", "Item": ["pk"]}, "SerializationException", "SerializationException"),
+    # readable but invalid: permissions first, a denied key learns nothing of the values
+    ({"TableName": "orders", "Item": {"pk": {"N": "abc"}}}, "ValidationException", "AccessDeniedException"),
+    ({"TableName": "orders", "Item": {"pk": {"S": "a"}}, "ReturnValues": "ALL_NEW"},
+     "ValidationException", "AccessDeniedException"),
+    ({"TableName": "orders", "Item": {"pk": {"S": "a"}}, "ConditionExpression": "a = "},
+     "ValidationException", "AccessDeniedException"),
+    ({"TableName": "orders", "Item": {"pk": {"SS": []}}}, "ValidationException", "AccessDeniedException"),
+    ({"TableName": "missing", "Item": {"pk": {"S": "a"}}}, "ResourceNotFoundException", "AccessDeniedException"),
+])
+def test_serialization_errors_come_before_permissions_and_validation_errors_after(accounts_server, body,
+                                                                                  allowed, denied):
+    """DynamoDB reads the body first (SerializationException for JSON of the wrong type at any
+    member), then checks permissions (AccessDeniedException), then validates: a read-only key sending
+    a PutItem that is both denied and invalid is told it is denied, unless the body cannot be read."""
+    client(accounts_server, ALICE).create_table(TableName="orders", **KEYS)
+    port = accounts_server.server.port
+    raw = json.dumps(body).encode()
+    for key, expected in ((ALICE, allowed), (READER, denied)):
+        status, answer = post(port, raw, signed_headers(port, raw, key=key, target="DynamoDB_20120810.PutItem"))
+        assert (status, answer["__type"].rpartition("#")[2]) == (400, expected), (key, answer)
+    assert client(accounts_server, ALICE).scan(TableName="orders")["Count"] == 0
