@@ -11,7 +11,7 @@ import threading
 
 from kvstore import limits
 from kvstore.engine.backup import store
-from kvstore.errors import BackupNotFoundException, LimitExceededException
+from kvstore.errors import AccessDeniedException, BackupNotFoundException, LimitExceededException
 from kvstore.operations.table_description import local_kms_key
 
 MIN_ARN = 37
@@ -35,8 +35,22 @@ def _length_violations(value, path, minimum, maximum, required):
     return out
 
 
-def find(engine, arn):
-    """The backup ``arn`` names; a SYSTEM backup past its BackupExpiryDateTime is gone, as in DynamoDB."""
+def check_account(engine, arn, action):
+    """AccessDeniedException for an ARN of another account: IAM lets no call reach another account's
+    table or backup without a resource-based policy there (kvstore has none), and the database of
+    this account must not answer for it (a name looked up here would be another table).  The wire
+    face with credentials refuses it first, naming the caller (``kvstore.server.policy``)."""
+    parts = arn.split(":", 5) if isinstance(arn, str) else ()
+    if len(parts) == 6 and parts[0] == "arn" and parts[4] != engine.account_id:
+        raise AccessDeniedException(f"User is not authorized to perform: dynamodb:{action} on resource: {arn} "
+                                    f"because no resource-based policy allows the dynamodb:{action} action")
+
+
+def find(engine, arn, action):
+    """The backup an ARN names: AccessDeniedException for another account's, BackupNotFoundException for
+    one this account's database does not hold (another region's among them: each region has its own)
+    and for a SYSTEM backup past its BackupExpiryDateTime, gone as in DynamoDB."""
+    check_account(engine, arn, action)
     backup = store(engine).get(arn)
     if backup is None or backup.expired(engine.clock()):
         raise BackupNotFoundException(f"Backup not found: {arn}")
@@ -140,8 +154,18 @@ def table_arn_violations(value, path, required=True):
     return _length_violations(value, path, 1, 1024, required)
 
 
-def table_name_of(name_or_arn):
-    """The table name in ``arn:aws:dynamodb:<region>:<account>:table/<name>``, or the name itself."""
+def table_name_of(engine, name_or_arn, action):
+    """The table a member naming a table by name or ARN names in this database.
+
+    ``arn:aws:dynamodb:<region>:<account>:table/<name>`` of this database's
+    account and region is ``<name>``; another account's is AccessDeniedException
+    (:func:`check_account`); another region's is returned whole, so the caller's
+    lookup finds no such table and answers its own not-found error naming it (the
+    table lives in another database; its name here may be another table).
+    """
     if name_or_arn.startswith("arn:") and ":table/" in name_or_arn:
+        check_account(engine, name_or_arn, action)
+        if name_or_arn.split(":", 5)[3] != engine.region:
+            return name_or_arn
         return name_or_arn.split(":table/", 1)[1].split("/", 1)[0]
     return name_or_arn

@@ -34,7 +34,7 @@ def run(engine, request):
             violations.append((backup_name, "backupName",
                                "Member must satisfy regular expression pattern: " + limits.TABLE_NAME_PATTERN))
     check_constraints(violations)
-    table_name = table_name_of(name)
+    table_name = table_name_of(engine, name, "CreateBackup")
     table = engine.tables.get(table_name)
     if table is None:
         raise TableNotFoundException(f"Table not found: {table_name}")

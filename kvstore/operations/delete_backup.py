@@ -10,6 +10,6 @@ from kvstore.operations.common import check_constraints
 
 def run(engine, request):
     check_constraints(arn_violations(request.get("BackupArn"), "backupArn"))
-    backup = find(engine, request["BackupArn"])
+    backup = find(engine, request["BackupArn"], "DeleteBackup")
     store(engine).delete(backup)
     return {"BackupDescription": description(backup, "DELETED")}

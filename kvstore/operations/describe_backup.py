@@ -9,4 +9,4 @@ READ_ONLY = True
 
 def run(engine, request):
     check_constraints(arn_violations(request.get("BackupArn"), "backupArn"))
-    return {"BackupDescription": description(find(engine, request["BackupArn"]))}
+    return {"BackupDescription": description(find(engine, request["BackupArn"], "DescribeBackup"))}

@@ -24,7 +24,7 @@ def check_members(request):
 
 def run(engine, request):
     check_members(request)
-    name = table_name_of(request["TableName"])
+    name = table_name_of(engine, request["TableName"], "DescribeContinuousBackups")
     table = engine.tables.get(name)
     if table is None:
         raise TableNotFoundException(f"Table not found: {name}")

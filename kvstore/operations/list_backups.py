@@ -40,7 +40,7 @@ def run(engine, request):
     upper = _seconds(request.get("TimeRangeUpperBound"))
     name = request.get("TableName")
     if name is not None:
-        name = table_name_of(name)
+        name = table_name_of(engine, name, "ListBackups")
     backups = store(engine).all()
     if start is not None:
         after = _start_key(engine, start)

@@ -33,7 +33,7 @@ def run(engine, request):
         violations.append((billing, "billingModeOverride", f"Member must satisfy enum value set: {BILLING_MODES}"))
     if violations:
         raise constraint_error(violations)
-    backup = find(engine, request["BackupArn"])
+    backup = find(engine, request["BackupArn"], "RestoreTableFromBackup")
     if target in engine.tables:
         raise TableAlreadyExistsException(f"Table already exists: {target}")
     meta = _new_meta(engine, backup, request)

@@ -65,7 +65,7 @@ def run(engine, request):
         raise ValidationException("Only one of RestoreDateTime or UseLatestRestorableTime may be specified")
     if not latest and when is None:
         raise ValidationException("Either RestoreDateTime or UseLatestRestorableTime must be specified")
-    source_name = name if name is not None else table_name_of(arn)
+    source_name = name if name is not None else table_name_of(engine, arn, "RestoreTableToPointInTime")
     source = engine.tables.get(source_name)
     if source is None:
         raise TableNotFoundException(f"Table not found: {source_name}")

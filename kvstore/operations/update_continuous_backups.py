@@ -51,7 +51,7 @@ def run(engine, request):
                                   "failed to satisfy constraint: Member must be an integer")
     if days is not None and not enabled:
         raise ValidationException("RecoveryPeriodInDays can only be set when PointInTimeRecoveryEnabled is true")
-    name = table_name_of(request["TableName"])
+    name = table_name_of(engine, request["TableName"], "UpdateContinuousBackups")
     table = engine.tables.get(name)
     if table is None:
         raise TableNotFoundException(f"Table not found: {name}")

@@ -38,7 +38,7 @@ from kvstore.errors import (
 )
 from kvstore.operations import OPERATIONS
 from kvstore.server import wire
-from kvstore.server.policy import authorize
+from kvstore.server.policy import ARN_ACTIONS, authorize, check_accounts
 
 __all__ = ["RequestHandler", "Response", "response_of", "HEALTH_BODY"]
 
@@ -239,11 +239,15 @@ class RequestHandler:
         except ValidationException:
             if key is not None:
                 authorize(key, action, body, engine.account_id, engine.region)
+            if caller is not None and action in ARN_ACTIONS:
+                check_accounts(caller.key, action, body, engine.account_id, engine.region)
             if operation.check_members is not None:     # DynamoDB reports these before the value
                 operation.check_members(body)
             raise
         if key is not None:
             authorize(key, action, request, engine.account_id, engine.region)
+        if caller is not None and action in ARN_ACTIONS:      # another account's ARN: denied, as IAM does
+            check_accounts(caller.key, action, request, engine.account_id, engine.region)
         if engine.faults is not None:      # kvstore.faults, as in operations.execute
             engine.faults.before(engine, action, request)
         response = operation.run(engine, request)

@@ -29,7 +29,7 @@ import re
 
 from kvstore.errors import AccessDeniedException
 
-__all__ = ["Policy", "READ_ONLY", "required", "authorize"]
+__all__ = ["Policy", "READ_ONLY", "required", "authorize", "check_accounts", "ARN_ACTIONS"]
 
 _STATEMENT_MEMBERS = frozenset({"Sid", "Effect", "Action", "Resource"})
 
@@ -228,3 +228,33 @@ def authorize(key, action, body, account, region):
             raise AccessDeniedException(
                 f"User: {key.user_arn(account)} is not authorized to perform: {iam_action} on resource: "
                 f"{resource} because no identity-based policy allows the {iam_action} action")
+
+
+#: actions whose request may name a resource by ARN (backups, point-in-time restore, tagging, streams)
+ARN_ACTIONS = frozenset("""
+    DescribeBackup DeleteBackup RestoreTableFromBackup RestoreTableToPointInTime ListBackups TagResource
+    UntagResource ListTagsOfResource DescribeStream GetShardIterator GetRecords ListStreams CreateBackup
+    DescribeContinuousBackups UpdateContinuousBackups
+""".split())
+
+
+def _account_of(arn):
+    parts = arn.split(":", 5)
+    return parts[4] if len(parts) == 6 and parts[0] == "arn" else None
+
+
+def check_accounts(key, action, body, account, region):
+    """Raise AccessDeniedException when the request names a resource of another account by its ARN.
+
+    IAM allows a call on another account's resource only when a resource-based policy there allows it
+    too; kvstore has no resource-based policies, so every such call is denied with IAM's message for
+    it, whatever the key's own policy says (it could not reach that account's database anyway: the
+    ARN would otherwise be looked up, by name, among the caller's own tables and backups)."""
+    if action not in ARN_ACTIONS:
+        return
+    for iam_action, resource in required(action, body, account, region):
+        other = _account_of(resource) if resource.startswith("arn:") else None
+        if other is not None and other != account:
+            raise AccessDeniedException(
+                f"User: {key.user_arn(account)} is not authorized to perform: {iam_action} on resource: "
+                f"{resource} because no resource-based policy allows the {iam_action} action")

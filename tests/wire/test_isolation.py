@@ -512,3 +512,70 @@ def test_serialization_errors_come_before_permissions_and_validation_errors_afte
         status, answer = post(port, raw, signed_headers(port, raw, key=key, target="DynamoDB_20120810.PutItem"))
         assert (status, answer["__type"].rpartition("#")[2]) == (400, expected), (key, answer)
     assert client(accounts_server, ALICE).scan(TableName="orders")["Count"] == 0
+
+
+# ------------------------------------------------------------------ ARNs of another account or region
+
+def test_another_accounts_arns_are_denied_not_looked_up_by_name(accounts_server):
+    """Bob (account 222222222222) names Alice's table and backup by ARN: IAM denies a call on another
+    account's resource without a resource-based policy there, whatever Bob's own policy allows, so
+    every backup and restore action is AccessDeniedException; Bob's own table of the same name is
+    neither read nor restored from."""
+    alice, bob = client(accounts_server, ALICE), client(accounts_server, BOB)
+    for owner in (alice, bob):
+        owner.create_table(TableName="orders", **KEYS)
+        owner.update_continuous_backups(TableName="orders",
+                                        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    alice.put_item(TableName="orders", Item={"pk": {"S": "alice's"}})
+    bob.put_item(TableName="orders", Item={"pk": {"S": "bob's"}})
+    table = "arn:aws:dynamodb:us-east-1:111111111111:table/orders"
+    backup = alice.create_backup(TableName="orders", BackupName="nightly")["BackupDetails"]["BackupArn"]
+    calls = {
+        "DescribeBackup": (lambda: bob.describe_backup(BackupArn=backup), backup),
+        "DeleteBackup": (lambda: bob.delete_backup(BackupArn=backup), backup),
+        "RestoreTableFromBackup": (lambda: bob.restore_table_from_backup(TargetTableName="stolen",
+                                                                         BackupArn=backup), backup),
+        "RestoreTableToPointInTime": (lambda: bob.restore_table_to_point_in_time(
+            SourceTableArn=table, TargetTableName="stolen", UseLatestRestorableTime=True), table),
+        "CreateBackup": (lambda: bob.create_backup(TableName=table, BackupName="nightly"), table),
+        "ListBackups": (lambda: bob.list_backups(TableName=table), table),
+        "DescribeContinuousBackups": (lambda: bob.describe_continuous_backups(TableName=table), table),
+        "UpdateContinuousBackups": (lambda: bob.update_continuous_backups(
+            TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False}), table),
+        "ListTagsOfResource": (lambda: bob.list_tags_of_resource(ResourceArn=table), table),
+    }
+    for action, (call, resource) in calls.items():
+        assert error_of(call) == (
+            "AccessDeniedException",
+            f"User: arn:aws:iam::222222222222:user/bob is not authorized to perform: dynamodb:{action} on "
+            f"resource: {resource} because no resource-based policy allows the dynamodb:{action} action"), action
+    assert bob.list_tables()["TableNames"] == ["orders"]
+    assert bob.list_backups()["BackupSummaries"] == []
+    assert [i["pk"]["S"] for i in bob.scan(TableName="orders")["Items"]] == ["bob's"]
+    assert alice.describe_backup(BackupArn=backup)["BackupDescription"]["BackupDetails"]["BackupStatus"] == \
+        "AVAILABLE"
+    assert alice.describe_continuous_backups(TableName="orders")["ContinuousBackupsDescription"][
+        "PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+def test_another_regions_table_arn_is_not_resolved_by_name_in_this_region(accounts_server):
+    """Alice's us-east-1 table named by ARN in eu-west-1, where she has a table of the same name: the
+    table is not in this region's database, so the action answers its not-found error for that ARN
+    (DynamoDB can restore a point in time across regions: kvstore cannot, docs/compatibility.md)."""
+    east, west = client(accounts_server, ALICE), client(accounts_server, ALICE, "eu-west-1")
+    for c in (east, west):
+        c.create_table(TableName="orders", **KEYS)
+        c.update_continuous_backups(TableName="orders",
+                                    PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    table = "arn:aws:dynamodb:us-east-1:111111111111:table/orders"
+    assert error_of(lambda: west.restore_table_to_point_in_time(
+        SourceTableArn=table, TargetTableName="copy", UseLatestRestorableTime=True)) == \
+        ("TableNotFoundException", f"Table not found: {table}")
+    assert error_of(lambda: west.create_backup(TableName=table, BackupName="nightly")) == \
+        ("TableNotFoundException", f"Table not found: {table}")
+    assert error_of(lambda: west.describe_continuous_backups(TableName=table))[0] == "TableNotFoundException"
+    assert west.list_backups(TableName=table)["BackupSummaries"] == []
+    backup = east.create_backup(TableName="orders", BackupName="nightly")["BackupDetails"]["BackupArn"]
+    assert error_of(lambda: west.restore_table_from_backup(TargetTableName="copy", BackupArn=backup)) == \
+        ("BackupNotFoundException", f"Backup not found: {backup}")
+    assert west.list_tables()["TableNames"] == ["orders"]
