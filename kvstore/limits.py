@@ -12,7 +12,7 @@ MIN_NUMBER_EXPONENT = -130                 # adjusted exponent of the smallest m
 
 MAX_EXPRESSION_SIZE = 4096                 # bytes of one expression string
 MAX_EXPRESSION_OPERATORS = 300
-MAX_IN_OPERANDS = 100                      # including the left operand
+MAX_IN_OPERANDS = 100                      # values in an IN list (AWS docs: "up to 100 values"); 101 are refused
 MAX_DOCUMENT_PATH_DEPTH = 32
 MAX_PLACEHOLDER_SIZE = 255
 

@@ -302,9 +302,10 @@ def _set_from_python(value, allow_floats):
 
 def _check_depth(depth):
     if depth > limits.MAX_NESTING_DEPTH:
-        raise ValidationException(
-            "Nesting Levels have exceeded supported limits: the item has nested attributes deeper "
-            f"than {limits.MAX_NESTING_DEPTH} levels")
+        # DynamoDB's text, as captured on its PartiQL parameter path (reference 6.13): the same
+        # check of an attribute value's depth serves every operation
+        raise ValidationException("Nesting Levels have exceeded supported limits: Attributes in the item have "
+                                  "nested levels beyond supported limit")
 
 
 # ---------------------------------------------------------------- DynamoDB JSON

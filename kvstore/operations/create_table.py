@@ -52,8 +52,8 @@ def plan(request, now, account_id=limits.ACCOUNT_ID, region=limits.REGION):
         if len(request["KeySchema"]) < 2:
             raise invalid_parameter("Table KeySchema does not have a range key, which is required when "
                                     "specifying a LocalSecondaryIndex")
-        for lsi in lsis:
-            check_index(lsi, attribute_types, seen, projected, used)
+        for i, lsi in enumerate(lsis, 1):
+            check_index(lsi, attribute_types, seen, projected, used, path=f"localSecondaryIndexes.{i}.member")
             name = lsi["IndexName"]
             if len(lsi["KeySchema"]) < 2:
                 raise invalid_parameter(f"Index KeySchema does not have a range key for index: {name}")
@@ -66,8 +66,9 @@ def plan(request, now, account_id=limits.ACCOUNT_ID, region=limits.REGION):
             raise invalid_parameter("List of GlobalSecondaryIndexes is empty")
         if len(gsis) > limits.MAX_GSIS:
             raise invalid_parameter(f"GlobalSecondaryIndex count exceeds the per-table limit of {limits.MAX_GSIS}")
-        for gsi in gsis:
-            check_index(gsi, attribute_types, seen, projected, used, gsi=True)
+        for i, gsi in enumerate(gsis, 1):
+            check_index(gsi, attribute_types, seen, projected, used, gsi=True,
+                        path=f"globalSecondaryIndexes.{i}.member")
             check_gsi_throughput(gsi, request.get("BillingMode") or "PROVISIONED")
     unused = [d["AttributeName"] for d in request["AttributeDefinitions"] if d["AttributeName"] not in used]
     if unused:

@@ -7,5 +7,5 @@ READ_ONLY = True
 
 
 def run(engine, request):
-    table = table_from_arn(engine, request.get("ResourceArn"))
+    table = table_from_arn(engine, request.get("ResourceArn"), "ListTagsOfResource")
     return {"Tags": [dict(t) for t in table.meta.get("Tags", ())]}

@@ -148,9 +148,11 @@ def check_key_schema(key_schema, attribute_types, index_name, gsi=False):
             raise invalid_parameter(f"Key attribute names must be at most 255 bytes long: {n}")
 
 
-def check_index(spec, attribute_types, seen, projected, used, gsi=False):
+def check_index(spec, attribute_types, seen, projected, used, gsi=False, path="indexName"):
+    """One index definition of CreateTable; ``path`` is its member path in constraint messages
+    (``globalSecondaryIndexes.2.member``, as DynamoDB reports every nested member)."""
     name = spec.get("IndexName")
-    violations = table_name_violations(name, "indexName", 3)
+    violations = table_name_violations(name, f"{path}.indexName", 3)
     if violations:
         raise constraint_error(violations)
     if name in seen:

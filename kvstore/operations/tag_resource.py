@@ -9,7 +9,7 @@ EMPTY_RESPONSE = True
 
 
 def run(engine, request):
-    table = table_from_arn(engine, request.get("ResourceArn"))
+    table = table_from_arn(engine, request.get("ResourceArn"), "TagResource")
     tags = request.get("Tags")
     if tags is None:
         raise ValidationException("1 validation error detected: Value null at 'tags' failed to satisfy "

@@ -4,13 +4,15 @@ the table a resource ARN names and the check of a tag list, with DynamoDB's erro
 
 import re
 
-from kvstore.errors import AccessDeniedException, ResourceNotFoundException, ValidationException
+from kvstore.errors import ResourceNotFoundException, ValidationException
+from kvstore.operations.backups import check_account
 
 _TAG_CHARS = re.compile(r"[\w\s+\-=._:/@]*\Z", re.UNICODE)
 
 
-def table_from_arn(engine, arn):
-    """The table an ARN names, with DynamoDB's errors for every other kind of ARN."""
+def table_from_arn(engine, arn, action):
+    """The table an ARN names, with DynamoDB's errors for every other kind of ARN (``action``, the
+    caller's, names the permission another account's ARN is denied)."""
     if not isinstance(arn, str) or not arn.startswith("arn:"):
         raise ValidationException(f"Invalid TableArn: ARNs must start with 'arn:': {arn}")
     parts = arn.split(":", 5)
@@ -19,9 +21,7 @@ def table_from_arn(engine, arn):
     resource = parts[5][len("table/"):]
     if "/" in resource:
         raise ValidationException(f"Invalid TableArn: Invalid ResourceArn provided as input {arn}")
-    if parts[4] != engine.account_id:
-        raise AccessDeniedException(
-            f"User is not authorized to perform: dynamodb:TagResource on resource: {arn}")
+    check_account(engine, arn, action)
     table = engine.tables.get(resource)
     if table is None:
         raise ResourceNotFoundException(f"Requested resource not found: ResourcArn: {arn} not found")

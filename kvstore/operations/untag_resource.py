@@ -8,7 +8,7 @@ EMPTY_RESPONSE = True
 
 
 def run(engine, request):
-    table = table_from_arn(engine, request.get("ResourceArn"))
+    table = table_from_arn(engine, request.get("ResourceArn"), "UntagResource")
     keys = request.get("TagKeys")
     if keys is None:
         raise ValidationException("1 validation error detected: Value null at 'tagKeys' failed to satisfy "

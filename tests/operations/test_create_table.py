@@ -530,6 +530,20 @@ def test_invalid_index_names(db, name):
         create(db, AttributeDefinitions=defs(pk="S", g="S"), GlobalSecondaryIndexes=[gsi(name)])
 
 
+@pytest.mark.parametrize("kind", ["GlobalSecondaryIndexes", "LocalSecondaryIndexes"])
+def test_an_invalid_index_name_is_reported_at_its_full_member_path(dynamodb, kind):
+    """Reference 3.6: a nested member's path is 1-based with ``.member`` (the second index here),
+    as for a missing IndexName; it was reported at a bare 'indexName'."""
+    key = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "g", "KeyType": "RANGE"}]
+    specs = [{"IndexName": n, "KeySchema": key, "Projection": {"ProjectionType": "ALL"}} for n in ("fine", "ab")]
+    path = ("globalSecondaryIndexes" if kind == "GlobalSecondaryIndexes" else "localSecondaryIndexes") + ".2.member"
+    with validation(f"1 validation error detected: Value 'ab' at '{path}.indexName' failed to satisfy constraint: "
+                    "Member must have length greater than or equal to 3"):
+        dynamodb.create_table(TableName=unique_name(), BillingMode="PAY_PER_REQUEST", KeySchema=HASH_RANGE,
+                              AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
+                                                    for n in ("pk", "sk", "g")], **{kind: specs})
+
+
 def test_index_name_rules_allow_255_characters(db):
     """A 255-character index name is fine."""
     create(db, AttributeDefinitions=defs(pk="S", g="S"), GlobalSecondaryIndexes=[gsi("i" * 255)])
