@@ -60,6 +60,7 @@ __all__ = [
     "delimited_sort_component", "index_key", "composite_index_key", "sort_bound", "pack_item", "unpack_item",
     "item_size", "from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",
     "json_needs_stdlib", "request_row_key", "take_forward", "take_reverse", "read_page",
+    "sorted_add", "sorted_remove", "project_packed", "update_indexes",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -310,6 +311,51 @@ def read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, 
             else:
                 plo, plo_inc = batch[-1], False
     return found, read_bytes, False
+
+
+# ------------------------------------------------------------------ the write path
+
+
+def sorted_add(keys, key):
+    """Add ``key`` to the SortedList ``keys`` (a table's or an index's partition of row keys)."""
+    keys.add(key)
+
+
+def sorted_remove(keys, key):
+    """Remove ``key``, a member, from the SortedList ``keys`` (ValueError when it is not one)."""
+    keys.remove(key)
+
+
+def project_packed(packed, names):
+    """``pack_item`` of the item whose bytes are ``packed``, restricted to the attributes in
+    ``names`` (a set of str), in the item's order: what an index with a projection stores.
+
+    The map's kept entries are cut out of ``packed`` as they are (a value packs the same bytes
+    wherever it stands), under a new map header: no value is unpacked and packed again.
+    """
+    unpacker = msgpack.Unpacker(raw=False, ext_hook=_ext_hook, strict_map_key=False)
+    unpacker.feed(packed)
+    count = unpacker.read_map_header()
+    kept = []
+    for _ in range(count):
+        start = unpacker.tell()
+        name = unpacker.unpack()
+        unpacker.skip()
+        if name in names:
+            kept.append(packed[start:unpacker.tell()])
+    if unpacker.tell() != len(packed):
+        raise ValueError("trailing bytes after the packed item")
+    n = len(kept)
+    header = bytes((0x80 | n,)) if n < 16 else (b"\xde" + n.to_bytes(2, "big") if n < 65536
+                                                  else b"\xdf" + n.to_bytes(4, "big"))
+    return header + b"".join(kept)
+
+
+def update_indexes(indexes, row_key, old_item, new_item, new_packed):
+    """Move every index of ``indexes`` (``kvstore.engine.index.Index``) from ``old_item`` to
+    ``new_item`` (either None), whose packed bytes are ``new_packed``: ``Index.update`` of each."""
+    for index in indexes:
+        index.update(row_key, old_item, new_item, new_packed)
 
 
 # ------------------------------------------------------------------ items

@@ -6,7 +6,8 @@
 - ``kvstore._ckeys``: storage keys (crc32, numbers as keys, row and index keys);
 - ``kvstore._citems``: item packing (the msgpack codec) and DynamoDB's item size;
 - ``kvstore._cwire``: DynamoDB JSON both ways, items' JSON text, the JSON guard;
-- ``kvstore._cread``: the read path (a request's key in one step, the Query/Scan page walk).
+- ``kvstore._cread``: the read path (a request's key in one step, the Query/Scan page walk);
+- ``kvstore._cwrite``: the write path (SortedList partitions, index projections, index maintenance).
 
 Every public function returns exactly what its ``_pycore`` twin returns for the
 same argument: the fast paths cover native values, and anything else -- and
@@ -20,6 +21,7 @@ from kvstore._citems import item_size, pack_item, unpack_item
 from kvstore._cwire import (from_wire, item_from_wire, item_json, item_to_wire, items_json, json_needs_stdlib,
                             to_wire)
 from kvstore._cread import read_page, request_row_key, take_forward, take_reverse
+from kvstore._cwrite import project_packed, sorted_add, sorted_remove, update_indexes
 
 __all__ = [
     "EXT_N", "EXT_B", "EXT_SS", "EXT_NS", "EXT_BS",
@@ -27,6 +29,7 @@ __all__ = [
     "delimited_sort_component", "index_key", "composite_index_key", "sort_bound", "pack_item", "unpack_item",
     "item_size", "from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",
     "json_needs_stdlib", "request_row_key", "take_forward", "take_reverse", "read_page",
+    "sorted_add", "sorted_remove", "project_packed", "update_indexes",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5

@@ -48,6 +48,10 @@ class Index:
             [(t, limits.MAX_HASH_KEY_SIZE) for t in schema.hash_types]
             + [(t, limits.MAX_RANGE_KEY_SIZE) for t in schema.range_types])
         self._hash_count = len(schema.hash_names)
+        #: what the compiled ``_core.update_indexes`` reads of a one-attribute HASH (and RANGE) key;
+        #: None for a multi-attribute key, which it leaves to :meth:`update`
+        self.write_spec = None if schema.composite else (
+            schema.hash_name, schema.hash_type, schema.range_name, schema.range_type)
 
     # -- maintenance ---------------------------------------------------------
 

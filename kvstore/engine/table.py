@@ -135,12 +135,12 @@ class Table:
             if old_packed is None:
                 return
             del self.rows[row_key]
-            self.partitions[row_key[0] >> self._shift].remove(row_key)
+            _core.sorted_remove(self.partitions[row_key[0] >> self._shift], row_key)
             self.size_bytes -= len(old_packed)
         else:
             self.rows[row_key] = new_packed
             if old_packed is None:
-                self.partitions[row_key[0] >> self._shift].add(row_key)
+                _core.sorted_add(self.partitions[row_key[0] >> self._shift], row_key)
             else:
                 self.size_bytes -= len(old_packed)
             self.size_bytes += len(new_packed)
@@ -150,8 +150,7 @@ class Table:
             if old_item is None and old_packed is not None:
                 old_item = _core.unpack_item(old_packed)
             lsi_before = sum(i.size_bytes for i in self.lsis) if self.collections is not None else 0
-            for index in self.indexes.values():
-                index.update(row_key, old_item, new_item, new_packed)
+            _core.update_indexes(self.indexes.values(), row_key, old_item, new_item, new_packed)    # one pass
             if self.collections is not None:
                 lsi_delta = sum(i.size_bytes for i in self.lsis) - lsi_before
                 prefix = collection_prefix(row_key)

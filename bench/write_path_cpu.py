@@ -1,0 +1,189 @@
+"""Instructions per embedded PutItem, UpdateItem and TransactWriteItems, counted with callgrind (issue 17 item 2).
+
+Each operation runs ``base`` and ``base + extra`` times in a child process
+under ``valgrind --tool=callgrind`` (PYTHONHASHSEED=0, the collector off, exit
+without teardown); the difference divided by ``extra`` is what one call
+executes through the boto3-shaped Table / Database API, independent of the
+machine's load.  Tables: in memory, durability ``none``, 2,000 items of ~190
+bytes; "plain" has no index, "indexed" two GSIs (ALL and KEYS_ONLY), as
+``bench.indexes`` builds them.
+
+    python -m bench.write_path_cpu
+    python -m bench.write_path_cpu --ops put_plain,put_2gsi --extra 1000
+    python -m bench.write_path_cpu --profile transact_2_put     # cProfile of the Python time instead
+    python -m bench.write_path_cpu --opcodes put_plain,transact_2_put   # Python bytecodes per call, by function
+
+The bytecode count (``sys.settrace`` opcode events) is exact and quick, so it
+guides work on the Python glue between two callgrind runs; it does not see
+time spent inside compiled functions.
+"""
+
+import argparse
+import gc
+import os
+import re
+import subprocess
+import sys
+from decimal import Decimal
+
+OPS = ("put_plain", "put_2gsi", "transact_2_put", "update_conditional", "transact_2_update", "delete_put")
+ITEMS = 2000
+FILLER = "x" * 120
+
+
+def _key(n):
+    m = n % ITEMS
+    return {"pk": f"p{m:06d}", "sk": Decimal(m % 7)}
+
+
+def _item(n):
+    m = n % ITEMS
+    return {"pk": f"p{m:06d}", "sk": Decimal(m % 7), "grp": f"g{n % 100}", "rank": Decimal(n * 7919 % 10 ** 6),
+            "name": f"name-{n}", "cnt": Decimal(5), "filler": FILLER}
+
+
+def _setup():
+    import kvstore
+
+    db = kvstore.open(":memory:", durability="none")
+    key = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+    defs = [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"},
+            {"AttributeName": "grp", "AttributeType": "S"}, {"AttributeName": "rank", "AttributeType": "N"}]
+    db.create_table(TableName="plain", KeySchema=key, AttributeDefinitions=defs[:2], BillingMode="PAY_PER_REQUEST")
+    db.create_table(
+        TableName="indexed", KeySchema=key, AttributeDefinitions=defs, BillingMode="PAY_PER_REQUEST",
+        GlobalSecondaryIndexes=[
+            {"IndexName": "by_grp", "KeySchema": [{"AttributeName": "grp", "KeyType": "HASH"},
+                                                  {"AttributeName": "rank", "KeyType": "RANGE"}],
+             "Projection": {"ProjectionType": "ALL"}},
+            {"IndexName": "by_rank", "KeySchema": [{"AttributeName": "rank", "KeyType": "HASH"}],
+             "Projection": {"ProjectionType": "KEYS_ONLY"}}])
+    plain, indexed = db.Table("plain"), db.Table("indexed")
+    for n in range(ITEMS):
+        plain.put_item(Item=_item(n))
+        indexed.put_item(Item=_item(n))
+    return db, plain, indexed
+
+
+def _operation(name, db, plain, indexed):
+    if name == "put_plain":
+        return lambda n: plain.put_item(Item=_item(n))
+    if name == "put_2gsi":
+        return lambda n: indexed.put_item(Item=_item(n))
+    if name == "transact_2_put":
+        return lambda n: db.transact_write_items(TransactItems=[
+            {"Put": {"TableName": "plain", "Item": _item(2 * n)}},
+            {"Put": {"TableName": "plain", "Item": _item(2 * n + 1)}}])
+    if name == "update_conditional":
+        return lambda n: plain.update_item(
+            Key=_key(n), UpdateExpression="SET cnt = cnt + :one",
+            ConditionExpression="attribute_exists(pk) AND cnt < :max",
+            ExpressionAttributeValues={":one": 1, ":max": 10 ** 12})
+
+    if name == "transact_2_update":
+        def update(n, expression):
+            return {"Update": {"TableName": "plain", "Key": _key(n),
+                               "UpdateExpression": expression, "ConditionExpression": "attribute_exists(pk)",
+                               "ExpressionAttributeValues": {":one": 1}}}
+        return lambda n: db.transact_write_items(TransactItems=[update(n, "SET cnt = cnt - :one"),
+                                                                update(n + 1, "SET cnt = cnt + :one")])
+    if name == "delete_put":
+        def f(n):
+            plain.delete_item(Key=_key(n))
+            plain.put_item(Item=_item(n))
+        return f
+    raise ValueError(name)
+
+
+def _child(name, calls):
+    f = _operation(name, *_setup())
+    for n in range(200):
+        f(n)
+    gc.disable()
+    for n in range(200, 200 + calls):
+        f(n)
+    sys.stdout.flush()
+    os._exit(0)
+
+
+def instructions(name, base=200, extra=1000):
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    totals = []
+    for calls in (base, base + extra):
+        run = subprocess.run(["setarch", "-R", "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                              sys.executable, "-m", "bench.write_path_cpu", "--child", name, str(calls)],
+                             capture_output=True, text=True, env=env, check=True)
+        totals.append(int(re.search(r"Collected : (\d+)", run.stderr).group(1)))
+    return (totals[1] - totals[0]) / extra
+
+
+def _profile(name, calls):
+    import cProfile
+    import pstats
+
+    f = _operation(name, *_setup())
+    for n in range(200):
+        f(n)
+    profile = cProfile.Profile()
+    profile.enable()
+    for n in range(200, 200 + calls):
+        f(n)
+    profile.disable()
+    pstats.Stats(profile).sort_stats("tottime").print_stats(30)
+
+
+def opcodes(name, calls=20):
+    """Python bytecodes one call executes, per (file, function), averaged over ``calls``."""
+    import collections
+
+    f = _operation(name, *_setup())
+    for n in range(200):
+        f(n)
+    counts = collections.Counter()
+
+    def tracer(frame, event, arg):
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            code = frame.f_code
+            counts[(os.path.relpath(code.co_filename), code.co_name)] += 1
+        return tracer
+
+    sys.settrace(tracer)
+    for n in range(200, 200 + calls):
+        f(n)
+    sys.settrace(None)
+    return {k: v / calls for k, v in counts.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.write_path_cpu", description=__doc__.split("\n")[0])
+    parser.add_argument("--extra", type=int, default=1000)
+    parser.add_argument("--ops", default=",".join(OPS))
+    parser.add_argument("--profile", metavar="OP")
+    parser.add_argument("--opcodes", metavar="OPS")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _child(args.child[0], int(args.child[1]))
+        return 0
+    if args.opcodes:
+        for name in args.opcodes.split(","):
+            counts = opcodes(name)
+            print("%s: %.0f bytecodes per call" % (name, sum(counts.values())))
+            for (path, function), n in sorted(counts.items(), key=lambda kv: -kv[1])[:15]:
+                print("  %7.1f  %s:%s" % (n, path, function))
+        return 0
+    if args.profile:
+        _profile(args.profile, 5000)
+        return 0
+    import kvstore
+    print("core: %s" % getattr(kvstore, "implementation", "?"))
+    print("| operation | instructions per call |")
+    print("|---|---:|")
+    for name in args.ops.split(","):
+        print("| %s | %.1fk |" % (name, instructions(name, extra=args.extra) / 1000), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

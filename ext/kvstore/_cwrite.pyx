@@ -1,0 +1,409 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, infer_types=True
+"""The write path, compiled: the twins of ``kvstore._pycore``'s ``sorted_add`` /
+``sorted_remove`` (a row or entry key into or out of a SortedList partition),
+``project_packed`` (an index entry's projected item cut out of the packed item)
+and ``update_indexes`` (every index of a table moved from the old image to the
+new one in one pass).  Read ``kvstore._pycore`` for what each does; anything
+outside the shapes covered here goes to that reference, as in the other modules.
+"""
+
+from cpython.object cimport PyObject
+from cpython.dict cimport PyDict_GetItem
+from cpython.tuple cimport PyTuple_GET_ITEM
+from libc.string cimport memcmp, memcpy
+
+from kvstore._capi cimport *
+from kvstore._cvalues cimport *
+from kvstore._ckeys cimport _prefixed, _raw
+
+from decimal import Decimal as _Decimal
+
+from sortedcontainers import SortedList as _SortedList
+
+from kvstore import _pycore as _ref
+from kvstore import limits as _limits
+from kvstore._cvalues import _Fallback
+from kvstore.types import Binary as _Binary
+
+cdef object Decimal = _Decimal
+cdef object Binary = _Binary
+cdef object SortedList = _SortedList
+cdef Py_ssize_t _max_hash_key = _limits.MAX_HASH_KEY_SIZE
+cdef Py_ssize_t _max_range_key = _limits.MAX_RANGE_KEY_SIZE
+
+
+# ------------------------------------------------------------------ SortedList partitions
+# Keys are bytes, so bisect with memcmp (the order bytes' comparisons give), and
+# do inline what SortedList.add / .remove do in the usual case: the sublist
+# neither splits nor merges and no positional index is built.  Everything else
+# (the split, the merge, the index, a missing key's ValueError) is the
+# SortedList's own method.
+
+cdef inline int _cmp(object a, object b) except? -2:
+    """memcmp order of two bytes objects (-1, 0, 1); _Fallback for anything but bytes (as in _cread)."""
+    cdef Py_ssize_t na, nb
+    cdef int c
+    if type(a) is not bytes or type(b) is not bytes:
+        raise _Fallback
+    na = PyBytes_GET_SIZE(a)
+    nb = PyBytes_GET_SIZE(b)
+    c = memcmp(PyBytes_AS_STRING(a), PyBytes_AS_STRING(b), na if na < nb else nb)
+    if c:
+        return -1 if c < 0 else 1
+    return (na > nb) - (na < nb)
+
+
+cdef Py_ssize_t _bisect(list a, object x, Py_ssize_t lo, Py_ssize_t hi, bint right) except -1:
+    """bisect.bisect_right (``right``) or bisect_left of ``x`` in ``a[lo:hi]``."""
+    cdef Py_ssize_t mid
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if right:
+            if _cmp(x, <object>PyList_GET_ITEM(a, mid)) < 0:
+                hi = mid
+            else:
+                lo = mid + 1
+        else:
+            if _cmp(<object>PyList_GET_ITEM(a, mid), x) < 0:
+                lo = mid + 1
+            else:
+                hi = mid
+    return lo
+
+
+cdef int _sorted_add(object keys, object key) except -1:
+    cdef list maxes, lists, sub
+    cdef Py_ssize_t n, pos, idx
+    cdef bint tail = False
+    if type(keys) is not SortedList or type(key) is not bytes:
+        keys.add(key)
+        return 0
+    maxes = keys._maxes
+    lists = keys._lists
+    n = len(maxes)
+    if n == 0 or len(lists) != n:
+        keys.add(key)
+        return 0
+    try:
+        pos = _bisect(maxes, key, 0, n, True)
+        if pos == n:                       # past every sublist's maximum: the last one's new maximum
+            pos -= 1
+            sub = lists[pos]
+            idx = len(sub)
+            tail = True
+        else:
+            sub = lists[pos]
+            idx = _bisect(sub, key, 0, len(sub), True)
+    except _Fallback:
+        keys.add(key)
+        return 0
+    if tail:
+        sub.append(key)
+        maxes[pos] = key
+    else:
+        sub.insert(idx, key)
+    if len(sub) > (<Py_ssize_t>keys._load << 1) or keys._index:
+        keys._expand(pos)                  # split the sublist, or keep the positional index
+    keys._len += 1
+    return 0
+
+
+cdef int _sorted_remove(object keys, object key) except -1:
+    cdef list maxes, lists, sub
+    cdef Py_ssize_t n, pos, idx
+    if type(keys) is not SortedList or type(key) is not bytes:
+        keys.remove(key)
+        return 0
+    maxes = keys._maxes
+    lists = keys._lists
+    n = len(maxes)
+    if n == 0 or len(lists) != n:
+        keys.remove(key)
+        return 0
+    try:
+        pos = _bisect(maxes, key, 0, n, False)
+        if pos == n:
+            keys.remove(key)               # not a member: its ValueError
+            return 0
+        sub = lists[pos]
+        idx = _bisect(sub, key, 0, len(sub), False)
+        if idx == len(sub) or _cmp(<object>PyList_GET_ITEM(sub, idx), key) != 0:
+            keys.remove(key)
+            return 0
+    except _Fallback:
+        keys.remove(key)
+        return 0
+    if len(sub) - 1 > (<Py_ssize_t>keys._load >> 1) and not keys._index:
+        del sub[idx]
+        maxes[pos] = sub[len(sub) - 1]
+        keys._len -= 1
+    else:
+        keys._delete(pos, idx)             # merge with a neighbour, or keep the positional index
+    return 0
+
+
+def sorted_add(keys, key):
+    """``keys.add(key)`` (see ``kvstore._pycore``)."""
+    _sorted_add(keys, key)
+
+
+def sorted_remove(keys, key):
+    """``keys.remove(key)`` (see ``kvstore._pycore``)."""
+    _sorted_remove(keys, key)
+
+
+# ------------------------------------------------------------------ projections
+# A packed item is a msgpack map written in the item's order; the projection of
+# the item packs to the same map header (fewer entries) over the same entries'
+# bytes, so it is cut out of the packed item instead of packed again.
+
+cdef inline Py_ssize_t _read_be(const unsigned char* p, int n) noexcept:
+    cdef Py_ssize_t v = 0
+    cdef int i
+    for i in range(n):
+        v = (v << 8) | p[i]
+    return v
+
+
+cdef Py_ssize_t _skip(const unsigned char* p, Py_ssize_t pos, Py_ssize_t end, int depth) except -1:
+    """Position after the msgpack value at ``pos``; _Fallback for anything malformed or too deep."""
+    cdef unsigned char b
+    cdef Py_ssize_t n = 0, i
+    if pos >= end or depth > MAX_DEPTH:
+        raise _Fallback
+    b = p[pos]
+    if b <= 0x7F or b >= 0xE0 or b == 0xC0 or b == 0xC2 or b == 0xC3:
+        return pos + 1
+    if 0xA0 <= b <= 0xBF:
+        n = pos + 1 + (b & 0x1F)
+    elif 0x80 <= b <= 0x8F or 0x90 <= b <= 0x9F or b in (0xDC, 0xDD, 0xDE, 0xDF):
+        if b <= 0x8F:
+            n, pos = 2 * (b & 0x0F), pos + 1
+        elif b <= 0x9F:
+            n, pos = b & 0x0F, pos + 1
+        else:
+            if pos + (3 if b in (0xDC, 0xDE) else 5) > end:
+                raise _Fallback
+            if b == 0xDC:
+                n, pos = _read_be(p + pos + 1, 2), pos + 3
+            elif b == 0xDD:
+                n, pos = _read_be(p + pos + 1, 4), pos + 5
+            elif b == 0xDE:
+                n, pos = 2 * _read_be(p + pos + 1, 2), pos + 3
+            else:
+                n, pos = 2 * _read_be(p + pos + 1, 4), pos + 5
+        for i in range(n):
+            pos = _skip(p, pos, end, depth + 1)
+        return pos
+    elif b == 0xC4 or b == 0xD9:
+        if pos + 2 > end:
+            raise _Fallback
+        n = pos + 2 + p[pos + 1]
+    elif b == 0xC5 or b == 0xDA:
+        if pos + 3 > end:
+            raise _Fallback
+        n = pos + 3 + _read_be(p + pos + 1, 2)
+    elif b == 0xC6 or b == 0xDB:
+        if pos + 5 > end:
+            raise _Fallback
+        n = pos + 5 + _read_be(p + pos + 1, 4)
+    elif b == 0xC7:
+        if pos + 2 > end:
+            raise _Fallback
+        n = pos + 3 + p[pos + 1]
+    elif b == 0xC8:
+        if pos + 3 > end:
+            raise _Fallback
+        n = pos + 4 + _read_be(p + pos + 1, 2)
+    elif b == 0xC9:
+        if pos + 5 > end:
+            raise _Fallback
+        n = pos + 6 + _read_be(p + pos + 1, 4)
+    elif b == 0xCA or b == 0xCE or b == 0xD2:
+        n = pos + 5
+    elif b == 0xCB or b == 0xCF or b == 0xD3:
+        n = pos + 9
+    elif b == 0xCC or b == 0xD0:
+        n = pos + 2
+    elif b == 0xCD or b == 0xD1:
+        n = pos + 3
+    elif b == 0xD4:
+        n = pos + 3
+    elif b == 0xD5:
+        n = pos + 4
+    elif b == 0xD6:
+        n = pos + 6
+    elif b == 0xD7:
+        n = pos + 10
+    elif b == 0xD8:
+        n = pos + 18
+    else:
+        raise _Fallback
+    if n > end:
+        raise _Fallback
+    return n
+
+
+cdef bytes _project(object packed, object names):
+    cdef const unsigned char* p
+    cdef Py_ssize_t end, pos, count, i, kstart, klen, vstart, header, kept = 0, total = 0
+    cdef unsigned char b
+    cdef Py_ssize_t starts[64]
+    cdef Py_ssize_t stops[64]
+    cdef unsigned char* out
+    if type(packed) is not bytes or (type(names) is not frozenset and type(names) is not set):
+        raise _Fallback
+    p = <const unsigned char*>PyBytes_AS_STRING(packed)
+    end = PyBytes_GET_SIZE(packed)
+    if end < 1:
+        raise _Fallback
+    b = p[0]
+    if 0x80 <= b <= 0x8F:
+        count, pos = b & 0x0F, 1
+    elif b == 0xDE and end >= 3:
+        count, pos = _read_be(p + 1, 2), 3
+    else:
+        raise _Fallback
+    for i in range(count):
+        kstart = pos
+        if pos >= end:
+            raise _Fallback
+        b = p[pos]
+        if 0xA0 <= b <= 0xBF:
+            klen, pos = b & 0x1F, pos + 1
+        elif b == 0xD9 and pos + 2 <= end:
+            klen, pos = p[pos + 1], pos + 2
+        elif b == 0xDA and pos + 3 <= end:
+            klen, pos = _read_be(p + pos + 1, 2), pos + 3
+        else:
+            raise _Fallback
+        if pos + klen > end:
+            raise _Fallback
+        name = PyUnicode_DecodeUTF8(<const char*>(p + pos), klen, "surrogatepass")
+        vstart = pos + klen
+        pos = _skip(p, vstart, end, 1)
+        if name in names:
+            if kept == 64:
+                raise _Fallback
+            starts[kept] = kstart
+            stops[kept] = pos
+            total += pos - kstart
+            kept += 1
+    if pos != end:
+        raise _Fallback
+    header = 1 if kept < 16 else 3
+    result = PyBytes_FromStringAndSize(NULL, header + total)
+    out = <unsigned char*>PyBytes_AS_STRING(result)
+    if kept < 16:
+        out[0] = 0x80 | kept
+    else:
+        out[0] = 0xDE
+        out[1] = (kept >> 8) & 0xFF
+        out[2] = kept & 0xFF
+    out += header
+    for i in range(kept):
+        memcpy(out, p + starts[i], stops[i] - starts[i])
+        out += stops[i] - starts[i]
+    return result
+
+
+def project_packed(packed, names):
+    """The packed projection of a packed item onto the attribute ``names`` (see ``kvstore._pycore``)."""
+    try:
+        return _project(packed, names)
+    except Exception:
+        return _ref.project_packed(packed, names)
+
+
+# ------------------------------------------------------------------ index maintenance
+
+cdef object _MISSING = object()
+
+
+cdef inline bint _indexable(object value, object key_type, Py_ssize_t max_size) except -1:
+    """``kvstore.engine.index._indexable``: the declared type, not empty, within the key size."""
+    cdef const char* ptr
+    cdef Py_ssize_t size
+    t = type(value)
+    if t is str:
+        if key_type != "S":
+            return False
+        size = PyUnicode_GET_LENGTH(value)
+        if 0 < size <= max_size // 4:
+            return True
+    elif t is Decimal:
+        return key_type == "N"
+    elif t is Binary:
+        if key_type != "B":
+            return False
+    else:
+        return False
+    _raw(value, &ptr, &size)
+    return 0 < size <= max_size
+
+
+cdef object _entry_key(object item, object spec, object row_key):
+    """``Index.entry_key`` of a one-attribute HASH (and RANGE) index; ``spec`` is
+    ``(hash name, hash type, range name or None, range type)``."""
+    cdef PyObject* h
+    cdef PyObject* r
+    h = PyDict_GetItem(item, <object>PyTuple_GET_ITEM(spec, 0))
+    if h == NULL or not _indexable(<object>h, <object>PyTuple_GET_ITEM(spec, 1), _max_hash_key):
+        return None
+    range_name = <object>PyTuple_GET_ITEM(spec, 2)
+    if range_name is None:
+        return _prefixed(<object>h, None, True, row_key)
+    r = PyDict_GetItem(item, range_name)
+    if r == NULL or not _indexable(<object>r, <object>PyTuple_GET_ITEM(spec, 3), _max_range_key):
+        return None
+    return _prefixed(<object>h, <object>r, True, row_key)
+
+
+cdef int _update_index(object index, object row_key, object old_item, object new_item, object new_packed) except -1:
+    spec = index.write_spec
+    if spec is None or type(spec) is not tuple or type(row_key) is not bytes \
+            or (old_item is not None and type(old_item) is not dict) \
+            or (new_item is not None and type(new_item) is not dict):
+        index.update(row_key, old_item, new_item, new_packed)     # a multi-attribute key, or unusual arguments
+        return 0
+    try:
+        old_key = _entry_key(old_item, spec, row_key) if old_item is not None else None
+        new_key = _entry_key(new_item, spec, row_key) if new_item is not None else None
+    except Exception:
+        index.update(row_key, old_item, new_item, new_packed)
+        return 0
+    cdef PyObject* p
+    cdef dict entries = index.entries
+    partitions = index.partitions
+    cdef int shift = index._shift
+    cdef Py_ssize_t size = index.size_bytes
+    if old_key is not None and (new_key is None or _cmp(old_key, new_key) != 0):
+        previous = entries.pop(old_key, None)
+        if previous is not None:           # absent only while a backfill has not reached this row
+            size -= len(previous)
+            _sorted_remove(partitions[(<bytes>old_key)[0] >> shift], old_key)
+    if new_key is not None:
+        names = index.projected_names
+        if names is None:
+            value = new_packed
+        else:
+            try:
+                value = _project(new_packed, names)
+            except Exception:
+                value = index.project(new_item, new_packed)
+        p = PyDict_GetItem(entries, new_key)
+        if p == NULL or <object>p is None:
+            _sorted_add(partitions[(<bytes>new_key)[0] >> shift], new_key)
+        else:
+            size -= len(<object>p)
+        entries[new_key] = value
+        size += len(value)
+    index.size_bytes = size
+    return 0
+
+
+def update_indexes(indexes, row_key, old_item, new_item, new_packed):
+    """``Index.update`` of each of ``indexes``, in one pass (see ``kvstore._pycore``)."""
+    for index in indexes:
+        _update_index(index, row_key, old_item, new_item, new_packed)
