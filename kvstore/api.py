@@ -30,6 +30,11 @@ from kvstore._request_shapes import RESPONSE_TIMESTAMPS
 _NOT_A_NAME = "Map keys must be strings"
 _CONDITION_MEMBERS = (("KeyConditionExpression", True), ("FilterExpression", False),
                       ("ConditionExpression", False))
+#: the members ``Database._expressions`` reads: a request with none of them is left as it is
+_EXPRESSION_MEMBERS = frozenset(["ExpressionAttributeNames", "ExpressionAttributeValues"]
+                                + [member for member, _ in _CONDITION_MEMBERS])
+#: a TransactWriteItems action's kind -> its member holding attribute values (besides ExpressionAttributeValues)
+_TRANSACT_MEMBERS = {"Put": "Item", "Update": "Key", "Delete": "Key", "ConditionCheck": "Key"}
 
 
 class Database:
@@ -75,6 +80,15 @@ class Database:
         return self._call("BatchWriteItem", self.native_request("BatchWriteItem", kwargs))
 
     def transact_write_items(self, **kwargs):
+        if kwargs.get("TransactItems").__class__ is list:       # the usual call: its actions converted at once
+            try:
+                actions = self._transact_actions(kwargs["TransactItems"])
+            except Exception:       # noqa: BLE001 - the general path below raises DynamoDB's first error
+                actions = None
+            if actions is not None:
+                request = dict(kwargs)
+                request["TransactItems"] = actions
+                return self._call("TransactWriteItems", request)
         return self._call("TransactWriteItems", self.native_request("TransactWriteItems", kwargs))
 
     def transact_get_items(self, **kwargs):
@@ -200,11 +214,34 @@ class Database:
             return items
         return [self._item(item) for item in items]
 
+    def _transact_actions(self, actions):
+        """``native_request``'s TransactItems for actions of the usual shape (one kind each, its
+        members in a dict), or None for anything else: the same values, without the general walk."""
+        out = []
+        for action in actions:
+            if action.__class__ is not dict or len(action) != 1:
+                return None
+            for kind, spec in action.items():
+                pass
+            member = _TRANSACT_MEMBERS.get(kind)
+            if member is None or spec.__class__ is not dict:
+                return None
+            spec = dict(spec)
+            if member in spec:
+                spec[member] = self._item(spec[member])
+            out.append({kind: self._rendered(spec)})
+        return out
+
     def _expressions(self, spec):
         """A request (or a transaction's action) with Key/Attr conditions rendered and values converted."""
         if not isinstance(spec, dict):
             return spec
-        request = dict(spec)
+        return self._rendered(dict(spec))
+
+    def _rendered(self, request):
+        """``_expressions`` of a request that is already the caller's own copy (changed in place)."""
+        if request.keys().isdisjoint(_EXPRESSION_MEMBERS):
+            return request
         names = request.get("ExpressionAttributeNames")
         values = request.get("ExpressionAttributeValues")
         for member, is_key in _CONDITION_MEMBERS:

@@ -174,34 +174,54 @@ def _line(error):
     return f"Invalid value for parameter {path}, value: {value}, valid min value: {extra}"
 
 
-_FAST = {}      # action -> {member: (exact types, kind)} for the members checked without a walk
+_STR_ONLY = {str}
+_FAST = {}      # shape name -> {member: (exact types, kind or None, member shape)} for members checked without a walk
 
 
-def _fast_table(root):
-    table = {}
-    for member, name in SHAPES[root][1].items():
-        shape = SHAPES[name]
+def _fast_table(name):
+    """The members of structure ``name`` checked at a glance: leaves of an exact type, items and keys
+    (attribute names only), and structures or lists of structures made of such members."""
+    table = _FAST.get(name)
+    if table is not None:
+        return table
+    table = _FAST[name] = {}             # (a structure that holds itself finds this one)
+    for member, sub in SHAPES[name][1].items():
+        shape = SHAPES[sub]
         if isinstance(shape, str):
             if shape in ("string", "boolean", "integer", "long"):
-                table[member] = (_TYPES[shape], shape)
-        elif shape[0] == "map" and SHAPES[shape[1]] == "AV" and name not in KEY_MINIMUM:
-            table[member] = ((dict,), "names")                # an item or key: attribute names only
+                table[member] = (_TYPES[shape], None, None)
+        elif shape[0] == "map" and SHAPES[shape[1]] == "AV" and sub not in KEY_MINIMUM:
+            table[member] = ((dict,), "names", None)             # an item or key: attribute names only
+        elif shape[0] == "structure":
+            table[member] = ((dict,), "structure", sub)
+        elif shape[0] == "list" and not isinstance(SHAPES[shape[1]], str) and SHAPES[shape[1]][0] == "structure":
+            table[member] = ((list, tuple), "list", shape[1])   # e.g. TransactItems
     return table
 
 
-def _fast_ok(action, root, request):
+def _fast_ok(shape, request):
     """True when every member is of a kind checked at a glance and of its exact type (the common call:
-    ``TableName`` and ``Item`` / ``Key``); anything else takes the walk."""
-    table = _FAST.get(action)
+    ``TableName`` and ``Item`` / ``Key``, a transaction's actions made of those); anything else takes
+    the walk, which then finds what to report."""
+    table = _FAST.get(shape)
     if table is None:
-        table = _FAST[action] = _fast_table(root)
+        table = _fast_table(shape)
     for member, value in request.items():
         spec = table.get(member)
         if spec is None or type(value) not in spec[0]:
             return False
-        if spec[1] == "names":
-            for key in value:
-                if type(key) is not str:
+        kind = spec[1]
+        if kind is None:                  # a string, boolean or integer of its exact type
+            continue
+        if kind == "names":
+            if value and set(map(type, value)) != _STR_ONLY:      # a name that is not a str
+                return False
+        elif kind == "structure":
+            if not _fast_ok(spec[2], value):
+                return False
+        elif kind == "list":
+            for element in value:
+                if type(element) is not dict or not _fast_ok(spec[2], element):
                     return False
     return True        # (values under a minimum alone raise nothing here: DynamoDB's checks answer)
 
@@ -219,7 +239,7 @@ def check(action, request, attribute_names=False):
     root = OPERATIONS.get(action)
     if root is None:
         return
-    if not attribute_names and _fast_ok(action, root, request):
+    if not attribute_names and _fast_ok(root, request):
         return
     found = []
     _walk(request, root, "", found, False, attribute_names)

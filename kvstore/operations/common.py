@@ -16,6 +16,8 @@ _VALID_NAMES = set()
 _KEY_TAGS = {str: "S", Decimal: "N", Binary: "B"}
 #: characters below which a key string is within both key size limits, whatever its characters
 _SHORT_KEY = min(limits.MAX_HASH_KEY_SIZE, limits.MAX_RANGE_KEY_SIZE) // 4
+#: characters below which an attribute name is within its byte limit, whatever its characters
+_SHORT_NAME = 16383
 
 RETURN_VALUES = "[ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]"
 RETURN_CONSUMED_CAPACITY = "[INDEXES, TOTAL, NONE]"
@@ -137,6 +139,19 @@ def key_from_request(table, key, message="The provided key element does not matc
 def key_from_item(table, item):
     """Validate the key attributes of a whole ``Item`` (PutItem) and return its row key."""
     schema = table.schema
+    # the usual key: each attribute of its declared type, a number or a string short enough for
+    # either size limit (what _check_key_value passes without encoding)
+    h = item.get(schema.hash_name, _ABSENT)
+    cls = h.__class__
+    if (cls is str and schema.hash_type == "S" and 0 < len(h) <= _SHORT_KEY) or \
+            (cls is Decimal and schema.hash_type == "N"):
+        if schema.range_name is None:
+            return _core.storage_key(h)
+        r = item.get(schema.range_name, _ABSENT)
+        cls = r.__class__
+        if (cls is str and schema.range_type == "S" and 0 < len(r) <= _SHORT_KEY) or \
+                (cls is Decimal and schema.range_type == "N"):
+            return _core.storage_key(h, r)
     for name, expected, is_hash in ((schema.hash_name, schema.hash_type, True),
                                     (schema.range_name, schema.range_type, False)):
         if name is None:
@@ -198,10 +213,12 @@ def _check_index_value(name, value, expected, index_name, is_hash, updating):
 
 
 def check_attribute_names(item):
+    if item and "" not in item and max(map(len, item)) <= _SHORT_NAME:
+        return          # the usual item: no name is empty or long enough to exceed the limit in UTF-8
     for name in item:
         if not name:
             raise invalid_parameter("Empty attribute name")
-        if len(name) > 16383 and len(name.encode("utf-8", "surrogatepass")) > limits.MAX_ATTRIBUTE_NAME_SIZE:
+        if len(name) > _SHORT_NAME and len(name.encode("utf-8", "surrogatepass")) > limits.MAX_ATTRIBUTE_NAME_SIZE:
             raise invalid_parameter(
                 f"Attribute name is too large, must be less than {limits.MAX_ATTRIBUTE_NAME_SIZE + 1} bytes")
 

@@ -13,18 +13,18 @@ import json
 
 from kvstore import _core, limits
 from kvstore.errors import (
-    IdempotentParameterMismatchException, ItemCollectionSizeLimitExceededException, TransactionInProgressException,
-    ValidationException,
+    IdempotentParameterMismatchException, ItemCollectionSizeLimitExceededException, ResourceNotFoundException,
+    TransactionInProgressException, ValidationException,
 )
 from kvstore.operations.common import (
     _VALID_NAMES, capacity, check_attribute_names, check_collection_size, check_constraints, check_index_keys,
-    check_item_size, enum_violations, get_table, item_collection_metrics, key_from_item, key_from_request,
+    check_item_size, enum_violations, item_collection_metrics, key_from_item, key_from_request,
     table_name_violations, write_units,
 )
 from kvstore.types import item_size
 from kvstore.operations.transactions import Locks, cancel, check_action_count
 from kvstore.operations.update_item import compute_new_item
-from kvstore.operations.writing import compile_write, index_write_units
+from kvstore.operations.writing import _PLAIN_MEMBERS, compile_write, index_write_units
 
 WRITES_ITEMS = True
 REQUEST_VALUES = (
@@ -50,7 +50,13 @@ def run(engine, request):
     if _request_size(parsed) > limits.MAX_TRANSACT_REQUEST_SIZE:
         raise ValidationException("Transaction size cannot exceed 4 MB: the aggregate size of the request "
                                   "must be at most 4194304 bytes")
-    tables = [get_table(engine, spec["TableName"]) for _, spec, _, _, _ in parsed]
+    by_name = engine.tables
+    tables = []
+    for p in parsed:
+        table = by_name.get(p[1]["TableName"])
+        if table is None:
+            raise ResourceNotFoundException("Requested resource not found")
+        tables.append(table)
     if token is not None:
         replay = _claim_token(engine, token, request)
         if replay is not None:
@@ -64,9 +70,11 @@ def run(engine, request):
     return response
 
 
-#: the member each kind of action requires (besides TableName)
-_REQUIRED = {"Put": "Item", "Update": "Key", "Delete": "Key", "ConditionCheck": "Key"}
-_OPERATIONS = {"Put": "PutItem", "Update": "Update", "Delete": "Delete", "ConditionCheck": "ConditionCheck"}
+#: per kind of action: the member it requires (besides TableName), the operation named in its
+#: expression errors, whether it has an update, and the member it cannot do without
+_KINDS = {"Put": ("Item", "PutItem", False, None), "Update": ("Key", "Update", True, "UpdateExpression"),
+          "Delete": ("Key", "Delete", False, None),
+          "ConditionCheck": ("Key", "ConditionCheck", False, "ConditionExpression")}
 _ON_FAILURE = (None, "ALL_OLD", "NONE")
 
 
@@ -77,15 +85,17 @@ def _parse(action):
         # (every check of the general path below, which then finds nothing to report)
         for kind, spec in action.items():
             pass
-        name = spec.get("TableName") if spec.__class__ is dict else None
-        required = _REQUIRED.get(kind)
-        if (required is not None and name.__class__ is str and name in _VALID_NAMES
-                and spec.get(required) is not None
-                and spec.get("ReturnValuesOnConditionCheckFailure") in _ON_FAILURE
-                and (kind != "Update" or spec.get("UpdateExpression") is not None)
-                and (kind != "ConditionCheck" or spec.get("ConditionExpression") is not None)):
-            condition, update = compile_write(spec, _OPERATIONS[kind], update=(kind == "Update"))
-            return kind, spec, condition, update, (_core.pack_item(spec["Item"]) if kind == "Put" else None)
+        shape = _KINDS.get(kind)
+        if shape is not None and spec.__class__ is dict:
+            name = spec.get("TableName")
+            if (name.__class__ is str and name in _VALID_NAMES and spec.get(shape[0]) is not None
+                    and (shape[3] is None or spec.get(shape[3]) is not None)
+                    and spec.get("ReturnValuesOnConditionCheckFailure") in _ON_FAILURE):
+                if spec.keys() <= _PLAIN_MEMBERS:          # compile_write's first step: nothing to compile
+                    condition = update = None
+                else:
+                    condition, update = compile_write(spec, shape[1], update=shape[2])
+                return kind, spec, condition, update, (_core.pack_item(spec["Item"]) if kind == "Put" else None)
     kinds = [k for k in KINDS if action.get(k) is not None] if isinstance(action, dict) else []
     if len(kinds) != 1:
         raise ValidationException("TransactItems can only contain one of Check, Put, Update or Delete")
@@ -116,10 +126,13 @@ def _run(engine, request, parsed, tables):
     for i, ((kind, spec, condition, update, packed), table) in enumerate(zip(parsed, tables)):
         try:
             if kind == "Put":
-                check_attribute_names(spec["Item"])
-                check_item_size(spec["Item"], packed=packed)
-                row_key = key_from_item(table, spec["Item"])
-                check_index_keys(table, spec["Item"])
+                item = spec["Item"]
+                check_attribute_names(item)
+                if len(packed) * 4 > limits.MAX_ITEM_SIZE:      # (check_item_size's own shortcut)
+                    check_item_size(item, packed=packed)
+                row_key = key_from_item(table, item)
+                if table.indexes:
+                    check_index_keys(table, item)
             else:
                 row_key = key_from_request(table, spec["Key"])
                 if update is not None:
@@ -130,10 +143,11 @@ def _run(engine, request, parsed, tables):
                 failed = True
             targets.append(None)
             continue
-        if (table.name, row_key) in seen:
+        target = (table, row_key)
+        if target in seen:                 # (a Table hashes and compares by identity: one per name)
             raise ValidationException("Transaction request cannot include multiple operations on one item")
-        seen.add((table.name, row_key))
-        targets.append((table, row_key))
+        seen.add(target)
+        targets.append(target)
     if failed:
         raise cancel(_reasons(reasons))
     if engine.capacity is not None:
@@ -161,12 +175,15 @@ def _run(engine, request, parsed, tables):
                 continue
             if failed or kind == "ConditionCheck":
                 continue
-            try:
-                new, packed = _new_image(kind, spec, table, old, update, put_packed)
-            except ValidationException as e:
-                reasons[i] = {"Code": "ValidationError", "Message": e.message}
-                failed = True
-                continue
+            if kind == "Put":
+                new, packed = spec["Item"], put_packed
+            else:
+                try:
+                    new, packed = _new_image(kind, spec, table, old, update, put_packed)
+                except ValidationException as e:
+                    reasons[i] = {"Code": "ValidationError", "Message": e.message}
+                    failed = True
+                    continue
             try:
                 check_collection_size(table, row_key, old_packed, packed)
             except ItemCollectionSizeLimitExceededException as e:
@@ -250,7 +267,12 @@ def _request_size(parsed):
     """Bytes the actions carry: packed items, keys, expressions and values (close to their wire size)."""
     total = 0
     for kind, spec, _, _, packed in parsed:
-        total += len(packed) if packed is not None else len(_core.pack_item(spec["Key"]))
+        if packed is not None:
+            total += len(packed)
+            if spec.keys() <= _PLAIN_MEMBERS:      # a Put without expressions: its item is all it carries
+                continue
+        else:
+            total += len(_core.pack_item(spec["Key"]))
         for member in ("ConditionExpression", "UpdateExpression"):
             if spec.get(member):
                 total += len(spec[member])
