@@ -5,7 +5,7 @@ under ``valgrind --tool=callgrind`` (PYTHONHASHSEED=0, the collector off, exit
 without teardown); the difference divided by ``extra`` is what one call
 executes through the boto3-shaped Table / Database API, independent of the
 machine's load.  Tables: in memory, durability ``none``, 2,000 items of ~190
-bytes; "plain" has no index, "indexed" two GSIs (ALL and KEYS_ONLY), as
+bytes (``WRITE_PATH_ITEMS`` sets another count: callgrind runs 50x slower); "plain" has no index, "indexed" two GSIs (ALL and KEYS_ONLY), as
 ``bench.indexes`` builds them.
 
     python -m bench.write_path_cpu
@@ -27,7 +27,7 @@ import sys
 from decimal import Decimal
 
 OPS = ("put_plain", "put_2gsi", "transact_2_put", "update_conditional", "transact_2_update", "delete_put")
-ITEMS = 2000
+ITEMS = int(os.environ.get("WRITE_PATH_ITEMS", "2000"))      # items per table (children inherit it)
 FILLER = "x" * 120
 
 
@@ -107,7 +107,7 @@ def _child(name, calls):
 
 
 def instructions(name, base=200, extra=1000):
-    env = dict(os.environ, PYTHONHASHSEED="0")
+    env = dict(os.environ, PYTHONHASHSEED="0", WRITE_PATH_ITEMS=str(ITEMS))
     totals = []
     for calls in (base, base + extra):
         run = subprocess.run(["setarch", "-R", "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",

@@ -52,7 +52,7 @@ import re
 
 import msgpack
 
-from kvstore.types import Binary, from_wire, item_from_wire, item_size, item_to_wire, to_wire
+from kvstore.types import Binary, from_python, from_wire, item_from_wire, item_size, item_to_wire, same_value, to_wire
 
 __all__ = [
     "EXT_N", "EXT_B", "EXT_SS", "EXT_NS", "EXT_BS",
@@ -60,7 +60,7 @@ __all__ = [
     "delimited_sort_component", "index_key", "composite_index_key", "sort_bound", "pack_item", "unpack_item",
     "item_size", "from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",
     "json_needs_stdlib", "request_row_key", "take_forward", "take_reverse", "read_page",
-    "sorted_add", "sorted_remove", "project_packed", "update_indexes",
+    "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -356,6 +356,22 @@ def update_indexes(indexes, row_key, old_item, new_item, new_packed):
     ``new_item`` (either None), whose packed bytes are ``new_packed``: ``Index.update`` of each."""
     for index in indexes:
         index.update(row_key, old_item, new_item, new_packed)
+
+
+def item_from_python(item, allow_floats=False):
+    """An embedded call's item (Python values) in the native model: ``item`` itself when it is not
+    a dict or a name is not a str (``kvstore.params`` reports those as boto3 does), else a new dict
+    of ``kvstore.types.from_python`` of each value; a name that is not valid UTF-8 raises."""
+    if type(item) is not dict:
+        return item
+    out = {}
+    for k, v in item.items():
+        if type(k) is not str:
+            return item
+        if not k.isascii():
+            from_python(k)
+        out[k] = v if (type(v) is str and v.isascii()) else from_python(v, allow_floats)
+    return out
 
 
 # ------------------------------------------------------------------ items

@@ -18,6 +18,7 @@ import time
 import types as _pytypes
 
 from kvstore import errors
+from kvstore._core import item_from_python
 from kvstore.conditions import _is_condition as is_condition, build_expression
 from kvstore.engine.database import MEMORY, Engine
 from kvstore.engine.plans import BackupPlan
@@ -197,17 +198,7 @@ class Database:
         return [from_python(v, self.allow_floats) for v in values]
 
     def _item(self, item):
-        if type(item) is not dict:
-            return item
-        allow = self.allow_floats
-        out = {}
-        for k, v in item.items():
-            if type(k) is not str:
-                return item                       # kvstore.params reports the name's type, as boto3 does
-            if not k.isascii():
-                from_python(k)
-            out[k] = v if (type(v) is str and v.isascii()) else from_python(v, allow)
-        return out
+        return item_from_python(item, self.allow_floats)       # (compiled: kvstore._core)
 
     def _items(self, items):
         if not isinstance(items, (list, tuple)):

@@ -5,6 +5,7 @@ same bytes, the same index entries, partitions and sizes.
 """
 
 import importlib
+from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -179,3 +180,76 @@ def test_update_indexes_agrees(writes, partitions):
         ccore.update_indexes(mine, row_key, old, new, packed)
         for a, b in zip(ref, mine):
             assert _entries(b) == _entries(a), a.name
+
+
+# ------------------------------------------------------------------ did an update change the item
+
+def _variant(value):
+    """A value equal to ``value`` by ``==`` but not always to DynamoDB (True for 1, a set for a list)."""
+    if value is True:
+        return number(1)
+    if isinstance(value, list):
+        return [_variant(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _variant(v) for k, v in reversed(list(value.items()))}
+    return value
+
+
+@needs_ccore
+@relaxed
+@given(items, items, st.booleans())
+@example({"a": True}, {"a": number(1)}, False)
+@example({"a": [1]}, {"a": (1,)}, False)
+@example({"a": {"b": {"c": None}}}, {}, True)
+def test_same_value_agrees(a, b, vary):
+    if vary:
+        b = _variant(a)
+    assert ccore.same_value(a, b) is bool(pycore.same_value(a, b))
+    assert ccore.same_value(a, a) is True
+
+
+@needs_ccore
+@relaxed
+@given(odd_values, odd_values)
+def test_same_value_agrees_outside_the_native_model(a, b):
+    assert ccore.same_value(a, b) is bool(pycore.same_value(a, b))
+
+
+# ------------------------------------------------------------------ an embedded call's item
+
+python_values = st.one_of(
+    odd_values, native_values, st.decimals(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-10**40, max_value=10**40), st.floats(), st.binary(max_size=5), st.binary(max_size=5).map(bytearray),
+    st.sampled_from([Decimal("1E+5"), Decimal("-0"), Decimal("0.0"), Decimal("0E-3"), Decimal("1.50"),
+                     Decimal("-0.5"), Decimal("10"), Decimal("1" * 39), Decimal("1" * 38), Decimal("0." + "1" * 37),
+                     Decimal("-0." + "1" * 36), Decimal("1e-131"), Decimal("1e126"), True, False, None, "é", "\ud800"]))
+python_items = st.one_of(
+    st.dictionaries(st.one_of(st.text(max_size=5), st.sampled_from(["é", "\udcff", "a"])), python_values, max_size=6),
+    st.dictionaries(st.one_of(st.integers(), st.text(max_size=2)), python_values, max_size=3),
+    python_values)
+
+
+def _converted(core, item, allow_floats):
+    try:
+        out = core.item_from_python(item, allow_floats)
+    except Exception as e:   # noqa: BLE001 - the reference's error, whatever it is
+        return type(e), str(e)
+    return ("same" if out is item else "new"), out
+
+
+@needs_ccore
+@relaxed
+@given(python_items, st.booleans())
+@example({"n": Decimal("0.50"), "s": "é", "i": 10**38, "j": -5, "b": True, "z": None}, False)
+@example({"n": Decimal("1E+2")}, False)
+@example({1: "a"}, False)
+@example({"f": 1.5}, True)
+@example({"f": 1.5}, False)
+def test_item_from_python_agrees(item, allow_floats):
+    expected = _converted(pycore, item, allow_floats)
+    got = _converted(ccore, item, allow_floats)
+    assert got[0] == expected[0]
+    if expected[0] in ("same", "new"):
+        assert repr(got[1]) == repr(expected[1])      # (types and values; NaN is not equal to itself)
+    else:
+        assert got == expected

@@ -21,7 +21,8 @@ from kvstore._citems import item_size, pack_item, unpack_item
 from kvstore._cwire import (from_wire, item_from_wire, item_json, item_to_wire, items_json, json_needs_stdlib,
                             to_wire)
 from kvstore._cread import read_page, request_row_key, take_forward, take_reverse
-from kvstore._cwrite import project_packed, sorted_add, sorted_remove, update_indexes
+from kvstore._cwrite import (item_from_python, project_packed, same_value, sorted_add, sorted_remove,
+                              update_indexes)
 
 __all__ = [
     "EXT_N", "EXT_B", "EXT_SS", "EXT_NS", "EXT_BS",
@@ -29,7 +30,7 @@ __all__ = [
     "delimited_sort_component", "index_key", "composite_index_key", "sort_bound", "pack_item", "unpack_item",
     "item_size", "from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",
     "json_needs_stdlib", "request_row_key", "take_forward", "take_reverse", "read_page",
-    "sorted_add", "sorted_remove", "project_packed", "update_indexes",
+    "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5

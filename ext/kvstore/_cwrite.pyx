@@ -2,9 +2,9 @@
 # cython: initializedcheck=False, infer_types=True
 """The write path, compiled: the twins of ``kvstore._pycore``'s ``sorted_add`` /
 ``sorted_remove`` (a row or entry key into or out of a SortedList partition),
-``project_packed`` (an index entry's projected item cut out of the packed item)
-and ``update_indexes`` (every index of a table moved from the old image to the
-new one in one pass).  Read ``kvstore._pycore`` for what each does; anything
+``project_packed`` (an index entry's projected item cut out of the packed item),
+``update_indexes`` (every index of a table moved from the old image to the
+new one in one pass) and ``same_value`` (whether an update changed the item).  Read ``kvstore._pycore`` for what each does; anything
 outside the shapes covered here goes to that reference, as in the other modules.
 """
 
@@ -407,3 +407,121 @@ def update_indexes(indexes, row_key, old_item, new_item, new_packed):
     """``Index.update`` of each of ``indexes``, in one pass (see ``kvstore._pycore``)."""
     for index in indexes:
         _update_index(index, row_key, old_item, new_item, new_packed)
+
+
+# ------------------------------------------------------------------ "did the update change the item?"
+
+cdef object _same_ref = None
+
+
+cdef int _same(object a, object b, int depth) except -1:
+    """1 when ``kvstore.types.same_value(a, b)`` is true, else 0; values outside the native model
+    (and nesting past MAX_DEPTH) are compared by the reference."""
+    cdef PyObject* p
+    t = type(a)
+    if t is not type(b):
+        return 0
+    if depth > MAX_DEPTH:
+        return 1 if _same_ref(a, b) else 0
+    if t is dict:
+        if len(<dict>a) != len(<dict>b):
+            return 0
+        for k, v in (<dict>a).items():
+            p = PyDict_GetItem(b, k)
+            if p == NULL or not _same(v, <object>p, depth + 1):
+                return 0
+        return 1
+    if t is list:
+        if len(<list>a) != len(<list>b):
+            return 0
+        for i in range(len(<list>a)):
+            if not _same(<object>PyList_GET_ITEM(a, i), <object>PyList_GET_ITEM(b, i), depth + 1):
+                return 0
+        return 1
+    if t is str or t is Decimal or t is Binary or t is bool or a is None or t is set:
+        return 1 if a == b else 0
+    return 1 if _same_ref(a, b) else 0
+
+
+def same_value(a, b):
+    """Whether two native values are equal as DynamoDB sees them (see ``kvstore._pycore``)."""
+    global _same_ref
+    if _same_ref is None:
+        _same_ref = _ref.same_value
+    return _same(a, b, 1) == 1
+
+
+# ------------------------------------------------------------------ an embedded call's item
+# The embedded API takes Python values (boto3's TypeSerializer's types); an item
+# of ASCII strings, canonical Decimals, small ints, bools and None converts here
+# without a Python call per attribute, and every other value goes through
+# ``kvstore.types.from_python`` as before.
+
+cdef object _from_python = None
+
+
+cdef bint _canonical_text(object text) except -1:
+    """Whether ``str(Decimal)`` is kvstore's canonical number text of at most 38 characters:
+    ``-?[1-9][0-9]*(\\.[0-9]*[1-9])?``, ``-?0\\.[0-9]*[1-9]`` or ``0`` (``types._CANONICAL_RE``)."""
+    cdef Py_ssize_t n, i = 0, dot = -1
+    cdef const char* p
+    if not PyUnicode_IS_ASCII(text):
+        return False
+    n = PyUnicode_GET_LENGTH(text)
+    if n < 1 or n > 38:
+        return False
+    p = <const char*>PyUnicode_DATA(text)
+    if n == 1 and p[0] == c'0':
+        return True
+    if p[0] == c'-':
+        i = 1
+        if n == 1:
+            return False
+    if p[i] == c'0':
+        # only "0." followed by digits ending in a non-zero one
+        if i + 1 >= n or p[i + 1] != c'.':
+            return False
+        dot = i + 1
+    elif not (c'1' <= p[i] <= c'9'):
+        return False
+    for j in range(i + 1, n):
+        if p[j] == c'.':
+            if dot >= 0 and dot != j:
+                return False
+            dot = j
+        elif not _is_digit(p[j]):
+            return False
+    if dot >= 0:
+        return dot < n - 1 and p[n - 1] != c'0'
+    return True
+
+
+def item_from_python(item, allow_floats=False):
+    """A Python caller's item in the native model (see ``kvstore._pycore``)."""
+    global _from_python
+    cdef int overflow
+    if _from_python is None:
+        from kvstore.types import from_python
+        _from_python = from_python
+    if type(item) is not dict:
+        return item
+    out = {}
+    for k, v in (<dict>item).items():
+        if type(k) is not str:
+            return item                   # kvstore.params reports the name's type, as boto3 does
+        if not PyUnicode_IS_ASCII(k):
+            _from_python(k)
+        t = type(v)
+        if t is str:
+            out[k] = v if PyUnicode_IS_ASCII(v) else _from_python(v, allow_floats)
+        elif t is Decimal:
+            out[k] = v if _canonical_text(str(v)) else _from_python(v, allow_floats)
+        elif t is bool or v is None:
+            out[k] = v
+        elif t is int:
+            overflow = 0
+            PyLong_AsLongLongAndOverflow(v, &overflow)
+            out[k] = Decimal(v) if overflow == 0 else _from_python(v, allow_floats)
+        else:
+            out[k] = _from_python(v, allow_floats)
+    return out

@@ -10,7 +10,6 @@ from kvstore import _core
 from kvstore.operations.common import (
     check_collection_size, check_index_keys, check_item_size, check_request, get_table, key_from_request,
 )
-from kvstore.types import same_value
 from kvstore.operations.writing import check_return_values, compile_write, condition_failed, finish
 
 WRITES_ITEMS = True
@@ -50,7 +49,7 @@ def run(engine, request):
         new = compute_new_item(table, key, old, update)
         lsn = 0
         packed = old_packed
-        if new is not None and not same_value(new, old):     # True and 1 differ (== says they do not)
+        if new is not None and not _core.same_value(new, old):     # True and 1 differ (== says they do not)
             packed = _core.pack_item(new)
             check_item_size(new, "Item size to update has exceeded the maximum allowed size", packed)
             check_index_keys(table, new, updating=True)
