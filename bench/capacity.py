@@ -51,6 +51,12 @@ def _open(enforce):
         GlobalSecondaryIndexes=[{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
                                  "Projection": {"ProjectionType": "KEYS_ONLY"},
                                  "ProvisionedThroughput": {"ReadCapacityUnits": HUGE, "WriteCapacityUnits": HUGE}}])
+    db.create_table(
+        TableName="plain", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                      {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "N"}],
+        ProvisionedThroughput={"ReadCapacityUnits": HUGE, "WriteCapacityUnits": HUGE})
     table = db.Table("bench")
     with table.batch_writer() as writer:
         for i in range(2000):
@@ -60,8 +66,10 @@ def _open(enforce):
 
 def _workloads(db, table):
     """name -> a function of the call number doing one call."""
+    plain = db.Table("plain")
     return {
-        "PutItem": lambda i: table.put_item(Item={"pk": f"k{i % KEYS}", "sk": 1, "g": "g1", "name": "y" * 100}),
+        "PutItem": lambda i: plain.put_item(Item={"pk": f"k{i % KEYS}", "sk": 1, "g": "g1", "name": "y" * 100}),
+        "PutItem (GSI)": lambda i: table.put_item(Item={"pk": f"k{i % KEYS}", "sk": 1, "g": "g1", "name": "y" * 100}),
         "GetItem": lambda i: table.get_item(Key={"pk": f"p{i % 200}", "sk": i % 2000}),
         "UpdateItem": lambda i: table.update_item(Key={"pk": f"u{i % KEYS}", "sk": 1},
                                                   UpdateExpression="SET n = :n", ExpressionAttributeValues={":n": i}),

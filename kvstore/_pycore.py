@@ -58,7 +58,7 @@ __all__ = [
     "EXT_N", "EXT_B", "EXT_SS", "EXT_NS", "EXT_BS",
     "encode_number", "key_bytes", "hash_component", "storage_key", "partition_prefix",
     "delimited_sort_component", "index_key", "composite_index_key", "sort_bound", "pack_item", "unpack_item",
-    "item_size", "from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",
+    "item_size", "packed_item_size", "from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",
     "json_needs_stdlib", "request_row_key", "take_forward", "take_reverse", "read_page",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
 ]
@@ -417,6 +417,12 @@ def pack_item(item):
 def unpack_item(data):
     """A fresh native item from ``pack_item`` bytes."""
     return msgpack.unpackb(data, ext_hook=_ext_hook, raw=False)
+
+
+def packed_item_size(packed):
+    """DynamoDB's size of a stored item (what capacity charges for it): ``item_size`` of its
+    unpacked form.  The compiled twin reads it off the bytes without building the item."""
+    return item_size(unpack_item(packed))
 
 
 # ------------------------------------------------------------------ DynamoDB JSON text

@@ -32,6 +32,19 @@ nothing at all can be processed do they raise.  Transactions cancel with a
 
 Everything here costs O(1) per bucket touched: buckets are found by dict
 lookup, and the per-key limit is counted in one-second windows of the clock.
+What every admitted request runs (``admit_write`` / ``charge_write``,
+``admit_read`` / ``charge_read`` / ``charge_get``) is compiled in
+``kvstore._ccapacity`` (``MeterCore``, with C fields for the buckets); its
+pure-Python twin :class:`PyMeterCore` here is the reference, and
+``tests/test_capacity_core.py`` checks with hypothesis that the two take the
+same decisions and leave the same bucket states.  :class:`CapacityMeter` is
+the compiled one when the compiled core is active (``kvstore._core.implementation``).
+
+Sizes are DynamoDB's (reference 2.2), as ConsumedCapacity reports them: a read
+is charged by the DynamoDB size of what it read, a write by the larger of its
+old and new images' DynamoDB sizes.  An image of at most 256 packed bytes (1 KB
+of packed item for a read) is within one unit whatever its exact size
+(``common.check_item_size``), so only larger ones are measured.
 """
 
 import threading
@@ -42,7 +55,7 @@ from kvstore import _core, limits
 from kvstore.clock import SystemClock
 from kvstore.engine.table import collection_prefix as partition_of
 from kvstore.errors import ProvisionedThroughputExceededException, ThrottlingException
-from kvstore.operations.common import write_units
+from kvstore.operations.common import write_units, write_units_of
 from kvstore.types import item_size
 
 BURST_SECONDS = limits.BURST_SECONDS
@@ -59,8 +72,10 @@ TABLE_ON_DEMAND = ("Throughput exceeds the current capacity of your table or ind
 GSI_ON_DEMAND = ("Throughput exceeds the current capacity for one or more global secondary indexes. DynamoDB is "
                  "automatically scaling your index so please try again shortly.")
 
-_SMALL_WRITE = 1024 // 4      # packed bytes below which an item is surely one write unit (common.check_item_size)
-_SMALL_READ = 4096            # stored bytes of at most one read unit
+_SMALL_WRITE = 1024 // 4      # packed bytes of an image surely within one write unit (common.check_item_size)
+_SMALL_READ = 1024            # packed bytes of an item surely within one read unit (4 KB)
+#: ``_KeyWindow.second`` before any request (the compiled twin's LLONG_MIN)
+NO_SECOND = -(1 << 63)
 
 
 class Throttle:
@@ -134,7 +149,7 @@ class _KeyWindow:
 
     def __init__(self, limit):
         self.limit = limit
-        self.second = None
+        self.second = NO_SECOND
         self.used = {}
 
     def room(self, prefix, now):
@@ -142,7 +157,7 @@ class _KeyWindow:
         second = int(now)
         if second != self.second:
             self.second = second
-            self.used = {}
+            self.used.clear()
             return True
         return self.used.get(prefix, 0.0) < self.limit
 
@@ -167,23 +182,23 @@ class _TableState:
         self.read = self.write = None
         self.gsi_read = {}
         self.gsi_write = {}
-        #: ``((write bucket, index hash name, index range name or None, index), ...)`` per GSI of the
-        #: table: what a write's charge needs, computed when the rates are (``CapacityMeter._state``)
+        #: ``((write bucket, index key attribute names, index), ...)`` per GSI of the table: what a
+        #: write's charge needs, computed when the rates are (``CapacityMeter._state``)
         self.gsi_charges = ()
         self.read_keys = _KeyWindow(limits.PARTITION_READ_UNITS)
         self.write_keys = _KeyWindow(limits.PARTITION_WRITE_UNITS)
         self.arn = None
 
 
-class CapacityMeter:
-    """The buckets of one engine; see the module docstring for the model.
+class PyMeterCore:
+    """What every admitted request runs, in Python: the reference twin of ``kvstore._ccapacity.MeterCore``.
 
-    The operations call it: ``admit_read`` / ``admit_write`` after validation
-    and before any lock (they raise DynamoDB's throttling error, or return a
-    ticket), then ``charge_read`` / ``charge_write`` with the ticket and the
-    sizes they handled.  Batches use ``check_*`` and ``charge`` per key,
-    transactions ``admit_transaction`` and ``charge``.  One lock guards all
-    buckets; each call holds it once, for a few dict lookups and float sums.
+    The operations call ``admit_read`` / ``admit_write`` after validation and
+    before any lock (they raise DynamoDB's throttling error, or return a
+    ticket), then ``charge_read`` (or ``charge_get``) / ``charge_write`` with
+    the ticket and what they read or wrote.  Anything but the admitted case
+    (a changed catalog entry, an empty bucket, a new second) goes the long way
+    through :class:`CapacityMeter`'s ``try_read`` / ``try_write``.
     """
 
     def __init__(self, engine, burst_seconds=BURST_SECONDS):
@@ -193,6 +208,129 @@ class CapacityMeter:
         self._tables = {}            # Table -> _TableState (a re-created table is a new Table object)
         #: requests (or batch keys, or transaction actions) refused so far: tests assert throttling happened
         self.throttled = 0
+
+    def admit_write(self, table, row_key):
+        """Raise DynamoDB's throttling error unless a write may start; else a ticket for :meth:`charge_write`.
+
+        The admitted case of ``try_write`` inline: the buckets' refill and the
+        per-key window's check without a method call.
+        """
+        clock = self.engine.clock
+        now = _wall() if clock.__class__ is SystemClock else clock()
+        prefix = partition_of(row_key)
+        meta = table.meta
+        admitted = False
+        with self._lock:
+            state = self._tables.get(table)
+            if state is not None and state.meta is meta:
+                bucket = state.write
+                if now > bucket.at:
+                    balance = bucket.balance + (now - bucket.at) * bucket.rate
+                    bucket.balance = balance if balance < bucket.size else bucket.size
+                    bucket.at = now
+                if bucket.balance > 0:
+                    admitted = True
+                    for charge in state.gsi_charges:
+                        gsi = charge[0]
+                        if now > gsi.at:
+                            balance = gsi.balance + (now - gsi.at) * gsi.rate
+                            gsi.balance = balance if balance < gsi.size else gsi.size
+                            gsi.at = now
+                        if gsi.balance <= 0:
+                            admitted = False
+                    keys = state.write_keys
+                    if admitted:
+                        admitted = keys.second == int(now) and keys.used.get(prefix, 0.0) < keys.limit
+        if admitted:
+            return table, row_key, state, prefix, now
+        ticket = self.try_write(table, row_key)
+        if ticket.__class__ is not tuple:
+            raise ticket.error()
+        return ticket
+
+    def charge_write(self, ticket, old_packed, new_packed, old_item=None, new_item=None):
+        """A write admitted by :meth:`admit_write` replaced ``old_packed`` with ``new_packed`` (None: absent).
+
+        Units are ConsumedCapacity's (``common.write_units_of``): images of at
+        most 256 packed bytes are within one unit, larger ones are measured
+        by DynamoDB's item size; each GSI entry written or removed costs its
+        own units (one for such small images).
+        """
+        table, row_key, state, prefix, now = ticket
+        small = ((old_packed is None or len(old_packed) <= _SMALL_WRITE)
+                 and (new_packed is None or len(new_packed) <= _SMALL_WRITE))
+        units = 1 if small else self._write_units(old_packed, old_item, new_packed, new_item)
+        charges = state.gsi_charges
+        gsi_units = None
+        if charges and (old_item is not None or new_item is not None):
+            if small and len(charges) <= 16 and (old_item is None or old_item.__class__ is dict) \
+                    and (new_item is None or new_item.__class__ is dict):
+                gsi_units = _small_gsi_write_units(charges, old_item, new_item)
+            else:
+                gsi_units = self._gsi_write_units(state, table, old_item, new_item, small)
+        with self._lock:
+            state.write.balance -= units
+            keys = state.write_keys
+            if int(now) == keys.second:                 # _KeyWindow.take, inline
+                used = keys.used
+                used[prefix] = used.get(prefix, 0.0) + units
+            if gsi_units:
+                for bucket, n in gsi_units:
+                    bucket.balance -= n
+
+    def admit_read(self, table, index=None, row_key=None):
+        """Raise DynamoDB's throttling error unless a read may start; else a ticket for :meth:`charge_read`."""
+        if index is None and row_key is not None and row_key.__class__ is bytes:
+            clock = self.engine.clock
+            now = _wall() if clock.__class__ is SystemClock else clock()
+            prefix = partition_of(row_key)
+            meta = table.meta
+            admitted = False
+            with self._lock:
+                state = self._tables.get(table)
+                if state is not None and state.meta is meta:
+                    bucket = state.read
+                    if now > bucket.at:
+                        balance = bucket.balance + (now - bucket.at) * bucket.rate
+                        bucket.balance = balance if balance < bucket.size else bucket.size
+                        bucket.at = now
+                    if bucket.balance > 0:
+                        keys = state.read_keys
+                        admitted = keys.room(prefix, now)
+            if admitted:
+                return bucket, keys, prefix, now
+        ticket = self.try_read(table, index, row_key)
+        if ticket.__class__ is not tuple:
+            raise ticket.error()
+        return ticket
+
+    def charge_read(self, ticket, size, consistent):
+        """A read admitted by :meth:`admit_read` consumed ``size`` bytes: the DynamoDB item size of the
+        item or of a Query/Scan page's items (reference 7), the size ConsumedCapacity reports."""
+        units = 1 if size <= 4096 else -(-size // 4096)
+        if not consistent:
+            units /= 2
+        bucket, keys, prefix, now = ticket
+        with self._lock:
+            bucket.balance -= units
+            if prefix is not None:
+                keys.take(prefix, units, now)
+
+    def charge_get(self, ticket, packed, consistent):
+        """:meth:`charge_read` of GetItem's ``packed`` item (None: absent): an item of at most 1 KB
+        packed is within one read unit, a larger one is measured by DynamoDB's size."""
+        size = 0
+        if packed is not None:
+            size = len(packed)
+            if size > _SMALL_READ:
+                size = self._read_size(packed)
+        self.charge_read(ticket, size, consistent)
+
+
+class _Meter:
+    """What :class:`CapacityMeter` and :class:`PyCapacityMeter` share over their cores: building and
+    resizing the buckets, throttling, batches, transactions and large items (see the module docstring).
+    One lock (``self._lock``) guards all buckets; each call holds it once."""
 
     def _now(self):
         clock = self.engine.clock
@@ -222,7 +360,7 @@ class CapacityMeter:
             if len(self._tables) > 64:                       # forget dropped tables
                 for gone in [t for t in self._tables if t.deleted]:
                     del self._tables[gone]
-            state = self._tables[table] = _TableState()
+            state = self._tables[table] = self.TableState()
         meta = table.meta
         created = min(now, meta.get("CreationDateTime", now))   # capacity accrues from the table's creation
         state.arn = meta["TableArn"]
@@ -231,7 +369,7 @@ class CapacityMeter:
         gsis = {g["IndexName"]: g for g in meta.get("GlobalSecondaryIndexes", ())}
         state.gsi_read = {n: self._fit(state.gsi_read.get(n), meta, g, "R", created, now) for n, g in gsis.items()}
         state.gsi_write = {n: self._fit(state.gsi_write.get(n), meta, g, "W", created, now) for n, g in gsis.items()}
-        state.gsi_charges = tuple((state.gsi_write[index.name], index.schema.hash_name, index.schema.range_name, index)
+        state.gsi_charges = tuple((state.gsi_write[index.name], tuple(index.schema.names), index)
                                   for index in table.indexes.values()
                                   if index.kind == "GSI" and index.name in state.gsi_write)
         state.meta = meta
@@ -240,9 +378,9 @@ class CapacityMeter:
     def _fit(self, bucket, meta, spec, kind, created, now):
         rate, size, limit = self._limit(meta, spec, kind)
         if bucket is None:
-            return Bucket(rate, size, created, now, limit)
+            return self.Bucket(rate, size, created, now, limit)
         if bucket.limit != limit:                            # billing mode switched: a fresh start
-            return Bucket(rate, size, now, now, limit)
+            return self.Bucket(rate, size, now, now, limit)
         if bucket.rate != rate or bucket.size != size:       # settle() brought it up to the change
             bucket.resize(rate, size)
         return bucket
@@ -303,70 +441,16 @@ class CapacityMeter:
             return Throttle(on_demand, False, f"Table{operation}{reason_limit}", state.arn)
         return Throttle(on_demand, True, f"Index{operation}{reason_limit}", f"{state.arn}/index/{index_name}")
 
-    # The two admissions below are the hot path of every enforced GetItem, PutItem, UpdateItem,
-    # DeleteItem, Query and Scan: one clock reading, one lock hold, dict lookups and float sums inline.
-    # The ticket they return carries the buckets to charge, so the charge needs neither clock nor lookup.
-
-    def admit_read(self, table, index=None, row_key=None):
-        """Raise DynamoDB's throttling error unless a read may start; else a ticket for :meth:`charge_read`."""
-        ticket = self.try_read(table, index, row_key)
-        if ticket.__class__ is Throttle:
-            raise ticket.error()
-        return ticket
-
-    def admit_write(self, table, row_key):
-        """Raise DynamoDB's throttling error unless a write may start; else a ticket for :meth:`charge_write`.
-
-        The admitted case of :meth:`try_write` inline (every enforced PutItem,
-        UpdateItem and DeleteItem takes it): the buckets' refill and the
-        per-key window's check without a method call; anything else (a
-        changed catalog entry, an empty bucket, a new second) goes the long way.
-        """
-        clock = self.engine.clock
-        now = _wall() if clock.__class__ is SystemClock else clock()
-        prefix = row_key[:6 + ((row_key[4] << 8) | row_key[5])]
-        with self._lock:
-            state = self._tables.get(table)
-            if state is not None and state.meta is table.meta:
-                bucket = state.write
-                if now > bucket.at:
-                    balance = bucket.balance + (now - bucket.at) * bucket.rate
-                    bucket.balance = balance if balance < bucket.size else bucket.size
-                    bucket.at = now
-                admitted = bucket.balance > 0
-                if admitted:
-                    for charge in state.gsi_charges:
-                        gsi = charge[0]
-                        if now > gsi.at:
-                            balance = gsi.balance + (now - gsi.at) * gsi.rate
-                            gsi.balance = balance if balance < gsi.size else gsi.size
-                            gsi.at = now
-                        if gsi.balance <= 0:
-                            admitted = False
-                    keys = state.write_keys
-                    if admitted and keys.second == int(now) and keys.used.get(prefix, 0.0) < keys.limit:
-                        return table, row_key, state, prefix, now
-        ticket = self.try_write(table, row_key)
-        if ticket.__class__ is Throttle:
-            raise ticket.error()
-        return ticket
-
     def try_read(self, table, index=None, row_key=None):
-        """A ticket for :meth:`charge_read` when a read may start now, else the :class:`Throttle` (batches)."""
+        """A ticket for ``charge_read`` when a read may start now, else the :class:`Throttle` (batches)."""
         gsi = index is not None and index.kind == "GSI"
-        prefix = row_key[:6 + ((row_key[4] << 8) | row_key[5])] if row_key is not None and not gsi else None
+        prefix = partition_of(row_key) if row_key is not None and not gsi else None
         while True:
-            clock = self.engine.clock
-            now = _wall() if clock.__class__ is SystemClock else clock()
+            now = self._now()
             with self._lock:
-                state = self._tables.get(table)
-                if state is None or state.meta is not table.meta:
-                    state = self._state(table, now)
+                state = self._state(table, now)
                 bucket = state.gsi_read[index.name] if gsi else state.read
-                if now > bucket.at:
-                    balance = bucket.balance + (now - bucket.at) * bucket.rate
-                    bucket.balance = balance if balance < bucket.size else bucket.size
-                    bucket.at = now
+                bucket.refill(now)
                 if bucket.balance > 0:
                     if prefix is None or state.read_keys.room(prefix, now):
                         return bucket, state.read_keys, prefix, now
@@ -375,20 +459,14 @@ class CapacityMeter:
                 return throttle
 
     def try_write(self, table, row_key):
-        """A ticket for :meth:`charge_write` when a write may start now, else the :class:`Throttle` (batches)."""
-        prefix = row_key[:6 + ((row_key[4] << 8) | row_key[5])]
+        """A ticket for ``charge_write`` when a write may start now, else the :class:`Throttle` (batches)."""
+        prefix = partition_of(row_key)
         while True:
-            clock = self.engine.clock
-            now = _wall() if clock.__class__ is SystemClock else clock()
+            now = self._now()
             with self._lock:
-                state = self._tables.get(table)
-                if state is None or state.meta is not table.meta:
-                    state = self._state(table, now)
+                state = self._state(table, now)
                 bucket = state.write
-                if now > bucket.at:
-                    balance = bucket.balance + (now - bucket.at) * bucket.rate
-                    bucket.balance = balance if balance < bucket.size else bucket.size
-                    bucket.at = now
+                bucket.refill(now)
                 if bucket.balance > 0:
                     admitted = True
                     for gsi in state.gsi_write.values():
@@ -424,51 +502,6 @@ class CapacityMeter:
 
     # -- charging ------------------------------------------------------------------
 
-    def charge_read(self, ticket, size, consistent):
-        """A read admitted by :meth:`admit_read` consumed ``size`` stored bytes (GetItem, a Query/Scan page)."""
-        units = (1 if size <= _SMALL_READ else -(-size // 4096)) if size else 1
-        if not consistent:
-            units /= 2
-        bucket, keys, prefix, now = ticket
-        with self._lock:
-            bucket.balance -= units
-            if prefix is not None:
-                keys.take(prefix, units, now)
-
-    def charge_write(self, ticket, old_packed, new_packed, old_item=None, new_item=None):
-        """A write admitted by :meth:`admit_write` replaced ``old_packed`` with ``new_packed`` (None: absent).
-
-        Units are ConsumedCapacity's (``writing.finish``): ``ceil(max(old, new size) / 1 KB)``,
-        the new size by DynamoDB's formula, which a packed item of at most 256
-        bytes cannot push past one unit (``common.check_item_size``); each GSI
-        entry written or removed costs its own units (one for such small items).
-        """
-        table, row_key, state, prefix, now = ticket
-        old_size = len(old_packed) if old_packed is not None else 0
-        small = old_size <= _SMALL_WRITE and (new_packed is None or len(new_packed) <= _SMALL_WRITE)
-        if small or (old_size <= 1024 and new_packed is not None and len(new_packed) <= _SMALL_WRITE):
-            units = 1
-        else:
-            new_size = _core.item_size(new_item) if new_item is not None else 0
-            units = max(1, -(-max(old_size, new_size) // 1024))
-        charges = state.gsi_charges
-        if charges and (old_item is not None or new_item is not None):
-            if small:
-                gsi_units = _small_gsi_write_units(charges, old_item, new_item)
-            else:
-                gsi_units = _gsi_write_units(state, table, old_item, new_item, small)
-        else:
-            gsi_units = None
-        with self._lock:
-            state.write.balance -= units
-            keys = state.write_keys
-            if int(now) == keys.second:                 # _KeyWindow.take, inline
-                used = keys.used
-                used[prefix] = used.get(prefix, 0.0) + units
-            if gsi_units:
-                for bucket, n in gsi_units:
-                    bucket.balance -= n
-
     def charge(self, table, units, index_units=None, write=False, prefix=None):
         """Take ``units`` from the table (LSIs included) and ``index_units`` {gsi name: units} from its GSIs."""
         self._take(table, None, prefix, units, write, index_units)
@@ -494,45 +527,74 @@ class CapacityMeter:
                 if prefix is not None:
                     state.read_keys.take(prefix, units, now)
 
+    # -- sizes of large items (the cores measure small ones by their packed length) -------------------
+
+    @staticmethod
+    def _write_units(old_packed, old_item, new_packed, new_item):
+        return write_units_of(old_packed, new_packed, new_item)
+
+    @staticmethod
+    def _read_size(packed):
+        return item_size(_core.unpack_item(packed))
+
+    @staticmethod
+    def _gsi_write_units(state, table, old_item, new_item, small):
+        """``[(GSI write bucket, units)]`` of a write, as ``writing.index_write_units`` counts them.
+
+        An item has an entry in a GSI when it holds the index's key attributes
+        (their types were checked when it was written), and the entry moves when
+        their values change, so the entries need not be built: one unit per entry
+        put or deleted for items of at most one unit, the projection's size otherwise.
+        """
+        out = []
+        for bucket, names, index in state.gsi_charges:
+            new_in = new_item is not None and all(n in new_item for n in names)
+            old_in = old_item is not None and all(n in old_item for n in names)
+            units = 0
+            if new_in:
+                units += 1 if small else write_units(item_size(index.project_item(new_item)))
+            if old_in and not (new_in and all(old_item[n] == new_item[n] for n in names)):
+                units += 1 if small else write_units(item_size(index.project_item(old_item)))
+            if units:
+                out.append((bucket, units))
+        return out
+
+
+class PyCapacityMeter(_Meter, PyMeterCore):
+    """The capacity meter with its hot path in Python (the reference; the pure core's meter)."""
+
+    Bucket = Bucket
+    TableState = _TableState
+
 
 def _small_gsi_write_units(charges, old_item, new_item):
-    """:func:`_gsi_write_units` of a write whose images are at most one write unit each, from the
+    """``_gsi_write_units`` of a write whose images are at most one write unit each, from the
     state's precomputed ``gsi_charges``: one unit per GSI entry put or deleted."""
     out = []
-    for bucket, h, r, _ in charges:
-        new_in = new_item is not None and h in new_item and (r is None or r in new_item)
-        old_in = old_item is not None and h in old_item and (r is None or r in old_item)
+    for charge in charges:
+        names = charge[1]
+        new_in = new_item is not None and all(n in new_item for n in names)
+        old_in = old_item is not None and all(n in old_item for n in names)
         if new_in:
-            if old_in and not (old_item[h] == new_item[h] and (r is None or old_item[r] == new_item[r])):
-                out.append((bucket, 2))
-            else:
-                out.append((bucket, 1))
+            out.append((charge[0], 2 if old_in and not all(old_item[n] == new_item[n] for n in names) else 1))
         elif old_in:
-            out.append((bucket, 1))
+            out.append((charge[0], 1))
     return out
 
 
-def _gsi_write_units(state, table, old_item, new_item, small):
-    """``[(GSI write bucket, units)]`` of a write, as ``writing.index_write_units`` counts them.
+if _core.implementation == "cython":
+    try:
+        from kvstore import _ccapacity
+    except ImportError:            # a compiled core built before this module existed
+        _ccapacity = None
+else:
+    _ccapacity = None
 
-    An item has an entry in a GSI when it holds the index's key attributes
-    (their types were checked when it was written), and the entry moves when
-    their values change, so the entries need not be built: one unit per entry
-    put or deleted for items of at most one unit, the projection's size otherwise.
-    """
-    out = []
-    for index in table.indexes.values():
-        bucket = state.gsi_write.get(index.name) if index.kind == "GSI" else None
-        if bucket is None:
-            continue
-        h, r = index.schema.hash_name, index.schema.range_name
-        new_in = new_item is not None and h in new_item and (r is None or r in new_item)
-        old_in = old_item is not None and h in old_item and (r is None or r in old_item)
-        units = 0
-        if new_in:
-            units += 1 if small else write_units(item_size(index.project_item(new_item)))
-        if old_in and not (new_in and old_item[h] == new_item[h] and (r is None or old_item[r] == new_item[r])):
-            units += 1 if small else write_units(item_size(index.project_item(old_item)))
-        if units:
-            out.append((bucket, units))
-    return out
+if _ccapacity is not None:
+    class CapacityMeter(_Meter, _ccapacity.MeterCore):
+        """The capacity meter, its hot path compiled (``kvstore._ccapacity``)."""
+
+        Bucket = _ccapacity.Bucket
+        TableState = _ccapacity.TableState
+else:
+    CapacityMeter = PyCapacityMeter

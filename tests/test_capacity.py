@@ -7,10 +7,13 @@ could not do; transactions cancel.  Every test runs on the embedded, hook and
 wire faces.
 """
 
+from decimal import Decimal
+
 import pytest
 
 import kvstore
 from kvstore import capacity
+from kvstore.types import item_size
 from kvstore.clock import ManualClock
 
 from operations.helpers import assert_error, create_table, unique_name
@@ -100,6 +103,103 @@ def test_query_and_scan_are_throttled(enforced):
     assert_error(lambda: table.query(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": "a"}),
                  "ProvisionedThroughputExceededException", capacity.TABLE_PROVISIONED)
     assert_error(lambda: table.scan(), "ProvisionedThroughputExceededException", capacity.TABLE_PROVISIONED)
+
+
+# -- sizes: DynamoDB's item size, as ConsumedCapacity reports it (reference 2.2 and 7) -----------------
+# Two items whose stored (packed) size and DynamoDB size fall in different units: long numbers are
+# stored as their text (37 bytes) but count 20 bytes each; NULLs in a list are stored in 1 byte but
+# count 2 each (1 + valsize).
+
+NUMBERS = {"pk": "numbers", "n": [Decimal("1234567890123456789012345678901234567")] * 150}   # 3.2 KB, 6 KB stored
+NULLS = {"pk": "nulls", "l": [None] * 3000}                                                # 6 KB, 3 KB stored
+
+
+def test_dynamodb_sizes_of_the_two_items():
+    from kvstore import _core
+    assert item_size(NUMBERS) <= 4096 < len(_core.pack_item(NUMBERS))
+    assert len(_core.pack_item(NULLS)) <= 4096 < item_size(NULLS) <= 8192
+
+
+def test_get_item_is_charged_and_reported_by_the_dynamodb_size(enforced, clock):
+    """2 RCU: the NUMBERS item is one unit (its stored size would be two), NULLS two (stored: one)."""
+    table = provisioned(enforced, rcu=2, wcu=1000)
+    table.put_item(Item=NUMBERS)
+    table.put_item(Item=NULLS)
+    for _ in range(2):
+        response = table.get_item(Key={"pk": "numbers"}, ConsistentRead=True, ReturnConsumedCapacity="TOTAL")
+        assert response["ConsumedCapacity"]["CapacityUnits"] == 1.0
+    assert_error(lambda: table.get_item(Key={"pk": "numbers"}, ConsistentRead=True),
+                 "ProvisionedThroughputExceededException")
+    clock.advance(1.0)
+    response = table.get_item(Key={"pk": "nulls"}, ConsistentRead=True, ReturnConsumedCapacity="TOTAL")
+    assert response["ConsumedCapacity"]["CapacityUnits"] == 2.0
+    assert_error(lambda: table.get_item(Key={"pk": "numbers"}), "ProvisionedThroughputExceededException")
+
+
+@pytest.mark.parametrize("page", [{"FilterExpression": "attribute_exists(pk)"}, {"ProjectionExpression": "pk"},
+                                  {"Select": "COUNT"}, {}])
+def test_a_scan_page_is_charged_the_dynamodb_size_of_what_it_read(enforced, clock, page):
+    """A page is charged as ConsumedCapacity reports it, by the DynamoDB size of the items read, also
+    when ReturnConsumedCapacity is not asked for (a filtered, projected or counted page was charged
+    one unit whatever it read, a plain page by its stored size)."""
+    table = provisioned(enforced, rcu=2, wcu=1000)
+    table.put_item(Item=NULLS)                                          # 6011 bytes, 3 KB stored
+    table.put_item(Item={"pk": "big", "blob": "x" * 10_000})            # 10009 bytes
+    response = table.scan(ConsistentRead=True, ReturnConsumedCapacity="TOTAL", **page)
+    assert response["ConsumedCapacity"]["CapacityUnits"] == 4.0           # ceil((6011 + 10009) / 4096)
+    clock.advance(1.0)                                                  # 2 - 4 + 2 = 0: nothing left
+    assert_error(lambda: table.get_item(Key={"pk": "a"}), "ProvisionedThroughputExceededException")
+    clock.advance(1.0)
+    table.get_item(Key={"pk": "a"})
+
+
+def test_batch_get_and_transact_get_use_the_dynamodb_size(enforced):
+    """BatchGetItem: GetItem's units per item; TransactGetItems: twice that (reference 7)."""
+    table = provisioned(enforced, rcu=1000, wcu=1000)
+    table.put_item(Item=NUMBERS)
+    table.put_item(Item=NULLS)
+    client = table.meta.client
+    keys = [{"pk": "numbers"}, {"pk": "nulls"}, {"pk": "missing"}]
+    response = client.batch_get_item(RequestItems={table.name: {"Keys": keys, "ConsistentRead": True}},
+                                     ReturnConsumedCapacity="TOTAL")
+    assert response["ConsumedCapacity"][0]["CapacityUnits"] == 1.0 + 2.0 + 1.0
+    response = client.transact_get_items(TransactItems=[{"Get": {"TableName": table.name, "Key": k}} for k in keys],
+                                         ReturnConsumedCapacity="TOTAL")
+    assert response["ConsumedCapacity"][0]["CapacityUnits"] == 2 * (1.0 + 2.0 + 1.0)
+
+
+def test_a_writes_old_image_counts_by_its_dynamodb_size(enforced, clock):
+    """Replacing or deleting the NULLS item (6 KB by DynamoDB's size, 3 KB stored) costs 6 units, enforced
+    and reported alike, however small the new image."""
+    table = provisioned(enforced, rcu=1000, wcu=6)
+    client = table.meta.client
+    table.put_item(Item=NULLS)
+    clock.advance(1.0)
+    response = table.put_item(Item={"pk": "nulls"}, ReturnConsumedCapacity="TOTAL")
+    assert response["ConsumedCapacity"]["CapacityUnits"] == 6.0
+    assert_error(lambda: table.put_item(Item={"pk": "a"}), "ProvisionedThroughputExceededException")
+    clock.advance(1.0)
+    table.put_item(Item=NULLS)
+    clock.advance(1.0)
+    response = table.delete_item(Key={"pk": "nulls"}, ReturnConsumedCapacity="TOTAL")
+    assert response["ConsumedCapacity"]["CapacityUnits"] == 6.0
+    clock.advance(1.0)
+    table.put_item(Item=NULLS)
+    clock.advance(1.0)
+    response = table.update_item(Key={"pk": "nulls"}, UpdateExpression="REMOVE l", ReturnConsumedCapacity="TOTAL")
+    assert response["ConsumedCapacity"]["CapacityUnits"] == 6.0
+    clock.advance(1.0)
+    table.put_item(Item=NULLS)
+    clock.advance(1.0)
+    response = client.batch_write_item(RequestItems={table.name: [{"DeleteRequest": {"Key": {"pk": "nulls"}}}]},
+                                       ReturnConsumedCapacity="TOTAL")
+    assert response["ConsumedCapacity"][0]["CapacityUnits"] == 6.0
+    clock.advance(1.0)
+    table.put_item(Item=NULLS)
+    clock.advance(2.0)
+    response = client.transact_write_items(TransactItems=[{"Delete": {"TableName": table.name, "Key": {"pk": "nulls"}}}],
+                                           ReturnConsumedCapacity="TOTAL")
+    assert response["ConsumedCapacity"][0]["CapacityUnits"] == 12.0
 
 
 def test_a_failed_conditional_write_still_consumes(enforced):

@@ -557,6 +557,36 @@ def test_number_sizes_agree(text):
         assert ccore.item_size({"n": value}) == item_size({"n": value})
 
 
+@relaxed
+@pytest.mark.parametrize("core", CORES)
+@given(items)
+@example({"n": number("-0.00000012"), "m": {"é": ["\U0001f600"]}, "e": [], "f": {}, "ss": {"a", "bc"}})
+def test_packed_item_size_is_the_size_of_the_unpacked_item(core, item):
+    """What capacity charges for a stored item, read off its bytes, is DynamoDB's size of the item."""
+    for packed in (pycore.pack_item(item), core.pack_item(item)):
+        assert core.packed_item_size(packed) == item_size(item)
+
+
+@needs_ccore
+@relaxed
+@given(st.dictionaries(st.text(max_size=5), odd_values, max_size=4))
+def test_packed_item_size_agrees_outside_the_native_model(item):
+    """Values outside DynamoDB's types (allow_floats, native ints and bytes) go to the reference."""
+    packed = outcome(pycore.pack_item, item)
+    if isinstance(packed, bytes):
+        assert outcome(ccore.packed_item_size, packed) == outcome(pycore.packed_item_size, packed)
+
+
+@needs_ccore
+@pytest.mark.parametrize("text", ["0", "1", "-1", "10", "12", "123", "0.01", "-0.012", "1" + "0" * 125,
+                                  "1234567890123456789012345678901234567", "0.0000001", "0.00000012"])
+def test_packed_number_sizes_agree(text):
+    for value in (number(text), Decimal(text + ".00") if "." not in text else Decimal(text + "00"),
+                  Decimal(text).scaleb(3), Decimal("-0")):
+        item = {"n": value, "ns": {value}}
+        assert ccore.packed_item_size(ccore.pack_item(item)) == item_size(item)
+
+
 # ------------------------------------------------------------------ multi-attribute GSI keys
 # ``composite_index_key``: the compiled core returns the reference's bytes (and hands unusual
 # input to it); entries of one partition order by the typed tuple of RANGE values, then the

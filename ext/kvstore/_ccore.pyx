@@ -4,7 +4,8 @@
 - ``kvstore._cvalues``: what they share (number text, Decimal and Binary
   construction, the output buffer; declared in ``ext/kvstore/_cvalues.pxd``);
 - ``kvstore._ckeys``: storage keys (crc32, numbers as keys, row and index keys);
-- ``kvstore._citems``: item packing (the msgpack codec) and DynamoDB's item size;
+- ``kvstore._citems``: item packing (the msgpack codec) and DynamoDB's item size (of an item or
+  of its packed bytes);
 - ``kvstore._cwire``: DynamoDB JSON both ways, items' JSON text, the JSON guard;
 - ``kvstore._cread``: the read path (a request's key in one step, the Query/Scan page walk);
 - ``kvstore._cwrite``: the write path (SortedList partitions, index projections, index maintenance).
@@ -17,7 +18,7 @@ every error -- is handed to the reference.  ``tests/test_core.py`` and
 
 from kvstore._ckeys import (composite_index_key, delimited_sort_component, encode_number, hash_component,
                             index_key, key_bytes, partition_prefix, sort_bound, storage_key)
-from kvstore._citems import item_size, pack_item, unpack_item
+from kvstore._citems import item_size, pack_item, packed_item_size, unpack_item
 from kvstore._cwire import (from_wire, item_from_wire, item_json, item_to_wire, items_json, json_needs_stdlib,
                             to_wire)
 from kvstore._cread import read_page, request_row_key, take_forward, take_reverse
@@ -28,7 +29,7 @@ __all__ = [
     "EXT_N", "EXT_B", "EXT_SS", "EXT_NS", "EXT_BS",
     "encode_number", "key_bytes", "hash_component", "storage_key", "partition_prefix",
     "delimited_sort_component", "index_key", "composite_index_key", "sort_bound", "pack_item", "unpack_item",
-    "item_size", "from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",
+    "item_size", "packed_item_size", "from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",
     "json_needs_stdlib", "request_row_key", "take_forward", "take_reverse", "read_page",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
 ]

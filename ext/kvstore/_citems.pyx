@@ -696,3 +696,169 @@ def item_size(item):
             pass
     return _ref.item_size(item)
 
+
+
+# ------------------------------------------------------------------ DynamoDB's size of a packed item
+# What capacity charges: item_size(unpack_item(packed)) read off the bytes, without building the item
+# (no str, Decimal or dict is made; a number's size comes from its stored text).
+
+cdef Py_ssize_t _text_number_size(const unsigned char* s, Py_ssize_t n) except -1:
+    """``_number_size`` of a number's stored (plain) text."""
+    cdef Py_ssize_t i, k = 0, dot = -1, first = -1, last = -1, digits, adjusted, size
+    cdef bint negative = n > 0 and s[0] == c'-'
+    for i in range(1 if negative else 0, n):
+        if s[i] == c'.' and dot < 0:
+            dot = k
+        elif _is_digit(s[i]):
+            if s[i] != c'0':
+                if first < 0:
+                    first = k
+                last = k
+            k += 1
+        else:
+            raise _Fallback
+    if first < 0:
+        return 1
+    if dot < 0:
+        dot = k
+    digits = last - first + 1
+    adjusted = dot - first - 1
+    size = 1 + (digits + 1) // 2
+    if digits % 2 == 0 and adjusted % 2 == 0:
+        size += 1
+    if negative:
+        size += 1
+    return size
+
+
+cdef inline Py_ssize_t _str_len(Reader* r, unsigned char b) except -1:
+    """Length of the str whose marker ``b`` was just read, or -2 when ``b`` is not a str marker."""
+    if 0xA0 <= b <= 0xBF:
+        return b & 0x1F
+    if b == 0xD9:
+        return _read_be(r, 1)
+    if b == 0xDA:
+        return _read_be(r, 2)
+    if b == 0xDB:
+        return _read_be(r, 4)
+    return -2
+
+
+cdef Py_ssize_t _set_size(const unsigned char* p, Py_ssize_t size, int code) except -1:
+    cdef Reader sub
+    cdef Py_ssize_t i, n, length, total = 0
+    cdef unsigned char b
+    sub.data = p
+    sub.pos = 0
+    sub.end = size
+    n = _array_len(&sub)
+    if n > size:
+        raise _Fallback
+    for i in range(n):
+        b = _take(&sub, 1)[0]
+        if code == C_EXT_BS:
+            if b == 0xC4:
+                length = _read_be(&sub, 1)
+            elif b == 0xC5:
+                length = _read_be(&sub, 2)
+            elif b == 0xC6:
+                length = _read_be(&sub, 4)
+            else:
+                raise _Fallback
+            _take(&sub, length)
+            total += length
+            continue
+        length = _str_len(&sub, b)
+        if length < 0:
+            raise _Fallback
+        if code == C_EXT_NS:
+            total += _text_number_size(_take(&sub, length), length)
+        else:
+            _take(&sub, length)
+            total += length
+    if sub.pos != sub.end:
+        raise _Fallback
+    return total
+
+
+cdef Py_ssize_t _ext_size(Reader* r, Py_ssize_t n) except -1:
+    cdef int code = <signed char>_take(r, 1)[0]
+    cdef const unsigned char* p = _take(r, n)
+    if code == C_EXT_N:
+        return _text_number_size(p, n)
+    if code == C_EXT_B:
+        return n
+    if code == C_EXT_SS or code == C_EXT_NS or code == C_EXT_BS:
+        return _set_size(p, n, code)
+    raise _Fallback
+
+
+cdef Py_ssize_t _packed_value_size(Reader* r, int depth) except -1:
+    """DynamoDB's size of the value at the cursor; _Fallback for anything but DynamoDB's types."""
+    cdef unsigned char b
+    cdef Py_ssize_t n, i, total, length
+    if depth > MAX_DEPTH:
+        raise _Fallback
+    b = _take(r, 1)[0]
+    length = _str_len(r, b)
+    if length >= 0:
+        _take(r, length)
+        return length
+    if b == 0xC0 or b == 0xC2 or b == 0xC3:
+        return 1
+    if 0xD4 <= b <= 0xD8:
+        return _ext_size(r, 1 << (b - 0xD4))
+    if b == 0xC7:
+        return _ext_size(r, _read_be(r, 1))
+    if b == 0xC8:
+        return _ext_size(r, _read_be(r, 2))
+    if b == 0xC9:
+        return _ext_size(r, _read_be(r, 4))
+    if 0x90 <= b <= 0x9F or b == 0xDC or b == 0xDD:
+        n = b & 0x0F if b <= 0x9F else _read_be(r, 2 if b == 0xDC else 4)
+        if n > r.end - r.pos:
+            raise _Fallback
+        total = 3 + n
+        for i in range(n):
+            total += _packed_value_size(r, depth + 1)
+        return total
+    if 0x80 <= b <= 0x8F or b == 0xDE or b == 0xDF:
+        n = b & 0x0F if b <= 0x8F else _read_be(r, 2 if b == 0xDE else 4)
+        if n > (r.end - r.pos) // 2:
+            raise _Fallback
+        total = 3
+        for i in range(n):
+            length = _str_len(r, _take(r, 1)[0])
+            if length < 0:
+                raise _Fallback
+            _take(r, length)
+            total += 1 + length + _packed_value_size(r, depth + 1)
+        return total
+    raise _Fallback      # native ints, floats, bytes (allow_floats and other non-DynamoDB values)
+
+
+def packed_item_size(packed):
+    """``item_size(unpack_item(packed))``: DynamoDB's size of a stored item, read off its bytes."""
+    cdef Reader r
+    cdef Py_ssize_t n, i, length, total = 0
+    cdef unsigned char b
+    if type(packed) is bytes:
+        r.data = <const unsigned char*>PyBytes_AS_STRING(packed)
+        r.pos = 0
+        r.end = PyBytes_GET_SIZE(packed)
+        try:
+            b = _take(&r, 1)[0]
+            if 0x80 <= b <= 0x8F or b == 0xDE or b == 0xDF:
+                n = b & 0x0F if b <= 0x8F else _read_be(&r, 2 if b == 0xDE else 4)
+                if n <= (r.end - r.pos) // 2:
+                    for i in range(n):
+                        length = _str_len(&r, _take(&r, 1)[0])
+                        if length < 0:
+                            raise _Fallback
+                        _take(&r, length)
+                        total += length + _packed_value_size(&r, 1)
+                    if r.pos == r.end:
+                        return total
+        except _Fallback:
+            pass
+    return _ref.item_size(_ref.unpack_item(packed))

@@ -81,8 +81,11 @@ def run(engine, request):
                 break
             budget -= size
             processed += 1
-            item_units = read_units(size, consistent)
-            units[name] = units.get(name, 0) + item_units
+            # reference 7: GetItem's units per item, by the item's DynamoDB size (1 KB packed is at
+            # most 4 KB, one unit whatever its exact size); the 16 MB budget is on the stored size
+            if size > 1024:
+                size = _core.packed_item_size(packed)
+            units[name] = units.get(name, 0) + read_units(size, consistent)
             if meter is not None:
                 meter.charge_read(ticket, size, consistent)
             if packed is not None:

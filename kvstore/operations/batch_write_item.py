@@ -13,10 +13,9 @@ from kvstore.capacity import Throttle
 from kvstore.errors import ValidationException, constraint_error
 from kvstore.operations.common import (
     capacity, check_attribute_names, check_collection_size, check_constraints, check_index_keys, check_item_size, enum_violations,
-    get_table, item_collection_metrics, key_from_item, key_from_request, table_name_violations, write_units,
+    get_table, item_collection_metrics, key_from_item, key_from_request, table_name_violations, write_units_of,
 )
 from kvstore.operations.writing import index_write_units
-from kvstore.types import item_size
 
 WRITES_ITEMS = True
 REQUEST_VALUES = ("RequestItems.*.[].PutRequest.Item:item", "RequestItems.*.[].DeleteRequest.Key:item")
@@ -102,7 +101,7 @@ def run(engine, request):
         engine.wait_durable(lsn)
         if mode is not None:
             new = source if packed is not None else None
-            item_units = write_units(max(item_size(new) if new is not None else 0, len(old_packed or b"")))
+            item_units = write_units_of(old_packed, packed, new)     # DynamoDB sizes (reference 7)
             units[table.name] = units.get(table.name, 0) + item_units
             if table.indexes:                     # each index entry written or removed (reference 7)
                 charged = index_units.setdefault(table.name, {})

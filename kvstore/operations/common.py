@@ -269,6 +269,24 @@ def write_units(size):
     return max(1, math.ceil(size / 1024))
 
 
+def write_units_of(old_packed, new_packed, new_item):
+    """A write's units (reference 7): ``ceil(max(old, new DynamoDB size) / 1 KB)``, at least 1.
+
+    Both images are measured by DynamoDB's item size, not their stored
+    (packed) length.  An image of at most 256 packed bytes is at most 1 KB
+    (``check_item_size``: DynamoDB's size is at most four times the packed
+    length), so it cannot raise the count above one unit and is not measured;
+    a larger one is measured off its stored bytes (``packed_item_size``) when
+    the caller has them (``new_packed`` None: measure ``new_item``).
+    """
+    size = 0
+    if old_packed is not None and len(old_packed) * 4 > 1024:
+        size = _core.packed_item_size(old_packed)
+    if new_item is not None and (new_packed is None or len(new_packed) * 4 > 1024):
+        size = max(size, _core.packed_item_size(new_packed) if new_packed is not None else _core.item_size(new_item))
+    return write_units(size)
+
+
 def check_collection_size(table, row_key, old_packed, new_packed):
     """Refuse a write that would grow an LSI table's item collection past 10 GB."""
     if table.collections is None or new_packed is None:

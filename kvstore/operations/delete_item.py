@@ -46,5 +46,5 @@ def run(engine, request):
     response = {}
     if return_values == "ALL_OLD" and old is not None:
         response["Attributes"] = old
-    finish(response, request, table, key, len(old_packed) if old_packed else 0, None, old, row_key)
+    finish(response, request, table, key, old_packed, None, old, row_key)
     return response

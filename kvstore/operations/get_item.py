@@ -31,10 +31,10 @@ def run(engine, request):
         projection = compile_projection(request, "GetItem")
     table = get_table(engine, request["TableName"])
     row_key = key_from_request(table, request["Key"])
-    if engine.capacity is not None:
+    if engine.capacity is not None:      # charged by the item's DynamoDB size, as ConsumedCapacity reports it
         ticket = engine.capacity.admit_read(table, None, row_key)
         packed = table.rows.get(row_key)
-        engine.capacity.charge_read(ticket, len(packed) if packed else 0, bool(request.get("ConsistentRead")))
+        engine.capacity.charge_get(ticket, packed, bool(request.get("ConsistentRead")))
     else:
         packed = table.rows.get(row_key)
     response = {}
@@ -44,7 +44,7 @@ def run(engine, request):
     mode = request.get("ReturnConsumedCapacity")
     if mode in ("TOTAL", "INDEXES"):
         # reference 7: the item's DynamoDB size (not its stored size), whatever the projection
-        size = _core.item_size(item) if packed is not None else 0
+        size = _core.packed_item_size(packed) if packed is not None else 0
         units = read_units(size, bool(request.get("ConsistentRead")))
         response["ConsumedCapacity"] = capacity(table.name, units, mode)
     return response

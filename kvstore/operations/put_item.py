@@ -54,5 +54,5 @@ def run(engine, request):
     response = {}
     if return_values == "ALL_OLD" and old is not None:
         response["Attributes"] = old
-    finish(response, request, table, item, len(old_packed) if old_packed else 0, item, old, row_key)
+    finish(response, request, table, item, old_packed, item, old, row_key)
     return response

@@ -170,12 +170,9 @@ def collect(request, source, bounds, filter_, projection, select, limit):
         return _plain_page(request, source, bounds, limit)
     if fetch_from_table:
         return _fetching_page(request, source, bounds, filter_, projection, select, limit)
-    read, _, stopped = source.table.read_page(source.structure, *bounds, limit, True)
+    read, sized_bytes, stopped = _read(request, source, bounds, limit)
     items = []
-    matched = sized_bytes = 0
-    if request.get("ReturnConsumedCapacity") in ("TOTAL", "INDEXES"):
-        item_size = _core.item_size
-        sized_bytes = sum(item_size(item) for item in read)
+    matched = 0
     for item in read:
         if filter_ is None or filter_.evaluate(item):
             matched += 1
@@ -197,8 +194,8 @@ def _fetching_page(request, source, bounds, filter_, projection, select, limit):
     page_size = limits.MAX_PAGE_SIZE
     items = []
     scanned = matched = read_bytes = sized_bytes = 0
-    sized = request.get("ReturnConsumedCapacity") in ("TOTAL", "INDEXES")
-    item_size = _core.item_size
+    sized = source.charge is not None or request.get("ReturnConsumedCapacity") in ("TOTAL", "INDEXES")
+    packed_item_size = _core.packed_item_size
     last = None
     stopped = False
     lo, lo_inc, hi, hi_inc, reverse, chunk = bounds
@@ -209,7 +206,7 @@ def _fetching_page(request, source, bounds, filter_, projection, select, limit):
                 continue
             item = unpack(packed)
             if sized:
-                sized_bytes += item_size(item)
+                sized_bytes += packed_item_size(packed)
             base = source.table.rows.get(source.table.schema.row_key(item))
             if base is None:
                 continue
@@ -236,20 +233,35 @@ def _fetching_page(request, source, bounds, filter_, projection, select, limit):
 
 def _plain_page(request, source, bounds, limit):
     """The common page: whole items, no filter or projection."""
-    items, read_bytes, stopped = source.table.read_page(source.structure, *bounds, limit, True)
+    items, read_bytes, stopped = _read(request, source, bounds, limit)
     response = {"Items": items, "Count": len(items), "ScannedCount": len(items)}
     if stopped:
         response["LastEvaluatedKey"] = source.last_key(items[-1])
-    if request.get("ReturnConsumedCapacity") in ("TOTAL", "INDEXES"):
-        item_size = _core.item_size
-        read_bytes = sum(item_size(item) for item in items)
     return _capacity(response, request, source, read_bytes)
 
 
+def _read(request, source, bounds, limit):
+    """``(items, size, stopped)`` of one page: ``size`` is the DynamoDB size of what was read (reference
+    7) when ConsumedCapacity or enforced capacity needs it, else 0.
+
+    The size is read off the stored bytes (``packed_item_size``), not from the
+    unpacked items, and only when the page holds more than 1 KB of them: 1 KB
+    packed is at most 4 KB (``common.check_item_size``), one read unit whatever
+    the exact size, so the page's stored length stands in for it.
+    """
+    if source.charge is None and request.get("ReturnConsumedCapacity") not in ("TOTAL", "INDEXES"):
+        items, _, stopped = source.table.read_page(source.structure, *bounds, limit, True)
+        return items, 0, stopped
+    packed, size, stopped = source.table.read_page(source.structure, *bounds, limit, False)
+    if size > 1024:
+        size = sum(map(_core.packed_item_size, packed))
+    return list(map(_core.unpack_item, packed)), size, stopped
+
+
 def _capacity(response, request, source, read_bytes):
-    """ConsumedCapacity of a page: ``read_bytes`` is the DynamoDB size of every item read
-    (before the filter), rounded up to 4 KB once per page (reference 7); the 1 MB page limit itself
-    is measured on the stored size."""
+    """ConsumedCapacity of a page, and its charge under enforced capacity: ``read_bytes`` is the
+    DynamoDB size of every item read (before the filter), rounded up to 4 KB once per page
+    (reference 7); the 1 MB page limit itself is measured on the stored size."""
     if source.charge is not None:
         source.charge(read_bytes, bool(request.get("ConsistentRead")))
     mode = request.get("ReturnConsumedCapacity")

@@ -52,7 +52,11 @@ def run(engine, request):
     responses = []
     units = {}
     for (spec, projection), (table, _), packed in zip(parsed, targets, packed_items):
-        units[table.name] = units.get(table.name, 0) + 2 * read_units(len(packed or b""), True)
+        # reference 7: twice GetItem's units, by the item's DynamoDB size (1 KB packed is within one unit)
+        size = len(packed) if packed is not None else 0
+        if size > 1024:
+            size = _core.packed_item_size(packed)
+        units[table.name] = units.get(table.name, 0) + 2 * read_units(size, True)
         if packed is None:
             responses.append({})
             continue

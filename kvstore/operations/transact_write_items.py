@@ -19,9 +19,8 @@ from kvstore.errors import (
 from kvstore.operations.common import (
     _VALID_NAMES, capacity, check_attribute_names, check_collection_size, check_constraints, check_index_keys,
     check_item_size, enum_violations, item_collection_metrics, key_from_item, key_from_request,
-    table_name_violations, write_units,
+    table_name_violations, write_units_of,
 )
-from kvstore.types import item_size
 from kvstore.operations.transactions import Locks, cancel, check_action_count
 from kvstore.operations.update_item import compute_new_item
 from kvstore.operations.writing import _PLAIN_MEMBERS, compile_write, index_write_units
@@ -191,8 +190,7 @@ def _run(engine, request, parsed, tables):
                 failed = True
                 continue
             if count_units:                       # twice the non-transactional units (reference 7)
-                size = max(len(old_packed or b""), item_size(new) if new is not None else 0)
-                units[table.name] = units.get(table.name, 0) + 2 * write_units(size)
+                units[table.name] = units.get(table.name, 0) + 2 * write_units_of(old_packed, packed, new)
                 if table.indexes:                 # each index entry written or removed
                     charged = index_units.setdefault(table.name, {})
                     for index, u in index_write_units(table, row_key, old, new).items():

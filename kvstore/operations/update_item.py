@@ -62,7 +62,7 @@ def run(engine, request):
     attributes = returned_attributes(return_values, update, old, new)
     if attributes:
         response["Attributes"] = attributes
-    finish(response, request, table, key, len(old_packed) if old_packed else 0, new, old, row_key)
+    finish(response, request, table, key, old_packed, new, old, row_key)
     return response
 
 

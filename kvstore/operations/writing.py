@@ -7,7 +7,7 @@ members (ConsumedCapacity, ItemCollectionMetrics).
 
 from kvstore.errors import ConditionalCheckFailedException, ValidationException
 from kvstore.expressions import compile_request, legacy
-from kvstore.operations.common import capacity, item_collection_metrics, write_units
+from kvstore.operations.common import capacity, item_collection_metrics, write_units, write_units_of
 from kvstore.types import item_size
 
 
@@ -57,12 +57,15 @@ def check_return_values(request, allowed):
     return value or "NONE"
 
 
-def finish(response, request, table, key_source, old_size, new_item, old_item=None, row_key=None):
-    """Add ConsumedCapacity / ItemCollectionMetrics to a single-item write response."""
+def finish(response, request, table, key_source, old_packed, new_item, old_item=None, row_key=None):
+    """Add ConsumedCapacity / ItemCollectionMetrics to a single-item write response.
+
+    ``old_packed`` is the stored old image (None: there was none): its units are
+    its DynamoDB size's, as the new image's (``common.write_units_of``).
+    """
     mode = request.get("ReturnConsumedCapacity")
     if mode in ("TOTAL", "INDEXES"):
-        new_size = item_size(new_item) if new_item else 0
-        units = write_units(max(old_size, new_size))
+        units = write_units_of(old_packed, None, new_item or None)
         index_units = index_write_units(table, row_key, old_item, new_item) if table.indexes else {}
         response["ConsumedCapacity"] = capacity(table.name, units + sum(index_units.values()), mode,
                                                 index_units, read=False)

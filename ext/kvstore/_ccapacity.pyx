@@ -1,0 +1,385 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False
+"""Capacity enforcement's hot path, compiled: the twin of ``kvstore.capacity``'s pure meter core.
+
+``kvstore.capacity`` holds the model (read its docstring) and everything that
+runs rarely: creating and resizing a table's buckets, throttling, batches and
+transactions, large items.  This module holds what every enforced request runs
+(``MeterCore``: ``admit_write`` / ``charge_write``, ``admit_read`` /
+``charge_read``) and the state they touch as C fields (``Bucket``,
+``KeyWindow``, ``TableState``), so that a request that is admitted costs a
+clock reading, two holds of one lock, a few dict lookups and double sums:
+no Python frame.  ``kvstore.capacity.PyCapacityMeter`` is the reference:
+``tests/test_capacity_core.py`` checks with hypothesis that both take the
+same decisions and leave the same bucket states over random requests and
+clock moves.
+
+The lock is a bare ``PyThread`` lock (``Mutex``), the one the cold Python
+code takes with ``with meter._lock:`` too; the hot path tries it without
+waiting and only otherwise waits with the GIL released, as ``threading.Lock``
+does.  Nothing that can run Python code happens while it is held.
+"""
+
+from cpython.object cimport PyObject
+from cpython.dict cimport PyDict_GetItem
+from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
+from libc.limits cimport LLONG_MIN
+
+from kvstore._capi cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize, PyDict_SetItem
+
+from time import time as _time
+
+from kvstore import limits as _limits
+from kvstore.clock import SystemClock as _SystemClock
+
+cdef object SystemClock = _SystemClock
+cdef object wall = _time
+cdef Py_ssize_t SMALL_WRITE = 1024 // 4     # packed bytes of an image surely within one write unit
+cdef Py_ssize_t SMALL_READ = 1024           # packed bytes of an item surely within one read unit (4 KB)
+
+#: ``KeyWindow.second`` before any request: no second of the clock
+NO_SECOND = LLONG_MIN
+
+
+cdef extern from "pythread.h":
+    ctypedef void* PyThread_type_lock
+    PyThread_type_lock PyThread_allocate_lock()
+    void PyThread_free_lock(PyThread_type_lock)
+    int PyThread_acquire_lock(PyThread_type_lock, int) nogil
+    void PyThread_release_lock(PyThread_type_lock) nogil
+
+
+cdef class Mutex:
+    """A lock (``threading.Lock``'s semantics) the compiled path takes without a method call."""
+
+    cdef PyThread_type_lock lock
+
+    def __cinit__(self):
+        self.lock = PyThread_allocate_lock()
+        if self.lock == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        if self.lock != NULL:
+            PyThread_free_lock(self.lock)
+
+    cdef inline void take(self):
+        if not PyThread_acquire_lock(self.lock, 0):
+            with nogil:
+                PyThread_acquire_lock(self.lock, 1)
+
+    cdef inline void give(self):
+        PyThread_release_lock(self.lock)
+
+    def acquire(self):
+        self.take()
+        return True
+
+    def release(self):
+        self.give()
+
+    def __enter__(self):
+        self.take()
+        return self
+
+    def __exit__(self, *exc):
+        self.give()
+        return False
+
+
+cdef class Bucket:
+    """A token bucket: ``rate`` units per second, at most ``size`` banked (``kvstore.capacity.Bucket``)."""
+
+    cdef public double rate, size, balance, at
+    cdef public object limit
+
+    def __init__(self, rate, size, start, now, limit):
+        self.rate = rate
+        self.size = size
+        self.balance = rate
+        self.at = start
+        self.limit = limit
+        self._refill(now)
+
+    cdef inline void _refill(self, double now):
+        cdef double balance
+        if now > self.at:
+            balance = self.balance + (now - self.at) * self.rate
+            self.balance = balance if balance < self.size else self.size
+            self.at = now
+
+    def refill(self, double now):
+        self._refill(now)
+
+    def resize(self, rate, size):
+        self.rate = rate
+        self.size = size
+        if self.balance > self.size:
+            self.balance = self.size
+
+
+cdef class KeyWindow:
+    """One partition's limit per partition-key value, in one-second windows (``kvstore.capacity._KeyWindow``)."""
+
+    cdef public double limit
+    cdef public long long second
+    cdef public dict used
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.second = LLONG_MIN
+        self.used = {}
+
+    cdef inline bint _room(self, prefix, double now) except -1:
+        cdef long long second = <long long>now
+        cdef PyObject* used
+        if second != self.second:
+            self.second = second
+            self.used.clear()
+            return True
+        used = PyDict_GetItem(self.used, prefix)
+        return used == NULL or <double>(<object>used) < self.limit
+
+    cdef inline int _take(self, prefix, double units, double now) except -1:
+        cdef PyObject* used
+        if <long long>now == self.second:
+            used = PyDict_GetItem(self.used, prefix)
+            PyDict_SetItem(self.used, prefix, (0.0 if used == NULL else <double>(<object>used)) + units)
+        return 0
+
+    def room(self, prefix, double now):
+        return self._room(prefix, now)
+
+    def take(self, prefix, double units, double now):
+        self._take(prefix, units, now)
+
+
+cdef class TableState:
+    """The buckets of one table (``kvstore.capacity._TableState``)."""
+
+    cdef public object meta, arn
+    cdef public Bucket read, write
+    cdef public dict gsi_read, gsi_write
+    #: ``((write bucket, index key names, index), ...)`` per GSI of the table
+    cdef public tuple gsi_charges
+    cdef public KeyWindow read_keys, write_keys
+
+    def __init__(self):
+        self.meta = None
+        self.read = self.write = None
+        self.gsi_read = {}
+        self.gsi_write = {}
+        self.gsi_charges = ()
+        self.read_keys = KeyWindow(_limits.PARTITION_READ_UNITS)
+        self.write_keys = KeyWindow(_limits.PARTITION_WRITE_UNITS)
+        self.arn = None
+
+
+cdef inline object _partition(bytes row_key):
+    """The partition-key prefix of a row key (``engine.table.collection_prefix``)."""
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(row_key)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(row_key), end
+    if n < 6:
+        return row_key[:6]
+    end = 6 + ((p[4] << 8) | p[5])
+    if end >= n:
+        return row_key
+    return PyBytes_FromStringAndSize(<const char*>p, end)
+
+
+cdef inline bint _in_index(object item, tuple names):
+    """Whether ``item`` holds every key attribute of an index (so it has an entry there)."""
+    cdef Py_ssize_t i
+    for i in range(PyTuple_GET_SIZE(names)):
+        if PyDict_GetItem(item, <object>PyTuple_GET_ITEM(names, i)) == NULL:
+            return False
+    return True
+
+
+cdef inline bint _same_key(object old, object new, tuple names) except -1:
+    cdef Py_ssize_t i
+    cdef object name
+    for i in range(PyTuple_GET_SIZE(names)):
+        name = <object>PyTuple_GET_ITEM(names, i)
+        if not (<object>PyDict_GetItem(old, name) == <object>PyDict_GetItem(new, name)):
+            return False
+    return True
+
+
+cdef class MeterCore:
+    """The hot half of ``kvstore.capacity.CapacityMeter`` (which subclasses it); ``kvstore.capacity``'s
+    ``PyMeterCore`` is its reference, method for method."""
+
+    cdef public object engine, burst_seconds
+    cdef public Mutex _lock
+    cdef public dict _tables
+    cdef public Py_ssize_t throttled
+
+    def __init__(self, engine, burst_seconds=_limits.BURST_SECONDS):
+        self.engine = engine
+        self.burst_seconds = burst_seconds
+        self._lock = Mutex()
+        self._tables = {}
+        self.throttled = 0
+
+    cdef inline double _clock(self) except? -1:
+        clock = self.engine.clock
+        if type(clock) is SystemClock:
+            return wall()
+        return clock()
+
+    def admit_write(self, table, bytes row_key):
+        """Raise DynamoDB's throttling error unless a write may start; else a ticket for :meth:`charge_write`."""
+        cdef double now = self._clock()
+        cdef TableState state
+        cdef Bucket bucket
+        cdef KeyWindow keys
+        cdef PyObject* found
+        cdef PyObject* used
+        cdef bint admitted = False
+        cdef tuple charges
+        cdef Py_ssize_t i
+        prefix = _partition(row_key)
+        meta = table.meta
+        self._lock.take()
+        found = PyDict_GetItem(self._tables, table)
+        if found != NULL and (<TableState>found).meta is meta:
+            state = <TableState>found
+            bucket = state.write
+            bucket._refill(now)
+            if bucket.balance > 0:
+                admitted = True
+                charges = state.gsi_charges
+                for i in range(PyTuple_GET_SIZE(charges)):
+                    bucket = <Bucket>PyTuple_GET_ITEM(<tuple>PyTuple_GET_ITEM(charges, i), 0)
+                    bucket._refill(now)
+                    if bucket.balance <= 0:
+                        admitted = False
+                keys = state.write_keys
+                if admitted:
+                    if keys.second == <long long>now:
+                        used = PyDict_GetItem(keys.used, prefix)
+                        admitted = used == NULL or <double>(<object>used) < keys.limit
+                    else:
+                        admitted = False
+        self._lock.give()
+        if admitted:
+            return (table, row_key, state, prefix, now)
+        ticket = self.try_write(table, row_key)
+        if type(ticket) is not tuple:
+            raise ticket.error()
+        return ticket
+
+    def charge_write(self, ticket, old_packed, new_packed, old_item=None, new_item=None):
+        """A write admitted by :meth:`admit_write` replaced ``old_packed`` with ``new_packed`` (None: absent).
+
+        Units are ConsumedCapacity's; images of at most 256 packed bytes are
+        within one unit (``common.check_item_size``), anything larger is
+        measured by DynamoDB's item size (``CapacityMeter._write_units``).
+        """
+        cdef TableState state = <TableState?>ticket[2]
+        cdef double now = ticket[4]
+        cdef double units
+        cdef Py_ssize_t old_len = 0 if old_packed is None else len(old_packed)
+        cdef Py_ssize_t new_len = 0 if new_packed is None else len(new_packed)
+        cdef bint small = old_len <= SMALL_WRITE and new_len <= SMALL_WRITE
+        cdef tuple charges = state.gsi_charges
+        cdef tuple charge
+        cdef tuple names
+        cdef Py_ssize_t i, n = PyTuple_GET_SIZE(charges)
+        cdef double gsi_units[16]
+        cdef bint new_in, old_in
+        cdef KeyWindow keys
+        cdef PyObject* used
+        prefix = ticket[3]
+        large_gsi = None
+        if small:
+            units = 1
+        else:
+            units = self._write_units(old_packed, old_item, new_packed, new_item)
+        if n and (old_item is not None or new_item is not None):
+            if small and n <= 16 and (old_item is None or type(old_item) is dict) \
+                    and (new_item is None or type(new_item) is dict):
+                for i in range(n):
+                    charge = <tuple>PyTuple_GET_ITEM(charges, i)
+                    names = <tuple>PyTuple_GET_ITEM(charge, 1)
+                    new_in = new_item is not None and _in_index(new_item, names)
+                    old_in = old_item is not None and _in_index(old_item, names)
+                    if new_in:
+                        gsi_units[i] = 2 if old_in and not _same_key(old_item, new_item, names) else 1
+                    else:
+                        gsi_units[i] = 1 if old_in else 0
+            else:
+                large_gsi = self._gsi_write_units(state, ticket[0], old_item, new_item, small)
+                n = 0
+        else:
+            n = 0
+        self._lock.take()
+        state.write.balance -= units
+        keys = state.write_keys
+        if <long long>now == keys.second:
+            used = PyDict_GetItem(keys.used, prefix)
+            PyDict_SetItem(keys.used, prefix, (0.0 if used == NULL else <double>(<object>used)) + units)
+        for i in range(n):
+            if gsi_units[i]:
+                (<Bucket>PyTuple_GET_ITEM(<tuple>PyTuple_GET_ITEM(charges, i), 0)).balance -= gsi_units[i]
+        if large_gsi:
+            for bucket, gsi in large_gsi:
+                (<Bucket?>bucket).balance -= <double>gsi
+        self._lock.give()
+
+    def admit_read(self, table, index=None, row_key=None):
+        """Raise DynamoDB's throttling error unless a read may start; else a ticket for :meth:`charge_read`."""
+        cdef double now
+        cdef TableState state
+        cdef Bucket bucket
+        cdef KeyWindow keys
+        cdef PyObject* found
+        cdef bint admitted = False
+        if index is None and row_key is not None and type(row_key) is bytes:
+            now = self._clock()
+            prefix = _partition(row_key)
+            meta = table.meta
+            self._lock.take()
+            found = PyDict_GetItem(self._tables, table)
+            if found != NULL and (<TableState>found).meta is meta:
+                state = <TableState>found
+                bucket = state.read
+                bucket._refill(now)
+                if bucket.balance > 0:
+                    keys = state.read_keys
+                    admitted = keys._room(prefix, now)
+            self._lock.give()
+            if admitted:
+                return (bucket, keys, prefix, now)
+        ticket = self.try_read(table, index, row_key)
+        if type(ticket) is not tuple:
+            raise ticket.error()
+        return ticket
+
+    def charge_read(self, ticket, size, consistent):
+        """A read admitted by :meth:`admit_read` consumed ``size`` bytes, DynamoDB's item size of what it read."""
+        cdef double units
+        cdef Py_ssize_t n = size
+        cdef Bucket bucket = <Bucket?>ticket[0]
+        cdef KeyWindow keys = <KeyWindow?>ticket[1]
+        prefix = ticket[2]
+        cdef double now = ticket[3]
+        units = 1 if n <= 4096 else <double>((n + 4095) // 4096)
+        if not consistent:
+            units /= 2
+        self._lock.take()
+        bucket.balance -= units
+        if prefix is not None:
+            keys._take(prefix, units, now)
+        self._lock.give()
+
+    def charge_get(self, ticket, packed, consistent):
+        """:meth:`charge_read` of GetItem's ``packed`` item (None: absent), measured by DynamoDB's size
+        only when its packed length does not already bound it to one unit (``_read_size``)."""
+        cdef Py_ssize_t n = 0
+        if packed is not None:
+            n = len(packed)
+            if n > SMALL_READ:
+                n = self._read_size(packed)
+        self.charge_read(ticket, n, consistent)

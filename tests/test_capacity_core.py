@@ -1,0 +1,212 @@
+"""The capacity meter's two cores agree: ``kvstore._ccapacity`` (compiled) against ``kvstore.capacity``'s
+pure ``PyMeterCore`` (the reference).
+
+Both meters watch the same tables on the same clock; hypothesis drives them
+with the same random sequences of admissions, charges (small and large
+items, GSI entries put, moved and removed, GetItem's packed item), clock
+moves (within a second, across seconds, past the burst) and UpdateTable
+changes of throughput, and after every step the two must have taken the
+same decision (the same ticket, or the same DynamoDB error) and hold the same
+bucket balances, refill times and per-key windows.
+"""
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import kvstore
+from kvstore import _core
+from kvstore.capacity import PyCapacityMeter, _Meter
+from kvstore.clock import ManualClock
+
+try:
+    from kvstore import _ccapacity
+except ImportError:  # pragma: no cover - depends on the build
+    _ccapacity = None
+
+pytestmark = pytest.mark.skipif(_ccapacity is None, reason="kvstore._ccapacity is not built")
+
+if _ccapacity is not None:
+    class CompiledMeter(_Meter, _ccapacity.MeterCore):
+        Bucket = _ccapacity.Bucket
+        TableState = _ccapacity.TableState
+
+relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+                   max_examples=150)
+
+TABLES = ("small", "indexed", "ondemand")
+
+
+def _database(clock):
+    db = kvstore.open(":memory:", durability="none", clock=clock)
+    key = [{"AttributeName": "pk", "KeyType": "HASH"}]
+    db.create_table(TableName="small", KeySchema=key, AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                    ProvisionedThroughput={"ReadCapacityUnits": 3, "WriteCapacityUnits": 2})
+    db.create_table(
+        TableName="indexed", KeySchema=key + [{"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "g", "h")],
+        ProvisionedThroughput={"ReadCapacityUnits": 4, "WriteCapacityUnits": 5},
+        GlobalSecondaryIndexes=[
+            {"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+             "Projection": {"ProjectionType": "ALL"},
+             "ProvisionedThroughput": {"ReadCapacityUnits": 2, "WriteCapacityUnits": 3}},
+            {"IndexName": "by_gh", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
+                                                 {"AttributeName": "h", "KeyType": "RANGE"}],
+             "Projection": {"ProjectionType": "KEYS_ONLY"},
+             "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}])
+    db.create_table(TableName="ondemand", KeySchema=key,
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                    BillingMode="PAY_PER_REQUEST",
+                    OnDemandThroughput={"MaxReadRequestUnits": 6, "MaxWriteRequestUnits": 4})
+    return db
+
+
+def _row_key(table, pk):
+    return table.schema.row_key({"pk": pk, "sk": "s"})
+
+
+pks = st.sampled_from(["a", "b", "c", "d" * 300])
+images = st.one_of(st.none(), st.fixed_dictionaries({
+    "g": st.sampled_from([None, "x", "y"]),
+    "h": st.sampled_from([None, "1", "2"]),
+    "size": st.sampled_from([0, 10, 200, 900, 3000, 9000]),
+}))
+steps = st.one_of(
+    st.tuples(st.just("write"), st.sampled_from(TABLES), pks, images, images),
+    st.tuples(st.just("read"), st.sampled_from(TABLES), pks, st.sampled_from([0, 100, 4096, 4097, 20_000]),
+              st.booleans()),
+    st.tuples(st.just("get"), st.sampled_from(TABLES), pks, images, st.booleans()),
+    st.tuples(st.just("index read"), st.sampled_from([0, 5000]), st.booleans()),
+    st.tuples(st.just("advance"), st.sampled_from([0.0, 0.01, 0.25, 0.5, 1.0, 3.0, 400.0])),
+    st.tuples(st.just("throughput"), st.sampled_from(TABLES), st.integers(1, 8)),
+)
+
+
+def _item(pk, image):
+    if image is None:
+        return None
+    item = {"pk": pk, "sk": "s", "blob": "z" * image["size"]}
+    for name in ("g", "h"):
+        if image[name] is not None:
+            item[name] = image[name]
+    return item
+
+
+def _snapshot(meter):
+    def bucket(b):
+        return (b.rate, b.size, b.balance, b.at, b.limit)
+
+    def window(w):
+        return (w.limit, w.second, dict(w.used))
+
+    out = {}
+    for table, state in meter._tables.items():
+        out[table.name] = (bucket(state.read), bucket(state.write),
+                           {n: bucket(b) for n, b in state.gsi_read.items()},
+                           {n: bucket(b) for n, b in state.gsi_write.items()},
+                           [(bucket(c[0]), c[1], c[2].name) for c in state.gsi_charges],
+                           window(state.read_keys), window(state.write_keys), state.arn)
+    return out, meter.throttled
+
+
+def _outcome(call):
+    try:
+        return "ok", call()
+    except Exception as e:   # a throttle: the error's class, message and reasons must agree
+        return "error", (type(e).__name__, str(e), getattr(e, "response", None))
+
+
+def _ticket_view(ticket):
+    """What a ticket holds, comparable across cores (buckets and states by their table and role)."""
+    return tuple(x if isinstance(x, (bytes, float, int, type(None))) else type(x).__name__.lstrip("_") for x in ticket)
+
+
+@relaxed
+@given(st.lists(steps, min_size=1, max_size=40))
+def test_the_compiled_meter_takes_the_references_decisions(sequence):
+    clock = ManualClock(start=1_700_000_000.0)
+    db = _database(clock)
+    try:
+        engine = db.engine
+        tables = {name: engine.tables[name] for name in TABLES}
+        meters = (PyCapacityMeter(engine), CompiledMeter(engine))
+        index = tables["indexed"].indexes["by_g"]
+        for step in sequence:
+            kind = step[0]
+            results = []
+            for meter in meters:
+                if kind == "write":
+                    _, name, pk, old_image, new_image = step
+                    table = tables[name]
+                    old, new = _item(pk, old_image), _item(pk, new_image)
+                    old_packed = _core.pack_item(old) if old is not None else None
+                    new_packed = _core.pack_item(new) if new is not None else None
+
+                    def write():
+                        ticket = meter.admit_write(table, _row_key(table, pk))
+                        meter.charge_write(ticket, old_packed, new_packed, old, new)
+                        return _ticket_view(ticket)
+                    results.append(_outcome(write))
+                elif kind == "read":
+                    _, name, pk, size, consistent = step
+                    table = tables[name]
+
+                    def read():
+                        ticket = meter.admit_read(table, None, _row_key(table, pk))
+                        meter.charge_read(ticket, size, consistent)
+                        return _ticket_view(ticket)
+                    results.append(_outcome(read))
+                elif kind == "get":
+                    _, name, pk, image, consistent = step
+                    table = tables[name]
+                    item = _item(pk, image)
+                    packed = _core.pack_item(item) if item is not None else None
+
+                    def get():
+                        ticket = meter.admit_read(table, None, _row_key(table, pk))
+                        meter.charge_get(ticket, packed, consistent)
+                        return _ticket_view(ticket)
+                    results.append(_outcome(get))
+                elif kind == "index read":
+                    _, size, consistent = step
+
+                    def index_read():
+                        ticket = meter.admit_read(tables["indexed"], index, None)
+                        meter.charge_read(ticket, size, consistent)
+                        return _ticket_view(ticket)
+                    results.append(_outcome(index_read))
+                elif kind == "throughput":
+                    _, name, units = step
+                    meter.settle(tables[name])
+            if kind == "advance":
+                clock.advance(step[1])
+            elif kind == "throughput":        # UpdateTable replaces the table's meta: both meters see it
+                table = tables[step[1]]
+                meta = dict(table.meta)
+                if meta.get("BillingMode") == "PAY_PER_REQUEST":
+                    meta["OnDemandThroughput"] = {"MaxReadRequestUnits": step[2], "MaxWriteRequestUnits": step[2]}
+                else:
+                    meta["ProvisionedThroughput"] = dict(meta["ProvisionedThroughput"], ReadCapacityUnits=step[2],
+                                                         WriteCapacityUnits=step[2])
+                table.meta = meta
+            if results:
+                assert results[0] == results[1], step
+            assert _snapshot(meters[0]) == _snapshot(meters[1]), step
+    finally:
+        db.close()
+
+
+def test_the_compiled_meter_is_the_default_with_the_compiled_core():
+    from kvstore import capacity
+    if _core.implementation == "cython":
+        assert issubclass(capacity.CapacityMeter, _ccapacity.MeterCore)
+    else:
+        assert capacity.CapacityMeter is PyCapacityMeter
+
+
+def test_the_mutex_is_a_lock():
+    lock = _ccapacity.Mutex()
+    with lock:
+        pass
+    assert lock.acquire()
+    lock.release()
