@@ -363,7 +363,8 @@ class BackupStore:
         is logged as the table is created, the rows follow as ordinary logged
         writes (so they survive a crash like any write), and a final catalog
         record turns ``RestoreInProgress`` false.  A crash in between leaves a
-        partly restored table that says so.  The caller holds the catalog lock
+        partly restored table that says so, which the next open deletes
+        (``Engine._drop_unfinished_restores``).  The caller holds the catalog lock
         and has checked that the name is free.
         """
         engine = self.engine

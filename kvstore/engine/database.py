@@ -10,6 +10,7 @@ writers share it (group commit).
 """
 
 import gc
+import logging
 import os
 import threading
 import time
@@ -32,6 +33,8 @@ from kvstore.errors import InternalServerError, ResourceNotFoundException
 MEMORY = ":memory:"
 #: default seconds between TTL sweeps: expired items go within about this long
 TTL_SWEEP_SECONDS = 1.0
+
+log = logging.getLogger("kvstore.engine")
 
 # log record kinds (first element of a record's msgpack array); see docs/format.md
 REC_WRITE = "W"          # ["W", [[table, row_key, packed_or_nil(, image)], ...](, at(, identity))]
@@ -103,6 +106,7 @@ class Engine:
                 self.pitr.recovered(self.tables, self._replayed_at)
                 self.durability.set_checkpoint_source(self.checkpoint_chunks)
                 self.durability.start()
+                self._drop_unfinished_restores()
             except BaseException:
                 self.scheduler.stop()
                 self.durability.close()
@@ -196,6 +200,17 @@ class Engine:
                     lock.release()
         self.wait_durable(lsn)
         return table
+
+    def _drop_unfinished_restores(self):
+        """A RestoreTableFromBackup cut short by a crash left a table saying ``RestoreInProgress``
+        (its rows are logged as they load, kvstore/engine/backup.py): its caller never had an
+        answer, so the open deletes it, as if the restore had not begun, and a retry can run."""
+        for name, table in list(self.tables.items()):
+            summary = table.meta.get("RestoreSummary")
+            if summary and summary.get("RestoreInProgress"):
+                log.warning("%s: table %s was being restored when the process stopped; the partial table "
+                             "is deleted", self.path, name)
+                self.drop_table(name)
 
     def save_meta(self, table, stream=None):
         """Log a changed catalog entry (UpdateTable, tags, TTL, streams).

@@ -268,3 +268,29 @@ def test_backup_and_restore_survive_a_power_cut(durability):
         assert items_of(restored) == expected
         assert restored.restore_summary["RestoreInProgress"] is False
         db.engine.tables[target]._check()
+
+
+def test_a_restore_cut_short_leaves_no_table_and_can_be_retried(tmp_path, monkeypatch):
+    """A restore that stopped after loading some rows (the process died before its last catalog record)
+    leaves a table saying RestoreInProgress in the log; the next open deletes it, so nothing half-made
+    is ever read, and the same restore then runs to the end."""
+    path = str(tmp_path / "db")
+    with kvstore.open(path) as db:
+        table = indexed_table(db)
+        fill(table, 40, g="x", l="y")
+        expected = items_of(table)
+        arn = backup_arn(db.meta.client, table, "cut-short")
+
+        def dies(*args, **kwargs):
+            raise SystemExit("the process stops before the restore's last record")
+        monkeypatch.setattr(db.engine, "save_meta", dies)
+        target = unique_name()
+        with pytest.raises(SystemExit):
+            db.meta.client.restore_table_from_backup(TargetTableName=target, BackupArn=arn)
+        monkeypatch.undo()
+    with kvstore.open(path) as db:
+        assert target not in db.meta.client.list_tables()["TableNames"]
+        db.meta.client.restore_table_from_backup(TargetTableName=target, BackupArn=arn)
+        assert items_of(db.Table(target)) == expected
+    with kvstore.open(path) as db:
+        assert items_of(db.Table(target)) == expected
