@@ -46,10 +46,13 @@ class Database:
     """
 
     def __init__(self, path=MEMORY, durability="batch", allow_floats=False, *, capacity="report",
-                 contention=False, faults=(), **options):
+                 contention=False, faults=(), metrics=False, **options):
         if capacity not in ("report", "enforce"):
             raise ValueError(f"capacity must be 'report' or 'enforce', not {capacity!r}")
         self.engine = Engine(path, durability, allow_floats=allow_floats, **options)
+        if metrics:
+            from kvstore.metrics import new_recorder
+            self.engine.metrics = new_recorder()
         if capacity == "enforce":
             from kvstore.capacity import CapacityMeter
             self.engine.capacity = CapacityMeter(self.engine)
@@ -120,6 +123,20 @@ class Database:
             from kvstore.faults import FaultSet
             self.engine.faults = FaultSet()
         return self.engine.faults
+
+    def metrics(self):
+        """The database's figures now, a :class:`kvstore.metrics.Snapshot` (docs/operations.md, "Metrics").
+
+        Items and bytes per table and index, the log, streams and TTL are always
+        there; the request figures (requests, SuccessfulRequestLatency, errors,
+        returned and scanned items, consumed capacity) only when the database was
+        opened with ``metrics=True`` (off by default: recording costs a little on
+        every call; ``kvstore serve`` turns it on).  ``snapshot.value(name,
+        **labels)`` sums one figure, ``snapshot.as_dict()`` gives them all,
+        ``snapshot.to_prometheus()`` what ``GET /metrics`` serves.
+        """
+        from kvstore.metrics import snapshot
+        return snapshot(self.engine)
 
     # -- lifecycle -------------------------------------------------------------
 

@@ -208,6 +208,8 @@ class PyMeterCore:
         self._tables = {}            # Table -> _TableState (a re-created table is a new Table object)
         #: requests (or batch keys, or transaction actions) refused so far: tests assert throttling happened
         self.throttled = 0
+        #: (table, index or "", "Read" or "Write") -> refusals: Read/WriteThrottleEvents (kvstore.metrics)
+        self.throttle_events = {}
 
     def admit_write(self, table, row_key):
         """Raise DynamoDB's throttling error unless a write may start; else a ticket for :meth:`charge_write`.
@@ -435,6 +437,8 @@ class _Meter:
     def _refuse(self, state, index_name, operation, limit, reason_limit=None):
         """The Throttle for a table (``index_name`` None) or GSI bucket whose limit type is ``limit``."""
         self.throttled += 1
+        event = (state.meta["TableName"], index_name or "", operation)
+        self.throttle_events[event] = self.throttle_events.get(event, 0) + 1
         on_demand = limit != "ProvisionedThroughputExceeded"
         reason_limit = reason_limit or limit
         if index_name is None:

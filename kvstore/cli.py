@@ -1,4 +1,4 @@
-"""``kvstore`` command line: serve | bench | check | repair | restore | export | import | copy | replicate | diff | demo.
+"""``kvstore`` command line: serve | bench | check | repair | restore | stats | export | import | copy | replicate | diff | demo.
 
 Each subcommand lives beside the code it drives; this module only routes, and
 imports a subcommand's module when that subcommand runs (start-up stays fast).
@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "check": ("kvstore.engine.tools", "check_main", "verify a database directory without changing it"),
     "repair": ("kvstore.engine.tools", "repair_main", "drop corrupt log records and make a database openable"),
     "restore": ("kvstore.restore_cli", "main", "restore a table to a point in time (--to-time ISO8601|epoch)"),
+    "stats": ("kvstore.stats", "main", "print metrics: of a running server (URL) or a closed directory (PATH)"),
     "export": ("kvstore.transfer", "export_main", "export a table in DynamoDB's export format (JSON lines)"),
     "import": ("kvstore.transfer", "import_main", "import a table from DynamoDB's export format"),
     "copy": ("kvstore.migration.copy", "main", "copy tables between kvstore directories and DynamoDB endpoints"),

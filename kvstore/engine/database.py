@@ -91,6 +91,8 @@ class Engine:
         #: point-in-time recovery: commit times, retained history, restores (kvstore/engine/pitr.py)
         self.pitr = PointInTime(self)
         self._replayed_at = 0.0
+        #: request figures (kvstore.metrics.Recorder); None when metrics are off
+        self.metrics = None
         self.durability = None
         if path != MEMORY:
             from kvstore.engine.durability import Durability
@@ -100,6 +102,7 @@ class Engine:
             if fs is not None:
                 options["fs"] = fs
             self.durability = Durability(path, durability, repair=repair, scheduler=self.scheduler, **options)
+            self.durability.clock = self.clock          # when checkpoints finish (kvstore.metrics: their age)
             try:
                 self.pitr.attach(self.durability)
                 self._recover()

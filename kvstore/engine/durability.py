@@ -44,11 +44,14 @@ log on disk stays near ``checkpoint_log_bytes`` plus one segment.  Recovery is O
 after it).
 """
 
+import bisect
 import collections
 import logging
 import os
 import threading
 import time
+
+from kvstore.clock import stopwatch
 
 from . import checkpoint as ckpt
 from . import recovery
@@ -65,6 +68,9 @@ POLICIES = ("sync", "batch", "none")
 _WAKE_BYTES = 4 << 20            # a buffer this big wakes the flusher early
 _SYNC_POLICY_TICK = 0.05         # under sync the flusher only retries and triggers checkpoints
 _MAX_BACKOFF = 1.0
+#: upper bounds of the commit group size histogram (records per write + fsync; kvstore.metrics)
+GROUP_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+_GROUP_BUCKETS = GROUP_BUCKETS
 # group commit under ``sync``: a new leader waits for as many records as the last batch had, for at
 # most this fraction of a recent write+sync (capped), so writers released by that sync can join
 _allocate_lock = threading.Lock
@@ -145,6 +151,15 @@ class Durability:
         #: published, once the log is durable through ``end_lsn - 1``
         self.retain = None
         self.on_checkpoint = None
+        #: for metrics (kvstore/metrics.py): log bytes written, batches by records (GROUP_BUCKETS),
+        #: checkpoints written and the last one's duration
+        self.bytes_written = 0
+        self.group_sizes = [0] * (len(_GROUP_BUCKETS) + 1)
+        self.checkpoints_written = 0
+        self.checkpoint_seconds = None
+        #: the engine's clock (the engine sets it): when the last checkpoint of this process finished
+        self.clock = None
+        self.checkpoint_at = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -450,6 +465,8 @@ class Durability:
                 self._durable_lsn = batch.last_lsn
                 self.batches_written += 1
                 self.records_written += batch.records
+                self.bytes_written += len(batch.data)
+                self.group_sizes[bisect.bisect_left(_GROUP_BUCKETS, batch.records)] += 1
                 self._last_batch = batch.records
                 self._sync_seconds += (elapsed - self._sync_seconds) * 0.2
                 self._log_bytes += len(batch.data)
@@ -526,6 +543,7 @@ class Durability:
         if self._state != "running":
             raise DurabilityError(f"the write-ahead log of {self.directory} is {self._state}")
         with self._ckpt_lock:
+            started = stopwatch()
             with self._cond:
                 start_lsn = self._next_lsn
                 log_bytes = self._log_bytes
@@ -547,6 +565,9 @@ class Durability:
                 self._log_bytes = max(0, self._log_bytes - log_bytes)
             released = self._release(start_lsn)
             self.last_checkpoint = dict(info.as_dict(), released=released)
+            self.checkpoints_written += 1
+            self.checkpoint_seconds = stopwatch() - started
+            self.checkpoint_at = self.clock() if self.clock is not None else None
             return self.last_checkpoint
 
     def checkpoints_paused(self):
@@ -557,6 +578,15 @@ class Durability:
         replay after rows that its snapshot does not hold.
         """
         return self._ckpt_lock
+
+    def figures(self):
+        """What metrics report about the log (``kvstore.metrics``): counters since open, current sizes."""
+        with self._cond:
+            return {"fsyncs": self.batches_written if self._sync else 0, "records": self.records_written,
+                    "bytes_written": self.bytes_written, "group_sizes": list(self.group_sizes),
+                    "segments": len(self._segments), "log_bytes": self._log_bytes,
+                    "checkpoints": self.checkpoints_written, "checkpoint_seconds": self.checkpoint_seconds,
+                    "checkpoint_at": self.checkpoint_at}
 
     def _release(self, start_lsn):
         """Delete older checkpoints and the segments wholly before ``start_lsn``; best effort."""

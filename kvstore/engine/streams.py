@@ -187,6 +187,8 @@ class Streams:
         self.consumers = {}
         #: table name -> the newest sequence number retention removed from any of its streams
         self.trimmed = {}
+        #: table name -> records appended since the engine opened (kvstore.metrics)
+        self.published = {}
         self._counter = 0            # commit numbers of an in-memory engine
         self._job = None
         #: changes whenever a stream is added or dropped (readers cache their table's streams)
@@ -312,7 +314,9 @@ class Streams:
     def publish(self, logged):
         lsn, now, identity, pending = logged
         base = self._number(lsn) * PER_COMMIT
+        published = self.published
         for i, (stream, kind, new_packed, image) in enumerate(pending):
+            published[stream.table] = published.get(stream.table, 0) + 1
             shard = stream.shards[-1]
             seq = base + i
             shard.seqs.append(seq)

@@ -154,6 +154,8 @@ class Sweeper:
         self.slice_seconds = slice_seconds
         self.pause_seconds = pause_seconds
         self.deleted = 0
+        #: table name -> items deleted (TimeToLiveDeletedItemCount, kvstore.metrics)
+        self.deleted_by_table = {}
         self.runs = 0
         self.last_run = None
         self.last_seconds = 0.0
@@ -175,7 +177,10 @@ class Sweeper:
                 if not expiry.scanned:
                     expiry.add_rows(table)
                 try:
-                    total += self._expire(table, expiry, now)
+                    n = self._expire(table, expiry, now)
+                    total += n
+                    if n:
+                        self.deleted_by_table[table.name] = self.deleted_by_table.get(table.name, 0) + n
                 except BaseException:
                     expiry.reset()              # popped entries are lost: walk the table again next time
                     raise

@@ -161,6 +161,19 @@ def execute(engine, action, request):
         operation = OPERATIONS[action]
     except KeyError:
         raise UnknownOperationException(f"Unknown operation: {action}") from None
+    return run_operation(engine, operation, request)
+
+
+def run_operation(engine, operation, request):
+    """The one path from every face to an operation: injected faults, metrics, then ``run``.
+
+    ``execute`` (the Python API, tools) and the wire's ``RequestHandler`` (the
+    HTTP server and the boto3 hook) both end here, so what happens around an
+    operation cannot differ between the faces.
+    """
+    metrics = engine.metrics
+    if metrics is not None and request.__class__ is dict:     # kvstore.metrics: recorded around the run
+        return metrics.observe(engine, operation, request)   # (and the faults, which it counts too)
     if engine.faults is not None:          # kvstore.faults: injected errors, before anything changes
-        engine.faults.before(engine, action, request)
+        engine.faults.before(engine, operation.action, request)
     return operation.run(engine, request)

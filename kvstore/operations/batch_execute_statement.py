@@ -143,7 +143,7 @@ def _run_one(engine, spec, node, plan, params, mode):
         slot = {"TableName": table}
         if call is None:
             return slot, None
-        response = get_item.run(engine, call)
+        response = get_item.run(engine, call, False)      # its capacity is the statement's
         if response.get("Item") is not None:
             slot["Item"] = partiql.project(plan, response["Item"])
         return slot, response.get("ConsumedCapacity")

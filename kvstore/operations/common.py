@@ -261,7 +261,9 @@ def capacity(table_name, units, mode, index_units=None, read=True):
 
 
 def read_units(size, consistent):
-    units = max(1, math.ceil(size / 4096))
+    """ceil(size / 4 KB), at least 1; half for an eventually consistent read (integer arithmetic:
+    every GetItem pays this when metrics record its capacity)."""
+    units = 1 if size <= 4096 else -(-size // 4096)
     return units if consistent else units / 2
 
 

@@ -13,6 +13,9 @@ READ_ONLY = True
 REQUEST_VALUES = ("Key:item",)
 RESPONSE_VALUES = ("Item:item",)
 ENUMS = ("ReturnConsumedCapacity",)
+#: packed bytes below which an item is surely one read unit: DynamoDB's size is at most four
+#: times the packed size (common.check_item_size), so 1 KB packed is at most 4 KB
+_ONE_UNIT_PACKED = 1024
 
 
 def check_members(request):
@@ -20,7 +23,9 @@ def check_members(request):
     check_request(request, ENUMS, required=(("Key", "key"),))
 
 
-def run(engine, request):
+def run(engine, request, metered=True):
+    """``metered=False``: a PartiQL statement runs this GetItem and counts its capacity itself
+    (through its own ConsumedCapacity), so no units go to ``engine.metrics`` from here."""
     if len(request) == 2:
         # TableName + Key, the common case: no enum to check, no projection to compile.  Measured
         # (bench/results/micro_operations.md, callgrind): 17.0k instructions a call against 20.5k.
@@ -47,6 +52,17 @@ def run(engine, request):
         size = _core.packed_item_size(packed) if packed is not None else 0
         units = read_units(size, bool(request.get("ConsistentRead")))
         response["ConsumedCapacity"] = capacity(table.name, units, mode)
+        if size > 4096 and metered and engine.metrics is not None:
+            engine.metrics.consumed_read(table.name, units - (1.0 if request.get("ConsistentRead") else 0.5))
+    elif packed is not None and len(packed) > _ONE_UNIT_PACKED and metered and engine.metrics is not None:
+        # kvstore.metrics counts every GetItem's first read unit itself, from the request alone
+        # (GetItem is the hottest call: bench/results/metrics.md); only an item that may be larger
+        # than 4 KB by DynamoDB's measure costs the size, and reports the units past the first.
+        # An item packed in at most 1 KB is at most 4 KB (common.check_item_size).
+        units = read_units(_core.item_size(item), bool(request.get("ConsistentRead")))
+        first = 1.0 if request.get("ConsistentRead") else 0.5
+        if units > first:
+            engine.metrics.consumed_read(table.name, units - first)
     return response
 
 

@@ -59,7 +59,7 @@ def _get(engine, plan_, params, request):
     get = get_request(plan_, params, request)
     if get is None:
         return {"Items": []}
-    response = get_item.run(engine, get)
+    response = get_item.run(engine, get, False)       # its capacity is the statement's
     item = response.get("Item")
     out = {"Items": [project(plan_, item)] if item is not None else []}
     if "ConsumedCapacity" in response:

@@ -90,8 +90,8 @@ LINGER = 2.0
 MAX_REQUEST_LINE = 16 * 1024     # what AWS load balancers accept
 MAX_HEAD = 64 * 1024
 
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 408: "Request Timeout",
-            413: "Request Entity Too Large", 431: "Request Header Fields Too Large",
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+            408: "Request Timeout", 413: "Request Entity Too Large", 431: "Request Header Fields Too Large",
             500: "Internal Server Error", 503: "Service Unavailable"}
 _MAX_PIPELINED = 16          # requests queued on one connection before it stops being read
 _METHODS = {b"POST": "POST", b"GET": "GET"}

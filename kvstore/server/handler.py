@@ -36,7 +36,7 @@ from kvstore import limits
 from kvstore.errors import (
     DynamoDBError, InternalServerError, SerializationException, UnknownOperationException, ValidationException,
 )
-from kvstore.operations import OPERATIONS
+from kvstore.operations import OPERATIONS, run_operation
 from kvstore.server import wire
 from kvstore.server.policy import ARN_ACTIONS, authorize, check_accounts
 
@@ -46,6 +46,8 @@ log = logging.getLogger("kvstore.server")
 
 JSON_TYPES = ("application/x-amz-json-1.0", "application/json")
 CONTENT_TYPE = "application/x-amz-json-1.0"
+#: Prometheus' text exposition format
+METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 HEALTH_BODY = f"healthy: dynamodb.{limits.REGION}.amazonaws.com ".encode()
 
 
@@ -147,10 +149,15 @@ class RequestHandler:
     """
 
     def __init__(self, engine, *, auth=None, verifier=None, accounts=None, operations=None,
-                 max_body=limits.MAX_HTTP_BODY, fault_endpoint=False):
+                 max_body=limits.MAX_HTTP_BODY, fault_endpoint=False, metrics_token=None):
         self.engine = engine
         self.auth = auth if auth is not None else verifier
         self.accounts = accounts
+        #: ``GET /metrics`` (kvstore.metrics) answers only with ``Authorization: Bearer <token>`` when
+        #: set (``kvstore serve --metrics-token-file``); without a token it is open only when the
+        #: server has no credentials (docs/operations.md, "Who may scrape"); served while
+        #: ``engine.metrics`` is on
+        self.metrics_token = metrics_token
         self.operations = OPERATIONS if operations is None else operations
         #: serve ``/_kvstore/faults`` (kvstore.faults.admin_answer): ``kvstore serve --fault-endpoint``
         self.fault_endpoint = fault_endpoint
@@ -189,10 +196,50 @@ class RequestHandler:
         try:
             return self._handle(method, target, headers, body)
         except DynamoDBError as e:
+            if self.engine.metrics is not None and not getattr(e, "_metered", False):
+                self._reject(self.engine, headers, e)      # refused before it reached a database
             return error_answer(e)
         except Exception:
             log.exception("internal error serving %s", headers.get("x-amz-target"))
-            return error_answer(InternalServerError("Internal server error"))
+            error = InternalServerError("Internal server error")
+            if self.engine.metrics is not None:
+                self._reject(self.engine, headers, error)
+            return error_answer(error)
+
+    def _reject(self, engine, headers, error):
+        """Count a request refused before its operation ran (kvstore.metrics: no table label)."""
+        try:
+            operation = self.operation_of(headers)
+        except Exception:
+            operation = None
+        engine.metrics.reject(operation.action if operation is not None else "", "", error)
+        error._metered = True
+
+    def _metrics(self, headers):
+        """``GET /metrics``: the Prometheus text format of every database the server holds.
+
+        Who may read it (docs/operations.md, "Who may scrape /metrics"): with
+        ``--metrics-token-file``, whoever sends ``Authorization: Bearer <token>``;
+        without it, anyone when the server has no credentials (every caller
+        already reaches every table then), and nobody when it has: the figures
+        name the tables of every account, which no access key may see.
+        """
+        if self.metrics_token is not None:
+            import hmac
+            given = headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode("utf-8", "replace"),
+                                       f"Bearer {self.metrics_token}".encode("utf-8", "replace")):
+                return (401, "text/plain", b"Unauthorized: GET /metrics needs Authorization: Bearer <token>\n")
+        elif self.accounts is not None:
+            return (403, "text/plain", b"Forbidden: this server has credentials; GET /metrics is served only "
+                                       b"with --metrics-token-file (docs/operations.md)\n")
+        from kvstore.metrics import server_snapshot
+        if self.accounts is None:
+            engines = [self.engine]
+        else:
+            engines = [self.accounts.engine(account, region) for account, region in self.accounts.pairs()]
+        return (200, METRICS_TYPE, server_snapshot(engines, labelled=self.accounts is not None)
+                .to_prometheus().encode("utf-8"))
 
     def _handle(self, method, target, headers, body):
         if len(body) > self.max_body:
@@ -201,8 +248,12 @@ class RequestHandler:
             from kvstore.faults import admin_answer
             return admin_answer(self.engine, method, body)
         if method != "POST":
-            if method == "GET" and target.partition("?")[0] == "/":
-                return (200, "text/plain", HEALTH_BODY)
+            if method == "GET":
+                path = target.partition("?")[0]
+                if path == "/":
+                    return (200, "text/plain", HEALTH_BODY)
+                if path == "/metrics" and self.engine.metrics is not None:
+                    return self._metrics(headers)
             return (404, "text/xml", _NOT_FOUND_BODY)
         content_type = headers.get("content-type")
         if content_type not in JSON_TYPES and body:           # "...; charset=utf-8", upper case
@@ -228,29 +279,32 @@ class RequestHandler:
         if not body:
             raise SerializationException()
 
-        body = wire.loads(body)
         action = operation.action
-        # DynamoDB's order: a body it cannot read (SerializationException, a member of the wrong JSON
-        # type included) before permissions, permissions (AccessDeniedException) before every
-        # ValidationException, so a denied key learns nothing of what the request's values are worth.
-        key = caller.key if caller is not None and caller.key.policy is not None else None
         try:
-            request = wire.decode_request(action, body)
-        except ValidationException:
+            body = wire.loads(body)
+            # DynamoDB's order: a body it cannot read (SerializationException, a member of the wrong
+            # JSON type included) before permissions, permissions (AccessDeniedException) before every
+            # ValidationException, so a denied key learns nothing of what the request's values are worth.
+            key = caller.key if caller is not None and caller.key.policy is not None else None
+            try:
+                request = wire.decode_request(action, body)
+            except ValidationException:
+                if key is not None:
+                    authorize(key, action, body, engine.account_id, engine.region)
+                if caller is not None and action in ARN_ACTIONS:
+                    check_accounts(caller.key, action, body, engine.account_id, engine.region)
+                if operation.check_members is not None:     # DynamoDB reports these before the value
+                    operation.check_members(body)
+                raise
             if key is not None:
-                authorize(key, action, body, engine.account_id, engine.region)
-            if caller is not None and action in ARN_ACTIONS:
-                check_accounts(caller.key, action, body, engine.account_id, engine.region)
-            if operation.check_members is not None:     # DynamoDB reports these before the value
-                operation.check_members(body)
+                authorize(key, action, request, engine.account_id, engine.region)
+            if caller is not None and action in ARN_ACTIONS:      # another account's ARN: denied, as IAM does
+                check_accounts(caller.key, action, request, engine.account_id, engine.region)
+        except DynamoDBError as e:      # refused in the caller's account: counted there (kvstore.metrics)
+            if engine.metrics is not None:
+                self._reject(engine, headers, e)
             raise
-        if key is not None:
-            authorize(key, action, request, engine.account_id, engine.region)
-        if caller is not None and action in ARN_ACTIONS:      # another account's ARN: denied, as IAM does
-            check_accounts(caller.key, action, request, engine.account_id, engine.region)
-        if engine.faults is not None:      # kvstore.faults, as in operations.execute
-            engine.faults.before(engine, action, request)
-        response = operation.run(engine, request)
+        response = run_operation(engine, operation, request)
         if operation.empty_response:
             return (200, CONTENT_TYPE, b"")
         return (200, CONTENT_TYPE, wire.dump_response(action, response))

@@ -70,6 +70,11 @@ def build_parser():
     parser.add_argument("--fault-endpoint", action="store_true",
                         help="serve GET/POST /_kvstore/faults to read and replace the fault rules "
                              "(on the server's own address; anyone who reaches it can break requests)")
+    parser.add_argument("--no-metrics", action="store_true",
+                        help="record no request metrics and serve no GET /metrics (docs/operations.md)")
+    parser.add_argument("--metrics-token-file", metavar="FILE",
+                        help="GET /metrics answers only with 'Authorization: Bearer <token>', the token being "
+                             "FILE's content (Prometheus: authorization.credentials_file)")
     parser.add_argument("--all-in-threads", action="store_true",
                         help="serve reads from the thread pool too (for measurement; reads run inline by default)")
     edges = parser.add_argument_group("HTTP connections")
@@ -159,6 +164,21 @@ def main(argv=None):
             log.error("cannot load TLS certificate: %s", e)
             return 2
 
+    metrics_token = None
+    if args.metrics_token_file:
+        try:
+            with open(args.metrics_token_file, encoding="utf-8") as f:
+                metrics_token = f.read().strip()
+        except OSError as e:
+            log.error("cannot read the metrics token: %s", e)
+            return 2
+        if not metrics_token:
+            log.error("the metrics token file %s is empty", args.metrics_token_file)
+            return 2
+        if args.no_metrics:
+            log.error("--metrics-token-file and --no-metrics exclude each other")
+            return 2
+
     from kvstore.engine.plans import BackupPlan, load_config
     try:
         plans = load_config(args.config) if args.config else []
@@ -192,7 +212,8 @@ def main(argv=None):
         options = {} if args.stream_shard_seconds is None else {"stream_shard_seconds": args.stream_shard_seconds}
         return kvstore.open(where, durability=args.durability, backup_plans=plans,
                             capacity="enforce" if args.enforce_capacity else "report", contention=args.contention,
-                            faults=[FaultRule.from_dict(s) for s in fault_specs], **options, **identity)
+                            faults=[FaultRule.from_dict(s) for s in fault_specs], metrics=not args.no_metrics,
+                            **options, **identity)
 
     try:
         db = open_database(path)
@@ -218,7 +239,8 @@ def main(argv=None):
         checker = auth.SigV4Verifier(keys, clock=db.engine.clock)
     else:
         checker = auth.AnyKey(clock=db.engine.clock)
-    handler = RequestHandler(db.engine, auth=checker, accounts=accounts, fault_endpoint=args.fault_endpoint)
+    handler = RequestHandler(db.engine, auth=checker, accounts=accounts, fault_endpoint=args.fault_endpoint,
+                             metrics_token=metrics_token)
     inline = inline_reads if args.durability == "sync" else inline_reads_and_item_writes
     if args.all_in_threads:
         inline = inline_nothing
@@ -249,6 +271,16 @@ def main(argv=None):
         for plan in plans:
             log.info("backup plan %s: every %gs, keep %d per table (%s)", plan.name, plan.every, plan.keep,
                      "all tables" if plan.tables is None else ", ".join(plan.tables))
+        if not args.no_metrics:
+            if metrics_token:
+                metrics_note = "bearer token required (--metrics-token-file)"
+            elif keys:
+                metrics_note = ("refused: the server has credentials, so scraping needs --metrics-token-file "
+                                "(docs/operations.md, Metrics)")
+            else:
+                metrics_note = ("no authentication, as for every request without credentials: anyone who "
+                                "reaches the port can read table names, request counts and sizes, never items")
+            log.info("metrics: GET %s://%s:%d/metrics (%s)", scheme, host, server.port, metrics_note)
         if not keys and args.host not in LOOPBACK:
             log.warning("listening on %s without credentials: anyone who can reach it can read and write",
                         args.host)
