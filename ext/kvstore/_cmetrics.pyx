@@ -5,16 +5,33 @@ Same interface (``observe``, ``reject``, ``totals``) and the same figures;
 the difference is where they are kept.  Here a figure is a C field of a
 ``_Stat``, changed by C code that holds the GIL from the read to the write,
 so one shared set of figures stays exact under threads without per-thread
-copies; the Python twin needs per-thread dictionaries for that.  Measured
+copies; the Python twin needs per-thread dictionaries for that.  A request
+costs one pointer-keyed lookup of its Operation record (what the recorder knows
+of the action), one of its table, the request's own members, and two reads of
+the performance counter in C (no Python call, no float object).  Measured
 (bench/results/metrics.md): the interpreted recorder costs more than the
 issue's 3 % of a GetItem over the wire; this one does not.
 """
 
-from kvstore.clock import stopwatch as _perf_counter
-
 from kvstore.errors import DynamoDBError
 
 DEF MAX_BUCKETS = 32
+
+# kvstore.clock.stopwatch (time.perf_counter) read in C, without a call into Python or a float
+# object: the same clock as the Python twin's, CPython's performance counter.
+cdef extern from *:
+    """
+    #if PY_VERSION_HEX >= 0x030D0000
+    static double kv_stopwatch(void) {
+        PyTime_t t;
+        if (PyTime_PerfCounterRaw(&t) < 0) return 0.0;
+        return PyTime_AsSecondsDouble(t);
+    }
+    #else
+    static double kv_stopwatch(void) { return _PyTime_AsSecondsDouble(_PyTime_GetPerfCounter()); }
+    #endif
+    """
+    double kv_stopwatch() nogil
 
 
 cdef class _Stat:
@@ -32,6 +49,17 @@ cdef class _Stat:
         return [self.buckets[i] for i in range(n)]
 
 
+cdef class _Profile:
+    """What the recorder knows of one action, found by its Operation record (a pointer-keyed
+    lookup instead of string-keyed ones per request), and that action's figures by table."""
+
+    cdef object action
+    cdef dict by_table             # table -> _Stat
+    cdef object mode               # ReturnConsumedCapacity to ask for, or None
+    cdef object returned           # function(response) -> items returned, or None
+    cdef bint get_item, statement
+
+
 cdef _add(dict by_index, index, int kind, value):
     pair = by_index.get(index)
     if pair is None:
@@ -42,7 +70,8 @@ cdef _add(dict by_index, index, int kind, value):
 cdef class Recorder:
     """Request figures of one engine; see :class:`kvstore.metrics.Recorder`."""
 
-    cdef dict ops                  # action -> table -> _Stat
+    cdef dict actions              # action -> _Profile
+    cdef dict profiles             # Operation -> _Profile
     cdef dict units                # table -> index -> [read, write]
     cdef dict modes                # action -> "TOTAL" / "INDEXES"
     cdef dict returned             # action -> function(response) -> items
@@ -59,7 +88,8 @@ cdef class Recorder:
         self.nbounds = len(bounds)
         for i, b in enumerate(bounds):
             self.bounds[i] = b
-        self.ops = {}
+        self.actions = {}
+        self.profiles = {}
         self.units = {}
         self.modes = dict(modes)
         self.returned = dict(returned)
@@ -69,37 +99,53 @@ cdef class Recorder:
         self.table_label = table_label
         self.hot = hot
 
-    cdef _Stat _stat(self, action, table):
-        cdef dict by_table = self.ops.get(action)
-        if by_table is None:
-            by_table = self.ops[action] = {}
-        stat = by_table.get(table)
+    cdef _Profile _action(self, action):
+        found = self.actions.get(action)
+        if found is not None:
+            return <_Profile>found
+        cdef _Profile profile = _Profile()
+        profile.action = action
+        profile.by_table = {}
+        profile.mode = self.modes.get(action)
+        profile.returned = self.returned.get(action)
+        profile.get_item = action == "GetItem"
+        profile.statement = action == "ExecuteStatement"
+        self.actions[action] = profile
+        return profile
+
+    cdef _Profile _profile(self, operation):
+        cdef _Profile profile = self._action(operation.action)
+        if len(self.profiles) < 4096:          # Operation records are a registry's: a few dozen
+            self.profiles[operation] = profile
+        return profile
+
+    cdef _Stat _stat(self, _Profile profile, table):
+        stat = profile.by_table.get(table)
         if stat is None:
             if table not in self.tables and table != self.other:
                 if len(self.tables) >= self.max_labels:
-                    return self._stat(action, self.other)
+                    return self._stat(profile, self.other)
                 self.tables.add(table)
-            stat = by_table[table] = _Stat()
+            stat = profile.by_table[table] = _Stat()
         return <_Stat>stat
 
     def observe(self, engine, operation, dict request):
         cdef _Stat stat
+        cdef _Profile profile
         cdef double started, elapsed
         cdef int i
-        cdef dict by_table
-        cdef list pair
-        action = operation.action
+        cdef dict response
+        found = self.profiles.get(operation)
+        profile = <_Profile>found if found is not None else self._profile(operation)
         table = request.get("TableName")
         if type(table) is not str:
             table = self.table_label(request)
-        by_table = self.ops.get(action)
-        found = by_table.get(table) if by_table is not None else None
-        stat = <_Stat>found if found is not None else self._stat(action, table)
+        found = profile.by_table.get(table)
+        stat = <_Stat>found if found is not None else self._stat(profile, table)
         stat.requests += 1
-        mode = wants = self.modes.get(action)
+        mode = wants = profile.mode
         asked = None
-        if mode is not None and action == "ExecuteStatement" and len(request) <= 2 \
-                and request.get("Statement") in self.hot:
+        if mode is not None and profile.statement and len(request) <= 2 and request.get("Statement") in self.hot:
             mode = wants = None
         if mode is not None:
             asked = request.get("ReturnConsumedCapacity")
@@ -108,11 +154,11 @@ cdef class Recorder:
                 request["ReturnConsumedCapacity"] = mode
             else:
                 mode = None
-        started = _perf_counter()
+        started = kv_stopwatch()
         try:
             faults = engine.faults
             if faults is not None:
-                faults.before(engine, action, request)
+                faults.before(engine, profile.action, request)
             response = operation.run(engine, request)
         except DynamoDBError as e:
             code = e.code
@@ -122,25 +168,23 @@ cdef class Recorder:
         except Exception:
             stat.errors["InternalServerError"] = stat.errors.get("InternalServerError", 0) + 1
             raise
-        elapsed = _perf_counter() - started
+        elapsed = kv_stopwatch() - started
         stat.seconds += elapsed
         i = 0
         while i < self.nbounds and elapsed > self.bounds[i]:
             i += 1
         stat.buckets[i] += 1
-        if action == "GetItem":
+        if profile.get_item:
             stat.read_units += 1.0 if request.get("ConsistentRead") else 0.5
             if "Item" in response:
                 stat.returned += 1
-        else:
-            count = response.get("Count")
-            if count is not None:
-                stat.returned += count
-                stat.scanned += response.get("ScannedCount", 0)
-            else:
-                counter = self.returned.get(action)
-                if counter is not None:
-                    stat.returned += counter(response)
+            return response
+        count = response.get("Count")
+        if count is not None:
+            stat.returned += count
+            stat.scanned += response.get("ScannedCount", 0)
+        elif profile.returned is not None:
+            stat.returned += profile.returned(response)
         if wants is None:
             return response
         consumed = response.get("ConsumedCapacity")
@@ -205,27 +249,26 @@ cdef class Recorder:
         """Count a request the wire refused before an operation ran."""
         if getattr(error, "_metered", False):
             return
-        cdef _Stat stat = self._stat(action or "", table or "")
+        cdef _Stat stat = self._stat(self._action(action or ""), table or "")
         stat.requests += 1
         stat.errors[error.code] = stat.errors.get(error.code, 0) + 1
 
     def totals(self):
         """``(ops, units)`` as :meth:`kvstore.metrics.Recorder.totals` gives them."""
         cdef _Stat stat
+        cdef _Profile profile
         ops, units = {}, {}
         n = self.nbounds + 1
-        for action, by_table in list(self.ops.items()):
-            for table, found in list(by_table.items()):
-                stat = <_Stat>found
-                ops[(action, table)] = {"requests": stat.requests, "buckets": stat.bucket_counts(n),
-                                        "seconds": stat.seconds, "returned": stat.returned,
-                                        "scanned": stat.scanned, "errors": dict(stat.errors)}
         for table, by_index in list(self.units.items()):
             for index, pair in list(by_index.items()):
                 units[(table, index)] = [pair[0], pair[1]]
-        for action, by_table in list(self.ops.items()):
-            for table, found in list(by_table.items()):
-                stat = <_Stat>found
+        for action, found in list(self.actions.items()):
+            profile = <_Profile>found
+            for table, found_stat in list(profile.by_table.items()):
+                stat = <_Stat>found_stat
+                ops[(action, table)] = {"requests": stat.requests, "buckets": stat.bucket_counts(n),
+                                        "seconds": stat.seconds, "returned": stat.returned,
+                                        "scanned": stat.scanned, "errors": dict(stat.errors)}
                 if stat.read_units:
                     units.setdefault((table, ""), [0.0, 0.0])[0] += stat.read_units
         return ops, units

@@ -37,7 +37,9 @@ def run(engine, request):
                 # the recorder left this request as sent, for the route to report its units
                 # (kvstore.metrics): the full path asks for them and reports them instead
                 response = run(engine, dict(request, ReturnConsumedCapacity="INDEXES"))
-                engine.metrics.consumed(response.pop("ConsumedCapacity"), request)
+                consumed = response.pop("ConsumedCapacity", None)
+                if consumed is not None:
+                    engine.metrics.consumed(consumed, request)
                 return response
     check_request(request)
     text = request["Statement"]
