@@ -208,8 +208,6 @@ class PyMeterCore:
         self._tables = {}            # Table -> _TableState (a re-created table is a new Table object)
         #: requests (or batch keys, or transaction actions) refused so far: tests assert throttling happened
         self.throttled = 0
-        #: (table, index or "", "Read" or "Write") -> refusals: Read/WriteThrottleEvents (kvstore.metrics)
-        self.throttle_events = {}
 
     def admit_write(self, table, row_key):
         """Raise DynamoDB's throttling error unless a write may start; else a ticket for :meth:`charge_write`.
@@ -333,6 +331,11 @@ class _Meter:
     """What :class:`CapacityMeter` and :class:`PyCapacityMeter` share over their cores: building and
     resizing the buckets, throttling, batches, transactions and large items (see the module docstring).
     One lock (``self._lock``) guards all buckets; each call holds it once."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        #: (table, index or "", "Read" or "Write") -> refusals: Read/WriteThrottleEvents (kvstore.metrics)
+        self.throttle_events = {}
 
     def _now(self):
         clock = self.engine.clock
