@@ -158,6 +158,8 @@ def _entries(index):
 @given(st.lists(st.one_of(rows, rows.map(lambda r: {"pk": r["pk"], "sk": r["sk"], "delete": True})), max_size=40),
        st.sampled_from([1, 16]))
 @example([{"pk": "p1", "sk": number(1), "grp": "g1", "rank": number(2)}] * 2, 16)
+@example([{"pk": "p1", "sk": number(1), "grp": "g1", "blob": Binary(b"b"), "rank": number(2),
+           "a": {Binary(b"\x01"), Binary(b"\x00")}}], 1)     # the set unpacks in another order: bytes are cut
 def test_update_indexes_agrees(writes, partitions):
     """A run of puts and deletes moves every kind of index (one attribute or several, ALL,
     KEYS_ONLY, INCLUDE; sparse items, wrong types, long and empty keys) alike in both cores."""

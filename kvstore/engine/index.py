@@ -94,10 +94,12 @@ class Index:
         return {k: v for k, v in item.items() if k in names}
 
     def project(self, item, packed):
+        """The entry stored for ``item`` (packed as ``packed``): its projected attributes' bytes cut
+        out of ``packed`` (``project_packed``), the same bytes the compiled one-pass index update
+        stores; packing the projected values again could order a set's elements differently."""
         if self.projects_all:
             return packed
-        names = self.projected_names
-        return _core.pack_item({k: v for k, v in item.items() if k in names})
+        return _core.project_packed(packed, self.projected_names)
 
     def update(self, row_key, old_item, new_item, new_packed):
         """Move this index from ``old_item`` to ``new_item`` (either may be None)."""
