@@ -39,28 +39,37 @@ KEYS = 100_000
 HUGE = 1_000_000_000
 
 
-def _open(enforce):
-    db = kvstore.open(":memory:", durability="none", capacity="enforce" if enforce else "report")
-    db.create_table(
-        TableName="bench", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                      {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+#: the two tables (CreateTable requests): ``bench`` with one KEYS_ONLY GSI, ``plain`` without
+TABLES = [
+    {"TableName": "bench", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                                         {"AttributeName": "sk", "KeyType": "RANGE"}],
+     "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
                               {"AttributeName": "sk", "AttributeType": "N"},
                               {"AttributeName": "g", "AttributeType": "S"}],
-        ProvisionedThroughput={"ReadCapacityUnits": HUGE, "WriteCapacityUnits": HUGE},
-        GlobalSecondaryIndexes=[{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+     "ProvisionedThroughput": {"ReadCapacityUnits": HUGE, "WriteCapacityUnits": HUGE},
+     "GlobalSecondaryIndexes": [{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
                                  "Projection": {"ProjectionType": "KEYS_ONLY"},
-                                 "ProvisionedThroughput": {"ReadCapacityUnits": HUGE, "WriteCapacityUnits": HUGE}}])
-    db.create_table(
-        TableName="plain", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                      {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                 "ProvisionedThroughput": {"ReadCapacityUnits": HUGE, "WriteCapacityUnits": HUGE}}]},
+    {"TableName": "plain", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                                         {"AttributeName": "sk", "KeyType": "RANGE"}],
+     "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
                               {"AttributeName": "sk", "AttributeType": "N"}],
-        ProvisionedThroughput={"ReadCapacityUnits": HUGE, "WriteCapacityUnits": HUGE})
+     "ProvisionedThroughput": {"ReadCapacityUnits": HUGE, "WriteCapacityUnits": HUGE}},
+]
+
+
+def _preload_item(i):
+    return {"pk": f"p{i % 200}", "sk": i, "g": f"g{i % 50}", "name": "x" * 100, "n": i}
+
+
+def _open(enforce):
+    db = kvstore.open(":memory:", durability="none", capacity="enforce" if enforce else "report")
+    for spec in TABLES:
+        db.create_table(**spec)
     table = db.Table("bench")
     with table.batch_writer() as writer:
         for i in range(2000):
-            writer.put_item(Item={"pk": f"p{i % 200}", "sk": i, "g": f"g{i % 50}", "name": "x" * 100, "n": i})
+            writer.put_item(Item=_preload_item(i))
     return db, table
 
 
@@ -96,7 +105,52 @@ def _hook_workloads(db):
     }
 
 
-def measure(rounds, calls, hook=True):
+class _WireFace:
+    """``kvstore serve`` (``--enforce-capacity`` or not) with the two tables, and the same calls as raw,
+    pre-signed HTTP requests on one keep-alive connection (bench/targets/http.py): the server's cost,
+    not a client library's."""
+
+    def __init__(self, enforce, calls):
+        from .targets.http import WireClient
+        from .targets.serve import KvstoreServer
+        self.server = KvstoreServer(None, ["--enforce-capacity"] if enforce else []).start()
+        client = WireClient(self.server.endpoint, {})
+        self.conn = client.connection()
+        for spec in TABLES:
+            client.call(self.conn, "CreateTable", spec)
+        def item(native):            # the bench's items hold strings and ints only
+            return {k: {"S": v} if isinstance(v, str) else {"N": str(v)} for k, v in native.items()}
+        for start in range(0, 2000, 25):
+            client.call(self.conn, "BatchWriteItem", {"RequestItems": {"bench": [
+                {"PutRequest": {"Item": item(_preload_item(i))}} for i in range(start, start + 25)]}})
+        n = max(calls, 1)
+        self.requests = {
+            "wire PutItem": [client.build("PutItem", {"TableName": "plain", "Item": item(
+                {"pk": f"w{i}", "sk": 1, "g": "g1", "name": "y" * 100})}) for i in range(n)],
+            "wire PutItem (GSI)": [client.build("PutItem", {"TableName": "bench", "Item": item(
+                {"pk": f"w{i}", "sk": 1, "g": "g1", "name": "y" * 100})}) for i in range(n)],
+            "wire GetItem": [client.build("GetItem", {"TableName": "bench", "Key": item(
+                {"pk": f"p{i % 200}", "sk": i % 2000})}) for i in range(n)],
+            "wire Query (10 items)": [client.build("Query", {
+                "TableName": "bench", "KeyConditionExpression": "pk = :p",
+                "ExpressionAttributeValues": {":p": {"S": f"p{i % 200}"}}}) for i in range(n)],
+        }
+        self.errors = 0
+
+    def workloads(self):
+        def call(requests):
+            def one(i):
+                status, _ = self.conn.roundtrip(requests[i % len(requests)])
+                self.errors += status != 200
+            return one
+        return {name: call(requests) for name, requests in self.requests.items()}
+
+    def close(self):
+        self.conn.close()
+        self.server.stop()
+
+
+def measure(rounds, calls, hook=True, wire=False, only=None):
     """Per workload: {"off"/"on": all latencies (ns)} and the per-round p50 and p99 ratios (on / off)."""
     dbs = {False: _open(False), True: _open(True)}
     loads = {mode: _workloads(*dbs[mode]) for mode in dbs}
@@ -106,6 +160,14 @@ def measure(rounds, calls, hook=True):
             mock, hooked = _hook_workloads(dbs[mode][0])
             mocks.append(mock)
             loads[mode].update(hooked)
+    faces = []
+    if wire:
+        for mode in dbs:
+            face = _WireFace(mode, calls)
+            faces.append(face)
+            loads[mode].update(face.workloads())
+    if only is not None:
+        loads = {mode: {n: f for n, f in calls_of.items() if n in only} for mode, calls_of in loads.items()}
     results = {}
     counter = itertools.count()
     clock = time.perf_counter_ns
@@ -132,6 +194,9 @@ def measure(rounds, calls, hook=True):
         results[name] = {"off": Histogram.of(samples[False]).micros(), "on": Histogram.of(samples[True]).micros(),
                          "p50_ratio": statistics.median(ratios["p50"]), "p99_ratio": statistics.median(ratios["p99"])}
     throttled = dbs[True][0].engine.capacity.throttled
+    for face in faces:
+        throttled += face.errors            # a throttled (or failed) wire call answers non-200
+        face.close()
     for mock in mocks:
         mock.stop()
     for db, _ in dbs.values():
@@ -176,9 +241,10 @@ def report(results, throttled, rounds, calls, counted=None, described=None):
         "# Capacity enforcement: cost per call when no limit is reached",
         "",
         f"`python -m bench.capacity --rounds {rounds} --calls {calls}`: in-memory databases, durability `none`,",
-        "a PROVISIONED table with one KEYS_ONLY GSI at 10^9 RCU/WCU (so nothing is throttled: "
-        f"{throttled} throttled calls), keys cycling through 100,000 values; the embedded API, then boto3 through",
-        "the in-process hook. Enforcement off and on alternate in rounds of "
+        "a PROVISIONED table with one KEYS_ONLY GSI and one without at 10^9 RCU/WCU (so nothing is throttled: "
+        f"{throttled} throttled calls), keys cycling through 100,000 values; the embedded API, boto3 through",
+        "the in-process hook, and (`wire ...`) raw pre-signed HTTP requests on a keep-alive connection to two",
+        "`kvstore serve --in-memory` processes, one with `--enforce-capacity`. Enforcement off and on alternate in rounds of "
         f"{calls} calls in the same process; every call is timed alone. Ratios are medians of the per-round",
         f"ratios (on / off). Machine: {machine.one_line(described)}; load average at start "
         f"{described.get('load_average_at_start')}, {described.get('date')}.",
@@ -203,14 +269,18 @@ def main(argv=None):
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--output", help="Markdown report (bench/results/capacity.md)")
     parser.add_argument("--json", help="raw figures")
-    parser.add_argument("--no-hook", action="store_true", help="embedded calls only")
+    parser.add_argument("--no-hook", action="store_true", help="no calls through boto3's in-process hook")
+    parser.add_argument("--wire", action="store_true", help="also over the wire, to two kvstore serve processes")
+    parser.add_argument("--only", help="comma-separated call names to run (default: all)")
     parser.add_argument("--instructions", action="store_true", help="also count instructions with callgrind")
     parser.add_argument("--count", nargs=3, metavar=("MODE", "CALL", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.count:
         _count_calls(args.count[0] == "on", args.count[1], int(args.count[2]))
-    results, throttled = measure(args.rounds, args.calls, hook=not args.no_hook)
-    counted = instructions([n for n in results if not n.startswith("hook ")]) if args.instructions else None
+    results, throttled = measure(args.rounds, args.calls, hook=not args.no_hook, wire=args.wire,
+                                 only=args.only.split(",") if args.only else None)
+    counted = (instructions([n for n in results if not n.startswith(("hook ", "wire "))])
+               if args.instructions else None)
     described = machine.describe()
     text = report(results, throttled, args.rounds, args.calls, counted, described)
     if args.json:

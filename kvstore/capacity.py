@@ -55,7 +55,8 @@ from kvstore import _core, limits
 from kvstore.clock import SystemClock
 from kvstore.engine.table import collection_prefix as partition_of
 from kvstore.errors import ProvisionedThroughputExceededException, ThrottlingException
-from kvstore.operations.common import write_units, write_units_of
+from kvstore.operations.common import write_units_of
+from kvstore.operations.writing import index_units
 from kvstore.types import item_size
 
 BURST_SECONDS = limits.BURST_SECONDS
@@ -175,16 +176,18 @@ class _TableState:
     whether the rates still hold.
     """
 
-    __slots__ = ("meta", "read", "write", "gsi_read", "gsi_write", "read_keys", "write_keys", "arn", "gsi_charges")
+    __slots__ = ("meta", "read", "write", "gsi_read", "gsi_write", "read_keys", "write_keys", "arn", "index_charges")
 
     def __init__(self):
         self.meta = None
         self.read = self.write = None
         self.gsi_read = {}
         self.gsi_write = {}
-        #: ``((write bucket, index key attribute names, index), ...)`` per GSI of the table: what a
-        #: write's charge needs, computed when the rates are (``CapacityMeter._state``)
-        self.gsi_charges = ()
+        #: ``((write bucket, index key attribute names, index, view), ...)`` per GSI and LSI of the table:
+        #: what a write's charge needs, computed when the rates are (``CapacityMeter._state``).  An LSI
+        #: draws on the table's write bucket; ``view`` is None for a projection of ALL, else the non-key
+        #: attributes the index holds (empty for KEYS_ONLY)
+        self.index_charges = ()
         self.read_keys = _KeyWindow(limits.PARTITION_READ_UNITS)
         self.write_keys = _KeyWindow(limits.PARTITION_WRITE_UNITS)
         self.arn = None
@@ -230,7 +233,7 @@ class PyMeterCore:
                     bucket.at = now
                 if bucket.balance > 0:
                     admitted = True
-                    for charge in state.gsi_charges:
+                    for charge in state.index_charges:
                         gsi = charge[0]
                         if now > gsi.at:
                             balance = gsi.balance + (now - gsi.at) * gsi.rate
@@ -260,14 +263,14 @@ class PyMeterCore:
         small = ((old_packed is None or len(old_packed) <= _SMALL_WRITE)
                  and (new_packed is None or len(new_packed) <= _SMALL_WRITE))
         units = 1 if small else self._write_units(old_packed, old_item, new_packed, new_item)
-        charges = state.gsi_charges
+        charges = state.index_charges
         gsi_units = None
         if charges and (old_item is not None or new_item is not None):
             if small and len(charges) <= 16 and (old_item is None or old_item.__class__ is dict) \
                     and (new_item is None or new_item.__class__ is dict):
-                gsi_units = _small_gsi_write_units(charges, old_item, new_item)
+                gsi_units = _small_index_write_units(charges, old_item, new_item)
             else:
-                gsi_units = self._gsi_write_units(state, table, old_item, new_item, small)
+                gsi_units = self._index_write_units(state, row_key, old_item, new_item, small)
         with self._lock:
             state.write.balance -= units
             keys = state.write_keys
@@ -374,9 +377,11 @@ class _Meter:
         gsis = {g["IndexName"]: g for g in meta.get("GlobalSecondaryIndexes", ())}
         state.gsi_read = {n: self._fit(state.gsi_read.get(n), meta, g, "R", created, now) for n, g in gsis.items()}
         state.gsi_write = {n: self._fit(state.gsi_write.get(n), meta, g, "W", created, now) for n, g in gsis.items()}
-        state.gsi_charges = tuple((state.gsi_write[index.name], tuple(index.schema.names), index)
-                                  for index in table.indexes.values()
-                                  if index.kind == "GSI" and index.name in state.gsi_write)
+        keys = set(table.schema.names)
+        state.index_charges = tuple(
+            (state.gsi_write[index.name] if index.kind == "GSI" else state.write, tuple(index.schema.names), index,
+             None if index.projects_all else tuple(sorted(index.projected_names - keys - set(index.schema.names))))
+            for index in table.indexes.values() if index.kind == "LSI" or index.name in state.gsi_write)
         state.meta = meta
         return state
 
@@ -545,25 +550,14 @@ class _Meter:
         return item_size(_core.unpack_item(packed))
 
     @staticmethod
-    def _gsi_write_units(state, table, old_item, new_item, small):
-        """``[(GSI write bucket, units)]`` of a write, as ``writing.index_write_units`` counts them.
-
-        An item has an entry in a GSI when it holds the index's key attributes
-        (their types were checked when it was written), and the entry moves when
-        their values change, so the entries need not be built: one unit per entry
-        put or deleted for items of at most one unit, the projection's size otherwise.
-        """
+    def _index_write_units(state, row_key, old_item, new_item, small):
+        """``[(write bucket, units)]`` of a write's GSI and LSI entries, as ConsumedCapacity counts them
+        (``writing.index_units``: the change to what each index stores)."""
         out = []
-        for bucket, names, index in state.gsi_charges:
-            new_in = new_item is not None and all(n in new_item for n in names)
-            old_in = old_item is not None and all(n in old_item for n in names)
-            units = 0
-            if new_in:
-                units += 1 if small else write_units(item_size(index.project_item(new_item)))
-            if old_in and not (new_in and all(old_item[n] == new_item[n] for n in names)):
-                units += 1 if small else write_units(item_size(index.project_item(old_item)))
+        for charge in state.index_charges:
+            units = index_units(charge[2], row_key, old_item, new_item, small)
             if units:
-                out.append((bucket, units))
+                out.append((charge[0], units))
         return out
 
 
@@ -574,19 +568,33 @@ class PyCapacityMeter(_Meter, PyMeterCore):
     TableState = _TableState
 
 
-def _small_gsi_write_units(charges, old_item, new_item):
-    """``_gsi_write_units`` of a write whose images are at most one write unit each, from the
-    state's precomputed ``gsi_charges``: one unit per GSI entry put or deleted."""
+def _small_index_write_units(charges, old_item, new_item):
+    """``_index_write_units`` of a write whose images are at most one write unit each, from the
+    state's precomputed ``index_charges``: an item is in an index when it holds the index's key
+    attributes (their types were checked when it was written), so no entry is built: one unit per
+    entry put, removed or changed in place, two for a moved one, none when the view is unchanged."""
     out = []
     for charge in charges:
         names = charge[1]
         new_in = new_item is not None and all(n in new_item for n in names)
         old_in = old_item is not None and all(n in old_item for n in names)
-        if new_in:
-            out.append((charge[0], 2 if old_in and not all(old_item[n] == new_item[n] for n in names) else 1))
-        elif old_in:
+        if new_in and old_in:
+            if not all(old_item[n] == new_item[n] for n in names):
+                out.append((charge[0], 2))
+            else:
+                view = charge[3]
+                if view is None:
+                    changed = old_item != new_item
+                else:
+                    changed = any(old_item.get(n, _ABSENT) != new_item.get(n, _ABSENT) for n in view)
+                if changed:
+                    out.append((charge[0], 1))
+        elif new_in or old_in:
             out.append((charge[0], 1))
     return out
+
+
+_ABSENT = object()
 
 
 if _core.implementation == "cython":

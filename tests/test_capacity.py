@@ -16,7 +16,7 @@ from kvstore import capacity
 from kvstore.types import item_size
 from kvstore.clock import ManualClock
 
-from operations.helpers import assert_error, create_table, unique_name
+from operations.helpers import assert_error, create_table, index, unique_name
 
 KEY = ("pk", "S")
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/"
@@ -200,6 +200,64 @@ def test_a_writes_old_image_counts_by_its_dynamodb_size(enforced, clock):
     response = client.transact_write_items(TransactItems=[{"Delete": {"TableName": table.name, "Key": {"pk": "nulls"}}}],
                                            ReturnConsumedCapacity="TOTAL")
     assert response["ConsumedCapacity"][0]["CapacityUnits"] == 12.0
+
+
+# -- index writes: the change to what each index stores -------------------------------------------
+
+def _index_table(resource, **extra):
+    """pk (S) + sk (N); GSI ``inc`` on g, INCLUDE p; LSI ``loc`` on pk + l, KEYS_ONLY."""
+    return create_table(resource, hash_key=KEY, range_key=("sk", "N"),
+                        gsis=[index("inc", ("g", "S"), projection="INCLUDE", non_key=["p"])],
+                        lsis=[index("loc", ("pk", "S"), ("l", "S"), projection="KEYS_ONLY")], **extra)
+
+
+def _arms(response):
+    capacity = response["ConsumedCapacity"]
+    arms = {"table": capacity["Table"]["CapacityUnits"]}
+    arms.update({n: c["CapacityUnits"] for n, c in capacity.get("GlobalSecondaryIndexes", {}).items()})
+    arms.update({n: c["CapacityUnits"] for n, c in capacity.get("LocalSecondaryIndexes", {}).items()})
+    assert capacity["CapacityUnits"] == sum(arms.values())
+    return arms
+
+
+@pytest.mark.parametrize("before,after,arms", [
+    (None, {"g": "x", "p": "1", "l": "a"}, {"table": 1.0, "inc": 1.0, "loc": 1.0}),          # new entries
+    ({"g": "x", "p": "1", "l": "a"}, {"g": "x", "p": "1", "l": "a"}, {"table": 1.0}),         # unchanged rewrite
+    ({"g": "x", "p": "1", "o": "1"}, {"g": "x", "p": "1", "o": "2"}, {"table": 1.0}),         # not projected
+    ({"g": "x", "p": "1"}, {"g": "x", "p": "2"}, {"table": 1.0, "inc": 1.0}),                 # changed in place
+    ({"g": "x", "l": "a"}, {"g": "y", "l": "b"}, {"table": 1.0, "inc": 2.0, "loc": 2.0}),     # moved
+    ({"g": "x", "l": "a"}, {}, {"table": 1.0, "inc": 1.0, "loc": 1.0}),                       # removed
+    ({"g": "x", "p": "z" * 2000}, {"g": "x", "p": "1"}, {"table": 2.0, "inc": 2.0}),          # the larger image
+    ({"g": "x", "p": "z" * 1500}, {"g": "y", "p": "z" * 1500}, {"table": 2.0, "inc": 4.0}),   # each half rounded
+])
+def test_index_writes_are_charged_on_the_change_to_what_the_index_stores(dynamodb_with, clock, before, after, arms):
+    """INDEXES reports an arm only for an index whose view of the item changed (as captured against
+    DynamoDB); enforcement charges the same units: the GSI's from its bucket, the LSI's from the table's."""
+    resource, _ = dynamodb_with(capacity="enforce", clock=clock)
+    table = _index_table(resource)
+    if before is not None:
+        table.put_item(Item={"pk": "a", "sk": 1, **before})
+    response = table.put_item(Item={"pk": "a", "sk": 1, **after}, ReturnConsumedCapacity="INDEXES")
+    assert _arms(response) == arms
+
+
+def test_a_transaction_doubles_the_tables_units_not_the_indexes(dynamodb_with, clock):
+    resource, _ = dynamodb_with(capacity="enforce", clock=clock)
+    table = _index_table(resource)
+    response = resource.meta.client.transact_write_items(ReturnConsumedCapacity="INDEXES", TransactItems=[
+        {"Put": {"TableName": table.name, "Item": {"pk": "a", "sk": 1, "g": "x", "l": "a"}}}])
+    assert _arms({"ConsumedCapacity": response["ConsumedCapacity"][0]}) == {"table": 2.0, "inc": 1.0, "loc": 1.0}
+
+
+def test_lsi_writes_draw_on_the_tables_capacity(enforced, clock):
+    """3 WCU: a write with an LSI entry costs 2 (the item and the entry), so the second is throttled."""
+    table = create_table(enforced, hash_key=KEY, range_key=("sk", "N"), lsis=[index("loc", ("pk", "S"), ("l", "S"))],
+                         BillingMode="PROVISIONED", ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 3})
+    table.put_item(Item={"pk": "a", "sk": 1, "l": "x"})
+    table.put_item(Item={"pk": "a", "sk": 2, "l": "x"})                 # 3 - 2 = 1 > 0: admitted, then -1
+    assert_error(lambda: table.put_item(Item={"pk": "a", "sk": 3}), "ProvisionedThroughputExceededException")
+    clock.advance(1.0)                                                  # -1 + 3 = 2
+    table.put_item(Item={"pk": "a", "sk": 3})
 
 
 def test_a_failed_conditional_write_still_consumes(enforced):

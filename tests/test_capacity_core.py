@@ -53,7 +53,14 @@ def _database(clock):
             {"IndexName": "by_gh", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
                                                  {"AttributeName": "h", "KeyType": "RANGE"}],
              "Projection": {"ProjectionType": "KEYS_ONLY"},
-             "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}])
+             "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}},
+            {"IndexName": "by_h", "KeySchema": [{"AttributeName": "h", "KeyType": "HASH"}],
+             "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["blob"]},
+             "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 2}}],
+        LocalSecondaryIndexes=[
+            {"IndexName": "by_pk_g", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                                                   {"AttributeName": "g", "KeyType": "RANGE"}],
+             "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["v"]}}])
     db.create_table(TableName="ondemand", KeySchema=key,
                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
                     BillingMode="PAY_PER_REQUEST",
@@ -69,10 +76,12 @@ pks = st.sampled_from(["a", "b", "c", "d" * 300])
 images = st.one_of(st.none(), st.fixed_dictionaries({
     "g": st.sampled_from([None, "x", "y"]),
     "h": st.sampled_from([None, "1", "2"]),
+    "v": st.sampled_from([None, "a", "b"]),
     "size": st.sampled_from([0, 10, 200, 900, 3000, 9000]),
 }))
 steps = st.one_of(
     st.tuples(st.just("write"), st.sampled_from(TABLES), pks, images, images),
+    st.tuples(st.just("write"), st.just("indexed"), pks, images, st.sampled_from(["same", "g", "h", "v", "blob"])),
     st.tuples(st.just("read"), st.sampled_from(TABLES), pks, st.sampled_from([0, 100, 4096, 4097, 20_000]),
               st.booleans()),
     st.tuples(st.just("get"), st.sampled_from(TABLES), pks, images, st.booleans()),
@@ -86,7 +95,7 @@ def _item(pk, image):
     if image is None:
         return None
     item = {"pk": pk, "sk": "s", "blob": "z" * image["size"]}
-    for name in ("g", "h"):
+    for name in ("g", "h", "v"):
         if image[name] is not None:
             item[name] = image[name]
     return item
@@ -104,7 +113,7 @@ def _snapshot(meter):
         out[table.name] = (bucket(state.read), bucket(state.write),
                            {n: bucket(b) for n, b in state.gsi_read.items()},
                            {n: bucket(b) for n, b in state.gsi_write.items()},
-                           [(bucket(c[0]), c[1], c[2].name) for c in state.gsi_charges],
+                           [(bucket(c[0]), c[1], c[2].name, c[3]) for c in state.index_charges],
                            window(state.read_keys), window(state.write_keys), state.arn)
     return out, meter.throttled
 
@@ -138,6 +147,12 @@ def test_the_compiled_meter_takes_the_references_decisions(sequence):
                 if kind == "write":
                     _, name, pk, old_image, new_image = step
                     table = tables[name]
+                    if isinstance(new_image, str):      # the old image again, or with one attribute changed
+                        change, new_image = new_image, dict(old_image) if old_image is not None else None
+                        if new_image is not None and change == "blob":
+                            new_image["size"] += 1
+                        elif new_image is not None and change != "same":
+                            new_image[change] = "z" if new_image[change] is None else None
                     old, new = _item(pk, old_image), _item(pk, new_image)
                     old_packed = _core.pack_item(old) if old is not None else None
                     new_packed = _core.pack_item(new) if new is not None else None

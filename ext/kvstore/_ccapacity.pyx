@@ -160,8 +160,9 @@ cdef class TableState:
     cdef public object meta, arn
     cdef public Bucket read, write
     cdef public dict gsi_read, gsi_write
-    #: ``((write bucket, index key names, index), ...)`` per GSI of the table
-    cdef public tuple gsi_charges
+    #: ``((write bucket, index key names, index, view), ...)`` per GSI and LSI of the table
+    #: (``kvstore.capacity._TableState``)
+    cdef public tuple index_charges
     cdef public KeyWindow read_keys, write_keys
 
     def __init__(self):
@@ -169,7 +170,7 @@ cdef class TableState:
         self.read = self.write = None
         self.gsi_read = {}
         self.gsi_write = {}
-        self.gsi_charges = ()
+        self.index_charges = ()
         self.read_keys = KeyWindow(_limits.PARTITION_READ_UNITS)
         self.write_keys = KeyWindow(_limits.PARTITION_WRITE_UNITS)
         self.arn = None
@@ -202,6 +203,24 @@ cdef inline bint _same_key(object old, object new, tuple names) except -1:
     for i in range(PyTuple_GET_SIZE(names)):
         name = <object>PyTuple_GET_ITEM(names, i)
         if not (<object>PyDict_GetItem(old, name) == <object>PyDict_GetItem(new, name)):
+            return False
+    return True
+
+
+cdef inline bint _same_view(object old, object new, tuple names) except -1:
+    """Whether two items hold the same values (or absence) of the attributes ``names``."""
+    cdef Py_ssize_t i
+    cdef PyObject* a
+    cdef PyObject* b
+    cdef object name
+    for i in range(PyTuple_GET_SIZE(names)):
+        name = <object>PyTuple_GET_ITEM(names, i)
+        a = PyDict_GetItem(old, name)
+        b = PyDict_GetItem(new, name)
+        if a == NULL or b == NULL:
+            if a != b:
+                return False
+        elif not (<object>a == <object>b):
             return False
     return True
 
@@ -249,7 +268,7 @@ cdef class MeterCore:
             bucket._refill(now)
             if bucket.balance > 0:
                 admitted = True
-                charges = state.gsi_charges
+                charges = state.index_charges
                 for i in range(PyTuple_GET_SIZE(charges)):
                     bucket = <Bucket>PyTuple_GET_ITEM(<tuple>PyTuple_GET_ITEM(charges, i), 0)
                     bucket._refill(now)
@@ -283,7 +302,7 @@ cdef class MeterCore:
         cdef Py_ssize_t old_len = 0 if old_packed is None else len(old_packed)
         cdef Py_ssize_t new_len = 0 if new_packed is None else len(new_packed)
         cdef bint small = old_len <= SMALL_WRITE and new_len <= SMALL_WRITE
-        cdef tuple charges = state.gsi_charges
+        cdef tuple charges = state.index_charges
         cdef tuple charge
         cdef tuple names
         cdef Py_ssize_t i, n = PyTuple_GET_SIZE(charges)
@@ -305,12 +324,19 @@ cdef class MeterCore:
                     names = <tuple>PyTuple_GET_ITEM(charge, 1)
                     new_in = new_item is not None and _in_index(new_item, names)
                     old_in = old_item is not None and _in_index(old_item, names)
-                    if new_in:
-                        gsi_units[i] = 2 if old_in and not _same_key(old_item, new_item, names) else 1
+                    if new_in and old_in:
+                        if not _same_key(old_item, new_item, names):
+                            gsi_units[i] = 2
+                        else:
+                            view = <object>PyTuple_GET_ITEM(charge, 3)
+                            if view is None:
+                                gsi_units[i] = 0 if old_item == new_item else 1
+                            else:
+                                gsi_units[i] = 0 if _same_view(old_item, new_item, <tuple>view) else 1
                     else:
-                        gsi_units[i] = 1 if old_in else 0
+                        gsi_units[i] = 1 if new_in or old_in else 0
             else:
-                large_gsi = self._gsi_write_units(state, ticket[0], old_item, new_item, small)
+                large_gsi = self._index_write_units(state, ticket[1], old_item, new_item, small)
                 n = 0
         else:
             n = 0

@@ -191,11 +191,11 @@ def _run(engine, request, parsed, tables):
                 continue
             if count_units:                       # twice the non-transactional units (reference 7)
                 units[table.name] = units.get(table.name, 0) + 2 * write_units_of(old_packed, packed, new)
-                if table.indexes:                 # each index entry written or removed
+                if table.indexes:                 # each index entry written or removed, not doubled
                     charged = index_units.setdefault(table.name, {})
                     for index, u in index_write_units(table, row_key, old, new).items():
-                        charged[index] = charged.get(index, 0) + 2 * u
-                        units[table.name] += 2 * u
+                        charged[index] = charged.get(index, 0) + u
+                        units[table.name] += u
             if packed is not None or old_packed is not None:
                 if not (packed is not None and packed == old_packed):
                     writes.append((table, row_key, old, new, packed))

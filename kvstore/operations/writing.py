@@ -77,20 +77,53 @@ def finish(response, request, table, key_source, old_packed, new_item, old_item=
 
 
 def index_write_units(table, row_key, old_item, new_item, small=False):
-    """Write units each index was charged: one write per entry put or deleted (a moved entry is two).
+    """Write units each index was charged, ``{(index name, "GSI"/"LSI"): units}`` (indexes charged nothing absent).
 
     ``small``: both images are known to be at most one write unit (so is any
     projection of them), which spares computing the entries' sizes.
     """
     out = {}
     for index in table.indexes.values():
-        old_key = index.entry_key(old_item, row_key) if old_item is not None else None
-        new_key = index.entry_key(new_item, row_key) if new_item is not None else None
-        units = 0
-        if new_key is not None:
-            units += 1 if small else write_units(item_size(index.project_item(new_item)))
-        if old_key is not None and old_key != new_key:
-            units += 1 if small else write_units(item_size(index.project_item(old_item)))
+        units = index_units(index, row_key, old_item, new_item, small)
         if units:
             out[(index.name, index.kind)] = units
     return out
+
+
+def index_units(index, row_key, old_item, new_item, small=False):
+    """What one write costs ``index``: DynamoDB charges the change to what the index stores.
+
+    The entries are the index's views of the old and new item (its projection,
+    absent when the item is not in the sparse index), each in write units of
+    its own DynamoDB size:
+
+    ============  ==============================  ==========================
+    before        after                           units
+    ============  ==============================  ==========================
+    absent        absent                          0
+    absent        present                         the new entry's
+    present       absent                          the old entry's
+    present       present, same key, same view    0
+    present       present, same key, changed      the larger entry's
+    present       present, key moved              old entry's + new entry's
+    ============  ==============================  ==========================
+
+    So a write that changes only attributes the index does not project, or
+    rewrites an item unchanged, costs the index nothing (as captured against
+    DynamoDB; reference 7 gives the move and the sparse cases).
+    """
+    old_key = index.entry_key(old_item, row_key) if old_item is not None else None
+    new_key = index.entry_key(new_item, row_key) if new_item is not None else None
+    if old_key is None:
+        if new_key is None:
+            return 0
+        return 1 if small else write_units(item_size(index.project_item(new_item)))
+    old_view = index.project_item(old_item)
+    if new_key is None:
+        return 1 if small else write_units(item_size(old_view))
+    new_view = index.project_item(new_item)
+    if old_key != new_key:
+        return 2 if small else write_units(item_size(old_view)) + write_units(item_size(new_view))
+    if old_view == new_view:
+        return 0
+    return 1 if small else max(write_units(item_size(old_view)), write_units(item_size(new_view)))
