@@ -9,13 +9,15 @@ it.  The stages nest, so the differences are the layers:
 - ``floor``: the do-nothing server's protocol (httptools parsing, a canned
   answer written to the transport), bench/server.py's floor;
 - ``full``: kvstore's ``HttpProtocol.data_received`` with a fake transport:
-  parsing, routing, the operation, the response JSON and the HTTP head;
+  parsing, routing, the signature's form (``auth.AnyKey``, as ``kvstore serve``
+  without credentials checks it), the operation, the response JSON and the HTTP head;
 - ``answer``: ``RequestHandler.answer`` with parsed method, target, headers and
   body (no HTTP parsing or rendering);
+- ``auth``: ``AnyKey.authenticate`` of the request's headers;
 - ``decode``: ``wire.loads`` + ``wire.decode_request`` of the body;
 - ``operation``: ``operation.run`` of the decoded request;
 - ``render``: ``wire.dump_response`` of the operation's response;
-- ``head``: ``handler.render_http`` of the answer.
+- ``head``: ``Server.render`` of the answer (status line, headers, Date, request id, CRC32).
 
     python -m bench.server_cpu                 # the table (Markdown)
     python -m bench.server_cpu --requests 2000
@@ -27,7 +29,7 @@ import os
 import subprocess
 import sys
 
-STAGES = ("floor", "full", "answer", "decode", "operation", "render", "head")
+STAGES = ("floor", "full", "answer", "auth", "decode", "operation", "render", "head")
 
 BODY = json.dumps({"TableName": "bench_items", "Key": {"pk": {"S": "p000001"}, "sk": {"N": "1"}}}).encode()
 HEADERS = {"host": "127.0.0.1", "content-type": "application/x-amz-json-1.0",
@@ -35,6 +37,7 @@ HEADERS = {"host": "127.0.0.1", "content-type": "application/x-amz-json-1.0",
            "authorization": "AWS4-HMAC-SHA256 Credential=k/20250101/us-east-1/dynamodb/aws4_request, "
                             "SignedHeaders=host;x-amz-date;x-amz-target, Signature=0",
            "x-amz-date": "20250101T000000Z", "accept-encoding": "identity"}
+NOW = 1735689600.0             # the requests' X-Amz-Date
 RAW = ("POST / HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in HEADERS.items()) + "\r\n").encode() + BODY
 
 
@@ -60,6 +63,7 @@ class _Transport:
 def _setup():
     import kvstore
     from kvstore.server.app import HttpProtocol, Server, inline_reads_and_item_writes
+    from kvstore.server.auth import AnyKey
     from kvstore.server.handler import RequestHandler
 
     db = kvstore.open(":memory:")
@@ -68,7 +72,8 @@ def _setup():
                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                                           {"AttributeName": "sk", "AttributeType": "N"}])
     db.Table("bench_items").put_item(Item={"pk": "p000001", "sk": 1, "v": "x" * 100})
-    handler = RequestHandler(db.engine)
+    # the signature's form is checked as by `kvstore serve` without credentials, at the request's time
+    handler = RequestHandler(db.engine, auth=AnyKey(clock=lambda: NOW))
     server = Server(handler, inline=inline_reads_and_item_writes)
     server.loop = None
     protocol = HttpProtocol(server)
@@ -104,7 +109,6 @@ def _stage(name):
         p = P()
         return lambda: p.p.feed_data(RAW)
     from kvstore.operations import OPERATIONS
-    from kvstore.server import handler as handler_module
     from kvstore.server import wire
 
     handler, protocol = _setup()
@@ -113,6 +117,8 @@ def _stage(name):
     if name == "answer":
         return lambda: handler.answer("POST", "/", HEADERS, BODY)
     operation = OPERATIONS["GetItem"]
+    if name == "auth":
+        return lambda: handler.auth.authenticate("POST", "/", HEADERS, BODY)
     if name == "decode":
         return lambda: wire.decode_request("GetItem", wire.loads(BODY))
     request = wire.decode_request("GetItem", wire.loads(BODY))
@@ -123,7 +129,7 @@ def _stage(name):
         return lambda: wire.dump_response("GetItem", response)
     answer = handler.answer("POST", "/", HEADERS, BODY)
     if name == "head":
-        return lambda: handler_module.render_http(answer, True)
+        return lambda: protocol.server.render(answer, True, HEADERS)
     raise ValueError(name)
 
 

@@ -286,3 +286,48 @@ def test_a_region_dynamodb_does_not_serve_is_an_invalid_scope():
         assert e.value.message == f"Credential should be scoped to a valid region, not '{region}'. "
     for region in ("eu-west-1", "cn-north-1", "us-gov-west-1", "ap-southeast-7"):
         assert verifier.verify("POST", *signed(region=region)) == KEY_ID
+
+
+# ------------------------------------------------------------------ remembered forms
+
+def _outcome(headers, now):
+    try:
+        return auth.check_form(headers, now)
+    except auth.InvalidSignatureException as e:
+        return ("InvalidSignature", e.message)
+    except auth.IncompleteSignatureException as e:
+        return ("IncompleteSignature", e.message)
+    except auth.MissingAuthenticationTokenException as e:
+        return ("MissingAuthenticationToken", e.message)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    head=st.sampled_from([
+        "AWS4-HMAC-SHA256 Credential=AK/20250101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date",
+        "AWS4-HMAC-SHA256 Credential=AK/20250101/us-east-1/dynamodb/aws4_request, SignedHeaders=x-amz-date",
+        "AWS4-HMAC-SHA256 Credential=AK/20250102/us-east-1/dynamodb/aws4_request, SignedHeaders=host",
+        "AWS4-HMAC-SHA256 Credential=AK/20250101/us-east-1/s3/aws4_request, SignedHeaders=host",
+        "AWS4-HMAC-SHA256 SignedHeaders=host",
+        "AWS4-HMAC-SHA1 Credential=AK/20250101/us-east-1/dynamodb/aws4_request, SignedHeaders=host",
+        "AWS4-HMAC-SHA256 Credential=AK/20250101/us-east-1/dynamodb/aws4_request, Signature=x, SignedHeaders=host",
+    ]),
+    signatures=st.lists(st.text(alphabet="0af =,", max_size=5), min_size=1, max_size=4),
+    amz_date=st.sampled_from(["20250101T000000Z", "20250101T000001Z", "20250132T000000Z", "2025", None]),
+    skews=st.lists(st.sampled_from([0, 60, 899, 901, -901, -60]), min_size=1, max_size=4),
+)
+def test_a_remembered_form_gives_what_a_fresh_parse_gives(head, signatures, amz_date, skews):
+    # check_form remembers forms found valid (all but the signature's value and the time): after
+    # any earlier requests, each request gets the result or the error a fresh parse gives it.
+    for signature, skew in zip(signatures * len(skews), skews * len(signatures)):
+        headers = {"authorization": f"{head}, Signature={signature}", "host": "h"}
+        if amz_date is not None:
+            headers["x-amz-date"] = amz_date
+        now = 1735689600.0 + skew
+        remembered = _outcome(headers, now)
+        forms, dates = dict(auth._FORMS), dict(auth._AMZ_DATES)
+        auth._FORMS.clear()
+        auth._AMZ_DATES.clear()
+        assert _outcome(headers, now) == remembered
+        auth._FORMS.update(forms)
+        auth._AMZ_DATES.update(dates)
