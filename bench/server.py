@@ -318,27 +318,46 @@ def rss_mb(pid):
     return None if rss is None else round(rss / 2**20, 1)
 
 
-def paired_rounds(port, floor_port, requests, args):
+def _quantiles(xs):
+    """min / p25 / median / p75 / max of a few numbers (nearest rank)."""
+    xs = sorted(xs)
+    pick = lambda q: xs[min(len(xs) - 1, int(q * len(xs)))]  # noqa: E731
+    return {"min": xs[0], "p25": pick(0.25), "median": pick(0.5), "p75": pick(0.75), "max": xs[-1]}
+
+
+def paired_rounds(port, floor_port, requests, args, pids=None):
     """GetItem and the do-nothing floor at one connection, alternating in short rounds.
 
     The latency ratio is the target; on a shared machine the load moves between
     two long measurements, so each round measures both back to back and the
-    report keeps the median of the per-round ratios.
+    report keeps the median of the per-round ratios (and their spread), and the
+    servers' CPU per request in the same rounds (``pids``: {"floor": pid, "GetItem": pid}).
     """
     seconds = max(0.5, args.seconds / 2)
     rounds = []
     for _ in range(args.rounds):
         pair = {}
         for name, p in (("floor", floor_port), ("GetItem", port)):
+            pid = (pids or {}).get(name)
+            cpu0 = cpu_seconds(pid) if pid else None
             lat, ops, _ = run_clients(_raw_worker, lambda k, p=p: (p, requests, seconds, args.max_ops, k), 1, seconds)
             pair[name] = summarize(lat, ops)["p50_us"]
+            if pid:
+                pair[name + "_cpu_us"] = per_request(cpu0, cpu_seconds(pid), len(lat))
         pair["ratio"] = round(pair["GetItem"] / pair["floor"], 2)
         rounds.append(pair)
-        print(f"pair  c=1: floor p50 {pair['floor']} us, GetItem p50 {pair['GetItem']} us, ratio {pair['ratio']}",
-              flush=True)
+        print(f"pair  c=1: floor p50 {pair['floor']} us, GetItem p50 {pair['GetItem']} us, ratio {pair['ratio']}"
+              + (f"; server CPU/req floor {pair.get('floor_cpu_us')} us, GetItem {pair.get('GetItem_cpu_us')} us"
+                 if pids else ""), flush=True)
     median = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
-    return {"rounds": rounds, "floor_p50_us": median([r["floor"] for r in rounds]),
-            "getitem_p50_us": median([r["GetItem"] for r in rounds]), "ratio": median([r["ratio"] for r in rounds])}
+    out = {"rounds": rounds, "floor_p50_us": median([r["floor"] for r in rounds]),
+           "getitem_p50_us": median([r["GetItem"] for r in rounds]), "ratio": median([r["ratio"] for r in rounds]),
+           "ratio_spread": _quantiles([r["ratio"] for r in rounds])}
+    for name in ("floor", "GetItem"):
+        cpus = [r[name + "_cpu_us"] for r in rounds if r.get(name + "_cpu_us") is not None]
+        if cpus:
+            out[name + "_cpu_us"] = median(cpus)
+    return out
 
 
 def main(argv=None):
@@ -403,7 +422,8 @@ def main(argv=None):
             print(f"raw   floor    c={c}: {raw[f'floor c={c}']}", flush=True)
         report["raw_http"] = raw
         if 1 in levels and args.rounds:
-            report["paired_c1"] = paired_rounds(port, floor_port, requests["GetItem"], args)
+            report["paired_c1"] = paired_rounds(port, floor_port, requests["GetItem"], args,
+                                                {"floor": floor_proc.pid, "GetItem": proc.pid})
 
         if not args.no_boto3:
             b3 = {}
@@ -478,7 +498,10 @@ def render(r):
         pc = r["paired_c1"]
         lines += ["", f"GetItem vs floor at c=1, {len(pc['rounds'])} alternating rounds (median): floor p50 "
                       f"{pc['floor_p50_us']} us, GetItem p50 {pc['getitem_p50_us']} us, ratio {pc['ratio']} "
-                      f"(per round: {', '.join(str(x['ratio']) for x in pc['rounds'])})"]
+                      f"(per round: {', '.join(str(x['ratio']) for x in pc['rounds'])}; spread {pc['ratio_spread']})"]
+        if "GetItem_cpu_us" in pc:
+            lines += [f"server CPU per request in those rounds (median): floor {pc.get('floor_cpu_us')} us, "
+                      f"GetItem {pc['GetItem_cpu_us']} us"]
     if "per_call_getitem" in r:
         lines += ["", f"per-call GetItem through boto3 (us): {r['per_call_getitem']}"]
     lines += [f"start-up to first answer: {r['startup_ms']} ms; idle RSS {r['idle_rss_mb']} MB; "
