@@ -391,8 +391,9 @@ def check_form(headers, now, max_skew=MAX_SKEW_SECONDS):
     auth = headers.get("authorization", "").strip()
     # The signature is the last parameter (as every SDK writes it): the rest of the header decides
     # the other checks, and only the expiry can fail for a form already found valid.  A signature
-    # without "," is read as the whole text after "Signature=", exactly as the full parse reads it.
+    # without "," is read as the text after "Signature=", stripped, exactly as the full parse reads it.
     head, sep, signature = auth.rpartition(", Signature=")
+    signature = signature.strip()           # as the full parse reads the parameter's value
     if sep and signature and "," not in signature:
         key = (head, headers.get("x-amz-date"), headers.get("date"))
         known = _FORMS.get(key)
@@ -418,6 +419,7 @@ def _remembered(headers, now, max_skew):
     if auth is None:
         return None
     head, sep, signature = auth.strip().rpartition(", Signature=")
+    signature = signature.strip()
     if not sep or not signature or "," in signature:
         return None
     known = _FORMS.get((head, headers.get("x-amz-date"), headers.get("date")))

@@ -336,3 +336,15 @@ def test_a_remembered_form_gives_what_a_fresh_parse_gives(head, signatures, amz_
         assert _outcome(headers, now) == remembered
         auth._FORMS.update(forms)
         auth._AMZ_DATES.update(dates)
+
+
+def test_a_signature_after_spaces_is_read_stripped_when_its_form_is_remembered():
+    # hypothesis found it: "Signature= 0" is the signature "0", remembered form or not
+    head = "AWS4-HMAC-SHA256 Credential=AK/20250101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date"
+    headers = {"authorization": f"{head}, Signature=0", "host": "h", "x-amz-date": "20250101T000000Z"}
+    assert auth.check_form(headers, 1735689600.0).signature == "0"
+    headers["authorization"] = f"{head}, Signature= 1"
+    assert auth.check_form(headers, 1735689600.0).signature == "1"
+    headers["authorization"] = f"{head}, Signature= "
+    with pytest.raises(auth.IncompleteSignatureException):
+        auth.check_form(headers, 1735689600.0)
