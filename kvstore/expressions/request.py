@@ -37,7 +37,7 @@ from kvstore.expressions.templates import TEMPLATES, instantiator, remember, sto
 from kvstore.expressions.update import bind_update
 from kvstore.expressions.validate import Binder, PathTree, check_condition, check_projection, check_update
 
-__all__ = ["compile_request", "clear_cache"]
+__all__ = ["compile_request", "prepare", "clear_cache"]
 
 _STR_TYPES = frozenset((str,))
 _MAP = object()
@@ -96,6 +96,18 @@ def compile_request(operation, condition=None, filter=None, key_condition=None, 
     if key is not None and storable(condition, filter, key_condition, update, projection, names):
         remember(key, instantiate)
     return instantiate(vals if key is not None else tuple(values.values()) if values else ())
+
+
+def prepare(operation, condition=None, filter=None, key_condition=None, update=None,  # noqa: A002
+            projection=None, names=None, values=None):
+    """``instantiate(vals) -> Compiled`` of this request's shape, for a caller that keeps its own plan
+    per shape (a prepared Query or Scan, :mod:`kvstore.operations.read_plans`).
+
+    Raises the shape's first error as :func:`compile_request` does.  ``instantiate`` re-runs the
+    checks that look inside values, in order, and returns None when a set's member type differs
+    from the shape's (the caller then takes :func:`compile_request`).
+    """
+    return _template(operation, condition, filter, key_condition, update, projection, names, values)
 
 
 def clear_cache():

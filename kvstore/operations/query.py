@@ -6,6 +6,8 @@ filter may not use the queried key attributes.
 """
 
 from kvstore.errors import ValidationException
+from kvstore.expressions.key_condition import ResolvedKeyCondition
+from kvstore.operations import read_plans
 from kvstore.operations.common import check_request, get_table
 from kvstore.operations.reading import (
     Source, check_consistent_read, check_limit, collect, compile_read, resolve_select, start_key,
@@ -24,7 +26,27 @@ def check_members(request):
 
 
 def run(engine, request, key_filter=False):
-    """``key_filter``: let the filter read key attributes (a PartiQL WHERE names them freely)."""
+    """``key_filter``: let the filter read key attributes (a PartiQL WHERE names them freely).
+
+    A request of a shape seen before runs its prepared plan (:mod:`kvstore.operations.read_plans`);
+    the first of a shape, and anything a plan leaves out, runs :func:`reference`, which leaves one.
+    """
+    shape = read_plans.shape_key(engine, "Query", request, key_filter)
+    if shape is None:
+        return reference(engine, request, key_filter)
+    plan = read_plans.PLANS.get(shape)
+    if plan is not None:
+        response = plan.run(engine, request)
+        if response is not None:
+            return response
+    response = reference(engine, request, key_filter)
+    if read_plans.stale(plan, engine):
+        read_plans.build_query(shape, engine, request, key_filter)
+    return response
+
+
+def reference(engine, request, key_filter=False):
+    """The Query, every check in DynamoDB's order: the reference every prepared plan agrees with."""
     check_members(request)
     limit = check_limit(request, "Query")
     key_condition, filter_, projection = compile_read(request, "Query")
@@ -46,32 +68,43 @@ def run(engine, request, key_filter=False):
                 member = "QueryFilter" if request.get("QueryFilter") is not None else "Filter Expression"
                 raise ValidationException(
                     f"{member} can only contain non-primary key attributes: Primary key attribute: {name}")
+    forward = request.get("ScanIndexForward", True) is not False
     if schema.composite:
         lo, lo_inc, hi, hi_inc = key.bounds(schema)
+        esk = start_key(request, source)
+        if esk is not None:
+            key.check_start_key(schema, esk)
+            lo, lo_inc, hi, hi_inc = _after(source.row_key_of(esk), forward, lo, lo_inc, hi, hi_inc)
+        bounds = (lo, lo_inc, hi, hi_inc, not forward, _chunk(limit))
     else:
-        lo, lo_inc, hi, hi_inc = schema.range_bounds(key.hash_value, key.range_op, key.range_values)
-    forward = request.get("ScanIndexForward", True) is not False
+        bounds = page_bounds(request, source, schema, key.hash_value, key.range_op, key.range_values, forward, limit)
+    if engine.capacity is not None:
+        source.meter(engine.capacity, bounds[0] if source.index is None else None)
+    return collect(request, source, bounds, filter_, projection, select, limit)
+
+
+def page_bounds(request, source, schema, hash_value, range_op, range_values, forward, limit):
+    """``read_page``'s bounds of a Query on a single-attribute key whose key values passed their checks,
+    after the request's ExclusiveStartKey (checked here)."""
+    lo, lo_inc, hi, hi_inc = schema.range_bounds(hash_value, range_op, range_values)
     esk = start_key(request, source)
-    if esk is not None and schema.composite:
-        key.check_start_key(schema, esk)
-    elif esk is not None:
+    if esk is not None:
         # A table without a sort key holds one item per partition: the
         # LastEvaluatedKey it returns is accepted back and the next page is empty.
-        if esk[schema.hash_name] != key.hash_value:
+        if esk[schema.hash_name] != hash_value:
             raise ValidationException(
                 "The provided starting key is outside query boundaries based on provided conditions")
-        if schema.range_name is not None and not key.matches_range(esk[schema.range_name]):
+        if schema.range_name is not None and not ResolvedKeyCondition(
+                hash_value, range_op, range_values, ()).matches_range(esk[schema.range_name]):
             raise ValidationException("The provided starting key does not match the range key predicate")
-    if esk is not None:
-        start = source.row_key_of(esk)
-        if forward:
-            lo, lo_inc = start, False
-        else:
-            hi, hi_inc = start, False
-    if engine.capacity is not None:
-        source.meter(engine.capacity, lo if source.index is None else None)
-    return collect(request, source, (lo, lo_inc, hi, hi_inc, not forward, _chunk(limit)), filter_, projection,
-                   select, limit)
+        lo, lo_inc, hi, hi_inc = _after(source.row_key_of(esk), forward, lo, lo_inc, hi, hi_inc)
+    return lo, lo_inc, hi, hi_inc, not forward, _chunk(limit)
+
+
+def _after(start, forward, lo, lo_inc, hi, hi_inc):
+    if forward:
+        return start, False, hi, hi_inc
+    return lo, lo_inc, start, False
 
 
 def _chunk(limit):

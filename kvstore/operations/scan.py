@@ -7,6 +7,7 @@ table, and each resumes from its own LastEvaluatedKey.
 """
 
 from kvstore.errors import ValidationException, constraint_error
+from kvstore.operations import read_plans
 from kvstore.operations.common import check_request, get_table
 from kvstore.operations.reading import (
     Source, check_consistent_read, check_limit, collect, compile_read, resolve_select, start_key,
@@ -58,6 +59,24 @@ def check_members(request):
 
 
 def run(engine, request):
+    """A request of a shape seen before runs its prepared plan (:mod:`kvstore.operations.read_plans`);
+    the first of a shape, and anything a plan leaves out, runs :func:`reference`, which leaves one."""
+    shape = read_plans.shape_key(engine, "Scan", request)
+    if shape is None:
+        return reference(engine, request)
+    plan = read_plans.PLANS.get(shape)
+    if plan is not None:
+        response = plan.run(engine, request)
+        if response is not None:
+            return response
+    response = reference(engine, request)
+    if read_plans.stale(plan, engine):
+        read_plans.build_scan(shape, engine, request)
+    return response
+
+
+def reference(engine, request):
+    """The Scan, every check in DynamoDB's order: the reference every prepared plan agrees with."""
     check_members(request)
     limit = check_limit(request, "Scan")
     segment, total = check_segments(request)
