@@ -15,17 +15,25 @@ import subprocess
 import sys
 from decimal import Decimal
 
-OPS = ("get", "query_10", "query_10_filter", "scan_100")
+OPS = ("get", "query_10", "query_10_filter", "scan_100", "gsi_query_10", "batch_get_10")
 
 
-def _table():
+def _table(gsi=False):
+    """The bench table; with ``gsi``, the harness's GSI ``by_group`` (grp) too (only the GSI query
+    has it, so the other operations run on the table they always did)."""
     import kvstore
 
     db = kvstore.open(":memory:")
+    extra = {}
+    definitions = [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}]
+    if gsi:
+        definitions.append({"AttributeName": "grp", "AttributeType": "S"})
+        extra["GlobalSecondaryIndexes"] = [{"IndexName": "by_group",
+                                            "KeySchema": [{"AttributeName": "grp", "KeyType": "HASH"}],
+                                            "Projection": {"ProjectionType": "ALL"}}]
     db.create_table(TableName="items", BillingMode="PAY_PER_REQUEST",
                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                          {"AttributeName": "sk", "AttributeType": "S"}])
+                    AttributeDefinitions=definitions, **extra)
     table = db.Table("items")
     for p in range(5):
         for s in range(60):
@@ -46,11 +54,18 @@ def _operation(name, table):
                                    Limit=10)
     if name == "scan_100":
         return lambda: table.scan(Limit=100)
+    if name == "gsi_query_10":
+        return lambda: table.query(IndexName="by_group", KeyConditionExpression="grp = :g",
+                                   ExpressionAttributeValues={":g": "g3"}, Limit=10)
+    if name == "batch_get_10":
+        db = table._db
+        keys = [{"pk": "p00000003", "sk": f"s{s:04d}"} for s in range(20, 30)]
+        return lambda: db.batch_get_item(RequestItems={"items": {"Keys": keys}})
     raise ValueError(name)
 
 
 def _child(name, calls):
-    f = _operation(name, _table())
+    f = _operation(name, _table(gsi=name.startswith("gsi")))
     for _ in range(50):
         f()
     for _ in range(calls):

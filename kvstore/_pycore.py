@@ -59,7 +59,8 @@ __all__ = [
     "encode_number", "key_bytes", "hash_component", "storage_key", "partition_prefix",
     "delimited_sort_component", "index_key", "composite_index_key", "sort_bound", "pack_item", "unpack_item",
     "item_size", "packed_item_size", "from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",
-    "json_needs_stdlib", "request_row_key", "take_forward", "take_reverse", "read_page",
+    "json_needs_stdlib", "request_row_key", "take_forward", "take_reverse", "read_page", "read_shape",
+    "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
 ]
 
@@ -460,3 +461,111 @@ def json_needs_stdlib(data):
         elif first != 0x22 or match.end() - match.start() == 1:
             return True               # 19 digits, or a string that does not end
     return False
+
+
+# ------------------------------------------------------------------ prepared Query and Scan plans
+
+#: members whose value is part of a read's shape (exact str or bool values only)
+_SHAPE_MEMBERS = frozenset(("TableName", "IndexName", "KeyConditionExpression", "FilterExpression",
+                            "ProjectionExpression", "Select", "ScanIndexForward", "ConsistentRead",
+                            "ReturnConsumedCapacity"))
+#: members whose value each request brings (their presence is part of the shape)
+_VALUE_MEMBERS = frozenset(("Limit", "ExclusiveStartKey", "ExpressionAttributeValues", "ExpressionAttributeNames"))
+_STR = frozenset((str,))
+
+
+def read_shape(prefix, request):
+    """The shape key of a Query or Scan ``request`` (a dict), ``prefix`` (a tuple) first; None when it
+    has a member outside those a prepared plan covers or a value of an unusual class.
+
+    The shape (``kvstore.operations.read_plans``): in the request's member order, each member's name,
+    followed by its value for the members of ``_SHAPE_MEMBERS`` (only ``str`` and ``bool`` values);
+    then the ExpressionAttributeNames items (a dict of str to str) when present; then the
+    ExpressionAttributeValues placeholders (str) and the classes of their values when present.
+    """
+    key = list(prefix)
+    append = key.append
+    for member, value in request.items():
+        if member in _VALUE_MEMBERS:
+            append(member)
+        elif member in _SHAPE_MEMBERS and (value.__class__ is str or value.__class__ is bool):
+            append(member)
+            append(value)
+        else:
+            return None
+    names = request.get("ExpressionAttributeNames")
+    if names is not None:
+        if (names.__class__ is not dict or not _STR.issuperset(map(type, names))
+                or not _STR.issuperset(map(type, names.values()))):
+            return None
+        append(tuple(names.items()))
+    values = request.get("ExpressionAttributeValues")
+    if values is not None:
+        if values.__class__ is not dict or not _STR.issuperset(map(type, values)):
+            return None
+        append(tuple(values))
+        append(tuple(map(type, values.values())))
+    return tuple(key)
+
+
+def _successor(prefix):
+    stripped = prefix.rstrip(b"\xff")
+    if not stripped:
+        return None
+    return stripped[:-1] + bytes([stripped[-1] + 1])
+
+
+def _short_key(value, tag, most):
+    """Whether ``value`` is of key type ``tag`` and, for S and B, not empty and surely at most ``most``
+    bytes (a string of at most most/4 characters; longer ones are left to the caller)."""
+    t = type(value)
+    if t is not _KEY_TYPES.get(tag):
+        return False
+    if t is str:
+        return 0 < len(value) <= most // 4
+    if t is Binary:
+        return type(value.value) is bytes and 0 < len(value.value) <= most
+    return True
+
+
+def query_bounds(hash_value, hash_tag, op, values, range_tag, delimited):
+    """``(lo, lo_inclusive, hi, hi_inclusive)`` row-key bounds of a Query on a single-attribute key,
+    when its key values are plainly valid, else None (the caller's reference then finds the error).
+
+    Plainly valid: ``hash_value`` of ``hash_tag``'s type (``"S"``, ``"N"``, ``"B"``), an S or B one
+    not empty and at most 512 characters / 2048 bytes; each of ``values`` (the sort-key condition's,
+    ``op`` None, EQ, LT, LE, GT, GE, BETWEEN or BEGINS_WITH) of ``range_tag``'s type, S or B not empty
+    and at most 256 characters / 1024 bytes.  The bounds are ``KeySchema.range_bounds``'s
+    (``kvstore.engine.schema``): ``delimited`` for an index, whose sort component is followed by
+    the table key.
+    """
+    if not _short_key(hash_value, hash_tag, _MAX_HASH_KEY):
+        return None
+    for v in values:
+        if not _short_key(v, range_tag, _MAX_RANGE_KEY):
+            return None
+    prefix = partition_prefix(hash_value)
+    end = _successor(prefix)
+    if op is None:
+        return prefix, True, end, False
+    if op == "BEGINS_WITH":
+        raw = key_bytes(values[0])
+        start = prefix + (raw.replace(b"\x00", b"\x00\xff") if delimited else raw)
+        return start, True, _successor(start) or end, False
+    if op == "BETWEEN":
+        lo, hi = prefix + sort_bound(values[0], delimited), prefix + sort_bound(values[1], delimited)
+        return lo, True, (_successor(hi) or end) if delimited else hi, not delimited
+    bound = prefix + sort_bound(values[0], delimited)
+    if op == "EQ":
+        return bound, True, (_successor(bound) or end) if delimited else bound, not delimited
+    if op == "LT":
+        return prefix, True, bound, False
+    if op == "LE":
+        return prefix, True, (_successor(bound) or end) if delimited else bound, not delimited
+    if op == "GT":
+        if delimited:
+            return _successor(bound), True, end, False
+        return bound, False, end, False
+    if op == "GE":
+        return bound, True, end, False
+    return None

@@ -140,3 +140,65 @@ def test_read_page_agrees(rows, removed, partitions, load, lo, lo_inc, hi, hi_in
         break
     assert found == walked and read_bytes == total
     assert stopped == (len(walked) == limit or total >= page_size)
+
+
+# ------------------------------------------------------------------ prepared Query and Scan plans
+
+members = st.sampled_from(["TableName", "IndexName", "KeyConditionExpression", "FilterExpression",
+                           "ProjectionExpression", "Select", "ScanIndexForward", "ConsistentRead",
+                           "ReturnConsumedCapacity", "Limit", "ExclusiveStartKey", "ExpressionAttributeValues",
+                           "ExpressionAttributeNames", "KeyConditions", "Segment", "AttributesToGet"])
+member_values = st.one_of(st.text(max_size=5), st.booleans(), st.none(), st.integers(), key_values,
+                          st.dictionaries(st.one_of(st.text(max_size=3), st.integers()),
+                                          st.one_of(st.text(max_size=3), key_values), max_size=3))
+
+
+@needs_ccore
+@relaxed
+@given(st.dictionaries(members, member_values, max_size=8), st.one_of(st.just(()), st.tuples(st.integers())))
+@example({"TableName": "t", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": "a"}}, (1,))
+@example({"TableName": "t", "ExpressionAttributeNames": {"#a": "a"}, "Limit": 3}, ())
+@example({"TableName": "t", "ExpressionAttributeNames": {"#a": 1}}, ())
+def test_read_shape_agrees(request, prefix):
+    expected = pycore.read_shape(prefix, request)
+    assert ccore.read_shape(prefix, request) == expected
+    if expected is not None:
+        assert expected[:len(prefix)] == prefix and hash(expected) is not None
+
+
+@pytest.mark.parametrize("core", CORES)
+def test_read_shape_tells_shapes_apart(core):
+    base = {"TableName": "t", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": "a"}}
+    shape = core.read_shape((), base)
+    assert core.read_shape((), {**base, "ExpressionAttributeValues": {":p": "b"}}) == shape     # values: no
+    for other in ({**base, "ExpressionAttributeValues": {":p": number("1")}}, {**base, "Limit": 1},
+                  {**base, "ScanIndexForward": False}, {**base, "TableName": "u"},
+                  {**base, "ExpressionAttributeNames": {"#p": "pk"}}):
+        assert core.read_shape((), other) != shape
+    for unplanned in ({**base, "KeyConditions": {}}, {**base, "ScanIndexForward": 0}, {**base, "Segment": 0},
+                      {**base, "ExpressionAttributeValues": {1: "a"}}):
+        assert core.read_shape((), unplanned) is None
+
+
+bound_values = st.one_of(st.text(max_size=6), st.text(min_size=250, max_size=260),
+                         st.integers(-10**6, 10**6).map(number), st.binary(max_size=6).map(Binary),
+                         st.binary(min_size=1020, max_size=1030).map(Binary), st.just("a\x00b"),
+                         st.just(Binary(b"\x00\xff")), st.none())
+key_tags = st.sampled_from(["S", "N", "B"])
+operators = st.sampled_from([None, "EQ", "LT", "LE", "GT", "GE", "BETWEEN", "BEGINS_WITH"])
+
+
+@needs_ccore
+@relaxed
+@given(bound_values, key_tags, operators, bound_values, bound_values, key_tags, st.booleans())
+@example("a", "S", "GT", "\xff", None, "S", True)
+@example("a", "S", "BEGINS_WITH", "a\x00", None, "S", True)
+def test_query_bounds_agrees_with_the_key_schema(hash_value, hash_tag, op, v1, v2, range_tag, delimited):
+    from kvstore.engine.schema import KeySchema
+
+    values = () if op is None else (v1, v2) if op == "BETWEEN" else (v1,)
+    expected = pycore.query_bounds(hash_value, hash_tag, op, values, range_tag, delimited)
+    assert ccore.query_bounds(hash_value, hash_tag, op, values, range_tag, delimited) == expected
+    if expected is not None:
+        schema = KeySchema("h", hash_tag, "r", range_tag, delimited)
+        assert expected == schema.range_bounds(hash_value, op, values)

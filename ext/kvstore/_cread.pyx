@@ -15,7 +15,7 @@ from libc.string cimport memcmp, memcpy
 
 from kvstore._capi cimport *
 from kvstore._cvalues cimport *
-from kvstore._ckeys cimport _crc32, _raw
+from kvstore._ckeys cimport _crc32, _raw, _prefixed
 from kvstore._citems cimport _unpack_bytes
 
 from decimal import Decimal as _Decimal
@@ -319,3 +319,113 @@ def read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, 
                 plo, plo_inc = batch[len(batch) - 1], False
         p += step
     return found, read_bytes, False
+
+
+# ------------------------------------------------------------------ prepared Query and Scan plans
+
+cdef frozenset _SHAPE_MEMBERS = _ref._SHAPE_MEMBERS
+cdef frozenset _VALUE_MEMBERS = _ref._VALUE_MEMBERS
+
+
+def read_shape(tuple prefix, request):
+    """The shape key of a Query or Scan request, or None (see ``kvstore._pycore``)."""
+    cdef list key
+    if type(request) is not dict:
+        return _ref.read_shape(prefix, request)
+    key = list(prefix)
+    for member, value in (<dict>request).items():
+        if member in _VALUE_MEMBERS:
+            key.append(member)
+        elif member in _SHAPE_MEMBERS and (type(value) is str or type(value) is bool):
+            key.append(member)
+            key.append(value)
+        else:
+            return None
+    names = (<dict>request).get("ExpressionAttributeNames")
+    if names is not None:
+        if type(names) is not dict:
+            return None
+        for k, v in (<dict>names).items():
+            if type(k) is not str or type(v) is not str:
+                return None
+        key.append(tuple((<dict>names).items()))
+    values = (<dict>request).get("ExpressionAttributeValues")
+    if values is not None:
+        if type(values) is not dict:
+            return None
+        placeholders = []
+        classes = []
+        for k, v in (<dict>values).items():
+            if type(k) is not str:
+                return None
+            placeholders.append(k)
+            classes.append(type(v))
+        key.append(tuple(placeholders))
+        key.append(tuple(classes))
+    return tuple(key)
+
+
+cdef inline bint _short_key(object value, object tag, Py_ssize_t most):
+    t = type(value)
+    if t is not _tag_type(tag):
+        return False
+    if t is str:
+        return 0 < PyUnicode_GET_LENGTH(value) <= most // 4
+    if t is Binary:
+        raw = value.value
+        return type(raw) is bytes and 0 < PyBytes_GET_SIZE(raw) <= most
+    return True
+
+
+cdef object _successor(bytes prefix):
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(prefix)
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(prefix)
+    while n > 0 and p[n - 1] == 0xFF:
+        n -= 1
+    if n == 0:
+        return None
+    result = PyBytes_FromStringAndSize(<const char*>p, n)
+    (<unsigned char*>PyBytes_AS_STRING(result))[n - 1] += 1
+    return result
+
+
+def query_bounds(hash_value, hash_tag, op, values, range_tag, bint delimited):
+    """Row-key bounds of a Query whose key values are plainly valid, else None (see ``kvstore._pycore``)."""
+    if not _short_key(hash_value, hash_tag, _max_hash_key):
+        return None
+    for v in values:
+        if not _short_key(v, range_tag, _max_range_key):
+            return None
+    try:
+        prefix = _prefixed(hash_value, None, False, None)
+        end = _successor(prefix)
+        if op is None:
+            return prefix, True, end, False
+        if op == "BEGINS_WITH":
+            if type(values[0]) is Decimal:      # (a KeyConditionExpression never has it: the reference)
+                return _ref.query_bounds(hash_value, hash_tag, op, values, range_tag, delimited)
+            if delimited:
+                start = _prefixed(hash_value, values[0], True, None)[:-2]      # no terminator: a prefix
+            else:
+                start = _prefixed(hash_value, values[0], False, None)
+            return start, True, _successor(start) or end, False
+        if op == "BETWEEN":
+            lo = _prefixed(hash_value, values[0], delimited, None)
+            hi = _prefixed(hash_value, values[1], delimited, None)
+            return lo, True, (_successor(hi) or end) if delimited else hi, not delimited
+        bound = _prefixed(hash_value, values[0], delimited, None)
+        if op == "EQ":
+            return bound, True, (_successor(bound) or end) if delimited else bound, not delimited
+        if op == "LT":
+            return prefix, True, bound, False
+        if op == "LE":
+            return prefix, True, (_successor(bound) or end) if delimited else bound, not delimited
+        if op == "GT":
+            if delimited:
+                return _successor(bound), True, end, False
+            return bound, False, end, False
+        if op == "GE":
+            return bound, True, end, False
+        return None
+    except Exception:
+        return _ref.query_bounds(hash_value, hash_tag, op, values, range_tag, delimited)

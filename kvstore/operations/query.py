@@ -75,7 +75,7 @@ def reference(engine, request, key_filter=False):
         if esk is not None:
             key.check_start_key(schema, esk)
             lo, lo_inc, hi, hi_inc = _after(source.row_key_of(esk), forward, lo, lo_inc, hi, hi_inc)
-        bounds = (lo, lo_inc, hi, hi_inc, not forward, _chunk(limit))
+        bounds = (lo, lo_inc, hi, hi_inc, not forward, chunk(limit))
     else:
         bounds = page_bounds(request, source, schema, key.hash_value, key.range_op, key.range_values, forward, limit)
     if engine.capacity is not None:
@@ -83,10 +83,11 @@ def reference(engine, request, key_filter=False):
     return collect(request, source, bounds, filter_, projection, select, limit)
 
 
-def page_bounds(request, source, schema, hash_value, range_op, range_values, forward, limit):
-    """``read_page``'s bounds of a Query on a single-attribute key whose key values passed their checks,
-    after the request's ExclusiveStartKey (checked here)."""
-    lo, lo_inc, hi, hi_inc = schema.range_bounds(hash_value, range_op, range_values)
+def page_bounds(request, source, schema, hash_value, range_op, range_values, forward, limit, bounds=None):
+    """``read_page``'s bounds of a Query on a single-attribute key whose key values passed their checks
+    (``bounds``: their row-key bounds when already known), after the request's ExclusiveStartKey
+    (checked here)."""
+    lo, lo_inc, hi, hi_inc = bounds or schema.range_bounds(hash_value, range_op, range_values)
     esk = start_key(request, source)
     if esk is not None:
         # A table without a sort key holds one item per partition: the
@@ -98,7 +99,7 @@ def page_bounds(request, source, schema, hash_value, range_op, range_values, for
                 hash_value, range_op, range_values, ()).matches_range(esk[schema.range_name]):
             raise ValidationException("The provided starting key does not match the range key predicate")
         lo, lo_inc, hi, hi_inc = _after(source.row_key_of(esk), forward, lo, lo_inc, hi, hi_inc)
-    return lo, lo_inc, hi, hi_inc, not forward, _chunk(limit)
+    return lo, lo_inc, hi, hi_inc, not forward, chunk(limit)
 
 
 def _after(start, forward, lo, lo_inc, hi, hi_inc):
@@ -107,6 +108,6 @@ def _after(start, forward, lo, lo_inc, hi, hi_inc):
     return lo, lo_inc, start, False
 
 
-def _chunk(limit):
+def chunk(limit):
     """Keys to take per lock hold: a small Query (Limit 10) should not copy more than it needs."""
     return 128 if limit is None else max(1, min(limit + 1, 128))

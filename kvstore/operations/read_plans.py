@@ -26,14 +26,11 @@ place).  Under enforced capacity (``engine.capacity``) every request takes the
 reference path.
 """
 
-from decimal import Decimal
-
-from kvstore import limits
+from kvstore import _core
 from kvstore.errors import DynamoDBError
 from kvstore.expressions.request import prepare
 from kvstore.operations import query as _query
-from kvstore.operations.reading import Source, collect, resolve_select, start_key
-from kvstore.types import Binary
+from kvstore.operations.reading import Source, plain_page, collect, resolve_select, start_key
 
 __all__ = ["PLANS", "shape_key", "clear", "build_query", "build_scan"]
 
@@ -41,42 +38,14 @@ __all__ = ["PLANS", "shape_key", "clear", "build_query", "build_scan"]
 PLANS = {}
 SIZE = 1024
 
-#: members whose value is part of the shape (exact str or bool values only)
-_SHAPE_MEMBERS = frozenset(("TableName", "IndexName", "KeyConditionExpression", "FilterExpression",
-                            "ProjectionExpression", "Select", "ScanIndexForward", "ConsistentRead",
-                            "ReturnConsumedCapacity"))
-#: members whose value each request brings (their presence is part of the shape)
-_VALUE_MEMBERS = frozenset(("Limit", "ExclusiveStartKey", "ExpressionAttributeValues", "ExpressionAttributeNames"))
-_STR = frozenset((str,))
 _NO_VALUES = ()
 
 
 def shape_key(engine, operation, request, flag=False):
-    """The shape of a Query or Scan request, or None when it has a member a plan does not cover
-    (legacy parameters, Segment, unusual value types: those always take the reference path)."""
-    key = [id(engine), operation, flag]
-    append = key.append
-    for member, value in request.items():
-        if member in _VALUE_MEMBERS:
-            append(member)
-        elif member in _SHAPE_MEMBERS and (value.__class__ is str or value.__class__ is bool):
-            append(member)
-            append(value)
-        else:
-            return None
-    names = request.get("ExpressionAttributeNames")
-    if names is not None:
-        if (names.__class__ is not dict or not _STR.issuperset(map(type, names))
-                or not _STR.issuperset(map(type, names.values()))):
-            return None
-        append(tuple(names.items()))
-    values = request.get("ExpressionAttributeValues")
-    if values is not None:
-        if values.__class__ is not dict or not _STR.issuperset(map(type, values)):
-            return None
-        append(tuple(values))
-        append(tuple(map(type, values.values())))
-    return tuple(key)
+    """The shape of a Query or Scan request (``kvstore._core.read_shape``), or None when it has a member
+    a plan does not cover (legacy parameters, Segment, unusual value types: those always take the
+    reference path)."""
+    return _core.read_shape((id(engine), operation, flag), request)
 
 
 def clear():
@@ -104,7 +73,7 @@ def _instantiate(request, operation):
 
 
 class _Plan:
-    __slots__ = ("table_name", "table", "index", "source", "instantiate", "select", "limit_operation")
+    __slots__ = ("table_name", "table", "index", "source", "instantiate", "select", "plain")
 
     def __init__(self, engine, request, operation):
         self.table_name = request["TableName"]
@@ -114,6 +83,10 @@ class _Plan:
         self.instantiate = _instantiate(request, operation)
         compiled = self.instantiate(_values(request))
         self.select = resolve_select(request, self.source, compiled.projection)
+        # whole items as stored (collect's plain page) unless COUNT or an LSI read through to the table
+        self.plain = self.select != "COUNT" and not (
+            self.index is not None and not self.index.projects_all and not self.source.is_gsi
+            and self.select == "ALL_ATTRIBUTES")
 
     def _compiled(self, engine, request):
         """This request's compiled expressions, or None when the reference path must take it."""
@@ -141,7 +114,7 @@ def _values(request):
 class QueryPlan(_Plan):
     """A prepared Query on a single-attribute key (a multi-attribute GSI key takes the reference path)."""
 
-    __slots__ = ("hash_name", "hash_class", "range_name", "range_class", "range_op", "forward", "chunk_default",
+    __slots__ = ("hash_name", "hash_type", "range_name", "range_type", "range_op", "delimited", "forward",
                  "schema")
 
     def __init__(self, engine, request, key_filter):
@@ -150,8 +123,8 @@ class QueryPlan(_Plan):
         if schema.composite:
             raise _Unplanned
         self.hash_name, self.range_name = schema.hash_name, schema.range_name
-        self.hash_class = _CLASSES[schema.hash_type]
-        self.range_class = _CLASSES.get(schema.range_type)
+        self.hash_type, self.range_type = schema.hash_type, schema.range_type
+        self.delimited = schema.delimited
         conditions = self.instantiate(_values(request)).key_condition.conditions
         self.range_op = conditions[self.range_name][0] if self.range_name in conditions else None
         self.forward = request.get("ScanIndexForward", True) is not False
@@ -163,22 +136,22 @@ class QueryPlan(_Plan):
             return None
         conditions = compiled.key_condition.conditions
         hash_value = conditions[self.hash_name][1][0]
-        cls = hash_value.__class__
-        if cls is not self.hash_class or (cls is str and not hash_value) or (cls is Binary and not hash_value.value):
-            return None
         op = self.range_op
-        range_values = ()
-        if op is not None:
-            range_values = conditions[self.range_name][1]
-            for v in range_values:
-                cls = v.__class__
-                if cls is not self.range_class or (cls is str and not 0 < len(v) <= _SHORT_RANGE) or (
-                        cls is Binary and not 0 < len(v.value) <= limits.MAX_RANGE_KEY_SIZE):
-                    return None
-        source = self.source
+        range_values = () if op is None else conditions[self.range_name][1]
+        # the key values' checks and the row-key bounds in one core call; None: the reference finds the error
+        bounds = _core.query_bounds(hash_value, self.hash_type, op, range_values, self.range_type, self.delimited)
+        if bounds is None:
+            return None
         limit = request.get("Limit")
-        bounds = _query.page_bounds(request, source, self.schema, hash_value, op, range_values, self.forward, limit)
-        return collect(request, source, bounds, compiled.filter, compiled.projection, self.select, limit)
+        if "ExclusiveStartKey" in request:
+            bounds = _query.page_bounds(request, self.source, self.schema, hash_value, op, range_values,
+                                        self.forward, limit, bounds)
+        else:
+            bounds = (*bounds, not self.forward, _query.chunk(limit))
+        filter_, projection = compiled.filter, compiled.projection
+        if self.plain and filter_ is None and projection is None:
+            return plain_page(request, self.source, bounds, limit)
+        return collect(request, self.source, bounds, filter_, projection, self.select, limit)
 
 
 class ScanPlan(_Plan):
@@ -196,8 +169,11 @@ class ScanPlan(_Plan):
         if esk is not None:
             lo, lo_inc = source.row_key_of(esk), False
         limit = request.get("Limit")
-        return collect(request, source, (lo, lo_inc, None, False, False, 128), compiled.filter,
-                       compiled.projection, self.select, limit)
+        bounds = (lo, lo_inc, None, False, False, 128)
+        filter_, projection = compiled.filter, compiled.projection
+        if self.plain and filter_ is None and projection is None:
+            return plain_page(request, source, bounds, limit)
+        return collect(request, source, bounds, filter_, projection, self.select, limit)
 
 
 class _Unplanned(Exception):
@@ -205,9 +181,6 @@ class _Unplanned(Exception):
 
 
 _CHANGED = (KeyError, DynamoDBError, _Unplanned)
-#: a sort-key string of at most this many characters is within the 1024-byte limit whatever its characters
-_SHORT_RANGE = limits.MAX_RANGE_KEY_SIZE // 4
-_CLASSES = {"S": str, "N": Decimal, "B": Binary}
 
 
 def build_query(shape, engine, request, key_filter):

@@ -17,6 +17,8 @@ class Source:
 
     #: with capacity enforced (kvstore.capacity): ``charge(read_bytes, consistent)`` for the page read
     charge = None
+    #: the LastEvaluatedKey's attribute names, found on first use
+    _names = None
 
     def __init__(self, table, index_name):
         self.table = table
@@ -45,7 +47,10 @@ class Source:
         return names
 
     def last_key(self, item):
-        return {n: item[n] for n in self.key_names()}
+        names = self._names
+        if names is None:       # once per Source: a prepared plan keeps its Source
+            names = self._names = tuple(self.key_names())
+        return {n: item[n] for n in names}
 
     def row_key_of(self, key):
         """Row key (in this source) of an ExclusiveStartKey that passed validation."""
@@ -167,7 +172,7 @@ def collect(request, source, bounds, filter_, projection, select, limit):
                             and not projection.top_level_names <= source.index.projected_names)))
     count_only = select == "COUNT"
     if filter_ is None and projection is None and not fetch_from_table and not count_only:
-        return _plain_page(request, source, bounds, limit)
+        return plain_page(request, source, bounds, limit)
     if fetch_from_table:
         return _fetching_page(request, source, bounds, filter_, projection, select, limit)
     read, sized_bytes, stopped = _read(request, source, bounds, limit)
@@ -231,7 +236,7 @@ def _fetching_page(request, source, bounds, filter_, projection, select, limit):
     return _capacity(response, request, source, sized_bytes)
 
 
-def _plain_page(request, source, bounds, limit):
+def plain_page(request, source, bounds, limit):
     """The common page: whole items, no filter or projection."""
     items, read_bytes, stopped = _read(request, source, bounds, limit)
     response = {"Items": items, "Count": len(items), "ScannedCount": len(items)}
