@@ -77,6 +77,8 @@ class Engine:
         #: ClientRequestToken -> its call, for TransactWriteItems' idempotency window
         self.transaction_tokens = IdempotencyTokens(self.clock, limits.TRANSACTION_TOKEN_TTL_SECONDS)
         self.recovery_report = None
+        #: prepared Query and Scan plans by request shape (kvstore/operations/read_plans.py)
+        self.read_plans = {}
         #: the TTL sweeper (deletes expired items; its counters are read by metrics)
         self.ttl = Sweeper(self)
         #: seconds (of ``clock``) between TTL sweeps, a periodic job of the scheduler; None: only

@@ -31,10 +31,10 @@ def run(engine, request, key_filter=False):
     A request of a shape seen before runs its prepared plan (:mod:`kvstore.operations.read_plans`);
     the first of a shape, and anything a plan leaves out, runs :func:`reference`, which leaves one.
     """
-    shape = read_plans.shape_key(engine, "Query", request, key_filter)
+    shape = read_plans.shape_key("Query", request, key_filter)
     if shape is None:
         return reference(engine, request, key_filter)
-    plan = read_plans.PLANS.get(shape)
+    plan = engine.read_plans.get(shape)
     if plan is not None:
         response = plan.run(engine, request)
         if response is not None:

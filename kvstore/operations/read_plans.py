@@ -6,7 +6,7 @@ placeholders and the classes of their values, Select, ScanIndexForward,
 ConsistentRead, ReturnConsumedCapacity.  Like a prepared statement, the first
 request of a shape that succeeds through the reference path (``query.run`` /
 ``scan.run``, which raise DynamoDB's errors in DynamoDB's order) leaves a plan
-here, keyed by that shape; the next requests of the shape only run what looks
+in the engine (``engine.read_plans``), keyed by that shape; the next requests of the shape only run what looks
 at their values:
 
 * ``Limit`` (an int of at least 1, else the reference path);
@@ -32,31 +32,32 @@ from kvstore.expressions.request import prepare
 from kvstore.operations import query as _query
 from kvstore.operations.reading import Source, plain_page, collect, resolve_select, start_key
 
-__all__ = ["PLANS", "shape_key", "clear", "build_query", "build_scan"]
+__all__ = ["shape_key", "clear", "build_query", "build_scan"]
 
-#: plans by shape key; bounded to :data:`SIZE` entries (cleared when full: shapes are few)
-PLANS = {}
+#: plans an engine keeps (``engine.read_plans``, by shape key): cleared when full, since shapes are few;
+#: the plans live and die with their engine, so a closed database's tables are not held here
 SIZE = 1024
 
 _NO_VALUES = ()
 
 
-def shape_key(engine, operation, request, flag=False):
+def shape_key(operation, request, flag=False):
     """The shape of a Query or Scan request (``kvstore._core.read_shape``), or None when it has a member
     a plan does not cover (legacy parameters, Segment, unusual value types: those always take the
     reference path)."""
-    return _core.read_shape((id(engine), operation, flag), request)
+    return _core.read_shape((operation, flag), request)
 
 
-def clear():
-    """Forget every plan (tests)."""
-    PLANS.clear()
+def clear(engine):
+    """Forget every plan of ``engine`` (tests)."""
+    engine.read_plans.clear()
 
 
-def _remember(shape, plan):
-    if len(PLANS) >= SIZE:
-        PLANS.clear()
-    PLANS[shape] = plan
+def _remember(engine, shape, plan):
+    plans = engine.read_plans
+    if len(plans) >= SIZE:
+        plans.clear()
+    plans[shape] = plan
 
 
 def stale(plan, engine):
@@ -189,7 +190,7 @@ def build_query(shape, engine, request, key_filter):
         plan = QueryPlan(engine, request, key_filter)
     except _CHANGED:            # the table or index went away since the reference read it
         return
-    _remember(shape, plan)
+    _remember(engine, shape, plan)
 
 
 def build_scan(shape, engine, request):
@@ -198,4 +199,4 @@ def build_scan(shape, engine, request):
         plan = ScanPlan(engine, request, "Scan")
     except _CHANGED:
         return
-    _remember(shape, plan)
+    _remember(engine, shape, plan)

@@ -61,10 +61,10 @@ def check_members(request):
 def run(engine, request):
     """A request of a shape seen before runs its prepared plan (:mod:`kvstore.operations.read_plans`);
     the first of a shape, and anything a plan leaves out, runs :func:`reference`, which leaves one."""
-    shape = read_plans.shape_key(engine, "Scan", request)
+    shape = read_plans.shape_key("Scan", request)
     if shape is None:
         return reference(engine, request)
-    plan = read_plans.PLANS.get(shape)
+    plan = engine.read_plans.get(shape)
     if plan is not None:
         response = plan.run(engine, request)
         if response is not None:

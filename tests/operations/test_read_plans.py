@@ -122,7 +122,7 @@ def test_a_prepared_query_agrees_with_the_reference(loaded, request, continue_fr
     engine, table = loaded
     request["TableName"] = table
     first = _valid(request)
-    read_plans.clear()
+    read_plans.clear(engine)
     answer = _outcome(query.run, engine, first)
     assert answer == _outcome(query.reference, engine, first)
     if continue_from_page and answer[0] == "ok" and "LastEvaluatedKey" in answer[1]:
@@ -152,7 +152,7 @@ def test_a_prepared_scan_agrees_with_the_reference(loaded, request, f, g, s, con
     if filter_ is not None:
         request["ExpressionAttributeValues"] = {":f": Decimal(1), ":g": Decimal(2)} if ":g" in filter_ else \
             {":s": "v"} if ":s" in filter_ else {":f": Decimal(1)}
-    read_plans.clear()
+    read_plans.clear(engine)
     answer = _outcome(scan.run, engine, request)
     assert answer == _outcome(scan.reference, engine, request)
     again = dict(request)
