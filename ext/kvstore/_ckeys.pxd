@@ -7,3 +7,5 @@ cdef bytes _encode_text(object text)
 cdef object _raw(object value, const char** ptr, Py_ssize_t* size)
 cdef bytes _prefixed(object hash_value, object tail, bint delimited_tail, object suffix)
 cdef bytes _delimited(object value)
+cdef int _cmp(object a, object b) except? -2
+cdef Py_ssize_t _bisect(list a, object x, Py_ssize_t lo, Py_ssize_t hi, bint right) except -1

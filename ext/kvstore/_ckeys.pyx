@@ -8,7 +8,7 @@ canonical Decimal, Binary) and every error goes to the reference.
 
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.stdint cimport uint32_t
-from libc.string cimport memcpy
+from libc.string cimport memcmp, memcpy
 
 from kvstore._capi cimport *
 from kvstore._cvalues cimport _decimal_text, _is_digit
@@ -388,3 +388,39 @@ def sort_bound(value, delimited):
     """Bytes to compare a sort-key bound with (plain for tables, delimited for indexes)."""
     return delimited_sort_component(value) if delimited else key_bytes(value)
 
+
+# ------------------------------------------------------------------ row key order
+# Row keys are bytes, ordered by memcmp; the page walk (_cread) and the index
+# maintenance (_cwrite) search a SortedList's sublists with these rather than
+# rich comparisons.
+
+cdef int _cmp(object a, object b) except? -2:
+    """memcmp order of two bytes objects (-1, 0, 1); _Fallback for anything but bytes."""
+    cdef Py_ssize_t na, nb
+    cdef int c
+    if type(a) is not bytes or type(b) is not bytes:
+        raise _Fallback
+    na = PyBytes_GET_SIZE(a)
+    nb = PyBytes_GET_SIZE(b)
+    c = memcmp(PyBytes_AS_STRING(a), PyBytes_AS_STRING(b), na if na < nb else nb)
+    if c:
+        return -1 if c < 0 else 1
+    return (na > nb) - (na < nb)
+
+
+cdef Py_ssize_t _bisect(list a, object x, Py_ssize_t lo, Py_ssize_t hi, bint right) except -1:
+    """bisect.bisect_right (``right``) or bisect_left of ``x`` in ``a[lo:hi]``, in _cmp's order."""
+    cdef Py_ssize_t mid
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if right:
+            if _cmp(x, <object>PyList_GET_ITEM(a, mid)) < 0:
+                hi = mid
+            else:
+                lo = mid + 1
+        else:
+            if _cmp(<object>PyList_GET_ITEM(a, mid), x) < 0:
+                lo = mid + 1
+            else:
+                hi = mid
+    return lo

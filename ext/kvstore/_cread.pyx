@@ -15,7 +15,7 @@ from libc.string cimport memcmp, memcpy
 
 from kvstore._capi cimport *
 from kvstore._cvalues cimport *
-from kvstore._ckeys cimport _crc32, _raw, _prefixed
+from kvstore._ckeys cimport _bisect, _cmp, _crc32, _raw, _prefixed
 from kvstore._citems cimport _unpack_bytes
 
 from decimal import Decimal as _Decimal
@@ -91,39 +91,7 @@ def request_row_key(key, hash_name, hash_tag, range_name, range_tag):
 
 # ------------------------------------------------------------------ row keys between bounds
 # Row keys are bytes; the SortedList's sublists (``_lists``) and their maxima
-# (``_maxes``) are searched with memcmp rather than rich comparisons.
-
-cdef inline int _cmp(object a, object b) except? -2:
-    """memcmp order of two bytes objects (-1, 0, 1); _Fallback for anything but bytes."""
-    cdef Py_ssize_t na, nb
-    cdef int c
-    if type(a) is not bytes or type(b) is not bytes:
-        raise _Fallback
-    na = PyBytes_GET_SIZE(a)
-    nb = PyBytes_GET_SIZE(b)
-    c = memcmp(PyBytes_AS_STRING(a), PyBytes_AS_STRING(b), na if na < nb else nb)
-    if c:
-        return -1 if c < 0 else 1
-    return (na > nb) - (na < nb)
-
-
-cdef Py_ssize_t _bisect(list a, object x, Py_ssize_t lo, Py_ssize_t hi, bint right) except -1:
-    """bisect.bisect_right (``right``) or bisect_left of ``x`` in ``a[lo:hi]``."""
-    cdef Py_ssize_t mid
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if right:
-            if _cmp(x, <object>PyList_GET_ITEM(a, mid)) < 0:
-                hi = mid
-            else:
-                lo = mid + 1
-        else:
-            if _cmp(<object>PyList_GET_ITEM(a, mid), x) < 0:
-                lo = mid + 1
-            else:
-                hi = mid
-    return lo
-
+# (``_maxes``) are searched with memcmp (``_ckeys._cmp``) rather than rich comparisons.
 
 cdef inline list _as_list(object value):
     """``value`` when it is a list (a SortedList's ``_maxes`` / ``_lists``), else _Fallback."""

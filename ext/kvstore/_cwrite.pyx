@@ -15,7 +15,7 @@ from libc.string cimport memcmp, memcpy
 
 from kvstore._capi cimport *
 from kvstore._cvalues cimport *
-from kvstore._ckeys cimport _prefixed, _raw
+from kvstore._ckeys cimport _bisect, _cmp, _prefixed, _raw
 
 from decimal import Decimal as _Decimal
 
@@ -34,43 +34,11 @@ cdef Py_ssize_t _max_range_key = _limits.MAX_RANGE_KEY_SIZE
 
 
 # ------------------------------------------------------------------ SortedList partitions
-# Keys are bytes, so bisect with memcmp (the order bytes' comparisons give), and
+# Keys are bytes, so bisect with memcmp (``_ckeys._bisect``: the order bytes give), and
 # do inline what SortedList.add / .remove do in the usual case: the sublist
 # neither splits nor merges and no positional index is built.  Everything else
 # (the split, the merge, the index, a missing key's ValueError) is the
 # SortedList's own method.
-
-cdef inline int _cmp(object a, object b) except? -2:
-    """memcmp order of two bytes objects (-1, 0, 1); _Fallback for anything but bytes (as in _cread)."""
-    cdef Py_ssize_t na, nb
-    cdef int c
-    if type(a) is not bytes or type(b) is not bytes:
-        raise _Fallback
-    na = PyBytes_GET_SIZE(a)
-    nb = PyBytes_GET_SIZE(b)
-    c = memcmp(PyBytes_AS_STRING(a), PyBytes_AS_STRING(b), na if na < nb else nb)
-    if c:
-        return -1 if c < 0 else 1
-    return (na > nb) - (na < nb)
-
-
-cdef Py_ssize_t _bisect(list a, object x, Py_ssize_t lo, Py_ssize_t hi, bint right) except -1:
-    """bisect.bisect_right (``right``) or bisect_left of ``x`` in ``a[lo:hi]``."""
-    cdef Py_ssize_t mid
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if right:
-            if _cmp(x, <object>PyList_GET_ITEM(a, mid)) < 0:
-                hi = mid
-            else:
-                lo = mid + 1
-        else:
-            if _cmp(<object>PyList_GET_ITEM(a, mid), x) < 0:
-                lo = mid + 1
-            else:
-                hi = mid
-    return lo
-
 
 cdef int _sorted_add(object keys, object key) except -1:
     cdef list maxes, lists, sub
