@@ -91,6 +91,16 @@ def read_journal(path):
     return made, gone, pending
 
 
+def _wait_until_made(journal, count, timeout=120):
+    """Return once the journal names ``count`` backups made (whole lines), or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(journal) as f:
+            if sum(1 for line in f if line.startswith("made ") and line.endswith("\n")) >= count:
+                return
+        time.sleep(0.05)
+
+
 def test_sigkill_during_incremental_backups_and_deletes_loses_no_shared_run(tmp_path):
     path = str(tmp_path / "db")
     journal = str(tmp_path / "journal")
@@ -108,7 +118,10 @@ def test_sigkill_during_incremental_backups_and_deletes_loses_no_shared_run(tmp_
         proc = subprocess.Popen([sys.executable, "-c", CHILD, path, journal, ROOT, str(round_)], cwd=ROOT,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         assert proc.stdout.readline() == b"ready\n"
-        time.sleep(rng.uniform(0.3, 2.5))
+        # one more backup made in all before each kill (on a loaded machine a backup takes seconds, and
+        # a fixed delay killed the child before it made any), then a random moment of what follows
+        _wait_until_made(journal, round_ + 1)
+        time.sleep(rng.uniform(0, 1.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         proc.stdout.close()
