@@ -496,6 +496,12 @@ def run(minutes=30.0, clients=8, durability="batch", kill_at=0.5, warmup=None, d
     server.stop()
     with open(server.log_path, errors="replace") as f:
         server_errors = sum(1 for line in f if " ERROR " in line)
+    kept_log = None
+    if server_errors:                  # an internal error's traceback outlives the temporary directory
+        kept_log = os.path.abspath(f"soak-server-{int(time.time())}.log")
+        shutil.copyfile(server.log_path, kept_log)
+        print(f"soak: the server logged {server_errors} ERROR line(s); its log is kept at {kept_log}",
+              file=sys.stderr)
     if own_dir:
         shutil.rmtree(data_dir, ignore_errors=True)
 
