@@ -41,7 +41,11 @@ def check_member_constraints(request):
         violations.append((None, "attributeDefinitions", "Member must not be null"))
     else:
         for i, d in enumerate(definitions, 1):
-            if d.get("AttributeType") not in ("S", "N", "B"):
+            if d.get("AttributeName") is None:
+                violations.append((None, f"attributeDefinitions.{i}.member.attributeName", "Member must not be null"))
+            if d.get("AttributeType") is None:
+                violations.append((None, f"attributeDefinitions.{i}.member.attributeType", "Member must not be null"))
+            elif d.get("AttributeType") not in ("S", "N", "B"):
                 violations.append((d.get("AttributeType"), f"attributeDefinitions.{i}.member.attributeType",
                                    "Member must satisfy enum value set: [B, N, S]"))
     violations.extend(stream_specification_violations(request.get("StreamSpecification")))

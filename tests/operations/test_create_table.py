@@ -228,6 +228,17 @@ def test_bad_type_of_second_definition_is_reported_with_its_position(db):
         create(db, KeySchema=HASH_RANGE, AttributeDefinitions=defs(pk="S", sk="BOOL"))
 
 
+@pytest.mark.parametrize("member, path", [("AttributeName", "attributeName"), ("AttributeType", "attributeType")])
+def test_a_definition_without_a_member_is_a_null_member(db, member, path):
+    """A definition missing its name or type (JSON null reads the same) is 'Member must not be null' at its
+    path, not an internal error (the soak's generator found the missing name answered 500)."""
+    definition = {"AttributeName": "pk", "AttributeType": "S"}
+    del definition[member]
+    with validation(f"1 validation error detected: Value null at 'attributeDefinitions.1.member.{path}' "
+                    "failed to satisfy constraint: Member must not be null"):
+        create(db, AttributeDefinitions=[definition])
+
+
 def test_bad_key_type(db):
     """KeyType must be HASH or RANGE."""
     with validation("1 validation error detected: Value 'INVALID' at 'keySchema.1.member.keyType' failed to satisfy "
