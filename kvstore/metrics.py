@@ -504,10 +504,16 @@ def server_snapshot(engines, labelled):
     if not labelled:
         (engine,) = engines
         return snapshot(engine)
+    return labelled_snapshot((engine.account_id, engine.region, snapshot(engine)) for engine in engines)
+
+
+def labelled_snapshot(parts):
+    """Merge ``(account id, region, Snapshot)`` parts into one Snapshot whose samples carry
+    ``account`` and ``region`` labels first (families in order of first appearance)."""
     merged, order = {}, []
-    for engine in engines:
-        extra = (("account", engine.account_id), ("region", engine.region))
-        for family in snapshot(engine).families:
+    for account_id, region, snap in parts:
+        extra = (("account", account_id), ("region", region))
+        for family in snap.families:
             out = merged.get(family.name)
             if out is None:
                 out = merged[family.name] = Family(family.name, family.kind, family.help)

@@ -10,33 +10,62 @@ directory lock is taken, the checkpoint and log are read into memory, nothing
 is written or repaired); it shows what the files hold: items and bytes per
 table and index, the log's segments and size since the last checkpoint, the
 newest checkpoint's age and size, retained stream records and durable
-consumers' lag.  Request figures (counts, latency, errors, consumed capacity,
+consumers' lag.  A server's data directory with other accounts and regions
+(``DIR/accounts/<account>/<region>/``, ``kvstore.server.accounts``) is read
+whole, every sample labelled with its ``account`` and ``region`` as the
+server's ``/metrics`` labels them.  Request figures (counts, latency, errors, consumed capacity,
 throttles, TTL deletions, fsyncs) live in the memory of the process that
 served the requests and are not in the directory: ask that process by URL.
 """
 
 import argparse
+import os
 import sys
 import urllib.error
 import urllib.request
 
-from kvstore.metrics import Snapshot, parse_prometheus, snapshot
+from kvstore.metrics import Snapshot, labelled_snapshot, parse_prometheus, snapshot
 
 
 def offline_snapshot(directory):
     """The :class:`~kvstore.metrics.Snapshot` of a closed database directory, read without changing it.
 
-    Raises ``DatabaseLockedError`` while a process has the directory open and
-    ``CorruptionError`` when it would not open (``kvstore check`` says why).
+    With other accounts' and regions' databases under ``directory/accounts/``,
+    all of them, labelled by account and region (the directory itself is the
+    default pair's).  Raises ``DatabaseLockedError`` while a process has a
+    directory open and ``CorruptionError`` when one would not open (``kvstore
+    check`` says why).
     """
+    from kvstore import limits
+    from kvstore.server.accounts import ACCOUNTS_DIRECTORY, directory_of
+
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"no database directory at {directory}")
+    root = os.path.join(directory, ACCOUNTS_DIRECTORY)
+    others = [(account, region) for account in sorted(_subdirectories(root))
+              for region in sorted(_subdirectories(os.path.join(root, account)))]
+    if not others:
+        return _database_snapshot(directory)
+    parts = [(limits.ACCOUNT_ID, limits.REGION, _database_snapshot(directory))]
+    parts += [(account, region, _database_snapshot(directory_of(directory, account, region)))
+              for account, region in others]
+    return labelled_snapshot(parts)
+
+
+def _subdirectories(path):
+    try:
+        return [name for name in os.listdir(path) if os.path.isdir(os.path.join(path, name))]
+    except FileNotFoundError:
+        return []
+
+
+def _database_snapshot(directory):
+    """The Snapshot of one closed database directory (see offline_snapshot)."""
     from kvstore.engine import recovery
     from kvstore.engine.database import MEMORY, Engine
     from kvstore.engine.fs import RealFS
     from kvstore.engine.lock import DirectoryLock
 
-    import os
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"no database directory at {directory}")
     fs = RealFS()
     with DirectoryLock(fs, directory):
         info = recovery.inspect(fs, directory)

@@ -43,6 +43,20 @@ def test_stats_of_a_closed_directory(tmp_path, capsys):
         assert db.client().scan(TableName="orders")["Count"] == 11
 
 
+def test_stats_of_a_server_directory_adds_every_account_and_region(tmp_path, capsys):
+    from kvstore.server.accounts import directory_of
+    root = tmp_path / "data"
+    make_directory(root, n=5)                                     # the default pair's database
+    make_directory(directory_of(str(root), "000000000000", "eu-west-1"), n=9)
+    make_directory(directory_of(str(root), "123456789012", "us-west-2"), n=3)
+    assert stats.main([str(root), "--prometheus"]) == 0
+    f = strict_parse(capsys.readouterr().out.split("\n", 1)[1])
+    for account, region, items in (("123456789012", "us-east-1", 4), ("000000000000", "eu-west-1", 8),
+                                   ("123456789012", "us-west-2", 2)):
+        assert value(f, "kvstore_table_items", account=account, region=region, table="orders", index="") == items
+    assert value(f, "kvstore_table_items", table="orders", index="") == 14   # nothing read twice
+
+
 def test_stats_of_an_open_directory_says_to_ask_the_server(tmp_path, capsys):
     make_directory(tmp_path / "db")
     with kvstore.open(str(tmp_path / "db")):
