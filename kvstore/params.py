@@ -10,7 +10,9 @@ client methods) raises the same error with the same message for the same
 calls, so code moved between boto3 and kvstore sees one behaviour, and a
 malformed call never reaches an operation to fail there with a TypeError.
 
-Only a wrong type or an unknown member raises here.  A call whose only
+Only a wrong type or an unknown member raises here (and, once there is none,
+a lone surrogate in a string that is not an attribute value: the
+ValidationException the wire face answers, see ``kvstore.types.LONE_SURROGATE``).  A call whose only
 problems are missing members or values under a minimum goes on to the
 operation, which answers DynamoDB's own ValidationException (what a client
 that does not validate, or boto3 with ``parameter_validation=False``, gets);
@@ -35,6 +37,7 @@ import decimal
 
 from kvstore import errors
 from kvstore._request_shapes import KEY_MINIMUM, MINIMUM, OPERATIONS, REQUIRED, SHAPES
+from kvstore.types import holds_lone_surrogate, lone_surrogate_error
 
 __all__ = ["check", "ParamValidationError"]
 
@@ -133,6 +136,11 @@ def _walk(value, name, path, errors_, full, names=False):
             if sub is not None:
                 _walk(inner, sub, f"{path}.{member}", errors_, full, names)
         return
+    if kind == "string":
+        if not value.isascii() and holds_lone_surrogate(value):
+            errors_.append(("text", path, value, None))
+        if not full:
+            return
     if kind in _NUMBERS and type(value) is bool and not full:
         errors_.append(("bool", path, value, kind))
         return
@@ -154,6 +162,8 @@ def _walk(value, name, path, errors_, full, names=False):
         for key, inner in value.items():
             if type(key) is not str:
                 errors_.append(("type", f"{path} (key: {key})", key, "string"))
+            elif not key.isascii() and holds_lone_surrogate(key):
+                errors_.append(("text", f"{path} (key)", key, None))
             elif len(key) < key_minimum:
                 errors_.append(("length", f"{path} (key: {key})", len(key), key_minimum))
             if walk_values:
@@ -175,6 +185,7 @@ def _line(error):
 
 
 _STR_ONLY = {str}
+_STR_TYPES = (str,)
 _FAST = {}      # shape name -> {member: (exact types, kind or None, member shape)} for members checked without a walk
 
 
@@ -189,7 +200,7 @@ def _fast_table(name):
         shape = SHAPES[sub]
         if isinstance(shape, str):
             if shape in ("string", "boolean", "integer", "long"):
-                table[member] = (_TYPES[shape], None, None)
+                table[member] = (_STR_TYPES if shape == "string" else _TYPES[shape], None, None)
         elif shape[0] == "map" and SHAPES[shape[1]] == "AV" and sub not in KEY_MINIMUM:
             table[member] = ((dict,), "names", None)             # an item or key: attribute names only
         elif shape[0] == "structure":
@@ -212,6 +223,8 @@ def _fast_ok(shape, request):
             return False
         kind = spec[1]
         if kind is None:                  # a string, boolean or integer of its exact type
+            if spec[0] is _STR_TYPES and not value.isascii():
+                return False              # the walk looks for a lone surrogate
             continue
         if kind == "names":
             if value and set(map(type, value)) != _STR_ONLY:      # a name that is not a str
@@ -245,9 +258,12 @@ def check(action, request, attribute_names=False):
     _walk(request, root, "", found, False, attribute_names)
     if not found:
         return
-    if any(e[0] != "bool" for e in found):
+    if any(e[0] not in ("bool", "text") for e in found):
         report = []
         _walk(request, root, "", report, True, attribute_names)
-        raise errors.param_validation_error("\n".join(_line(e) for e in report))
-    from kvstore.server.shapes import mismatch
-    raise mismatch(found[0][2], found[0][3])
+        raise errors.param_validation_error("\n".join(_line(e) for e in report if e[0] != "text"))
+    bools = [e for e in found if e[0] == "bool"]
+    if bools:                                 # DynamoDB's SerializationException before its validation
+        from kvstore.server.shapes import mismatch
+        raise mismatch(bools[0][2], bools[0][3])
+    raise lone_surrogate_error()              # as the wire face answers (docs/compatibility.md)

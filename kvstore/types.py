@@ -34,6 +34,7 @@ from kvstore.errors import SerializationException, ValidationException, invalid_
 __all__ = [
     "Binary", "canonical_number", "number", "type_of", "from_python", "from_wire", "to_wire",
     "item_from_wire", "item_to_wire", "item_size", "value_size", "TYPE_NAMES",
+    "LONE_SURROGATE", "lone_surrogate_error", "holds_lone_surrogate",
 ]
 
 TYPE_NAMES = ("S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS")
@@ -274,15 +275,50 @@ def from_python(value, allow_floats=False, _depth=1):
     raise TypeError(f'Unsupported type "{t}" for value "{value}"')
 
 
+#: kvstore's answer to a lone surrogate (``"\\udcff"`` in the JSON, or such a Python str) in any string of a
+#: request; DynamoDB's own answer is not documented (docs/compatibility.md, "Lone surrogates")
+LONE_SURROGATE = ("One or more parameter values were invalid: a string contains a lone surrogate and is not "
+                  "valid UTF-8")
+
+
+def lone_surrogate_error():
+    return ValidationException(LONE_SURROGATE)
+
+
 def _utf8_string(text):
     """``text`` if it is valid Unicode (no lone surrogates, which UTF-8 cannot carry)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValidationException(
-            "One or more parameter values were invalid: a string contains a lone surrogate and is not "
-            "valid UTF-8") from None
+        raise lone_surrogate_error() from None
     return text
+
+
+def holds_lone_surrogate(value):
+    """Whether any str inside ``value`` (dict keys included, at any depth) holds a lone surrogate.
+
+    The one check every string of a request passes (table and index names,
+    expressions, placeholders, tags, tokens ...: attribute values are checked as
+    they are converted).  Iterative, so a deeply nested request cannot exhaust
+    the stack; ASCII strings cost one ``isascii``.
+    """
+    stack = [value]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    while stack:
+        v = pop()
+        if isinstance(v, str):
+            if not v.isascii():
+                try:
+                    v.encode("utf-8")
+                except UnicodeEncodeError:
+                    return True
+        elif isinstance(v, dict):
+            for k, inner in v.items():
+                push(k)
+                push(inner)
+        elif isinstance(v, (list, tuple, set, frozenset)):
+            extend(v)
+    return False
 
 
 def _set_from_python(value, allow_floats):

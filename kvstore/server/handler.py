@@ -15,7 +15,8 @@ cannot differ between them.  The handler does, in DynamoDB's order:
 4. JSON parsing and the JSON kinds of every member (SerializationException),
    then the key's permissions (``kvstore.server.policy``: AccessDeniedException),
    then everything that is a ValidationException (attribute values to native in
-   ``wire.decode_request``, then the operation's own checks);
+   ``wire.decode_request``, a lone surrogate in any other string, then the
+   operation's own checks);
 5. the operation's ``run``; the native response or error back to JSON,
    with ``x-amzn-RequestId`` and ``x-amz-crc32``.
 
@@ -39,6 +40,7 @@ from kvstore.errors import (
 from kvstore.operations import OPERATIONS, run_operation
 from kvstore.server import wire
 from kvstore.server.policy import ARN_ACTIONS, authorize, check_accounts
+from kvstore.types import holds_lone_surrogate, lone_surrogate_error
 
 __all__ = ["RequestHandler", "Response", "response_of", "HEALTH_BODY"]
 
@@ -281,7 +283,7 @@ class RequestHandler:
 
         action = operation.action
         try:
-            body = wire.loads(body)
+            body, suspect = wire.loads_request(body)
             # DynamoDB's order: a body it cannot read (SerializationException, a member of the wrong
             # JSON type included) before permissions, permissions (AccessDeniedException) before every
             # ValidationException, so a denied key learns nothing of what the request's values are worth.
@@ -300,6 +302,8 @@ class RequestHandler:
                 authorize(key, action, request, engine.account_id, engine.region)
             if caller is not None and action in ARN_ACTIONS:      # another account's ARN: denied, as IAM does
                 check_accounts(caller.key, action, request, engine.account_id, engine.region)
+            if suspect and holds_lone_surrogate(request):      # any string of the request (docs/compatibility.md)
+                raise lone_surrogate_error()
         except DynamoDBError as e:      # refused in the caller's account: counted there (kvstore.metrics)
             if engine.metrics is not None:
                 self._reject(engine, headers, e)
