@@ -66,6 +66,33 @@ def run(engine, request, metered=True):
     return response
 
 
+def run_key(engine, table_name, key):
+    """The native response of a Python API ``Table.get_item(Key=key)`` whose key is plainly valid, or
+    None when the general path must answer (``run`` on the converted request, which raises).
+
+    The conversion of the call's Python values (``Database.native_request``), boto3's parameter
+    check and ``run``'s checks are one step here: ``request_row_key`` validates the key against the
+    schema and builds its row key in one core call, and a key of ASCII strings is its own native
+    form, so it is not converted first (the key was encoded twice).  Anything else (a number or
+    binary key value, a missing table, metrics, injected faults or enforced capacity around the
+    call) takes the general path."""
+    if engine.capacity is not None or engine.metrics is not None or engine.faults is not None \
+            or key.__class__ is not dict:
+        return None
+    table = engine.tables.get(table_name)
+    if table is None:
+        return None
+    for value in key.values():
+        if value.__class__ is not str or not value.isascii():
+            return None
+    schema = table.schema
+    row_key = _core.request_row_key(key, schema.hash_name, schema.hash_type, schema.range_name, schema.range_type)
+    if row_key is None:
+        return None
+    packed = table.rows.get(row_key)
+    return {} if packed is None else {"Item": _core.unpack_item(packed)}
+
+
 def compile_projection(request, operation):
     """ProjectionExpression or legacy AttributesToGet of a read (None: whole items)."""
     legacy.check_mixing(operation, request)

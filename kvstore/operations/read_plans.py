@@ -27,12 +27,14 @@ reference path.
 """
 
 from kvstore import _core
+from kvstore import limits as _limits
 from kvstore.errors import DynamoDBError
+from kvstore.types import from_python
 from kvstore.expressions.request import prepare
 from kvstore.operations import query as _query
 from kvstore.operations.reading import Source, plain_page, collect, resolve_select, start_key
 
-__all__ = ["shape_key", "clear", "build_query", "build_scan"]
+__all__ = ["shape_key", "clear", "build_query", "build_scan", "embedded_shape", "run_embedded", "build_embedded"]
 
 #: plans an engine keeps (``engine.read_plans``, by shape key): cleared when full, since shapes are few;
 #: the plans live and die with their engine, so a closed database's tables are not held here
@@ -148,11 +150,29 @@ class QueryPlan(_Plan):
             bounds = _query.page_bounds(request, self.source, self.schema, hash_value, op, range_values,
                                         self.forward, limit, bounds)
         else:
-            bounds = (*bounds, not self.forward, _query.chunk(limit))
+            bounds = (*bounds, not self.forward, 128 if limit is None else min(limit + 1, 128))
         filter_, projection = compiled.filter, compiled.projection
         if self.plain and filter_ is None and projection is None:
-            return plain_page(request, self.source, bounds, limit)
+            if request.get("ReturnConsumedCapacity") in _SIZED:
+                return plain_page(request, self.source, bounds, limit)
+            return _whole_items(self.table, self.source, bounds, limit)
         return collect(request, self.source, bounds, filter_, projection, self.select, limit)
+
+
+#: ReturnConsumedCapacity values whose answer needs the size of what was read
+_SIZED = ("TOTAL", "INDEXES")
+
+
+def _whole_items(table, source, bounds, limit):
+    """``reading.plain_page`` without ConsumedCapacity (its usual case), in one core call: the page of
+    whole items, Count, ScannedCount and LastEvaluatedKey."""
+    values = table.rows if source.index is None else source.index.entries
+    items, _, stopped = _core.read_page(source.structure.partitions, table.locks, table._shift, *bounds, values,
+                                        limit, _limits.MAX_PAGE_SIZE, True)
+    response = {"Items": items, "Count": len(items), "ScannedCount": len(items)}
+    if stopped:
+        response["LastEvaluatedKey"] = source.last_key(items[-1])
+    return response
 
 
 class ScanPlan(_Plan):
@@ -173,7 +193,9 @@ class ScanPlan(_Plan):
         bounds = (lo, lo_inc, None, False, False, 128)
         filter_, projection = compiled.filter, compiled.projection
         if self.plain and filter_ is None and projection is None:
-            return plain_page(request, source, bounds, limit)
+            if request.get("ReturnConsumedCapacity") in _SIZED:
+                return plain_page(request, source, bounds, limit)
+            return _whole_items(self.table, source, bounds, limit)
         return collect(request, source, bounds, filter_, projection, self.select, limit)
 
 
@@ -200,3 +222,79 @@ def build_scan(shape, engine, request):
     except _CHANGED:
         return
     _remember(engine, shape, plan)
+
+
+# ------------------------------------------------------------------ the Python API's calls
+
+def embedded_shape(engine, operation, table_name, allow_floats, kwargs):
+    """The shape of a ``Table.query`` / ``Table.scan`` call's keyword arguments (Python values, before
+    their conversion), or None when the call must take the general path: metrics or injected faults
+    recorded around the operation, a ``TableName`` of its own, or a member or value a plan does not
+    cover (``Key`` / ``Attr`` conditions, legacy parameters, Segment)."""
+    if engine.metrics is not None or engine.faults is not None or "TableName" in kwargs:
+        return None
+    return _core.read_shape(("embedded", operation, table_name, allow_floats), kwargs)
+
+
+def run_embedded(engine, shape, kwargs):
+    """The native response of a Python API call of ``shape`` (``embedded_shape``) through its prepared
+    plan, or None when the general path must answer (no plan yet, a value whose conversion or check
+    is not plainly fine, anything the plan leaves to the reference).
+
+    The conversion of the call's Python values (``Database.native_request``) and boto3's parameter
+    check (``kvstore.params.check``) are folded in here: the shape fixes every member's type but
+    those of ``Limit``, ``ExclusiveStartKey`` and the values, so what is left is converting the values
+    (``from_python``, as ``native_request`` does) and checking the rest as the plan already does.
+    A value whose conversion raises, or an error of the plan itself, sends the call to the general
+    path, which redoes it from the start and raises the error in the order DynamoDB and boto3 check
+    (a read changes nothing, so running it twice is only slower)."""
+    embedded = engine.read_plans.get(shape)
+    if embedded is None:
+        return None
+    return embedded.run(engine, kwargs)
+
+
+_MAPS = ("ExclusiveStartKey", "ExpressionAttributeValues", "ExpressionAttributeNames")
+
+
+class _EmbeddedPlan:
+    """A Python API call's shape, bound to the prepared plan of the native request it converts to."""
+
+    __slots__ = ("table_name", "plan", "allow_floats")
+
+    def __init__(self, table_name, plan, allow_floats):
+        self.table_name, self.plan, self.allow_floats = table_name, plan, allow_floats
+
+    def run(self, engine, kwargs):
+        # boto3's parameter check of the members the shape does not fix: each of its exact type
+        if "Limit" in kwargs and kwargs["Limit"].__class__ is not int:
+            return None
+        for member in _MAPS:
+            if member in kwargs and kwargs[member].__class__ is not dict:
+                return None
+        request = dict(kwargs)
+        request["TableName"] = self.table_name
+        try:
+            values = kwargs.get("ExpressionAttributeValues")
+            if values is not None:
+                allow_floats = self.allow_floats
+                request["ExpressionAttributeValues"] = {k: from_python(v, allow_floats) for k, v in values.items()}
+            start = kwargs.get("ExclusiveStartKey")
+            if start is not None:
+                request["ExclusiveStartKey"] = _core.item_from_python(start, self.allow_floats)
+            return self.plan.run(engine, request)
+        except Exception:      # noqa: BLE001 - the general path redoes the call and raises its first error
+            return None
+
+
+def build_embedded(engine, shape, native_request, key_filter=False):
+    """Bind ``shape`` (``embedded_shape``) to the plan its native request left, after the call succeeded
+    through the general path (nothing is bound when that request has no plan)."""
+    operation, table_name, allow_floats = shape[1], shape[2], shape[3]
+    native = _core.read_shape((operation, key_filter), native_request)
+    if native is None:
+        return
+    plan = engine.read_plans.get(native)
+    if plan is None or stale(plan, engine):
+        return
+    _remember(engine, shape, _EmbeddedPlan(table_name, plan, allow_floats))
