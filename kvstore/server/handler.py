@@ -20,6 +20,9 @@ cannot differ between them.  The handler does, in DynamoDB's order:
 5. the operation's ``run``; the native response or error back to JSON,
    with ``x-amzn-RequestId`` and ``x-amz-crc32``.
 
+The usual GetItem (``TableName`` and a valid ``Key``, nothing watching the
+database) takes steps 4 and 5 in one (``kvstore.server.get_item_path``).
+
 ``RequestHandler.answer()`` gives ``(status, content type, body)``; the HTTP
 front renders the status line and headers from it in one step
 (``kvstore.server.app.Server.render``, which adds the HTTP layer's own: Date,
@@ -38,7 +41,7 @@ from kvstore.errors import (
     DynamoDBError, InternalServerError, SerializationException, UnknownOperationException, ValidationException,
 )
 from kvstore.operations import OPERATIONS, run_operation
-from kvstore.server import wire
+from kvstore.server import get_item_path, wire
 from kvstore.server.policy import ARN_ACTIONS, authorize, check_accounts
 from kvstore.types import holds_lone_surrogate, lone_surrogate_error
 
@@ -282,6 +285,10 @@ class RequestHandler:
             raise SerializationException()
 
         action = operation.action
+        if action == "GetItem" and (caller is None or caller.key.policy is None):
+            answer = get_item_path.answer(engine, body)      # the usual GetItem in one step, else None
+            if answer is not None:
+                return (200, CONTENT_TYPE, answer)
         try:
             body, suspect = wire.loads_request(body)
             # DynamoDB's order: a body it cannot read (SerializationException, a member of the wrong

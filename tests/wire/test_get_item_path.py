@@ -1,0 +1,112 @@
+"""The wire GetItem in one step (kvstore.server.get_item_path) answers what the general path answers.
+
+The property sends GetItem bodies of every kind (the usual one, keys of
+every type and of the wrong type, empty and oversized values, missing or
+extra members, other JSON kinds, unparsable bytes, a table that does not
+exist) through the handler twice, with the one-step path and with it
+switched off, and compares status, content type and body byte for byte.
+"""
+
+import base64
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import kvstore
+from kvstore.server import get_item_path
+from kvstore.server.auth import AnyKey
+from kvstore.server.handler import RequestHandler
+
+HEADERS = {"content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810.GetItem"}
+
+
+@pytest.fixture(scope="module")
+def handlers():
+    db = kvstore.open(":memory:")
+    db.create_table(TableName="snk", BillingMode="PAY_PER_REQUEST",
+                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                          {"AttributeName": "sk", "AttributeType": "N"}])
+    db.create_table(TableName="bink", BillingMode="PAY_PER_REQUEST",
+                    KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "B"}])
+    sn, binary = db.Table("snk"), db.Table("bink")
+    for p in ("a", "b", "é"):
+        for s in (1, 2, 10):
+            sn.put_item(Item={"pk": p, "sk": s, "v": "x" * s, "m": {"l": [s, "t", b"\x01"], "ss": {"u", "w"}},
+                              "n": None if s == 2 else True})
+    binary.put_item(Item={"k": b"\x00\x01", "big": "y" * 5000})
+    yield RequestHandler(db.engine), RequestHandler(db.engine, auth=AnyKey())
+    db.close()
+
+
+_strings = st.sampled_from(["a", "b", "é", "z", "", "x" * 2100, "\ud800"])
+_numbers = st.sampled_from(["1", "2", "10", "1.0", "01", "1e0", "abc", "", "1" * 50, "-0", "3"])
+_binaries = st.sampled_from([base64.b64encode(b"\x00\x01").decode(), base64.b64encode(b"").decode(), "!!", "AA=="])
+attribute_values = st.one_of(
+    _strings.map(lambda s: {"S": s}), _numbers.map(lambda n: {"N": n}), _binaries.map(lambda b: {"B": b}),
+    st.sampled_from([{"BOOL": True}, {"NULL": True}, {"S": "a", "N": "1"}, {}, "a", None, 1, {"S": 1},
+                     {"L": [{"S": "a"}]}, {"SS": ["a"]}]))
+keys = st.one_of(
+    st.fixed_dictionaries({"pk": attribute_values, "sk": attribute_values}),
+    st.fixed_dictionaries({"k": attribute_values}),
+    st.fixed_dictionaries({"pk": attribute_values}),
+    st.fixed_dictionaries({"pk": attribute_values, "sk": attribute_values, "x": attribute_values}),
+    st.just({"pk": {"S": "a"}, "sk": {"N": "1"}}), st.just({"pk": {"S": "é"}, "sk": {"N": "10"}}),
+    st.just({"k": {"B": base64.b64encode(b"\x00\x01").decode()}}), st.just([]), st.none())
+names = st.sampled_from(["snk", "snk", "bink", "nope", "s", "arn:aws:dynamodb:us-east-1:000000000000:table/snk", 7, None])
+extras = st.sampled_from([{}, {}, {}, {"ConsistentRead": True}, {"ReturnConsumedCapacity": "TOTAL"},
+                          {"ProjectionExpression": "v"}, {"Unknown": 1}, {"ConsistentRead": "yes"}])
+
+
+def _answers(handler, body, monkeypatch):
+    one_step = handler.answer("POST", "/", HEADERS, body)
+    with monkeypatch.context() as m:
+        m.setattr(get_item_path, "answer", lambda engine, body: None)
+        general = handler.answer("POST", "/", HEADERS, body)
+    return one_step, general
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(names, keys, extras, st.booleans(), st.booleans())
+def test_the_one_step_get_item_answers_what_the_general_path_answers(handlers, monkeypatch, name, key, extra,
+                                                                     signed, key_first):
+    request = {"Key": key, "TableName": name} if key_first else {"TableName": name, "Key": key}
+    request = {k: v for k, v in request.items() if v is not None}
+    request.update(extra)
+    body = json.dumps(request).encode()
+    one_step, general = _answers(handlers[signed], body, monkeypatch)
+    assert one_step == general
+
+
+@pytest.mark.parametrize("body", [b"", b"{", b"[]", b'"x"', b'{"TableName": "snk", "Key": {"pk": {"S": "a"}, '
+                                  b'"sk": {"N": "1"}}, "TableName": "snk"}', b'{"TableName": "snk", "Key": '
+                                  b'{"pk": {"S": "a"}, "sk": {"N": "1"}}} trailing',
+                                  b'{"TableName": "snk", "Key": {"pk": {"S": "a"}, "sk": {"N": 1e400}}}'])
+def test_bodies_that_are_not_json_or_not_the_usual_shape(handlers, monkeypatch, body):
+    one_step, general = _answers(handlers[0], body, monkeypatch)
+    assert one_step == general
+
+
+def test_the_usual_get_item_takes_one_step(handlers):
+    """The usual request is answered by get_item_path (so the property above compares two paths)."""
+    engine = handlers[0].engine
+    found = get_item_path.answer(engine, b'{"TableName": "snk", "Key": {"pk": {"S": "a"}, "sk": {"N": "10"}}}')
+    assert json.loads(found)["Item"]["sk"] == {"N": "10"}
+    assert get_item_path.answer(engine, b'{"TableName": "snk", "Key": {"pk": {"S": "a"}, "sk": {"N": "4"}}}') == b"{}"
+    assert get_item_path.answer(engine, b'{"TableName": "snk", "Key": {"pk": {"S": "a"}}}') is None
+
+
+def test_a_watched_database_takes_the_general_path():
+    """Metrics count each request where the general path runs it (kvstore.metrics)."""
+    with kvstore.open(":memory:", metrics=True) as db:
+        db.create_table(TableName="tab", BillingMode="PAY_PER_REQUEST",
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+        handler = RequestHandler(db.engine)
+        body = b'{"TableName": "tab", "Key": {"pk": {"S": "a"}}}'
+        assert get_item_path.answer(db.engine, body) is None
+        assert handler.answer("POST", "/", HEADERS, body) == (200, "application/x-amz-json-1.0", b"{}")
+        assert 'kvstore_requests_total{operation="GetItem",table="tab"} 1' in db.metrics().to_prometheus()
