@@ -67,8 +67,17 @@ class Server:
     def start(self, timeout=120):
         env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
         log = open(self.log_path, "ab")
+        # KVSTORE_SOAK_TRACEMALLOC=DIR: the server runs under tracemalloc and dumps snapshots into DIR every
+        # KVSTORE_SOAK_TRACEMALLOC_EVERY seconds (bench/traced_serve.py; off by default, it halves the server's
+        # throughput); with KVSTORE_SOAK_CENSUS=1 it appends a census line instead (RSS parts, malloc's
+        # figures, objects by type), at full speed
+        traced = os.environ.get("KVSTORE_SOAK_TRACEMALLOC")
+        command = ([sys.executable, "-m", f"{__package__}.traced_serve", "--snapshots", os.path.abspath(traced),
+                    "--every", os.environ.get("KVSTORE_SOAK_TRACEMALLOC_EVERY", "120")]
+                   + (["--census"] if os.environ.get("KVSTORE_SOAK_CENSUS") else []) + ["--"] if traced
+                   else [sys.executable, "-m", "kvstore", "serve"])
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "kvstore", "serve", "--data-dir", self.data_dir, "--port", str(self.port),
+            command + ["--data-dir", self.data_dir, "--port", str(self.port),
              "--durability", self.durability, "--log-level", "warning"],
             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         log.close()
