@@ -33,7 +33,7 @@ nothing at all can be processed do they raise.  Transactions cancel with a
 Everything here costs O(1) per bucket touched: buckets are found by dict
 lookup, and the per-key limit is counted in one-second windows of the clock.
 What every admitted request runs (``admit_write`` / ``charge_write``,
-``admit_read`` / ``charge_read`` / ``charge_get``) is compiled in
+``admit_read`` / ``charge_read``, GetItem's ``read_item``) is compiled in
 ``kvstore._ccapacity`` (``MeterCore``, with C fields for the buckets); its
 pure-Python twin :class:`PyMeterCore` here is the reference, and
 ``tests/test_capacity_core.py`` checks with hypothesis that the two take the
@@ -198,7 +198,7 @@ class PyMeterCore:
 
     The operations call ``admit_read`` / ``admit_write`` after validation and
     before any lock (they raise DynamoDB's throttling error, or return a
-    ticket), then ``charge_read`` (or ``charge_get``) / ``charge_write`` with
+    ticket), then ``charge_read`` / ``charge_write`` with
     the ticket and what they read or wrote.  Anything but the admitted case
     (a changed catalog entry, an empty bucket, a new second) goes the long way
     through :class:`CapacityMeter`'s ``try_read`` / ``try_write``.
@@ -215,8 +215,7 @@ class PyMeterCore:
     def admit_write(self, table, row_key):
         """Raise DynamoDB's throttling error unless a write may start; else a ticket for :meth:`charge_write`.
 
-        The admitted case of ``try_write`` inline: the buckets' refill and the
-        per-key window's check without a method call.
+        The admitted case of ``try_write`` inline (one lock hold, no Throttle built).
         """
         clock = self.engine.clock
         now = _wall() if clock.__class__ is SystemClock else clock()
@@ -227,18 +226,12 @@ class PyMeterCore:
             state = self._tables.get(table)
             if state is not None and state.meta is meta:
                 bucket = state.write
-                if now > bucket.at:
-                    balance = bucket.balance + (now - bucket.at) * bucket.rate
-                    bucket.balance = balance if balance < bucket.size else bucket.size
-                    bucket.at = now
+                bucket.refill(now)
                 if bucket.balance > 0:
                     admitted = True
                     for charge in state.index_charges:
                         gsi = charge[0]
-                        if now > gsi.at:
-                            balance = gsi.balance + (now - gsi.at) * gsi.rate
-                            gsi.balance = balance if balance < gsi.size else gsi.size
-                            gsi.at = now
+                        gsi.refill(now)
                         if gsi.balance <= 0:
                             admitted = False
                     keys = state.write_keys
@@ -293,10 +286,7 @@ class PyMeterCore:
                 state = self._tables.get(table)
                 if state is not None and state.meta is meta:
                     bucket = state.read
-                    if now > bucket.at:
-                        balance = bucket.balance + (now - bucket.at) * bucket.rate
-                        bucket.balance = balance if balance < bucket.size else bucket.size
-                        bucket.at = now
+                    bucket.refill(now)
                     if bucket.balance > 0:
                         keys = state.read_keys
                         admitted = keys.room(prefix, now)
@@ -319,14 +309,38 @@ class PyMeterCore:
             if prefix is not None:
                 keys.take(prefix, units, now)
 
-    def charge_get(self, ticket, packed, consistent):
-        """:meth:`charge_read` of GetItem's ``packed`` item (None: absent): an item of at most 1 KB
-        packed is within one read unit, a larger one is measured by DynamoDB's size."""
+    def read_item(self, table, row_key, packed, consistent):
+        """GetItem's admission and charge in one call and one lock hold: raise DynamoDB's throttling
+        error when the table or the key has no read capacity now, else charge ``packed`` (the item read;
+        None: absent) by its DynamoDB size.  GetItem reads before it calls this: a read changes
+        nothing, so a throttled GetItem leaves what one refused before reading would.  An item of at
+        most 1 KB packed is within one read unit (``common.check_item_size``); a larger one is measured."""
         size = 0
         if packed is not None:
             size = len(packed)
             if size > _SMALL_READ:
                 size = self._read_size(packed)
+        clock = self.engine.clock
+        now = _wall() if clock.__class__ is SystemClock else clock()
+        prefix = partition_of(row_key)
+        meta = table.meta
+        with self._lock:
+            state = self._tables.get(table)
+            if state is not None and state.meta is meta:
+                bucket = state.read
+                bucket.refill(now)
+                if bucket.balance > 0:
+                    keys = state.read_keys
+                    if keys.room(prefix, now):
+                        units = 1 if size <= 4096 else -(-size // 4096)
+                        if not consistent:
+                            units /= 2
+                        bucket.balance -= units
+                        keys.take(prefix, units, now)
+                        return
+        ticket = self.try_read(table, None, row_key)
+        if ticket.__class__ is not tuple:
+            raise ticket.error()
         self.charge_read(ticket, size, consistent)
 
 

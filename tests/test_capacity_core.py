@@ -3,7 +3,7 @@ pure ``PyMeterCore`` (the reference).
 
 Both meters watch the same tables on the same clock; hypothesis drives them
 with the same random sequences of admissions, charges (small and large
-items, GSI entries put, moved and removed, GetItem's packed item), clock
+items, GSI entries put, moved and removed, GetItem's admission and charge of its packed item), clock
 moves (within a second, across seconds, past the burst) and UpdateTable
 changes of throughput, and after every step the two must have taken the
 same decision (the same ticket, or the same DynamoDB error) and hold the same
@@ -178,9 +178,7 @@ def test_the_compiled_meter_takes_the_references_decisions(sequence):
                     packed = _core.pack_item(item) if item is not None else None
 
                     def get():
-                        ticket = meter.admit_read(table, None, _row_key(table, pk))
-                        meter.charge_get(ticket, packed, consistent)
-                        return _ticket_view(ticket)
+                        return meter.read_item(table, _row_key(table, pk), packed, consistent)
                     results.append(_outcome(get))
                 elif kind == "index read":
                     _, size, consistent = step

@@ -6,9 +6,9 @@
 runs rarely: creating and resizing a table's buckets, throttling, batches and
 transactions, large items.  This module holds what every enforced request runs
 (``MeterCore``: ``admit_write`` / ``charge_write``, ``admit_read`` /
-``charge_read``) and the state they touch as C fields (``Bucket``,
+``charge_read``, GetItem's ``read_item``) and the state they touch as C fields (``Bucket``,
 ``KeyWindow``, ``TableState``), so that a request that is admitted costs a
-clock reading, two holds of one lock, a few dict lookups and double sums:
+clock reading (CLOCK_REALTIME read in C for the SystemClock), two holds of one lock, a few dict lookups and double sums:
 no Python frame.  ``kvstore.capacity.PyCapacityMeter`` is the reference:
 ``tests/test_capacity_core.py`` checks with hypothesis that both take the
 same decisions and leave the same bucket states over random requests and
@@ -24,6 +24,7 @@ from cpython.object cimport PyObject
 from cpython.dict cimport PyDict_GetItem
 from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
 from libc.limits cimport LLONG_MIN
+from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
 
 from kvstore._capi cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize, PyDict_SetItem
 
@@ -33,7 +34,19 @@ from kvstore import limits as _limits
 from kvstore.clock import SystemClock as _SystemClock
 
 cdef object SystemClock = _SystemClock
-cdef object wall = _time
+
+
+cdef inline double _wall_time() except? -1:
+    """``time.time()`` without a call into Python or a float object: CPython's own arithmetic
+    (nanoseconds of CLOCK_REALTIME, exact seconds when whole, else divided by 1e9)."""
+    cdef timespec ts
+    cdef long long t
+    if clock_gettime(CLOCK_REALTIME, &ts) != 0:
+        return _time()
+    t = <long long>ts.tv_sec * 1000000000 + ts.tv_nsec
+    if t % 1000000000 == 0:
+        return <double>(t // 1000000000)
+    return <double>t / 1e9
 cdef Py_ssize_t SMALL_WRITE = 1024 // 4     # packed bytes of an image surely within one write unit
 cdef Py_ssize_t SMALL_READ = 1024           # packed bytes of an item surely within one read unit (4 KB)
 
@@ -244,7 +257,7 @@ cdef class MeterCore:
     cdef inline double _clock(self) except? -1:
         clock = self.engine.clock
         if type(clock) is SystemClock:
-            return wall()
+            return _wall_time()
         return clock()
 
     def admit_write(self, table, bytes row_key):
@@ -400,12 +413,50 @@ cdef class MeterCore:
             keys._take(prefix, units, now)
         self._lock.give()
 
-    def charge_get(self, ticket, packed, consistent):
-        """:meth:`charge_read` of GetItem's ``packed`` item (None: absent), measured by DynamoDB's size
-        only when its packed length does not already bound it to one unit (``_read_size``)."""
+    def read_item(self, table, bytes row_key, packed, consistent):
+        """GetItem's admission and charge in one call and one lock hold (``kvstore.capacity``'s
+        ``PyMeterCore.read_item``): raise DynamoDB's throttling error, or charge ``packed`` (None:
+        absent) by its DynamoDB size, measured only when its packed length does not already bound it
+        to one unit."""
         cdef Py_ssize_t n = 0
+        cdef double now, units
+        cdef TableState state
+        cdef Bucket bucket
+        cdef KeyWindow keys
+        cdef PyObject* found
+        cdef PyObject* used
+        cdef bint admitted = False
         if packed is not None:
             n = len(packed)
             if n > SMALL_READ:
                 n = self._read_size(packed)
-        self.charge_read(ticket, n, consistent)
+        units = 1 if n <= 4096 else <double>((n + 4095) // 4096)
+        if not consistent:
+            units /= 2
+        now = self._clock()
+        prefix = _partition(row_key)
+        meta = table.meta
+        self._lock.take()
+        found = PyDict_GetItem(self._tables, table)
+        if found != NULL and (<TableState>found).meta is meta:
+            state = <TableState>found
+            bucket = state.read
+            bucket._refill(now)
+            if bucket.balance > 0:
+                keys = state.read_keys
+                if keys.second != <long long>now:          # KeyWindow._room's new second
+                    keys.second = <long long>now
+                    keys.used.clear()
+                    used = NULL
+                else:
+                    used = PyDict_GetItem(keys.used, prefix)
+                if used == NULL or <double>(<object>used) < keys.limit:
+                    admitted = True
+                    bucket.balance -= units
+                    PyDict_SetItem(keys.used, prefix, (0.0 if used == NULL else <double>(<object>used)) + units)
+        self._lock.give()
+        if not admitted:
+            ticket = self.try_read(table, None, row_key)
+            if type(ticket) is not tuple:
+                raise ticket.error()
+            self.charge_read(ticket, n, consistent)

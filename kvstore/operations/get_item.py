@@ -36,12 +36,9 @@ def run(engine, request, metered=True):
         projection = compile_projection(request, "GetItem")
     table = get_table(engine, request["TableName"])
     row_key = key_from_request(table, request["Key"])
-    if engine.capacity is not None:      # charged by the item's DynamoDB size, as ConsumedCapacity reports it
-        ticket = engine.capacity.admit_read(table, None, row_key)
-        packed = table.rows.get(row_key)
-        engine.capacity.charge_get(ticket, packed, bool(request.get("ConsistentRead")))
-    else:
-        packed = table.rows.get(row_key)
+    packed = table.rows.get(row_key)
+    if engine.capacity is not None:      # admitted and charged by the item's DynamoDB size (or throttled)
+        engine.capacity.read_item(table, row_key, packed, request.get("ConsistentRead"))
     response = {}
     if packed is not None:
         item = _core.unpack_item(packed)
