@@ -13,12 +13,17 @@ median and p99 per call of each mode and their ratio.  Not a test.
     python -m bench.capacity --instructions      # also count instructions per call with callgrind
 
 Timings on a shared machine move with the load, so ``--instructions`` also
-counts what each call executes with ``valgrind --tool=callgrind`` (instructions
-of N + K calls minus those of N calls, divided by K; PYTHONHASHSEED=0, the
-collector off, exit without teardown), which does not depend on load.
+counts what each call executes with ``valgrind --tool=callgrind``, which does
+not depend on load: after 200 warm-up calls the child runs K calls inside
+``functools.reduce`` and callgrind collects only inside that C function
+(``--toggle-collect=functools_reduce``: no setup, no teardown, nothing to
+subtract); instructions / K per call, PYTHONHASHSEED=0, the collector off.
+The same run's output file, fed to ``callgrind_annotate --inclusive=yes``,
+shows where a call's instructions go (``--keep-callgrind DIR``).
 """
 
 import argparse
+import functools
 import gc
 import itertools
 import json
@@ -191,8 +196,10 @@ def measure(rounds, calls, hook=True, wire=False, only=None):
                 per_round[mode] = Histogram.of(out).micros()
             ratios["p50"].append(per_round[True]["p50_us"] / per_round[False]["p50_us"])
             ratios["p99"].append(per_round[True]["p99_us"] / per_round[False]["p99_us"])
+        spread = _percentiles(ratios["p50"])
         results[name] = {"off": Histogram.of(samples[False]).micros(), "on": Histogram.of(samples[True]).micros(),
-                         "p50_ratio": statistics.median(ratios["p50"]), "p99_ratio": statistics.median(ratios["p99"])}
+                         "p50_ratio": statistics.median(ratios["p50"]), "p99_ratio": statistics.median(ratios["p99"]),
+                         "p50_ratio_p10": spread[0], "p50_ratio_p90": spread[1], "rounds": rounds}
     throttled = dbs[True][0].engine.capacity.throttled
     for face in faces:
         throttled += face.errors            # a throttled (or failed) wire call answers non-200
@@ -204,34 +211,43 @@ def measure(rounds, calls, hook=True, wire=False, only=None):
     return results, throttled
 
 
+def _percentiles(values):
+    """(p10, p90) of a list of ratios (nearest rank)."""
+    ordered = sorted(values)
+    def rank(q):
+        return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+    return rank(0.10), rank(0.90)
+
+
 def _count_calls(enforce, name, calls):
-    """Child process under callgrind: set up, run ``calls`` calls of ``name``, exit at once."""
+    """Child process under callgrind: set up, warm up, run ``calls`` calls of ``name`` inside
+    ``functools.reduce`` (what callgrind collects), exit at once."""
     db, table = _open(enforce)
     fn = _workloads(db, table)[name]
-    for i in range(200):                       # warm caches and templates outside the difference
+    for i in range(200):                       # warm caches and templates outside what is counted
         fn(i)
     gc.disable()
-    for i in range(200, 200 + calls):
-        fn(i)
+    functools.reduce(lambda _, i: fn(i), range(200, 200 + calls), None)
     sys.stdout.flush()
     os._exit(0)
 
 
-def instructions(names, base=200, extra=1000):
-    """name -> {False: per-call instructions off, True: on}, from callgrind runs of base and base+extra calls."""
+def instructions(names, calls=1000, keep=None):
+    """name -> {False: per-call instructions off, True: on}: callgrind collecting inside the calls only
+    (``_count_calls``); ``keep``: a directory for the output files (callgrind_annotate)."""
     env = dict(os.environ, PYTHONHASHSEED="0")
     out = {}
     for name in names:
         out[name] = {}
         for enforce in (False, True):
-            totals = []
-            for calls in (base, base + extra):
-                run = subprocess.run(
-                    ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-m",
-                     "bench.capacity", "--count", "on" if enforce else "off", name, str(calls)],
-                    capture_output=True, text=True, env=env, check=True)
-                totals.append(int(re.search(r"Collected : (\d+)", run.stderr).group(1)))
-            out[name][enforce] = (totals[1] - totals[0]) / extra
+            target = "/dev/null" if keep is None else os.path.join(
+                keep, f"{re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')}.{'on' if enforce else 'off'}.out")
+            run = subprocess.run(
+                ["valgrind", "--tool=callgrind", "--collect-atstart=no", "--toggle-collect=functools_reduce",
+                 f"--callgrind-out-file={target}", sys.executable, "-m",
+                 "bench.capacity", "--count", "on" if enforce else "off", name, str(calls)],
+                capture_output=True, text=True, env=env, check=True)
+            out[name][enforce] = int(re.search(r"Collected : (\d+)", run.stderr).group(1)) / calls
     return out
 
 
@@ -249,11 +265,13 @@ def report(results, throttled, rounds, calls, counted=None, described=None):
         f"ratios (on / off). Machine: {machine.one_line(described)}; load average at start "
         f"{described.get('load_average_at_start')}, {described.get('date')}.",
         "",
-        "| Call | off p50 (us) | on p50 (us) | p50 ratio | off p99 (us) | on p99 (us) | p99 ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| Call | off p50 (us) | on p50 (us) | p50 ratio | p10..p90 of the rounds' p50 ratios | off p99 (us) "
+        "| on p99 (us) | p99 ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in results.items():
         lines.append(f"| {name} | {r['off']['p50_us']:.1f} | {r['on']['p50_us']:.1f} | {r['p50_ratio']:.3f} | "
+                     f"{r['p50_ratio_p10']:.3f}..{r['p50_ratio_p90']:.3f} | "
                      f"{r['off']['p99_us']:.1f} | {r['on']['p99_us']:.1f} | {r['p99_ratio']:.3f} |")
     if counted:
         lines += ["", "Instructions per call (callgrind; independent of the machine's load):", "",
@@ -273,13 +291,14 @@ def main(argv=None):
     parser.add_argument("--wire", action="store_true", help="also over the wire, to two kvstore serve processes")
     parser.add_argument("--only", help="comma-separated call names to run (default: all)")
     parser.add_argument("--instructions", action="store_true", help="also count instructions with callgrind")
+    parser.add_argument("--keep-callgrind", metavar="DIR", help="keep callgrind's output files there")
     parser.add_argument("--count", nargs=3, metavar=("MODE", "CALL", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.count:
         _count_calls(args.count[0] == "on", args.count[1], int(args.count[2]))
     results, throttled = measure(args.rounds, args.calls, hook=not args.no_hook, wire=args.wire,
                                  only=args.only.split(",") if args.only else None)
-    counted = (instructions([n for n in results if not n.startswith(("hook ", "wire "))])
+    counted = (instructions([n for n in results if not n.startswith(("hook ", "wire "))], keep=args.keep_callgrind)
                if args.instructions else None)
     described = machine.describe()
     text = report(results, throttled, args.rounds, args.calls, counted, described)

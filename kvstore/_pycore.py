@@ -269,7 +269,8 @@ def take_reverse(keys, lo, lo_inc, hi, hi_inc, n):
 
 
 
-def read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, values, limit, page_size, unpack):
+def read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, values, limit, page_size, unpack,
+              sized=False):
     """One Query/Scan page of a table or index: ``(found, read_bytes, stopped)``.
 
     Walks the row keys of ``partitions`` (SortedLists; ``locks[p]`` guards
@@ -280,8 +281,14 @@ def read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, 
     ``unpack``), until ``limit`` items (None: no limit) or ``page_size`` bytes of
     packed items (the 1 MB cap) were read: then ``stopped`` is true and the last
     item collected is the page's last evaluated one.  ``read_bytes`` is the
-    packed size of what was collected.
+    packed size of what was collected; with ``sized`` (and ``unpack``) it is
+    :func:`read_size` of the page instead, what its read units are computed
+    from (enforced capacity, ConsumedCapacity).
     """
+    if sized and unpack:
+        packed, read_bytes, stopped = read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk,
+                                                values, limit, page_size, False)
+        return [unpack_item(p) for p in packed], read_size(packed, read_bytes), stopped
     found = []
     read_bytes = 0
     first = 0 if lo is None else lo[0] >> shift
@@ -312,6 +319,28 @@ def read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, 
             else:
                 plo, plo_inc = batch[-1], False
     return found, read_bytes, False
+
+
+_FLAT = (str, Decimal, Binary, bool, type(None))
+
+
+def flat_item(packed):
+    """Whether a stored item of fewer than 16 attributes holds only strings, numbers, binaries, booleans
+    and nulls: its DynamoDB size is then below its packed length (each name and value is stored
+    verbatim after a marker of at least one byte, a number's size is at most half its text plus three
+    bytes, a boolean or null is one byte either way)."""
+    item = unpack_item(packed)
+    return len(item) < 16 and all(v.__class__ in _FLAT for v in item.values())
+
+
+def read_size(packed, read_bytes):
+    """What a page's read units are computed from: its stored length ``read_bytes`` when that settles
+    them (1 KB packed is at most 4 KB by DynamoDB's measure, ``common.check_item_size``; 4 KB of
+    :func:`flat_item` items is at most 4 KB), else the DynamoDB size of its ``packed`` items
+    (reference 7).  Either way ``read_units`` of it is the page's."""
+    if read_bytes <= 1024 or (read_bytes <= 4096 and all(map(flat_item, packed))):
+        return read_bytes
+    return sum(map(packed_item_size, packed))
 
 
 # ------------------------------------------------------------------ the write path

@@ -21,9 +21,11 @@ that refill on ``engine.clock``:
 A request is admitted while every bucket it draws on holds a positive
 balance; it is then charged what it actually consumed, which may take the
 balance below zero (DynamoDB lets a request borrow the same way), so the
-long-run rate is exactly the provisioned one.  Admission happens inside the
-operations after request validation and before any lock is taken or anything
-is written, so a throttled call changes nothing.  A write is also refused
+long-run rate is exactly the provisioned one.  A write's admission happens
+inside the operation after request validation and before any lock is taken or
+anything is written, so a throttled call changes nothing; GetItem, Query and
+Scan read first and are admitted and charged in one call once they know what
+they read (a read changes nothing either).  A write is also refused
 while any GSI of its table is out of write capacity: a GSI that cannot keep up
 throttles its base table.  BatchGetItem and BatchWriteItem admit each key on
 its own and return the rest as UnprocessedKeys / UnprocessedItems; only when
@@ -33,7 +35,7 @@ nothing at all can be processed do they raise.  Transactions cancel with a
 Everything here costs O(1) per bucket touched: buckets are found by dict
 lookup, and the per-key limit is counted in one-second windows of the clock.
 What every admitted request runs (``admit_write`` / ``charge_write``,
-``admit_read`` / ``charge_read``, GetItem's ``read_item``) is compiled in
+``read`` / ``read_item``) is compiled in
 ``kvstore._ccapacity`` (``MeterCore``, with C fields for the buckets); its
 pure-Python twin :class:`PyMeterCore` here is the reference, and
 ``tests/test_capacity_core.py`` checks with hypothesis that the two take the
@@ -196,16 +198,17 @@ class _TableState:
 class PyMeterCore:
     """What every admitted request runs, in Python: the reference twin of ``kvstore._ccapacity.MeterCore``.
 
-    The operations call ``admit_read`` / ``admit_write`` after validation and
-    before any lock (they raise DynamoDB's throttling error, or return a
-    ticket), then ``charge_read`` / ``charge_write`` with
-    the ticket and what they read or wrote.  Anything but the admitted case
-    (a changed catalog entry, an empty bucket, a new second) goes the long way
-    through :class:`CapacityMeter`'s ``try_read`` / ``try_write``.
+    A write calls ``admit_write`` after validation and before any lock (it
+    raises DynamoDB's throttling error, or returns a ticket), then
+    ``charge_write`` with the ticket and what it wrote; a read calls ``read``
+    (``read_item`` for GetItem) once with what it read.  Anything but the
+    admitted case (a changed catalog entry, an empty bucket, a new second) goes
+    the long way through :class:`CapacityMeter`'s ``try_read`` / ``_try_write``.
     """
 
     def __init__(self, engine, burst_seconds=BURST_SECONDS):
-        self.engine = engine                 # time is engine.clock, looked up each time (tests swap clocks)
+        self.engine = engine
+        self.clock = engine.clock            # a database's clock is fixed when it opens
         self.burst_seconds = burst_seconds
         self._lock = threading.Lock()
         self._tables = {}            # Table -> _TableState (a re-created table is a new Table object)
@@ -213,11 +216,18 @@ class PyMeterCore:
         self.throttled = 0
 
     def admit_write(self, table, row_key):
-        """Raise DynamoDB's throttling error unless a write may start; else a ticket for :meth:`charge_write`.
+        """Raise DynamoDB's throttling error unless a write may start; else a ticket for :meth:`charge_write`."""
+        ticket = self.try_write(table, row_key)
+        if ticket.__class__ is not tuple:
+            raise ticket.error()
+        return ticket
 
-        The admitted case of ``try_write`` inline (one lock hold, no Throttle built).
+    def try_write(self, table, row_key):
+        """:meth:`admit_write` without raising: the ticket, or the :class:`Throttle` (batches, transactions).
+
+        The admitted case of ``_try_write`` inline (one lock hold, no Throttle built).
         """
-        clock = self.engine.clock
+        clock = self.clock
         now = _wall() if clock.__class__ is SystemClock else clock()
         prefix = partition_of(row_key)
         meta = table.meta
@@ -239,10 +249,7 @@ class PyMeterCore:
                         admitted = keys.second == int(now) and keys.used.get(prefix, 0.0) < keys.limit
         if admitted:
             return table, row_key, state, prefix, now
-        ticket = self.try_write(table, row_key)
-        if ticket.__class__ is not tuple:
-            raise ticket.error()
-        return ticket
+        return self._try_write(table, row_key)
 
     def charge_write(self, ticket, old_packed, new_packed, old_item=None, new_item=None):
         """A write admitted by :meth:`admit_write` replaced ``old_packed`` with ``new_packed`` (None: absent).
@@ -274,31 +281,8 @@ class PyMeterCore:
                 for bucket, n in gsi_units:
                     bucket.balance -= n
 
-    def admit_read(self, table, index=None, row_key=None):
-        """Raise DynamoDB's throttling error unless a read may start; else a ticket for :meth:`charge_read`."""
-        if index is None and row_key is not None and row_key.__class__ is bytes:
-            clock = self.engine.clock
-            now = _wall() if clock.__class__ is SystemClock else clock()
-            prefix = partition_of(row_key)
-            meta = table.meta
-            admitted = False
-            with self._lock:
-                state = self._tables.get(table)
-                if state is not None and state.meta is meta:
-                    bucket = state.read
-                    bucket.refill(now)
-                    if bucket.balance > 0:
-                        keys = state.read_keys
-                        admitted = keys.room(prefix, now)
-            if admitted:
-                return bucket, keys, prefix, now
-        ticket = self.try_read(table, index, row_key)
-        if ticket.__class__ is not tuple:
-            raise ticket.error()
-        return ticket
-
     def charge_read(self, ticket, size, consistent):
-        """A read admitted by :meth:`admit_read` consumed ``size`` bytes: the DynamoDB item size of the
+        """A read admitted by ``try_read`` consumed ``size`` bytes: the DynamoDB item size of the
         item or of a Query/Scan page's items (reference 7), the size ConsumedCapacity reports."""
         units = 1 if size <= 4096 else -(-size // 4096)
         if not consistent:
@@ -310,35 +294,46 @@ class PyMeterCore:
                 keys.take(prefix, units, now)
 
     def read_item(self, table, row_key, packed, consistent):
-        """GetItem's admission and charge in one call and one lock hold: raise DynamoDB's throttling
-        error when the table or the key has no read capacity now, else charge ``packed`` (the item read;
-        None: absent) by its DynamoDB size.  GetItem reads before it calls this: a read changes
-        nothing, so a throttled GetItem leaves what one refused before reading would.  An item of at
-        most 1 KB packed is within one read unit (``common.check_item_size``); a larger one is measured."""
+        """GetItem's admission and charge in one call (:meth:`read` of its item): ``packed`` is the item
+        read (None: absent); one of at most 1 KB packed is within one read unit
+        (``common.check_item_size``), a larger one is measured by DynamoDB's size."""
         size = 0
         if packed is not None:
             size = len(packed)
             if size > _SMALL_READ:
                 size = self._read_size(packed)
-        clock = self.engine.clock
-        now = _wall() if clock.__class__ is SystemClock else clock()
-        prefix = partition_of(row_key)
-        meta = table.meta
-        with self._lock:
-            state = self._tables.get(table)
-            if state is not None and state.meta is meta:
-                bucket = state.read
-                bucket.refill(now)
-                if bucket.balance > 0:
-                    keys = state.read_keys
-                    if keys.room(prefix, now):
-                        units = 1 if size <= 4096 else -(-size // 4096)
-                        if not consistent:
-                            units /= 2
-                        bucket.balance -= units
-                        keys.take(prefix, units, now)
-                        return
-        ticket = self.try_read(table, None, row_key)
+        self.read(table, None, row_key, size, consistent)
+
+    def read(self, table, index, row_key, size, consistent):
+        """A read's admission and charge in one call and one lock hold: raise DynamoDB's throttling error
+        when the table (or the GSI ``index``) or the partition of ``row_key`` has no read capacity now,
+        else charge ``size`` bytes, the DynamoDB size of what was read (:meth:`charge_read`).
+
+        The operations read first and call this once: a read changes nothing, so
+        a throttled one leaves what one refused before reading would.  The
+        admitted case of a table read is inline; anything else goes the long way
+        (``try_read``).
+        """
+        if index is None and row_key is not None and row_key.__class__ is bytes:
+            clock = self.clock
+            now = _wall() if clock.__class__ is SystemClock else clock()
+            prefix = partition_of(row_key)
+            meta = table.meta
+            with self._lock:
+                state = self._tables.get(table)
+                if state is not None and state.meta is meta:
+                    bucket = state.read
+                    bucket.refill(now)
+                    if bucket.balance > 0:
+                        keys = state.read_keys
+                        if keys.room(prefix, now):
+                            units = 1 if size <= 4096 else -(-size // 4096)
+                            if not consistent:
+                                units /= 2
+                            bucket.balance -= units
+                            keys.take(prefix, units, now)
+                            return
+        ticket = self.try_read(table, index, row_key)
         if ticket.__class__ is not tuple:
             raise ticket.error()
         self.charge_read(ticket, size, consistent)
@@ -355,7 +350,7 @@ class _Meter:
         self.throttle_events = {}
 
     def _now(self):
-        clock = self.engine.clock
+        clock = self.clock
         return _wall() if clock.__class__ is SystemClock else clock()      # spare SystemClock's frame
 
     # -- limits ------------------------------------------------------------------
@@ -468,7 +463,8 @@ class _Meter:
         return Throttle(on_demand, True, f"Index{operation}{reason_limit}", f"{state.arn}/index/{index_name}")
 
     def try_read(self, table, index=None, row_key=None):
-        """A ticket for ``charge_read`` when a read may start now, else the :class:`Throttle` (batches)."""
+        """A ticket for ``charge_read`` when a read may start now, else the :class:`Throttle` (batches; the
+        cores' ``read`` comes here for all but the admitted case)."""
         gsi = index is not None and index.kind == "GSI"
         prefix = partition_of(row_key) if row_key is not None and not gsi else None
         while True:
@@ -484,8 +480,9 @@ class _Meter:
             if throttle is not None:
                 return throttle
 
-    def try_write(self, table, row_key):
-        """A ticket for ``charge_write`` when a write may start now, else the :class:`Throttle` (batches)."""
+    def _try_write(self, table, row_key):
+        """The cores' ``try_write`` the long way: a ticket for ``charge_write`` when a write may start now,
+        else the :class:`Throttle`."""
         prefix = partition_of(row_key)
         while True:
             now = self._now()
@@ -516,8 +513,10 @@ class _Meter:
             prefix = partition_of(row_key)
             if parsed_kinds is None or parsed_kinds[i] == "ConditionCheck":
                 throttle = self.check_read(table, None, prefix)
-            else:
-                throttle = self.check_write(table, prefix)
+            else:                           # the core's admitted case first (its ticket is not used)
+                throttle = self.try_write(table, row_key)
+                if throttle.__class__ is tuple:
+                    throttle = None
             if throttle is not None:
                 if reasons is None:
                     reasons = [{"Code": "None"} for _ in targets]

@@ -142,6 +142,47 @@ def test_read_page_agrees(rows, removed, partitions, load, lo, lo_inc, hi, hi_in
     assert stopped == (len(walked) == limit or total >= page_size)
 
 
+attribute_values = st.one_of(
+    st.text(max_size=40), st.text(min_size=200, max_size=600), st.booleans(), st.none(),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-10**9, max_value=10**9).map(
+        lambda d: number(str(d))),
+    st.integers(-10**30, 10**30).map(number), st.binary(max_size=300).map(Binary),
+    st.lists(st.none(), max_size=40), st.dictionaries(st.text(max_size=3), st.booleans(), max_size=20),
+    st.frozensets(st.text(max_size=5), min_size=1, max_size=5).map(set))
+sized_items = st.dictionaries(st.binary(min_size=1, max_size=2), st.dictionaries(
+    st.text(min_size=1, max_size=8), attribute_values, min_size=1, max_size=17), max_size=30)
+
+
+@needs_ccore
+@relaxed
+@given(sized_items, st.one_of(st.none(), st.integers(1, 30)), st.booleans())
+@example({b"a": {"l": [None] * 40, "p": "x" * 250}}, None, False)
+def test_a_sized_page_gives_the_read_units_of_its_dynamodb_size(rows, limit, reverse):
+    """``read_page(..., unpack=True, sized=True)``: both cores give the same size, and it is in the same
+    4 KB read unit as the exact DynamoDB size of the items read (the stored length stands in for it only
+    where that cannot change the units)."""
+    from kvstore.operations.common import read_units
+    packed = {k: pycore.pack_item(v) for k, v in rows.items()}
+    lists, locks, shift = _table(list(packed), 4, 16)
+    args = (lists, locks, shift, None, True, None, True, reverse, 8, packed, limit, 1 << 20, True, True)
+    found, size, stopped = pycore.read_page(*args)
+    assert ccore.read_page(*args) == (found, size, stopped)
+    unsized = pycore.read_page(*args[:-1])
+    assert unsized[0] == found and unsized[2] == stopped
+    exact = sum(pycore.item_size(item) for item in found)
+    assert read_units(size, True) == read_units(exact, True)
+
+
+@relaxed
+@given(st.dictionaries(st.text(min_size=1, max_size=8), attribute_values, min_size=1, max_size=17))
+def test_a_flat_items_dynamodb_size_is_below_its_packed_length(item):
+    """What ``read_size`` relies on: an item of strings, numbers, binaries, booleans and nulls is smaller
+    by DynamoDB's measure than packed."""
+    packed = pycore.pack_item(item)
+    if pycore.flat_item(packed):
+        assert pycore.item_size(item) <= len(packed)
+
+
 # ------------------------------------------------------------------ prepared Query and Scan plans
 
 members = st.sampled_from(["TableName", "IndexName", "KeyConditionExpression", "FilterExpression",

@@ -5,8 +5,8 @@
 ``kvstore.capacity`` holds the model (read its docstring) and everything that
 runs rarely: creating and resizing a table's buckets, throttling, batches and
 transactions, large items.  This module holds what every enforced request runs
-(``MeterCore``: ``admit_write`` / ``charge_write``, ``admit_read`` /
-``charge_read``, GetItem's ``read_item``) and the state they touch as C fields (``Bucket``,
+(``MeterCore``: ``admit_write`` / ``charge_write``, ``read`` /
+``read_item``) and the state they touch as C fields (``Bucket``,
 ``KeyWindow``, ``TableState``), so that a request that is admitted costs a
 clock reading (CLOCK_REALTIME read in C for the SystemClock), two holds of one lock, a few dict lookups and double sums:
 no Python frame.  ``kvstore.capacity.PyCapacityMeter`` is the reference:
@@ -24,9 +24,14 @@ from cpython.object cimport PyObject
 from cpython.dict cimport PyDict_GetItem
 from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
 from libc.limits cimport LLONG_MIN
+from libc.stdint cimport uint64_t
+from libc.string cimport memcmp
+from cpython.long cimport PyLong_FromSsize_t
 from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
 
-from kvstore._capi cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize, PyDict_SetItem
+from kvstore._capi cimport (
+    PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize, PyDict_GET_SIZE, PyDict_SetItem,
+)
 
 from time import time as _time
 
@@ -131,40 +136,117 @@ cdef class Bucket:
             self.balance = self.size
 
 
+cdef class KeyCell:
+    """The units one partition-key value consumed in its window's current second."""
+
+    cdef bytes prefix
+    cdef double units
+    cdef KeyCell next                     # another value whose prefix hashes alike
+    cdef unsigned long long generation    # the window's second it counts in (KeyWindow.generation)
+
+
+cdef inline Py_ssize_t _prefix_len(bytes row_key):
+    """Length of a row key's partition-key prefix (``engine.table.collection_prefix`` without building it)."""
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(row_key)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(row_key), end
+    if n < 6:
+        return n
+    end = 6 + ((p[4] << 8) | p[5])
+    return n if end >= n else end
+
+
 cdef class KeyWindow:
-    """One partition's limit per partition-key value, in one-second windows (``kvstore.capacity._KeyWindow``)."""
+    """One partition's limit per partition-key value, in one-second windows (``kvstore.capacity._KeyWindow``).
+
+    The reference keeps ``{prefix: units}``; here a prefix is found without
+    building it as bytes or hashing it with SipHash: ``cells`` maps an FNV-1a
+    hash of the prefix (read in place in the row key) to a chain of
+    :class:`KeyCell`, so an admission finds its cell with one int-keyed
+    lookup and a memcmp, and the charge adds to that cell (no second lookup,
+    no float object).  A new second empties ``cells`` and bumps
+    ``generation``, so a ticket's cell from an earlier second counts nowhere
+    (the reference's ``int(now) == second`` test).  ``used`` gives the
+    reference's dict, for tests.
+    """
 
     cdef public double limit
     cdef public long long second
-    cdef public dict used
+    cdef dict cells
+    cdef unsigned long long generation
 
     def __init__(self, limit):
         self.limit = limit
         self.second = LLONG_MIN
-        self.used = {}
+        self.cells = {}
+        self.generation = 0
 
-    cdef inline bint _room(self, prefix, double now) except -1:
+    cdef inline void _start(self, long long second):
+        """A new second: every value starts again from nothing."""
+        self.second = second
+        if PyDict_GET_SIZE(self.cells):
+            self.cells.clear()
+        self.generation += 1
+
+    cdef KeyCell _cell(self, const char* p, Py_ssize_t n, bint create):
+        """The cell of the prefix ``p[:n]`` in the current second (created when absent and ``create``)."""
+        cdef uint64_t h = 14695981039346656037ULL
+        cdef Py_ssize_t i
+        cdef PyObject* found
+        cdef KeyCell cell
+        for i in range(n):
+            h = (h ^ <unsigned char>p[i]) * 1099511628211ULL
+        key = PyLong_FromSsize_t(<Py_ssize_t>(h >> 2))
+        found = PyDict_GetItem(self.cells, key)
+        if found != NULL:
+            cell = <KeyCell>found
+            while cell is not None:
+                if PyBytes_GET_SIZE(cell.prefix) == n and memcmp(PyBytes_AS_STRING(cell.prefix), p, n) == 0:
+                    return cell
+                cell = cell.next
+        if not create:
+            return None
+        cell = KeyCell.__new__(KeyCell)
+        cell.prefix = PyBytes_FromStringAndSize(p, n)
+        cell.units = 0.0
+        cell.generation = self.generation
+        cell.next = <KeyCell>found if found != NULL else None
+        PyDict_SetItem(self.cells, key, cell)
+        return cell
+
+    cdef inline bint _room(self, bytes prefix, double now) except -1:
         cdef long long second = <long long>now
-        cdef PyObject* used
+        cdef KeyCell cell
         if second != self.second:
-            self.second = second
-            self.used.clear()
+            self._start(second)
             return True
-        used = PyDict_GetItem(self.used, prefix)
-        return used == NULL or <double>(<object>used) < self.limit
+        cell = self._cell(PyBytes_AS_STRING(prefix), PyBytes_GET_SIZE(prefix), False)
+        return cell is None or cell.units < self.limit
 
-    cdef inline int _take(self, prefix, double units, double now) except -1:
-        cdef PyObject* used
+    cdef inline int _take(self, bytes prefix, double units, double now) except -1:
+        cdef KeyCell cell
         if <long long>now == self.second:
-            used = PyDict_GetItem(self.used, prefix)
-            PyDict_SetItem(self.used, prefix, (0.0 if used == NULL else <double>(<object>used)) + units)
+            cell = self._cell(PyBytes_AS_STRING(prefix), PyBytes_GET_SIZE(prefix), True)
+            cell.units += units
         return 0
 
-    def room(self, prefix, double now):
+    def room(self, bytes prefix, double now):
         return self._room(prefix, now)
 
-    def take(self, prefix, double units, double now):
+    def take(self, bytes prefix, double units, double now):
         self._take(prefix, units, now)
+
+    @property
+    def used(self):
+        """``{prefix: units}`` of the current second, as the reference keeps it (a cell made by an
+        admission not charged yet holds nothing and is left out)."""
+        out = {}
+        for chain in self.cells.values():
+            cell = <KeyCell>chain
+            while cell is not None:
+                if cell.units:
+                    out[cell.prefix] = cell.units
+                cell = cell.next
+        return out
 
 
 cdef class TableState:
@@ -187,18 +269,6 @@ cdef class TableState:
         self.read_keys = KeyWindow(_limits.PARTITION_READ_UNITS)
         self.write_keys = KeyWindow(_limits.PARTITION_WRITE_UNITS)
         self.arn = None
-
-
-cdef inline object _partition(bytes row_key):
-    """The partition-key prefix of a row key (``engine.table.collection_prefix``)."""
-    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(row_key)
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(row_key), end
-    if n < 6:
-        return row_key[:6]
-    end = 6 + ((p[4] << 8) | p[5])
-    if end >= n:
-        return row_key
-    return PyBytes_FromStringAndSize(<const char*>p, end)
 
 
 cdef inline bint _in_index(object item, tuple names):
@@ -242,36 +312,54 @@ cdef class MeterCore:
     """The hot half of ``kvstore.capacity.CapacityMeter`` (which subclasses it); ``kvstore.capacity``'s
     ``PyMeterCore`` is its reference, method for method."""
 
-    cdef public object engine, burst_seconds
+    cdef public object engine, burst_seconds, clock
     cdef public Mutex _lock
     cdef public dict _tables
     cdef public Py_ssize_t throttled
+    cdef bint system_clock
 
     def __init__(self, engine, burst_seconds=_limits.BURST_SECONDS):
         self.engine = engine
+        self.clock = engine.clock           # a database's clock is fixed when it opens
+        self.system_clock = type(self.clock) is SystemClock
         self.burst_seconds = burst_seconds
         self._lock = Mutex()
         self._tables = {}
         self.throttled = 0
 
     cdef inline double _clock(self) except? -1:
-        clock = self.engine.clock
-        if type(clock) is SystemClock:
+        if self.system_clock:
             return _wall_time()
-        return clock()
+        return self.clock()
 
     def admit_write(self, table, bytes row_key):
-        """Raise DynamoDB's throttling error unless a write may start; else a ticket for :meth:`charge_write`."""
+        """Raise DynamoDB's throttling error unless a write may start; else a ticket for :meth:`charge_write`:
+        the reference's ``(table, row_key, state, prefix, now)`` and the key's :class:`KeyCell`."""
+        ticket = self._admit_write(table, row_key)
+        if ticket is None:
+            ticket = self._try_write(table, row_key)
+            if type(ticket) is not tuple:
+                raise ticket.error()
+        return ticket
+
+    def try_write(self, table, bytes row_key):
+        """:meth:`admit_write` without raising: the ticket, or the ``Throttle`` (batches, transactions)."""
+        ticket = self._admit_write(table, row_key)
+        if ticket is None:
+            return self._try_write(table, row_key)
+        return ticket
+
+    cdef object _admit_write(self, table, bytes row_key):
+        """The admitted case of a write, in one lock hold: its ticket, or None for the long way."""
         cdef double now = self._clock()
         cdef TableState state
         cdef Bucket bucket
         cdef KeyWindow keys
+        cdef KeyCell cell
         cdef PyObject* found
-        cdef PyObject* used
         cdef bint admitted = False
         cdef tuple charges
         cdef Py_ssize_t i
-        prefix = _partition(row_key)
         meta = table.meta
         self._lock.take()
         found = PyDict_GetItem(self._tables, table)
@@ -290,19 +378,16 @@ cdef class MeterCore:
                 keys = state.write_keys
                 if admitted:
                     if keys.second == <long long>now:
-                        used = PyDict_GetItem(keys.used, prefix)
-                        admitted = used == NULL or <double>(<object>used) < keys.limit
+                        cell = keys._cell(PyBytes_AS_STRING(row_key), _prefix_len(row_key), True)
+                        admitted = cell.units < keys.limit
                     else:
                         admitted = False
         self._lock.give()
         if admitted:
-            return (table, row_key, state, prefix, now)
-        ticket = self.try_write(table, row_key)
-        if type(ticket) is not tuple:
-            raise ticket.error()
-        return ticket
+            return (table, row_key, state, cell.prefix, now, cell)
+        return None
 
-    def charge_write(self, ticket, old_packed, new_packed, old_item=None, new_item=None):
+    def charge_write(self, tuple ticket, old_packed, new_packed, old_item=None, new_item=None):
         """A write admitted by :meth:`admit_write` replaced ``old_packed`` with ``new_packed`` (None: absent).
 
         Units are ConsumedCapacity's; images of at most 256 packed bytes are
@@ -322,8 +407,8 @@ cdef class MeterCore:
         cdef double gsi_units[16]
         cdef bint new_in, old_in
         cdef KeyWindow keys
-        cdef PyObject* used
-        prefix = ticket[3]
+        cdef KeyCell cell = <KeyCell?>ticket[5] if PyTuple_GET_SIZE(ticket) > 5 else None
+        cdef bytes prefix = ticket[3]
         large_gsi = None
         if small:
             units = 1
@@ -356,9 +441,10 @@ cdef class MeterCore:
         self._lock.take()
         state.write.balance -= units
         keys = state.write_keys
-        if <long long>now == keys.second:
-            used = PyDict_GetItem(keys.used, prefix)
-            PyDict_SetItem(keys.used, prefix, (0.0 if used == NULL else <double>(<object>used)) + units)
+        if <long long>now == keys.second:          # the ticket's cell, unless the window started again
+            if cell is None or cell.generation != keys.generation:
+                cell = keys._cell(PyBytes_AS_STRING(prefix), PyBytes_GET_SIZE(prefix), True)
+            cell.units += units
         for i in range(n):
             if gsi_units[i]:
                 (<Bucket>PyTuple_GET_ITEM(<tuple>PyTuple_GET_ITEM(charges, i), 0)).balance -= gsi_units[i]
@@ -367,37 +453,8 @@ cdef class MeterCore:
                 (<Bucket?>bucket).balance -= <double>gsi
         self._lock.give()
 
-    def admit_read(self, table, index=None, row_key=None):
-        """Raise DynamoDB's throttling error unless a read may start; else a ticket for :meth:`charge_read`."""
-        cdef double now
-        cdef TableState state
-        cdef Bucket bucket
-        cdef KeyWindow keys
-        cdef PyObject* found
-        cdef bint admitted = False
-        if index is None and row_key is not None and type(row_key) is bytes:
-            now = self._clock()
-            prefix = _partition(row_key)
-            meta = table.meta
-            self._lock.take()
-            found = PyDict_GetItem(self._tables, table)
-            if found != NULL and (<TableState>found).meta is meta:
-                state = <TableState>found
-                bucket = state.read
-                bucket._refill(now)
-                if bucket.balance > 0:
-                    keys = state.read_keys
-                    admitted = keys._room(prefix, now)
-            self._lock.give()
-            if admitted:
-                return (bucket, keys, prefix, now)
-        ticket = self.try_read(table, index, row_key)
-        if type(ticket) is not tuple:
-            raise ticket.error()
-        return ticket
-
     def charge_read(self, ticket, size, consistent):
-        """A read admitted by :meth:`admit_read` consumed ``size`` bytes, DynamoDB's item size of what it read."""
+        """A read admitted by ``try_read`` consumed ``size`` bytes, DynamoDB's item size of what it read."""
         cdef double units
         cdef Py_ssize_t n = size
         cdef Bucket bucket = <Bucket?>ticket[0]
@@ -414,49 +471,53 @@ cdef class MeterCore:
         self._lock.give()
 
     def read_item(self, table, bytes row_key, packed, consistent):
-        """GetItem's admission and charge in one call and one lock hold (``kvstore.capacity``'s
-        ``PyMeterCore.read_item``): raise DynamoDB's throttling error, or charge ``packed`` (None:
-        absent) by its DynamoDB size, measured only when its packed length does not already bound it
+        """GetItem's admission and charge in one call (``PyMeterCore.read_item``): ``packed`` (None:
+        absent) is measured by DynamoDB's size only when its packed length does not already bound it
         to one unit."""
         cdef Py_ssize_t n = 0
-        cdef double now, units
-        cdef TableState state
-        cdef Bucket bucket
-        cdef KeyWindow keys
-        cdef PyObject* found
-        cdef PyObject* used
-        cdef bint admitted = False
         if packed is not None:
             n = len(packed)
             if n > SMALL_READ:
                 n = self._read_size(packed)
-        units = 1 if n <= 4096 else <double>((n + 4095) // 4096)
+        self._read(table, None, row_key, n, consistent)
+
+    def read(self, table, index, row_key, Py_ssize_t size, consistent):
+        """A read's admission and charge in one call and one lock hold (``PyMeterCore.read``)."""
+        self._read(table, index, row_key, size, consistent)
+
+    cdef int _read(self, table, index, row_key, Py_ssize_t size, consistent) except -1:
+        cdef double now, units
+        cdef TableState state
+        cdef Bucket bucket
+        cdef KeyWindow keys
+        cdef KeyCell cell
+        cdef PyObject* found
+        cdef bint admitted = False
+        units = 1 if size <= 4096 else <double>((size + 4095) // 4096)
         if not consistent:
             units /= 2
-        now = self._clock()
-        prefix = _partition(row_key)
-        meta = table.meta
-        self._lock.take()
-        found = PyDict_GetItem(self._tables, table)
-        if found != NULL and (<TableState>found).meta is meta:
-            state = <TableState>found
-            bucket = state.read
-            bucket._refill(now)
-            if bucket.balance > 0:
-                keys = state.read_keys
-                if keys.second != <long long>now:          # KeyWindow._room's new second
-                    keys.second = <long long>now
-                    keys.used.clear()
-                    used = NULL
-                else:
-                    used = PyDict_GetItem(keys.used, prefix)
-                if used == NULL or <double>(<object>used) < keys.limit:
-                    admitted = True
-                    bucket.balance -= units
-                    PyDict_SetItem(keys.used, prefix, (0.0 if used == NULL else <double>(<object>used)) + units)
-        self._lock.give()
+        if index is None and type(row_key) is bytes:
+            now = self._clock()
+            meta = table.meta
+            self._lock.take()
+            found = PyDict_GetItem(self._tables, table)
+            if found != NULL and (<TableState>found).meta is meta:
+                state = <TableState>found
+                bucket = state.read
+                bucket._refill(now)
+                if bucket.balance > 0:
+                    keys = state.read_keys
+                    if keys.second != <long long>now:          # KeyWindow._room's new second
+                        keys._start(<long long>now)
+                    cell = keys._cell(PyBytes_AS_STRING(row_key), _prefix_len(row_key), True)
+                    if cell.units < keys.limit:
+                        admitted = True
+                        bucket.balance -= units
+                        cell.units += units
+            self._lock.give()
         if not admitted:
-            ticket = self.try_read(table, None, row_key)
+            ticket = self.try_read(table, index, row_key)
             if type(ticket) is not tuple:
                 raise ticket.error()
-            self.charge_read(ticket, n, consistent)
+            self.charge_read(ticket, size, consistent)
+        return 0

@@ -837,6 +837,69 @@ cdef Py_ssize_t _packed_value_size(Reader* r, int depth) except -1:
     raise _Fallback      # native ints, floats, bytes (allow_floats and other non-DynamoDB values)
 
 
+cdef bint _flat_item(object packed):
+    """Whether a stored item holds only strings, numbers, binaries, booleans and nulls (no list, map or
+    set): then its DynamoDB size is below its packed length (each name and value is stored verbatim after a
+    marker of at least one byte, a number's size is at most half its text plus three bytes, and a
+    boolean or null is one byte either way), so a page of such items packed in 4 KB is one read unit.
+    False for anything else, or anything unusual (the caller then measures)."""
+    cdef const unsigned char* p
+    cdef Py_ssize_t pos = 0, end, n, i, length
+    cdef unsigned char b
+    cdef int code
+    if type(packed) is not bytes:
+        return False
+    p = <const unsigned char*>PyBytes_AS_STRING(packed)
+    end = PyBytes_GET_SIZE(packed)
+    if end < 1:
+        return False
+    b = p[0]
+    if 0x80 <= b <= 0x8F:
+        n = b & 0x0F
+        pos = 1
+    else:
+        return False                       # maps of 16 attributes or more are measured
+    for i in range(2 * n):                 # names and values alike: str, or (values) the flat kinds
+        if pos >= end:
+            return False
+        b = p[pos]
+        pos += 1
+        if 0xA0 <= b <= 0xBF:
+            length = b & 0x1F
+        elif b == 0xD9 and pos + 1 <= end:
+            length = p[pos]
+            pos += 1
+        elif b == 0xDA and pos + 2 <= end:
+            length = (p[pos] << 8) | p[pos + 1]
+            pos += 2
+        elif i % 2 == 0:
+            return False                   # a name is a str
+        elif b == 0xC0 or b == 0xC2 or b == 0xC3:
+            length = 0
+        elif 0xD4 <= b <= 0xD8 and pos + 1 <= end:
+            length = 1 << (b - 0xD4)
+            code = p[pos]
+            pos += 1
+            if code != C_EXT_N and code != C_EXT_B:
+                return False
+        elif b == 0xC7 and pos + 2 <= end:
+            length = p[pos]
+            code = p[pos + 1]
+            pos += 2
+            if code != C_EXT_N and code != C_EXT_B:
+                return False
+        elif b == 0xC8 and pos + 3 <= end:
+            length = (p[pos] << 8) | p[pos + 1]
+            code = p[pos + 2]
+            pos += 3
+            if code != C_EXT_N and code != C_EXT_B:
+                return False
+        else:
+            return False
+        pos += length
+    return pos == end
+
+
 def packed_item_size(packed):
     """``item_size(unpack_item(packed))``: DynamoDB's size of a stored item, read off its bytes."""
     cdef Reader r

@@ -16,13 +16,14 @@ from libc.string cimport memcmp, memcpy
 from kvstore._capi cimport *
 from kvstore._cvalues cimport *
 from kvstore._ckeys cimport _bisect, _cmp, _crc32, _raw, _prefixed
-from kvstore._citems cimport _unpack_bytes
+from kvstore._citems cimport _flat_item, _unpack_bytes
 
 from decimal import Decimal as _Decimal
 
 from kvstore import _pycore as _ref
 from kvstore import limits as _limits
 from kvstore._cvalues import _Fallback
+from kvstore._citems import packed_item_size as _packed_item_size
 from kvstore.types import Binary as _Binary
 
 cdef object Decimal = _Decimal
@@ -229,20 +230,38 @@ cdef object _unpack_one(object packed):
     return _ref.unpack_item(packed)
 
 
-def read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, values, limit, page_size, unpack):
+cdef object _read_size(list packed, Py_ssize_t read_bytes):
+    """``kvstore._pycore.read_size``: the page's stored length when that settles its read units, else
+    the DynamoDB size of its items."""
+    cdef Py_ssize_t i
+    if read_bytes <= 1024:
+        return read_bytes
+    if read_bytes <= 4096:
+        for i in range(PyList_GET_SIZE(packed)):
+            if not _flat_item(<object>PyList_GET_ITEM(packed, i)):
+                break
+        else:
+            return read_bytes
+    return sum(map(_packed_item_size, packed))
+
+
+def read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, values, limit, page_size, unpack,
+              sized=False):
     """One Query/Scan page of a table or index: ``(found, read_bytes, stopped)`` (see ``kvstore._pycore``)."""
     cdef Py_ssize_t c_shift, c_chunk, c_limit, c_page, read_bytes = 0, p, first, last, nparts, step, size
     cdef bint c_lo_inc = lo_inc, c_hi_inc = hi_inc, c_reverse = reverse, c_unpack = unpack
+    cdef bint c_sized = sized and unpack
     cdef bint plo_inc, phi_inc
     cdef PyObject* found_value
     cdef list batch
+    cdef list packed_items = [] if c_sized else None
     if (type(partitions) is not list or type(locks) is not list or type(values) is not dict
             or not (lo is None or (type(lo) is bytes and PyBytes_GET_SIZE(lo) > 0))
             or not (hi is None or (type(hi) is bytes and PyBytes_GET_SIZE(hi) > 0))
             or type(shift) is not int or type(chunk) is not int or type(page_size) is not int
             or not (limit is None or type(limit) is int)):
         return _ref.read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, values, limit,
-                              page_size, unpack)
+                              page_size, unpack, sized)
     try:
         c_shift = shift
         c_chunk = chunk
@@ -253,7 +272,7 @@ def read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, 
             raise _Fallback
     except Exception:
         return _ref.read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, values, limit,
-                              page_size, unpack)
+                              page_size, unpack, sized)
     nparts = len(partitions)
     first = 0 if lo is None else (<unsigned char>PyBytes_AS_STRING(lo)[0]) >> c_shift
     last = nparts - 1 if hi is None else min(nparts - 1, (<unsigned char>PyBytes_AS_STRING(hi)[0]) >> c_shift)
@@ -275,10 +294,12 @@ def read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, 
                     continue
                 packed = <object>found_value
                 PyList_Append(found, _unpack_one(packed) if c_unpack else packed)
+                if c_sized:
+                    PyList_Append(packed_items, packed)
                 size = PyBytes_GET_SIZE(packed) if type(packed) is bytes else len(packed)
                 read_bytes += size
                 if len(found) == c_limit or read_bytes >= c_page:
-                    return found, read_bytes, True
+                    return found, _read_size(packed_items, read_bytes) if c_sized else read_bytes, True
             if len(batch) < c_chunk:
                 break
             if c_reverse:
@@ -286,7 +307,7 @@ def read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, 
             else:
                 plo, plo_inc = batch[len(batch) - 1], False
         p += step
-    return found, read_bytes, False
+    return found, _read_size(packed_items, read_bytes) if c_sized else read_bytes, False
 
 
 # ------------------------------------------------------------------ prepared Query and Scan plans

@@ -200,13 +200,13 @@ class Table:
                 else:
                     plo, plo_inc = batch[-1], False
 
-    def read_page(self, structure, lo, lo_inc, hi, hi_inc, reverse, chunk, limit, unpack):
+    def read_page(self, structure, lo, lo_inc, hi, hi_inc, reverse, chunk, limit, unpack, sized=False):
         """One Query/Scan page of ``structure`` (table or index) within bounds, read by the core's
         ``read_page`` (``kvstore._pycore`` says what it returns): the walk of ``iter_range`` with each
         key looked up, until ``limit`` items or the 1 MB page size."""
         values = structure.entries if structure is not self else self.rows
         return _core.read_page(structure.partitions, self.locks, self._shift, lo, lo_inc, hi, hi_inc, reverse,
-                               chunk, values, limit, limits.MAX_PAGE_SIZE, unpack)
+                               chunk, values, limit, limits.MAX_PAGE_SIZE, unpack, sized)
 
     @property
     def item_count(self):

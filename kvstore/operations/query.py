@@ -79,7 +79,7 @@ def reference(engine, request, key_filter=False):
     else:
         bounds = page_bounds(request, source, schema, key.hash_value, key.range_op, key.range_values, forward, limit)
     if engine.capacity is not None:
-        source.meter(engine.capacity, bounds[0] if source.index is None else None)
+        source = source.meter(engine.capacity, bounds[0] if source.index is None else None)
     return collect(request, source, bounds, filter_, projection, select, limit)
 
 

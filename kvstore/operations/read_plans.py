@@ -22,8 +22,8 @@ while ``engine.tables`` still holds that table and the index is still there
 and ACTIVE: a deleted, re-created or restored table, or a deleted index, sends
 the request to the reference path, which rebuilds the plan (the "schema
 version" is the identity of those objects; a key schema never changes in
-place).  Under enforced capacity (``engine.capacity``) every request takes the
-reference path.
+place).  Under enforced capacity (``engine.capacity``) a plan reads through a
+metered copy of its Source (``Source.meter``), as the reference path does.
 """
 
 from kvstore import _core
@@ -96,8 +96,6 @@ class _Plan:
         limit = request.get("Limit")
         if limit is not None and (limit.__class__ is not int or limit < 1):
             return None
-        if engine.capacity is not None:
-            return None
         compiled = self.instantiate(_values(request))       # raises the checks inside values
         if compiled is None:
             return None
@@ -152,11 +150,14 @@ class QueryPlan(_Plan):
         else:
             bounds = (*bounds, not self.forward, 128 if limit is None else min(limit + 1, 128))
         filter_, projection = compiled.filter, compiled.projection
+        source = self.source
+        if engine.capacity is not None:
+            source = source.meter(engine.capacity, bounds[0] if self.index is None else None)
         if self.plain and filter_ is None and projection is None:
-            if request.get("ReturnConsumedCapacity") in _SIZED:
-                return plain_page(request, self.source, bounds, limit)
-            return _whole_items(self.table, self.source, bounds, limit)
-        return collect(request, self.source, bounds, filter_, projection, self.select, limit)
+            if source.metered is not None or request.get("ReturnConsumedCapacity") in _SIZED:
+                return plain_page(request, source, bounds, limit)
+            return _whole_items(self.table, source, bounds, limit)
+        return collect(request, source, bounds, filter_, projection, self.select, limit)
 
 
 #: ReturnConsumedCapacity values whose answer needs the size of what was read
@@ -192,8 +193,10 @@ class ScanPlan(_Plan):
         limit = request.get("Limit")
         bounds = (lo, lo_inc, None, False, False, 128)
         filter_, projection = compiled.filter, compiled.projection
+        if engine.capacity is not None:
+            source = source.meter(engine.capacity)
         if self.plain and filter_ is None and projection is None:
-            if request.get("ReturnConsumedCapacity") in _SIZED:
+            if source.metered is not None or request.get("ReturnConsumedCapacity") in _SIZED:
                 return plain_page(request, source, bounds, limit)
             return _whole_items(self.table, source, bounds, limit)
         return collect(request, source, bounds, filter_, projection, self.select, limit)

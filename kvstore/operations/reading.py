@@ -15,8 +15,9 @@ from kvstore.operations.common import capacity, key_type, read_units
 class Source:
     """The table or index a Query/Scan reads, with what it can return."""
 
-    #: with capacity enforced (kvstore.capacity): ``charge(read_bytes, consistent)`` for the page read
-    charge = None
+    #: with capacity enforced (kvstore.capacity): ``(meter, row key)`` that admits and charges the page
+    #: once read (``_capacity``); set on a copy only (``meter``)
+    metered = None
     #: the LastEvaluatedKey's attribute names, found on first use
     _names = None
 
@@ -32,9 +33,14 @@ class Source:
         self.values = self.index.entries if self.index else table.rows
 
     def meter(self, meter, row_key=None):
-        """Admit this read under enforced capacity (raises when throttled) and charge its page later."""
-        ticket = meter.admit_read(self.table, self.index, row_key)
-        self.charge = lambda read_bytes, consistent: meter.charge_read(ticket, read_bytes, consistent)
+        """This Source for one read under enforced capacity: a copy (a prepared plan's Source serves
+        concurrent requests) whose page the meter admits and charges once it is read (``_capacity``:
+        one call, which raises DynamoDB's throttling error; reading changes nothing, so a throttled read
+        leaves what one refused before reading would).  ``row_key``: a key in the partition read."""
+        source = object.__new__(Source)
+        source.__dict__.update(self.__dict__)
+        source.metered = (meter, row_key)
+        return source
 
     @property
     def is_gsi(self):
@@ -199,7 +205,7 @@ def _fetching_page(request, source, bounds, filter_, projection, select, limit):
     page_size = limits.MAX_PAGE_SIZE
     items = []
     scanned = matched = read_bytes = sized_bytes = 0
-    sized = source.charge is not None or request.get("ReturnConsumedCapacity") in ("TOTAL", "INDEXES")
+    sized = source.metered is not None or request.get("ReturnConsumedCapacity") in ("TOTAL", "INDEXES")
     packed_item_size = _core.packed_item_size
     last = None
     stopped = False
@@ -246,29 +252,29 @@ def plain_page(request, source, bounds, limit):
 
 
 def _read(request, source, bounds, limit):
-    """``(items, size, stopped)`` of one page: ``size`` is the DynamoDB size of what was read (reference
-    7) when ConsumedCapacity or enforced capacity needs it, else 0.
+    """``(items, size, stopped)`` of one page: ``size`` gives the read units of what was read (reference
+    7) when ConsumedCapacity or enforced capacity needs them, else 0.
 
-    The size is read off the stored bytes (``packed_item_size``), not from the
-    unpacked items, and only when the page holds more than 1 KB of them: 1 KB
-    packed is at most 4 KB (``common.check_item_size``), one read unit whatever
-    the exact size, so the page's stored length stands in for it.
+    The size is the core's ``read_size``, worked out in the page walk: the
+    stored length when it settles the units (a page of at most 1 KB packed, or
+    of at most 4 KB packed whose items hold no list, map or set, is one read
+    unit whatever its exact size), else DynamoDB's size read off the stored
+    bytes (``packed_item_size``).
     """
-    if source.charge is None and request.get("ReturnConsumedCapacity") not in ("TOTAL", "INDEXES"):
+    if source.metered is None and request.get("ReturnConsumedCapacity") not in ("TOTAL", "INDEXES"):
         items, _, stopped = source.table.read_page(source.structure, *bounds, limit, True)
         return items, 0, stopped
-    packed, size, stopped = source.table.read_page(source.structure, *bounds, limit, False)
-    if size > 1024:
-        size = sum(map(_core.packed_item_size, packed))
-    return list(map(_core.unpack_item, packed)), size, stopped
+    return source.table.read_page(source.structure, *bounds, limit, True, True)
 
 
 def _capacity(response, request, source, read_bytes):
-    """ConsumedCapacity of a page, and its charge under enforced capacity: ``read_bytes`` is the
-    DynamoDB size of every item read (before the filter), rounded up to 4 KB once per page
-    (reference 7); the 1 MB page limit itself is measured on the stored size."""
-    if source.charge is not None:
-        source.charge(read_bytes, bool(request.get("ConsistentRead")))
+    """ConsumedCapacity of a page, and its admission and charge under enforced capacity: ``read_bytes``
+    is the DynamoDB size of every item read (before the filter), or a size of the same read units
+    (``_read``), rounded up to 4 KB once per page (reference 7); the 1 MB page limit itself is
+    measured on the stored size."""
+    if source.metered is not None:
+        meter, row_key = source.metered
+        meter.read(source.table, source.index, row_key, read_bytes, request.get("ConsistentRead"))
     mode = request.get("ReturnConsumedCapacity")
     if mode in ("TOTAL", "INDEXES"):
         units = read_units(read_bytes, bool(request.get("ConsistentRead")))

@@ -96,5 +96,5 @@ def reference(engine, request):
                 f"with correct Segment. TotalSegments: {total} Segment: {segment}")
         lo, lo_inc = start, False
     if engine.capacity is not None:
-        source.meter(engine.capacity)
+        source = source.meter(engine.capacity)
     return collect(request, source, (lo, lo_inc, hi, False, False, 128), filter_, projection, select, limit)
