@@ -1,13 +1,21 @@
 """Malformed requests at volume: how many, over how many member paths, and how many answered 5xx.
 
-    python -m bench.malformed_requests [--requests 100000] [--seed 1] [--json FILE] [--markdown FILE]
+    python -m bench.malformed_requests [--requests 100000] [--seed 1 [--seed 2 ...]] [--durable]
+                                       [--json FILE] [--markdown FILE]
 
 Drives the generator of ``tests/hardening/malformed.py`` (requests for every
 DynamoDB and DynamoDB Streams operation built from botocore's model, with
 members spoiled at any depth) through the in-process request handler, against
-a database holding one table.  Reports the requests sent, the distinct spoiled
-member paths they covered, the answers by status and error type, and every
-5xx with its request (issue 14 target: 0 over at least 100,000).
+a database holding one table.  Members are spoiled in type and in content
+(strings with lone surrogates, NUL, very long; numbers at and past DynamoDB's
+limits; nesting around 32 levels), and some bodies in their bytes (not UTF-8,
+a BOM, cut).  ``--durable`` puts the database in a temporary directory (WAL,
+catalog, checkpoints: what ``kvstore serve`` and the soak run on), which
+``:memory:`` does not exercise.  Each ``--seed`` is a run of ``--requests``,
+one after the other in this process.  Reports the requests sent, the distinct
+spoiled member paths they covered, the answers by status and error type, and
+every 5xx with its request and the place the internal error was raised (issue
+14 target: 0 over at least 100,000).
 """
 
 import argparse
@@ -16,8 +24,11 @@ import json
 import logging
 import os
 import random
+import shutil
 import sys
+import tempfile
 import time
+import traceback
 
 import kvstore
 from kvstore.operations import ACTIONS, OPERATIONS, STREAMS
@@ -27,72 +38,122 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "harde
 import malformed  # noqa: E402
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--json")
-    parser.add_argument("--markdown", help="write the report as bench/results/malformed_requests.md is")
-    args = parser.parse_args(argv)
-    logging.getLogger("kvstore.server").setLevel(logging.CRITICAL)     # 5xx are counted and printed below
-    db = kvstore.open(":memory:")
-    handler = RequestHandler(db.engine)
-    rng = random.Random(args.seed)
+class _InternalErrors(logging.Handler):
+    """Keeps where each internal error the handler logged was raised (its traceback's last frame)."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.places = collections.Counter()
+        self.last = None
+
+    def emit(self, record):
+        if record.exc_info and record.exc_info[2] is not None:
+            frame = traceback.extract_tb(record.exc_info[2])[-1]
+            place = f"{type(record.exc_info[1]).__name__} at {os.path.basename(frame.filename)}:{frame.lineno}"
+        else:
+            place = record.getMessage()
+        self.places[place] += 1
+        self.last = place
+
+
+def _ensure_table(db):
+    if malformed.TABLE not in db.client().list_tables()["TableNames"]:
+        db.client().create_table(
+            TableName=malformed.TABLE, BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                  {"AttributeName": "sk", "AttributeType": "N"}])
+
+
+def run(db, handler, seed, requests, paths, statuses, types, failures, errors):
+    """``requests`` generated bad requests from ``random.Random(seed)`` through ``handler``."""
+    rng = random.Random(seed)
     actions = sorted(ACTIONS)
-    paths, statuses, types, failures = set(), collections.Counter(), collections.Counter(), []
-    started = time.perf_counter()
-    for _ in range(args.requests):
-        if malformed.TABLE not in db.client().list_tables()["TableNames"]:
-            db.client().create_table(
-                TableName=malformed.TABLE, BillingMode="PAY_PER_REQUEST",
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                      {"AttributeName": "sk", "AttributeType": "N"}])
+    for _ in range(requests):
+        _ensure_table(db)
         action = rng.choice(actions)
         prefix = OPERATIONS[action].target_prefix
         body, spoiled = malformed.bad_request(rng, "dynamodbstreams" if prefix == STREAMS else "dynamodb", action)
-        paths |= spoiled
-        raw = json.dumps(body).encode()
+        raw, spoiled_bytes = malformed.bad_bytes(rng, body)
+        paths |= spoiled | spoiled_bytes
+        errors.last = None
         status, _, out = handler.answer("POST", "/", {"content-type": "application/x-amz-json-1.0",
                                                       "x-amz-target": f"{prefix}.{action}"}, raw)
         statuses[status] += 1
         if status != 200:
             types[json.loads(out).get("__type", "?").rpartition("#")[2]] += 1
         if status >= 500:
-            failures.append((action, raw[:300].decode("utf-8", "replace")))
+            failures.append((seed, action, errors.last, raw[:300].decode("utf-8", "replace")))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=100_000, help="per seed")
+    parser.add_argument("--seed", type=int, action="append", help="repeatable; default 1")
+    parser.add_argument("--durable", action="store_true", help="a database in a temporary directory")
+    parser.add_argument("--json")
+    parser.add_argument("--markdown", help="write the report as bench/results/malformed_requests.md is")
+    args = parser.parse_args(argv)
+    seeds = args.seed or [1]
+    server_log = logging.getLogger("kvstore.server")
+    server_log.propagate = False                 # 5xx are counted and printed below, with where they came from
+    errors = _InternalErrors()
+    server_log.addHandler(errors)
+    directory = tempfile.mkdtemp(prefix="kvstore-malformed-") if args.durable else None
+    db = kvstore.open(directory or ":memory:")
+    handler = RequestHandler(db.engine)
+    paths, statuses, types, failures = set(), collections.Counter(), collections.Counter(), []
+    started = time.perf_counter()
+    try:
+        for seed in seeds:
+            run(db, handler, seed, args.requests, paths, statuses, types, failures, errors)
+    finally:
+        db.close()
+        if directory:
+            shutil.rmtree(directory, ignore_errors=True)
     elapsed = time.perf_counter() - started
-    report = {"requests": args.requests, "seed": args.seed, "member_paths": len(paths),
-              "operations": len(actions), "statuses": dict(statuses), "errors": dict(types.most_common()),
-              "5xx": len(failures), "seconds": round(elapsed, 1)}
+    report = {"requests": args.requests * len(seeds), "seeds": seeds, "durable": args.durable,
+              "member_paths": len(paths), "content_paths": sum(1 for p in paths if "~" in p),
+              "operations": len(ACTIONS), "statuses": dict(statuses), "errors": dict(types.most_common()),
+              "5xx": len(failures), "internal_errors": dict(errors.places), "seconds": round(elapsed, 1)}
     print(json.dumps(report, indent=2))
-    for action, raw in failures[:20]:
-        print("5xx", action, raw)
+    for seed, action, place, raw in failures[:20]:
+        print("5xx", seed, action, place, raw)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write(_markdown(report, failures))
-    db.close()
     return 1 if failures else 0
 
 
 def _markdown(report, failures):
+    seeds = " ".join(f"--seed {seed}" for seed in report["seeds"])
+    per_seed = report["requests"] // len(report["seeds"])
+    durable = " --durable" if report["durable"] else ""
     lines = ["# Malformed requests (issue 14, item 1)", "",
-             f"`python -m bench.malformed_requests --requests {report['requests']} --seed {report['seed']}`: "
+             f"`python -m bench.malformed_requests --requests {per_seed} {seeds}{durable}`: "
              "requests for every DynamoDB and DynamoDB Streams operation generated from botocore's model "
-             "(tests/hardening/malformed.py), members spoiled at any depth, through the in-process request "
-             "handler.  Target: 0 answers of 5xx over at least 100,000.", "",
+             "(tests/hardening/malformed.py), members spoiled at any depth in type and in content (lone "
+             "surrogates, NUL, very long strings, numbers at and past the 38-digit and exponent limits, "
+             "nesting around 32 levels), some bodies in their bytes (not UTF-8, BOM, cut), through the "
+             "in-process request handler"
+             + (" on a durable database (a temporary directory: WAL, catalog, checkpoints)" if report["durable"]
+                else "") + ".  Target: 0 answers of 5xx over at least 100,000.", "",
              "| measure | value |", "|---|---|",
-             f"| requests | {report['requests']:,} |", f"| operations | {report['operations']} |",
-             f"| distinct spoiled member paths | {report['member_paths']} |",
+             f"| requests | {report['requests']:,} ({len(report['seeds'])} seeds of {per_seed:,}) |",
+             f"| operations | {report['operations']} |",
+             f"| distinct spoiled member paths | {report['member_paths']} (of which content spoils: "
+             f"{report['content_paths']}) |",
              f"| answers 5xx | {report['5xx']} |", f"| seconds | {report['seconds']} |", "",
              "| status | answers |", "|---|---|"]
     lines += [f"| {status} | {count:,} |" for status, count in sorted(report["statuses"].items())]
     lines += ["", "| error | answers |", "|---|---|"]
     lines += [f"| {code} | {count:,} |" for code, count in report["errors"].items()]
     if failures:
-        lines += ["", "5xx answers:", ""] + [f"- {action}: `{raw}`" for action, raw in failures[:20]]
+        lines += ["", "5xx answers:", ""] + [f"- seed {seed}, {action} ({place}): `{raw}`"
+                                             for seed, action, place, raw in failures[:20]]
     return "\n".join(lines) + "\n"
 
 

@@ -26,7 +26,7 @@ native values is DynamoDB's equality.
 import base64
 import binascii
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from kvstore import limits
 from kvstore.errors import SerializationException, ValidationException, invalid_parameter
@@ -103,7 +103,11 @@ def canonical_number(text):
         if text == "":
             raise ValidationException("The parameter cannot be converted to a numeric value")
         raise ValidationException(f"The parameter cannot be converted to a numeric value: {text}")
-    return _canonical_decimal(Decimal(text))
+    try:
+        value = Decimal(text)
+    except InvalidOperation:        # an exponent past Decimal's (and Java BigDecimal's 32-bit) range
+        raise ValidationException(f"The parameter cannot be converted to a numeric value: {text}") from None
+    return _canonical_decimal(value)
 
 
 def _canonical_decimal(d):

@@ -24,13 +24,15 @@ def run(engine, request):
     check_constraints(enum_violations(request, ENUMS))
     actions = request.get("TransactItems")
     check_action_count(actions)
-    parsed = []
-    for action in actions:
+    violations = []
+    for i, action in enumerate(actions, 1):
         if not isinstance(action, dict) or set(action) != {"Get"}:
             raise ValidationException("TransactItems can only contain one of Get")
-        spec = action["Get"]
-        check_constraints(table_name_violations(spec.get("TableName")))
-        parsed.append((spec, compile_projection(spec, "TransactGetItems")))
+        # every action's members before anything else, each named by its position (captured against
+        # DynamoDB: "Value 'bad!name' at 'transactItems.1.member.get.tableName' ...")
+        violations += table_name_violations(action["Get"].get("TableName"), f"transactItems.{i}.member.get.tableName")
+    check_constraints(violations)
+    parsed = [(action["Get"], compile_projection(action["Get"], "TransactGetItems")) for action in actions]
     tables = [get_table(engine, spec["TableName"]) for spec, _ in parsed]
     reasons = [{"Code": "None"} for _ in parsed]
     targets = []

@@ -45,7 +45,16 @@ def run(engine, request):
         violations.append((token, "clientRequestToken", "Member must have length less than or equal to 36"))
     check_constraints(violations)
     check_action_count(actions)
-    parsed = [_parse(action) for action in actions]
+    usual = [_usual(action) for action in actions]
+    if None in usual:
+        # DynamoDB checks every action's members before anything else (an expression included), and
+        # names each by its position: "Value null at 'transactItems.2.member.update.updateExpression'"
+        violations = []
+        for i, action in enumerate(actions, 1):
+            if usual[i - 1] is None:
+                violations += _violations(action, i)
+        check_constraints(violations)
+    parsed = [_compiled(*u) if u is not None else _parse(action) for u, action in zip(usual, actions)]
     if _request_size(parsed) > limits.MAX_TRANSACT_REQUEST_SIZE:
         raise ValidationException("Transaction size cannot exceed 4 MB: the aggregate size of the request "
                                   "must be at most 4194304 bytes")
@@ -77,11 +86,12 @@ _KINDS = {"Put": ("Item", "PutItem", False, None), "Update": ("Key", "Update", T
 _ON_FAILURE = (None, "ALL_OLD", "NONE")
 
 
-def _parse(action):
-    """``(kind, spec, condition, update, packed item)`` of one action; ValidationException for a bad one."""
+def _usual(action):
+    """``(kind, spec, shape)`` of the usual action, or None: the general path (``_violations``, ``_parse``).
+
+    The usual action: one kind, a valid table name seen before, its required members, no bad enum
+    (every check of ``_violations``, which would find nothing to report)."""
     if action.__class__ is dict and len(action) == 1:
-        # the usual action: one kind, a valid table name seen before, its required members, no bad enum
-        # (every check of the general path below, which then finds nothing to report)
         for kind, spec in action.items():
             pass
         shape = _KINDS.get(kind)
@@ -90,28 +100,50 @@ def _parse(action):
             if (name.__class__ is str and name in _VALID_NAMES and spec.get(shape[0]) is not None
                     and (shape[3] is None or spec.get(shape[3]) is not None)
                     and spec.get("ReturnValuesOnConditionCheckFailure") in _ON_FAILURE):
-                if spec.keys() <= _PLAIN_MEMBERS:          # compile_write's first step: nothing to compile
-                    condition = update = None
-                else:
-                    condition, update = compile_write(spec, shape[1], update=shape[2])
-                return kind, spec, condition, update, (_core.pack_item(spec["Item"]) if kind == "Put" else None)
+                return kind, spec, shape
+    return None
+
+
+def _compiled(kind, spec, shape):
+    """``_parse``'s answer for a usual action."""
+    if spec.keys() <= _PLAIN_MEMBERS:          # compile_write's first step: nothing to compile
+        condition = update = None
+    else:
+        condition, update = compile_write(spec, shape[1], update=shape[2])
+    return kind, spec, condition, update, (_core.pack_item(spec["Item"]) if kind == "Put" else None)
+
+
+def _kind(action):
     kinds = [k for k in KINDS if action.get(k) is not None] if isinstance(action, dict) else []
     if len(kinds) != 1:
         raise ValidationException("TransactItems can only contain one of Check, Put, Update or Delete")
-    kind = kinds[0]
+    return kinds[0]
+
+
+def _violations(action, i):
+    """The member constraints of action ``i`` (1-based), at their paths as DynamoDB names them
+    (``transactItems.1.member.put.tableName``: captured against DynamoDB)."""
+    kind = _kind(action)
     spec = action[kind]
-    violations = table_name_violations(spec.get("TableName"))
-    violations += enum_violations(spec, ("ReturnValuesOnConditionCheckFailure",))
+    path = f"transactItems.{i}.member.{kind[0].lower() + kind[1:]}"
+    violations = table_name_violations(spec.get("TableName"), f"{path}.tableName")
+    violations += [(value, f"{path}.{member[0].lower() + member[1:]}", message) for value, member, message
+                   in enum_violations(spec, ("ReturnValuesOnConditionCheckFailure",))]
     if kind == "Put" and spec.get("Item") is None:
-        violations.append((None, "transactItems.member.put.item", "Member must not be null"))
+        violations.append((None, f"{path}.item", "Member must not be null"))
     if kind != "Put" and spec.get("Key") is None:
-        violations.append((None, f"transactItems.member.{kind[0].lower() + kind[1:]}.key", "Member must not be null"))
+        violations.append((None, f"{path}.key", "Member must not be null"))
     if kind == "Update" and spec.get("UpdateExpression") is None:
-        violations.append((None, "transactItems.member.update.updateExpression", "Member must not be null"))
+        violations.append((None, f"{path}.updateExpression", "Member must not be null"))
     if kind == "ConditionCheck" and spec.get("ConditionExpression") is None:
-        violations.append((None, "transactItems.member.conditionCheck.conditionExpression",
-                           "Member must not be null"))
-    check_constraints(violations)
+        violations.append((None, f"{path}.conditionExpression", "Member must not be null"))
+    return violations
+
+
+def _parse(action):
+    """``(kind, spec, condition, update, packed item)`` of one action whose members were checked."""
+    kind = _kind(action)
+    spec = action[kind]
     condition, update = compile_write(spec, kind if kind != "Put" else "PutItem", update=(kind == "Update"))
     packed = _core.pack_item(spec["Item"]) if kind == "Put" else None
     return kind, spec, condition, update, packed
