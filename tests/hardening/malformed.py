@@ -78,8 +78,10 @@ def _text(rng):
 def _spoil_text(rng, text):
     """``text`` with its content spoiled: a character inserted, or the string made very long."""
     extra = _text(rng)
-    if extra is None:
-        return (text or "a") * rng.choice([300, 1025, 2049, 65536, 70000, 400_001 // max(1, len(text or "a"))])
+    if extra is None:              # past the name, key and item limits; the body stays under 16 MB
+        n = rng.choice([256, 1025, 2049, 65536, 65537, 400_001])
+        text = text or "a"
+        return (text * (n // len(text) + 1))[:n]
     at = rng.randrange(len(text) + 1) if text else 0
     return text[:at] + extra + text[at:]
 
