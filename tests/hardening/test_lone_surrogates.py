@@ -218,3 +218,21 @@ def test_holds_lone_surrogate_walks_every_string():
     for _ in range(5000):           # no recursion: a deeply nested request cannot exhaust the stack
         deep = [deep]
     assert holds_lone_surrogate(deep)
+
+
+def test_lone_surrogate_in_a_prepared_read_shape(dynamodb, client_errors):
+    """Table.get_item / query / scan of a shape seen before take prepared paths: the same answer there."""
+    _table(dynamodb)
+    table = dynamodb.Table("ttt")
+    calls = (lambda v: table.get_item(Key={"pk": v}),
+             lambda v: table.query(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": v}),
+             lambda v: table.scan(FilterExpression="n = :q", ExpressionAttributeValues={":q": v}))
+    for i, call in enumerate(calls):
+        call("a")
+        call("a")                       # the shape is prepared now
+        with pytest.raises(client_errors) as excinfo:
+            call("a\udcff")
+        message = excinfo.value.response["Error"]["Message"]
+        assert message == (LONE_SURROGATE if i == 0 else
+                           f"ExpressionAttributeValues contains invalid value: {LONE_SURROGATE} for key "
+                           f"{':p' if i == 1 else ':q'}")
