@@ -92,7 +92,7 @@ def run_http(seeds, requests, paths, statuses, types, failures, dropped):
     lines that report an internal error."""
     import http.client
 
-    from bench.soak import Api, Server, _free_port
+    from .soak import Api, Server, _free_port
     directory = tempfile.mkdtemp(prefix="kvstore-malformed-http-")
     log_path = os.path.join(directory, "server.log")
     server = Server(os.path.join(directory, "db"), _free_port(), "batch", log_path)
