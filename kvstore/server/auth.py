@@ -357,7 +357,7 @@ class AnyKey:
         now = self.clock() if now is None else now
         known = _remembered(headers, now, self.max_skew)
         if known is not None:
-            return known[2]
+            return known[4]
         signed = check_form(headers, now, self.max_skew)
         return Caller(None, signed.key_id, signed.region)
 
@@ -375,11 +375,16 @@ class SignedRequest(NamedTuple):
     signature: str
 
 
-# Forms found valid, by everything that decides the checks but the signature's value and the
-# time: (Authorization up to ", Signature=", X-Amz-Date, Date) -> (SignedRequest, request time,
-# the Caller AnyKey answers).
+# Forms found valid, by the Authorization header up to ", Signature=" (key id, scope, signed
+# headers): head -> (X-Amz-Date, Date, SignedRequest, request time, the Caller AnyKey answers).
 # A client signs each request anew, but with the same key, scope and signed headers, and the
-# same X-Amz-Date within a second: the parsing is done once, the expiry is checked every time.
+# same X-Amz-Date within a second: the parsing is done once per head and second, the expiry is
+# checked every time.  An entry is used only when the request's X-Amz-Date and Date are the
+# entry's (everything else the checks look at is in the head); a new second's request replaces
+# its head's entry.  So the cache holds one entry per form a client signs with (per access key,
+# region, day and signed header set), not one per second: keyed by the dates too, it gained an
+# entry every second of traffic and took _MAX_FORMS seconds to fill (bench/results/rss.md).
+# At most _MAX_FORMS entries (cleared when full, as forms are few); lookups are one dict get.
 _FORMS = {}
 _MAX_FORMS = 256
 
@@ -395,19 +400,19 @@ def check_form(headers, now, max_skew=MAX_SKEW_SECONDS):
     head, sep, signature = auth.rpartition(", Signature=")
     signature = signature.strip()           # as the full parse reads the parameter's value
     if sep and signature and "," not in signature:
-        key = (head, headers.get("x-amz-date"), headers.get("date"))
-        known = _FORMS.get(key)
-        if known is not None:
-            signed, request_time, _ = known
+        amz_date, http_date = headers.get("x-amz-date"), headers.get("date")
+        known = _FORMS.get(head)
+        if known is not None and known[0] == amz_date and known[1] == http_date:
+            signed, request_time = known[2], known[3]
             if request_time < now - max_skew or request_time > now + max_skew:
                 _check_time(signed.amz_date, request_time, now, max_skew)
             return SignedRequest(signed.key_id, signed.datestamp, signed.region, signed.scope,
                                  signed.amz_date, signed.signed_headers, signature)
         signed, request_time = _check_form(auth, headers, now, max_skew)
         if signed.signature == signature:
-            if len(_FORMS) >= _MAX_FORMS:
+            if len(_FORMS) >= _MAX_FORMS and head not in _FORMS:
                 _FORMS.clear()
-            _FORMS[key] = (signed, request_time, Caller(None, signed.key_id, signed.region))
+            _FORMS[head] = (amz_date, http_date, signed, request_time, Caller(None, signed.key_id, signed.region))
         return signed
     return _check_form(auth, headers, now, max_skew)[0]
 
@@ -422,8 +427,9 @@ def _remembered(headers, now, max_skew):
     signature = signature.strip()
     if not sep or not signature or "," in signature:
         return None
-    known = _FORMS.get((head, headers.get("x-amz-date"), headers.get("date")))
-    if known is None or not now - max_skew <= known[1] <= now + max_skew:
+    known = _FORMS.get(head)
+    if (known is None or known[0] != headers.get("x-amz-date") or known[1] != headers.get("date")
+            or not now - max_skew <= known[3] <= now + max_skew):
         return None
     return known
 

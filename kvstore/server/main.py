@@ -190,6 +190,10 @@ def main(argv=None):
         log.error("bad backup plan: two plans have the same name")
         return 2
 
+    # before the database's and the server's threads exist (kvstore/server/memory.py: RSS stays flat)
+    from kvstore.server import memory
+    memory.limit_arenas()
+
     import kvstore
     path = ":memory:" if args.in_memory else (args.data_dir or DEFAULT_DATA_DIR)
     fault_specs = []
@@ -256,6 +260,7 @@ def main(argv=None):
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await server.start()
+        releaser = memory.Releaser(loop)       # malloc's free pages back to the kernel every 10 s
         scheme = "https" if ssl_context else "http"
         host = f"[{args.host}]" if ":" in args.host else args.host
         data = "in memory" if args.in_memory else os.path.abspath(path)
@@ -285,6 +290,7 @@ def main(argv=None):
             log.warning("listening on %s without credentials: anyone who can reach it can read and write",
                         args.host)
         await stop.wait()
+        releaser.stop()
         log.info("shutting down")
         await server.shutdown()
 

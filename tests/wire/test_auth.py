@@ -348,3 +348,25 @@ def test_a_signature_after_spaces_is_read_stripped_when_its_form_is_remembered()
     headers["authorization"] = f"{head}, Signature= "
     with pytest.raises(auth.IncompleteSignatureException):
         auth.check_form(headers, 1735689600.0)
+
+
+def test_a_form_signed_anew_every_second_is_remembered_once_not_once_per_second():
+    # The soak's RSS (bench/results/rss.md): keyed by X-Amz-Date too, the cache gained an entry each
+    # second of traffic and filled only after _MAX_FORMS seconds; one entry per form is the bound.
+    head = "AWS4-HMAC-SHA256 Credential=AK/20250101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date"
+    saved = dict(auth._FORMS)
+    auth._FORMS.clear()
+    try:
+        checker = auth.AnyKey(clock=lambda: 1735689600.0)
+        for second in range(600):
+            amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(1735689600 + second // 2))
+            headers = {"authorization": f"{head}, Signature=ab{second}", "host": "h", "x-amz-date": amz_date}
+            assert checker.authenticate("POST", "/", headers, b"", now=1735689600.0 + second // 2).key_id == "AK"
+            assert len(auth._FORMS) == 1
+        # a remembered form still answers an old date with the error a fresh parse gives
+        headers = {"authorization": f"{head}, Signature=ab", "host": "h", "x-amz-date": amz_date}
+        with pytest.raises(auth.InvalidSignatureException, match="Signature expired"):
+            checker.authenticate("POST", "/", headers, b"", now=1735689600.0 + 3600)
+    finally:
+        auth._FORMS.clear()
+        auth._FORMS.update(saved)
