@@ -168,6 +168,10 @@ class Recorder:
             errors = stat.errors
             errors[e.code] = errors.get(e.code, 0) + 1
             e._metered = True
+            if wants is not None and e.code == CONDITIONAL_CODE:
+                consumed = getattr(e, "_consumed", None)     # DynamoDB charges the write all the same
+                if consumed is not None:                     # (operations/writing.py: condition_failed)
+                    record_units(shard.units, consumed, request, False)
             raise
         except Exception:                # the faces answer InternalServerError
             errors = stat.errors

@@ -105,6 +105,24 @@ def test_query_and_scan_are_throttled(enforced):
     assert_error(lambda: table.scan(), "ProvisionedThroughputExceededException", capacity.TABLE_PROVISIONED)
 
 
+@pytest.mark.parametrize("read", ["GetItem", "Query", "Scan"])
+def test_each_refused_read_is_one_throttle_event(dynamodb_with, clock, read):
+    """A read is admitted and charged once it has read (one call to the meter): a refusal answers at once
+    and counts once, also where the embedded API takes a prepared path (a GetItem of string keys, a
+    Query or Scan of a shape seen before) that would otherwise hand the call to the general path."""
+    resource, db = dynamodb_with(capacity="enforce", clock=clock)
+    table = provisioned(resource, rcu=1)
+    call = {"GetItem": lambda: table.get_item(Key={"pk": "a"}),
+            "Query": lambda: table.query(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": "a"}),
+            "Scan": lambda: table.scan()}[read]
+    call()
+    call()                                   # 0.5 RCU each: the one second of capacity a new table has
+    for _ in range(3):
+        assert_error(call, "ProvisionedThroughputExceededException", capacity.TABLE_PROVISIONED)
+    assert db.engine.capacity.throttled == 3
+    assert db.engine.capacity.throttle_events == {(table.name, "", "Read"): 3}
+
+
 # -- sizes: DynamoDB's item size, as ConsumedCapacity reports it (reference 2.2 and 7) -----------------
 # Two items whose stored (packed) size and DynamoDB size fall in different units: long numbers are
 # stored as their text (37 bytes) but count 20 bytes each; NULLs in a list are stored in 1 byte but
@@ -266,6 +284,26 @@ def test_a_failed_conditional_write_still_consumes(enforced):
     assert_error(lambda: table.put_item(Item={"pk": "a"}, ConditionExpression="attribute_exists(pk)"),
                  "ConditionalCheckFailedException")
     assert_error(lambda: table.put_item(Item={"pk": "a"}), "ProvisionedThroughputExceededException")
+
+
+def test_a_failed_conditional_write_is_counted_in_consumed_write_capacity(dynamodb_with):
+    """The metrics' ConsumedWriteCapacityUnits count a write whose condition failed, with the units the
+    meter charges: PutItem by the larger of the old and new images, UpdateItem and DeleteItem by the
+    old image (the error's answer itself holds no ConsumedCapacity, as DynamoDB's does not)."""
+    from tests.prometheus_text import strict_parse, value
+    resource, db = dynamodb_with(metrics=True)
+    table = create_table(resource, hash_key=KEY)
+    table.put_item(Item={"pk": "a", "v": "x" * 1500})                        # 1,504 bytes: 2 WCU
+    never = {"ConditionExpression": "attribute_not_exists(pk)"}
+    for call in (lambda: table.put_item(Item={"pk": "a"}, **never),
+                 lambda: table.update_item(Key={"pk": "a"}, UpdateExpression="SET v = :v",
+                                           ExpressionAttributeValues={":v": "y"}, **never),
+                 lambda: table.delete_item(Key={"pk": "a"}, **never)):
+        e = assert_error(call, "ConditionalCheckFailedException")
+        assert "ConsumedCapacity" not in e.response
+    families = strict_parse(db.metrics().to_prometheus())
+    assert value(families, "kvstore_consumed_write_capacity_units_total", table=table.name, index="") == 2 + 3 * 2
+    assert table.get_item(Key={"pk": "a"})["Item"]["v"] == "x" * 1500
 
 
 def test_validation_errors_come_before_throttling(enforced):

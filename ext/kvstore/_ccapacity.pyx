@@ -20,17 +20,17 @@ waiting and only otherwise waits with the GIL released, as ``threading.Lock``
 does.  Nothing that can run Python code happens while it is held.
 """
 
+cimport cython
 from cpython.object cimport PyObject
 from cpython.dict cimport PyDict_GetItem
 from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
 from libc.limits cimport LLONG_MIN
 from libc.stdint cimport uint64_t
 from libc.string cimport memcmp
-from cpython.long cimport PyLong_FromSsize_t
 from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
 
 from kvstore._capi cimport (
-    PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize, PyDict_GET_SIZE, PyDict_SetItem,
+    PyBytes_AS_STRING, PyBytes_GET_SIZE, PyDict_SetItem, PyList_GET_ITEM, PyList_GET_SIZE,
 )
 
 from time import time as _time
@@ -136,13 +136,22 @@ cdef class Bucket:
             self.balance = self.size
 
 
+@cython.freelist(64)
+@cython.no_gc
 cdef class KeyCell:
-    """The units one partition-key value consumed in its window's current second."""
+    """The units one partition-key value consumed in the second ``generation`` of its window.
 
-    cdef bytes prefix
+    The prefix is ``key[:n]``: ``key`` is a row key of the partition (held, not
+    copied), so a new cell builds no bytes.  Holds no container, so no cycle
+    (``no_gc``: the collector never scans cells).
+    """
+
+    cdef bytes key
+    cdef Py_ssize_t n
+    cdef uint64_t hash
     cdef double units
-    cdef KeyCell next                     # another value whose prefix hashes alike
-    cdef unsigned long long generation    # the window's second it counts in (KeyWindow.generation)
+    cdef unsigned long long generation
+    cdef KeyCell next                     # another value in the same slot
 
 
 cdef inline Py_ssize_t _prefix_len(bytes row_key):
@@ -155,63 +164,97 @@ cdef inline Py_ssize_t _prefix_len(bytes row_key):
     return n if end >= n else end
 
 
+cdef inline uint64_t _fnv(const unsigned char* p, Py_ssize_t n):
+    cdef uint64_t h = 14695981039346656037ULL
+    cdef Py_ssize_t i
+    for i in range(n):
+        h = (h ^ p[i]) * 1099511628211ULL
+    return h
+
+
+#: cells a window keeps from one second to the next (beyond this it starts empty again)
+cdef Py_ssize_t KEEP_CELLS = 4096
+
+
 cdef class KeyWindow:
     """One partition's limit per partition-key value, in one-second windows (``kvstore.capacity._KeyWindow``).
 
-    The reference keeps ``{prefix: units}``; here a prefix is found without
-    building it as bytes or hashing it with SipHash: ``cells`` maps an FNV-1a
-    hash of the prefix (read in place in the row key) to a chain of
-    :class:`KeyCell`, so an admission finds its cell with one int-keyed
-    lookup and a memcmp, and the charge adds to that cell (no second lookup,
-    no float object).  A new second empties ``cells`` and bumps
-    ``generation``, so a ticket's cell from an earlier second counts nowhere
-    (the reference's ``int(now) == second`` test).  ``used`` gives the
-    reference's dict, for tests.
+    The reference keeps ``{prefix: units}`` and empties it every second.  Here
+    a value's :class:`KeyCell` is found in an open hash table of chains
+    (``slots``, FNV-1a of the prefix read in place in the row key: no bytes
+    built, no SipHash, no float object), and a new second only bumps
+    ``generation``: a cell of an earlier generation counts as nothing and is
+    reset when next found, so the cells of the values in use are made once,
+    not every second.  The table is emptied at a new second when it holds
+    more than ``KEEP_CELLS`` cells (``epoch`` counts that, so a ticket's cell
+    from before is known to be gone).  ``used`` gives the reference's dict.
     """
 
     cdef public double limit
     cdef public long long second
-    cdef dict cells
-    cdef unsigned long long generation
+    cdef list slots
+    cdef Py_ssize_t count
+    cdef unsigned long long generation, epoch
 
     def __init__(self, limit):
         self.limit = limit
         self.second = LLONG_MIN
-        self.cells = {}
+        self.slots = [None] * 8
+        self.count = 0
         self.generation = 0
+        self.epoch = 0
 
     cdef inline void _start(self, long long second):
         """A new second: every value starts again from nothing."""
         self.second = second
-        if PyDict_GET_SIZE(self.cells):
-            self.cells.clear()
         self.generation += 1
+        if self.count > KEEP_CELLS:
+            self.slots = [None] * 8
+            self.count = 0
+            self.epoch += 1
 
-    cdef KeyCell _cell(self, const char* p, Py_ssize_t n, bint create):
-        """The cell of the prefix ``p[:n]`` in the current second (created when absent and ``create``)."""
-        cdef uint64_t h = 14695981039346656037ULL
-        cdef Py_ssize_t i
-        cdef PyObject* found
-        cdef KeyCell cell
-        for i in range(n):
-            h = (h ^ <unsigned char>p[i]) * 1099511628211ULL
-        key = PyLong_FromSsize_t(<Py_ssize_t>(h >> 2))
-        found = PyDict_GetItem(self.cells, key)
-        if found != NULL:
-            cell = <KeyCell>found
-            while cell is not None:
-                if PyBytes_GET_SIZE(cell.prefix) == n and memcmp(PyBytes_AS_STRING(cell.prefix), p, n) == 0:
-                    return cell
-                cell = cell.next
+    cdef KeyCell _cell(self, bytes key, Py_ssize_t n, bint create):
+        """The cell of the prefix ``key[:n]`` in the current second (made when absent and ``create``)."""
+        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(key)
+        cdef uint64_t h = _fnv(p, n)
+        cdef list slots = self.slots
+        cdef Py_ssize_t mask = PyList_GET_SIZE(slots) - 1
+        cdef PyObject* head = PyList_GET_ITEM(slots, <Py_ssize_t>(h & mask))
+        cdef KeyCell cell = <KeyCell>head
+        while cell is not None:
+            if cell.hash == h and cell.n == n and memcmp(PyBytes_AS_STRING(cell.key), p, n) == 0:
+                if cell.generation != self.generation:
+                    cell.units = 0.0
+                    cell.generation = self.generation
+                return cell
+            cell = cell.next
         if not create:
             return None
         cell = KeyCell.__new__(KeyCell)
-        cell.prefix = PyBytes_FromStringAndSize(p, n)
+        cell.key = key
+        cell.n = n
+        cell.hash = h
         cell.units = 0.0
         cell.generation = self.generation
-        cell.next = <KeyCell>found if found != NULL else None
-        PyDict_SetItem(self.cells, key, cell)
+        cell.next = <KeyCell>head
+        slots[h & mask] = cell
+        self.count += 1
+        if self.count > 2 * (mask + 1):
+            self._grow()
         return cell
+
+    cdef void _grow(self):
+        cdef list old = self.slots, slots = [None] * (4 * PyList_GET_SIZE(self.slots))
+        cdef Py_ssize_t i, mask = PyList_GET_SIZE(slots) - 1
+        cdef KeyCell cell, following
+        for i in range(PyList_GET_SIZE(old)):
+            cell = <KeyCell>PyList_GET_ITEM(old, i)
+            while cell is not None:
+                following = cell.next
+                cell.next = <KeyCell>PyList_GET_ITEM(slots, <Py_ssize_t>(cell.hash & mask))
+                slots[cell.hash & mask] = cell
+                cell = following
+        self.slots = slots
 
     cdef inline bint _room(self, bytes prefix, double now) except -1:
         cdef long long second = <long long>now
@@ -219,13 +262,13 @@ cdef class KeyWindow:
         if second != self.second:
             self._start(second)
             return True
-        cell = self._cell(PyBytes_AS_STRING(prefix), PyBytes_GET_SIZE(prefix), False)
+        cell = self._cell(prefix, PyBytes_GET_SIZE(prefix), False)
         return cell is None or cell.units < self.limit
 
     cdef inline int _take(self, bytes prefix, double units, double now) except -1:
         cdef KeyCell cell
         if <long long>now == self.second:
-            cell = self._cell(PyBytes_AS_STRING(prefix), PyBytes_GET_SIZE(prefix), True)
+            cell = self._cell(prefix, PyBytes_GET_SIZE(prefix), True)
             cell.units += units
         return 0
 
@@ -239,12 +282,13 @@ cdef class KeyWindow:
     def used(self):
         """``{prefix: units}`` of the current second, as the reference keeps it (a cell made by an
         admission not charged yet holds nothing and is left out)."""
+        cdef KeyCell cell
         out = {}
-        for chain in self.cells.values():
-            cell = <KeyCell>chain
+        for head in self.slots:
+            cell = <KeyCell>head
             while cell is not None:
-                if cell.units:
-                    out[cell.prefix] = cell.units
+                if cell.generation == self.generation and cell.units:
+                    out[cell.key[:cell.n]] = cell.units
                 cell = cell.next
         return out
 
@@ -334,7 +378,8 @@ cdef class MeterCore:
 
     def admit_write(self, table, bytes row_key):
         """Raise DynamoDB's throttling error unless a write may start; else a ticket for :meth:`charge_write`:
-        the reference's ``(table, row_key, state, prefix, now)`` and the key's :class:`KeyCell`."""
+        the reference's ``(table, row_key, state, prefix, now)`` with the key's :class:`KeyCell` and the
+        window's epoch in place of the prefix."""
         ticket = self._admit_write(table, row_key)
         if ticket is None:
             ticket = self._try_write(table, row_key)
@@ -378,13 +423,13 @@ cdef class MeterCore:
                 keys = state.write_keys
                 if admitted:
                     if keys.second == <long long>now:
-                        cell = keys._cell(PyBytes_AS_STRING(row_key), _prefix_len(row_key), True)
+                        cell = keys._cell(row_key, _prefix_len(row_key), True)
                         admitted = cell.units < keys.limit
                     else:
                         admitted = False
         self._lock.give()
         if admitted:
-            return (table, row_key, state, cell.prefix, now, cell)
+            return (table, row_key, state, None, now, cell, keys.epoch)
         return None
 
     def charge_write(self, tuple ticket, old_packed, new_packed, old_item=None, new_item=None):
@@ -407,8 +452,12 @@ cdef class MeterCore:
         cdef double gsi_units[16]
         cdef bint new_in, old_in
         cdef KeyWindow keys
-        cdef KeyCell cell = <KeyCell?>ticket[5] if PyTuple_GET_SIZE(ticket) > 5 else None
-        cdef bytes prefix = ticket[3]
+        cdef KeyCell cell = None
+        cdef unsigned long long epoch = 0
+        cdef bytes row_key = ticket[1]
+        if PyTuple_GET_SIZE(ticket) > 5:           # admit_write's: the key's cell (the long way's: none)
+            cell = <KeyCell?>ticket[5]
+            epoch = ticket[6]
         large_gsi = None
         if small:
             units = 1
@@ -434,16 +483,16 @@ cdef class MeterCore:
                     else:
                         gsi_units[i] = 1 if new_in or old_in else 0
             else:
-                large_gsi = self._index_write_units(state, ticket[1], old_item, new_item, small)
+                large_gsi = self._index_write_units(state, row_key, old_item, new_item, small)
                 n = 0
         else:
             n = 0
         self._lock.take()
         state.write.balance -= units
         keys = state.write_keys
-        if <long long>now == keys.second:          # the ticket's cell, unless the window started again
-            if cell is None or cell.generation != keys.generation:
-                cell = keys._cell(PyBytes_AS_STRING(prefix), PyBytes_GET_SIZE(prefix), True)
+        if <long long>now == keys.second:          # the ticket's cell, unless the second or the cells are new
+            if cell is None or cell.generation != keys.generation or epoch != keys.epoch:
+                cell = keys._cell(row_key, _prefix_len(row_key), True)
             cell.units += units
         for i in range(n):
             if gsi_units[i]:
@@ -509,7 +558,7 @@ cdef class MeterCore:
                     keys = state.read_keys
                     if keys.second != <long long>now:          # KeyWindow._room's new second
                         keys._start(<long long>now)
-                    cell = keys._cell(PyBytes_AS_STRING(row_key), _prefix_len(row_key), True)
+                    cell = keys._cell(row_key, _prefix_len(row_key), True)
                     if cell.units < keys.limit:
                         admitted = True
                         bucket.balance -= units

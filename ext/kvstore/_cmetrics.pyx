@@ -164,6 +164,10 @@ cdef class Recorder:
             code = e.code
             stat.errors[code] = stat.errors.get(code, 0) + 1
             e._metered = True
+            if wants is not None and code == "ConditionalCheckFailedException":
+                consumed = getattr(e, "_consumed", None)     # DynamoDB charges the write all the same
+                if type(consumed) is dict:
+                    self._units(<dict>consumed, request, False)
             raise
         except Exception:
             stat.errors["InternalServerError"] = stat.errors.get("InternalServerError", 0) + 1

@@ -38,7 +38,7 @@ def run(engine, request):
         if condition is not None and not condition.evaluate(old):
             if ticket is not None:         # a failed conditional write is charged as if it had written
                 engine.capacity.charge_write(ticket, old_packed, None, old, None)
-            raise condition_failed(old, request)
+            raise condition_failed(old, request, table, old_packed, None, row_key)
         lsn = engine.commit([(table, row_key, old, None, None)]) if old_packed is not None else 0
     engine.wait_durable(lsn)
     if ticket is not None:

@@ -6,6 +6,7 @@ committed version, so ConsistentRead changes only the reported capacity.
 """
 
 from kvstore import _core
+from kvstore.errors import DynamoDBError
 from kvstore.expressions import compile_request, legacy
 from kvstore.operations.common import capacity, check_request, get_table, key_from_request, read_units
 
@@ -70,11 +71,10 @@ def run_key(engine, table_name, key):
     The conversion of the call's Python values (``Database.native_request``), boto3's parameter
     check and ``run``'s checks are one step here: ``request_row_key`` validates the key against the
     schema and builds its row key in one core call, and a key of ASCII strings is its own native
-    form, so it is not converted first (the key was encoded twice).  Anything else (a number or
-    binary key value, a missing table, metrics, injected faults or enforced capacity around the
-    call) takes the general path."""
-    if engine.capacity is not None or engine.metrics is not None or engine.faults is not None \
-            or key.__class__ is not dict:
+    form, so it is not converted first (the key was encoded twice).  Enforced capacity admits and
+    charges it as ``run`` does.  Anything else (a number or binary key value, a missing table,
+    metrics or injected faults around the call) takes the general path."""
+    if engine.metrics is not None or engine.faults is not None or key.__class__ is not dict:
         return None
     table = engine.tables.get(table_name)
     if table is None:
@@ -87,6 +87,12 @@ def run_key(engine, table_name, key):
     if row_key is None:
         return None
     packed = table.rows.get(row_key)
+    if engine.capacity is not None:      # a Key-only call is eventually consistent
+        try:
+            engine.capacity.read_item(table, row_key, packed, None)
+        except DynamoDBError as e:       # raised as the general path raises it (api.Database._call)
+            e._operation_name = "GetItem"
+            raise
     return {} if packed is None else {"Item": _core.unpack_item(packed)}
 
 

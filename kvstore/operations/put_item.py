@@ -45,7 +45,7 @@ def run(engine, request):
         if condition is not None and not condition.evaluate(old):
             if ticket is not None:         # a failed conditional write is charged as if it had written
                 engine.capacity.charge_write(ticket, old_packed, packed, old, item)
-            raise condition_failed(old, request)
+            raise condition_failed(old, request, table, old_packed, item, row_key)
         check_collection_size(table, row_key, old_packed, packed)
         lsn = engine.commit([(table, row_key, old, item, packed)])
     engine.wait_durable(lsn)

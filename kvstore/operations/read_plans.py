@@ -28,7 +28,7 @@ metered copy of its Source (``Source.meter``), as the reference path does.
 
 from kvstore import _core
 from kvstore import limits as _limits
-from kvstore.errors import DynamoDBError
+from kvstore.errors import DynamoDBError, ProvisionedThroughputExceededException, ThrottlingException
 from kvstore.types import from_python
 from kvstore.expressions.request import prepare
 from kvstore.operations import query as _query
@@ -151,12 +151,14 @@ class QueryPlan(_Plan):
             bounds = (*bounds, not self.forward, 128 if limit is None else min(limit + 1, 128))
         filter_, projection = compiled.filter, compiled.projection
         source = self.source
+        if self.plain and filter_ is None and projection is None \
+                and request.get("ReturnConsumedCapacity") not in _SIZED:
+            return _whole_items(self.table, source, bounds, limit, engine.capacity,
+                                bounds[0] if self.index is None else None, request)
         if engine.capacity is not None:
             source = source.meter(engine.capacity, bounds[0] if self.index is None else None)
         if self.plain and filter_ is None and projection is None:
-            if source.metered is not None or request.get("ReturnConsumedCapacity") in _SIZED:
-                return plain_page(request, source, bounds, limit)
-            return _whole_items(self.table, source, bounds, limit)
+            return plain_page(request, source, bounds, limit)
         return collect(request, source, bounds, filter_, projection, self.select, limit)
 
 
@@ -164,12 +166,15 @@ class QueryPlan(_Plan):
 _SIZED = ("TOTAL", "INDEXES")
 
 
-def _whole_items(table, source, bounds, limit):
+def _whole_items(table, source, bounds, limit, meter=None, row_key=None, request=None):
     """``reading.plain_page`` without ConsumedCapacity (its usual case), in one core call: the page of
-    whole items, Count, ScannedCount and LastEvaluatedKey."""
+    whole items, Count, ScannedCount and LastEvaluatedKey.  Under enforced capacity (``meter``) the
+    core also gives the page's read size and the meter admits and charges it (``Source.meter``)."""
     values = table.rows if source.index is None else source.index.entries
-    items, _, stopped = _core.read_page(source.structure.partitions, table.locks, table._shift, *bounds, values,
-                                        limit, _limits.MAX_PAGE_SIZE, True)
+    items, size, stopped = _core.read_page(source.structure.partitions, table.locks, table._shift, *bounds, values,
+                                           limit, _limits.MAX_PAGE_SIZE, True, meter is not None)
+    if meter is not None:
+        meter.read(table, source.index, row_key, size, request.get("ConsistentRead"))
     response = {"Items": items, "Count": len(items), "ScannedCount": len(items)}
     if stopped:
         response["LastEvaluatedKey"] = source.last_key(items[-1])
@@ -193,12 +198,13 @@ class ScanPlan(_Plan):
         limit = request.get("Limit")
         bounds = (lo, lo_inc, None, False, False, 128)
         filter_, projection = compiled.filter, compiled.projection
+        if self.plain and filter_ is None and projection is None \
+                and request.get("ReturnConsumedCapacity") not in _SIZED:
+            return _whole_items(self.table, source, bounds, limit, engine.capacity, None, request)
         if engine.capacity is not None:
             source = source.meter(engine.capacity)
         if self.plain and filter_ is None and projection is None:
-            if source.metered is not None or request.get("ReturnConsumedCapacity") in _SIZED:
-                return plain_page(request, source, bounds, limit)
-            return _whole_items(self.table, source, bounds, limit)
+            return plain_page(request, source, bounds, limit)
         return collect(request, source, bounds, filter_, projection, self.select, limit)
 
 
@@ -286,6 +292,11 @@ class _EmbeddedPlan:
             if start is not None:
                 request["ExclusiveStartKey"] = _core.item_from_python(start, self.allow_floats)
             return self.plan.run(engine, request)
+        except (ProvisionedThroughputExceededException, ThrottlingException) as e:
+            # enforced capacity refused the page once read (kvstore.capacity): that answer is final, and
+            # the general path would count the refusal twice
+            e._operation_name = "Query" if self.plan.__class__ is QueryPlan else "Scan"
+            raise
         except Exception:      # noqa: BLE001 - the general path redoes the call and raises its first error
             return None
 

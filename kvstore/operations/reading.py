@@ -38,7 +38,8 @@ class Source:
         one call, which raises DynamoDB's throttling error; reading changes nothing, so a throttled read
         leaves what one refused before reading would).  ``row_key``: a key in the partition read."""
         source = object.__new__(Source)
-        source.__dict__.update(self.__dict__)
+        for name, value in self.__dict__.items():      # one by one, in order: the copy keeps the instances'
+            setattr(source, name, value)               # shared attribute layout (dict.update would not)
         source.metered = (meter, row_key)
         return source
 

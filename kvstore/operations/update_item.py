@@ -45,7 +45,7 @@ def run(engine, request):
         if condition is not None and not condition.evaluate(old):
             if ticket is not None:         # a failed conditional write is charged as if it had written
                 engine.capacity.charge_write(ticket, old_packed, None, old, None)
-            raise condition_failed(old, request)
+            raise condition_failed(old, request, table, old_packed, None, row_key)
         new = compute_new_item(table, key, old, update)
         lsn = 0
         packed = old_packed

@@ -44,10 +44,24 @@ def compile_write(request, operation, update=False):
     return compiled.condition, compiled.update
 
 
-def condition_failed(old_item, request):
+def condition_failed(old_item, request, table=None, old_packed=None, new_item=None, row_key=None):
+    """The ConditionalCheckFailedException of a single-item write whose condition was false.
+
+    DynamoDB charges such a write all the same (reference 7: as if it had
+    written), and the capacity meter does (``charge_write``).  With ``table``
+    given and ReturnConsumedCapacity asked (``kvstore.metrics`` asks it of
+    every write), the exception carries in ``_consumed`` the ConsumedCapacity
+    entry of those units, the same the meter charged, for the metrics'
+    ConsumedWriteCapacityUnits; DynamoDB's error answer holds no
+    ConsumedCapacity, so no face sends it.
+    """
     if old_item is not None and request.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD":
-        return ConditionalCheckFailedException("The conditional request failed", Item=old_item)
-    return ConditionalCheckFailedException("The conditional request failed")
+        e = ConditionalCheckFailedException("The conditional request failed", Item=old_item)
+    else:
+        e = ConditionalCheckFailedException("The conditional request failed")
+    if table is not None:
+        e._consumed = consumed_capacity(request, table, old_packed, new_item, old_item, row_key)
+    return e
 
 
 def check_return_values(request, allowed):
@@ -63,17 +77,26 @@ def finish(response, request, table, key_source, old_packed, new_item, old_item=
     ``old_packed`` is the stored old image (None: there was none): its units are
     its DynamoDB size's, as the new image's (``common.write_units_of``).
     """
-    mode = request.get("ReturnConsumedCapacity")
-    if mode in ("TOTAL", "INDEXES"):
-        units = write_units_of(old_packed, None, new_item or None)
-        index_units = index_write_units(table, row_key, old_item, new_item) if table.indexes else {}
-        response["ConsumedCapacity"] = capacity(table.name, units + sum(index_units.values()), mode,
-                                                index_units, read=False)
+    consumed = consumed_capacity(request, table, old_packed, new_item, old_item, row_key)
+    if consumed is not None:
+        response["ConsumedCapacity"] = consumed
     if request.get("ReturnItemCollectionMetrics") == "SIZE":
         metrics = item_collection_metrics(table, key_source)
         if metrics is not None:
             response["ItemCollectionMetrics"] = metrics
     return response
+
+
+def consumed_capacity(request, table, old_packed, new_item, old_item=None, row_key=None):
+    """The ConsumedCapacity entry of a single-item write when ReturnConsumedCapacity asks for one, else
+    None: the table's units by the larger image's DynamoDB size (``common.write_units_of``) and each
+    index's on the change to what it stores."""
+    mode = request.get("ReturnConsumedCapacity")
+    if mode not in ("TOTAL", "INDEXES"):
+        return None
+    units = write_units_of(old_packed, None, new_item or None)
+    index_units = index_write_units(table, row_key, old_item, new_item) if table.indexes else {}
+    return capacity(table.name, units + sum(index_units.values()), mode, index_units, read=False)
 
 
 def index_write_units(table, row_key, old_item, new_item, small=False):
