@@ -59,7 +59,7 @@ __all__ = [
     "encode_number", "key_bytes", "hash_component", "storage_key", "partition_prefix",
     "delimited_sort_component", "index_key", "composite_index_key", "sort_bound", "pack_item", "unpack_item",
     "item_size", "packed_item_size", "from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",
-    "json_needs_stdlib", "request_row_key", "take_forward", "take_reverse", "read_page", "read_shape",
+    "json_needs_stdlib", "request_row_key", "wire_row_key", "take_forward", "take_reverse", "read_page", "read_shape",
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
 ]
@@ -184,6 +184,49 @@ def request_row_key(key, hash_name, hash_tag, range_name, range_tag):
     if not raw or (range_tag != "N" and len(raw) > _MAX_RANGE_KEY):
         return None
     return prefix + raw
+
+
+def wire_row_key(key, hash_name, hash_tag, range_name, range_tag):
+    """The row key of a wire request's ``Key`` (DynamoDB JSON) whose values are *plainly* valid, else None.
+
+    Plainly valid: a dict of exactly the key attributes, each ``{tag: text}`` of the schema's type
+    with ``text`` a non-empty ASCII string, an S within the key size limits, an N in plain notation
+    (``-?(0|[1-9][0-9]*)(.[0-9]*[1-9])?``, not ``-0``, at most 38 characters: a number whose
+    canonical form has the same digits, so its key bytes are encoded from the text without making
+    it a Decimal).  None says nothing about validity: the caller converts the key in full
+    (``item_from_wire`` + ``request_row_key``), which raises or answers.  The wire GetItem
+    (``kvstore.server.get_item_path``) builds its row key here in one call.
+    """
+    if type(key) is not dict or len(key) != (1 if range_name is None else 2):
+        return None
+    raw = _wire_key_bytes(key.get(hash_name), hash_tag)
+    if raw is None or (hash_tag == "S" and len(raw) > _MAX_HASH_KEY):
+        return None
+    hc = len(raw).to_bytes(2, "big") + raw
+    prefix = crc32(hc).to_bytes(4, "big") + hc
+    if range_name is None:
+        return prefix
+    raw = _wire_key_bytes(key.get(range_name), range_tag)
+    if raw is None or (range_tag == "S" and len(raw) > _MAX_RANGE_KEY):
+        return None
+    return prefix + raw
+
+
+_PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?\Z")
+_PLAIN_NUMBER_MAX = 38
+
+
+def _wire_key_bytes(av, tag):
+    if type(av) is not dict or len(av) != 1:
+        return None
+    text = av.get(tag)
+    if type(text) is not str or not text or not text.isascii():
+        return None
+    if tag == "S":
+        return text.encode("ascii")
+    if tag == "N" and len(text) <= _PLAIN_NUMBER_MAX and text != "-0" and _PLAIN_NUMBER.match(text):
+        return encode_number(text)
+    return None
 
 
 _ABSENT = object()

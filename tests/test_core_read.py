@@ -243,3 +243,36 @@ def test_query_bounds_agrees_with_the_key_schema(hash_value, hash_tag, op, v1, v
     if expected is not None:
         schema = KeySchema("h", hash_tag, "r", range_tag, delimited)
         assert expected == schema.range_bounds(hash_value, op, values)
+
+
+# ------------------------------------------------------------------ the wire GetItem's key
+
+number_texts = st.one_of(
+    st.sampled_from(["0", "-0", "1", "10", "100", "-1", "0.5", "-0.5", "0.50", "0.0", "00", "01", "1.", ".5",
+                     "1e2", "1E2", "+1", "1.05", "-0.001", "9" * 38, "9" * 39, "0." + "0" * 35 + "1", " 1",
+                     "1_0", "٣"]),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3).map(str),
+    st.integers(-10**40, 10**40).map(str), st.text(alphabet="-0123456789.eE", max_size=8))
+wire_values = st.one_of(
+    number_texts.map(lambda t: {"N": t}), st.text(max_size=6).map(lambda t: {"S": t}),
+    st.text(min_size=1020, max_size=1030).map(lambda t: {"S": t}),
+    st.text(min_size=2040, max_size=2052).map(lambda t: {"S": t}),
+    st.sampled_from([{"B": "AA=="}, {"S": 1}, {"N": 1}, {"S": "a", "N": "1"}, {}, "a", None, {"BOOL": True},
+                     {"S": "\ud800"}, {"S": "é"}]))
+wire_keys = st.one_of(st.dictionaries(names, wire_values, max_size=3), st.none(), st.just([]))
+
+
+@pytest.mark.parametrize("core", CORES)
+@relaxed
+@given(wire_keys, names, tags, st.one_of(st.none(), names), tags)
+@example({"pk": {"N": "-0.05"}, "sk": {"S": "a"}}, "pk", "N", "sk", "S")
+def test_wire_row_key_is_the_row_key_of_the_converted_key(core, key, hash_name, hash_tag, range_name, range_tag):
+    """``wire_row_key`` agrees between the cores and, when it answers, with converting the key in full
+    (``item_from_wire``) and building its row key (``request_row_key``): the bytes the stored row has."""
+    if range_name == hash_name:
+        range_name = None
+    found = core.wire_row_key(key, hash_name, hash_tag, range_name, range_tag)
+    assert found == pycore.wire_row_key(key, hash_name, hash_tag, range_name, range_tag)
+    if found is not None:
+        native = pycore.item_from_wire(key)
+        assert found == pycore.request_row_key(native, hash_name, hash_tag, range_name, range_tag)

@@ -21,7 +21,8 @@ from kvstore._ckeys import (composite_index_key, delimited_sort_component, encod
 from kvstore._citems import item_size, pack_item, packed_item_size, unpack_item
 from kvstore._cwire import (from_wire, item_from_wire, item_json, item_to_wire, items_json, json_needs_stdlib,
                             to_wire)
-from kvstore._cread import query_bounds, read_page, read_shape, request_row_key, take_forward, take_reverse
+from kvstore._cread import (query_bounds, read_page, read_shape, request_row_key, take_forward, take_reverse,
+                            wire_row_key)
 from kvstore._cwrite import (item_from_python, project_packed, same_value, sorted_add, sorted_remove,
                               update_indexes)
 
@@ -30,7 +31,7 @@ __all__ = [
     "encode_number", "key_bytes", "hash_component", "storage_key", "partition_prefix",
     "delimited_sort_component", "index_key", "composite_index_key", "sort_bound", "pack_item", "unpack_item",
     "item_size", "packed_item_size", "from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",
-    "json_needs_stdlib", "request_row_key", "take_forward", "take_reverse", "read_page", "read_shape",
+    "json_needs_stdlib", "request_row_key", "wire_row_key", "take_forward", "take_reverse", "read_page", "read_shape",
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
 ]

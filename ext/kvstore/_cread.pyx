@@ -1,7 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False, infer_types=True
 """The read path, compiled: the twins of ``kvstore._pycore``'s ``request_row_key``
-(GetItem's key validated and encoded in one step), ``take_forward`` /
+(GetItem's key validated and encoded in one step), ``wire_row_key`` (the same
+from the wire's DynamoDB JSON, without making the values native first), ``take_forward`` /
 ``take_reverse`` (row keys of a SortedList between bounds) and ``read_page``
 (one Query/Scan page: seek, take keys in order, look up, unpack, Limit, the
 1 MB cap).  Read ``kvstore._pycore`` for what each returns; anything outside
@@ -15,7 +16,7 @@ from libc.string cimport memcmp, memcpy
 
 from kvstore._capi cimport *
 from kvstore._cvalues cimport *
-from kvstore._ckeys cimport _bisect, _cmp, _crc32, _raw, _prefixed
+from kvstore._ckeys cimport _bisect, _cmp, _crc32, _encode_text, _raw, _prefixed
 from kvstore._citems cimport _flat_item, _unpack_bytes
 
 from decimal import Decimal as _Decimal
@@ -73,6 +74,113 @@ def request_row_key(key, hash_name, hash_tag, range_name, range_tag):
                 return None
     except _Fallback:
         return _ref.request_row_key(key, hash_name, hash_tag, range_name, range_tag)
+    result = PyBytes_FromStringAndSize(NULL, 6 + hn + rn)
+    out = <unsigned char*>PyBytes_AS_STRING(result)
+    lenbuf[0] = hn >> 8
+    lenbuf[1] = hn & 0xFF
+    crc = _crc32(_crc32(0, lenbuf, 2), <const unsigned char*>hp, hn)
+    out[0] = crc >> 24
+    out[1] = crc >> 16
+    out[2] = crc >> 8
+    out[3] = crc
+    out[4] = lenbuf[0]
+    out[5] = lenbuf[1]
+    memcpy(out + 6, hp, hn)
+    if rn:
+        memcpy(out + 6 + hn, rp, rn)
+    return result
+
+
+# ------------------------------------------------------------------ the wire GetItem's key
+
+cdef Py_ssize_t _plain_number(const char* s, Py_ssize_t n) noexcept nogil:
+    """1 when ``s`` is a number in plain notation whose canonical form has the same digits
+    (``-?(0|[1-9][0-9]*)(.[0-9]*[1-9])?``, not ``-0``, at most 38 characters), else 0."""
+    cdef Py_ssize_t i = 0
+    if n == 0 or n > 38:
+        return 0
+    if s[0] == c'-':
+        i = 1
+        if n == 1:
+            return 0
+    if s[i] == c'0':
+        i += 1
+        if i == n:
+            return 0 if s[0] == c'-' else 1          # "0", not "-0"
+        if s[i] != c'.':
+            return 0
+    else:
+        if not (c'1' <= s[i] <= c'9'):
+            return 0
+        while i < n and c'0' <= s[i] <= c'9':
+            i += 1
+        if i == n:
+            return 1
+        if s[i] != c'.':
+            return 0
+    # a fraction: at least one digit, the last not 0
+    i += 1
+    if i == n or s[n - 1] == c'0':
+        return 0
+    while i < n:
+        if not (c'0' <= s[i] <= c'9'):
+            return 0
+        i += 1
+    return 1
+
+
+cdef object _wire_key_raw(object av, object tag, const char** ptr, Py_ssize_t* size):
+    """The owner of the key bytes of wire value ``av`` (``{tag: text}``) when plainly valid, else None."""
+    cdef PyObject* t
+    if type(av) is not dict or PyDict_GET_SIZE(av) != 1:
+        return None
+    t = PyDict_GetItem(av, tag)
+    if t == NULL or type(<object>t) is not str or not PyUnicode_IS_ASCII(<object>t):
+        return None
+    text = <object>t
+    n = PyUnicode_GET_LENGTH(text)
+    if n == 0:
+        return None
+    if tag == "S":
+        ptr[0] = <const char*>PyUnicode_DATA(text)
+        size[0] = n
+        return text
+    if tag == "N" and _plain_number(<const char*>PyUnicode_DATA(text), n):
+        owner = _encode_text(text)
+        ptr[0] = PyBytes_AS_STRING(owner)
+        size[0] = PyBytes_GET_SIZE(owner)
+        return owner
+    return None
+
+
+def wire_row_key(key, hash_name, hash_tag, range_name, range_tag):
+    """The row key of a wire ``Key`` whose values are plainly valid, else None (see ``kvstore._pycore``)."""
+    cdef const char* hp = NULL
+    cdef const char* rp = NULL
+    cdef Py_ssize_t hn = 0, rn = 0
+    cdef PyObject* h
+    cdef PyObject* r
+    cdef unsigned char* out
+    cdef unsigned char lenbuf[2]
+    if type(key) is not dict or PyDict_GET_SIZE(key) != (1 if range_name is None else 2):
+        return None
+    h = PyDict_GetItem(key, hash_name)
+    if h == NULL:
+        return None
+    try:
+        hown = _wire_key_raw(<object>h, hash_tag, &hp, &hn)
+        if hown is None or (hash_tag == "S" and hn > _max_hash_key) or hn > 0xFFFF:
+            return None
+        rown = None
+        if range_name is not None:
+            r = PyDict_GetItem(key, range_name)
+            if r == NULL:
+                return None
+            rown = _wire_key_raw(<object>r, range_tag, &rp, &rn)
+            if rown is None or (range_tag == "S" and rn > _max_range_key):
+                return None
+    except _Fallback:
+        return _ref.wire_row_key(key, hash_name, hash_tag, range_name, range_tag)
     result = PyBytes_FromStringAndSize(NULL, 6 + hn + rn)
     out = <unsigned char*>PyBytes_AS_STRING(result)
     lenbuf[0] = hn >> 8

@@ -5,9 +5,10 @@ A GetItem is the wire face's most frequent request, and the usual one is
 handler's general path (``wire.decode_request``'s member checks, the
 operation registry and ``run_operation``, ``get_item.run``'s checks,
 ``wire.dump_response``'s member walk) decides nothing the table's key schema
-does not: here the body is parsed, the key converted and checked against the
-schema and its row key built in one core call (``request_row_key``), the row
-looked up and its JSON written, with no step in between.
+does not: here the body is parsed, the key checked against the schema and its
+row key built from the JSON text in one core call (``wire_row_key``: plain S
+and N values; other keys are converted first, then ``request_row_key``), the
+row looked up and its JSON written, with no step in between.
 
 Anything else answers None and the handler takes the general path, which
 raises DynamoDB's errors in DynamoDB's order: another member or JSON kind, a
@@ -47,13 +48,17 @@ def answer(engine, body):
     if table is None:
         return None
     schema = table.schema
-    try:
-        key = _core.item_from_wire(key)
-    except Exception:       # noqa: BLE001 - the general path raises the conversion's error
-        return None
-    row_key = _core.request_row_key(key, schema.hash_name, schema.hash_type, schema.range_name, schema.range_type)
+    # plain S and N values: the row key from the JSON text in one call, no native values made first
+    row_key = _core.wire_row_key(key, schema.hash_name, schema.hash_type, schema.range_name, schema.range_type)
     if row_key is None:
-        return None
+        try:
+            key = _core.item_from_wire(key)
+        except Exception:       # noqa: BLE001 - the general path raises the conversion's error
+            return None
+        row_key = _core.request_row_key(key, schema.hash_name, schema.hash_type, schema.range_name,
+                                        schema.range_type)
+        if row_key is None:
+            return None
     packed = table.rows.get(row_key)
     if packed is None:
         return _EMPTY
