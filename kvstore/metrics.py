@@ -207,6 +207,26 @@ class Recorder:
                     record_units(shard.units, entry, request, strip)
         return response
 
+    def get_item_answered(self, table, elapsed, found):
+        """Record what ``observe`` records of a GetItem of ``TableName`` and ``Key`` alone, for one the
+        wire answered without it (``kvstore.server.get_item_path``): the request, its latency
+        (``elapsed`` seconds), its first read unit and the item returned (``found``); the units past
+        the first of a large item come through ``consumed_read`` as from ``get_item.run``."""
+        try:
+            shard = self._local.shard
+        except AttributeError:
+            shard = self._shard()
+        by_table = shard.ops.get("GetItem")
+        stat = by_table.get(table) if by_table is not None else None
+        if stat is None:
+            stat = self._stat(shard, "GetItem", table)
+        stat.requests += 1
+        stat.seconds += elapsed
+        stat.buckets[_bisect(LATENCY_BUCKETS, elapsed)] += 1
+        stat.read_units += 0.5
+        if found:
+            stat.returned += 1
+
     def consumed_read(self, table, units):
         """Read units on the table itself: a large item's units past GetItem's first
         (operations/get_item.py), a hot PartiQL Query's (kvstore/partiql/hot.py)."""

@@ -204,6 +204,22 @@ cdef class Recorder:
                         self._units(<dict>entry, request, strip)
         return response
 
+    def get_item_answered(self, table, double elapsed, bint found):
+        """A GetItem answered without ``observe`` (see :meth:`kvstore.metrics.Recorder.get_item_answered`)."""
+        cdef _Stat stat
+        cdef _Profile profile = self._action("GetItem")
+        cdef int i = 0
+        hit = profile.by_table.get(table)
+        stat = <_Stat>hit if hit is not None else self._stat(profile, table)
+        stat.requests += 1
+        stat.seconds += elapsed
+        while i < self.nbounds and elapsed > self.bounds[i]:
+            i += 1
+        stat.buckets[i] += 1
+        stat.read_units += 0.5
+        if found:
+            stat.returned += 1
+
     cdef _units(self, dict entry, dict request, bint strip):
         """kvstore.metrics.record_units, in C: no thread switch between reading a sum and writing it."""
         name = entry.get("TableName")

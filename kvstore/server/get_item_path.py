@@ -13,13 +13,17 @@ row looked up and its JSON written, with no step in between.
 Anything else answers None and the handler takes the general path, which
 raises DynamoDB's errors in DynamoDB's order: another member or JSON kind, a
 key that is not valid, a table that does not exist (or an ARN), and a
-database whose requests something watches (metrics, injected faults,
-enforced capacity).  A read changes nothing, so a request begun here and
+database with injected faults or enforced capacity.  Metrics (on by default
+in ``kvstore serve``) record the request here as ``metrics.Recorder.observe``
+would (``get_item_answered``).  A read changes nothing, so a request begun here and
 redone there is only slower.  ``tests/wire/test_get_item_path.py`` compares
 both paths' answers with hypothesis.
 """
 
 from kvstore import _core
+from kvstore.clock import stopwatch
+from kvstore.operations.common import read_units
+from kvstore.operations.get_item import _ONE_UNIT_PACKED
 from kvstore.server import wire
 
 __all__ = ["answer"]
@@ -32,7 +36,7 @@ _ITEM_TEXT = _core.implementation == "cython"
 
 def answer(engine, body):
     """The JSON body of the GetItem ``body`` (bytes) answers, or None for the general path."""
-    if engine.capacity is not None or engine.metrics is not None or engine.faults is not None:
+    if engine.capacity is not None or engine.faults is not None:
         return None
     try:
         request, suspect = wire.loads_request(body)
@@ -59,10 +63,21 @@ def answer(engine, body):
                                         schema.range_type)
         if row_key is None:
             return None
+    metrics = engine.metrics
+    if metrics is not None:
+        started = stopwatch()
     packed = table.rows.get(row_key)
     if packed is None:
+        if metrics is not None:
+            metrics.get_item_answered(name, stopwatch() - started, False)
         return _EMPTY
     item = _core.unpack_item(packed)
+    if metrics is not None:
+        metrics.get_item_answered(name, stopwatch() - started, True)
+        if len(packed) > _ONE_UNIT_PACKED:       # as get_item.run: the units past the first of a large item
+            units = read_units(_core.item_size(item), False)
+            if units > 0.5:
+                metrics.consumed_read(name, units - 0.5)
     if _ITEM_TEXT:
         try:
             return _ITEM + _core.item_json(item) + b"}"

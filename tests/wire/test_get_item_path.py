@@ -99,14 +99,30 @@ def test_the_usual_get_item_takes_one_step(handlers):
     assert get_item_path.answer(engine, b'{"TableName": "snk", "Key": {"pk": {"S": "a"}}}') is None
 
 
-def test_a_watched_database_takes_the_general_path():
-    """Metrics count each request where the general path runs it (kvstore.metrics)."""
+def _metrics_after(bodies, one_step, monkeypatch):
     with kvstore.open(":memory:", metrics=True) as db:
         db.create_table(TableName="tab", BillingMode="PAY_PER_REQUEST",
                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+        db.Table("tab").put_item(Item={"pk": "small", "v": "x"})
+        db.Table("tab").put_item(Item={"pk": "large", "v": "y" * 9000})
         handler = RequestHandler(db.engine)
-        body = b'{"TableName": "tab", "Key": {"pk": {"S": "a"}}}'
-        assert get_item_path.answer(db.engine, body) is None
-        assert handler.answer("POST", "/", HEADERS, body) == (200, "application/x-amz-json-1.0", b"{}")
-        assert 'kvstore_requests_total{operation="GetItem",table="tab"} 1' in db.metrics().to_prometheus()
+        with monkeypatch.context() as m:
+            if not one_step:
+                m.setattr(get_item_path, "answer", lambda engine, body: None)
+            answers = [handler.answer("POST", "/", HEADERS, body) for body in bodies]
+        text = db.metrics().to_prometheus()
+    # everything but the latencies, which differ from run to run
+    return answers, [line for line in text.splitlines() if "latency" not in line and "seconds" not in line]
+
+
+def test_metrics_record_a_one_step_get_item_as_the_general_path_does(monkeypatch):
+    """``kvstore serve`` records metrics by default: the one step records what ``Recorder.observe`` does
+    (requests, first read unit, items returned, the units past the first of a large item)."""
+    bodies = [b'{"TableName": "tab", "Key": {"pk": {"S": "%s"}}}' % k for k in (b"small", b"large", b"none")] * 3
+    bodies += [b'{"TableName": "tab", "Key": {"pk": {"S": ""}}}', b'{"TableName": "nope", "Key": {"pk": {"S": "a"}}}']
+    assert get_item_path.answer(kvstore.open(":memory:").engine, bodies[0]) is None      # (no such table)
+    one_step = _metrics_after(bodies, True, monkeypatch)
+    general = _metrics_after(bodies, False, monkeypatch)
+    assert one_step == general
+    assert any(line.startswith('kvstore_consumed_read_capacity_units_total{table="tab"') for line in one_step[1])
