@@ -72,6 +72,12 @@ _CAPACITY_MODES = {
 #: (a client sending random table names must not grow the metrics without bound)
 MAX_TABLE_LABELS = 1000
 OTHER_TABLE = "_other"
+#: a table label is a name a table could have (or its ARN): at most this long, of these characters;
+#: any other TableName (a malformed request's, up to the 16 MB body) is filed under OTHER_TABLE, so
+#: the labels a thread keeps hold at most MAX_TABLE_LABELS * MAX_LABEL_CHARS characters (the soak's
+#: RSS: 400 KB names of malformed requests were kept as labels, bench/results/rss.md)
+MAX_LABEL_CHARS = 1024
+_LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-:/")
 _N_BUCKETS = len(LATENCY_BUCKETS) + 1
 _bisect = bisect.bisect_left
 
@@ -124,7 +130,8 @@ class Recorder:
         stat = by_table.get(table)
         if stat is None:
             if table not in shard.tables and table != OTHER_TABLE:
-                if len(shard.tables) >= MAX_TABLE_LABELS:
+                if (len(shard.tables) >= MAX_TABLE_LABELS or len(table) > MAX_LABEL_CHARS
+                        or not _LABEL_CHARS.issuperset(table)):
                     return self._stat(shard, action, OTHER_TABLE)
                 shard.tables.add(table)
             stat = by_table[table] = _Stat()

@@ -302,6 +302,25 @@ def test_random_table_names_do_not_grow_the_metrics_without_bound(monkeypatch):
         assert snap.value("kvstore_requests_total") == 10
 
 
+def test_a_table_name_no_table_can_have_is_not_kept_as_a_label():
+    # The soak's RSS (bench/results/rss.md): malformed requests' TableNames of up to 400 KB were
+    # kept as labels, up to MAX_TABLE_LABELS of them per thread.  They are counted under _other.
+    with kvstore.open(":memory:") as db:
+        db.engine.metrics = metrics.Recorder()
+        c = db.client()
+        names = ["x" * 400_001, "a" * (metrics.MAX_LABEL_CHARS + 1), "bad name!", "t\u00e9"]
+        for name in names:
+            with pytest.raises(Exception):
+                c.get_item(TableName=name, Key={"pk": "a"})
+        with pytest.raises(Exception):
+            c.get_item(TableName="missing-but-valid", Key={"pk": "a"})
+        snap = db.metrics()
+        tables = {d["table"] for d, _ in snap.samples("kvstore_requests_total")}
+        assert tables == {metrics.OTHER_TABLE, "missing-but-valid"}
+        assert snap.value("kvstore_requests_total") == len(names) + 1
+        assert max(len(t) for shard in db.engine.metrics._shards for t in shard.tables) <= metrics.MAX_LABEL_CHARS
+
+
 def test_snapshot_as_dict_and_the_module_parser_round_trip():
     with open_metered() as db:
         db.client().put_item(TableName="alpha", Item={"pk": "a\"\\\n"})
