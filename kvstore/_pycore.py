@@ -62,6 +62,7 @@ __all__ = [
     "json_needs_stdlib", "request_row_key", "wire_row_key", "take_forward", "take_reverse", "read_page", "read_shape",
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
+    "shape_ok",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -445,6 +446,46 @@ def item_from_python(item, allow_floats=False):
             from_python(k)
         out[k] = v if (type(v) is str and v.isascii()) else from_python(v, allow_floats)
     return out
+
+
+# ------------------------------------------------------------------ boto3's parameter check at a glance
+
+#: how deep ``shape_ok`` looks into nested structures before it hands the request to the walk
+SHAPE_DEPTH = 32
+
+
+def shape_ok(tables, build, shape, request, depth=0):
+    """Whether ``request`` (a dict) of structure ``shape`` is the common call ``kvstore.params`` checks
+    at a glance: every member in ``tables[shape]`` (``build(shape)`` makes a missing table) and of one
+    of its exact types; a TEXT member ASCII, a NAMES member's names all ``str``, a STRUCTURE member
+    (or a STRUCTURES member's every element, a dict) such a request of its own shape.  False sends the
+    request to ``kvstore.params``' walk, which finds what to report (so does nesting past SHAPE_DEPTH).
+    Kinds: LEAF 0, TEXT 1, NAMES 2, STRUCTURE 3, STRUCTURES 4 (``kvstore.params``)."""
+    if depth > SHAPE_DEPTH:
+        return False
+    table = tables.get(shape)
+    if table is None:
+        table = build(shape)
+    for member, value in request.items():
+        spec = table.get(member)
+        if spec is None or type(value) not in spec[0]:
+            return False
+        kind = spec[1]
+        if kind == 1:
+            if not value.isascii():
+                return False              # the walk looks for a lone surrogate
+        elif kind == 2:
+            for name in value:
+                if type(name) is not str:
+                    return False
+        elif kind == 3:
+            if not shape_ok(tables, build, spec[2], value, depth + 1):
+                return False
+        elif kind == 4:
+            for element in value:
+                if type(element) is not dict or not shape_ok(tables, build, spec[2], element, depth + 1):
+                    return False
+    return True
 
 
 # ------------------------------------------------------------------ items

@@ -36,6 +36,7 @@ import datetime
 import decimal
 
 from kvstore import errors
+from kvstore._core import shape_ok
 from kvstore._request_shapes import KEY_MINIMUM, MINIMUM, OPERATIONS, REQUIRED, SHAPES
 from kvstore.types import holds_lone_surrogate, lone_surrogate_error
 
@@ -184,14 +185,16 @@ def _line(error):
     return f"Invalid value for parameter {path}, value: {value}, valid min value: {extra}"
 
 
-_STR_ONLY = {str}
-_STR_TYPES = (str,)
-_FAST = {}      # shape name -> {member: (exact types, kind or None, member shape)} for members checked without a walk
+_FAST = {}      # shape name -> {member: (exact types, kind, member shape)} for members checked without a walk
+
+# kinds of a member checked at a glance (``kvstore._core.shape_ok`` reads them)
+LEAF, TEXT, NAMES, STRUCTURE, STRUCTURES = 0, 1, 2, 3, 4
 
 
 def _fast_table(name):
-    """The members of structure ``name`` checked at a glance: leaves of an exact type, items and keys
-    (attribute names only), and structures or lists of structures made of such members."""
+    """The members of structure ``name`` checked at a glance: leaves of an exact type (TEXT: a string,
+    LEAF: a boolean or an integer), items and keys (NAMES: attribute names only), and structures
+    (STRUCTURE) or lists of structures (STRUCTURES) made of such members."""
     table = _FAST.get(name)
     if table is not None:
         return table
@@ -199,44 +202,25 @@ def _fast_table(name):
     for member, sub in SHAPES[name][1].items():
         shape = SHAPES[sub]
         if isinstance(shape, str):
-            if shape in ("string", "boolean", "integer", "long"):
-                table[member] = (_STR_TYPES if shape == "string" else _TYPES[shape], None, None)
+            if shape == "string":
+                table[member] = ((str,), TEXT, None)
+            elif shape in ("boolean", "integer", "long"):
+                table[member] = (_TYPES[shape], LEAF, None)
         elif shape[0] == "map" and SHAPES[shape[1]] == "AV" and sub not in KEY_MINIMUM:
-            table[member] = ((dict,), "names", None)             # an item or key: attribute names only
+            table[member] = ((dict,), NAMES, None)                # an item or key: attribute names only
         elif shape[0] == "structure":
-            table[member] = ((dict,), "structure", sub)
+            table[member] = ((dict,), STRUCTURE, sub)
         elif shape[0] == "list" and not isinstance(SHAPES[shape[1]], str) and SHAPES[shape[1]][0] == "structure":
-            table[member] = ((list, tuple), "list", shape[1])   # e.g. TransactItems
+            table[member] = ((list, tuple), STRUCTURES, shape[1])   # e.g. TransactItems
     return table
 
 
 def _fast_ok(shape, request):
     """True when every member is of a kind checked at a glance and of its exact type (the common call:
     ``TableName`` and ``Item`` / ``Key``, a transaction's actions made of those); anything else takes
-    the walk, which then finds what to report."""
-    table = _FAST.get(shape)
-    if table is None:
-        table = _fast_table(shape)
-    for member, value in request.items():
-        spec = table.get(member)
-        if spec is None or type(value) not in spec[0]:
-            return False
-        kind = spec[1]
-        if kind is None:                  # a string, boolean or integer of its exact type
-            if spec[0] is _STR_TYPES and not value.isascii():
-                return False              # the walk looks for a lone surrogate
-            continue
-        if kind == "names":
-            if value and set(map(type, value)) != _STR_ONLY:      # a name that is not a str
-                return False
-        elif kind == "structure":
-            if not _fast_ok(spec[2], value):
-                return False
-        elif kind == "list":
-            for element in value:
-                if type(element) is not dict or not _fast_ok(spec[2], element):
-                    return False
-    return True        # (values under a minimum alone raise nothing here: DynamoDB's checks answer)
+    the walk, which then finds what to report.  (Values under a minimum alone raise nothing here:
+    DynamoDB's checks answer.)  Compiled: ``kvstore._core.shape_ok``."""
+    return shape_ok(_FAST, _fast_table, shape, request)
 
 
 def check(action, request, attribute_names=False):

@@ -255,3 +255,92 @@ def test_item_from_python_agrees(item, allow_floats):
         assert repr(got[1]) == repr(expected[1])      # (types and values; NaN is not equal to itself)
     else:
         assert got == expected
+
+
+# ------------------------------------------------------------------ boto3's parameter check at a glance
+
+from kvstore import params  # noqa: E402
+from kvstore._request_shapes import OPERATIONS  # noqa: E402
+
+shape_names = st.sampled_from(["A", "B", "C"])
+shape_types = st.sampled_from([(str,), (bool,), (int, bool), (dict,), (list, tuple), (dict, str), (str, int)])
+member_specs = st.one_of(
+    st.tuples(shape_types, st.sampled_from([0, 1, 2]), st.none()),
+    st.tuples(st.just((dict,)), st.just(3), shape_names),
+    st.tuples(st.sampled_from([(list, tuple), (list,)]), st.just(4), shape_names))
+member_names = st.sampled_from(["TableName", "Key", "Item", "x", "Put", "ReturnValues", "é"])
+shape_tables = st.dictionaries(shape_names, st.dictionaries(member_names, member_specs, max_size=5), max_size=3)
+shape_leaves = st.one_of(st.text(max_size=3), st.sampled_from(["é", "\ud800", "Ab"]), st.booleans(),
+                         st.integers(-3, 3), st.none(), st.floats(allow_nan=False), st.binary(max_size=2))
+shape_requests = st.recursive(
+    shape_leaves,
+    lambda inner: st.one_of(st.dictionaries(st.one_of(member_names, st.integers(0, 2)), inner, max_size=4),
+                            st.lists(inner, max_size=3), st.lists(inner, max_size=2).map(tuple)),
+    max_leaves=12)
+
+
+def _shape_answer(core, tables, shape, request):
+    built = []
+
+    def build(name):
+        built.append(name)
+        return tables.setdefault(name, {})
+    try:
+        return core.shape_ok(tables, build, shape, request), built, tables
+    except Exception as e:   # noqa: BLE001 - the reference's error, whatever it is
+        return type(e), str(e)
+
+
+@needs_ccore
+@relaxed
+@given(shape_tables, shape_names, st.dictionaries(member_names, shape_requests, max_size=5))
+@example({"A": {"TableName": ((str,), 1, None), "Key": ((dict,), 2, None)}}, "A",
+         {"TableName": "t", "Key": {"pk": 1}})
+@example({"A": {"TableName": ((str,), 1, None)}}, "A", {"TableName": "\ud800"})
+@example({"A": {"Put": ((list, tuple), 4, "A")}}, "A", {"Put": [{"Put": [{"Put": ()}]}]})
+@example({"A": {"Put": ((dict,), 3, "A")}}, "A", {"Put": {"Put": {"Put": {}}}})
+def test_shape_ok_agrees(tables, shape, request):
+    expected = _shape_answer(pycore, {k: dict(v) for k, v in tables.items()}, shape, request)
+    got = _shape_answer(ccore, {k: dict(v) for k, v in tables.items()}, shape, request)
+    assert got == expected
+
+
+def _nested(depth):
+    request = {}
+    for _ in range(depth):
+        request = {"Put": {"Put": request}}
+    return request
+
+
+@needs_ccore
+@pytest.mark.parametrize("depth", [15, 16, 17, 40])
+def test_shape_ok_hands_deep_nesting_to_the_walk(depth):
+    tables = {"A": {"Put": ((dict,), 3, "A")}}
+    request = _nested(depth)
+    assert ccore.shape_ok(tables, tables.get, "A", request) == pycore.shape_ok(tables, tables.get, "A", request)
+
+
+write_actions = st.fixed_dictionaries({}, optional={
+    "TableName": st.one_of(st.text(max_size=4), st.sampled_from(["t", "\ud800", "é"]), st.integers(0, 1)),
+    "Key": st.one_of(st.dictionaries(st.one_of(st.text(max_size=2), st.integers(0, 1)), st.just("v"), max_size=2),
+                     st.lists(st.just(1), max_size=1)),
+    "Item": st.dictionaries(st.one_of(st.text(max_size=2), st.integers(0, 1)), st.just("v"), max_size=2),
+    "ConditionExpression": st.one_of(st.just("attribute_exists(pk)"), st.just(b"x"), st.none()),
+    "ReturnValues": st.sampled_from(["NONE", "ALL_OLD", 3]),
+    "Bogus": st.just(1)})
+transact_requests = st.fixed_dictionaries({"TransactItems": st.one_of(
+    st.lists(st.one_of(st.fixed_dictionaries({}, optional={"Put": write_actions, "Update": write_actions,
+                                                            "ConditionCheck": write_actions}),
+                       st.just("x")), max_size=3),
+    st.just(()), st.just("x"))}, optional={"ClientRequestToken": st.sampled_from(["tok", 5]),
+                                           "ReturnConsumedCapacity": st.just("TOTAL")})
+
+
+@needs_ccore
+@relaxed
+@given(st.sampled_from(["PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "GetItem"]),
+       st.one_of(write_actions, transact_requests))
+def test_shape_ok_agrees_on_params_tables(action, request):
+    shape = OPERATIONS[action]
+    assert (ccore.shape_ok(params._FAST, params._fast_table, shape, request)
+            == pycore.shape_ok(params._FAST, params._fast_table, shape, request))

@@ -493,3 +493,75 @@ def item_from_python(item, allow_floats=False):
         else:
             out[k] = _from_python(v, allow_floats)
     return out
+
+
+# ------------------------------------------------------------------ boto3's parameter check at a glance
+# ``kvstore.params`` checks the common call (members of an exact type, an item's
+# names all str, a transaction's actions made of those) without its walk; the
+# tables of member specs are its own (``params._fast_table``).
+
+cdef Py_ssize_t _shape_depth = _ref.SHAPE_DEPTH
+
+
+cdef int _shape_ok(dict tables, object build, object shape, dict request, Py_ssize_t depth) except -1:
+    cdef PyObject* p
+    cdef PyObject* q
+    cdef tuple spec, types
+    cdef object kind
+    cdef Py_ssize_t i
+    if depth > _shape_depth:
+        return 0
+    p = PyDict_GetItem(tables, shape)
+    table = build(shape) if p == NULL else <object>p
+    if type(table) is not dict:
+        return _shape_ref(tables, build, shape, request, depth)
+    for member, value in request.items():
+        q = PyDict_GetItem(<dict>table, member)
+        if q == NULL:
+            return 0
+        if type(<object>q) is not tuple or len(<tuple>q) != 3 or type((<tuple>q)[0]) is not tuple:
+            return _shape_ref(tables, build, shape, request, depth)
+        spec = <tuple>q
+        types = <tuple>spec[0]
+        t = type(value)
+        for i in range(len(types)):
+            if <object>PyTuple_GET_ITEM(types, i) is t:
+                break
+        else:
+            return 0
+        kind = spec[1]
+        if kind == 1:
+            if t is not str:
+                return _shape_ref(tables, build, shape, request, depth)
+            if not PyUnicode_IS_ASCII(value):
+                return 0                  # the walk looks for a lone surrogate
+        elif kind == 2:
+            if t is not dict:
+                return _shape_ref(tables, build, shape, request, depth)
+            for name in <dict>value:
+                if type(name) is not str:
+                    return 0
+        elif kind == 3:
+            if t is not dict:
+                return _shape_ref(tables, build, shape, request, depth)
+            if not _shape_ok(tables, build, spec[2], <dict>value, depth + 1):
+                return 0
+        elif kind == 4:
+            if t is not list and t is not tuple:
+                return _shape_ref(tables, build, shape, request, depth)
+            for element in value:
+                if type(element) is not dict or not _shape_ok(tables, build, spec[2], <dict>element, depth + 1):
+                    return 0
+    return 1
+
+
+cdef int _shape_ref(dict tables, object build, object shape, dict request, Py_ssize_t depth) except -1:
+    """The reference's answer for a table outside what params builds."""
+    return 1 if _ref.shape_ok(tables, build, shape, request, depth) else 0
+
+
+def shape_ok(tables, build, shape, request, depth=0):
+    """Whether ``request`` is a call ``kvstore.params`` passes at a glance (see ``kvstore._pycore``)."""
+    if type(tables) is not dict or type(request) is not dict or type(depth) is not int:
+        return _ref.shape_ok(tables, build, shape, request, depth)
+    return _shape_ok(tables, build, shape, request, depth) == 1
