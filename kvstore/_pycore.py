@@ -62,7 +62,7 @@ __all__ = [
     "json_needs_stdlib", "request_row_key", "wire_row_key", "take_forward", "take_reverse", "read_page", "read_shape",
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
-    "shape_ok",
+    "shape_ok", "condition_holds", "apply_update", "number_add",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -486,6 +486,158 @@ def shape_ok(tables, build, shape, request, depth=0):
                 if type(element) is not dict or not shape_ok(tables, build, spec[2], element, depth + 1):
                     return False
     return True
+
+
+# ------------------------------------------------------------------ condition and update programs
+# kvstore.expressions.programs compiles the common ConditionExpression and
+# UpdateExpression shapes into these tuples (its docstring lists them); what a
+# program means is defined here, and it is exactly what the general evaluator
+# (kvstore.expressions.evaluate / update) does with the same expression.
+
+C_EXISTS, C_NOT_EXISTS, C_CMP, C_AND, C_OR, C_NOT = 0, 1, 2, 3, 4, 5
+U_SET, U_REMOVE, U_ADD, U_NODE = 0, 1, 2, 3
+O_VALUE, O_PATH, O_ADD, O_SUBTRACT, O_IF_NOT_EXISTS = 0, 1, 2, 3, 4
+
+_expr = None
+
+
+def _expressions():
+    """What the programs share with the general evaluator (imported on first use: it imports this module)."""
+    global _expr
+    if _expr is None:
+        from kvstore.expressions import evaluate, update
+        _expr = (evaluate.MISSING, evaluate.resolve, evaluate.deep_equal, evaluate.ordered, evaluate.copy_value,
+                 update)
+    return _expr
+
+
+def condition_holds(program, item, vals):
+    """Whether the condition ``program`` holds for ``item`` (a dict, or None: no item), reading
+    ExpressionAttributeValues by slot from ``vals``."""
+    return _holds(program, {} if item is None else item, vals)
+
+
+def _holds(node, item, vals):
+    missing, resolve, deep_equal, ordered, _, _ = _expressions()
+    op = node[0]
+    if op == C_EXISTS:
+        return resolve(item, node[1]) is not missing
+    if op == C_NOT_EXISTS:
+        return resolve(item, node[1]) is missing
+    if op == C_CMP:
+        x = resolve(item, node[2])
+        v = vals[node[3]]
+        test = node[1]
+        if test == 0:
+            return x is not missing and deep_equal(x, v)
+        if test == 1:
+            return not (x is not missing and deep_equal(x, v))
+        pair = ordered(x, v)
+        if pair is None:
+            return False
+        a, b = pair
+        if test == 2:
+            return a < b
+        if test == 3:
+            return a <= b
+        if test == 4:
+            return a > b
+        return a >= b
+    if op == C_AND:
+        for inner in node[1]:
+            if not _holds(inner, item, vals):
+                return False
+        return True
+    if op == C_OR:
+        for inner in node[1]:
+            if _holds(inner, item, vals):
+                return True
+        return False
+    if op == C_NOT:
+        return not _holds(node[1], item, vals)
+    raise ValueError(f"not a condition program: {node!r}")
+
+
+def number_add(a, b, subtract=False):
+    """``a + b`` (``a - b``) of two Decimals as DynamoDB computes it: exact, then within N's limits
+    (a result of more than 38 digits is "Number overflow"), as ``SET x = x + :v`` and ``ADD`` do."""
+    update = _expressions()[5]
+    exact = update._EXACT.subtract(a, b) if subtract else update._EXACT.add(a, b)
+    return update.decimal_result(exact)
+
+
+def apply_update(program, item, vals):
+    """The item after the update ``program`` (a new dict; ``item`` is not changed), every right-hand
+    side reading ``item`` as it was; raises the general update's ValidationExceptions."""
+    return _apply_entries(program, item, item, vals)
+
+
+def _apply_entries(entries, doc, old_item, vals):
+    missing, _, _, _, copy_value, update = _expressions()
+    out = dict(doc)
+    for name, op, arg, depth in entries:
+        if op == U_NODE:
+            child = doc.get(name, missing)
+            if type(child) is not dict:
+                raise update.ValidationException(update.BAD_PATH)
+            out[name] = _apply_entries(arg, child, old_item, vals)
+            continue
+        if op == U_SET:
+            value = _operand(arg, old_item, vals)
+            if value is missing:
+                raise update.ValidationException(update.NOT_FOUND)
+            value = copy_value(value)
+            if type(value) is dict or type(value) is list:
+                if depth + update._container_depth(value) > update.limits.MAX_NESTING_DEPTH:
+                    raise update.ValidationException(update._NESTING)
+        elif op == U_REMOVE:
+            value = missing
+        elif op == U_ADD:
+            value = vals[arg]
+            current = doc.get(name, missing)
+            if current is missing:
+                value = copy_value(value)
+            elif type(current) is not Decimal:
+                raise update.ValidationException(update.BAD_TYPE)
+            else:
+                value = number_add(current, value)
+        else:
+            raise ValueError(f"not an update program entry: {op!r}")
+        if value is missing:
+            out.pop(name, None)
+        else:
+            out[name] = value
+    return out
+
+
+def _operand(operand, item, vals):
+    missing, resolve, _, _, _, update = _expressions()
+    kind = operand[0]
+    if kind == O_VALUE:
+        return vals[operand[1]]
+    if kind == O_PATH:
+        return resolve(item, operand[1])
+    if kind == O_ADD or kind == O_SUBTRACT:
+        a = _number_operand(operand[1], item, vals)
+        b = _number_operand(operand[2], item, vals)
+        return number_add(a, b, kind == O_SUBTRACT)
+    if kind == O_IF_NOT_EXISTS:
+        default = _operand(operand[2], item, vals)
+        if default is missing:
+            raise update.ValidationException(update.NOT_FOUND)
+        value = _operand(operand[1], item, vals)
+        return default if value is missing else value
+    raise ValueError(f"not an update operand: {operand!r}")
+
+
+def _number_operand(operand, item, vals):
+    missing, _, _, _, _, update = _expressions()
+    value = _operand(operand, item, vals)
+    if value is missing:
+        raise update.ValidationException(update.NOT_FOUND)
+    if type(value) is not Decimal:
+        raise update.ValidationException(update.BAD_TYPE)
+    return value
 
 
 # ------------------------------------------------------------------ items

@@ -9,7 +9,7 @@ outside the shapes covered here goes to that reference, as in the other modules.
 """
 
 from cpython.object cimport PyObject
-from cpython.dict cimport PyDict_GetItem
+from cpython.dict cimport PyDict_Copy, PyDict_GetItem
 from cpython.tuple cimport PyTuple_GET_ITEM
 from libc.string cimport memcmp, memcpy
 
@@ -565,3 +565,237 @@ def shape_ok(tables, build, shape, request, depth=0):
     if type(tables) is not dict or type(request) is not dict or type(depth) is not int:
         return _ref.shape_ok(tables, build, shape, request, depth)
     return _shape_ok(tables, build, shape, request, depth) == 1
+
+
+# ------------------------------------------------------------------ condition and update programs
+# ``kvstore.expressions.programs`` compiles the common ConditionExpression and
+# UpdateExpression shapes into tuples; ``kvstore._pycore`` defines what they
+# mean.  Here: the same in C for native values (str, canonical Decimal, bool,
+# None, Binary, maps and lists), the number arithmetic's usual result (at most
+# 38 characters in plain notation) without the reference's checks, and every
+# error, every container value of SET / ADD and every other value handed to the
+# reference.
+
+from cpython.object cimport PyObject_RichCompareBool, Py_EQ, Py_NE, Py_LT, Py_LE, Py_GT, Py_GE
+cimport cython
+
+cdef object _expr_missing = None
+cdef object _deep_equal = None
+cdef object _exact_add = None
+cdef object _exact_subtract = None
+
+
+cdef int _load_expressions() except -1:
+    global _expr_missing, _deep_equal, _exact_add, _exact_subtract
+    missing, resolve, deep_equal, ordered, copy_value, update = _ref._expressions()
+    _exact_add = update._EXACT.add
+    _exact_subtract = update._EXACT.subtract
+    _deep_equal = deep_equal
+    _expr_missing = missing
+    return 0
+
+
+cdef object _resolve(object item, tuple path):
+    """The value at ``path`` in ``item`` (a dict), or NULL-as-None sentinel ``_expr_missing``."""
+    cdef PyObject* p
+    cdef Py_ssize_t i, n, c
+    cur = item
+    for i in range(len(path)):
+        step = <object>PyTuple_GET_ITEM(path, i)
+        if type(step) is str:
+            if type(cur) is not dict:
+                return _expr_missing
+            p = PyDict_GetItem(cur, step)
+            if p == NULL:
+                return _expr_missing
+            cur = <object>p
+        elif type(step) is int:
+            if type(cur) is not list:
+                return _expr_missing
+            c = step
+            n = len(<list>cur)
+            if c < 0:
+                raise _Fallback()
+            if c >= n:
+                return _expr_missing
+            cur = <object>PyList_GET_ITEM(cur, c)
+        else:
+            raise _Fallback()
+    return cur
+
+
+cdef int _equal(object x, object v) except -1:
+    """``evaluate.equal(x, v)`` of an item's value (maybe missing) and a request's value."""
+    if x is _expr_missing:
+        return 0
+    t = type(x)
+    if t is not type(v):
+        return 0
+    if t is str or t is Decimal or t is bool or t is Binary:
+        return PyObject_RichCompareBool(x, v, Py_EQ)
+    if x is None:
+        return 1
+    return 1 if _deep_equal(x, v) else 0
+
+
+cdef int _order(object x, object v, int test) except -1:
+    """``<``, ``<=``, ``>``, ``>=`` (test 2..5) of two S, N or B values; else false."""
+    cdef int op
+    t = type(x)
+    if t is not type(v):
+        return 0
+    if t is Binary:
+        x = (<object>x).value
+        v = (<object>v).value
+        if type(x) is not bytes or type(v) is not bytes:
+            raise _Fallback()
+    elif t is not str and t is not Decimal:
+        return 0
+    op = Py_LT if test == 2 else Py_LE if test == 3 else Py_GT if test == 4 else Py_GE
+    return PyObject_RichCompareBool(x, v, op)
+
+
+cdef inline object _slot_value(tuple vals, object slot):
+    cdef Py_ssize_t i
+    if type(slot) is not int:
+        raise _Fallback()
+    i = slot
+    if i < 0 or i >= len(vals):
+        raise _Fallback()                 # (the reference raises the IndexError)
+    return <object>PyTuple_GET_ITEM(vals, i)
+
+
+@cython.boundscheck(True)
+cdef int _holds(tuple node, object item, tuple vals) except -1:
+    cdef Py_ssize_t i
+    cdef int test
+    op = node[0]
+    if op == 0 or op == 1:
+        found = _resolve(item, <tuple?>node[1]) is not _expr_missing
+        return found if op == 0 else not found
+    if op == 2:
+        x = _resolve(item, <tuple?>node[2])
+        v = _slot_value(vals, node[3])
+        test = node[1]
+        if test == 0:
+            return _equal(x, v)
+        if test == 1:
+            return not _equal(x, v)
+        return _order(x, v, test)
+    if op == 3 or op == 4:
+        inner = <tuple?>node[1]
+        for i in range(len(inner)):
+            if _holds(<tuple?><object>PyTuple_GET_ITEM(inner, i), item, vals) != (op == 3):
+                return op == 4
+        return op == 3
+    if op == 5:
+        return not _holds(<tuple?>node[1], item, vals)
+    raise _Fallback()
+
+
+def condition_holds(program, item, vals):
+    """Whether the condition ``program`` holds for ``item`` (see ``kvstore._pycore``)."""
+    if _expr_missing is None:
+        _load_expressions()
+    if type(program) is not tuple or type(vals) is not tuple or (item is not None and type(item) is not dict):
+        return _ref.condition_holds(program, item, vals)
+    try:
+        return _holds(<tuple>program, {} if item is None else item, <tuple>vals) == 1
+    except (_Fallback, TypeError, IndexError, KeyError, OverflowError):
+        return _ref.condition_holds(program, item, vals)
+
+
+cdef object _number_add(object a, object b, bint subtract):
+    r = _exact_subtract(a, b) if subtract else _exact_add(a, b)
+    if type(r) is Decimal and _canonical_text(str(r)):
+        return r                          # already canonical, at most 38 digits: within N's range
+    return _ref.number_add(a, b, subtract)
+
+
+def number_add(a, b, subtract=False):
+    """``a + b`` (``a - b``) of two Decimals within N's limits (see ``kvstore._pycore``)."""
+    if _expr_missing is None:
+        _load_expressions()
+    if type(a) is not Decimal or type(b) is not Decimal:
+        return _ref.number_add(a, b, subtract)
+    return _number_add(a, b, subtract)
+
+
+@cython.boundscheck(True)
+cdef object _operand(tuple operand, object item, tuple vals):
+    kind = operand[0]
+    if kind == 0:
+        return _slot_value(vals, operand[1])
+    if kind == 1:
+        return _resolve(item, <tuple?>operand[1])
+    if kind == 2 or kind == 3:
+        a = _operand(<tuple?>operand[1], item, vals)
+        if type(a) is not Decimal:
+            raise _Fallback()             # NOT_FOUND / BAD_TYPE: the reference raises them in order
+        b = _operand(<tuple?>operand[2], item, vals)
+        if type(b) is not Decimal:
+            raise _Fallback()
+        return _number_add(a, b, kind == 3)
+    if kind == 4:
+        default = _operand(<tuple?>operand[2], item, vals)
+        if default is _expr_missing:
+            raise _Fallback()
+        value = _operand(<tuple?>operand[1], item, vals)
+        return default if value is _expr_missing else value
+    raise _Fallback()
+
+
+cdef inline bint _plain_value(object value):
+    """A value SET / ADD stores as it is (copy_value returns it, no nesting to check)."""
+    t = type(value)
+    return t is str or t is Decimal or t is bool or value is None or t is Binary
+
+
+@cython.boundscheck(True)
+cdef dict _apply_entries(tuple entries, dict doc, object item, tuple vals):
+    cdef PyObject* p
+    cdef tuple entry
+    cdef dict out = PyDict_Copy(doc)
+    for i in range(len(entries)):
+        entry = <tuple?><object>PyTuple_GET_ITEM(entries, i)
+        name = entry[0]
+        op = entry[1]
+        if op == 3:
+            p = PyDict_GetItem(doc, name)
+            if p == NULL or type(<object>p) is not dict:
+                raise _Fallback()         # BAD_PATH
+            out[name] = _apply_entries(<tuple?>entry[2], <dict>p, item, vals)
+        elif op == 0:
+            value = _operand(<tuple?>entry[2], item, vals)
+            if value is _expr_missing or not _plain_value(value):
+                raise _Fallback()         # NOT_FOUND, or a copy and a nesting check
+            out[name] = value
+        elif op == 1:
+            if PyDict_GetItem(out, name) != NULL:
+                del out[name]
+        elif op == 2:
+            value = _slot_value(vals, entry[2])
+            if type(value) is not Decimal:
+                raise _Fallback()
+            p = PyDict_GetItem(doc, name)
+            if p == NULL:
+                out[name] = value
+            elif type(<object>p) is not Decimal:
+                raise _Fallback()         # BAD_TYPE
+            else:
+                out[name] = _number_add(<object>p, value, False)
+        else:
+            raise _Fallback()
+    return out
+
+
+def apply_update(program, item, vals):
+    """The item after the update ``program`` (see ``kvstore._pycore``)."""
+    if _expr_missing is None:
+        _load_expressions()
+    if type(program) is not tuple or type(item) is not dict or type(vals) is not tuple:
+        return _ref.apply_update(program, item, vals)
+    try:
+        return _apply_entries(<tuple>program, <dict>item, item, <tuple>vals)
+    except (_Fallback, TypeError, IndexError, KeyError, OverflowError):
+        return _ref.apply_update(program, item, vals)

@@ -7,7 +7,9 @@ builds them; a condition is built in two places (expressions and the legacy
 Expected / QueryFilter / ScanFilter), so its class lives here.
 """
 
-__all__ = ["Compiled", "Condition", "FIELDS"]
+from kvstore._core import condition_holds
+
+__all__ = ["Compiled", "Condition", "ProgramCondition", "FIELDS"]
 
 _EMPTY_ITEM = {}
 
@@ -29,6 +31,25 @@ class Condition:
 
     def evaluate(self, item):
         return self._fn(_EMPTY_ITEM if item is None else item)
+
+    __call__ = evaluate
+
+
+class ProgramCondition(Condition):
+    """A ConditionExpression of a common shape, as a program the core evaluates
+    (:mod:`kvstore.expressions.programs`) with one request's values (``vals``, by slot)."""
+
+    __slots__ = ("program", "vals")
+
+    def __init__(self, program, vals, top_level_names, nested_top_level_names=frozenset()):
+        self._fn = None
+        self.top_level_names = frozenset(top_level_names)
+        self.nested_top_level_names = frozenset(nested_top_level_names)
+        self.program = program
+        self.vals = vals
+
+    def evaluate(self, item):
+        return condition_holds(self.program, item, self.vals)
 
     __call__ = evaluate
 

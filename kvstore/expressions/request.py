@@ -28,10 +28,11 @@ import functools
 from kvstore import limits
 from kvstore.errors import ValidationException
 from kvstore.expressions import parser, placeholders, templates
-from kvstore.expressions.compiled import FIELDS, Condition
+from kvstore.expressions.compiled import FIELDS, Condition, ProgramCondition
 from kvstore.expressions.evaluate import condition_part
 from kvstore.expressions.key_condition import key_condition_part
 from kvstore.expressions.messages import ExpressionError, detail, invalid
+from kvstore.expressions.programs import condition_program, reads_values
 from kvstore.expressions.projection import Projection
 from kvstore.expressions.templates import TEMPLATES, instantiator, remember, storable
 from kvstore.expressions.update import bind_update
@@ -186,6 +187,9 @@ def _build_condition(tree, binder):
     bound = binder.condition(tree)
     fn, make = condition_part(bound)
     top, nested = frozenset(binder.top), frozenset(binder.nested)
+    program = condition_program(bound) if binder.member == "ConditionExpression" else None
+    if program is not None:
+        return _program_condition_part(program, top, nested, make is not None or reads_values(program))
     if make is None:
         return Condition(fn, top, nested), None
 
@@ -199,6 +203,21 @@ def _build_condition(tree, binder):
 
 
 _new = object.__new__
+
+
+def _program_condition_part(program, top, nested, reads_values):
+    """The part of a ConditionExpression of a shape :mod:`kvstore.expressions.programs` covers."""
+    if not reads_values:
+        return ProgramCondition(program, (), top, nested), None
+
+    def make_condition(vals):
+        condition = _new(ProgramCondition)
+        condition.program = program
+        condition.vals = vals
+        condition.top_level_names = top
+        condition.nested_top_level_names = nested
+        return condition
+    return None, make_condition
 
 
 def _build_key_condition(tree, binder):

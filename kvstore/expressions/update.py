@@ -21,9 +21,11 @@ import decimal
 from decimal import Decimal
 
 from kvstore import limits
+from kvstore._core import apply_update
 from kvstore.errors import ValidationException, invalid_parameter
 from kvstore.expressions.evaluate import MISSING, copy_value, resolve
 from kvstore.expressions.messages import ExpressionError, detail
+from kvstore.expressions.programs import update_program
 from kvstore.expressions.projection import Projection
 from kvstore.expressions.validate import PathTree
 from kvstore.types import decimal_result, type_of
@@ -68,10 +70,11 @@ class UpdatePlan:
     """
 
     __slots__ = ("steps", "tree", "only_removes", "target_paths", "nested_top_level_names", "top_level_names",
-                 "legacy", "_projection")
+                 "legacy", "_projection", "program")
 
-    def __init__(self, steps, nested, legacy=False):
+    def __init__(self, steps, nested, legacy=False, program=None):
         self.steps = steps
+        self.program = program      # kvstore.expressions.programs' program of the steps, or None
         self.legacy = legacy
         self.target_paths = tuple(s.path for s in steps)
         self.only_removes = bool(steps) and all(s.kind in ("REMOVE", "DELETE") for s in steps)
@@ -145,6 +148,8 @@ class Update:
         plan = self.plan
         if not existed and plan.only_removes:
             return dict(old_item)
+        if plan.program is not None:
+            return apply_update(plan.program, old_item, self.vals)
         return _apply_map(plan.tree, old_item, old_item, self.vals)
 
     # -- ReturnValues ------------------------------------------------------------
@@ -253,7 +258,8 @@ def bind_update(actions, binder):
     steps = []
     for action, path, value in zip(actions, resolved, values):
         steps.append(_Step(action.kind, path, _STEP_BUILDERS[action.kind](value)))
-    plan = UpdatePlan(steps, binder.nested)
+    plan = UpdatePlan(steps, binder.nested,
+                      program=update_program([(a.kind, p, v) for a, p, v in zip(actions, resolved, values)]))
     if not any(value is not None and _reads_values(value) for value in values):
         return Update.of(plan, ()), None
     def make(vals):
