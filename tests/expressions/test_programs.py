@@ -153,12 +153,14 @@ def test_update_programs_agree_with_the_evaluator(text, vals, item, existed):
         assume(False)
     update = compiled.update
     program = update.plan.program
-    assert program is not None
     start = item if existed else {"pk": "k"}
     slots = tuple(eav.values())
     expected = _outcome(_apply_map, update.plan.tree, start, start, slots)
     _same(_outcome(update.apply, start, existed), expected if (existed or not update.only_removes)
           else ("ok", dict(start)))
+    if program is None:                      # only ADD of a set is outside the programs here
+        assert "ADD" in text and any(type(v) is set for v in eav.values())
+        return
     _same(_outcome(pycore.apply_update, program, start, slots), expected)
     if ccore is not None:
         _same(_outcome(ccore.apply_update, program, start, slots), expected)
