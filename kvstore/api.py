@@ -35,6 +35,12 @@ _CONDITION_MEMBERS = (("KeyConditionExpression", True), ("FilterExpression", Fal
 #: the members ``Database._expressions`` reads: a request with none of them is left as it is
 _EXPRESSION_MEMBERS = frozenset(["ExpressionAttributeNames", "ExpressionAttributeValues"]
                                 + [member for member, _ in _CONDITION_MEMBERS])
+#: the single-item writes whose usual call ``Database.usual_write`` converts, and the member holding their item or key
+_USUAL_WRITES = {"PutItem": "Item", "UpdateItem": "Key", "DeleteItem": "Key"}
+#: the members of such a call (no legacy member, whose values convert elsewhere)
+_USUAL_WRITE_MEMBERS = frozenset(("Item", "Key", "ConditionExpression", "UpdateExpression", "ExpressionAttributeNames",
+                                  "ExpressionAttributeValues", "ReturnValues", "ReturnConsumedCapacity",
+                                  "ReturnItemCollectionMetrics", "ReturnValuesOnConditionCheckFailure"))
 #: a TransactWriteItems action's kind -> its member holding attribute values (besides ExpressionAttributeValues)
 _TRANSACT_MEMBERS = {"Put": "Item", "Update": "Key", "Delete": "Key", "ConditionCheck": "Key"}
 
@@ -261,9 +267,23 @@ class Database:
         if names is not None:
             request["ExpressionAttributeNames"] = names
         if values is not None:
-            request["ExpressionAttributeValues"] = (
-                {k: self._placeholder_value(k, v) for k, v in values.items()} if isinstance(values, dict) else values)
+            request["ExpressionAttributeValues"] = self._placeholder_values(values)
         return request
+
+    def _placeholder_values(self, values):
+        """ExpressionAttributeValues converted from Python values, each as ``_placeholder_value`` does."""
+        if not isinstance(values, dict):
+            return values
+        if values.__class__ is dict:
+            # the usual map, in one core call (the same conversion per value, in order); a name
+            # that is not a str, or a value refused, is redone below to raise what it raised before
+            try:
+                converted = item_from_python(values, self.allow_floats)
+            except errors.ValidationException:
+                converted = values
+            if converted is not values:
+                return converted
+        return {k: self._placeholder_value(k, v) for k, v in values.items()}
 
     def _parameters(self, values):
         """PartiQL Parameters: PartiQL's number rules (kvstore.partiql.parameters), then the values."""
@@ -282,6 +302,24 @@ class Database:
         except errors.ValidationException as e:
             raise errors.ValidationException(
                 f"ExpressionAttributeValues contains invalid value: {e.message} for key {placeholder}") from None
+
+    def usual_write(self, member, kwargs, table_name):
+        """``native_request`` of a PutItem, UpdateItem or DeleteItem of the usual shape (members in
+        ``_USUAL_WRITE_MEMBERS``; ``member`` holds its item or key), or None for anything else, or
+        when a value does not convert (``native_request`` then raises what it raises)."""
+        condition = kwargs.get("ConditionExpression")
+        if condition is not None and condition.__class__ is not str:
+            return None                           # a Key / Attr condition: rendered by _rendered
+        request = dict(kwargs, TableName=table_name)
+        try:
+            if member in request:
+                request[member] = self._item(request[member])
+            values = request.get("ExpressionAttributeValues")
+            if values is not None:
+                request["ExpressionAttributeValues"] = self._placeholder_values(values)
+        except Exception:       # noqa: BLE001 - redone by native_request, which raises DynamoDB's first error
+            return None
+        return request
 
     def native_request(self, action, kwargs):
         """The native request of ``action`` from boto3-style keyword arguments.
@@ -547,7 +585,13 @@ class Table:
         return BatchWriter(self._db, self.name, overwrite_by_pkeys, flush_amount)
 
     def _call(self, action, kwargs):
-        return self._db._call(action, self._db.native_request(action, dict(kwargs, TableName=self.name)))
+        db = self._db
+        member = _USUAL_WRITES.get(action)
+        if member is not None and kwargs.keys() <= _USUAL_WRITE_MEMBERS:
+            request = db.usual_write(member, kwargs, self.name)
+            if request is not None:
+                return db._call(action, request)
+        return db._call(action, db.native_request(action, dict(kwargs, TableName=self.name)))
 
     def _one_member(self, action, member, kwargs):
         try:

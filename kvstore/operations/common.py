@@ -60,6 +60,8 @@ def table_name_violations(name, path="tableName", minimum=1):
 
 
 def enum_violations(request, members):
+    if request.keys().isdisjoint(members):        # the usual request names none of them
+        return []
     out = []
     for member in members:
         value = request.get(member)
