@@ -62,7 +62,7 @@ __all__ = [
     "json_needs_stdlib", "request_row_key", "wire_row_key", "take_forward", "take_reverse", "read_page", "read_shape",
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
-    "shape_ok", "condition_holds", "apply_update", "number_add",
+    "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -638,6 +638,43 @@ def _number_operand(operand, item, vals):
     if type(value) is not Decimal:
         raise update.ValidationException(update.BAD_TYPE)
     return value
+
+
+# ------------------------------------------------------------------ a write's expression shape
+
+def write_shape(operation, request, update, allowed, map_marker):
+    """``(key, vals)``: the template key ``kvstore.expressions.request.compile_request`` computes for
+    the expressions of a write ``request`` (ConditionExpression, and UpdateExpression when ``update``)
+    and the request's ExpressionAttributeValues' values in order; or None unless the request is of
+    the usual shape: a dict whose members are all in ``allowed``, holding at least one expression,
+    expressions ``str``, ExpressionAttributeNames a dict of ``str`` to ``str`` and
+    ExpressionAttributeValues a dict (``map_marker`` is compile_request's marker of a map)."""
+    if type(request) is not dict:
+        return None
+    for member in request:
+        if member not in allowed:
+            return None
+    condition = request.get("ConditionExpression")
+    text = request.get("UpdateExpression") if update else None
+    if condition is None and text is None:
+        return None
+    if (condition is not None and type(condition) is not str) or (text is not None and type(text) is not str):
+        return None
+    names = request.get("ExpressionAttributeNames")
+    if names is None:
+        names_key = None
+    elif type(names) is dict and all(type(k) is str and type(v) is str for k, v in names.items()):
+        names_key = tuple(names.items())
+    else:
+        return None
+    values = request.get("ExpressionAttributeValues")
+    if values is None:
+        return (operation, condition, None, None, text, None, names_key), ()
+    if type(values) is not dict:
+        return None
+    vals = tuple(values.values())
+    return (operation, condition, None, None, text, None, names_key, map_marker,
+            *values, *map(type, (*values, *vals))), vals
 
 
 # ------------------------------------------------------------------ items

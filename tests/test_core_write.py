@@ -344,3 +344,87 @@ def test_shape_ok_agrees_on_params_tables(action, request):
     shape = OPERATIONS[action]
     assert (ccore.shape_ok(params._FAST, params._fast_table, shape, request)
             == pycore.shape_ok(params._FAST, params._fast_table, shape, request))
+
+
+# ------------------------------------------------------------------ a write's expression shape
+
+from kvstore.expressions import request as expression_request  # noqa: E402
+from kvstore.expressions import templates  # noqa: E402
+from kvstore.operations import writing  # noqa: E402
+
+write_members = st.fixed_dictionaries({}, optional={
+    "TableName": st.just("things"),
+    "Key": st.just({"pk": "a"}),
+    "ConditionExpression": st.one_of(st.sampled_from(["attribute_exists(pk)", "#n < :v", "a = :w"]), st.none(),
+                                     st.just(5)),
+    "UpdateExpression": st.one_of(st.sampled_from(["SET a = :v", "ADD n :w", "REMOVE #n"]), st.none(),
+                                  st.just(b"x")),
+    "ExpressionAttributeNames": st.one_of(st.dictionaries(st.sampled_from(["#n", "#m"]), st.sampled_from(["n", "m"])),
+                                          st.none(), st.just({"#n": 1}), st.just([("#n", "n")])),
+    "ExpressionAttributeValues": st.one_of(
+        st.dictionaries(st.sampled_from([":v", ":w"]), st.one_of(st.just(Decimal(1)), st.just("s"), st.just({"a"}),
+                                                                 st.none()), max_size=2),
+        st.none(), st.just([1]), st.just({1: "x"})),
+    "Expected": st.just({"a": {"Exists": False}}),
+    "ConditionalOperator": st.just("AND"),
+    "ReturnValues": st.just("ALL_NEW")})
+
+
+def _compile_request_key(operation, request, update):
+    """The key compile_request computes (None where it computes none), by asking it."""
+    seen = []
+    original = templates.TEMPLATES.get
+
+    class Spy(dict):
+        def get(self, key, default=None):
+            seen.append(key)
+            return original(key, default)
+    saved = expression_request.TEMPLATES
+    expression_request.TEMPLATES = Spy()
+    try:
+        expression_request.compile_request(
+            operation=operation, condition=request.get("ConditionExpression"),
+            update=request.get("UpdateExpression") if update else None,
+            names=request.get("ExpressionAttributeNames"), values=request.get("ExpressionAttributeValues"))
+    except Exception:   # noqa: BLE001 - a request that does not compile still computed its key first
+        pass
+    finally:
+        expression_request.TEMPLATES = saved
+    return seen[0] if seen else None
+
+
+@needs_ccore
+@relaxed
+@given(write_members, st.booleans())
+def test_write_shape_agrees(request, update):
+    allowed = writing._USUAL_UPDATE_MEMBERS if update else writing._USUAL_MEMBERS
+    expected = pycore.write_shape("UpdateItem", request, update, allowed, expression_request._MAP)
+    got = ccore.write_shape("UpdateItem", request, update, allowed, expression_request._MAP)
+    assert got == expected
+    if expected is not None:      # the key compile_request computes, for a request it is asked for
+        assert expected[0] == _compile_request_key("UpdateItem", request, update)
+        assert expected[1] == tuple((request.get("ExpressionAttributeValues") or {}).values())
+
+
+def _compiled_write(request, update):
+    try:
+        condition, updater = writing.compile_write(request, "UpdateItem", update=update)
+    except Exception as e:   # noqa: BLE001 - whatever it raises, the same both ways
+        return type(e), str(e)
+    item = {"pk": "a", "a": "s", "n": Decimal(2), "m": Decimal(0)}
+    return ("ok", None if condition is None else condition.evaluate(item),
+            None if updater is None else repr(updater.apply(dict(item))))
+
+
+@relaxed
+@given(write_members, st.booleans())
+def test_compile_write_of_a_known_shape_is_the_general_one(request, update):
+    _compiled_write(request, update)                       # leaves the template, if any
+    fast = _compiled_write(request, update)
+    original = writing.write_shape
+    writing.write_shape = lambda *args: None
+    try:
+        general = _compiled_write(request, update)
+    finally:
+        writing.write_shape = original
+    assert fast == general

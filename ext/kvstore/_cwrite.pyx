@@ -799,3 +799,50 @@ def apply_update(program, item, vals):
         return _apply_entries(<tuple>program, <dict>item, item, <tuple>vals)
     except (_Fallback, TypeError, IndexError, KeyError, OverflowError):
         return _ref.apply_update(program, item, vals)
+
+
+# ------------------------------------------------------------------ a write's expression shape
+
+def write_shape(operation, request, update, allowed, map_marker):
+    """The template key of a write's expressions and its values, or None (see ``kvstore._pycore``)."""
+    cdef PyObject* p
+    cdef tuple vals, keys
+    cdef list types
+    if type(request) is not dict or type(allowed) is not frozenset:
+        return _ref.write_shape(operation, request, update, allowed, map_marker)
+    for member in <dict>request:
+        if member not in <frozenset>allowed:
+            return None
+    p = PyDict_GetItem(request, "ConditionExpression")
+    condition = None if p == NULL else <object>p
+    text = None
+    if update:
+        p = PyDict_GetItem(request, "UpdateExpression")
+        if p != NULL:
+            text = <object>p
+    if condition is None and text is None:
+        return None
+    if (condition is not None and type(condition) is not str) or (text is not None and type(text) is not str):
+        return None
+    p = PyDict_GetItem(request, "ExpressionAttributeNames")
+    if p == NULL or <object>p is None:
+        names_key = None
+    elif type(<object>p) is dict:
+        for k, v in (<dict><object>p).items():
+            if type(k) is not str or type(v) is not str:
+                return None
+        names_key = tuple((<dict><object>p).items())
+    else:
+        return None
+    p = PyDict_GetItem(request, "ExpressionAttributeValues")
+    if p == NULL or <object>p is None:
+        return (operation, condition, None, None, text, None, names_key), ()
+    if type(<object>p) is not dict:
+        return None
+    values = <dict><object>p
+    vals = tuple(values.values())
+    keys = tuple(values)
+    types = [type(k) for k in keys]
+    for v in vals:
+        types.append(type(v))
+    return (operation, condition, None, None, text, None, names_key, map_marker) + keys + tuple(types), vals

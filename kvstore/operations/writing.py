@@ -5,8 +5,11 @@ error with the old item, ReturnValues validation and the optional response
 members (ConsumedCapacity, ItemCollectionMetrics).
 """
 
+from kvstore._core import write_shape
 from kvstore.errors import ConditionalCheckFailedException, ValidationException
 from kvstore.expressions import compile_request, legacy
+from kvstore.expressions.request import _MAP
+from kvstore.expressions.templates import TEMPLATES
 from kvstore.operations.common import capacity, item_collection_metrics, write_units, write_units_of
 from kvstore.types import item_size
 
@@ -16,14 +19,29 @@ _PLAIN_MEMBERS = frozenset(("TableName", "Item", "Key", "ReturnValues", "ReturnC
                             "ReturnItemCollectionMetrics", "ReturnValuesOnConditionCheckFailure"))
 
 
+#: the members of a write of the usual shape (no legacy member, no ConditionalOperator): with an
+#: expression among them, ``legacy.check_mixing`` finds nothing to report
+_USUAL_MEMBERS = _PLAIN_MEMBERS | {"ConditionExpression", "ExpressionAttributeNames", "ExpressionAttributeValues"}
+_USUAL_UPDATE_MEMBERS = _USUAL_MEMBERS | {"UpdateExpression"}
+
+
 def compile_write(request, operation, update=False):
     """Return ``(condition, update)`` for a write request (either may be None).
 
     Mixing expression and legacy parameters, placeholder rules and expression
     syntax are all checked here, before the table is looked up, as DynamoDB does.
+    A request of the usual shape whose template is known (``_core.write_shape``: the key
+    ``compile_request`` would compute, in one core call) is instantiated at once.
     """
     if request.keys() <= _PLAIN_MEMBERS:
         return None, None
+    shape = write_shape(operation, request, update, _USUAL_UPDATE_MEMBERS if update else _USUAL_MEMBERS, _MAP)
+    if shape is not None:
+        instantiate = TEMPLATES.get(shape[0])
+        if instantiate is not None:
+            compiled = instantiate(shape[1])
+            if compiled is not None:
+                return compiled.condition, compiled.update
     legacy.check_mixing(operation, request)
     if request.get("Expected") is not None or (update and request.get("AttributeUpdates") is not None):
         condition = None
