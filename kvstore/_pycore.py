@@ -62,7 +62,7 @@ __all__ = [
     "json_needs_stdlib", "request_row_key", "wire_row_key", "take_forward", "take_reverse", "read_page", "read_shape",
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
-    "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape",
+    "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -675,6 +675,51 @@ def write_shape(operation, request, update, allowed, map_marker):
     vals = tuple(values.values())
     return (operation, condition, None, None, text, None, names_key, map_marker,
             *values, *map(type, (*values, *vals))), vals
+
+
+# ------------------------------------------------------------------ TransactWriteItems
+
+def usual_actions(actions, kinds, valid_names, on_failure):
+    """Per action of a TransactWriteItems, ``(kind, spec, shape)`` when it is of the usual shape, else
+    None (``kvstore.operations.transact_write_items``' general path): a dict of one kind from ``kinds``
+    (kind -> shape: its required member first, the member it cannot do without last) whose spec is a
+    dict, its TableName a str in ``valid_names``, its required members present and its
+    ReturnValuesOnConditionCheckFailure in ``on_failure``."""
+    out = []
+    for action in actions:
+        usual = None
+        if action.__class__ is dict and len(action) == 1:
+            for kind, spec in action.items():
+                pass
+            shape = kinds.get(kind)
+            if shape is not None and spec.__class__ is dict:
+                name = spec.get("TableName")
+                if (name.__class__ is str and name in valid_names and spec.get(shape[0]) is not None
+                        and (shape[3] is None or spec.get(shape[3]) is not None)
+                        and spec.get("ReturnValuesOnConditionCheckFailure") in on_failure):
+                    usual = kind, spec, shape
+        out.append(usual)
+    return out
+
+
+def transact_size(parsed, plain_members):
+    """Bytes a TransactWriteItems' parsed actions ``(kind, spec, condition, update, packed item)``
+    carry: packed items (or keys), expressions and packed ExpressionAttributeValues; a Put whose
+    members are all in ``plain_members`` carries its item alone."""
+    total = 0
+    for kind, spec, _, _, packed in parsed:
+        if packed is not None:
+            total += len(packed)
+            if spec.keys() <= plain_members:
+                continue
+        else:
+            total += len(pack_item(spec["Key"]))
+        for member in ("ConditionExpression", "UpdateExpression"):
+            if spec.get(member):
+                total += len(spec[member])
+        if spec.get("ExpressionAttributeValues"):
+            total += len(pack_item(spec["ExpressionAttributeValues"]))
+    return total
 
 
 # ------------------------------------------------------------------ items

@@ -428,3 +428,47 @@ def test_compile_write_of_a_known_shape_is_the_general_one(request, update):
     finally:
         writing.write_shape = original
     assert fast == general
+
+
+# ------------------------------------------------------------------ TransactWriteItems
+
+from kvstore.operations import transact_write_items as twi  # noqa: E402
+
+transact_specs = st.fixed_dictionaries({}, optional={
+    "TableName": st.one_of(st.sampled_from(["things", "nothing-seen", "things"]), st.just(5), st.none()),
+    "Item": st.one_of(st.just({"pk": "a", "v": Decimal(1)}), st.none()),
+    "Key": st.one_of(st.just({"pk": "a"}), st.none(), st.just({"pk": "b" * 30})),
+    "UpdateExpression": st.one_of(st.just("SET a = :v"), st.none(), st.just(""), st.just(7)),
+    "ConditionExpression": st.one_of(st.just("attribute_exists(pk)"), st.none(), st.just(["x"])),
+    "ExpressionAttributeValues": st.one_of(st.just({":v": Decimal(2)}), st.just({}), st.none()),
+    "ReturnValuesOnConditionCheckFailure": st.sampled_from(["ALL_OLD", "NONE", "BAD", None]),
+    "ReturnValues": st.just("ALL_OLD")})
+transact_action = st.one_of(
+    st.dictionaries(st.sampled_from(["Put", "Update", "Delete", "ConditionCheck", "Bogus"]),
+                    st.one_of(transact_specs, st.just("x")), min_size=1, max_size=2),
+    st.just("x"), st.just({}))
+
+
+@needs_ccore
+@relaxed
+@given(st.lists(transact_action, max_size=4))
+def test_usual_actions_agree(actions):
+    twi._VALID_NAMES.add("things")
+    expected = pycore.usual_actions(actions, twi._KINDS, twi._VALID_NAMES, twi._ON_FAILURE)
+    assert ccore.usual_actions(actions, twi._KINDS, twi._VALID_NAMES, twi._ON_FAILURE) == expected
+    assert expected == [twi._usual(action) for action in actions]
+
+
+@needs_ccore
+@relaxed
+@given(st.lists(st.tuples(st.sampled_from(["Put", "Update", "Delete"]), transact_specs,
+                          st.one_of(st.none(), st.binary(max_size=5))), max_size=4))
+def test_transact_size_agrees(entries):
+    parsed = [(kind, spec, None, None, packed) for kind, spec, packed in entries]
+
+    def outcome(core):
+        try:
+            return core.transact_size(parsed, twi._PLAIN_MEMBERS)
+        except Exception as e:   # noqa: BLE001 - the reference's error, whatever it is
+            return type(e), str(e)
+    assert outcome(ccore) == outcome(pycore)

@@ -24,7 +24,8 @@ from kvstore._cwire import (from_wire, item_from_wire, item_json, item_to_wire, 
 from kvstore._cread import (query_bounds, read_page, read_shape, request_row_key, take_forward, take_reverse,
                             wire_row_key)
 from kvstore._cwrite import (apply_update, condition_holds, item_from_python, number_add, project_packed,
-                              same_value, shape_ok, sorted_add, sorted_remove, update_indexes, write_shape)
+                              same_value, shape_ok, sorted_add, sorted_remove, transact_size, update_indexes,
+                              usual_actions, write_shape)
 
 __all__ = [
     "EXT_N", "EXT_B", "EXT_SS", "EXT_NS", "EXT_BS",
@@ -34,7 +35,7 @@ __all__ = [
     "json_needs_stdlib", "request_row_key", "wire_row_key", "take_forward", "take_reverse", "read_page", "read_shape",
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
-    "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape",
+    "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5

@@ -846,3 +846,76 @@ def write_shape(operation, request, update, allowed, map_marker):
     for v in vals:
         types.append(type(v))
     return (operation, condition, None, None, text, None, names_key, map_marker) + keys + tuple(types), vals
+
+
+# ------------------------------------------------------------------ TransactWriteItems
+
+from kvstore._citems import pack_item as _pack_item
+
+
+def usual_actions(actions, kinds, valid_names, on_failure):
+    """Per action, ``(kind, spec, shape)`` of the usual action or None (see ``kvstore._pycore``)."""
+    cdef PyObject* p
+    cdef list out
+    if (type(actions) is not list or type(kinds) is not dict or type(valid_names) is not set
+            or type(on_failure) is not tuple):
+        return _ref.usual_actions(actions, kinds, valid_names, on_failure)
+    out = []
+    for action in <list>actions:
+        usual = None
+        if type(action) is dict and len(<dict>action) == 1:
+            for kind, spec in (<dict>action).items():
+                pass
+            p = PyDict_GetItem(kinds, kind)
+            if p != NULL and type(spec) is dict:
+                shape = <object>p
+                if type(shape) is not tuple or len(<tuple>shape) != 4:
+                    return _ref.usual_actions(actions, kinds, valid_names, on_failure)
+                p = PyDict_GetItem(spec, "TableName")
+                if p != NULL and type(<object>p) is str and <object>p in <set>valid_names:
+                    p = PyDict_GetItem(spec, (<tuple>shape)[0])
+                    if p != NULL and <object>p is not None:
+                        last = (<tuple>shape)[3]
+                        if last is not None:
+                            p = PyDict_GetItem(spec, last)
+                        if last is None or (p != NULL and <object>p is not None):
+                            p = PyDict_GetItem(spec, "ReturnValuesOnConditionCheckFailure")
+                            if (None if p == NULL else <object>p) in <tuple>on_failure:
+                                usual = (kind, spec, shape)
+        out.append(usual)
+    return out
+
+
+def transact_size(parsed, plain_members):
+    """Bytes a TransactWriteItems' parsed actions carry (see ``kvstore._pycore``)."""
+    cdef PyObject* p
+    cdef Py_ssize_t total = 0
+    if type(parsed) is not list or type(plain_members) is not frozenset:
+        return _ref.transact_size(parsed, plain_members)
+    for entry in <list>parsed:
+        if type(entry) is not tuple or len(<tuple>entry) != 5 or type((<tuple>entry)[1]) is not dict:
+            return _ref.transact_size(parsed, plain_members)
+        spec = <dict>(<tuple>entry)[1]
+        packed = (<tuple>entry)[4]
+        if packed is not None:
+            if type(packed) is not bytes:
+                return _ref.transact_size(parsed, plain_members)
+            total += len(<bytes>packed)
+            for member in spec:
+                if member not in <frozenset>plain_members:
+                    break
+            else:
+                continue
+        else:
+            p = PyDict_GetItem(spec, "Key")
+            if p == NULL:
+                return _ref.transact_size(parsed, plain_members)     # (its KeyError)
+            total += len(_pack_item(<object>p))
+        for member in ("ConditionExpression", "UpdateExpression"):
+            p = PyDict_GetItem(spec, member)
+            if p != NULL and <object>p:
+                total += len(<object>p)
+        p = PyDict_GetItem(spec, "ExpressionAttributeValues")
+        if p != NULL and <object>p:
+            total += len(_pack_item(<object>p))
+    return total

@@ -45,7 +45,8 @@ def run(engine, request):
         violations.append((token, "clientRequestToken", "Member must have length less than or equal to 36"))
     check_constraints(violations)
     check_action_count(actions)
-    usual = [_usual(action) for action in actions]
+    usual = (_core.usual_actions(actions, _KINDS, _VALID_NAMES, _ON_FAILURE) if actions.__class__ is list
+             else [_usual(action) for action in actions])
     if None in usual:
         # DynamoDB checks every action's members before anything else (an expression included), and
         # names each by its position: "Value null at 'transactItems.2.member.update.updateExpression'"
@@ -55,7 +56,7 @@ def run(engine, request):
                 violations += _violations(action, i)
         check_constraints(violations)
     parsed = [_compiled(*u) if u is not None else _parse(action) for u, action in zip(usual, actions)]
-    if _request_size(parsed) > limits.MAX_TRANSACT_REQUEST_SIZE:
+    if _core.transact_size(parsed, _PLAIN_MEMBERS) > limits.MAX_TRANSACT_REQUEST_SIZE:
         raise ValidationException("Transaction size cannot exceed 4 MB: the aggregate size of the request "
                                   "must be at most 4194304 bytes")
     by_name = engine.tables
@@ -90,7 +91,8 @@ def _usual(action):
     """``(kind, spec, shape)`` of the usual action, or None: the general path (``_violations``, ``_parse``).
 
     The usual action: one kind, a valid table name seen before, its required members, no bad enum
-    (every check of ``_violations``, which would find nothing to report)."""
+    (every check of ``_violations``, which would find nothing to report).  ``_core.usual_actions``
+    answers this for a list of actions in one call."""
     if action.__class__ is dict and len(action) == 1:
         for kind, spec in action.items():
             pass
@@ -294,21 +296,9 @@ def _encode_other(value):
 
 
 def _request_size(parsed):
-    """Bytes the actions carry: packed items, keys, expressions and values (close to their wire size)."""
-    total = 0
-    for kind, spec, _, _, packed in parsed:
-        if packed is not None:
-            total += len(packed)
-            if spec.keys() <= _PLAIN_MEMBERS:      # a Put without expressions: its item is all it carries
-                continue
-        else:
-            total += len(_core.pack_item(spec["Key"]))
-        for member in ("ConditionExpression", "UpdateExpression"):
-            if spec.get(member):
-                total += len(spec[member])
-        if spec.get("ExpressionAttributeValues"):
-            total += len(_core.pack_item(spec["ExpressionAttributeValues"]))
-    return total
+    """Bytes the actions carry: packed items, keys, expressions and values (close to their wire size);
+    a Put without expressions carries its item alone (``_core.transact_size``)."""
+    return _core.transact_size(parsed, _PLAIN_MEMBERS)
 
 
 def _claim_token(engine, token, request):
