@@ -63,6 +63,7 @@ __all__ = [
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
+    "apply_row",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -675,6 +676,26 @@ def write_shape(operation, request, update, allowed, map_marker):
     vals = tuple(values.values())
     return (operation, condition, None, None, text, None, names_key, map_marker,
             *values, *map(type, (*values, *vals))), vals
+
+
+# ------------------------------------------------------------------ a row installed
+
+def apply_row(rows, partitions, shift, row_key, new_packed):
+    """Install ``new_packed`` under ``row_key`` in a table's ``rows`` (or delete it when None) and keep
+    its partition (``partitions[row_key[0] >> shift]``, a SortedList of row keys) in step; returns
+    the change of the table's stored bytes (``Table.apply`` of a table without indexes or TTL)."""
+    old_packed = rows.get(row_key)
+    if new_packed is None:
+        if old_packed is None:
+            return 0
+        del rows[row_key]
+        sorted_remove(partitions[row_key[0] >> shift], row_key)
+        return -len(old_packed)
+    rows[row_key] = new_packed
+    if old_packed is None:
+        sorted_add(partitions[row_key[0] >> shift], row_key)
+        return len(new_packed)
+    return len(new_packed) - len(old_packed)
 
 
 # ------------------------------------------------------------------ TransactWriteItems

@@ -472,3 +472,34 @@ def test_transact_size_agrees(entries):
         except Exception as e:   # noqa: BLE001 - the reference's error, whatever it is
             return type(e), str(e)
     assert outcome(ccore) == outcome(pycore)
+
+
+# ------------------------------------------------------------------ a row installed
+
+@needs_ccore
+@relaxed
+@given(st.lists(st.tuples(st.binary(min_size=1, max_size=3), st.one_of(st.none(), st.binary(max_size=4))), max_size=40),
+       st.sampled_from([1, 4, 16]), st.sampled_from([4, 1000]))
+def test_apply_row_agrees(writes, partitions, load):
+    shift = 8 - (partitions.bit_length() - 1)
+    states = []
+    for core in (pycore, ccore):
+        rows, parts, deltas = {}, [SortedList() for _ in range(partitions)], []
+        for p in parts:
+            p._reset(load)
+        for row_key, packed in writes:
+            deltas.append(core.apply_row(rows, parts, shift, row_key, packed))
+        states.append((rows, [_state(p) for p in parts], deltas))
+    assert states[0] == states[1]
+    rows, parts, deltas = states[0]
+    assert sum(deltas) == sum(len(v) for v in rows.values())
+    assert sorted(rows) == [k for _, keys in [(None, p[0]) for p in parts] for k in keys]
+
+
+@needs_ccore
+def test_apply_row_hands_anything_else_to_the_reference():
+    for core in (pycore, ccore):
+        with pytest.raises(IndexError):
+            core.apply_row({}, [SortedList()], 0, b"\x05", b"x")
+        with pytest.raises(ValueError):
+            core.apply_row({b"\x00": b"ab"}, [SortedList()], 8, b"\x00", None)     # (not in its partition)

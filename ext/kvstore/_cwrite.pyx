@@ -919,3 +919,38 @@ def transact_size(parsed, plain_members):
         if p != NULL and <object>p:
             total += len(_pack_item(<object>p))
     return total
+
+
+# ------------------------------------------------------------------ a row installed
+
+def apply_row(rows, partitions, shift, row_key, new_packed):
+    """``Table.apply`` of a table without indexes or TTL; returns the change of its stored bytes
+    (see ``kvstore._pycore``)."""
+    cdef PyObject* p
+    cdef Py_ssize_t n
+    if (type(rows) is not dict or type(partitions) is not list or type(shift) is not int
+            or type(row_key) is not bytes or len(<bytes>row_key) == 0
+            or (new_packed is not None and type(new_packed) is not bytes)):
+        return _ref.apply_row(rows, partitions, shift, row_key, new_packed)
+    p = PyDict_GetItem(rows, row_key)
+    n = (<bytes>row_key)[0] >> <Py_ssize_t>shift
+    if n < 0 or n >= len(<list>partitions):
+        return _ref.apply_row(rows, partitions, shift, row_key, new_packed)
+    if new_packed is None:
+        if p == NULL:
+            return 0
+        old = <object>p
+        if type(old) is not bytes:
+            return _ref.apply_row(rows, partitions, shift, row_key, new_packed)
+        del (<dict>rows)[row_key]
+        _sorted_remove(<object>PyList_GET_ITEM(partitions, n), row_key)
+        return -len(<bytes>old)
+    if p == NULL:
+        (<dict>rows)[row_key] = new_packed
+        _sorted_add(<object>PyList_GET_ITEM(partitions, n), row_key)
+        return len(<bytes>new_packed)
+    old = <object>p
+    if type(old) is not bytes:
+        return _ref.apply_row(rows, partitions, shift, row_key, new_packed)
+    (<dict>rows)[row_key] = new_packed
+    return len(<bytes>new_packed) - len(<bytes>old)

@@ -130,6 +130,9 @@ class Table:
         ``old_item``/``new_item`` are the native images, needed only when the
         table has indexes (callers may pass None for them otherwise).
         """
+        if self.expiry is None and not self.indexes:        # the rows and their partition alone
+            self.size_bytes += _core.apply_row(self.rows, self.partitions, self._shift, row_key, new_packed)
+            return
         old_packed = self.rows.get(row_key)
         if new_packed is None:
             if old_packed is None:
