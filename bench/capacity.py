@@ -14,7 +14,7 @@ median and p99 per call of each mode and their ratio.  Not a test.
 
 Timings on a shared machine move with the load, so ``--instructions`` also
 counts what each call executes with ``valgrind --tool=callgrind``, which does
-not depend on load: after 200 warm-up calls the child runs K calls inside
+not depend on load: after 2,000 warm-up calls (``WARM_UP``) the child runs K calls inside
 ``functools.reduce`` and callgrind collects only inside that C function
 (``--toggle-collect=functools_reduce``: no setup, no teardown, nothing to
 subtract); instructions / K per call, PYTHONHASHSEED=0, the collector off.
@@ -42,6 +42,9 @@ from .histogram import Histogram
 
 KEYS = 100_000
 HUGE = 1_000_000_000
+#: calls before callgrind counts (``--instructions``): enough that the meter's per-key tables have the size
+#: a second of calls needs, as in a process that has run for a while (their growth is the first second's)
+WARM_UP = 2000
 
 
 #: the two tables (CreateTable requests): ``bench`` with one KEYS_ONLY GSI, ``plain`` without
@@ -224,10 +227,10 @@ def _count_calls(enforce, name, calls):
     ``functools.reduce`` (what callgrind collects), exit at once."""
     db, table = _open(enforce)
     fn = _workloads(db, table)[name]
-    for i in range(200):                       # warm caches and templates outside what is counted
+    for i in range(WARM_UP):                   # warm caches, templates and tables outside what is counted
         fn(i)
     gc.disable()
-    functools.reduce(lambda _, i: fn(i), range(200, 200 + calls), None)
+    functools.reduce(lambda _, i: fn(i), range(WARM_UP, WARM_UP + calls), None)
     sys.stdout.flush()
     os._exit(0)
 

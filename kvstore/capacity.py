@@ -215,6 +215,10 @@ class PyMeterCore:
         #: requests (or batch keys, or transaction actions) refused so far: tests assert throttling happened
         self.throttled = 0
 
+    def forget_last(self):
+        """``_tables`` is about to drop entries (the caller holds the lock): the compiled core forgets the
+        table it last found there; the reference keeps no such memory."""
+
     def admit_write(self, table, row_key):
         """Raise DynamoDB's throttling error unless a write may start; else a ticket for :meth:`charge_write`."""
         ticket = self.try_write(table, row_key)
@@ -375,6 +379,7 @@ class _Meter:
             return state
         if state is None:
             if len(self._tables) > 64:                       # forget dropped tables
+                self.forget_last()
                 for gone in [t for t in self._tables if t.deleted]:
                     del self._tables[gone]
             state = self._tables[table] = self.TableState()

@@ -233,3 +233,33 @@ def test_the_mutex_is_a_lock():
         pass
     assert lock.acquire()
     lock.release()
+
+
+def test_the_mutex_excludes_threads_that_give_up_the_gil_while_holding_it():
+    """The compiled Mutex is a flag the GIL guards: a holder that gives up the GIL (as the cold Python
+    code may, between bytecodes or in time.sleep) still keeps every other thread out."""
+    import threading
+    import time
+
+    lock = _ccapacity.Mutex()
+    inside = []
+    overlaps = []
+
+    def worker():
+        for _ in range(200):
+            with lock:
+                inside.append(1)
+                if len(inside) > 1:
+                    overlaps.append(len(inside))
+                time.sleep(0)              # gives up the GIL while holding the lock
+                inside.pop()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert overlaps == []
+    assert not lock.locked()
+    with pytest.raises(RuntimeError):
+        lock.release()

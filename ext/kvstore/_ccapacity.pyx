@@ -8,25 +8,28 @@ transactions, large items.  This module holds what every enforced request runs
 (``MeterCore``: ``admit_write`` / ``charge_write``, ``read`` /
 ``read_item``) and the state they touch as C fields (``Bucket``,
 ``KeyWindow``, ``TableState``), so that a request that is admitted costs a
-clock reading (CLOCK_REALTIME read in C for the SystemClock), two holds of one lock, a few dict lookups and double sums:
-no Python frame.  ``kvstore.capacity.PyCapacityMeter`` is the reference:
+clock reading (CLOCK_REALTIME read in C for the SystemClock), two holds of one
+lock (a flag the GIL guards), a lookup of the key's cell in a C hash table and
+double sums: no Python frame and no Python object made but the write's ticket.  ``kvstore.capacity.PyCapacityMeter`` is the reference:
 ``tests/test_capacity_core.py`` checks with hypothesis that both take the
 same decisions and leave the same bucket states over random requests and
 clock moves.
 
-The lock is a bare ``PyThread`` lock (``Mutex``), the one the cold Python
-code takes with ``with meter._lock:`` too; the hot path tries it without
-waiting and only otherwise waits with the GIL released, as ``threading.Lock``
-does.  Nothing that can run Python code happens while it is held.
+The lock (``Mutex``) is the one the cold Python code takes with ``with
+meter._lock:`` too; a thread that finds it held waits with the GIL released,
+as with ``threading.Lock``.  Nothing that can run Python code happens while it is held.
 """
 
 cimport cython
 from cpython.object cimport PyObject
-from cpython.dict cimport PyDict_GetItem
+from cpython.dict cimport PyDict_GetItem, PyDict_GetItemWithError
+from cpython.exc cimport PyErr_Clear
 from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
 from libc.limits cimport LLONG_MIN
 from libc.stdint cimport uint64_t
+from libc.stdlib cimport calloc, free
 from libc.string cimport memcmp
+from cpython.ref cimport Py_INCREF, Py_DECREF
 from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
 
 from kvstore._capi cimport (
@@ -59,42 +62,58 @@ cdef Py_ssize_t SMALL_READ = 1024           # packed bytes of an item surely wit
 NO_SECOND = LLONG_MIN
 
 
-cdef extern from "pythread.h":
-    ctypedef void* PyThread_type_lock
-    PyThread_type_lock PyThread_allocate_lock()
-    void PyThread_free_lock(PyThread_type_lock)
-    int PyThread_acquire_lock(PyThread_type_lock, int) nogil
-    void PyThread_release_lock(PyThread_type_lock) nogil
+cdef extern from *:
+    """
+    #ifdef Py_GIL_DISABLED
+    #error "kvstore._ccapacity.Mutex relies on the GIL: give it an atomic flag before building free-threaded"
+    #endif
+    """
+
+cdef extern from "<sched.h>" nogil:
+    int sched_yield()
 
 
 cdef class Mutex:
-    """A lock (``threading.Lock``'s semantics) the compiled path takes without a method call."""
+    """A lock (``threading.Lock``'s semantics for its users here) that costs the compiled path no atomic operation.
 
-    cdef PyThread_type_lock lock
+    ``held`` is read and written only by a thread holding the GIL, and the GIL
+    is not given up between reading it and setting it, so the GIL makes
+    taking it atomic: an admitted request's hold is a test and two stores.
+    A thread that finds it held gives up the GIL and yields until the holder
+    (the cold Python code, whose ``with meter._lock:`` blocks may run Python
+    code and so give up the GIL) releases it.  The hot path holds it only
+    across C code that makes no Python object and runs no Python code, so
+    it never gives the GIL up while holding it.  (A pthread mutex costs ~80
+    instructions a hold, ``PyThread_acquire_lock`` ~130: it reads the
+    monotonic clock for a deadline even when it does not wait.)
+    """
 
-    def __cinit__(self):
-        self.lock = PyThread_allocate_lock()
-        if self.lock == NULL:
-            raise MemoryError()
+    cdef int held
 
-    def __dealloc__(self):
-        if self.lock != NULL:
-            PyThread_free_lock(self.lock)
+    cdef inline void take(self) noexcept:
+        if self.held:
+            self._wait()
+        self.held = 1
 
-    cdef inline void take(self):
-        if not PyThread_acquire_lock(self.lock, 0):
+    cdef void _wait(self) noexcept:
+        while self.held:
             with nogil:
-                PyThread_acquire_lock(self.lock, 1)
+                sched_yield()
 
-    cdef inline void give(self):
-        PyThread_release_lock(self.lock)
+    cdef inline void give(self) noexcept:
+        self.held = 0
 
     def acquire(self):
         self.take()
         return True
 
     def release(self):
+        if not self.held:
+            raise RuntimeError("release unlocked lock")
         self.give()
+
+    def locked(self):
+        return bool(self.held)
 
     def __enter__(self):
         self.take()
@@ -119,7 +138,7 @@ cdef class Bucket:
         self.limit = limit
         self._refill(now)
 
-    cdef inline void _refill(self, double now):
+    cdef inline void _refill(self, double now) noexcept:
         cdef double balance
         if now > self.at:
             balance = self.balance + (now - self.at) * self.rate
@@ -136,22 +155,15 @@ cdef class Bucket:
             self.balance = self.size
 
 
-@cython.freelist(64)
-@cython.no_gc
-cdef class KeyCell:
-    """The units one partition-key value consumed in the second ``generation`` of its window.
-
-    The prefix is ``key[:n]``: ``key`` is a row key of the partition (held, not
-    copied), so a new cell builds no bytes.  Holds no container, so no cycle
-    (``no_gc``: the collector never scans cells).
-    """
-
-    cdef bytes key
-    cdef Py_ssize_t n
-    cdef uint64_t hash
-    cdef double units
-    cdef unsigned long long generation
-    cdef KeyCell next                     # another value in the same slot
+# The units one partition-key value consumed in the second ``generation`` of its window.  The prefix is
+# ``key[:n]``: ``key`` is a row key of the partition (a strong reference, not a copy), so a new cell
+# builds no bytes; ``key`` NULL is an empty slot.
+cdef struct Cell:
+    uint64_t hash
+    unsigned long long generation
+    double units
+    PyObject* key
+    Py_ssize_t n
 
 
 cdef inline Py_ssize_t _prefix_len(bytes row_key):
@@ -172,103 +184,151 @@ cdef inline uint64_t _fnv(const unsigned char* p, Py_ssize_t n):
     return h
 
 
-#: cells a window keeps from one second to the next (beyond this it starts empty again)
-cdef Py_ssize_t KEEP_CELLS = 4096
+#: slots of a new window (a power of two); a window shrinks back to this at a new second when the one
+#: before used less than a sixteenth of a table of more than ``KEEP_SLOTS`` slots
+cdef Py_ssize_t FIRST_SLOTS = 16
+cdef Py_ssize_t KEEP_SLOTS = 8192
+
+
+cdef void _release(Cell* cells, Py_ssize_t mask) noexcept:
+    """Drop the row keys a table of cells holds."""
+    cdef Py_ssize_t i
+    cdef PyObject* key
+    for i in range(mask + 1):
+        key = cells[i].key
+        if key != NULL:
+            cells[i].key = NULL
+            Py_DECREF(<object>key)
 
 
 cdef class KeyWindow:
     """One partition's limit per partition-key value, in one-second windows (``kvstore.capacity._KeyWindow``).
 
     The reference keeps ``{prefix: units}`` and empties it every second.  Here
-    a value's :class:`KeyCell` is found in an open hash table of chains
-    (``slots``, FNV-1a of the prefix read in place in the row key: no bytes
-    built, no SipHash, no float object), and a new second only bumps
-    ``generation``: a cell of an earlier generation counts as nothing and is
-    reset when next found, so the cells of the values in use are made once,
-    not every second.  The table is emptied at a new second when it holds
-    more than ``KEEP_CELLS`` cells (``epoch`` counts that, so a ticket's cell
-    from before is known to be gone).  ``used`` gives the reference's dict.
+    a value's :class:`Cell` is found in an open-addressing table of C structs
+    (linear probing on FNV-1a of the prefix read in place in the row key: no
+    bytes built, no SipHash, no float object, no Python object made for a new
+    value), and a new second empties the table in O(1) by bumping
+    ``generation``: a cell of an earlier generation is an empty slot.  That
+    is sound for linear probing because nothing is removed within a
+    generation: the cells a value's probe passes on its way to its own were
+    all made in the current generation before it, so a probe that meets an
+    earlier generation's cell has met the end of its run.  An old cell keeps
+    its row key alive until a new value takes its slot.  Nothing here makes a
+    Python object or can run Python code, so the meter's lock is never held
+    across a garbage collection.  ``used`` gives the reference's dict.
     """
 
     cdef public double limit
     cdef public long long second
-    cdef list slots
-    cdef Py_ssize_t count
-    cdef unsigned long long generation, epoch
+    cdef Cell* cells
+    cdef Py_ssize_t mask, count
+    cdef unsigned long long generation
+
+    def __cinit__(self):
+        self.cells = <Cell*>calloc(FIRST_SLOTS, sizeof(Cell))
+        if self.cells == NULL:
+            raise MemoryError()
+        self.mask = FIRST_SLOTS - 1
+        self.count = 0                     # cells of the current generation
+        self.generation = 1                # (calloc's zeros are generation 0: empty)
 
     def __init__(self, limit):
         self.limit = limit
         self.second = LLONG_MIN
-        self.slots = [None] * 8
-        self.count = 0
-        self.generation = 0
-        self.epoch = 0
 
-    cdef inline void _start(self, long long second):
+    def __dealloc__(self):
+        if self.cells != NULL:
+            _release(self.cells, self.mask)
+            free(self.cells)
+
+    cdef inline void _start(self, long long second) noexcept:
         """A new second: every value starts again from nothing."""
+        cdef Cell* fresh
+        if self.mask + 1 > KEEP_SLOTS and 16 * self.count < self.mask + 1:
+            fresh = <Cell*>calloc(FIRST_SLOTS, sizeof(Cell))
+            if fresh != NULL:
+                _release(self.cells, self.mask)
+                free(self.cells)
+                self.cells = fresh
+                self.mask = FIRST_SLOTS - 1
         self.second = second
         self.generation += 1
-        if self.count > KEEP_CELLS:
-            self.slots = [None] * 8
-            self.count = 0
-            self.epoch += 1
+        self.count = 0
 
-    cdef KeyCell _cell(self, bytes key, Py_ssize_t n, bint create):
-        """The cell of the prefix ``key[:n]`` in the current second (made when absent and ``create``)."""
+    cdef inline Cell* _cell(self, bytes key, Py_ssize_t n, bint create) noexcept:
+        """The cell of the prefix ``key[:n]`` in the current second (made when absent and ``create``;
+        NULL when absent and not ``create``, or when memory runs out)."""
+        return self._cell_h(key, n, _fnv(<const unsigned char*>PyBytes_AS_STRING(key), n), create)
+
+    cdef Cell* _cell_h(self, bytes key, Py_ssize_t n, uint64_t h, bint create) noexcept:
+        """:meth:`_cell` of a prefix whose hash ``h`` is known."""
         cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(key)
-        cdef uint64_t h = _fnv(p, n)
-        cdef list slots = self.slots
-        cdef Py_ssize_t mask = PyList_GET_SIZE(slots) - 1
-        cdef PyObject* head = PyList_GET_ITEM(slots, <Py_ssize_t>(h & mask))
-        cdef KeyCell cell = <KeyCell>head
-        while cell is not None:
-            if cell.hash == h and cell.n == n and memcmp(PyBytes_AS_STRING(cell.key), p, n) == 0:
-                if cell.generation != self.generation:
-                    cell.units = 0.0
-                    cell.generation = self.generation
+        cdef Py_ssize_t i = <Py_ssize_t>(h & <uint64_t>self.mask)
+        cdef unsigned long long generation = self.generation
+        cdef Cell* cell
+        cdef PyObject* old
+        while True:
+            cell = &self.cells[i]
+            if cell.generation != generation:
+                break
+            if cell.hash == h and cell.n == n and (
+                    cell.key == <PyObject*>key or memcmp(PyBytes_AS_STRING(<object>cell.key), p, n) == 0):
                 return cell
-            cell = cell.next
+            i = (i + 1) & self.mask
         if not create:
-            return None
-        cell = KeyCell.__new__(KeyCell)
-        cell.key = key
+            return NULL
+        if 2 * (self.count + 1) > self.mask + 1:
+            if not self._grow():
+                return NULL
+            return self._cell_h(key, n, h, True)
+        old = cell.key
+        if old != <PyObject*>key:
+            Py_INCREF(key)
+            cell.key = <PyObject*>key
+            if old != NULL:
+                Py_DECREF(<object>old)      # a bytes object: nothing runs
         cell.n = n
         cell.hash = h
         cell.units = 0.0
-        cell.generation = self.generation
-        cell.next = <KeyCell>head
-        slots[h & mask] = cell
+        cell.generation = generation
         self.count += 1
-        if self.count > 2 * (mask + 1):
-            self._grow()
         return cell
 
-    cdef void _grow(self):
-        cdef list old = self.slots, slots = [None] * (4 * PyList_GET_SIZE(self.slots))
-        cdef Py_ssize_t i, mask = PyList_GET_SIZE(slots) - 1
-        cdef KeyCell cell, following
-        for i in range(PyList_GET_SIZE(old)):
-            cell = <KeyCell>PyList_GET_ITEM(old, i)
-            while cell is not None:
-                following = cell.next
-                cell.next = <KeyCell>PyList_GET_ITEM(slots, <Py_ssize_t>(cell.hash & mask))
-                slots[cell.hash & mask] = cell
-                cell = following
-        self.slots = slots
+    cdef bint _grow(self) noexcept:
+        """Four times the slots, with the current generation's cells (the others are released)."""
+        cdef Py_ssize_t size = 4 * (self.mask + 1), i, j, mask = size - 1
+        cdef Cell* cells = <Cell*>calloc(size, sizeof(Cell))
+        if cells == NULL:
+            return False
+        for i in range(self.mask + 1):
+            if self.cells[i].key != NULL and self.cells[i].generation == self.generation:
+                j = <Py_ssize_t>(self.cells[i].hash & <uint64_t>mask)
+                while cells[j].generation == self.generation:
+                    j = (j + 1) & mask
+                cells[j] = self.cells[i]
+                self.cells[i].key = NULL
+        _release(self.cells, self.mask)
+        free(self.cells)
+        self.cells = cells
+        self.mask = mask
+        return True
 
     cdef inline bint _room(self, bytes prefix, double now) except -1:
         cdef long long second = <long long>now
-        cdef KeyCell cell
+        cdef Cell* cell
         if second != self.second:
             self._start(second)
             return True
         cell = self._cell(prefix, PyBytes_GET_SIZE(prefix), False)
-        return cell is None or cell.units < self.limit
+        return cell == NULL or cell.units < self.limit
 
     cdef inline int _take(self, bytes prefix, double units, double now) except -1:
-        cdef KeyCell cell
+        cdef Cell* cell
         if <long long>now == self.second:
             cell = self._cell(prefix, PyBytes_GET_SIZE(prefix), True)
+            if cell == NULL:
+                raise MemoryError()
             cell.units += units
         return 0
 
@@ -282,14 +342,13 @@ cdef class KeyWindow:
     def used(self):
         """``{prefix: units}`` of the current second, as the reference keeps it (a cell made by an
         admission not charged yet holds nothing and is left out)."""
-        cdef KeyCell cell
+        cdef Py_ssize_t i
+        cdef Cell* cell
         out = {}
-        for head in self.slots:
-            cell = <KeyCell>head
-            while cell is not None:
-                if cell.generation == self.generation and cell.units:
-                    out[cell.key[:cell.n]] = cell.units
-                cell = cell.next
+        for i in range(self.mask + 1):
+            cell = &self.cells[i]
+            if cell.generation == self.generation and cell.units:
+                out[(<bytes>cell.key)[:cell.n]] = cell.units
         return out
 
 
@@ -352,6 +411,28 @@ cdef inline bint _same_view(object old, object new, tuple names) except -1:
     return True
 
 
+@cython.final
+@cython.no_gc
+@cython.freelist(16)
+cdef class WriteTicket:
+    """What :meth:`MeterCore.admit_write` hands :meth:`MeterCore.charge_write`: the reference's ticket
+    ``(table, row_key, state, None, now)`` as C fields (a tuple and a float object cost more to make and
+    free than the write's whole charge); indexable as that tuple.  Holds no container: no cycle."""
+
+    cdef readonly object table
+    cdef readonly bytes row_key
+    cdef readonly TableState state
+    cdef readonly double now
+    cdef Py_ssize_t n                 # the length of the row key's partition-key prefix
+    cdef uint64_t hash                # and its hash (KeyWindow._cell_h)
+
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, i):
+        return (self.table, self.row_key, self.state, None, self.now)[i]
+
+
 cdef class MeterCore:
     """The hot half of ``kvstore.capacity.CapacityMeter`` (which subclasses it); ``kvstore.capacity``'s
     ``PyMeterCore`` is its reference, method for method."""
@@ -361,6 +442,10 @@ cdef class MeterCore:
     cdef public dict _tables
     cdef public Py_ssize_t throttled
     cdef bint system_clock
+    # the last table found in ``_tables`` and its state (a table is most often followed by itself);
+    # under the lock, and forgotten whenever ``_tables`` drops an entry (``forget_last``)
+    cdef object last_table
+    cdef TableState last_state
 
     def __init__(self, engine, burst_seconds=_limits.BURST_SECONDS):
         self.engine = engine
@@ -370,16 +455,41 @@ cdef class MeterCore:
         self._lock = Mutex()
         self._tables = {}
         self.throttled = 0
+        self.last_table = None
+        self.last_state = None
+
+    def forget_last(self):
+        """``_tables`` is about to drop entries (the caller holds the lock)."""
+        self.last_table = None
+        self.last_state = None
 
     cdef inline double _clock(self) except? -1:
         if self.system_clock:
             return _wall_time()
         return self.clock()
 
+    cdef inline TableState _current(self, table, meta):
+        """The table's state when its rates are current (``state.meta is table.meta``), else None
+        (the caller holds the lock)."""
+        cdef PyObject* found
+        cdef TableState state
+        if table is self.last_table:
+            state = self.last_state
+        else:
+            found = PyDict_GetItemWithError(self._tables, table)     # a Table hashes by identity
+            if found == NULL:
+                PyErr_Clear()
+                return None
+            state = <TableState>found
+            self.last_table = table
+            self.last_state = state
+        if state.meta is meta:
+            return state
+        return None
+
     def admit_write(self, table, bytes row_key):
         """Raise DynamoDB's throttling error unless a write may start; else a ticket for :meth:`charge_write`:
-        the reference's ``(table, row_key, state, prefix, now)`` with the key's :class:`KeyCell` and the
-        window's epoch in place of the prefix."""
+        a :class:`WriteTicket` when admitted at once, else (the long way) the reference's tuple."""
         ticket = self._admit_write(table, row_key)
         if ticket is None:
             ticket = self._try_write(table, row_key)
@@ -388,28 +498,30 @@ cdef class MeterCore:
         return ticket
 
     def try_write(self, table, bytes row_key):
-        """:meth:`admit_write` without raising: the ticket, or the ``Throttle`` (batches, transactions)."""
-        ticket = self._admit_write(table, row_key)
+        """:meth:`admit_write` without raising: the ticket (the reference's tuple), or the ``Throttle``
+        (batches, transactions)."""
+        cdef WriteTicket ticket = self._admit_write(table, row_key)
         if ticket is None:
             return self._try_write(table, row_key)
-        return ticket
+        return (ticket.table, ticket.row_key, ticket.state, None, ticket.now)
 
-    cdef object _admit_write(self, table, bytes row_key):
+    cdef WriteTicket _admit_write(self, table, bytes row_key):
         """The admitted case of a write, in one lock hold: its ticket, or None for the long way."""
+        cdef WriteTicket ticket
+        cdef Py_ssize_t n = 0
+        cdef uint64_t h = 0
         cdef double now = self._clock()
         cdef TableState state
         cdef Bucket bucket
         cdef KeyWindow keys
-        cdef KeyCell cell
-        cdef PyObject* found
+        cdef Cell* cell
         cdef bint admitted = False
         cdef tuple charges
         cdef Py_ssize_t i
         meta = table.meta
         self._lock.take()
-        found = PyDict_GetItem(self._tables, table)
-        if found != NULL and (<TableState>found).meta is meta:
-            state = <TableState>found
+        state = self._current(table, meta)
+        if state is not None:
             bucket = state.write
             bucket._refill(now)
             if bucket.balance > 0:
@@ -423,41 +535,62 @@ cdef class MeterCore:
                 keys = state.write_keys
                 if admitted:
                     if keys.second == <long long>now:
-                        cell = keys._cell(row_key, _prefix_len(row_key), True)
-                        admitted = cell.units < keys.limit
+                        n = _prefix_len(row_key)
+                        h = _fnv(<const unsigned char*>PyBytes_AS_STRING(row_key), n)
+                        cell = keys._cell_h(row_key, n, h, False)
+                        admitted = cell == NULL or cell.units < keys.limit
                     else:
                         admitted = False
         self._lock.give()
         if admitted:
-            return (table, row_key, state, None, now, cell, keys.epoch)
+            ticket = WriteTicket.__new__(WriteTicket)
+            ticket.table = table
+            ticket.row_key = row_key
+            ticket.state = state
+            ticket.now = now
+            ticket.n = n
+            ticket.hash = h
+            return ticket
         return None
 
-    def charge_write(self, tuple ticket, old_packed, new_packed, old_item=None, new_item=None):
+    def charge_write(self, ticket, old_packed, new_packed, old_item=None, new_item=None):
         """A write admitted by :meth:`admit_write` replaced ``old_packed`` with ``new_packed`` (None: absent).
 
         Units are ConsumedCapacity's; images of at most 256 packed bytes are
         within one unit (``common.check_item_size``), anything larger is
         measured by DynamoDB's item size (``CapacityMeter._write_units``).
         """
-        cdef TableState state = <TableState?>ticket[2]
-        cdef double now = ticket[4]
+        cdef TableState state
+        cdef double now
+        cdef bytes row_key
         cdef double units
         cdef Py_ssize_t old_len = 0 if old_packed is None else len(old_packed)
         cdef Py_ssize_t new_len = 0 if new_packed is None else len(new_packed)
         cdef bint small = old_len <= SMALL_WRITE and new_len <= SMALL_WRITE
-        cdef tuple charges = state.index_charges
+        cdef tuple charges
         cdef tuple charge
         cdef tuple names
-        cdef Py_ssize_t i, n = PyTuple_GET_SIZE(charges)
+        cdef Py_ssize_t i, n
         cdef double gsi_units[16]
         cdef bint new_in, old_in
         cdef KeyWindow keys
-        cdef KeyCell cell = None
-        cdef unsigned long long epoch = 0
-        cdef bytes row_key = ticket[1]
-        if PyTuple_GET_SIZE(ticket) > 5:           # admit_write's: the key's cell (the long way's: none)
-            cell = <KeyCell?>ticket[5]
-            epoch = ticket[6]
+        cdef Cell* cell
+        cdef Py_ssize_t key_n
+        cdef uint64_t key_hash
+        if type(ticket) is WriteTicket:
+            state = (<WriteTicket>ticket).state
+            now = (<WriteTicket>ticket).now
+            row_key = (<WriteTicket>ticket).row_key
+            key_n = (<WriteTicket>ticket).n
+            key_hash = (<WriteTicket>ticket).hash
+        else:                                      # the long way's tuple
+            state = <TableState?>(<tuple?>ticket)[2]
+            now = ticket[4]
+            row_key = ticket[1]
+            key_n = _prefix_len(row_key)
+            key_hash = _fnv(<const unsigned char*>PyBytes_AS_STRING(row_key), key_n)
+        charges = state.index_charges
+        n = PyTuple_GET_SIZE(charges)
         large_gsi = None
         if small:
             units = 1
@@ -490,10 +623,10 @@ cdef class MeterCore:
         self._lock.take()
         state.write.balance -= units
         keys = state.write_keys
-        if <long long>now == keys.second:          # the ticket's cell, unless the second or the cells are new
-            if cell is None or cell.generation != keys.generation or epoch != keys.epoch:
-                cell = keys._cell(row_key, _prefix_len(row_key), True)
-            cell.units += units
+        if <long long>now == keys.second:          # KeyWindow._take, inline
+            cell = keys._cell_h(row_key, key_n, key_hash, True)
+            if cell != NULL:
+                cell.units += units
         for i in range(n):
             if gsi_units[i]:
                 (<Bucket>PyTuple_GET_ITEM(<tuple>PyTuple_GET_ITEM(charges, i), 0)).balance -= gsi_units[i]
@@ -539,8 +672,7 @@ cdef class MeterCore:
         cdef TableState state
         cdef Bucket bucket
         cdef KeyWindow keys
-        cdef KeyCell cell
-        cdef PyObject* found
+        cdef Cell* cell
         cdef bint admitted = False
         units = 1 if size <= 4096 else <double>((size + 4095) // 4096)
         if not consistent:
@@ -549,9 +681,8 @@ cdef class MeterCore:
             now = self._clock()
             meta = table.meta
             self._lock.take()
-            found = PyDict_GetItem(self._tables, table)
-            if found != NULL and (<TableState>found).meta is meta:
-                state = <TableState>found
+            state = self._current(table, meta)
+            if state is not None:
                 bucket = state.read
                 bucket._refill(now)
                 if bucket.balance > 0:
@@ -559,7 +690,7 @@ cdef class MeterCore:
                     if keys.second != <long long>now:          # KeyWindow._room's new second
                         keys._start(<long long>now)
                     cell = keys._cell(row_key, _prefix_len(row_key), True)
-                    if cell.units < keys.limit:
+                    if cell != NULL and cell.units < keys.limit:
                         admitted = True
                         bucket.balance -= units
                         cell.units += units

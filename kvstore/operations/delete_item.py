@@ -28,7 +28,8 @@ def run(engine, request):
     table = get_table(engine, request["TableName"])
     key = request["Key"]
     row_key = key_from_request(table, key)
-    ticket = engine.capacity.admit_write(table, row_key) if engine.capacity is not None else None
+    meter = engine.capacity
+    ticket = meter.admit_write(table, row_key) if meter is not None else None
     lock = table.lock_for(row_key)
     if engine.contention is not None:      # kvstore.contention: fail fast on an item a transaction holds
         lock = engine.contention.write(table, row_key, lock)
@@ -37,12 +38,12 @@ def run(engine, request):
         old = _core.unpack_item(old_packed) if old_packed is not None else None
         if condition is not None and not condition.evaluate(old):
             if ticket is not None:         # a failed conditional write is charged as if it had written
-                engine.capacity.charge_write(ticket, old_packed, None, old, None)
+                meter.charge_write(ticket, old_packed, None, old, None)
             raise condition_failed(old, request, table, old_packed, None, row_key)
         lsn = engine.commit([(table, row_key, old, None, None)]) if old_packed is not None else 0
     engine.wait_durable(lsn)
     if ticket is not None:
-        engine.capacity.charge_write(ticket, old_packed, None, old, None)
+        meter.charge_write(ticket, old_packed, None, old, None)
     response = {}
     if return_values == "ALL_OLD" and old is not None:
         response["Attributes"] = old

@@ -42,7 +42,8 @@ def run(engine, request):
     table = get_table(engine, request["TableName"])
     row_key = key_from_item(table, item)
     check_index_keys(table, item)
-    ticket = engine.capacity.admit_write(table, row_key) if engine.capacity is not None else None
+    meter = engine.capacity
+    ticket = meter.admit_write(table, row_key) if meter is not None else None
     need_old = condition is not None or return_values == "ALL_OLD" or bool(table.indexes)
     lock = table.lock_for(row_key)
     if engine.contention is not None:      # kvstore.contention: fail fast on an item a transaction holds
@@ -52,13 +53,13 @@ def run(engine, request):
         old = _core.unpack_item(old_packed) if (need_old and old_packed is not None) else None
         if condition is not None and not condition.evaluate(old):
             if ticket is not None:         # a failed conditional write is charged as if it had written
-                engine.capacity.charge_write(ticket, old_packed, packed, old, item)
+                meter.charge_write(ticket, old_packed, packed, old, item)
             raise condition_failed(old, request, table, old_packed, item, row_key)
         check_collection_size(table, row_key, old_packed, packed)
         lsn = engine.commit([(table, row_key, old, item, packed)])
     engine.wait_durable(lsn)
     if ticket is not None:
-        engine.capacity.charge_write(ticket, old_packed, packed, old, item)
+        meter.charge_write(ticket, old_packed, packed, old, item)
     if usual:
         return {}
     response = {}

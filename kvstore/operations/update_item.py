@@ -43,7 +43,8 @@ def run(engine, request):
     row_key = key_from_request(table, key)
     if update is not None:
         update.check_keys(table.schema.names, tuple(table.index_key_types()))
-    ticket = engine.capacity.admit_write(table, row_key) if engine.capacity is not None else None
+    meter = engine.capacity
+    ticket = meter.admit_write(table, row_key) if meter is not None else None
     lock = table.lock_for(row_key)
     if engine.contention is not None:      # kvstore.contention: fail fast on an item a transaction holds
         lock = engine.contention.write(table, row_key, lock)
@@ -52,7 +53,7 @@ def run(engine, request):
         old = _core.unpack_item(old_packed) if old_packed is not None else None
         if condition is not None and not condition.evaluate(old):
             if ticket is not None:         # a failed conditional write is charged as if it had written
-                engine.capacity.charge_write(ticket, old_packed, None, old, None)
+                meter.charge_write(ticket, old_packed, None, old, None)
             raise condition_failed(old, request, table, old_packed, None, row_key)
         new = compute_new_item(table, key, old, update)
         lsn = 0
@@ -65,7 +66,7 @@ def run(engine, request):
             lsn = engine.commit([(table, row_key, old, new, packed)])
     engine.wait_durable(lsn)
     if ticket is not None:
-        engine.capacity.charge_write(ticket, old_packed, packed if new is not None else None, old, new)
+        meter.charge_write(ticket, old_packed, packed if new is not None else None, old, new)
     if usual:
         return {}
     response = {}
