@@ -17,14 +17,14 @@ from libc.string cimport memcmp, memcpy
 from kvstore._capi cimport *
 from kvstore._cvalues cimport *
 from kvstore._ckeys cimport _bisect, _cmp, _crc32, _encode_text, _raw, _prefixed
-from kvstore._citems cimport _flat_item, _unpack_bytes
+from kvstore._citems cimport _unpack_bytes
 
 from decimal import Decimal as _Decimal
 
 from kvstore import _pycore as _ref
 from kvstore import limits as _limits
 from kvstore._cvalues import _Fallback
-from kvstore._citems import packed_item_size as _packed_item_size
+from kvstore._citems import item_size as _item_size
 from kvstore.types import Binary as _Binary
 
 cdef object Decimal = _Decimal
@@ -338,19 +338,99 @@ cdef object _unpack_one(object packed):
     return _ref.unpack_item(packed)
 
 
-cdef object _read_size(list packed, Py_ssize_t read_bytes):
-    """``kvstore._pycore.read_size``: the page's stored length when that settles its read units, else
-    the DynamoDB size of its items."""
-    cdef Py_ssize_t i
-    if read_bytes <= 1024:
-        return read_bytes
-    if read_bytes <= 4096:
-        for i in range(PyList_GET_SIZE(packed)):
-            if not _flat_item(<object>PyList_GET_ITEM(packed, i)):
-                break
+# What a marker byte of a stored item starts, for _flat_packed: 0 anything but the flat kinds, 1 fixstr,
+# 2 str8, 3 str16, 4 nil or a boolean, 5 fixext, 6 ext8, 7 ext16
+cdef unsigned char _MARK[256]
+
+
+cdef void _init_marks() noexcept:
+    cdef int b
+    for b in range(256):
+        _MARK[b] = 0
+    for b in range(0xA0, 0xC0):
+        _MARK[b] = 1
+    _MARK[0xD9] = 2
+    _MARK[0xDA] = 3
+    _MARK[0xC0] = _MARK[0xC2] = _MARK[0xC3] = 4
+    for b in range(0xD4, 0xD9):
+        _MARK[b] = 5
+    _MARK[0xC7] = 6
+    _MARK[0xC8] = 7
+
+
+_init_marks()
+
+
+cdef bint _flat_packed(object packed) noexcept:
+    """``_citems._flat_item`` (``kvstore._pycore.flat_item``) with one table lookup per marker: whether a
+    stored item of fewer than 16 attributes holds only strings, numbers, binaries, booleans and nulls
+    (its DynamoDB size is then below its packed length).  False for anything else or unusual."""
+    cdef const unsigned char* p
+    cdef Py_ssize_t pos = 1, end, i, n, length
+    cdef unsigned char b, kind
+    if type(packed) is not bytes:
+        return False
+    p = <const unsigned char*>PyBytes_AS_STRING(packed)
+    end = PyBytes_GET_SIZE(packed)
+    if end < 1 or not (0x80 <= p[0] <= 0x8F):
+        return False                       # maps of 16 attributes or more are measured
+    n = 2 * (p[0] & 0x0F)
+    for i in range(n):                     # names and values alike: str, or (values) the flat kinds
+        if pos >= end:
+            return False
+        b = p[pos]
+        pos += 1
+        kind = _MARK[b]
+        if kind == 1:
+            pos += b & 0x1F
+            continue
+        if kind == 0 or (kind > 3 and not (i & 1)):
+            return False                   # not a flat kind, or a name that is not a str
+        if kind == 4:
+            continue
+        if kind == 2:
+            if pos + 1 > end:
+                return False
+            length = p[pos]
+            pos += 1
+        elif kind == 3:
+            if pos + 2 > end:
+                return False
+            length = (p[pos] << 8) | p[pos + 1]
+            pos += 2
         else:
-            return read_bytes
-    return sum(map(_packed_item_size, packed))
+            if kind == 5:
+                if pos + 1 > end:
+                    return False
+                length = 1 << (b - 0xD4)
+                b = p[pos]
+                pos += 1
+            elif kind == 6:
+                if pos + 2 > end:
+                    return False
+                length = p[pos]
+                b = p[pos + 1]
+                pos += 2
+            else:
+                if pos + 3 > end:
+                    return False
+                length = (p[pos] << 8) | p[pos + 1]
+                b = p[pos + 2]
+                pos += 3
+            if b != C_EXT_N and b != C_EXT_B:
+                return False
+        pos += length
+    return pos == end
+
+
+cdef object _read_size(list found, Py_ssize_t read_bytes, bint flat):
+    """``kvstore._pycore.read_size`` of a page whose items ``found`` were unpacked (``flat``: every item
+    was :func:`_flat_packed`, as far as they were checked: while the page held at most 4 KB): the
+    page's stored length when that settles its read units, else the DynamoDB size of its items (of
+    the unpacked items: ``packed_item_size`` is ``item_size`` of the unpacked item)."""
+    if read_bytes <= 1024 or (read_bytes <= 4096 and flat):
+        return read_bytes
+    return sum(map(_item_size, found))
 
 
 def read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, values, limit, page_size, unpack,
@@ -359,10 +439,10 @@ def read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, 
     cdef Py_ssize_t c_shift, c_chunk, c_limit, c_page, read_bytes = 0, p, first, last, nparts, step, size
     cdef bint c_lo_inc = lo_inc, c_hi_inc = hi_inc, c_reverse = reverse, c_unpack = unpack
     cdef bint c_sized = sized and unpack
+    cdef bint c_flat = c_sized                 # every item read so far is _flat_packed (sized pages only)
     cdef bint plo_inc, phi_inc
     cdef PyObject* found_value
     cdef list batch
-    cdef list packed_items = [] if c_sized else None
     if (type(partitions) is not list or type(locks) is not list or type(values) is not dict
             or not (lo is None or (type(lo) is bytes and PyBytes_GET_SIZE(lo) > 0))
             or not (hi is None or (type(hi) is bytes and PyBytes_GET_SIZE(hi) > 0))
@@ -402,12 +482,12 @@ def read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, 
                     continue
                 packed = <object>found_value
                 PyList_Append(found, _unpack_one(packed) if c_unpack else packed)
-                if c_sized:
-                    PyList_Append(packed_items, packed)
                 size = PyBytes_GET_SIZE(packed) if type(packed) is bytes else len(packed)
                 read_bytes += size
+                if c_flat and read_bytes <= 4096:         # (past 4 KB the page is measured anyway)
+                    c_flat = _flat_packed(packed)
                 if len(found) == c_limit or read_bytes >= c_page:
-                    return found, _read_size(packed_items, read_bytes) if c_sized else read_bytes, True
+                    return found, _read_size(found, read_bytes, c_flat) if c_sized else read_bytes, True
             if len(batch) < c_chunk:
                 break
             if c_reverse:
@@ -415,7 +495,7 @@ def read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, 
             else:
                 plo, plo_inc = batch[len(batch) - 1], False
         p += step
-    return found, _read_size(packed_items, read_bytes) if c_sized else read_bytes, False
+    return found, _read_size(found, read_bytes, c_flat) if c_sized else read_bytes, False
 
 
 # ------------------------------------------------------------------ prepared Query and Scan plans
