@@ -14,7 +14,7 @@ median and p99 per call of each mode and their ratio.  Not a test.
 
 Timings on a shared machine move with the load, so ``--instructions`` also
 counts what each call executes with ``valgrind --tool=callgrind``, which does
-not depend on load: after 2,000 warm-up calls (``WARM_UP``) the child runs K calls inside
+not depend on load: after 2,000 warm-up calls and 2.5 s (``WARM_UP``) the child runs K calls inside
 ``functools.reduce`` and callgrind collects only inside that C function
 (``--toggle-collect=functools_reduce``: no setup, no teardown, nothing to
 subtract); instructions / K per call, PYTHONHASHSEED=0, the collector off.
@@ -42,9 +42,11 @@ from .histogram import Histogram
 
 KEYS = 100_000
 HUGE = 1_000_000_000
-#: calls before callgrind counts (``--instructions``): enough that the meter's per-key tables have the size
-#: a second of calls needs, as in a process that has run for a while (their growth is the first second's)
+#: calls before callgrind counts (``--instructions``), and for at least WARM_UP_SECONDS: caches and templates
+#: are warm and the meter's per-key tables (one-second windows) have the size a whole second of these calls
+#: needs at callgrind's pace, as in a process that has run for a while (their growth is its first seconds')
 WARM_UP = 2000
+WARM_UP_SECONDS = 2.5
 
 
 #: the two tables (CreateTable requests): ``bench`` with one KEYS_ONLY GSI, ``plain`` without
@@ -92,6 +94,9 @@ def _workloads(db, table):
                                                   UpdateExpression="SET n = :n", ExpressionAttributeValues={":n": i}),
         "Query (10 items)": lambda i: table.query(KeyConditionExpression="pk = :p",
                                                   ExpressionAttributeValues={":p": f"p{i % 200}"}),
+        "Query GSI (10 items)": lambda i: table.query(IndexName="by_g", KeyConditionExpression="g = :g",
+                                                      ExpressionAttributeValues={":g": f"g{i % 50}"}, Limit=10),
+        "Scan (10 items)": lambda i: table.scan(Limit=10),
         "BatchWriteItem (25)": lambda i: db.batch_write_item(RequestItems={"bench": [
             {"PutRequest": {"Item": {"pk": f"b{(25 * i + j) % KEYS}", "sk": 1, "name": "z"}}} for j in range(25)]}),
         "TransactWriteItems (2)": lambda i: db.transact_write_items(TransactItems=[
@@ -227,10 +232,12 @@ def _count_calls(enforce, name, calls):
     ``functools.reduce`` (what callgrind collects), exit at once."""
     db, table = _open(enforce)
     fn = _workloads(db, table)[name]
-    for i in range(WARM_UP):                   # warm caches, templates and tables outside what is counted
+    i, start = 0, time.monotonic()
+    while i < WARM_UP or time.monotonic() - start < WARM_UP_SECONDS:    # outside what is counted
         fn(i)
+        i += 1
     gc.disable()
-    functools.reduce(lambda _, i: fn(i), range(WARM_UP, WARM_UP + calls), None)
+    functools.reduce(lambda _, i: fn(i), range(i, i + calls), None)
     sys.stdout.flush()
     os._exit(0)
 
@@ -265,8 +272,8 @@ def report(results, throttled, rounds, calls, counted=None, described=None):
         "the in-process hook, and (`wire ...`) raw pre-signed HTTP requests on a keep-alive connection to two",
         "`kvstore serve --in-memory` processes, one with `--enforce-capacity`. Enforcement off and on alternate in rounds of "
         f"{calls} calls in the same process; every call is timed alone. Ratios are medians of the per-round",
-        f"ratios (on / off). Machine: {machine.one_line(described)}; load average at start "
-        f"{described.get('load_average_at_start')}, {described.get('date')}.",
+        f"ratios (on / off). Machine: {machine.one_line(described)}; load average (1, 5, 15 min) before and "
+        f"after the timed rounds {described.get('load_average_timed')}, {described.get('date')}.",
         "",
         "| Call | off p50 (us) | on p50 (us) | p50 ratio | p10..p90 of the rounds' p50 ratios | off p99 (us) "
         "| on p99 (us) | p99 ratio |",
@@ -299,11 +306,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.count:
         _count_calls(args.count[0] == "on", args.count[1], int(args.count[2]))
+    load_before = [round(x, 2) for x in os.getloadavg()]
     results, throttled = measure(args.rounds, args.calls, hook=not args.no_hook, wire=args.wire,
                                  only=args.only.split(",") if args.only else None)
+    load_after = [round(x, 2) for x in os.getloadavg()]
     counted = (instructions([n for n in results if not n.startswith(("hook ", "wire "))], keep=args.keep_callgrind)
                if args.instructions else None)
     described = machine.describe()
+    described["load_average_timed"] = (load_before, load_after)
     text = report(results, throttled, args.rounds, args.calls, counted, described)
     if args.json:
         with open(args.json, "w") as f:

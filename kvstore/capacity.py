@@ -178,7 +178,8 @@ class _TableState:
     whether the rates still hold.
     """
 
-    __slots__ = ("meta", "read", "write", "gsi_read", "gsi_write", "read_keys", "write_keys", "arn", "index_charges")
+    __slots__ = ("meta", "read", "write", "gsi_read", "gsi_write", "read_keys", "write_keys", "arn", "index_charges",
+                 "index_reads")
 
     def __init__(self):
         self.meta = None
@@ -190,6 +191,9 @@ class _TableState:
         #: draws on the table's write bucket; ``view`` is None for a projection of ALL, else the non-key
         #: attributes the index holds (empty for KEYS_ONLY)
         self.index_charges = ()
+        #: ``{index: its read bucket (a GSI's), or None (an LSI, which reads the table's capacity)}``: what
+        #: the compiled core's ``read`` of an index needs, computed when the rates are
+        self.index_reads = {}
         self.read_keys = _KeyWindow(limits.PARTITION_READ_UNITS)
         self.write_keys = _KeyWindow(limits.PARTITION_WRITE_UNITS)
         self.arn = None
@@ -396,6 +400,8 @@ class _Meter:
             (state.gsi_write[index.name] if index.kind == "GSI" else state.write, tuple(index.schema.names), index,
              None if index.projects_all else tuple(sorted(index.projected_names - keys - set(index.schema.names))))
             for index in table.indexes.values() if index.kind == "LSI" or index.name in state.gsi_write)
+        state.index_reads = {index: None if index.kind == "LSI" else state.gsi_read[index.name]
+                             for index in table.indexes.values() if index.kind == "LSI" or index.name in state.gsi_read}
         state.meta = meta
         return state
 

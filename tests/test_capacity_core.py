@@ -87,6 +87,8 @@ steps = st.one_of(
               st.booleans()),
     st.tuples(st.just("get"), st.sampled_from(TABLES), pks, images, st.booleans()),
     st.tuples(st.just("index read"), st.sampled_from([0, 5000]), st.booleans()),
+    st.tuples(st.just("scan read"), st.sampled_from(TABLES), st.sampled_from([0, 5000]), st.booleans()),
+    st.tuples(st.just("lsi read"), st.one_of(st.none(), pks), st.sampled_from([0, 5000]), st.booleans()),
     st.tuples(st.just("advance"), st.sampled_from([0.0, 0.01, 0.25, 0.5, 1.0, 3.0, 400.0])),
     st.tuples(st.just("throughput"), st.sampled_from(TABLES), st.integers(1, 8)),
 )
@@ -198,6 +200,21 @@ def test_the_compiled_meter_takes_the_references_decisions(sequence):
                     def index_read():
                         return meter.read(tables["indexed"], index, None, size, consistent)
                     results.append(_outcome(index_read))
+                elif kind == "scan read":         # a Scan's page: no partition, so no per-key window
+                    _, name, size, consistent = step
+                    table = tables[name]
+
+                    def scan_read():
+                        return meter.read(table, None, None, size, consistent)
+                    results.append(_outcome(scan_read))
+                elif kind == "lsi read":          # an LSI reads the table's capacity (and its key's window)
+                    _, pk, size, consistent = step
+                    table = tables["indexed"]
+                    row_key = None if pk is None else _row_key(table, pk)
+
+                    def lsi_read():
+                        return meter.read(table, table.indexes["by_pk_g"], row_key, size, consistent)
+                    results.append(_outcome(lsi_read))
                 elif kind == "throughput":
                     _, name, units = step
                     meter.settle(tables[name])

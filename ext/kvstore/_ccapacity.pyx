@@ -361,6 +361,8 @@ cdef class TableState:
     #: ``((write bucket, index key names, index, view), ...)`` per GSI and LSI of the table
     #: (``kvstore.capacity._TableState``)
     cdef public tuple index_charges
+    #: ``{index: GSI read bucket, or None for an LSI}`` (``kvstore.capacity._TableState``)
+    cdef public dict index_reads
     cdef public KeyWindow read_keys, write_keys
 
     def __init__(self):
@@ -369,6 +371,7 @@ cdef class TableState:
         self.gsi_read = {}
         self.gsi_write = {}
         self.index_charges = ()
+        self.index_reads = {}
         self.read_keys = KeyWindow(_limits.PARTITION_READ_UNITS)
         self.write_keys = KeyWindow(_limits.PARTITION_WRITE_UNITS)
         self.arn = None
@@ -668,32 +671,51 @@ cdef class MeterCore:
         self._read(table, index, row_key, size, consistent)
 
     cdef int _read(self, table, index, row_key, Py_ssize_t size, consistent) except -1:
+        """The admitted case in one lock hold, of a read of the table (``row_key``: the partition read, None
+        for a Scan) or of an index: the bucket ``try_read`` would pick (an LSI draws on the table's, a
+        GSI on its own, with no per-key window); anything else goes the long way."""
         cdef double now, units
         cdef TableState state
-        cdef Bucket bucket
+        cdef Bucket bucket = None
         cdef KeyWindow keys
         cdef Cell* cell
-        cdef bint admitted = False
+        cdef PyObject* found
+        cdef bint admitted = False, keyed = False
         units = 1 if size <= 4096 else <double>((size + 4095) // 4096)
         if not consistent:
             units /= 2
-        if index is None and type(row_key) is bytes:
+        if row_key is None or type(row_key) is bytes:
             now = self._clock()
             meta = table.meta
             self._lock.take()
             state = self._current(table, meta)
             if state is not None:
-                bucket = state.read
+                if index is None:
+                    bucket = state.read
+                    keyed = row_key is not None
+                else:
+                    found = PyDict_GetItem(state.index_reads, index)     # an Index hashes by identity
+                    if found != NULL:
+                        if <object>found is None:                         # an LSI: the table's capacity
+                            bucket = state.read
+                            keyed = row_key is not None
+                        else:
+                            bucket = <Bucket>found
+            if bucket is not None:
                 bucket._refill(now)
                 if bucket.balance > 0:
-                    keys = state.read_keys
-                    if keys.second != <long long>now:          # KeyWindow._room's new second
-                        keys._start(<long long>now)
-                    cell = keys._cell(row_key, _prefix_len(row_key), True)
-                    if cell != NULL and cell.units < keys.limit:
+                    if keyed:
+                        keys = state.read_keys
+                        if keys.second != <long long>now:          # KeyWindow._room's new second
+                            keys._start(<long long>now)
+                        cell = keys._cell(row_key, _prefix_len(row_key), True)
+                        if cell != NULL and cell.units < keys.limit:
+                            admitted = True
+                            bucket.balance -= units
+                            cell.units += units
+                    else:
                         admitted = True
                         bucket.balance -= units
-                        cell.units += units
             self._lock.give()
         if not admitted:
             ticket = self.try_read(table, index, row_key)
