@@ -8,6 +8,7 @@ and readers using TransactGetItems never saw a half-applied transfer.
 """
 
 import random
+import sys
 import threading
 from decimal import Decimal
 
@@ -131,4 +132,82 @@ def test_concurrent_atomic_counters_lose_nothing():
     for t in threads:
         t.join()
     assert table.get_item(Key={"id": "counter"})["Item"]["hits"] == Decimal(3000)
+    db.close()
+
+
+def _writers_of_separate_keys(table, writes, threads=4):
+    """``threads`` threads each putting and deleting its own keys (so each holds a different
+    partition's lock most of the time) while the interpreter switches threads every microsecond."""
+    errors = []
+
+    def writer(seed):
+        rng = random.Random(seed)
+        try:
+            for _ in range(writes):
+                key = f"w{seed}-{rng.randrange(300)}"
+                if rng.random() < 0.7:
+                    item = {"pk": key, "sk": rng.randrange(3), "g": rng.choice("abc"), "pad": "x" * rng.randrange(40)}
+                    table.put_item(Item=item)
+                else:
+                    table.delete_item(Key={"pk": key, "sk": rng.randrange(3)})
+        except Exception as e:          # a corrupt index surfaces as a ValueError from its SortedList
+            errors.append(repr(e))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        workers = [threading.Thread(target=writer, args=(seed,)) for seed in range(threads)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    return errors
+
+
+def _key_table(db, **indexes):
+    definitions = [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"}]
+    if indexes:
+        definitions.append({"AttributeName": "g", "AttributeType": "S"})
+    return db.create_table(
+        TableName="shared", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                       {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=definitions, BillingMode="PAY_PER_REQUEST", **indexes)
+
+
+def test_writers_of_different_partitions_keep_table_size_exact():
+    """Each partition's byte count changes under its own lock: writers of different partitions
+    once lost each other's updates of one table-wide count (TableSizeBytes drifted)."""
+    db = kvstore.open(":memory:")
+    table = _key_table(db)
+    assert _writers_of_separate_keys(table, 4000) == []
+    engine_table = db.engine.tables["shared"]
+    engine_table._check()
+    assert table.table_size_bytes == sum(map(len, engine_table.rows.values())) > 0
+    db.close()
+
+
+def test_writers_of_different_partitions_share_gsi_and_lsi_safely():
+    """A GSI's (and an LSI's) sorted entry partitions are shared by writers of every table
+    partition: changed only under the table's index lock, they stay exact (unguarded, a
+    SortedList corrupted and a later delete raised ValueError 'not in list')."""
+    db = kvstore.open(":memory:")
+    projection = {"ProjectionType": "KEYS_ONLY"}
+    table = _key_table(
+        db, GlobalSecondaryIndexes=[{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                     "Projection": projection}],
+        LocalSecondaryIndexes=[{"IndexName": "lsi_g", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                                                                    {"AttributeName": "g", "KeyType": "RANGE"}],
+                                "Projection": {"ProjectionType": "ALL"}}])
+    assert _writers_of_separate_keys(table, 3000) == []
+    engine_table = db.engine.tables["shared"]
+    engine_table._check()
+    for index in engine_table.indexes.values():
+        assert index.size_bytes == sum(map(len, index.entries.values()))
+        for partition in index.partitions:
+            partition._check()
+    count = sum(table.query(IndexName="by_g", KeyConditionExpression="g = :g",
+                            ExpressionAttributeValues={":g": g}, Select="COUNT")["Count"] for g in "abc")
+    assert count == engine_table.item_count > 0
     db.close()

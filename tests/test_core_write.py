@@ -5,6 +5,7 @@ same bytes, the same index entries, partitions and sizes.
 """
 
 import importlib
+import threading
 from decimal import Decimal
 
 import pytest
@@ -132,7 +133,7 @@ def _indexes(partitions):
         spec = [{"AttributeName": n, "KeyType": "HASH"} for n in hashes]
         spec += [{"AttributeName": n, "KeyType": "RANGE"} for n in ranges]
         types = dict(zip(hashes + ranges, hash_types + range_types))
-        index = Index(name, "GSI", index_schema(spec, types), projection, TABLE, partitions)
+        index = Index(name, "GSI", index_schema(spec, types), projection, TABLE, partitions, threading.Lock())
         for p in index.partitions:
             p._reset(8)                     # small sublists: splits and merges happen
         out.append(index)

@@ -482,7 +482,7 @@ def _build_table(meta, rows):
     """
     table = Table(meta)
     table.rows = rows
-    table.size_bytes = sum(map(len, rows.values()))
+    table.recount_bytes()
     _fill_sorted(table.partitions, table._shift, rows)
     if not table.indexes:
         return table
@@ -534,5 +534,7 @@ def backfill(table, index, stopping=None):
         with lock:
             for row_key in table.partitions[p]:
                 packed = table.rows[row_key]
-                index.update(row_key, None, _core.unpack_item(packed), packed)
+                item = _core.unpack_item(packed)
+                with table.index_lock:         # writers of other partitions update the index too
+                    index.update(row_key, None, item, packed)
     return True

@@ -27,7 +27,7 @@ class Index:
     O(n log m) for n rows, one table partition locked at a time.
     """
 
-    def __init__(self, name, kind, schema, projection, table_schema, partitions, status="ACTIVE"):
+    def __init__(self, name, kind, schema, projection, table_schema, partitions, lock, status="ACTIVE"):
         self.name = name
         self.kind = kind                      # "GSI" or "LSI"
         self.schema = schema                  # KeySchema with delimited=True
@@ -37,6 +37,9 @@ class Index:
         self.backfilling = False
         self.entries = {}
         self.partitions = [SortedList() for _ in range(partitions)]
+        #: what guards ``partitions[p]`` for a reader (as ``Table.locks``): the table's ``index_lock``,
+        #: under which every change to the index is made
+        self.locks = [lock] * partitions
         self._shift = 8 - (partitions.bit_length() - 1)
         ptype = projection["ProjectionType"]
         self.projects_all = ptype == "ALL"

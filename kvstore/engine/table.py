@@ -59,7 +59,12 @@ class Table:
         self.partitions = [SortedList() for _ in range(partitions)]
         self.locks = [threading.RLock() for _ in range(partitions)]
         self._shift = 8 - (partitions.bit_length() - 1)
-        self.size_bytes = 0
+        #: stored bytes per partition, each kept under its partition's lock (``size_bytes`` is their sum)
+        self.partition_bytes = [0] * partitions
+        #: guards every index (its entries, sorted partitions and size), the ``indexes`` dict's
+        #: membership and ``collections``: writers of different partitions share them.  A leaf
+        #: lock: taken after partition locks, never held while taking another
+        self.index_lock = threading.Lock()
         self.indexes = {}
         self._index_key_types = None
         #: (attribute, type, index name, is HASH) per index key component, attribute-major (index_key_types)
@@ -81,14 +86,16 @@ class Table:
     def add_index(self, kind, spec, status="ACTIVE"):
         schema = index_schema(spec["KeySchema"], self.attribute_types)
         index = Index(spec["IndexName"], kind, schema, spec["Projection"], self.schema,
-                      len(self.partitions), status)
-        self.indexes[index.name] = index
-        self._index_key_types = None
+                      len(self.partitions), self.index_lock, status)
+        with self.index_lock:
+            self.indexes = {**self.indexes, index.name: index}
+            self._index_key_types = None
         return index
 
     def remove_index(self, name):
-        del self.indexes[name]
-        self._index_key_types = None
+        with self.index_lock:
+            self.indexes = {k: v for k, v in self.indexes.items() if k != name}
+            self._index_key_types = None
 
     @property
     def gsis(self):
@@ -130,32 +137,38 @@ class Table:
         ``old_item``/``new_item`` are the native images, needed only when the
         table has indexes (callers may pass None for them otherwise).
         """
+        p = row_key[0] >> self._shift
         if self.expiry is None and not self.indexes:        # the rows and their partition alone
-            self.size_bytes += _core.apply_row(self.rows, self.partitions, self._shift, row_key, new_packed)
+            self.partition_bytes[p] += _core.apply_row(self.rows, self.partitions, self._shift, row_key, new_packed)
             return
         old_packed = self.rows.get(row_key)
         if new_packed is None:
             if old_packed is None:
                 return
             del self.rows[row_key]
-            _core.sorted_remove(self.partitions[row_key[0] >> self._shift], row_key)
-            self.size_bytes -= len(old_packed)
+            _core.sorted_remove(self.partitions[p], row_key)
+            self.partition_bytes[p] -= len(old_packed)
         else:
             self.rows[row_key] = new_packed
             if old_packed is None:
-                _core.sorted_add(self.partitions[row_key[0] >> self._shift], row_key)
+                _core.sorted_add(self.partitions[p], row_key)
+                self.partition_bytes[p] += len(new_packed)
             else:
-                self.size_bytes -= len(old_packed)
-            self.size_bytes += len(new_packed)
+                self.partition_bytes[p] += len(new_packed) - len(old_packed)
         if self.expiry is not None:
             self.expiry.note(row_key, new_item, new_packed)
         if self.indexes:
             if old_item is None and old_packed is not None:
                 old_item = _core.unpack_item(old_packed)
-            lsi_before = sum(i.size_bytes for i in self.lsis) if self.collections is not None else 0
-            _core.update_indexes(self.indexes.values(), row_key, old_item, new_item, new_packed)    # one pass
-            if self.collections is not None:
-                lsi_delta = sum(i.size_bytes for i in self.lsis) - lsi_before
+            with self.index_lock:
+                indexes = self.indexes
+                if self.collections is None:
+                    _core.update_indexes(indexes.values(), row_key, old_item, new_item, new_packed)    # one pass
+                    return
+                lsis = [i for i in indexes.values() if i.kind == "LSI"]
+                lsi_before = sum(i.size_bytes for i in lsis)
+                _core.update_indexes(indexes.values(), row_key, old_item, new_item, new_packed)
+                lsi_delta = sum(i.size_bytes for i in lsis) - lsi_before
                 prefix = collection_prefix(row_key)
                 size = self.collections.get(prefix, 0) + lsi_delta + len(new_packed or b"") - len(old_packed or b"")
                 if size:
@@ -163,13 +176,27 @@ class Table:
                 else:
                     self.collections.pop(prefix, None)
 
+    @property
+    def size_bytes(self):
+        """Bytes of the stored items (TableSizeBytes): the partitions' counts, summed when asked."""
+        return sum(self.partition_bytes)
+
+    def recount_bytes(self):
+        """Set each partition's stored bytes from its rows (bulk loads: recovery, restore)."""
+        counts = [0] * len(self.partitions)
+        shift = self._shift
+        for row_key, packed in self.rows.items():
+            counts[row_key[0] >> shift] += len(packed)
+        self.partition_bytes = counts
+
     def clear(self):
         self.rows.clear()
         for p in self.partitions:
             p.clear()
-        for index in self.indexes.values():
-            index.clear()
-        self.size_bytes = 0
+        with self.index_lock:
+            for index in self.indexes.values():
+                index.clear()
+        self.partition_bytes = [0] * len(self.partitions)
 
     # -- iteration -----------------------------------------------------------
 
@@ -186,7 +213,7 @@ class Table:
         order = range(last, first - 1, -1) if reverse else range(first, last + 1)
         for p in order:
             keys = partitions[p]
-            lock = self.locks[p]
+            lock = structure.locks[p]
             plo, plo_inc, phi, phi_inc = lo, lo_inc, hi, hi_inc
             while True:
                 with lock:
@@ -208,7 +235,7 @@ class Table:
         ``read_page`` (``kvstore._pycore`` says what it returns): the walk of ``iter_range`` with each
         key looked up, until ``limit`` items or the 1 MB page size."""
         values = structure.entries if structure is not self else self.rows
-        return _core.read_page(structure.partitions, self.locks, self._shift, lo, lo_inc, hi, hi_inc, reverse,
+        return _core.read_page(structure.partitions, structure.locks, self._shift, lo, lo_inc, hi, hi_inc, reverse,
                                chunk, values, limit, limits.MAX_PAGE_SIZE, unpack, sized)
 
     @property

@@ -171,7 +171,7 @@ def _whole_items(table, source, bounds, limit, meter=None, row_key=None, request
     whole items, Count, ScannedCount and LastEvaluatedKey.  Under enforced capacity (``meter``) the
     core also gives the page's read size and the meter admits and charges it (``Source.meter``)."""
     values = table.rows if source.index is None else source.index.entries
-    items, size, stopped = _core.read_page(source.structure.partitions, table.locks, table._shift, *bounds, values,
+    items, size, stopped = _core.read_page(source.structure.partitions, source.structure.locks, table._shift, *bounds, values,
                                            limit, _limits.MAX_PAGE_SIZE, True, meter is not None)
     if meter is not None:
         meter.read(table, source.index, row_key, size, request.get("ConsistentRead"))
