@@ -76,7 +76,6 @@ def test_concurrency_and_scaling_ran(smoke):
 
 
 def test_plots_are_written(smoke):
-    pytest.importorskip("matplotlib")
     names = sorted(os.listdir(smoke["plots"]))
     assert names == ["latency_cdf.png", "latency_size.png", "throughput_concurrency.png"]
 
