@@ -93,6 +93,7 @@ MAX_HEAD = 64 * 1024
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
             408: "Request Timeout", 413: "Request Entity Too Large", 431: "Request Header Fields Too Large",
             500: "Internal Server Error", 503: "Service Unavailable"}
+READ_BUFFER = 256 * 1024     # bytes read from a socket at most at once (asyncio's own size)
 _MAX_PIPELINED = 16          # requests queued on one connection before it stops being read
 _METHODS = {b"POST": "POST", b"GET": "GET"}
 _CLOSE = "Connection: close\r\n"
@@ -141,8 +142,15 @@ class _Request:
         self.keep_alive = keep_alive
 
 
-class HttpProtocol(asyncio.Protocol):
-    """One HTTP/1.1 connection: parse with httptools, answer in order, close without losing an answer."""
+class HttpProtocol(asyncio.BufferedProtocol):
+    """One HTTP/1.1 connection: parse with httptools, answer in order, close without losing an answer.
+
+    A buffered protocol: the transport reads into the server's one read buffer
+    (:attr:`Server.read_buffer`), which is parsed at once (httptools copies what it
+    hands on: URL, header values, body chunks).  As a plain ``Protocol`` each socket
+    read allocated a 256 KB bytes object and shrank it to what arrived, a large
+    allocation per request that kept malloc's heap big (bench/results/rss.md, session 6).
+    """
 
     __slots__ = ("server", "loop", "transport", "parser", "queue", "busy", "closing", "draining",
                  "write_paused", "eof", "max_body", "_length_digits", "max_line", "max_head", "_url",
@@ -198,6 +206,15 @@ class HttpProtocol(asyncio.Protocol):
         if self.linger_handle is not None:
             self.linger_handle.cancel()
             self.linger_handle = None
+
+    def get_buffer(self, sizehint):
+        # a memoryview, not the bytearray: asyncio's TLS transport reads the rest of a record into
+        # buffer[offset:], which of a bytearray would be a copy (the bytes read lost)
+        return self.server.read_view
+
+    def buffer_updated(self, nbytes):
+        # the view is parsed before this returns (the loop's thread reads into the buffer again only after)
+        self.data_received(self.server.read_view[:nbytes])
 
     def data_received(self, data):
         if self.draining:
@@ -339,7 +356,7 @@ class HttpProtocol(asyncio.Protocol):
         HTTP/1.1 (no 101) and the client goes on in HTTP/1.1.  httptools has stopped after the head:
         a fresh parser takes the rest, behind that head without its upgrade headers."""
         self.parser = httptools.HttpRequestParser(self)
-        rest = data[offset:]
+        rest = bytes(data[offset:])
         pending, self._upgrade = self._upgrade, None
         if pending is not None:
             method, url, headers = pending
@@ -509,6 +526,9 @@ class Server:
         engine = getattr(handler, "engine", None)
         self.clock = clock or getattr(engine, "clock", None) or SystemClock()
         self.executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="kvstore-op")
+        # every connection's socket reads go into this one buffer (HttpProtocol.get_buffer), parsed at once
+        self.read_buffer = bytearray(READ_BUFFER)
+        self.read_view = memoryview(self.read_buffer)
         self.connections = set()
         self.refusing = set()           # connections past the cap, being answered 503
         self.refused = 0

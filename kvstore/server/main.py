@@ -193,6 +193,7 @@ def main(argv=None):
     # before the database's and the server's threads exist (kvstore/server/memory.py: RSS stays flat)
     from kvstore.server import memory
     memory.limit_arenas()
+    memory.pin_mmap_threshold()
 
     import kvstore
     path = ":memory:" if args.in_memory else (args.data_dir or DEFAULT_DATA_DIR)
