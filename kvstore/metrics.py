@@ -77,6 +77,10 @@ OTHER_TABLE = "_other"
 #: the labels a thread keeps hold at most MAX_TABLE_LABELS * MAX_LABEL_CHARS characters (the soak's
 #: RSS: 400 KB names of malformed requests were kept as labels, bench/results/rss.md)
 MAX_LABEL_CHARS = 1024
+#: a PartiQL statement longer than this (kvstore.operations.execute_statement.MAX_STATEMENT, DynamoDB's
+#: limit) is not parsed for its label: the operation rejects it, and parsing the soak's malformed
+#: statements of up to 400 KB took ~20 MB for a moment (tokens) before that (bench/results/rss.md)
+MAX_STATEMENT_CHARS = 8192
 _LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-:/")
 _N_BUCKETS = len(LATENCY_BUCKETS) + 1
 _bisect = bisect.bisect_left
@@ -362,6 +366,8 @@ def _table_label(request):
     ExecuteStatement with it), the one table a batch names, else ""."""
     text = request.get("Statement")
     if text.__class__ is str:
+        if len(text) > MAX_STATEMENT_CHARS:                  # the operation rejects it without parsing
+            return ""
         from kvstore.partiql.cache import statement           # parsed once per text, as the operation does
         try:
             node = statement(text)
