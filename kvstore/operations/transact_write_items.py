@@ -45,8 +45,10 @@ def run(engine, request):
         violations.append((token, "clientRequestToken", "Member must have length less than or equal to 36"))
     check_constraints(violations)
     check_action_count(actions)
-    usual = (_core.usual_actions(actions, _KINDS, _VALID_NAMES, _ON_FAILURE) if actions.__class__ is list
-             else [_usual(action) for action in actions])
+    # per action, (kind, spec, shape) of the usual one (one kind, a valid table name seen before, its
+    # required members, no bad enum: nothing _violations would report), None for the general path
+    usual = _core.usual_actions(actions if actions.__class__ is list else list(actions), _KINDS, _VALID_NAMES,
+                                _ON_FAILURE)
     if None in usual:
         # DynamoDB checks every action's members before anything else (an expression included), and
         # names each by its position: "Value null at 'transactItems.2.member.update.updateExpression'"
@@ -85,25 +87,6 @@ _KINDS = {"Put": ("Item", "PutItem", False, None), "Update": ("Key", "Update", T
           "Delete": ("Key", "Delete", False, None),
           "ConditionCheck": ("Key", "ConditionCheck", False, "ConditionExpression")}
 _ON_FAILURE = (None, "ALL_OLD", "NONE")
-
-
-def _usual(action):
-    """``(kind, spec, shape)`` of the usual action, or None: the general path (``_violations``, ``_parse``).
-
-    The usual action: one kind, a valid table name seen before, its required members, no bad enum
-    (every check of ``_violations``, which would find nothing to report).  ``_core.usual_actions``
-    answers this for a list of actions in one call."""
-    if action.__class__ is dict and len(action) == 1:
-        for kind, spec in action.items():
-            pass
-        shape = _KINDS.get(kind)
-        if shape is not None and spec.__class__ is dict:
-            name = spec.get("TableName")
-            if (name.__class__ is str and name in _VALID_NAMES and spec.get(shape[0]) is not None
-                    and (shape[3] is None or spec.get(shape[3]) is not None)
-                    and spec.get("ReturnValuesOnConditionCheckFailure") in _ON_FAILURE):
-                return kind, spec, shape
-    return None
 
 
 def _compiled(kind, spec, shape):
