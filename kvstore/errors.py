@@ -158,18 +158,23 @@ ERRORS_BY_CODE = {
 }
 
 
+#: a violation's value text for the form without a value, ``Value at 'path'`` (what DynamoDB says for
+#: some members, e.g. Query's ``Limit``)
+NO_VALUE_SHOWN = object()
+
+
 def constraint_error(violations):
     """``N validation error(s) detected: Value 'v' at 'path' failed to satisfy constraint: c; ...``.
 
     ``violations`` is a list of ``(value_text, path, constraint)``; ``value_text``
-    None renders DynamoDB's ``Value null`` form, ``""`` renders ``Value at`` (the
-    form DynamoDB uses for some members, e.g. Query's ``Limit``).
+    None renders DynamoDB's ``Value null`` form, :data:`NO_VALUE_SHOWN` its ``Value at``
+    form, and any string (the empty one too: ``Value '' at``) is quoted.
     """
     parts = []
     for value, path, constraint in violations:
         if value is None:
             shown = "Value null"
-        elif value == "":
+        elif value is NO_VALUE_SHOWN:
             shown = "Value"
         else:
             shown = f"Value '{value}'"

@@ -9,7 +9,7 @@ when no key at all can be read the call is throttled as a whole.
 
 from kvstore import _core, limits
 from kvstore.capacity import Throttle
-from kvstore.errors import ValidationException, constraint_error
+from kvstore.errors import NO_VALUE_SHOWN, ValidationException, constraint_error
 from kvstore.operations.common import (
     capacity, check_constraints, enum_violations, get_table, key_from_request, read_units, table_name_violations,
 )
@@ -34,7 +34,7 @@ def run(engine, request):
             violations.append((None, f"requestItems.{name}.member.keys", "Member must not be null"))
             continue
         if len(keys) > limits.MAX_BATCH_GET_KEYS:
-            raise constraint_error([("", f"RequestItems.{name}.member.Keys",
+            raise constraint_error([(NO_VALUE_SHOWN, f"RequestItems.{name}.member.Keys",
                                      "Member must have length less than or equal to 100")])
         if not keys:
             violations.append(("[]", f"requestItems.{name}.member.keys",

@@ -7,7 +7,7 @@ index it holds the index key attributes plus the table key.
 """
 
 from kvstore import _core, limits
-from kvstore.errors import ValidationException, constraint_error, invalid_parameter
+from kvstore.errors import NO_VALUE_SHOWN, ValidationException, constraint_error, invalid_parameter
 from kvstore.expressions import compile_request, legacy
 from kvstore.operations.common import capacity, key_type, read_units
 
@@ -75,7 +75,7 @@ def check_limit(request, operation):
     limit = request.get("Limit")
     if limit is not None and limit < 1:
         if operation == "Query":
-            raise constraint_error([("", "Limit", "Member must have value greater than or equal to 1")])
+            raise constraint_error([(NO_VALUE_SHOWN, "Limit", "Member must have value greater than or equal to 1")])
         raise constraint_error([(str(limit), "limit", "Member must have value greater than or equal to 1")])
     return limit
 

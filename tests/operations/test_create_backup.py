@@ -91,9 +91,6 @@ def test_table_name_or_arn_is_1_to_1024_characters(client):
         client.create_backup(BackupName="ab")
 
 
-@pytest.mark.xfail(strict=True, reason="kvstore.errors.constraint_error renders an empty string value as "
-                                       "\"Value at\" (the form DynamoDB keeps for Query's Limit); DynamoDB "
-                                       "quotes it: \"Value '' at\"")
 def test_an_empty_table_name_is_quoted_in_the_constraint_error(client):
     with validation("1 validation error detected: Value '' at 'tableName' failed to satisfy constraint: "
                     "Member must have length greater than or equal to 1"):
