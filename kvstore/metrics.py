@@ -101,6 +101,12 @@ class _Stat:
         self.errors = {}                      # error code -> count
 
 
+def labelable(table):
+    """Whether ``table`` (a request's TableName) may be kept as a label: a name a table or its ARN
+    could have, of at most MAX_LABEL_CHARS characters (asked once per new name, by either recorder)."""
+    return len(table) <= MAX_LABEL_CHARS and _LABEL_CHARS.issuperset(table)
+
+
 class _Shard:
     """One thread's figures: ``ops[action][table]`` -> _Stat, ``units[table][index]`` -> [read, write]."""
 
@@ -134,8 +140,7 @@ class Recorder:
         stat = by_table.get(table)
         if stat is None:
             if table not in shard.tables and table != OTHER_TABLE:
-                if (len(shard.tables) >= MAX_TABLE_LABELS or len(table) > MAX_LABEL_CHARS
-                        or not _LABEL_CHARS.issuperset(table)):
+                if len(shard.tables) >= MAX_TABLE_LABELS or not labelable(table):
                     return self._stat(shard, action, OTHER_TABLE)
                 shard.tables.add(table)
             stat = by_table[table] = _Stat()
@@ -350,7 +355,7 @@ def new_recorder():
             pass
         else:
             return Compiled(LATENCY_BUCKETS, _CAPACITY_MODES, _RETURNED, MAX_TABLE_LABELS, OTHER_TABLE, _table_label,
-                            _HOT)
+                            _HOT, labelable)
     return Recorder()
 
 

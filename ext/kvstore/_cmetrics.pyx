@@ -76,13 +76,13 @@ cdef class Recorder:
     cdef dict modes                # action -> "TOTAL" / "INDEXES"
     cdef dict returned             # action -> function(response) -> items
     cdef set tables
-    cdef object table_label, other
+    cdef object table_label, other, labelable
     cdef dict hot                  # kvstore.partiql.cache.HOT: statements whose route reports its own units
     cdef double bounds[MAX_BUCKETS]
     cdef int nbounds
     cdef Py_ssize_t max_labels
 
-    def __init__(self, bounds, modes, returned, max_labels, other, table_label, dict hot):
+    def __init__(self, bounds, modes, returned, max_labels, other, table_label, dict hot, labelable):
         if len(bounds) >= MAX_BUCKETS:
             raise ValueError("too many latency buckets")
         self.nbounds = len(bounds)
@@ -98,6 +98,7 @@ cdef class Recorder:
         self.other = other
         self.table_label = table_label
         self.hot = hot
+        self.labelable = labelable      # kvstore.metrics.labelable: a name no table can have is not kept
 
     cdef _Profile _action(self, action):
         found = self.actions.get(action)
@@ -123,7 +124,7 @@ cdef class Recorder:
         stat = profile.by_table.get(table)
         if stat is None:
             if table not in self.tables and table != self.other:
-                if len(self.tables) >= self.max_labels:
+                if len(self.tables) >= self.max_labels or not self.labelable(table):
                     return self._stat(profile, self.other)
                 self.tables.add(table)
             stat = profile.by_table[table] = _Stat()
