@@ -130,7 +130,7 @@ def test_orders_under_enforced_capacity(dynamodb_with):
     _provisioned_table(resource, rcu=40, wcu=25)
     store = Store(connect, "orders", max_attempts=40, sleep=clock.advance)     # backoff in virtual time
     customers = _stock_up(store)
-    _squeeze(resource, rcu=40, wcu=25)
+    _squeeze(resource, rcu=10, wcu=5)           # well under the load: throttling happens however threads interleave
     placed, refused = _place_orders(store, customers)
     assert db.engine.capacity.throttled > 0              # the run did meet throttling
     assert placed and refused["busy"] < len(placed)
