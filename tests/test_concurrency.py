@@ -8,12 +8,12 @@ and readers using TransactGetItems never saw a half-applied transfer.
 """
 
 import random
-import sys
 import threading
 from decimal import Decimal
 
 import kvstore
 from kvstore.errors import ConditionalCheckFailedException, TransactionCanceledException
+from tests.threads import run_interleaved
 
 ACCOUNTS = 8
 START = 100
@@ -153,16 +153,7 @@ def _writers_of_separate_keys(table, writes, threads=4):
         except Exception as e:          # a corrupt index surfaces as a ValueError from its SortedList
             errors.append(repr(e))
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        workers = [threading.Thread(target=writer, args=(seed,)) for seed in range(threads)]
-        for t in workers:
-            t.start()
-        for t in workers:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    run_interleaved(writer, [(seed,) for seed in range(threads)])
     return errors
 
 

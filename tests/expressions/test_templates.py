@@ -11,7 +11,6 @@ the same on a set of items.
 import gc
 import os
 import sys
-import threading
 from decimal import Decimal
 
 import pytest
@@ -21,6 +20,8 @@ from hypothesis import strategies as st
 from kvstore.errors import ValidationException
 from kvstore.expressions import clear_cache, compile_request, templates
 from kvstore.types import Binary, number, type_of
+
+from tests.threads import run_interleaved
 
 from .helpers import N, error
 
@@ -397,16 +398,7 @@ def test_requests_on_several_threads_see_only_their_own_values():
             if key.conditions != {"pk": ("EQ", (str(value),))}:
                 failures.append((me, i, "key"))
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(previous)
+    run_interleaved(work, [(n,) for n in range(4)])
     assert failures == []
 
 
