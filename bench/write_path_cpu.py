@@ -6,10 +6,14 @@ without teardown); the difference divided by ``extra`` is what one call
 executes through the boto3-shaped Table / Database API, independent of the
 machine's load.  Tables: in memory, durability ``none``, 2,000 items of ~190
 bytes (``WRITE_PATH_ITEMS`` sets another count: callgrind runs 50x slower); "plain" has no index, "indexed" two GSIs (ALL and KEYS_ONLY), as
-``bench.indexes`` builds them.
+``bench.indexes`` builds them.  ``--logged``: in a temporary directory under
+durability ``batch`` instead, so each write also builds, frames and stages its
+log record (what ``kvstore bench``'s on-disk target does; the flusher thread's
+writes add a little noise).
 
     python -m bench.write_path_cpu
     python -m bench.write_path_cpu --ops put_plain,put_2gsi --extra 1000
+    python -m bench.write_path_cpu --logged --ops put_plain,update_conditional
     python -m bench.write_path_cpu --profile transact_2_put     # cProfile of the Python time instead
     python -m bench.write_path_cpu --opcodes put_plain,transact_2_put   # Python bytecodes per call, by function
 
@@ -28,6 +32,7 @@ from decimal import Decimal
 
 OPS = ("put_plain", "put_2gsi", "transact_2_put", "update_conditional", "transact_2_update", "delete_put")
 ITEMS = int(os.environ.get("WRITE_PATH_ITEMS", "2000"))      # items per table (children inherit it)
+LOGGED = os.environ.get("WRITE_PATH_LOGGED") == "1"          # on disk under durability batch (--logged)
 FILLER = "x" * 120
 
 
@@ -45,7 +50,11 @@ def _item(n):
 def _setup():
     import kvstore
 
-    db = kvstore.open(":memory:", durability="none")
+    if LOGGED:
+        import tempfile
+        db = kvstore.open(tempfile.mkdtemp(prefix="write-path-cpu-"), durability="batch")
+    else:
+        db = kvstore.open(":memory:", durability="none")
     key = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
     defs = [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"},
             {"AttributeName": "grp", "AttributeType": "S"}, {"AttributeName": "rank", "AttributeType": "N"}]
@@ -107,7 +116,7 @@ def _child(name, calls):
 
 
 def instructions(name, base=200, extra=1000):
-    env = dict(os.environ, PYTHONHASHSEED="0", WRITE_PATH_ITEMS=str(ITEMS))
+    env = dict(os.environ, PYTHONHASHSEED="0", WRITE_PATH_ITEMS=str(ITEMS), WRITE_PATH_LOGGED="1" if LOGGED else "0")
     totals = []
     for calls in (base, base + extra):
         run = subprocess.run(["setarch", "-R", "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
@@ -161,8 +170,11 @@ def main(argv=None):
     parser.add_argument("--ops", default=",".join(OPS))
     parser.add_argument("--profile", metavar="OP")
     parser.add_argument("--opcodes", metavar="OPS")
+    parser.add_argument("--logged", action="store_true", help="on disk under durability batch (see above)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    global LOGGED
+    LOGGED = LOGGED or args.logged
     if args.child:
         _child(args.child[0], int(args.child[1]))
         return 0

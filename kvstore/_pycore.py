@@ -52,6 +52,7 @@ import re
 
 import msgpack
 
+from kvstore.engine.wal import encode_record
 from kvstore.types import Binary, from_python, from_wire, item_from_wire, item_size, item_to_wire, same_value, to_wire
 
 __all__ = [
@@ -63,7 +64,7 @@ __all__ = [
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
-    "apply_row",
+    "apply_row", "write_record", "frame_record",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -696,6 +697,18 @@ def apply_row(rows, partitions, shift, row_key, new_packed):
         sorted_add(partitions[row_key[0] >> shift], row_key)
         return len(new_packed)
     return len(new_packed) - len(old_packed)
+
+
+# ------------------------------------------------------------------ the write-ahead log's record
+
+def write_record(writes):
+    """The payload of the log record of ``writes`` (``Database.commit``'s tuples ``(table, row key,
+    old item, new item, new packed)``), as docs/format.md gives it."""
+    return msgpack.packb(["W", [[w[0].name, w[1], w[4]] for w in writes]], use_bin_type=True)
+
+
+#: ``frame_record(lsn, payload, rtype)``: ``payload`` framed as one log record; the spec's own function
+frame_record = encode_record
 
 
 # ------------------------------------------------------------------ TransactWriteItems

@@ -22,7 +22,7 @@ from kvstore._core import item_from_python
 from kvstore.conditions import _is_condition as is_condition, build_expression
 from kvstore.engine.database import MEMORY, Engine
 from kvstore.engine.plans import BackupPlan
-from kvstore.operations import DYNAMODB, OPERATIONS, action_name, execute, module_name, read_plans
+from kvstore.operations import DYNAMODB, OPERATIONS, action_name, execute, module_name, read_plans, write_plans
 from kvstore.operations import get_item as _get_item
 from kvstore.params import check as check_params
 from kvstore.types import from_python
@@ -545,6 +545,21 @@ class Table:
         return self._call("GetItem", kwargs)
 
     def update_item(self, **kwargs):
+        """A call of a shape seen before runs its prepared plan (``write_plans``); the first of a shape,
+        and anything the plan leaves to the reference, takes the general path, which leaves the plan."""
+        db = self._db
+        engine = db.engine
+        shape = write_plans.embedded_shape(engine, self.name, db.allow_floats, kwargs)
+        if shape is not None:
+            response = write_plans.run_embedded(engine, shape, kwargs)
+            if response is not None:
+                return response
+            request = db.usual_write("Key", kwargs, self.name)
+            if request is not None:
+                response = db._call("UpdateItem", request)
+                if shape not in engine.write_plans:
+                    write_plans.build_embedded(engine, shape, self.name, db.allow_floats, request)
+                return response
         return self._call("UpdateItem", kwargs)
 
     def delete_item(self, **kwargs):

@@ -8,7 +8,8 @@
   of its packed bytes);
 - ``kvstore._cwire``: DynamoDB JSON both ways, items' JSON text, the JSON guard;
 - ``kvstore._cread``: the read path (a request's key in one step, the Query/Scan page walk);
-- ``kvstore._cwrite``: the write path (SortedList partitions, index projections, index maintenance).
+- ``kvstore._cwrite``: the write path (SortedList partitions, index projections, index maintenance);
+- ``kvstore._clog``: the write-ahead log's record of a write, and its frame.
 
 Every public function returns exactly what its ``_pycore`` twin returns for the
 same argument: the fast paths cover native values, and anything else -- and
@@ -23,6 +24,7 @@ from kvstore._cwire import (from_wire, item_from_wire, item_json, item_to_wire, 
                             to_wire)
 from kvstore._cread import (query_bounds, read_page, read_shape, request_row_key, take_forward, take_reverse,
                             wire_row_key)
+from kvstore._clog import frame_record, write_record
 from kvstore._cwrite import (apply_row, apply_update, condition_holds, item_from_python, number_add, project_packed,
                               same_value, shape_ok, sorted_add, sorted_remove, transact_size, update_indexes,
                               usual_actions, write_shape)
@@ -36,7 +38,7 @@ __all__ = [
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
-    "apply_row",
+    "apply_row", "write_record", "frame_record",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5

@@ -79,6 +79,8 @@ class Engine:
         self.recovery_report = None
         #: prepared Query and Scan plans by request shape (kvstore/operations/read_plans.py)
         self.read_plans = {}
+        #: prepared UpdateItem calls of the Python API by call shape (kvstore/operations/write_plans.py)
+        self.write_plans = {}
         #: the TTL sweeper (deletes expired items; its counters are read by metrics)
         self.ttl = Sweeper(self)
         #: seconds (of ``clock``) between TTL sweeps, a periodic job of the scheduler; None: only
@@ -266,7 +268,10 @@ class Engine:
         else:
             lsn = 0
             if self.durability is not None:
-                lsn = self._log([REC_WRITE, [[w[0].name, w[1], w[4]] for w in writes]])
+                if self.pitr.names:                # a point-in-time table's write carries its commit time
+                    lsn = self._log([REC_WRITE, [[w[0].name, w[1], w[4]] for w in writes]])
+                else:
+                    lsn = self._append(_core.write_record(writes))
             for table, row_key, old_item, new_item, new_packed in writes:
                 table.apply(row_key, old_item, new_item, new_packed)
         if self.pitr.names and self.durability is None:
@@ -299,6 +304,13 @@ class Engine:
                 finally:
                     lock.release()
             return self.durability.append(msgpack.packb(record, use_bin_type=True))
+        except (OSError, DurabilityError) as e:
+            raise InternalServerError(f"The write could not be logged: {e}") from e
+
+    def _append(self, payload):
+        """Append a record already packed (``_log`` of a record that needs no commit time)."""
+        try:
+            return self.durability.append(payload)
         except (OSError, DurabilityError) as e:
             raise InternalServerError(f"The write could not be logged: {e}") from e
 

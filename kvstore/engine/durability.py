@@ -51,6 +51,7 @@ import os
 import threading
 import time
 
+from kvstore._core import frame_record
 from kvstore.clock import stopwatch
 
 from . import checkpoint as ckpt
@@ -107,7 +108,7 @@ class Durability:
         self._staging = None               # under batch and none: the mapped copy of unwritten records
         self._unstaged = 0                 # the last LSN the staging area could not hold
 
-        lock = threading.Lock()
+        self._lock = lock = threading.Lock()   # the conditions' lock: ``with self._lock`` where no one waits
         self._cond = threading.Condition(lock)
         self._gathered = threading.Condition(lock)   # a leader waiting for followers' records (same lock)
         self._gather_target = 0            # while a leader gathers: the buffered records it waits for
@@ -294,13 +295,13 @@ class Durability:
             self._refuse()
         if len(payload) > wal.MAX_PAYLOAD:
             raise ValueError(f"log record of {len(payload)} bytes exceeds {wal.MAX_PAYLOAD}")
-        with self._cond:
+        with self._lock:
             lsn = self._next_lsn
             self._next_lsn = lsn + 1
             if self._buf:
-                record = wal.encode_record(lsn, payload, wal.CONT)
+                record = frame_record(lsn, payload, wal.CONT)
             else:
-                record = wal.encode_record(lsn, payload, wal.BEGIN)
+                record = frame_record(lsn, payload, wal.BEGIN)
                 self._buf_first = lsn
             self._buf.append(record)
             self._buf_bytes += len(record)

@@ -100,6 +100,7 @@ def instantiator(checks, parts, vals=()):
             except ExpressionError as e:
                 raise invalid(member, e.message) from None
         return build(vals)
+    instantiate.looks_inside_values = True     # kvstore.operations.write_plans leaves such shapes alone
     return instantiate
 
 

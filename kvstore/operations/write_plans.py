@@ -1,0 +1,188 @@
+"""Prepared UpdateItem calls of the Python API: what a call's shape decides, worked out once.
+
+``Table.update_item`` calls repeat a few shapes: the same table, the same
+UpdateExpression and ConditionExpression texts and ExpressionAttributeNames,
+the same value placeholders with values of the same classes.  Every check
+DynamoDB makes before it reads the item depends on the shape alone except
+those on the values (the key's, the placeholders'), so, as
+:mod:`kvstore.operations.read_plans` does for Query and Scan, the first call of
+a shape that succeeds through the reference path (``update_item.run``, which
+raises DynamoDB's errors in DynamoDB's order) leaves a plan in the engine
+(``engine.write_plans``), and the next calls of the shape only do what looks at
+their values:
+
+* convert the Key and ExpressionAttributeValues (``item_from_python``, as
+  ``Database.usual_write`` does) and build the row key (``request_row_key``);
+* under the item's lock: read it, run the condition and update *programs*
+  (:mod:`kvstore.expressions.programs`: the expressions' common shapes,
+  evaluated by the core in one call each), the size and index-key checks, and
+  commit, exactly as ``update_item.run`` does for the usual request.
+
+A plan covers only what needs no more than that: a call of ``Key``,
+``UpdateExpression`` and optionally ``ConditionExpression``,
+``ExpressionAttributeNames`` and ``ExpressionAttributeValues``; expressions
+whose shapes have programs, whose template runs no check inside values, and
+whose update reaches into no nested attribute (so the key-attribute check
+depends on the key schema alone); an engine with no capacity meter,
+contention, injected faults or metrics (each of which wraps the reference
+path).  Anything a call's values make unusual -- a value that does not
+convert, a key that does not match the schema, an operand of the wrong type,
+an item over the size limit -- sends the call back to the reference path
+*before anything changed*, which redoes it and raises what DynamoDB raises; a
+false condition raises ConditionalCheckFailedException here, as the reference
+does for the usual request.
+
+A plan holds the table object it was built for and is used only while
+``engine.tables`` holds that object (a deleted, re-created or restored table
+sends the call to the reference path, which rebuilds it).  Index keys are
+checked against the table's indexes at the time of the call, since UpdateTable
+can add one.
+
+Cost: one dict lookup of the shape key (``_core.write_shape``: one pass over
+the call's members) per call; at most :data:`SIZE` plans per engine.
+"""
+
+from kvstore import _core
+from kvstore.errors import DynamoDBError
+from kvstore.expressions.compiled import ProgramCondition
+from kvstore.expressions.request import _MAP
+from kvstore.expressions.templates import TEMPLATES
+from kvstore.operations.common import check_collection_size, check_index_keys, check_item_size
+from kvstore.operations.writing import _USUAL_UPDATE_MEMBERS, condition_failed
+
+__all__ = ["embedded_shape", "run_embedded", "build_embedded", "clear", "SIZE"]
+
+#: plans an engine keeps (``engine.write_plans``, by shape): cleared when full, since shapes are few
+SIZE = 1024
+
+#: the members of a call a plan covers
+_MEMBERS = frozenset(("Key", "UpdateExpression", "ConditionExpression", "ExpressionAttributeNames",
+                      "ExpressionAttributeValues"))
+
+_TOO_BIG = "Item size to update has exceeded the maximum allowed size"
+_RESPONSE_METADATA = {"HTTPStatusCode": 200, "RetryAttempts": 0}
+_NO_REQUEST = {}
+
+
+def embedded_shape(engine, table_name, allow_floats, kwargs):
+    """The shape of a ``Table.update_item`` call's keyword arguments (before their conversion), or None
+    when the call must take the reference path (a member a plan does not cover, or an engine that
+    wraps every call: enforced capacity, contention, injected faults, metrics)."""
+    if (engine.capacity is not None or engine.contention is not None or engine.faults is not None
+            or engine.metrics is not None):
+        return None
+    if kwargs.get("UpdateExpression") is None:
+        return None
+    shape = _core.write_shape(("embedded", table_name, allow_floats), kwargs, True, _MEMBERS, _MAP)
+    return None if shape is None else shape[0]
+
+
+def run_embedded(engine, shape, kwargs):
+    """The response of a ``Table.update_item`` call of ``shape`` through its plan, or None when there is
+    no plan or the reference path must answer (nothing was changed then)."""
+    plan = engine.write_plans.get(shape)
+    if plan is None:
+        return None
+    return plan.run(engine, kwargs)
+
+
+def clear(engine):
+    """Forget every plan of ``engine`` (tests)."""
+    engine.write_plans.clear()
+
+
+def build_embedded(engine, shape, table_name, allow_floats, native_request):
+    """Leave a plan for ``shape`` after a call of it succeeded through the reference path, when its
+    expressions are of the shapes a plan covers (see the module docstring)."""
+    table = engine.tables.get(table_name)
+    if table is None:
+        return
+    native = _core.write_shape("UpdateItem", native_request, True, _USUAL_UPDATE_MEMBERS, _MAP)
+    if native is None:
+        return
+    instantiate = TEMPLATES.get(native[0])
+    if instantiate is None or getattr(instantiate, "looks_inside_values", False):
+        return
+    compiled = instantiate(native[1])
+    if compiled is None:
+        return
+    condition, update = compiled.condition, compiled.update
+    if condition is not None and condition.__class__ is not ProgramCondition:
+        return
+    if update is None or update.plan.program is None or update.plan.nested_top_level_names:
+        return
+    for name in table.schema.names:          # an update of a key attribute is refused: by the reference path
+        if name in update.plan.top_level_names:
+            return
+    plans = engine.write_plans
+    if len(plans) >= SIZE:
+        plans.clear()
+    plans[shape] = UpdatePlan(table, None if condition is None else condition.program, update.plan, allow_floats)
+
+
+class UpdatePlan:
+    """The prepared UpdateItem of one shape on one table (see the module docstring)."""
+
+    __slots__ = ("table", "condition", "update", "only_removes", "key_schema", "allow_floats")
+
+    def __init__(self, table, condition, update_plan, allow_floats):
+        schema = table.schema
+        self.table = table
+        self.condition = condition                   # the condition's program, or None
+        self.update = update_plan.program
+        self.only_removes = update_plan.only_removes
+        self.key_schema = (schema.hash_name, schema.hash_type, schema.range_name, schema.range_type)
+        self.allow_floats = allow_floats
+
+    def run(self, engine, kwargs):
+        table = self.table
+        if engine.tables.get(table.name) is not table or engine.closed:
+            return None
+        allow_floats = self.allow_floats
+        try:
+            key = _core.item_from_python(kwargs["Key"], allow_floats)
+            values = kwargs.get("ExpressionAttributeValues")
+            vals = () if values is None else tuple(_core.item_from_python(values, allow_floats).values())
+        except Exception:      # noqa: BLE001 - the reference path converts again and raises its error
+            return None
+        row_key = _core.request_row_key(key, *self.key_schema)
+        if row_key is None:
+            return None
+        with table.lock_for(row_key):
+            old_packed = table.rows.get(row_key)
+            old = _core.unpack_item(old_packed) if old_packed is not None else None
+            try:
+                if self.condition is not None and not _core.condition_holds(self.condition, old, vals):
+                    failed = True
+                else:
+                    failed = False
+                    if old is not None:
+                        new = _core.apply_update(self.update, old, vals)
+                    elif self.only_removes:
+                        new = None
+                    else:
+                        new = _core.apply_update(self.update, dict(key), vals)
+                    packed = None
+                    if new is not None and not _core.same_value(new, old):
+                        packed = _core.pack_item(new)
+                        check_item_size(new, _TOO_BIG, packed)
+                        if table.indexes:
+                            check_index_keys(table, new, updating=True)
+                            check_collection_size(table, row_key, old_packed, packed)
+            except DynamoDBError:      # the reference path raises it, in DynamoDB's order of checks
+                return None
+            if failed:
+                e = condition_failed(old, _NO_REQUEST, table, old_packed, None, row_key)
+                e._operation_name = "UpdateItem"
+                raise e
+            try:
+                lsn = 0 if packed is None else engine.commit([(table, row_key, old, new, packed)])
+            except DynamoDBError as e:     # the log could not take it, or DeleteTable won the race
+                e._operation_name = "UpdateItem"
+                raise
+        try:
+            engine.wait_durable(lsn)
+        except DynamoDBError as e:
+            e._operation_name = "UpdateItem"
+            raise
+        return {"ResponseMetadata": dict(_RESPONSE_METADATA)}
