@@ -462,7 +462,9 @@ def shape_ok(tables, build, shape, request, depth=0):
     of its exact types; a TEXT member ASCII, a NAMES member's names all ``str``, a STRUCTURE member
     (or a STRUCTURES member's every element, a dict) such a request of its own shape.  False sends the
     request to ``kvstore.params``' walk, which finds what to report (so does nesting past SHAPE_DEPTH).
-    Kinds: LEAF 0, TEXT 1, NAMES 2, STRUCTURE 3, STRUCTURES 4 (``kvstore.params``)."""
+    A STRUCTURE_LISTS member is a map of ASCII ``str`` names to lists of such requests (BatchWriteItem's
+    RequestItems).  Kinds: LEAF 0, TEXT 1, NAMES 2, STRUCTURE 3, STRUCTURES 4, STRUCTURE_LISTS 5
+    (``kvstore.params``)."""
     if depth > SHAPE_DEPTH:
         return False
     table = tables.get(shape)
@@ -487,6 +489,13 @@ def shape_ok(tables, build, shape, request, depth=0):
             for element in value:
                 if type(element) is not dict or not shape_ok(tables, build, spec[2], element, depth + 1):
                     return False
+        elif kind == 5:
+            for name, elements in value.items():
+                if type(name) is not str or not name.isascii() or type(elements) not in (list, tuple):
+                    return False
+                for element in elements:
+                    if type(element) is not dict or not shape_ok(tables, build, spec[2], element, depth + 1):
+                        return False
     return True
 
 

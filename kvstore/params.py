@@ -188,7 +188,7 @@ def _line(error):
 _FAST = {}      # shape name -> {member: (exact types, kind, member shape)} for members checked without a walk
 
 # kinds of a member checked at a glance (``kvstore._core.shape_ok`` reads them)
-LEAF, TEXT, NAMES, STRUCTURE, STRUCTURES = 0, 1, 2, 3, 4
+LEAF, TEXT, NAMES, STRUCTURE, STRUCTURES, STRUCTURE_LISTS = 0, 1, 2, 3, 4, 5
 
 
 def _fast_table(name):
@@ -212,7 +212,18 @@ def _fast_table(name):
             table[member] = ((dict,), STRUCTURE, sub)
         elif shape[0] == "list" and not isinstance(SHAPES[shape[1]], str) and SHAPES[shape[1]][0] == "structure":
             table[member] = ((list, tuple), STRUCTURES, shape[1])   # e.g. TransactItems
+        elif shape[0] == "map" and _list_of_structures(shape[1]) is not None:
+            table[member] = ((dict,), STRUCTURE_LISTS, _list_of_structures(shape[1]))  # BatchWriteItem's RequestItems
     return table
+
+
+def _list_of_structures(name):
+    """The structure of the elements of list shape ``name``, or None when it is no list of structures."""
+    shape = SHAPES[name]
+    if isinstance(shape, str) or shape[0] != "list":
+        return None
+    element = SHAPES[shape[1]]
+    return shape[1] if not isinstance(element, str) and element[0] == "structure" else None
 
 
 def _fast_ok(shape, request):

@@ -268,7 +268,8 @@ shape_types = st.sampled_from([(str,), (bool,), (int, bool), (dict,), (list, tup
 member_specs = st.one_of(
     st.tuples(shape_types, st.sampled_from([0, 1, 2]), st.none()),
     st.tuples(st.just((dict,)), st.just(3), shape_names),
-    st.tuples(st.sampled_from([(list, tuple), (list,)]), st.just(4), shape_names))
+    st.tuples(st.sampled_from([(list, tuple), (list,)]), st.just(4), shape_names),
+    st.tuples(st.sampled_from([(dict,), (dict, str)]), st.just(5), shape_names))
 member_names = st.sampled_from(["TableName", "Key", "Item", "x", "Put", "ReturnValues", "é"])
 shape_tables = st.dictionaries(shape_names, st.dictionaries(member_names, member_specs, max_size=5), max_size=3)
 shape_leaves = st.one_of(st.text(max_size=3), st.sampled_from(["é", "\ud800", "Ab"]), st.booleans(),
@@ -300,6 +301,8 @@ def _shape_answer(core, tables, shape, request):
 @example({"A": {"TableName": ((str,), 1, None)}}, "A", {"TableName": "\ud800"})
 @example({"A": {"Put": ((list, tuple), 4, "A")}}, "A", {"Put": [{"Put": [{"Put": ()}]}]})
 @example({"A": {"Put": ((dict,), 3, "A")}}, "A", {"Put": {"Put": {"Put": {}}}})
+@example({"A": {"Put": ((dict,), 5, "A")}}, "A", {"Put": {"t": [{"Put": {"é": []}}], "u": ()}})
+@example({"A": {"Put": ((dict,), 5, "A")}}, "A", {"Put": {"t": [{"Put": {1: []}}]}})
 def test_shape_ok_agrees(tables, shape, request):
     expected = _shape_answer(pycore, {k: dict(v) for k, v in tables.items()}, shape, request)
     got = _shape_answer(ccore, {k: dict(v) for k, v in tables.items()}, shape, request)
@@ -345,6 +348,33 @@ def test_shape_ok_agrees_on_params_tables(action, request):
     shape = OPERATIONS[action]
     assert (ccore.shape_ok(params._FAST, params._fast_table, shape, request)
             == pycore.shape_ok(params._FAST, params._fast_table, shape, request))
+
+
+write_requests = st.one_of(
+    st.fixed_dictionaries({}, optional={"PutRequest": st.fixed_dictionaries({}, optional={"Item": write_actions.map(
+        lambda a: a.get("Item", {})), "Bogus": st.just(1)}),
+                                        "DeleteRequest": st.fixed_dictionaries({}, optional={"Key": st.just({"pk": 1})})}),
+    st.just("x"), st.just({"PutRequest": "x"}))
+batch_requests = st.fixed_dictionaries({"RequestItems": st.one_of(
+    st.dictionaries(st.one_of(st.sampled_from(["t", "\ud800", "é", ""]), st.integers(0, 1)),
+                    st.one_of(st.lists(write_requests, max_size=3), st.lists(write_requests, max_size=2).map(tuple),
+                              st.just("x")), max_size=2),
+    st.just([]))}, optional={"ReturnConsumedCapacity": st.sampled_from(["TOTAL", 1])})
+
+
+@needs_ccore
+@relaxed
+@given(batch_requests)
+def test_shape_ok_of_batch_write_item_agrees_with_the_walk(request):
+    """BatchWriteItem's RequestItems (a map of lists of structures) passes at a glance exactly when
+    ``kvstore.params``' walk would find nothing to report."""
+    shape = OPERATIONS["BatchWriteItem"]
+    fast = ccore.shape_ok(params._FAST, params._fast_table, shape, request)
+    assert fast == pycore.shape_ok(params._FAST, params._fast_table, shape, request)
+    if fast:
+        found = []
+        params._walk(request, shape, "", found, False)
+        assert found == []
 
 
 # ------------------------------------------------------------------ a write's expression shape

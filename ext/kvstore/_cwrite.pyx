@@ -552,6 +552,17 @@ cdef int _shape_ok(dict tables, object build, object shape, dict request, Py_ssi
             for element in value:
                 if type(element) is not dict or not _shape_ok(tables, build, spec[2], <dict>element, depth + 1):
                     return 0
+        elif kind == 5:
+            if t is not dict:
+                return _shape_ref(tables, build, shape, request, depth)
+            for name, elements in (<dict>value).items():
+                if type(name) is not str or not PyUnicode_IS_ASCII(name):
+                    return 0
+                if type(elements) is not list and type(elements) is not tuple:
+                    return 0
+                for element in elements:
+                    if type(element) is not dict or not _shape_ok(tables, build, spec[2], <dict>element, depth + 1):
+                        return 0
     return 1
 
 

@@ -79,6 +79,7 @@ def run(engine, request):
     unprocessed = {}
     throttled = None
     ticket = None
+    last_lsn = 0            # the log is written in order: one wait for the last record covers the batch
     for table, row_key, source, packed, size in plan:
         if meter is not None:
             ticket = meter.try_write(table, row_key)
@@ -98,7 +99,7 @@ def run(engine, request):
             else:
                 check_collection_size(table, row_key, old_packed, packed)
                 lsn = engine.commit([(table, row_key, old, source if packed is not None else None, packed)])
-        engine.wait_durable(lsn)
+                last_lsn = lsn or last_lsn
         if mode is not None:
             new = source if packed is not None else None
             item_units = write_units_of(old_packed, packed, new)     # DynamoDB sizes (reference 7)
@@ -114,6 +115,7 @@ def run(engine, request):
             m = item_collection_metrics(table, source)
             if m is not None:
                 metrics.setdefault(table.name, []).append(m)
+    engine.wait_durable(last_lsn)
     if throttled is not None and len(unprocessed) == len(items) and \
             sum(map(len, unprocessed.values())) == len(plan):
         raise throttled.error()        # nothing could be processed: DynamoDB throttles the whole call
