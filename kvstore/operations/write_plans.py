@@ -23,9 +23,11 @@ A plan covers only what needs no more than that: a call of ``Key``,
 ``ExpressionAttributeNames`` and ``ExpressionAttributeValues``; expressions
 whose shapes have programs, whose template runs no check inside values, and
 whose update reaches into no nested attribute (so the key-attribute check
-depends on the key schema alone); an engine with no capacity meter,
-contention, injected faults or metrics (each of which wraps the reference
-path).  Anything a call's values make unusual -- a value that does not
+depends on the key schema alone); an engine with no contention, injected
+faults or metrics (each of which wraps the reference path).  Under enforced
+capacity a plan admits and charges the write as the reference path does (an
+admission is only a check: a call sent back to the reference path is admitted
+again there and charged once).  Anything a call's values make unusual -- a value that does not
 convert, a key that does not match the schema, an operand of the wrong type,
 an item over the size limit -- sends the call back to the reference path
 *before anything changed*, which redoes it and raises what DynamoDB raises; a
@@ -67,9 +69,8 @@ _NO_REQUEST = {}
 def embedded_shape(engine, table_name, allow_floats, kwargs):
     """The shape of a ``Table.update_item`` call's keyword arguments (before their conversion), or None
     when the call must take the reference path (a member a plan does not cover, or an engine that
-    wraps every call: enforced capacity, contention, injected faults, metrics)."""
-    if (engine.capacity is not None or engine.contention is not None or engine.faults is not None
-            or engine.metrics is not None):
+    wraps every call: contention, injected faults, metrics)."""
+    if engine.contention is not None or engine.faults is not None or engine.metrics is not None:
         return None
     if kwargs.get("UpdateExpression") is None:
         return None
@@ -148,6 +149,14 @@ class UpdatePlan:
         row_key = _core.request_row_key(key, *self.key_schema)
         if row_key is None:
             return None
+        meter = engine.capacity
+        ticket = None
+        if meter is not None:      # enforced capacity: a throttled call is refused here, as by the reference
+            try:
+                ticket = meter.admit_write(table, row_key)
+            except DynamoDBError as e:
+                e._operation_name = "UpdateItem"
+                raise
         with table.lock_for(row_key):
             old_packed = table.rows.get(row_key)
             old = _core.unpack_item(old_packed) if old_packed is not None else None
@@ -172,6 +181,8 @@ class UpdatePlan:
             except DynamoDBError:      # the reference path raises it, in DynamoDB's order of checks
                 return None
             if failed:
+                if ticket is not None:     # a failed conditional write is charged as if it had written
+                    meter.charge_write(ticket, old_packed, None, old, None)
                 e = condition_failed(old, _NO_REQUEST, table, old_packed, None, row_key)
                 e._operation_name = "UpdateItem"
                 raise e
@@ -185,4 +196,7 @@ class UpdatePlan:
         except DynamoDBError as e:
             e._operation_name = "UpdateItem"
             raise
+        if ticket is not None:
+            meter.charge_write(ticket, old_packed, None if new is None else old_packed if packed is None else packed,
+                               old, new)
         return {"ResponseMetadata": dict(_RESPONSE_METADATA)}

@@ -160,7 +160,7 @@ def test_a_plan_checks_the_index_keys_of_an_index_added_after_it():
         assert table.get_item(Key={"pk": "a"})["Item"] == {"pk": "a"}
 
 
-@pytest.mark.parametrize("options", [{"capacity": "enforce"}, {"metrics": True}])
+@pytest.mark.parametrize("options", [{"contention": True}, {"metrics": True}])
 def test_no_plan_is_built_where_every_call_is_wrapped(options):
     with kvstore.open(":memory:", **options) as db:
         table = create_table(db, hash_key=("pk", "S"), range_key=("sk", "N"))
@@ -181,3 +181,31 @@ def test_an_injected_fault_reaches_a_shape_that_has_a_plan():
         assert caught.value.response["Error"]["Code"] == "InternalServerError"
         assert rule.fired == 1
         assert table.get_item(Key=_COUNT["Key"])["Item"]["cnt"] == 1
+
+
+def test_a_plan_meters_as_the_reference_under_enforced_capacity():
+    """Under enforced capacity a planned call is admitted, charged and throttled as the reference path does:
+    one write unit per call (a failed condition too), ProvisionedThroughputExceededException for the
+    calls over the table's two units a second, on the manual clock."""
+    from kvstore.clock import ManualClock
+
+    outcomes = []
+    for planned in (True, False):
+        clock = ManualClock(1_000_000.0)
+        with kvstore.open(":memory:", capacity="enforce", clock=clock) as db:
+            table = create_table(db, hash_key=("pk", "S"), range_key=("sk", "N"), BillingMode="PROVISIONED",
+                                 ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 2})
+            table.put_item(Item={**_COUNT["Key"], "cnt": 0})
+            seen = []
+            for n in range(700):
+                clock.advance(0.25)          # four calls a second against two write units a second
+                if not planned:
+                    write_plans.clear(db.engine)
+                kwargs = _COUNT if n % 3 else dict(_COUNT, ConditionExpression="attribute_not_exists(pk)")
+                seen.append(_outcome(table, kwargs)[0])
+            if planned:
+                assert db.engine.write_plans
+            seen.append(table.get_item(Key=_COUNT["Key"], ConsistentRead=True)["Item"]["cnt"])
+            outcomes.append(seen)
+    assert outcomes[0] == outcomes[1]
+    assert {"ok", "ConditionalCheckFailedException", "ProvisionedThroughputExceededException"} <= set(outcomes[0])
