@@ -27,13 +27,13 @@ cdef object Binary = _Binary
 # ------------------------------------------------------------------ crc32
 # zlib's CRC-32 (reflected polynomial 0xEDB88320), eight bytes a step ("slicing by
 # 8": eight 256-entry tables, 8 KB).  Up to CRC_TABLE_MAX bytes this beats a call
-# of zlib.crc32 (whose call, and the bytes object it needs, cost more than the
-# loop, and whose build here has no faster kernel); longer input goes to
-# zlib.crc32.  Hash components are a few bytes, log records a few hundred.
-# bench/results/micro_core.md has the measurements.
+# of zlib.crc32 on a copy of the buffer (the call and the bytes object cost more
+# than the loop; zlib's own loop is no faster per byte here); longer input goes
+# to zlib.crc32.  Hash components are a few bytes.  bench/results/micro_core.md
+# has the measurements.
 
 cdef enum:
-    CRC_TABLE_MAX = 2048
+    CRC_TABLE_MAX = 1024
 
 cdef uint32_t _crc_tables[8][256]
 cdef object _zlib_crc32 = _zlib.crc32
