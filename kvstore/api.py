@@ -557,8 +557,7 @@ class Table:
             request = db.usual_write("Key", kwargs, self.name)
             if request is not None:
                 response = db._call("UpdateItem", request)
-                if shape not in engine.write_plans:
-                    write_plans.build_embedded(engine, shape, self.name, db.allow_floats, request)
+                write_plans.build_embedded(engine, shape, self.name, db.allow_floats, request)
                 return response
         return self._call("UpdateItem", kwargs)
 

@@ -41,7 +41,8 @@ checked against the table's indexes at the time of the call, since UpdateTable
 can add one.
 
 Cost: one dict lookup of the shape key (``_core.write_shape``: one pass over
-the call's members) per call; at most :data:`SIZE` plans per engine.
+the call's members) per call; at most :data:`SIZE` plans per engine (a shape
+no plan covers is remembered as None, so it is judged once).
 """
 
 from kvstore import _core
@@ -80,7 +81,8 @@ def embedded_shape(engine, table_name, allow_floats, kwargs):
 
 def run_embedded(engine, shape, kwargs):
     """The response of a ``Table.update_item`` call of ``shape`` through its plan, or None when there is
-    no plan or the reference path must answer (nothing was changed then)."""
+    no plan (none yet, or a shape no plan covers) or the reference path must answer (nothing was
+    changed then)."""
     plan = engine.write_plans.get(shape)
     if plan is None:
         return None
@@ -93,32 +95,43 @@ def clear(engine):
 
 
 def build_embedded(engine, shape, table_name, allow_floats, native_request):
-    """Leave a plan for ``shape`` after a call of it succeeded through the reference path, when its
-    expressions are of the shapes a plan covers (see the module docstring)."""
+    """After a call of ``shape`` succeeded through the reference path: leave a plan for the shape when its
+    expressions are of the shapes a plan covers (see the module docstring), or None when they are not
+    (so the next calls do not try again); a plan built for a table object the engine no longer holds is
+    built again."""
+    plans = engine.write_plans
     table = engine.tables.get(table_name)
+    if shape in plans:
+        known = plans[shape]
+        if known is None or known.table is table:
+            return
     if table is None:
         return
-    native = _core.write_shape("UpdateItem", native_request, True, _USUAL_UPDATE_MEMBERS, _MAP)
-    if native is None:
-        return
-    instantiate = TEMPLATES.get(native[0])
-    if instantiate is None or getattr(instantiate, "looks_inside_values", False):
-        return
-    compiled = instantiate(native[1])
-    if compiled is None:
-        return
-    condition, update = compiled.condition, compiled.update
-    if condition is not None and condition.__class__ is not ProgramCondition:
-        return
-    if update is None or update.plan.program is None or update.plan.nested_top_level_names:
-        return
-    for name in table.schema.names:          # an update of a key attribute is refused: by the reference path
-        if name in update.plan.top_level_names:
-            return
-    plans = engine.write_plans
+    plan = _plan(table, native_request, allow_floats)
     if len(plans) >= SIZE:
         plans.clear()
-    plans[shape] = UpdatePlan(table, None if condition is None else condition.program, update.plan, allow_floats)
+    plans[shape] = plan
+
+
+def _plan(table, native_request, allow_floats):
+    native = _core.write_shape("UpdateItem", native_request, True, _USUAL_UPDATE_MEMBERS, _MAP)
+    if native is None:
+        return None
+    instantiate = TEMPLATES.get(native[0])
+    if instantiate is None or getattr(instantiate, "looks_inside_values", False):
+        return None
+    compiled = instantiate(native[1])
+    if compiled is None:
+        return None
+    condition, update = compiled.condition, compiled.update
+    if condition is not None and condition.__class__ is not ProgramCondition:
+        return None
+    if update is None or update.plan.program is None or update.plan.nested_top_level_names:
+        return None
+    for name in table.schema.names:          # an update of a key attribute is refused: by the reference path
+        if name in update.plan.top_level_names:
+            return None
+    return UpdatePlan(table, None if condition is None else condition.program, update.plan, allow_floats)
 
 
 class UpdatePlan:

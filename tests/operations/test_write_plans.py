@@ -143,6 +143,25 @@ def test_a_plan_follows_a_table_created_again_with_another_key_schema():
         assert again.get_item(Key={"pk": "p0", "sk": "0"})["Item"]["cnt"] == 1
 
 
+def test_a_shape_no_plan_covers_is_judged_once_and_a_stale_plan_is_built_again():
+    db, table = _open()
+    with db:
+        nested = {"Key": {"pk": "p0", "sk": Decimal(0)}, "UpdateExpression": "SET m.a = :v",
+                  "ExpressionAttributeValues": {":v": 1}}
+        table.update_item(**nested)
+        assert list(db.engine.write_plans.values()) == [None]
+        table.update_item(**_COUNT)
+        (plan,) = [p for p in db.engine.write_plans.values() if p is not None]
+        table.delete()
+        again = create_table(db, name="planned", hash_key=("pk", "S"), range_key=("sk", "N"))
+        again.put_item(Item={**_COUNT["Key"], "cnt": 5})
+        again.update_item(**_COUNT)
+        (rebuilt,) = [p for p in db.engine.write_plans.values() if p is not None]
+        assert rebuilt is not plan and rebuilt.table is db.engine.tables["planned"]
+        again.update_item(**_COUNT)
+        assert again.get_item(Key=_COUNT["Key"])["Item"]["cnt"] == 7
+
+
 def test_a_plan_checks_the_index_keys_of_an_index_added_after_it():
     with kvstore.open(":memory:") as db:
         table = create_table(db, hash_key=("pk", "S"))
