@@ -16,14 +16,20 @@ from kvstore.errors import (
     IdempotentParameterMismatchException, ItemCollectionSizeLimitExceededException, ResourceNotFoundException,
     TransactionInProgressException, ValidationException,
 )
+from kvstore.expressions.compiled import ProgramCondition
+from kvstore.expressions.request import _MAP
+from kvstore.expressions.templates import TEMPLATES
+from kvstore.expressions.update import Update
 from kvstore.operations.common import (
-    _VALID_NAMES, capacity, check_attribute_names, check_collection_size, check_constraints, check_index_keys,
+    _SHORT_KEY, _SHORT_NAME, _VALID_NAMES, capacity, check_attribute_names, check_collection_size, check_constraints, check_index_keys,
     check_item_size, enum_violations, item_collection_metrics, key_from_item, key_from_request,
     table_name_violations, write_units_of,
 )
 from kvstore.operations.transactions import Locks, cancel, check_action_count
 from kvstore.operations.update_item import compute_new_item
-from kvstore.operations.writing import _PLAIN_MEMBERS, compile_write, index_write_units
+from kvstore.operations.writing import (
+    _PLAIN_MEMBERS, _USUAL_MEMBERS, _USUAL_UPDATE_MEMBERS, compile_write, index_write_units,
+)
 
 WRITES_ITEMS = True
 REQUEST_VALUES = (
@@ -38,6 +44,36 @@ KINDS = ("ConditionCheck", "Put", "Update", "Delete")
 
 
 def run(engine, request):
+    if engine.capacity is None and engine.contention is None:
+        # the usual transaction: every check before the locks in one core call, the new images in
+        # another; None from either (anything unusual, any check failing, a condition false) hands
+        # the request to the general path below from its start, which answers as DynamoDB does
+        prepared = _core.usual_transaction(request, engine.tables, USUAL_CONTEXT)
+        if prepared is not None:
+            response = _run_usual(engine, *prepared)
+            if response is not None:
+                return response
+    return _run_general(engine, request)
+
+
+def _run_usual(engine, parsed, targets, locks):
+    """The locked part of a transaction ``_core.usual_transaction`` prepared: ``{}`` once committed, or
+    None (nothing written) when ``_core.transact_images`` finds a condition false or an image unusual."""
+    for lock in locks:
+        lock.acquire()
+    try:
+        writes = _core.transact_images(parsed, targets, USUAL_CONTEXT)
+        if writes is None:
+            return None
+        lsn = engine.commit(writes) if writes else 0
+    finally:
+        for lock in reversed(locks):
+            lock.release()
+    engine.wait_durable(lsn)
+    return {}
+
+
+def _run_general(engine, request):
     actions = request.get("TransactItems")
     violations = enum_violations(request, ENUMS)
     token = request.get("ClientRequestToken")
@@ -87,6 +123,10 @@ _KINDS = {"Put": ("Item", "PutItem", False, None), "Update": ("Key", "Update", T
           "Delete": ("Key", "Delete", False, None),
           "ConditionCheck": ("Key", "ConditionCheck", False, "ConditionExpression")}
 _ON_FAILURE = (None, "ALL_OLD", "NONE")
+#: what the core's ``usual_transaction`` and ``transact_images`` read (``kvstore._pycore``'s ``TX_*`` positions)
+USUAL_CONTEXT = (_KINDS, _VALID_NAMES, _ON_FAILURE, _PLAIN_MEMBERS, _USUAL_MEMBERS, _USUAL_UPDATE_MEMBERS, _MAP,
+                 TEMPLATES, limits.MAX_TRANSACT_ITEMS, limits.MAX_TRANSACT_REQUEST_SIZE, limits.MAX_ITEM_SIZE,
+                 _SHORT_NAME, _SHORT_KEY, limits.MAX_RANGE_KEY_SIZE // 4, Update, ProgramCondition)
 
 
 def _compiled(kind, spec, shape):
