@@ -63,7 +63,7 @@ __all__ = [
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
-    "apply_row", "transact_actions", "usual_transaction", "transact_images",
+    "apply_row", "transact_actions", "usual_transaction", "transact_images", "transact_commit",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -940,10 +940,10 @@ def query_bounds(hash_value, hash_tag, op, values, range_tag, delimited):
 
 
 # ------------------------------------------------------------------ transactions (session 8)
-# The embedded TransactWriteItems of the usual shape in three calls: its actions converted
-# (``transact_actions``), then everything ``kvstore.operations.transact_write_items`` checks before
-# it takes the locks (``usual_transaction``), then the new images under the locks
-# (``transact_images``).  Each answers None for anything unusual or anything that fails, and the
+# The embedded TransactWriteItems of the usual shape in two calls: its actions converted
+# (``transact_actions``), then ``transact_commit``: everything
+# ``kvstore.operations.transact_write_items`` checks before it takes the locks
+# (``usual_transaction``), the locks, the new images (``transact_images``) and the commit.  Each answers None for anything unusual or anything that fails, and the
 # operation then runs its general path from the start, which raises or cancels exactly as before:
 # so a fast answer only ever stands for a request on which every check passed.
 
@@ -1186,6 +1186,29 @@ def _transact_images(parsed, targets, context):
             if not (packed is not None and packed == old_packed):
                 writes.append((table, row_key, old, new, packed))
     return writes
+
+
+def transact_commit(engine, request, context):
+    """The log position of a usual TransactWriteItems ``request`` committed on ``engine``, or None
+    when it is not one (the engine meters capacity or has contention on, ``usual_transaction``
+    answers None) or ``transact_images`` answers None under its locks; nothing is written then.
+    The locks are taken in their order and released in reverse, whatever ``engine.commit`` raises."""
+    if engine.capacity is not None or engine.contention is not None:
+        return None
+    prepared = usual_transaction(request, engine.tables, context)
+    if prepared is None:
+        return None
+    parsed, targets, locks = prepared
+    for lock in locks:
+        lock.acquire()
+    try:
+        writes = transact_images(parsed, targets, context)
+        if writes is None:
+            return None
+        return engine.commit(writes) if writes else 0
+    finally:
+        for lock in reversed(locks):
+            lock.release()
 
 
 def _updated(plan, update, item, existed):

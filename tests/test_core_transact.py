@@ -248,3 +248,52 @@ def test_unusual_requests_are_left_to_the_general_path(request_):
 def test_transact_images_of_other_arguments_is_the_references(parsed, targets):
     assert ccore.transact_images(parsed, targets, twi.USUAL_CONTEXT) == \
         pycore.transact_images(parsed, targets, twi.USUAL_CONTEXT)
+
+
+class _RecordingEngine:
+    """An engine's face to ``transact_commit``: the real tables; ``commit`` records the writes
+    (and checks that every partition lock of the transaction is held), or raises ``fails``."""
+
+    def __init__(self, engine, fails=None, capacity=None, contention=None):
+        self.tables = engine.tables
+        self.capacity = capacity
+        self.contention = contention
+        self.fails = fails
+        self.committed = []
+
+    def commit(self, writes):
+        for table, row_key, *_ in writes:
+            assert table.locks[row_key[0] >> table._shift]._is_owned()
+        if self.fails is not None:
+            raise self.fails
+        self.committed.append(writes)
+        return 42
+
+
+def _commit_outcome(core, engine, request, **options):
+    recording = _RecordingEngine(engine, **options)
+    try:
+        outcome = core.transact_commit(recording, request, twi.USUAL_CONTEXT)
+    except Exception as e:     # noqa: BLE001 - compared between the cores
+        outcome = (type(e), str(e))
+    for table in engine.tables.values():
+        assert not any(lock._is_owned() for lock in table.locks)
+    return outcome, recording.committed
+
+
+@needs_ccore
+@relaxed
+@given(requests, st.sampled_from([None, "fails", "capacity", "contention"]))
+def test_transact_commit_agrees(engine, request, option):
+    """The same log position (or None), the same writes committed under the transaction's locks,
+    the same error from a failing commit, every lock released after."""
+    _known(engine, request)
+    options = {"fails": RuntimeError("disk gone")} if option == "fails" else {option: object()} if option else {}
+    expected = _commit_outcome(pycore, engine, request, **options)
+    assert _commit_outcome(ccore, engine, request, **options) == expected
+    prepared = pycore.usual_transaction(request, engine.tables, twi.USUAL_CONTEXT)
+    if option in ("capacity", "contention") or prepared is None:
+        assert expected == (None, [])
+    elif option is None:
+        writes = pycore.transact_images(prepared[0], prepared[1], twi.USUAL_CONTEXT)
+        assert expected == ((None, []) if writes is None else (42 if writes else 0, [writes] if writes else []))

@@ -27,7 +27,7 @@ from kvstore._cread import (query_bounds, read_page, read_shape, request_row_key
 from kvstore._cwrite import (apply_row, apply_update, condition_holds, item_from_python, number_add, project_packed,
                               same_value, shape_ok, sorted_add, sorted_remove, transact_size, update_indexes,
                               usual_actions, write_shape)
-from kvstore._ctransact import transact_actions, transact_images, usual_transaction
+from kvstore._ctransact import transact_actions, transact_commit, transact_images, usual_transaction
 
 __all__ = [
     "EXT_N", "EXT_B", "EXT_SS", "EXT_NS", "EXT_BS",
@@ -38,7 +38,7 @@ __all__ = [
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
-    "apply_row", "transact_actions", "usual_transaction", "transact_images",
+    "apply_row", "transact_actions", "usual_transaction", "transact_images", "transact_commit",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5

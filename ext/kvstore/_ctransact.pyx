@@ -2,8 +2,8 @@
 # cython: initializedcheck=False, infer_types=True
 """TransactWriteItems of the usual shape, compiled: the twins of ``kvstore._pycore``'s
 ``transact_actions`` (the embedded API's actions converted), ``usual_transaction`` (every check
-the operation makes before it takes the locks) and ``transact_images`` (the new images under the
-locks).  Read the "transactions (session 8)" block of ``kvstore._pycore`` for what each answers:
+the operation makes before it takes the locks), ``transact_images`` (the new images under the
+locks) and ``transact_commit`` (the three, the locks and the commit).  Read the "transactions (session 8)" block of ``kvstore._pycore`` for what each answers:
 None for anything unusual and for any check that fails, so that the operation's general path,
 which words every error and every cancellation reason, redoes such a request from its start.
 
@@ -320,6 +320,31 @@ cdef object _transact_images(list parsed, list targets, tuple context):
             if not (packed is not None and packed == old_packed):
                 writes.append((table, row_key, old, new, packed))
     return writes
+
+
+# ------------------------------------------------------------------ the whole of it
+
+def transact_commit(engine, request, context):
+    """The log position of a usual transaction committed, or None (see ``kvstore._pycore``)."""
+    cdef list locks
+    cdef Py_ssize_t i, taken = 0
+    if engine.capacity is not None or engine.contention is not None:
+        return None
+    prepared = usual_transaction(request, engine.tables, context)
+    if prepared is None:
+        return None
+    parsed, targets, locks = <tuple>prepared
+    try:
+        for i in range(len(locks)):
+            (<object>PyList_GET_ITEM(locks, i)).acquire()
+            taken += 1
+        writes = transact_images(parsed, targets, context)
+        if writes is None:
+            return None
+        return engine.commit(writes) if writes else 0
+    finally:
+        for i in range(taken - 1, -1, -1):
+            (<object>PyList_GET_ITEM(locks, i)).release()
 
 
 cdef inline object _updated(object plan, object update, object item, bint existed):

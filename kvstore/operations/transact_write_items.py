@@ -44,31 +44,12 @@ KINDS = ("ConditionCheck", "Put", "Update", "Delete")
 
 
 def run(engine, request):
-    if engine.capacity is None and engine.contention is None:
-        # the usual transaction: every check before the locks in one core call, the new images in
-        # another; None from either (anything unusual, any check failing, a condition false) hands
-        # the request to the general path below from its start, which answers as DynamoDB does
-        prepared = _core.usual_transaction(request, engine.tables, USUAL_CONTEXT)
-        if prepared is not None:
-            response = _run_usual(engine, *prepared)
-            if response is not None:
-                return response
-    return _run_general(engine, request)
-
-
-def _run_usual(engine, parsed, targets, locks):
-    """The locked part of a transaction ``_core.usual_transaction`` prepared: ``{}`` once committed, or
-    None (nothing written) when ``_core.transact_images`` finds a condition false or an image unusual."""
-    for lock in locks:
-        lock.acquire()
-    try:
-        writes = _core.transact_images(parsed, targets, USUAL_CONTEXT)
-        if writes is None:
-            return None
-        lsn = engine.commit(writes) if writes else 0
-    finally:
-        for lock in reversed(locks):
-            lock.release()
+    # the usual transaction, checked, locked, imaged and committed in one core call; None (anything
+    # unusual, any check failing, a condition false: nothing written) hands the request to the
+    # general path from its start, which answers as DynamoDB does
+    lsn = _core.transact_commit(engine, request, USUAL_CONTEXT)
+    if lsn is None:
+        return _run_general(engine, request)
     engine.wait_durable(lsn)
     return {}
 
