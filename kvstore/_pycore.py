@@ -943,12 +943,13 @@ def query_bounds(hash_value, hash_tag, op, values, range_tag, delimited):
 # The embedded TransactWriteItems of the usual shape in two calls: its actions converted
 # (``transact_actions``), then ``transact_commit``: everything
 # ``kvstore.operations.transact_write_items`` checks before it takes the locks
-# (``usual_transaction``), the locks, the new images (``transact_images``) and the commit.  Each answers None for anything unusual or anything that fails, and the
-# operation then runs its general path from the start, which raises or cancels exactly as before:
-# so a fast answer only ever stands for a request on which every check passed.
+# (``usual_transaction``), the locks, the new images (``transact_images``) and the commit.
+# Each answers None for anything unusual or anything that fails, and the operation then runs
+# its general path from the start, which raises or cancels exactly as before: so a fast answer
+# only ever stands for a request on which every check passed.
 
-#: what ``usual_transaction`` / ``transact_images`` read from ``kvstore.operations.transact_write_items``
-#: (``USUAL_CONTEXT`` there): its positions
+#: positions in what ``usual_transaction`` / ``transact_images`` / ``transact_commit`` read from
+#: ``kvstore.operations.transact_write_items`` (its ``USUAL_CONTEXT``)
 (TX_KINDS, TX_VALID_NAMES, TX_ON_FAILURE, TX_PLAIN_MEMBERS, TX_USUAL_MEMBERS, TX_USUAL_UPDATE_MEMBERS, TX_MAP,
  TX_TEMPLATES, TX_MAX_ACTIONS, TX_MAX_SIZE, TX_MAX_ITEM_SIZE, TX_SHORT_NAME, TX_SHORT_KEY, TX_SHORT_INDEX_KEY,
  TX_UPDATE_CLASS, TX_PROGRAM_CONDITION) = range(16)

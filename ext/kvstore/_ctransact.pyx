@@ -3,9 +3,10 @@
 """TransactWriteItems of the usual shape, compiled: the twins of ``kvstore._pycore``'s
 ``transact_actions`` (the embedded API's actions converted), ``usual_transaction`` (every check
 the operation makes before it takes the locks), ``transact_images`` (the new images under the
-locks) and ``transact_commit`` (the three, the locks and the commit).  Read the "transactions (session 8)" block of ``kvstore._pycore`` for what each answers:
-None for anything unusual and for any check that fails, so that the operation's general path,
-which words every error and every cancellation reason, redoes such a request from its start.
+locks) and ``transact_commit`` (the three, the locks and the commit).  Read the "transactions
+(session 8)" block of ``kvstore._pycore`` for what each answers: None for anything unusual and
+for any check that fails, so that the operation's general path, which words every error and
+every cancellation reason, redoes such a request from its start.
 
 The per-item work is the other modules' (keys, packing, condition and update programs, the
 expression shape key), called here through their module functions; what this module removes is

@@ -7,6 +7,13 @@ has one entry per action in order: key and item validation first for every
 action (after the first ValidationError the rest report None), then every
 condition is evaluated (no short-circuit).  A ClientRequestToken makes the call
 idempotent for 10 minutes.
+
+The usual transaction (no token, no ConsumedCapacity or ItemCollectionMetrics
+asked, every action of the usual shape with a known expression template, no
+capacity metering or contention mode) is checked, locked, imaged and
+committed in one core call, ``_core.transact_commit``; whatever it finds
+unusual or failing, it leaves unwritten, and ``_run_general`` answers the
+request from its start.
 """
 
 import json
@@ -21,8 +28,8 @@ from kvstore.expressions.request import _MAP
 from kvstore.expressions.templates import TEMPLATES
 from kvstore.expressions.update import Update
 from kvstore.operations.common import (
-    _SHORT_KEY, _SHORT_NAME, _VALID_NAMES, capacity, check_attribute_names, check_collection_size, check_constraints, check_index_keys,
-    check_item_size, enum_violations, item_collection_metrics, key_from_item, key_from_request,
+    _SHORT_KEY, _SHORT_NAME, _VALID_NAMES, capacity, check_attribute_names, check_collection_size, check_constraints,
+    check_index_keys, check_item_size, enum_violations, item_collection_metrics, key_from_item, key_from_request,
     table_name_violations, write_units_of,
 )
 from kvstore.operations.transactions import Locks, cancel, check_action_count
