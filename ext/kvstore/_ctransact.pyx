@@ -33,6 +33,14 @@ cdef object Decimal = _Decimal
 cdef tuple _QUIET_MEMBERS = _ref._TX_QUIET_MEMBERS
 cdef tuple _CONDITION_MEMBERS = _ref._TX_CONDITION_MEMBERS
 cdef Py_ssize_t _CONTEXT_SIZE = 16
+# positions in the context tuple (``kvstore._pycore``'s ``TX_*``), read once
+cdef Py_ssize_t _KINDS = _ref.TX_KINDS, _VALID_NAMES = _ref.TX_VALID_NAMES, _ON_FAILURE = _ref.TX_ON_FAILURE
+cdef Py_ssize_t _PLAIN_MEMBERS = _ref.TX_PLAIN_MEMBERS, _USUAL_MEMBERS = _ref.TX_USUAL_MEMBERS
+cdef Py_ssize_t _USUAL_UPDATE_MEMBERS = _ref.TX_USUAL_UPDATE_MEMBERS, _MAP = _ref.TX_MAP
+cdef Py_ssize_t _TEMPLATES = _ref.TX_TEMPLATES, _MAX_ACTIONS = _ref.TX_MAX_ACTIONS, _MAX_SIZE = _ref.TX_MAX_SIZE
+cdef Py_ssize_t _MAX_ITEM_SIZE = _ref.TX_MAX_ITEM_SIZE, _SHORT_NAME = _ref.TX_SHORT_NAME
+cdef Py_ssize_t _SHORT_KEY = _ref.TX_SHORT_KEY, _SHORT_INDEX_KEY = _ref.TX_SHORT_INDEX_KEY
+cdef Py_ssize_t _UPDATE_CLASS = _ref.TX_UPDATE_CLASS, _PROGRAM_CONDITION = _ref.TX_PROGRAM_CONDITION
 
 
 # ------------------------------------------------------------------ the embedded API's actions
@@ -98,7 +106,7 @@ def usual_transaction(request, tables, context):
     if p == NULL or type(<object>p) is not list:
         return None
     actions = <list><object>p
-    if len(actions) < 1 or len(actions) > <object>PyTuple_GET_ITEM(context, _ref.TX_MAX_ACTIONS):
+    if len(actions) < 1 or len(actions) > <object>PyTuple_GET_ITEM(context, _MAX_ACTIONS):
         return None
     try:
         return _usual_transaction(actions, <dict>tables, <tuple>context)
@@ -113,10 +121,10 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
     cdef dict spec, wanted
     cdef set seen
     cdef Py_ssize_t i, n, partition
-    usual = _usual_actions(actions, context[_ref.TX_KINDS], context[_ref.TX_VALID_NAMES],
-                           context[_ref.TX_ON_FAILURE])
-    plain = context[_ref.TX_PLAIN_MEMBERS]
-    templates = context[_ref.TX_TEMPLATES]
+    usual = _usual_actions(actions, context[_KINDS], context[_VALID_NAMES],
+                           context[_ON_FAILURE])
+    plain = context[_PLAIN_MEMBERS]
+    templates = context[_TEMPLATES]
     if type(plain) is not frozenset or type(templates) is not dict:
         return _ref._usual_transaction(actions, tables, context)
     n = len(usual)
@@ -138,8 +146,8 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
         if member is not None:              # something to compile: a known template's instance
             is_update = shape[2]
             found = _write_shape(shape[1], spec, is_update,
-                                 context[_ref.TX_USUAL_UPDATE_MEMBERS] if is_update
-                                 else context[_ref.TX_USUAL_MEMBERS], context[_ref.TX_MAP])
+                                 context[_USUAL_UPDATE_MEMBERS] if is_update
+                                 else context[_USUAL_MEMBERS], context[_MAP])
             if found is None:
                 return None
             p = PyDict_GetItem(<dict>templates, (<tuple>found)[0])
@@ -151,14 +159,14 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
             condition = compiled.condition
             update = compiled.update
         parsed.append((kind, spec, condition, update, _pack_item(spec["Item"]) if kind == "Put" else None))
-    if _transact_size(parsed, plain) > context[_ref.TX_MAX_SIZE]:
+    if _transact_size(parsed, plain) > context[_MAX_SIZE]:
         return None
     targets = []
     seen = set()
     wanted = {}
-    short_name = context[_ref.TX_SHORT_NAME]
-    max_item_size = context[_ref.TX_MAX_ITEM_SIZE]
-    update_class = context[_ref.TX_UPDATE_CLASS]
+    cdef Py_ssize_t short_name = context[_SHORT_NAME]
+    cdef Py_ssize_t max_item_size = context[_MAX_ITEM_SIZE]
+    update_class = context[_UPDATE_CLASS]
     for i in range(n):
         entry = <tuple><object>PyList_GET_ITEM(parsed, i)
         kind = entry[0]
@@ -180,7 +188,7 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
             packed = entry[4]
             if len(<bytes>packed) * 4 > max_item_size:
                 return None
-            row_key = _item_key(<dict>item, schema, context[_ref.TX_SHORT_KEY])
+            row_key = _item_key(<dict>item, schema, context[_SHORT_KEY])
             if row_key is None or (table.indexes and not _index_keys_usual(table, <dict>item, context)):
                 return None
         else:
@@ -239,7 +247,7 @@ cdef object _item_key(dict item, object schema, Py_ssize_t short):
 
 cdef bint _index_keys_usual(object table, dict item, tuple context) except -1:
     cdef PyObject* p
-    cdef Py_ssize_t short = context[_ref.TX_SHORT_INDEX_KEY]
+    cdef Py_ssize_t short = context[_SHORT_INDEX_KEY]
     table.index_key_types()                  # (re)builds table.index_key_checks when the indexes changed
     for check in table.index_key_checks:
         p = PyDict_GetItem(item, (<tuple>check)[0])
@@ -266,8 +274,8 @@ cdef object _transact_images(list parsed, list targets, tuple context):
     cdef tuple entry, target
     cdef list writes = []
     cdef Py_ssize_t i
-    program_condition = context[_ref.TX_PROGRAM_CONDITION]
-    max_item_size = context[_ref.TX_MAX_ITEM_SIZE]
+    cdef Py_ssize_t max_item_size = context[_MAX_ITEM_SIZE]
+    program_condition = context[_PROGRAM_CONDITION]
     for i in range(len(parsed)):
         entry = <tuple><object>PyList_GET_ITEM(parsed, i)
         target = <tuple><object>PyList_GET_ITEM(targets, i)
