@@ -111,7 +111,7 @@ _KINDS = {"Put": ("Item", "PutItem", False, None), "Update": ("Key", "Update", T
           "Delete": ("Key", "Delete", False, None),
           "ConditionCheck": ("Key", "ConditionCheck", False, "ConditionExpression")}
 _ON_FAILURE = (None, "ALL_OLD", "NONE")
-#: what the core's ``usual_transaction`` and ``transact_images`` read (``kvstore._pycore``'s ``TX_*`` positions)
+#: what the core's ``transact_commit`` reads (its positions are ``kvstore._pycore``'s ``TX_*``)
 USUAL_CONTEXT = (_KINDS, _VALID_NAMES, _ON_FAILURE, _PLAIN_MEMBERS, _USUAL_MEMBERS, _USUAL_UPDATE_MEMBERS, _MAP,
                  TEMPLATES, limits.MAX_TRANSACT_ITEMS, limits.MAX_TRANSACT_REQUEST_SIZE, limits.MAX_ITEM_SIZE,
                  _SHORT_NAME, _SHORT_KEY, limits.MAX_RANGE_KEY_SIZE // 4, Update, ProgramCondition)
