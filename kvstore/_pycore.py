@@ -64,7 +64,8 @@ __all__ = [
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
-    "apply_row", "write_record", "frame_record",
+    "apply_row", "write_record", "frame_record", "transact_actions", "usual_transaction", "transact_images",
+    "transact_commit",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -959,3 +960,283 @@ def query_bounds(hash_value, hash_tag, op, values, range_tag, delimited):
     if op == "GE":
         return bound, True, end, False
     return None
+
+
+# ------------------------------------------------------------------ transactions (session 8)
+# The embedded TransactWriteItems of the usual shape in two calls: its actions converted
+# (``transact_actions``), then ``transact_commit``: everything
+# ``kvstore.operations.transact_write_items`` checks before it takes the locks
+# (``usual_transaction``), the locks, the new images (``transact_images``) and the commit.
+# Each answers None for anything unusual or anything that fails, and the operation then runs
+# its general path from the start, which raises or cancels exactly as before: so a fast answer
+# only ever stands for a request on which every check passed.
+
+#: positions in what ``usual_transaction`` / ``transact_images`` / ``transact_commit`` read from
+#: ``kvstore.operations.transact_write_items`` (its ``USUAL_CONTEXT``)
+(TX_KINDS, TX_VALID_NAMES, TX_ON_FAILURE, TX_PLAIN_MEMBERS, TX_USUAL_MEMBERS, TX_USUAL_UPDATE_MEMBERS, TX_MAP,
+ TX_TEMPLATES, TX_MAX_ACTIONS, TX_MAX_SIZE, TX_MAX_ITEM_SIZE, TX_SHORT_NAME, TX_SHORT_KEY, TX_SHORT_INDEX_KEY,
+ TX_UPDATE_CLASS, TX_PROGRAM_CONDITION) = range(16)
+#: request members a usual transaction may carry besides TransactItems, when they ask for nothing
+_TX_QUIET_MEMBERS = ("ReturnConsumedCapacity", "ReturnItemCollectionMetrics")
+_TX_CONDITION_MEMBERS = ("KeyConditionExpression", "FilterExpression")
+
+
+def transact_actions(actions, allow_floats, members):
+    """The embedded API's TransactItems (``kvstore.api.Database._transact_actions``) for actions of
+    the usual shape: each a dict of one kind from ``members`` (kind -> the member holding its item or
+    key) whose spec is a dict, that member a dict, ConditionExpression a str when given and
+    ExpressionAttributeValues a dict when given, both converted by ``item_from_python``; None for
+    anything else or when a value does not convert (the Python face then converts as before)."""
+    if type(actions) is not list:
+        return None
+    out = []
+    try:
+        for action in actions:
+            if type(action) is not dict or len(action) != 1:
+                return None
+            for kind, spec in action.items():
+                pass
+            member = members.get(kind)
+            if member is None or type(spec) is not dict:
+                return None
+            spec = dict(spec)
+            value = spec.get(member)
+            if value is not None:
+                if type(value) is not dict:
+                    return None
+                spec[member] = item_from_python(value, allow_floats)
+            condition = spec.get("ConditionExpression")
+            if condition is not None and type(condition) is not str:
+                return None                   # a Key / Attr condition: rendered by the Python face
+            for other in _TX_CONDITION_MEMBERS:
+                if other in spec:
+                    return None
+            values = spec.get("ExpressionAttributeValues")
+            if values is not None:
+                if type(values) is not dict:
+                    return None
+                converted = item_from_python(values, allow_floats)
+                if converted is values:       # a name that is not a str
+                    return None
+                spec["ExpressionAttributeValues"] = converted
+            out.append({kind: spec})
+    except Exception:           # noqa: BLE001 - the Python face converts again and raises what it raises
+        return None
+    return out
+
+
+def usual_transaction(request, tables, context):
+    """``(parsed, targets, locks)`` of a TransactWriteItems ``request`` on which every check before
+    the locks passes, else None.
+
+    The request holds TransactItems (1 to ``TX_MAX_ACTIONS`` actions, each ``usual_actions``' usual
+    one) and at most ReturnConsumedCapacity / ReturnItemCollectionMetrics ``"NONE"``; each action's
+    expressions are a known template's (``write_shape`` found in ``TX_TEMPLATES``, instantiated
+    without error); the request's size is within ``TX_MAX_SIZE``; every table exists in ``tables``
+    and has no item collections (no LSI); a Put's item has no empty or long name, is small enough
+    to be within the item size by its packed length and has a key of short S or N values; another
+    action's Key is valid (``request_row_key``) and its update writes no key attribute and reaches
+    into no attribute by a nested path; an item's index key values are short S or N values; no two
+    actions name one item.  ``parsed``: per action ``(kind, spec, condition, update, packed item)``
+    as the operation's ``_parse`` gives it; ``targets``: per action ``(table, row key)``;
+    ``locks``: the partitions' locks in the global order (table name, partition).
+    """
+    if type(request) is not dict:
+        return None
+    for member, value in request.items():
+        if member != "TransactItems" and (member not in _TX_QUIET_MEMBERS or value != "NONE"):
+            return None
+    actions = request.get("TransactItems")
+    if type(actions) is not list or not 1 <= len(actions) <= context[TX_MAX_ACTIONS]:
+        return None
+    try:
+        return _usual_transaction(actions, tables, context)
+    except Exception:           # noqa: BLE001 - the general path redoes the request and raises what it raises
+        return None
+
+
+def _usual_transaction(actions, tables, context):
+    usual = usual_actions(actions, context[TX_KINDS], context[TX_VALID_NAMES], context[TX_ON_FAILURE])
+    plain = context[TX_PLAIN_MEMBERS]
+    templates = context[TX_TEMPLATES]
+    parsed = []
+    for entry in usual:
+        if entry is None:
+            return None
+        kind, spec, shape = entry
+        condition = update = None
+        if not spec.keys() <= plain:
+            found = write_shape(shape[1], spec, shape[2],
+                                context[TX_USUAL_UPDATE_MEMBERS] if shape[2] else context[TX_USUAL_MEMBERS],
+                                context[TX_MAP])
+            if found is None:
+                return None
+            instantiate = templates.get(found[0])
+            if instantiate is None:
+                return None
+            compiled = instantiate(found[1])
+            if compiled is None:
+                return None
+            condition, update = compiled.condition, compiled.update
+        parsed.append((kind, spec, condition, update, pack_item(spec["Item"]) if kind == "Put" else None))
+    if transact_size(parsed, plain) > context[TX_MAX_SIZE]:
+        return None
+    targets = []
+    seen = set()
+    wanted = {}
+    for kind, spec, condition, update, packed in parsed:
+        table = tables.get(spec["TableName"])
+        if table is None or table.collections is not None:
+            return None
+        schema = table.schema
+        if kind == "Put":
+            item = spec["Item"]
+            if type(item) is not dict:
+                return None
+            for name in item:
+                if type(name) is not str or not name or len(name) > context[TX_SHORT_NAME]:
+                    return None
+            if len(packed) * 4 > context[TX_MAX_ITEM_SIZE]:
+                return None
+            row_key = _usual_item_key(item, schema, context[TX_SHORT_KEY])
+            if row_key is None or (table.indexes and not _usual_index_keys(table, item, context)):
+                return None
+        else:
+            row_key = request_row_key(spec["Key"], schema.hash_name, schema.hash_type, schema.range_name,
+                                      schema.range_type)
+            if row_key is None:
+                return None
+            if update is not None:
+                if type(update) is not context[TX_UPDATE_CLASS]:
+                    return None
+                plan = update.plan
+                if plan.nested_top_level_names:
+                    return None
+                for name in schema.names:
+                    if name in plan.top_level_names:
+                        return None
+        if type(row_key) is not bytes or not row_key:
+            return None
+        target = (table, row_key)
+        if target in seen:
+            return None
+        seen.add(target)
+        targets.append(target)
+        p = row_key[0] >> table._shift
+        wanted[(table.name, p)] = table.locks[p]
+    locks = [wanted[k] for k in sorted(wanted)]
+    return parsed, targets, locks
+
+
+def _usual_item_key(item, schema, short):
+    """The row key of an item whose key values are S of 1..``short`` characters or N, as their
+    schema declares; else None."""
+    h = item.get(schema.hash_name)
+    if not ((type(h) is str and schema.hash_type == "S" and 0 < len(h) <= short)
+            or (type(h) is Decimal and schema.hash_type == "N")):
+        return None
+    if schema.range_name is None:
+        return storage_key(h)
+    r = item.get(schema.range_name)
+    if not ((type(r) is str and schema.range_type == "S" and 0 < len(r) <= short)
+            or (type(r) is Decimal and schema.range_type == "N")):
+        return None
+    return storage_key(h, r)
+
+
+def _usual_index_keys(table, item, context):
+    """Whether every index key value ``item`` has is a short S or an N of the declared type."""
+    table.index_key_types()                  # (re)builds table.index_key_checks when the indexes changed
+    short = context[TX_SHORT_INDEX_KEY]
+    for name, expected, _, _ in table.index_key_checks:
+        if name in item:
+            value = item[name]
+            if not ((type(value) is str and expected == "S" and 0 < len(value) <= short)
+                    or (type(value) is Decimal and expected == "N")):
+                return False
+    return True
+
+
+def transact_images(parsed, targets, context):
+    """The writes ``(table, row key, old item, new item, new packed)`` of a transaction that
+    ``usual_transaction`` prepared, under its locks, when every condition holds and every new
+    image is usual (an Update's small enough by its packed length, its index key values short S or
+    N); else None.  The old image is read where a condition, an update or an index needs it (None
+    otherwise, as the operation's general path passes it); an unchanged item is not written."""
+    try:
+        return _transact_images(parsed, targets, context)
+    except Exception:           # noqa: BLE001 - the general path redoes the request and raises what it raises
+        return None
+
+
+def _transact_images(parsed, targets, context):
+    program_condition = context[TX_PROGRAM_CONDITION]
+    max_item_size = context[TX_MAX_ITEM_SIZE]
+    writes = []
+    for (kind, spec, condition, update, put_packed), (table, row_key) in zip(parsed, targets):
+        old_packed = table.rows.get(row_key)
+        old = None
+        if old_packed is not None and (condition is not None or kind == "Update" or table.indexes):
+            old = unpack_item(old_packed)
+        if condition is not None:
+            if type(condition) is program_condition:
+                holds = condition_holds(condition.program, old, condition.vals)
+            else:
+                holds = condition.evaluate(old)
+            if not holds:
+                return None
+        if kind == "ConditionCheck":
+            continue
+        if kind == "Put":
+            new, packed = spec["Item"], put_packed
+        elif kind == "Delete":
+            new = packed = None
+        else:
+            if update is None:
+                return None
+            plan = update.plan
+            if old is None:
+                new = None if plan.only_removes else _updated(plan, update, dict(spec["Key"]), False)
+            else:
+                new = _updated(plan, update, old, True)
+            packed = None
+            if new is not None:
+                packed = pack_item(new)
+                if len(packed) * 4 > max_item_size:
+                    return None
+                if table.indexes and (type(new) is not dict or not _usual_index_keys(table, new, context)):
+                    return None
+        if packed is not None or old_packed is not None:
+            if not (packed is not None and packed == old_packed):
+                writes.append((table, row_key, old, new, packed))
+    return writes
+
+
+def transact_commit(engine, request, context):
+    """The log position of a usual TransactWriteItems ``request`` committed on ``engine``, or None
+    when it is not one (the engine meters capacity or has contention on, ``usual_transaction``
+    answers None) or ``transact_images`` answers None under its locks; nothing is written then.
+    The locks are taken in their order and released in reverse, whatever ``engine.commit`` raises."""
+    if engine.capacity is not None or engine.contention is not None:
+        return None
+    prepared = usual_transaction(request, engine.tables, context)
+    if prepared is None:
+        return None
+    parsed, targets, locks = prepared
+    for lock in locks:
+        lock.acquire()
+    try:
+        writes = transact_images(parsed, targets, context)
+        if writes is None:
+            return None
+        return engine.commit(writes) if writes else 0
+    finally:
+        for lock in reversed(locks):
+            lock.release()
+
+
+def _updated(plan, update, item, existed):
+    """``Update.apply``: the program's result when the update has one."""
+    if plan.program is not None:
+        return apply_update(plan.program, item, update.vals)
+    return update.apply(item, existed)

@@ -18,7 +18,7 @@ import time
 import types as _pytypes
 
 from kvstore import errors
-from kvstore._core import item_from_python
+from kvstore._core import item_from_python, transact_actions
 from kvstore.conditions import _is_condition as is_condition, build_expression
 from kvstore.engine.database import MEMORY, Engine
 from kvstore.engine.plans import BackupPlan
@@ -92,10 +92,13 @@ class Database:
 
     def transact_write_items(self, **kwargs):
         if kwargs.get("TransactItems").__class__ is list:       # the usual call: its actions converted at once
-            try:
-                actions = self._transact_actions(kwargs["TransactItems"])
-            except Exception:       # noqa: BLE001 - the general path below raises DynamoDB's first error
-                actions = None
+            # (in one core call for string expressions and their values; Key / Attr conditions here)
+            actions = transact_actions(kwargs["TransactItems"], self.allow_floats, _TRANSACT_MEMBERS)
+            if actions is None:
+                try:
+                    actions = self._transact_actions(kwargs["TransactItems"])
+                except Exception:       # noqa: BLE001 - the general path below raises DynamoDB's first error
+                    actions = None
             if actions is not None:
                 request = dict(kwargs)
                 request["TransactItems"] = actions

@@ -7,6 +7,13 @@ has one entry per action in order: key and item validation first for every
 action (after the first ValidationError the rest report None), then every
 condition is evaluated (no short-circuit).  A ClientRequestToken makes the call
 idempotent for 10 minutes.
+
+The usual transaction (no token, no ConsumedCapacity or ItemCollectionMetrics
+asked, every action of the usual shape with a known expression template, no
+capacity metering or contention mode) is checked, locked, imaged and
+committed in one core call, ``_core.transact_commit``; whatever it finds
+unusual or failing, it leaves unwritten, and ``_run_general`` answers the
+request from its start.
 """
 
 import json
@@ -16,14 +23,20 @@ from kvstore.errors import (
     IdempotentParameterMismatchException, ItemCollectionSizeLimitExceededException, ResourceNotFoundException,
     TransactionInProgressException, ValidationException,
 )
+from kvstore.expressions.compiled import ProgramCondition
+from kvstore.expressions.request import _MAP
+from kvstore.expressions.templates import TEMPLATES
+from kvstore.expressions.update import Update
 from kvstore.operations.common import (
-    _VALID_NAMES, capacity, check_attribute_names, check_collection_size, check_constraints, check_index_keys,
-    check_item_size, enum_violations, item_collection_metrics, key_from_item, key_from_request,
+    _SHORT_KEY, _SHORT_NAME, _VALID_NAMES, capacity, check_attribute_names, check_collection_size, check_constraints,
+    check_index_keys, check_item_size, enum_violations, item_collection_metrics, key_from_item, key_from_request,
     table_name_violations, write_units_of,
 )
 from kvstore.operations.transactions import Locks, cancel, check_action_count
 from kvstore.operations.update_item import compute_new_item
-from kvstore.operations.writing import _PLAIN_MEMBERS, compile_write, index_write_units
+from kvstore.operations.writing import (
+    _PLAIN_MEMBERS, _USUAL_MEMBERS, _USUAL_UPDATE_MEMBERS, compile_write, index_write_units,
+)
 
 WRITES_ITEMS = True
 REQUEST_VALUES = (
@@ -38,6 +51,17 @@ KINDS = ("ConditionCheck", "Put", "Update", "Delete")
 
 
 def run(engine, request):
+    # the usual transaction, checked, locked, imaged and committed in one core call; None (anything
+    # unusual, any check failing, a condition false: nothing written) hands the request to the
+    # general path from its start, which answers as DynamoDB does
+    lsn = _core.transact_commit(engine, request, USUAL_CONTEXT)
+    if lsn is None:
+        return _run_general(engine, request)
+    engine.wait_durable(lsn)
+    return {}
+
+
+def _run_general(engine, request):
     actions = request.get("TransactItems")
     violations = enum_violations(request, ENUMS)
     token = request.get("ClientRequestToken")
@@ -87,6 +111,10 @@ _KINDS = {"Put": ("Item", "PutItem", False, None), "Update": ("Key", "Update", T
           "Delete": ("Key", "Delete", False, None),
           "ConditionCheck": ("Key", "ConditionCheck", False, "ConditionExpression")}
 _ON_FAILURE = (None, "ALL_OLD", "NONE")
+#: what the core's ``transact_commit`` reads (its positions are ``kvstore._pycore``'s ``TX_*``)
+USUAL_CONTEXT = (_KINDS, _VALID_NAMES, _ON_FAILURE, _PLAIN_MEMBERS, _USUAL_MEMBERS, _USUAL_UPDATE_MEMBERS, _MAP,
+                 TEMPLATES, limits.MAX_TRANSACT_ITEMS, limits.MAX_TRANSACT_REQUEST_SIZE, limits.MAX_ITEM_SIZE,
+                 _SHORT_NAME, _SHORT_KEY, limits.MAX_RANGE_KEY_SIZE // 4, Update, ProgramCondition)
 
 
 def _compiled(kind, spec, shape):

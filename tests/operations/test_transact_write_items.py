@@ -3,7 +3,7 @@
 import pytest
 
 from .helpers import (
-    cancellation_codes, create_table, raises, same_item, transact_write, unique_name, validation,
+    cancellation_codes, create_table, index, raises, same_item, transact_write, unique_name, validation,
 )
 
 CCF = {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
@@ -339,3 +339,112 @@ def test_deleting_big_items_in_a_small_request(db, hash_table):
     transact_write(db, TransactItems=[{"Delete": {"TableName": hash_table.name, "Key": {"pk": f"k{i}"}}}
                                       for i in range(13)])
     assert hash_table.scan(Select="COUNT")["Count"] == 0
+
+
+# -- a shape seen before (session 8) -------------------------------------------------
+# The second request of a shape takes the operation's usual path (its checks and new images in the
+# compiled core); whatever that path finds unusual or failing is answered by the general path, so a
+# request answers the same the first time, the second time and on every face.
+
+def counter_pair(table, first, second, floor=0):
+    def update(pk, expression):
+        return {"Update": {"TableName": table.name, "Key": {"pk": pk, "sk": 1}, "UpdateExpression": expression,
+                           "ConditionExpression": "attribute_exists(pk) AND cnt > :floor",
+                           "ExpressionAttributeValues": {":one": 1, ":floor": floor},
+                           "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
+    return [update(first, "SET cnt = cnt - :one"), update(second, "SET cnt = cnt + :one")]
+
+
+def test_repeated_transfers_apply_until_a_condition_fails(dynamodb):
+    """The same two conditional Updates, again and again: each call applies both, until the
+    condition of the first is false; then the call cancels with its reason and the old item, and
+    changes nothing."""
+    table = create_table(dynamodb, hash_key=("pk", "S"), range_key=("sk", "N"))
+    table.put_item(Item={"pk": "from", "sk": 1, "cnt": 3})
+    table.put_item(Item={"pk": "to", "sk": 1, "cnt": 10})
+    for _ in range(3):
+        assert "ConsumedCapacity" not in transact_write(dynamodb, TransactItems=counter_pair(table, "from", "to"))
+    assert item(table, "from", 1)["cnt"] == 0 and item(table, "to", 1)["cnt"] == 13
+    for _ in range(2):
+        with cancelled("ConditionalCheckFailed", "None") as excinfo:
+            transact_write(dynamodb, TransactItems=counter_pair(table, "from", "to"))
+        assert reasons_of(excinfo.value) == [CCF, {"Code": "None"}]
+        assert same_item(excinfo.value.response["CancellationReasons"][0]["Item"], {"pk": "from", "sk": 1, "cnt": 0})
+    assert item(table, "from", 1)["cnt"] == 0 and item(table, "to", 1)["cnt"] == 13
+
+
+def test_repeated_shape_on_one_item_is_refused(dynamodb):
+    """Two actions on one item fail the request, however often its shape was seen."""
+    table = create_table(dynamodb, hash_key=("pk", "S"), range_key=("sk", "N"))
+    table.put_item(Item={"pk": "a", "sk": 1, "cnt": 5})
+    table.put_item(Item={"pk": "b", "sk": 1, "cnt": 5})
+    transact_write(dynamodb, TransactItems=counter_pair(table, "a", "b"))
+    for _ in range(2):
+        with validation("Transaction request cannot include multiple operations on one item"):
+            transact_write(dynamodb, TransactItems=counter_pair(table, "a", "a"))
+    assert item(table, "a", 1)["cnt"] == 4
+
+
+def test_repeated_update_of_a_missing_item_creates_it_or_not(dynamodb):
+    """An Update of a missing item creates it from its key (a REMOVE alone creates nothing), the
+    same on every call of the shape."""
+    table = create_table(dynamodb, hash_key=("pk", "S"), range_key=("sk", "N"))
+    for n in range(3):
+        transact_write(dynamodb, TransactItems=[
+            {"Update": {"TableName": table.name, "Key": {"pk": f"new{n}", "sk": n},
+                        "UpdateExpression": "SET cnt = if_not_exists(cnt, :zero) + :one",
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                        "ExpressionAttributeValues": {":zero": 0, ":one": 1}}},
+            {"Update": {"TableName": table.name, "Key": {"pk": f"gone{n}", "sk": n}, "UpdateExpression": "REMOVE v"}},
+            {"Delete": {"TableName": table.name, "Key": {"pk": f"never{n}", "sk": n}}}])
+        assert item(table, f"new{n}", n) == {"pk": f"new{n}", "sk": n, "cnt": 1}
+        assert item(table, f"gone{n}", n) is None
+
+
+def test_repeated_update_of_a_key_attribute_is_a_validation_error(dynamodb):
+    """An update that writes a key attribute cancels with ValidationError on every call."""
+    table = create_table(dynamodb, hash_key=("pk", "S"), range_key=("sk", "N"))
+    table.put_item(Item={"pk": "a", "sk": 1})
+    for _ in range(2):
+        with cancelled("None", "ValidationError") as excinfo:
+            transact_write(dynamodb, TransactItems=[
+                {"Put": {"TableName": table.name, "Item": {"pk": "b", "sk": 1}}},
+                {"Update": {"TableName": table.name, "Key": {"pk": "a", "sk": 1}, "UpdateExpression": "SET sk = :v",
+                            "ExpressionAttributeValues": {":v": 2}}}])
+        assert excinfo.value.response["CancellationReasons"][1]["Message"] == \
+            "One or more parameter values were invalid: Cannot update attribute sk. This attribute is part of the key"
+    assert item(table, "b", 1) is None
+
+
+def test_repeated_index_key_of_the_wrong_type_is_a_validation_error(dynamodb):
+    """A Put or an Update giving a GSI key attribute a value of another type cancels with
+    ValidationError on every call, naming the index."""
+    table = create_table(dynamodb, hash_key=("pk", "S"), range_key=("sk", "N"), gsis=[index("by_grp", ("grp", "S"))])
+    table.put_item(Item={"pk": "a", "sk": 1, "grp": "g"})
+    message = ("One or more parameter values were invalid: Type mismatch for Index Key grp Expected: S Actual: N "
+               "IndexName: by_grp")
+    for _ in range(2):
+        with cancelled("ValidationError", "None") as excinfo:
+            transact_write(dynamodb, TransactItems=[
+                {"Put": {"TableName": table.name, "Item": {"pk": "b", "sk": 1, "grp": 7}}},
+                {"Put": {"TableName": table.name, "Item": {"pk": "c", "sk": 1, "grp": "ok"}}}])
+        assert excinfo.value.response["CancellationReasons"][0]["Message"] == message
+        with cancelled("None", "ValidationError") as excinfo:
+            transact_write(dynamodb, TransactItems=[
+                {"Put": {"TableName": table.name, "Item": {"pk": "c", "sk": 1, "grp": "ok"}}},
+                {"Update": {"TableName": table.name, "Key": {"pk": "a", "sk": 1}, "UpdateExpression": "SET grp = :g",
+                            "ExpressionAttributeValues": {":g": 7}}}])
+        assert excinfo.value.response["CancellationReasons"][1]["Message"] == message
+    assert item(table, "c", 1) is None and item(table, "a", 1)["grp"] == "g"
+
+
+def test_repeated_transaction_with_consumed_capacity_reports_it(dynamodb):
+    """ReturnConsumedCapacity NONE answers without it; TOTAL reports twice the units of each write,
+    call after call."""
+    table = create_table(dynamodb, hash_key=("pk", "S"), range_key=("sk", "N"))
+    for n in range(2):
+        actions = [{"Put": {"TableName": table.name, "Item": {"pk": f"p{n}", "sk": k}}} for k in range(2)]
+        assert "ConsumedCapacity" not in transact_write(dynamodb, TransactItems=actions, ReturnConsumedCapacity="NONE")
+        response = transact_write(dynamodb, TransactItems=actions, ReturnConsumedCapacity="TOTAL")
+        assert response["ConsumedCapacity"] == [{"TableName": table.name, "CapacityUnits": 4.0,
+                                                 "WriteCapacityUnits": 4.0}]

@@ -1,0 +1,363 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, infer_types=True
+"""TransactWriteItems of the usual shape, compiled: the twins of ``kvstore._pycore``'s
+``transact_actions`` (the embedded API's actions converted), ``usual_transaction`` (every check
+the operation makes before it takes the locks), ``transact_images`` (the new images under the
+locks) and ``transact_commit`` (the three, the locks and the commit).  Read the "transactions
+(session 8)" block of ``kvstore._pycore`` for what each answers: None for anything unusual and
+for any check that fails, so that the operation's general path, which words every error and
+every cancellation reason, redoes such a request from its start.
+
+The per-item work is the other modules' (keys, packing, condition and update programs, the
+expression shape key), called here through their module functions; what this module removes is
+the Python glue of the per-action loop around them.
+"""
+
+from cpython.object cimport PyObject
+from cpython.dict cimport PyDict_GetItem
+from cpython.tuple cimport PyTuple_GET_ITEM
+
+from kvstore._capi cimport *
+
+from decimal import Decimal as _Decimal
+
+from kvstore import _pycore as _ref
+from kvstore._citems import pack_item as _pack_item, unpack_item as _unpack_item
+from kvstore._ckeys import storage_key as _storage_key
+from kvstore._cread import request_row_key as _request_row_key
+from kvstore._cwrite import (apply_update as _apply_update, condition_holds as _condition_holds,
+                             item_from_python as _item_from_python, transact_size as _transact_size,
+                             usual_actions as _usual_actions, write_shape as _write_shape)
+
+cdef object Decimal = _Decimal
+cdef tuple _QUIET_MEMBERS = _ref._TX_QUIET_MEMBERS
+cdef tuple _CONDITION_MEMBERS = _ref._TX_CONDITION_MEMBERS
+cdef Py_ssize_t _CONTEXT_SIZE = 16
+# positions in the context tuple (``kvstore._pycore``'s ``TX_*``), read once
+cdef Py_ssize_t _KINDS = _ref.TX_KINDS, _VALID_NAMES = _ref.TX_VALID_NAMES, _ON_FAILURE = _ref.TX_ON_FAILURE
+cdef Py_ssize_t _PLAIN_MEMBERS = _ref.TX_PLAIN_MEMBERS, _USUAL_MEMBERS = _ref.TX_USUAL_MEMBERS
+cdef Py_ssize_t _USUAL_UPDATE_MEMBERS = _ref.TX_USUAL_UPDATE_MEMBERS, _MAP = _ref.TX_MAP
+cdef Py_ssize_t _TEMPLATES = _ref.TX_TEMPLATES, _MAX_ACTIONS = _ref.TX_MAX_ACTIONS, _MAX_SIZE = _ref.TX_MAX_SIZE
+cdef Py_ssize_t _MAX_ITEM_SIZE = _ref.TX_MAX_ITEM_SIZE, _SHORT_NAME = _ref.TX_SHORT_NAME
+cdef Py_ssize_t _SHORT_KEY = _ref.TX_SHORT_KEY, _SHORT_INDEX_KEY = _ref.TX_SHORT_INDEX_KEY
+cdef Py_ssize_t _UPDATE_CLASS = _ref.TX_UPDATE_CLASS, _PROGRAM_CONDITION = _ref.TX_PROGRAM_CONDITION
+
+
+# ------------------------------------------------------------------ the embedded API's actions
+
+def transact_actions(actions, allow_floats, members):
+    """The usual TransactItems converted, or None (see ``kvstore._pycore``)."""
+    cdef PyObject* p
+    cdef list out
+    cdef dict copy
+    if type(actions) is not list or type(members) is not dict:
+        return _ref.transact_actions(actions, allow_floats, members)
+    out = []
+    try:
+        for action in <list>actions:
+            if type(action) is not dict or len(<dict>action) != 1:
+                return None
+            for kind, spec in (<dict>action).items():
+                pass
+            p = PyDict_GetItem(<dict>members, kind)
+            if p == NULL or <object>p is None or type(spec) is not dict:
+                return None
+            member = <object>p
+            copy = dict(<dict>spec)
+            p = PyDict_GetItem(copy, member)
+            if p != NULL and <object>p is not None:
+                if type(<object>p) is not dict:
+                    return None
+                copy[member] = _item_from_python(<object>p, allow_floats)
+            p = PyDict_GetItem(copy, "ConditionExpression")
+            if p != NULL and <object>p is not None and type(<object>p) is not str:
+                return None
+            for other in _CONDITION_MEMBERS:
+                if PyDict_GetItem(copy, other) != NULL:
+                    return None
+            p = PyDict_GetItem(copy, "ExpressionAttributeValues")
+            if p != NULL and <object>p is not None:
+                values = <object>p
+                if type(values) is not dict:
+                    return None
+                converted = _item_from_python(values, allow_floats)
+                if converted is values:
+                    return None
+                copy["ExpressionAttributeValues"] = converted
+            out.append({kind: copy})
+    except Exception:
+        return None
+    return out
+
+
+# ------------------------------------------------------------------ before the locks
+
+def usual_transaction(request, tables, context):
+    """``(parsed, targets, locks)`` of a usual transaction whose checks all pass, or None
+    (see ``kvstore._pycore``)."""
+    cdef PyObject* p
+    if (type(request) is not dict or type(tables) is not dict or type(context) is not tuple
+            or len(<tuple>context) != _CONTEXT_SIZE):
+        return _ref.usual_transaction(request, tables, context)
+    for member, value in (<dict>request).items():
+        if member != "TransactItems" and (member not in _QUIET_MEMBERS or value != "NONE"):
+            return None
+    p = PyDict_GetItem(<dict>request, "TransactItems")
+    if p == NULL or type(<object>p) is not list:
+        return None
+    actions = <list><object>p
+    if len(actions) < 1 or len(actions) > <object>PyTuple_GET_ITEM(context, _MAX_ACTIONS):
+        return None
+    try:
+        return _usual_transaction(actions, <dict>tables, <tuple>context)
+    except Exception:
+        return None
+
+
+cdef object _usual_transaction(list actions, dict tables, tuple context):
+    cdef PyObject* p
+    cdef list usual, parsed, targets, locks
+    cdef tuple entry, shape
+    cdef dict spec, wanted
+    cdef set seen
+    cdef Py_ssize_t i, n, partition
+    usual = _usual_actions(actions, context[_KINDS], context[_VALID_NAMES],
+                           context[_ON_FAILURE])
+    plain = context[_PLAIN_MEMBERS]
+    templates = context[_TEMPLATES]
+    if type(plain) is not frozenset or type(templates) is not dict:
+        return _ref._usual_transaction(actions, tables, context)
+    n = len(usual)
+    parsed = []
+    for i in range(n):
+        found = <object>PyList_GET_ITEM(usual, i)
+        if found is None:
+            return None
+        entry = <tuple>found
+        kind = entry[0]
+        spec = <dict>entry[1]
+        shape = <tuple>entry[2]
+        condition = update = None
+        for member in spec:
+            if member not in <frozenset>plain:
+                break
+        else:
+            member = None
+        if member is not None:              # something to compile: a known template's instance
+            is_update = shape[2]
+            found = _write_shape(shape[1], spec, is_update,
+                                 context[_USUAL_UPDATE_MEMBERS] if is_update
+                                 else context[_USUAL_MEMBERS], context[_MAP])
+            if found is None:
+                return None
+            p = PyDict_GetItem(<dict>templates, (<tuple>found)[0])
+            if p == NULL:
+                return None
+            compiled = (<object>p)((<tuple>found)[1])
+            if compiled is None:
+                return None
+            condition = compiled.condition
+            update = compiled.update
+        parsed.append((kind, spec, condition, update, _pack_item(spec["Item"]) if kind == "Put" else None))
+    if _transact_size(parsed, plain) > context[_MAX_SIZE]:
+        return None
+    targets = []
+    seen = set()
+    wanted = {}
+    cdef Py_ssize_t short_name = context[_SHORT_NAME]
+    cdef Py_ssize_t max_item_size = context[_MAX_ITEM_SIZE]
+    update_class = context[_UPDATE_CLASS]
+    for i in range(n):
+        entry = <tuple><object>PyList_GET_ITEM(parsed, i)
+        kind = entry[0]
+        spec = <dict>entry[1]
+        p = PyDict_GetItem(tables, spec["TableName"])
+        if p == NULL:
+            return None
+        table = <object>p
+        if table.collections is not None:
+            return None
+        schema = table.schema
+        if kind == "Put":
+            item = spec["Item"]
+            if type(item) is not dict:
+                return None
+            for name in <dict>item:
+                if type(name) is not str or len(<str>name) == 0 or len(<str>name) > short_name:
+                    return None
+            packed = entry[4]
+            if len(<bytes>packed) * 4 > max_item_size:
+                return None
+            row_key = _item_key(<dict>item, schema, context[_SHORT_KEY])
+            if row_key is None or (table.indexes and not _index_keys_usual(table, <dict>item, context)):
+                return None
+        else:
+            row_key = _request_row_key(spec["Key"], schema.hash_name, schema.hash_type, schema.range_name,
+                                       schema.range_type)
+            if row_key is None:
+                return None
+            update = entry[3]
+            if update is not None:
+                if type(update) is not update_class:
+                    return None
+                plan = update.plan
+                if plan.nested_top_level_names:
+                    return None
+                written = plan.top_level_names
+                for name in schema.names:
+                    if name in written:
+                        return None
+        if type(row_key) is not bytes or len(<bytes>row_key) == 0:
+            return None
+        target = (table, row_key)
+        if target in seen:
+            return None
+        seen.add(target)
+        targets.append(target)
+        partition = (<unsigned char*>PyBytes_AS_STRING(row_key))[0] >> <Py_ssize_t>table._shift
+        wanted[(table.name, partition)] = table.locks[partition]
+    if len(wanted) == 1:
+        locks = list(wanted.values())
+    else:
+        locks = [wanted[k] for k in sorted(wanted)]
+    return parsed, targets, locks
+
+
+cdef inline bint _usual_key_value(object value, object key_type, Py_ssize_t short) except -1:
+    t = type(value)
+    if t is str:
+        return key_type == "S" and 0 < len(<str>value) <= short
+    return t is Decimal and key_type == "N"
+
+
+cdef object _item_key(dict item, object schema, Py_ssize_t short):
+    cdef PyObject* p
+    p = PyDict_GetItem(item, schema.hash_name)
+    if p == NULL or not _usual_key_value(<object>p, schema.hash_type, short):
+        return None
+    h = <object>p
+    range_name = schema.range_name
+    if range_name is None:
+        return _storage_key(h)
+    p = PyDict_GetItem(item, range_name)
+    if p == NULL or not _usual_key_value(<object>p, schema.range_type, short):
+        return None
+    return _storage_key(h, <object>p)
+
+
+cdef bint _index_keys_usual(object table, dict item, tuple context) except -1:
+    cdef PyObject* p
+    cdef Py_ssize_t short = context[_SHORT_INDEX_KEY]
+    table.index_key_types()                  # (re)builds table.index_key_checks when the indexes changed
+    for check in table.index_key_checks:
+        p = PyDict_GetItem(item, (<tuple>check)[0])
+        if p != NULL and not _usual_key_value(<object>p, (<tuple>check)[1], short):
+            return False
+    return True
+
+
+# ------------------------------------------------------------------ under the locks
+
+def transact_images(parsed, targets, context):
+    """The writes of a prepared transaction, or None (see ``kvstore._pycore``)."""
+    if (type(parsed) is not list or type(targets) is not list or type(context) is not tuple
+            or len(<tuple>context) != _CONTEXT_SIZE or len(<list>parsed) != len(<list>targets)):
+        return _ref.transact_images(parsed, targets, context)
+    try:
+        return _transact_images(<list>parsed, <list>targets, <tuple>context)
+    except Exception:
+        return None
+
+
+cdef object _transact_images(list parsed, list targets, tuple context):
+    cdef PyObject* p
+    cdef tuple entry, target
+    cdef list writes = []
+    cdef Py_ssize_t i
+    cdef Py_ssize_t max_item_size = context[_MAX_ITEM_SIZE]
+    program_condition = context[_PROGRAM_CONDITION]
+    for i in range(len(parsed)):
+        entry = <tuple><object>PyList_GET_ITEM(parsed, i)
+        target = <tuple><object>PyList_GET_ITEM(targets, i)
+        kind = entry[0]
+        condition = entry[2]
+        table = target[0]
+        row_key = target[1]
+        rows = table.rows
+        if type(rows) is not dict:
+            return _ref._transact_images(parsed, targets, context)
+        p = PyDict_GetItem(<dict>rows, row_key)
+        old_packed = None if p == NULL else <object>p
+        old = None
+        if old_packed is not None and (condition is not None or kind == "Update" or table.indexes):
+            old = _unpack_item(old_packed)
+        if condition is not None:
+            if type(condition) is program_condition:
+                holds = _condition_holds(condition.program, old, condition.vals)
+            else:
+                holds = condition.evaluate(old)
+            if not holds:
+                return None
+        if kind == "ConditionCheck":
+            continue
+        if kind == "Put":
+            new = (<dict>entry[1])["Item"]
+            packed = entry[4]
+        elif kind == "Delete":
+            new = packed = None
+        else:
+            update = entry[3]
+            if update is None:
+                return None
+            plan = update.plan
+            if old is None:
+                if plan.only_removes:
+                    new = None
+                else:
+                    new = _updated(plan, update, dict((<dict>entry[1])["Key"]), False)
+            else:
+                new = _updated(plan, update, old, True)
+            packed = None
+            if new is not None:
+                packed = _pack_item(new)
+                if len(<bytes>packed) * 4 > max_item_size:
+                    return None
+                if table.indexes:
+                    if type(new) is not dict or not _index_keys_usual(table, <dict>new, context):
+                        return None
+        if packed is not None or old_packed is not None:
+            if not (packed is not None and packed == old_packed):
+                writes.append((table, row_key, old, new, packed))
+    return writes
+
+
+# ------------------------------------------------------------------ the whole of it
+
+def transact_commit(engine, request, context):
+    """The log position of a usual transaction committed, or None (see ``kvstore._pycore``)."""
+    cdef list locks
+    cdef Py_ssize_t i, taken = 0
+    if engine.capacity is not None or engine.contention is not None:
+        return None
+    prepared = usual_transaction(request, engine.tables, context)
+    if prepared is None:
+        return None
+    parsed, targets, locks = <tuple>prepared
+    try:
+        for i in range(len(locks)):
+            (<object>PyList_GET_ITEM(locks, i)).acquire()
+            taken += 1
+        writes = transact_images(parsed, targets, context)
+        if writes is None:
+            return None
+        return engine.commit(writes) if writes else 0
+    finally:
+        for i in range(taken - 1, -1, -1):
+            (<object>PyList_GET_ITEM(locks, i)).release()
+
+
+cdef inline object _updated(object plan, object update, object item, bint existed):
+    program = plan.program
+    if program is not None:
+        return _apply_update(program, item, update.vals)
+    return update.apply(item, existed)
