@@ -63,7 +63,7 @@ __all__ = [
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
-    "apply_row", "parse_request", "render_answer",
+    "apply_row", "parse_request", "render_answer", "remembered_form",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -1006,3 +1006,22 @@ def render_answer(head, body, date, id_prefix, ids, keep_alive):
     return b"%s%d\r\n%sx-amzn-RequestId: %s%d\r\nx-amz-crc32: %d\r\n%s\r\n%s" % (
         head, len(body), date, id_prefix, next(ids), crc32(body), b"" if keep_alive else b"Connection: close\r\n",
         body)
+
+
+def remembered_form(forms, headers, now, max_skew):
+    """The entry of ``forms`` (``kvstore.server.auth._FORMS``) for a request's SigV4 form when it is
+    known valid and current at ``now``, else None (then ``auth.check_form`` decides, and raises what
+    it finds): the ``Authorization`` header up to ``, Signature=`` names the entry, whose X-Amz-Date
+    and Date must be the request's and whose request time must be within ``max_skew`` of ``now``."""
+    auth = headers.get("authorization")
+    if auth is None:
+        return None
+    head, sep, signature = auth.strip().rpartition(", Signature=")
+    signature = signature.strip()
+    if not sep or not signature or "," in signature:
+        return None
+    known = forms.get(head)
+    if (known is None or known[0] != headers.get("x-amz-date") or known[1] != headers.get("date")
+            or not now - max_skew <= known[3] <= now + max_skew):
+        return None
+    return known

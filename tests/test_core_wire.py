@@ -397,3 +397,32 @@ def test_render_answer_agrees(body, date, first_id, keep_alive):
     a = pycore.render_answer(head, body, date, b"0123ABCD", itertools.count(first_id), keep_alive)
     b = ccore.render_answer(head, body, date, b"0123ABCD", itertools.count(first_id), keep_alive)
     assert a == b
+
+
+_FORM_HEAD = "AWS4-HMAC-SHA256 Credential=k/20250101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date"
+_FORMS = {_FORM_HEAD: ("20250101T000000Z", None, "signed", 1735689600, "caller"),
+          " " + _FORM_HEAD: ("20250101T000000Z", "Wed, 01 Jan 2025 00:00:00 GMT", "signed", 1735689600.5, "caller"),
+          _FORM_HEAD + ", Signature=a": ("20250101T000000Z", None, "signed", 1735689600, "caller")}
+_authorizations = st.one_of(
+    st.builds(lambda head, sep, sig: head + sep + sig,
+              st.sampled_from([_FORM_HEAD, " " + _FORM_HEAD, _FORM_HEAD + ", Signature=a", "x", "", "é" + _FORM_HEAD]),
+              st.sampled_from([", Signature=", ",Signature=", ", Signature= ", ", signature=", ""]),
+              st.sampled_from(["00ff", "", " 00ff", "00ff ", "a,b", "\t0", "0\x1c", "é", "00ff, Signature=1"])),
+    st.text(st.sampled_from("AWS4 ,=Signature\t\x0b"), max_size=20),
+)
+
+
+@needs_ccore
+@relaxed
+@given(st.one_of(st.none(), _authorizations), st.sampled_from(["20250101T000000Z", "20250101T000001Z", None]),
+       st.sampled_from([None, "Wed, 01 Jan 2025 00:00:00 GMT"]),
+       st.sampled_from([1735689600.0, 1735689600 + 300, 1735689600 + 300.5, 1735689600 - 301, 0]),
+       st.booleans())
+def test_remembered_form_agrees(authorization, amz_date, date, now, plain_dict):
+    headers = {"x-amz-date": amz_date, "date": date}
+    if authorization is not None:
+        headers["authorization"] = authorization
+    headers = {k: v for k, v in headers.items() if v is not None}
+    if not plain_dict:
+        headers = type("Headers", (dict,), {})(headers)
+    assert_cores_agree("remembered_form", _FORMS, headers, now, 300)

@@ -9,7 +9,8 @@
 - ``kvstore._cwire``: DynamoDB JSON both ways, items' JSON text, the JSON guard;
 - ``kvstore._cread``: the read path (a request's key in one step, the Query/Scan page walk);
 - ``kvstore._cwrite``: the write path (SortedList partitions, index projections, index maintenance);
-- ``kvstore._cserver``: the HTTP front's usual request taken apart and usual answer written.
+- ``kvstore._cserver``: the HTTP front's usual request taken apart and usual answer written, a
+  remembered SigV4 form found.
 
 Every public function returns exactly what its ``_pycore`` twin returns for the
 same argument: the fast paths cover native values, and anything else -- and
@@ -27,7 +28,7 @@ from kvstore._cread import (query_bounds, read_page, read_shape, request_row_key
 from kvstore._cwrite import (apply_row, apply_update, condition_holds, item_from_python, number_add, project_packed,
                               same_value, shape_ok, sorted_add, sorted_remove, transact_size, update_indexes,
                               usual_actions, write_shape)
-from kvstore._cserver import parse_request, render_answer
+from kvstore._cserver import parse_request, remembered_form, render_answer
 
 __all__ = [
     "EXT_N", "EXT_B", "EXT_SS", "EXT_NS", "EXT_BS",
@@ -38,7 +39,7 @@ __all__ = [
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
-    "apply_row", "parse_request", "render_answer",
+    "apply_row", "parse_request", "render_answer", "remembered_form",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5

@@ -219,3 +219,44 @@ def render_answer(bytes head, bytes body, bytes date, bytes id_prefix, ids, bint
     w = _put(w, b"\r\n", 2)
     _put(w, PyBytes_AS_STRING(body), body_size)
     return out
+
+
+# ------------------------------------------------------------------ a remembered SigV4 form
+
+cdef inline bint _is_space(unsigned char c) noexcept:
+    """str.isspace of an ASCII character."""
+    return c == c' ' or 0x09 <= c <= 0x0D or 0x1C <= c <= 0x1F
+
+
+def remembered_form(forms, headers, now, max_skew):
+    """``kvstore._pycore.remembered_form``: the Authorization header read in place (an ASCII one
+    that needs no stripping; any other goes to the twin)."""
+    cdef object auth
+    cdef const unsigned char* p
+    cdef Py_ssize_t n, at, i
+    if type(forms) is not dict or type(headers) is not dict:
+        return _ref.remembered_form(forms, headers, now, max_skew)
+    auth = headers.get("authorization")
+    if auth is None:
+        return None
+    if type(auth) is not str or not PyUnicode_IS_ASCII(auth):
+        return _ref.remembered_form(forms, headers, now, max_skew)
+    p = <const unsigned char*>PyUnicode_DATA(auth)
+    n = PyUnicode_GET_LENGTH(auth)
+    if n == 0 or _is_space(p[0]) or _is_space(p[n - 1]):
+        return _ref.remembered_form(forms, headers, now, max_skew)
+    at = n - 12
+    while at >= 0 and (p[at] != c',' or memcmp(p + at, b", Signature=", 12) != 0):
+        at -= 1
+    if at < 0 or at + 12 == n:
+        return None                   # no ", Signature=", or nothing after it
+    if _is_space(p[at + 12]):
+        return _ref.remembered_form(forms, headers, now, max_skew)
+    for i in range(at + 12, n):
+        if p[i] == c',':
+            return None
+    known = forms.get(auth[:at])
+    if (known is None or known[0] != headers.get("x-amz-date") or known[1] != headers.get("date")
+            or not now - max_skew <= known[3] <= now + max_skew):
+        return None
+    return known
