@@ -235,8 +235,16 @@ class HttpProtocol(asyncio.BufferedProtocol):
                 self.head_pending = -1
                 self.head_started = server.now
                 self.in_head = False
+                target, headers, body = request
                 try:
-                    self._serve("POST", request[0], request[1], request[2], True)
+                    if (self.busy or self.queue or self.write_paused or server.stopping
+                            or not server._inline_targets.get(headers.get("x-amz-target"))):
+                        self._serve("POST", target, headers, body, True)
+                    else:            # _serve's common case and _write, in line
+                        answer = server.handler.answer("POST", target, headers, body)
+                        transport = self.transport
+                        if not transport.is_closing():
+                            transport.write(server.render(answer, True, headers))
                 except Exception:    # as a failing httptools callback: a bug
                     if not self.draining:
                         log.exception("error while parsing a request")
