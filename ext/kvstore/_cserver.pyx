@@ -9,6 +9,7 @@ checks both against their twins and against httptools.
 """
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.tuple cimport PyTuple_GET_ITEM
 from libc.stdint cimport uint32_t
 from libc.string cimport memcmp, memcpy
 
@@ -27,6 +28,11 @@ cdef object _zlib_crc32 = _zlib.crc32
 cdef enum:
     # a header name longer than this is lowered by the reference (no SDK sends one)
     NAME_MAX = 64
+    # room made in a request's headers dict at once (an SDK sends 8-10: no resize on the way)
+    HEADERS_PRESIZED = 12
+
+cdef extern from "Python.h":
+    dict _PyDict_NewPresized(Py_ssize_t minused)
 
 # character classes (what kvstore._pycore's _TOKEN, _TARGET and _FIELD hold)
 cdef unsigned char _is_token[256]
@@ -51,21 +57,42 @@ cdef void _init_classes():
 
 _init_classes()
 
-# the headers that change the framing or the connection (kvstore._pycore._FRAMING), lower case
-cdef tuple _FRAMING = tuple(name.encode("ascii") for name in sorted(_ref._FRAMING))
-
-
-cdef bint _is_framing(const unsigned char* name, Py_ssize_t n):
-    cdef bytes framing
-    for framing in _FRAMING:
-        if PyBytes_GET_SIZE(framing) == n and memcmp(PyBytes_AS_STRING(framing), name, n) == 0:
-            return True
+cdef bint _is_framing(const unsigned char* name, Py_ssize_t n) noexcept:
+    """Whether a lower-case header name is one of kvstore._pycore._FRAMING."""
+    if n == 17:
+        return memcmp(name, b"transfer-encoding", 17) == 0
+    if n == 10:
+        return memcmp(name, b"connection", 10) == 0
+    if n == 16:
+        return memcmp(name, b"proxy-connection", 16) == 0
+    if n == 7:
+        return memcmp(name, b"upgrade", 7) == 0
+    if n == 6:
+        return memcmp(name, b"expect", 6) == 0
     return False
+
+
+# The names SDKs send, as interned str: a request's header names are these same objects (no
+# str made per header, and the handler's lookups of them match by identity).
+cdef tuple _KNOWN_NAMES = tuple(kvstore_intern(name) for name in (
+    "host", "content-type", "x-amz-target", "content-length", "authorization", "x-amz-date", "accept-encoding",
+    "user-agent", "x-amz-security-token", "x-amz-content-sha256", "amz-sdk-invocation-id", "amz-sdk-request",
+    "accept", "date", "origin", "content-encoding", "x-amz-user-agent", "x-amzn-trace-id"))
+
+
+cdef object _header_name(const unsigned char* lowered, Py_ssize_t n):
+    cdef Py_ssize_t i
+    cdef object known
+    for i in range(len(_KNOWN_NAMES)):
+        known = <object>PyTuple_GET_ITEM(_KNOWN_NAMES, i)
+        if PyUnicode_GET_LENGTH(known) == n and memcmp(PyUnicode_DATA(known), lowered, n) == 0:
+            return known
+    return PyUnicode_DecodeASCII(<const char*>lowered, n, NULL)
 
 
 cdef object _parse(const unsigned char* p, Py_ssize_t size, Py_ssize_t max_line, Py_ssize_t max_head,
                    Py_ssize_t max_body):
-    cdef Py_ssize_t i, line_end, name_start, name_end, value_start, value_end, end, length = -1, digits
+    cdef Py_ssize_t i, line_end, name_start, name_end, value_start, value_end, end, length = -1, digits, count
     cdef Py_ssize_t max_digits = len(str(max_body))
     cdef unsigned char lowered[NAME_MAX]
     cdef unsigned char c
@@ -81,7 +108,7 @@ cdef object _parse(const unsigned char* p, Py_ssize_t size, Py_ssize_t max_line,
         return None
     target = PyUnicode_DecodeASCII(<const char*>p + 5, i - 5, NULL)
     i += 11
-    headers = {}
+    headers = _PyDict_NewPresized(HEADERS_PRESIZED)
     while True:
         if i + 2 > size:
             return None
@@ -115,13 +142,9 @@ cdef object _parse(const unsigned char* p, Py_ssize_t size, Py_ssize_t max_line,
                 lowered[line_end] = c + 32 if c'A' <= c <= c'Z' else c
             if _is_framing(lowered, name_end - name_start):
                 return None
-            name = PyUnicode_DecodeASCII(<const char*>lowered, name_end - name_start, NULL)
-        else:
+            name = _header_name(lowered, name_end - name_start)
+        else:                            # longer than any framing header's name
             name = PyUnicode_DecodeASCII(<const char*>p + name_start, name_end - name_start, NULL).lower()
-            if name in _ref._FRAMING:
-                return None
-        if name in headers:
-            return None
         if name_end - name_start == 14 and memcmp(lowered, b"content-length", 14) == 0:
             digits = value_end - value_start
             if digits > max_digits:
@@ -132,8 +155,11 @@ cdef object _parse(const unsigned char* p, Py_ssize_t size, Py_ssize_t max_line,
                 if not (c'0' <= c <= c'9'):
                     return None
                 length = length * 10 + (c - c'0')
+        count = PyDict_GET_SIZE(headers)
         PyDict_SetItem(headers, name, PyUnicode_DecodeASCII(<const char*>p + value_start,
                                                             value_end - value_start, NULL))
+        if PyDict_GET_SIZE(headers) == count:
+            return None                  # a repeated header: httptools' reading joins them
     if end > max_head or length < 0 or length > max_body or size - end != length:
         return None
     return (target, headers, PyBytes_FromStringAndSize(<const char*>p + end, length))
