@@ -39,6 +39,12 @@ The edges of HTTP (docs/operations.md, "Serving"):
   (kvstore.server.compression), requests with ``Origin`` get DynamoDB's CORS
   headers and ``OPTIONS`` preflights are answered (kvstore.server.cors).
 
+The usual request (a whole keep-alive POST of plain headers read at once) is
+taken apart by one core call (``kvstore._core.parse_request``) instead of
+httptools and its ten Python callbacks, and answered in line; anything else,
+and every request of a connection in the middle of one, goes through httptools
+(``tests/wire/test_http_fast.py`` holds the two to the same bytes and state).
+
 Timeouts are checked by one timer per server (every quarter of the shortest
 timeout, at most every second), which also refreshes the cached ``Date``; a
 request pays for none of it but one attribute store per read.
