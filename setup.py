@@ -27,7 +27,7 @@ REQUIRE = bool(os.environ.get("KVSTORE_REQUIRE_EXTENSION"))
 
 # The compiled modules, each ext/kvstore/NAME.pyx -> kvstore.NAME (see _ccore.pyx for what each holds).
 MODULES = ("_cvalues", "_ckeys", "_citems", "_cwire", "_cread", "_cwrite", "_clog", "_ctransact", "_ccapacity",
-           "_ccore", "_cmetrics")
+           "_cserver", "_ccore", "_cmetrics")
 
 DIRECTIVES = {
     "language_level": 3,

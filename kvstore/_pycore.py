@@ -65,7 +65,7 @@ __all__ = [
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
     "apply_row", "write_record", "frame_record", "transact_actions", "usual_transaction", "transact_images",
-    "transact_commit",
+    "transact_commit", "parse_request", "render_answer", "remembered_form",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -1240,3 +1240,91 @@ def _updated(plan, update, item, existed):
     if plan.program is not None:
         return apply_update(plan.program, item, update.vals)
     return update.apply(item, existed)
+
+
+# ------------------------------------------------------------------ wire (session 8)
+# The HTTP front's usual request and answer (kvstore.server.app): a whole POST read at once is
+# taken apart here instead of by httptools and ten Python callbacks, and the usual answer's head
+# is written in one step.  Anything unusual in a request answers None, and httptools parses it.
+
+# RFC 9110 tchar: what a header name is made of
+_TOKEN = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+# A request target of the usual path and query (a subset of what llhttp accepts)
+_TARGET = frozenset(b"!$%&'()*+,-./0123456789:;=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz~")
+# A header value's characters: visible ASCII and the space (not first, not last)
+_FIELD = frozenset(range(0x20, 0x7F))
+# Headers that change how the message is framed or the connection kept: the HTTP parser decides
+_FRAMING = frozenset(("transfer-encoding", "connection", "proxy-connection", "upgrade", "expect"))
+
+
+def parse_request(data, max_line, max_head, max_body):
+    """``(target, headers, body)`` of ``data`` when it is exactly one usual request, else None.
+
+    Usual: ``POST <target> HTTP/1.1``, a target of at most ``max_line`` bytes starting with ``/``
+    (characters of ``_TARGET``), CRLF line ends, a head of at most ``max_head`` bytes, each
+    header once, its name a token, its value visible ASCII with inner spaces (after ``:`` and
+    spaces), a ``Content-Length`` of at most ``max_body`` that the body fills to the end of
+    ``data``, and none of the headers that change the framing or the connection (``_FRAMING``).
+    Such a request is kept alive.  ``headers`` maps lower-case names to the values as str, as
+    ``kvstore.server.app.HttpProtocol`` builds them from httptools' callbacks; ``target`` is
+    the target as str.  Anything else answers None (the protocol hands it to httptools), so what
+    the server does with a request never depends on which of the two read it.
+    """
+    data = bytes(data)
+    end = data.find(b"\r\n\r\n")
+    if end < 0 or end + 4 > max_head or not data.startswith(b"POST /"):
+        return None
+    lines = data[:end].split(b"\r\n")
+    line = lines[0]
+    if not line.endswith(b" HTTP/1.1"):
+        return None
+    target = line[5:-9]
+    if len(target) > max_line or not _TARGET.issuperset(target):
+        return None
+    headers = {}
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        value = value.lstrip(b" ")
+        if (not colon or not name or not value or value[-1] == 0x20 or not _TOKEN.issuperset(name)
+                or not _FIELD.issuperset(value)):
+            return None
+        name = name.decode("ascii").lower()
+        if name in headers or name in _FRAMING:
+            return None
+        headers[name] = value.decode("ascii")
+    length = headers.get("content-length")
+    if length is None or len(length) > len(str(max_body)) or not length.isdigit():
+        return None
+    length = int(length)
+    if length > max_body or len(data) != end + 4 + length:
+        return None
+    return target.decode("ascii"), headers, data[end + 4:]
+
+
+def render_answer(head, body, date, id_prefix, ids, keep_alive):
+    """The bytes of an answer: ``head`` (the status line and headers up to ``Content-Length: ``),
+    the body's length, ``date`` (the ``Date`` line), ``x-amzn-RequestId`` (``id_prefix`` and the next
+    number of ``ids``), ``x-amz-crc32`` of ``body``, ``Connection: close`` unless ``keep_alive``, the
+    blank line and ``body``."""
+    return b"%s%d\r\n%sx-amzn-RequestId: %s%d\r\nx-amz-crc32: %d\r\n%s\r\n%s" % (
+        head, len(body), date, id_prefix, next(ids), crc32(body), b"" if keep_alive else b"Connection: close\r\n",
+        body)
+
+
+def remembered_form(forms, headers, now, max_skew):
+    """The entry of ``forms`` (``kvstore.server.auth._FORMS``) for a request's SigV4 form when it is
+    known valid and current at ``now``, else None (then ``auth.check_form`` decides, and raises what
+    it finds): the ``Authorization`` header up to ``, Signature=`` names the entry, whose X-Amz-Date
+    and Date must be the request's and whose request time must be within ``max_skew`` of ``now``."""
+    auth = headers.get("authorization")
+    if auth is None:
+        return None
+    head, sep, signature = auth.strip().rpartition(", Signature=")
+    signature = signature.strip()
+    if not sep or not signature or "," in signature:
+        return None
+    known = forms.get(head)
+    if (known is None or known[0] != headers.get("x-amz-date") or known[1] != headers.get("date")
+            or not now - max_skew <= known[3] <= now + max_skew):
+        return None
+    return known

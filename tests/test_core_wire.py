@@ -30,7 +30,7 @@ needs_ccore = pytest.mark.skipif(ccore is None, reason="kvstore._ccore is not bu
 relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 WIRE_FUNCTIONS = ("from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",
-                  "json_needs_stdlib")
+                  "json_needs_stdlib", "parse_request", "render_answer")
 
 
 # ------------------------------------------------------------------ comparing outcomes
@@ -348,3 +348,81 @@ def test_json_needs_stdlib_agrees(data):
 ])
 def test_json_needs_stdlib(core, data, expected):
     assert core.json_needs_stdlib(data) is expected
+
+
+# ------------------------------------------------------------------ the HTTP front's usual request and answer
+# (tests/wire/test_http_fast.py checks parse_request against httptools and the protocol with and without it)
+
+_USUAL_REQUEST = (b"POST / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nX-Amz-Target: DynamoDB_20120810.GetItem\r\n"
+                  b"Content-Type: application/x-amz-json-1.0\r\nX-Amz-Date: 20250101T000000Z\r\n"
+                  b"Content-Length: 13\r\n\r\n{\"TableName\"}")
+
+
+@st.composite
+def mutated_requests(draw):
+    """The usual request with a few bytes replaced, inserted or removed."""
+    data = bytearray(_USUAL_REQUEST)
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(data)))
+        kind = draw(st.sampled_from(["replace", "insert", "delete"]))
+        byte = draw(st.one_of(st.sampled_from(b" :\r\n\t/0Aa-,\x00\x7f\xe9"), st.integers(0, 255)))
+        if kind == "insert" or at == len(data):
+            data.insert(at, byte)
+        elif kind == "replace":
+            data[at] = byte
+        else:
+            del data[at]
+    return bytes(data)
+
+
+@needs_ccore
+@relaxed
+@given(mutated_requests(), st.sampled_from([(16, 1000, 100), (2, 1000, 100), (16, 60, 100), (16, 1000, 12),
+                                            (16, 1000, 13), (16, 1000, 10 ** 12)]))
+@example(_USUAL_REQUEST, (16, 1000, 100))
+@example(_USUAL_REQUEST.replace(b"Host", b"H" * 70), (16, 1000, 100))
+@example(_USUAL_REQUEST.replace(b"Host", b"CONTENT-LENGTH"), (16, 1000, 100))
+def test_parse_request_agrees(data, limits):
+    assert_cores_agree("parse_request", data, *limits)
+    assert_cores_agree("parse_request", bytearray(data), *limits)
+
+
+@needs_ccore
+@relaxed
+@given(st.binary(max_size=200), st.sampled_from([b"", b"Date: Sun, 06 Dec 2026 23:30:00 GMT\r\n"]),
+       st.one_of(st.integers(0, 2 ** 64 - 1), st.sampled_from([2 ** 64, 10 ** 30, -1, True])), st.booleans())
+def test_render_answer_agrees(body, date, first_id, keep_alive):
+    import itertools
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: "
+    a = pycore.render_answer(head, body, date, b"0123ABCD", itertools.count(first_id), keep_alive)
+    b = ccore.render_answer(head, body, date, b"0123ABCD", itertools.count(first_id), keep_alive)
+    assert a == b
+
+
+_FORM_HEAD = "AWS4-HMAC-SHA256 Credential=k/20250101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date"
+_FORMS = {_FORM_HEAD: ("20250101T000000Z", None, "signed", 1735689600, "caller"),
+          " " + _FORM_HEAD: ("20250101T000000Z", "Wed, 01 Jan 2025 00:00:00 GMT", "signed", 1735689600.5, "caller"),
+          _FORM_HEAD + ", Signature=a": ("20250101T000000Z", None, "signed", 1735689600, "caller")}
+_authorizations = st.one_of(
+    st.builds(lambda head, sep, sig: head + sep + sig,
+              st.sampled_from([_FORM_HEAD, " " + _FORM_HEAD, _FORM_HEAD + ", Signature=a", "x", "", "é" + _FORM_HEAD]),
+              st.sampled_from([", Signature=", ",Signature=", ", Signature= ", ", signature=", ""]),
+              st.sampled_from(["00ff", "", " 00ff", "00ff ", "a,b", "\t0", "0\x1c", "é", "00ff, Signature=1"])),
+    st.text(st.sampled_from("AWS4 ,=Signature\t\x0b"), max_size=20),
+)
+
+
+@needs_ccore
+@relaxed
+@given(st.one_of(st.none(), _authorizations), st.sampled_from(["20250101T000000Z", "20250101T000001Z", None]),
+       st.sampled_from([None, "Wed, 01 Jan 2025 00:00:00 GMT"]),
+       st.sampled_from([1735689600.0, 1735689600 + 300, 1735689600 + 300.5, 1735689600 - 301, 0]),
+       st.booleans())
+def test_remembered_form_agrees(authorization, amz_date, date, now, plain_dict):
+    headers = {"x-amz-date": amz_date, "date": date}
+    if authorization is not None:
+        headers["authorization"] = authorization
+    headers = {k: v for k, v in headers.items() if v is not None}
+    if not plain_dict:
+        headers = type("Headers", (dict,), {})(headers)
+    assert_cores_agree("remembered_form", _FORMS, headers, now, 300)

@@ -10,7 +10,9 @@
 - ``kvstore._cread``: the read path (a request's key in one step, the Query/Scan page walk);
 - ``kvstore._cwrite``: the write path (SortedList partitions, index projections, index maintenance);
 - ``kvstore._clog``: the write-ahead log's record of a write, and its frame;
-- ``kvstore._ctransact``: TransactWriteItems of the usual shape (its checks and new images).
+- ``kvstore._ctransact``: TransactWriteItems of the usual shape (its checks and new images);
+- ``kvstore._cserver``: the HTTP front's usual request taken apart and usual answer written, a
+  remembered SigV4 form found.
 
 Every public function returns exactly what its ``_pycore`` twin returns for the
 same argument: the fast paths cover native values, and anything else -- and
@@ -30,6 +32,7 @@ from kvstore._cwrite import (apply_row, apply_update, condition_holds, item_from
                               same_value, shape_ok, sorted_add, sorted_remove, transact_size, update_indexes,
                               usual_actions, write_shape)
 from kvstore._ctransact import transact_actions, transact_commit, transact_images, usual_transaction
+from kvstore._cserver import parse_request, remembered_form, render_answer
 
 __all__ = [
     "EXT_N", "EXT_B", "EXT_SS", "EXT_NS", "EXT_BS",
@@ -41,7 +44,7 @@ __all__ = [
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
     "apply_row", "write_record", "frame_record", "transact_actions", "usual_transaction", "transact_images",
-    "transact_commit",
+    "transact_commit", "parse_request", "render_answer", "remembered_form",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5

@@ -39,6 +39,12 @@ The edges of HTTP (docs/operations.md, "Serving"):
   (kvstore.server.compression), requests with ``Origin`` get DynamoDB's CORS
   headers and ``OPTIONS`` preflights are answered (kvstore.server.cors).
 
+The usual request (a whole keep-alive POST of plain headers read at once) is
+taken apart by one core call (``kvstore._core.parse_request``) instead of
+httptools and its ten Python callbacks, and answered in line; anything else,
+and every request of a connection in the middle of one, goes through httptools
+(``tests/wire/test_http_fast.py`` holds the two to the same bytes and state).
+
 Timeouts are checked by one timer per server (every quarter of the shortest
 timeout, at most every second), which also refreshes the cached ``Date``; a
 request pays for none of it but one attribute store per read.
@@ -53,6 +59,7 @@ from email.utils import formatdate
 
 import httptools
 
+from kvstore import _core
 from kvstore.clock import SystemClock
 from kvstore.errors import ServiceUnavailable
 from kvstore.server.compression import MIN_SIZE as COMPRESS_MIN_SIZE, choose_encoding, compress
@@ -101,8 +108,11 @@ _UPGRADE_HEADERS = ("upgrade", "connection", "http2-settings")
 _CONTINUE = (100, None, b"")     # "100 Continue", in its turn among the answers of the connection
 _crc32 = zlib.crc32
 _ID_PREFIX_BYTES = _ID_PREFIX.encode("latin-1")
-_CLOSE_BYTES = _CLOSE.encode("latin-1")
 _HEADS = {}                  # (status, content type) -> b"HTTP/1.1 ...Content-Length: "
+# A whole usual request in one core call (HttpProtocol.data_received): the compiled core's only; the
+# pure twin is slower than httptools, and the tests run the protocol with it (tests/wire/test_http_fast.py).
+_parse_request = _core.parse_request if _core.implementation == "cython" else None
+_render_answer = _core.render_answer
 
 
 def _head(status, content_type):
@@ -219,8 +229,33 @@ class HttpProtocol(asyncio.BufferedProtocol):
     def data_received(self, data):
         if self.draining:
             return                   # closing: what the client still sends is read and dropped
-        self.last_read = self.server.now
+        server = self.server
+        self.last_read = server.now
         self.chunk = len(data)
+        if not self.in_message and _parse_request is not None:
+            # The usual request, whole in this read, taken apart in one core call (kvstore._pycore.
+            # parse_request says what usual is; anything else answers None and httptools parses it).
+            # It leaves this connection as httptools' callbacks would after one whole keep-alive POST.
+            request = _parse_request(data, self.max_line, self.max_head, self.max_body)
+            if request is not None:
+                self.head_pending = -1
+                self.head_started = server.now
+                self.in_head = False
+                target, headers, body = request
+                try:
+                    if (self.busy or self.queue or self.write_paused or server.stopping
+                            or not server._inline_targets.get(headers.get("x-amz-target"))):
+                        self._serve("POST", target, headers, body, True)
+                    else:            # _serve's common case and _write, in line
+                        answer = server.handler.answer("POST", target, headers, body)
+                        transport = self.transport
+                        if not transport.is_closing():
+                            transport.write(server.render(answer, True, headers))
+                except Exception:    # as a failing httptools callback: a bug
+                    if not self.draining:
+                        log.exception("error while parsing a request")
+                        self._refuse(500, "Internal server error")
+                return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as e:
@@ -328,9 +363,11 @@ class HttpProtocol(asyncio.BufferedProtocol):
             self._upgrade = (parser.get_method(), url, headers)
             return
         method = parser.get_method()
-        method = _METHODS.get(method) or method.decode("ascii")
-        body = b"".join(body)
-        keep_alive = parser.should_keep_alive()
+        self._serve(_METHODS.get(method) or method.decode("ascii"), url.decode("latin-1"), headers,
+                    b"".join(body), parser.should_keep_alive())
+
+    def _serve(self, method, target, headers, body, keep_alive):
+        """Answer a whole request now, or queue it behind the answers this connection owes."""
         server = self.server
         if method == "OPTIONS" and server.cors is not None and "origin" in headers:
             request = _Request((200, None, b""), headers, keep_alive)     # a CORS preflight
@@ -338,12 +375,12 @@ class HttpProtocol(asyncio.BufferedProtocol):
         elif not self.busy and not self.queue and not self.write_paused and (
                 server._inline_targets.get(headers.get("x-amz-target")) or server.runs_inline(headers)):
             # the common case: nothing waiting on this connection, answer now
-            self._write(server.handler.answer(method, url.decode("latin-1"), headers, body), keep_alive, headers)
+            self._write(server.handler.answer(method, target, headers, body), keep_alive, headers)
             return
         else:
             request = _Request(None, headers, keep_alive)
             request.method = method
-            request.target = url.decode("latin-1")
+            request.target = target
             request.body = body
         self.queue.append(request)
         if len(self.queue) >= _MAX_PIPELINED:
@@ -566,10 +603,8 @@ class Server:
                 and (headers is None or self.cors is None or "origin" not in headers)):
             # the usual answer: nothing to compress, no CORS; the head up to the length is made once
             # per (status, type), the rest in one bytes format.  Measured in-process: 0.83 -> 0.6 us.
-            head = _HEADS.get((status, content_type)) or _head(status, content_type)
-            return b"%s%d\r\n%sx-amzn-RequestId: %s%d\r\nx-amz-crc32: %d\r\n%s\r\n%s" % (
-                head, len(body), self.date_bytes, _ID_PREFIX_BYTES, next(_id_counter), _crc32(body),
-                b"" if keep_alive else _CLOSE_BYTES, body)
+            return _render_answer(_HEADS.get((status, content_type)) or _head(status, content_type), body,
+                                  self.date_bytes, _ID_PREFIX_BYTES, _id_counter, keep_alive)
         extra = self.date_line
         if headers is not None:
             if len(answer[2]) >= COMPRESS_MIN_SIZE:

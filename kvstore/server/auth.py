@@ -35,6 +35,7 @@ from typing import NamedTuple
 from urllib.parse import quote
 
 from kvstore import limits
+from kvstore._core import remembered_form as _remembered_form
 from kvstore.clock import SystemClock
 from kvstore.regions import is_region
 from kvstore.errors import (
@@ -355,7 +356,7 @@ class AnyKey:
 
     def authenticate(self, method, target, headers, body, now=None):
         now = self.clock() if now is None else now
-        known = _remembered(headers, now, self.max_skew)
+        known = _remembered_form(_FORMS, headers, now, self.max_skew)
         if known is not None:
             return known[4]
         signed = check_form(headers, now, self.max_skew)
@@ -415,23 +416,6 @@ def check_form(headers, now, max_skew=MAX_SKEW_SECONDS):
             _FORMS[head] = (amz_date, http_date, signed, request_time, Caller(None, signed.key_id, signed.region))
         return signed
     return _check_form(auth, headers, now, max_skew)[0]
-
-
-def _remembered(headers, now, max_skew):
-    """The remembered entry of a request's form when it is known valid and current, else None
-    (then check_form decides, and raises what it finds)."""
-    auth = headers.get("authorization")
-    if auth is None:
-        return None
-    head, sep, signature = auth.strip().rpartition(", Signature=")
-    signature = signature.strip()
-    if not sep or not signature or "," in signature:
-        return None
-    known = _FORMS.get(head)
-    if (known is None or known[0] != headers.get("x-amz-date") or known[1] != headers.get("date")
-            or not now - max_skew <= known[3] <= now + max_skew):
-        return None
-    return known
 
 
 def _check_time(amz_date, request_time, now, max_skew):

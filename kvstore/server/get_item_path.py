@@ -25,6 +25,11 @@ from kvstore.clock import stopwatch
 from kvstore.operations.common import read_units
 from kvstore.operations.get_item import _ONE_UNIT_PACKED
 from kvstore.server import wire
+from kvstore.server.wire import _ORJSON
+
+_json_needs_stdlib = _core.json_needs_stdlib
+if _ORJSON:
+    from orjson import loads as _orjson_loads
 
 __all__ = ["answer"]
 
@@ -38,11 +43,20 @@ def answer(engine, body):
     """The JSON body of the GetItem ``body`` (bytes) answers, or None for the general path."""
     if engine.capacity is not None or engine.faults is not None:
         return None
-    try:
-        request, suspect = wire.loads_request(body)
-    except Exception:       # noqa: BLE001 - the general path raises the SerializationException
-        return None
-    if suspect or len(request) != 2:        # (suspect: a lone surrogate may be there, see wire.loads_request)
+    if _ORJSON and body.__class__ is bytes and not _json_needs_stdlib(body):
+        # wire.loads_request's usual case in line: orjson reads it, and no lone surrogate can be there
+        try:
+            request = _orjson_loads(body)
+        except Exception:   # noqa: BLE001 - the general path raises the SerializationException
+            return None
+    else:
+        try:
+            request, suspect = wire.loads_request(body)
+        except Exception:   # noqa: BLE001 - the general path raises the SerializationException
+            return None
+        if suspect:         # a lone surrogate may be there, see wire.loads_request
+            return None
+    if request.__class__ is not dict or len(request) != 2:
         return None
     name = request.get("TableName")
     key = request.get("Key")
@@ -64,15 +78,18 @@ def answer(engine, body):
         if row_key is None:
             return None
     metrics = engine.metrics
-    if metrics is not None:
+    if metrics is None:
+        packed = table.rows.get(row_key)
+        if packed is None:
+            return _EMPTY
+        item = _core.unpack_item(packed)
+    else:
         started = stopwatch()
-    packed = table.rows.get(row_key)
-    if packed is None:
-        if metrics is not None:
+        packed = table.rows.get(row_key)
+        if packed is None:
             metrics.get_item_answered(name, stopwatch() - started, False)
-        return _EMPTY
-    item = _core.unpack_item(packed)
-    if metrics is not None:
+            return _EMPTY
+        item = _core.unpack_item(packed)
         metrics.get_item_answered(name, stopwatch() - started, True)
         if len(packed) > _ONE_UNIT_PACKED:       # as get_item.run: the units past the first of a large item
             units = read_units(_core.item_size(item), False)

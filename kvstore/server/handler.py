@@ -265,7 +265,7 @@ class RequestHandler:
             if (content_type or "").partition(";")[0].strip().lower() not in JSON_TYPES:
                 return (404, "text/xml", _NOT_FOUND_BODY)
 
-        operation = self.operation_of(headers)
+        operation = self._targets.get(headers.get("x-amz-target", "")) or self.operation_of(headers)
         if operation is None:
             raise UnknownOperationException()
         engine = self.engine
