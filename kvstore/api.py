@@ -558,11 +558,15 @@ class Table:
 
     def _read(self, action, kwargs):
         """A Query or Scan: a call of a shape seen before runs its prepared plan with the conversion of
-        its values folded in (``read_plans.run_embedded``); the first of a shape, and anything the plan
-        leaves out, takes the general path (``_call``), which leaves the plan."""
+        its values folded in: a plain page in one core call (``read_plans.embedded_read``), anything
+        else the plan covers in Python (``read_plans.run_embedded``); the first of a shape, and anything
+        the plan leaves out, takes the general path (``_call``), which leaves the plan."""
         db = self._db
         engine = db.engine
-        shape = read_plans.embedded_shape(engine, action, self.name, db.allow_floats, kwargs)
+        # one core call answers a plain page of a known shape; else it gives the shape (or None)
+        shape = read_plans.embedded_read(engine, ("embedded", action, self.name, db.allow_floats), kwargs)
+        if shape.__class__ is dict:
+            return shape
         if shape is not None:
             response = read_plans.run_embedded(engine, shape, kwargs)
             if response is not None:

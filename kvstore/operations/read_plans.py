@@ -34,7 +34,8 @@ from kvstore.expressions.request import prepare
 from kvstore.operations import query as _query
 from kvstore.operations.reading import Source, plain_page, collect, resolve_select, start_key
 
-__all__ = ["shape_key", "clear", "build_query", "build_scan", "embedded_shape", "run_embedded", "build_embedded"]
+__all__ = ["shape_key", "clear", "build_query", "build_scan", "embedded_shape", "embedded_read", "run_embedded",
+           "build_embedded", "page_spec"]
 
 #: plans an engine keeps (``engine.read_plans``, by shape key): cleared when full, since shapes are few;
 #: the plans live and die with their engine, so a closed database's tables are not held here
@@ -245,6 +246,11 @@ def embedded_shape(engine, operation, table_name, allow_floats, kwargs):
     return _core.read_shape(("embedded", operation, table_name, allow_floats), kwargs)
 
 
+#: ``embedded_read(engine, prefix, kwargs)``: a ``Table.query`` / ``Table.scan`` call answered in one
+#: core call when its plan has a ``page`` spec, else its shape (``embedded_shape``; see ``kvstore._pycore``)
+embedded_read = _core.embedded_read
+
+
 def run_embedded(engine, shape, kwargs):
     """The native response of a Python API call of ``shape`` (``embedded_shape``) through its prepared
     plan, or None when the general path must answer (no plan yet, a value whose conversion or check
@@ -267,12 +273,13 @@ _MAPS = ("ExclusiveStartKey", "ExpressionAttributeValues", "ExpressionAttributeN
 
 
 class _EmbeddedPlan:
-    """A Python API call's shape, bound to the prepared plan of the native request it converts to."""
+    """A Python API call's shape, bound to the prepared plan of the native request it converts to;
+    ``page``: the spec of its one-call page (:func:`page_spec`), or None."""
 
-    __slots__ = ("table_name", "plan", "allow_floats")
+    __slots__ = ("table_name", "plan", "allow_floats", "page")
 
-    def __init__(self, table_name, plan, allow_floats):
-        self.table_name, self.plan, self.allow_floats = table_name, plan, allow_floats
+    def __init__(self, table_name, plan, allow_floats, page=None):
+        self.table_name, self.plan, self.allow_floats, self.page = table_name, plan, allow_floats, page
 
     def run(self, engine, kwargs):
         # boto3's parameter check of the members the shape does not fix: each of its exact type
@@ -311,4 +318,43 @@ def build_embedded(engine, shape, native_request, key_filter=False):
     plan = engine.read_plans.get(native)
     if plan is None or stale(plan, engine):
         return
-    _remember(engine, shape, _EmbeddedPlan(table_name, plan, allow_floats))
+    _remember(engine, shape, _EmbeddedPlan(table_name, plan, allow_floats, page_spec(plan, native_request)))
+
+
+#: the one-call page's range operators: BETWEEN is left out, it checks its bounds' order inside values
+_PAGE_OPERATORS = (None, "EQ", "LT", "LE", "GT", "GE", "BEGINS_WITH")
+
+
+def page_spec(plan, request):
+    """The spec with which ``_core.embedded_read`` answers the calls of ``plan``'s shape in one core
+    call, or None when they need more than it does (see ``_pycore._plan_page``): a page of whole
+    items without filter, projection or ConsumedCapacity, of a Query on an S or S-S key (its value
+    placeholders found by instantiating the shape's template with marker objects) or of a Scan.
+    ``request``: the native request that left ``plan``."""
+    if not plan.plain or request.get("ReturnConsumedCapacity") in _SIZED:
+        return None
+    placeholders = tuple(request.get("ExpressionAttributeValues") or ())
+    markers = tuple(object() for _ in placeholders)
+    try:
+        compiled = plan.instantiate(markers)
+    except Exception:      # noqa: BLE001 - a check that looks inside values: the Python plan runs it
+        return None
+    if compiled is None or compiled.filter is not None or compiled.projection is not None:
+        return None
+    source = plan.source
+    key_names = tuple(source.key_names())
+    if plan.__class__ is ScanPlan:
+        schema = plan.table.schema
+        start_schema = None
+        if plan.index is None and schema.hash_type == "S" and schema.range_type in (None, "S"):
+            start_schema = (schema.hash_name, schema.range_name)
+        return (plan.table_name, plan.table, plan.index, False, None, None, None, False, False, key_names,
+                start_schema)
+    op = plan.range_op
+    if op not in _PAGE_OPERATORS or plan.hash_type != "S" or (op is not None and plan.range_type != "S"):
+        return None
+    conditions = compiled.key_condition.conditions
+    hash_slot = placeholders[markers.index(conditions[plan.hash_name][1][0])]
+    range_slot = None if op is None else placeholders[markers.index(conditions[plan.range_name][1][0])]
+    return (plan.table_name, plan.table, plan.index, True, hash_slot, range_slot, op, plan.delimited,
+            not plan.forward, key_names, None)
