@@ -971,7 +971,7 @@ def embedded_read(engine, prefix, kwargs):
     if embedded is None or engine.capacity is not None:
         return shape
     page = embedded.page
-    if page is None:
+    if page.__class__ is not tuple:
         return shape
     response = _plan_page(page, engine.tables, kwargs)
     return shape if response is None else response

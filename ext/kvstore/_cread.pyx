@@ -645,14 +645,23 @@ def embedded_read(engine, prefix, kwargs):
     shape = _read_shape(prefix, kwargs)
     if shape is None:
         return None
-    embedded = engine.read_plans.get(shape)
+    embedded = _get(engine.read_plans, shape)
     if embedded is None or engine.capacity is not None:
         return shape
     page = embedded.page
-    if page is None:
+    if type(page) is not tuple:
         return shape
     response = _plan_page(page, engine.tables, kwargs)
     return shape if response is None else response
+
+
+cdef inline object _get(object mapping, object key):
+    """``mapping.get(key)``, without the method call when ``mapping`` is a dict (the engine's are)."""
+    cdef PyObject* found
+    if type(mapping) is not dict:
+        return mapping.get(key)
+    found = PyDict_GetItem(mapping, key)
+    return None if found == NULL else <object>found
 
 
 cdef inline bint _ascii_str(PyObject* value):
@@ -664,9 +673,9 @@ cdef object _plan_page(tuple page, object tables, dict kwargs):
     cdef Py_ssize_t c_limit = -1, c_chunk = 128
     cdef bint lo_inc = True, hi_inc = False
     table_name, table, index, query, hash_slot, range_slot, op, delimited, reverse, key_names, start_schema = page
-    if tables.get(table_name) is not table:
+    if _get(tables, table_name) is not table:
         return None
-    if index is not None and (table.indexes.get(index.name) is not index or index.status != "ACTIVE"):
+    if index is not None and (_get(table.indexes, index.name) is not index or index.status != "ACTIVE"):
         return None
     limit = None
     found = PyDict_GetItem(kwargs, "Limit")
