@@ -3,9 +3,11 @@
 """The read path, compiled: the twins of ``kvstore._pycore``'s ``request_row_key``
 (GetItem's key validated and encoded in one step), ``wire_row_key`` (the same
 from the wire's DynamoDB JSON, without making the values native first), ``take_forward`` /
-``take_reverse`` (row keys of a SortedList between bounds) and ``read_page``
+``take_reverse`` (row keys of a SortedList between bounds), ``read_page``
 (one Query/Scan page: seek, take keys in order, look up, unpack, Limit, the
-1 MB cap).  Read ``kvstore._pycore`` for what each returns; anything outside
+1 MB cap), ``read_shape`` and ``query_bounds`` (a prepared plan's shape key and
+key-condition bounds) and ``embedded_read`` (a ``Table.query`` / ``Table.scan``
+call of a prepared plan's plain page, shape to response, in one call).  Read ``kvstore._pycore`` for what each returns; anything outside
 the shapes covered here goes to that reference.
 """
 

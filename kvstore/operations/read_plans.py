@@ -24,6 +24,14 @@ the request to the reference path, which rebuilds the plan (the "schema
 version" is the identity of those objects; a key schema never changes in
 place).  Under enforced capacity (``engine.capacity``) a plan reads through a
 metered copy of its Source (``Source.meter``), as the reference path does.
+
+A ``Table.query`` / ``Table.scan`` call of a shape seen before whose page is
+plain (whole items; no filter, projection or ConsumedCapacity; S keys; no
+BETWEEN, whose bounds' order is checked inside values; no start key for a
+Query) is answered by one core call, ``embedded_read``: shape key, plan
+lookup, the values' checks, the key-condition bounds, the page walk and the
+response, from the ``page`` spec :func:`page_spec` leaves beside the plan.
+Whatever it declines runs the Python plan below it (``run_embedded``).
 """
 
 from kvstore import _core
@@ -34,7 +42,7 @@ from kvstore.expressions.request import prepare
 from kvstore.operations import query as _query
 from kvstore.operations.reading import Source, plain_page, collect, resolve_select, start_key
 
-__all__ = ["shape_key", "clear", "build_query", "build_scan", "embedded_shape", "embedded_read", "run_embedded",
+__all__ = ["shape_key", "clear", "build_query", "build_scan", "embedded_read", "run_embedded",
            "build_embedded", "page_spec"]
 
 #: plans an engine keeps (``engine.read_plans``, by shape key): cleared when full, since shapes are few;
@@ -236,23 +244,17 @@ def build_scan(shape, engine, request):
 
 # ------------------------------------------------------------------ the Python API's calls
 
-def embedded_shape(engine, operation, table_name, allow_floats, kwargs):
-    """The shape of a ``Table.query`` / ``Table.scan`` call's keyword arguments (Python values, before
-    their conversion), or None when the call must take the general path: metrics or injected faults
-    recorded around the operation, a ``TableName`` of its own, or a member or value a plan does not
-    cover (``Key`` / ``Attr`` conditions, legacy parameters, Segment)."""
-    if engine.metrics is not None or engine.faults is not None or "TableName" in kwargs:
-        return None
-    return _core.read_shape(("embedded", operation, table_name, allow_floats), kwargs)
-
-
-#: ``embedded_read(engine, prefix, kwargs)``: a ``Table.query`` / ``Table.scan`` call answered in one
-#: core call when its plan has a ``page`` spec, else its shape (``embedded_shape``; see ``kvstore._pycore``)
+#: ``embedded_read(engine, ("embedded", operation, table_name, allow_floats), kwargs)``: a ``Table.query``
+#: / ``Table.scan`` call answered in one core call when its plan has a ``page`` spec (:func:`page_spec`),
+#: else the call's shape for :func:`run_embedded`, or None when the call must take the general path
+#: (metrics or injected faults recorded around the operation, a ``TableName`` of its own, a member or
+#: value a plan does not cover: ``Key`` / ``Attr`` conditions, legacy parameters, Segment); see
+#: ``kvstore._pycore.embedded_read``
 embedded_read = _core.embedded_read
 
 
 def run_embedded(engine, shape, kwargs):
-    """The native response of a Python API call of ``shape`` (``embedded_shape``) through its prepared
+    """The native response of a Python API call of ``shape`` (``embedded_read``) through its prepared
     plan, or None when the general path must answer (no plan yet, a value whose conversion or check
     is not plainly fine, anything the plan leaves to the reference).
 
@@ -309,7 +311,7 @@ class _EmbeddedPlan:
 
 
 def build_embedded(engine, shape, native_request, key_filter=False):
-    """Bind ``shape`` (``embedded_shape``) to the plan its native request left, after the call succeeded
+    """Bind ``shape`` (``embedded_read``'s) to the plan its native request left, after the call succeeded
     through the general path (nothing is bound when that request has no plan)."""
     operation, table_name, allow_floats = shape[1], shape[2], shape[3]
     native = _core.read_shape((operation, key_filter), native_request)
