@@ -52,6 +52,7 @@ import re
 
 import msgpack
 
+from kvstore import limits as _limits
 from kvstore.engine.wal import encode_record
 from kvstore.types import Binary, from_python, from_wire, item_from_wire, item_size, item_to_wire, same_value, to_wire
 
@@ -65,7 +66,7 @@ __all__ = [
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
     "apply_row", "write_record", "frame_record", "transact_actions", "usual_transaction", "transact_images",
-    "transact_commit", "parse_request", "render_answer", "remembered_form",
+    "transact_commit", "parse_request", "render_answer", "remembered_form", "embedded_read",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -1328,3 +1329,116 @@ def remembered_form(forms, headers, now, max_skew):
             or not now - max_skew <= known[3] <= now + max_skew):
         return None
     return known
+
+
+# ------------------------------------------------------------------ read plans (session 8)
+# A prepared Query or Scan of the Python API (``Table.query`` / ``Table.scan``) answered in one core
+# call: the shape key, the plan lookup, the values' checks, the key-condition bounds, the page walk and
+# the response.  ``kvstore.operations.read_plans`` builds the ``page`` spec a plan carries; anything
+# the spec does not cover is left to that module's Python plan and the reference path behind it.
+
+#: what ``Table.query`` / ``Table.scan`` add to every answer (a fresh copy each time)
+_RESPONSE_METADATA = (("HTTPStatusCode", 200), ("RetryAttempts", 0))
+
+
+def embedded_read(engine, prefix, kwargs):
+    """The response of a ``Table.query`` / ``Table.scan`` call answered by its plan's ``page`` spec,
+    else the call's shape key for the Python path (``read_shape(prefix, kwargs)``), or None when
+    the call has no shape a plan can serve.
+
+    ``prefix`` is ``("embedded", operation, table name, allow_floats)``.  No shape (None): metrics or
+    injected faults on ``engine`` (they wrap the general path), a ``TableName`` among ``kwargs``, a
+    member or value :func:`read_shape` does not cover.  The shape, not an answer: no plan of that
+    shape in ``engine.read_plans`` yet, a plan without a ``page`` spec, enforced capacity
+    (``engine.capacity``), or :func:`_plan_page` declining the call's values.
+    """
+    if engine.metrics is not None or engine.faults is not None or "TableName" in kwargs:
+        return None
+    shape = read_shape(prefix, kwargs)
+    if shape is None:
+        return None
+    embedded = engine.read_plans.get(shape)
+    if embedded is None or engine.capacity is not None:
+        return shape
+    page = embedded.page
+    if page.__class__ is not tuple:
+        return shape
+    response = _plan_page(page, engine.tables, kwargs)
+    return shape if response is None else response
+
+
+def _plan_page(page, tables, kwargs):
+    """The response of one plain page (whole items, no filter or projection, no ConsumedCapacity) of a
+    prepared Query or Scan, for the Python values of ``kwargs``, or None when the values are not
+    plainly fine or the plan's table or index changed (the caller's Python path then answers or
+    raises exactly what DynamoDB does).
+
+    ``page`` is ``(table_name, table, index, query, hash_slot, range_slot, op, delimited, reverse,
+    key_names, start_schema)`` (``read_plans.page_spec``): the table and index objects the plan was
+    built for (used while ``tables[table_name]`` is that table and the index is still its ACTIVE
+    index); for a Query the placeholders of the S hash and range key values and the range
+    operator (None, EQ, LT, LE, GT, GE or BEGINS_WITH: BETWEEN checks its bounds' order inside
+    values), whether the index's sort component is ``delimited`` and ScanIndexForward=false
+    (``reverse``); ``key_names``: LastEvaluatedKey's attributes; ``start_schema``: for a Scan of
+    an S / S-S table, ``(hash_name, range_name)`` its ExclusiveStartKey is checked against (None:
+    a start key goes to the Python path).
+
+    Plainly fine: ``Limit`` absent or an int of at least 1; a Query without ExclusiveStartKey
+    whose key values are ASCII strings ``query_bounds`` accepts (a Python ASCII str is its own
+    native value); a Scan's ExclusiveStartKey a dict of exactly the table's key attributes whose
+    values are ASCII strings ``request_row_key`` accepts.
+    """
+    table_name, table, index, query, hash_slot, range_slot, op, delimited, reverse, key_names, start_schema = page
+    if tables.get(table_name) is not table:
+        return None
+    if index is not None and (table.indexes.get(index.name) is not index or index.status != "ACTIVE"):
+        return None
+    limit = None
+    if "Limit" in kwargs:
+        limit = kwargs["Limit"]
+        if limit.__class__ is not int or limit < 1:
+            return None
+    if query:
+        values = kwargs.get("ExpressionAttributeValues")
+        if "ExclusiveStartKey" in kwargs or values.__class__ is not dict:
+            return None
+        hash_value = values.get(hash_slot)
+        if hash_value.__class__ is not str or not hash_value.isascii():
+            return None
+        if op is None:
+            range_values = ()
+        else:
+            range_value = values.get(range_slot)
+            if range_value.__class__ is not str or not range_value.isascii():
+                return None
+            range_values = (range_value,)
+        bounds = query_bounds(hash_value, "S", op, range_values, "S", delimited)
+        if bounds is None:
+            return None
+        lo, lo_inc, hi, hi_inc = bounds
+        chunk = 128 if limit is None else min(limit + 1, 128)
+    else:
+        lo, lo_inc, hi, hi_inc, chunk = None, True, None, False, 128
+        if "ExclusiveStartKey" in kwargs:
+            start = kwargs["ExclusiveStartKey"]
+            if start_schema is None or start.__class__ is not dict:
+                return None
+            for value in start.values():
+                if value.__class__ is not str or not value.isascii():
+                    return None
+            hash_name, range_name = start_schema
+            lo = request_row_key(start, hash_name, "S", range_name, "S" if range_name is not None else None)
+            if lo is None:
+                return None
+            lo_inc = False
+    structure = table if index is None else index
+    items, _, stopped = read_page(structure.partitions, structure.locks, table._shift, lo, lo_inc, hi, hi_inc,
+                                  reverse, chunk, table.rows if index is None else index.entries, limit,
+                                  _limits.MAX_PAGE_SIZE, True)
+    response = {"Items": items, "Count": len(items), "ScannedCount": len(items)}
+    if stopped:
+        last = items[-1]
+        response["LastEvaluatedKey"] = {name: last[name] for name in key_names}
+    response["ResponseMetadata"] = dict(_RESPONSE_METADATA)
+    return response
+

@@ -568,18 +568,28 @@ class Table:
         return self._call("DeleteItem", kwargs)
 
     def query(self, **kwargs):
-        return self._read("Query", kwargs)
+        db = self._db
+        # a plain page of a shape seen before, in one core call; else the call's shape (or None) for _read
+        shape = read_plans.embedded_read(db.engine, ("embedded", "Query", self.name, db.allow_floats), kwargs)
+        if shape.__class__ is dict:
+            return shape
+        return self._read("Query", kwargs, shape)
 
     def scan(self, **kwargs):
-        return self._read("Scan", kwargs)
+        db = self._db
+        shape = read_plans.embedded_read(db.engine, ("embedded", "Scan", self.name, db.allow_floats), kwargs)
+        if shape.__class__ is dict:
+            return shape
+        return self._read("Scan", kwargs, shape)
 
-    def _read(self, action, kwargs):
-        """A Query or Scan: a call of a shape seen before runs its prepared plan with the conversion of
-        its values folded in (``read_plans.run_embedded``); the first of a shape, and anything the plan
-        leaves out, takes the general path (``_call``), which leaves the plan."""
+    def _read(self, action, kwargs, shape):
+        """A Query or Scan that ``read_plans.embedded_read`` did not answer in one core call (``shape``:
+        the call's shape, or None when it has none a plan can serve): a call of a shape seen before runs
+        its prepared plan with the conversion of its values folded in (``read_plans.run_embedded``); the
+        first of a shape, and anything the plan leaves out, takes the general path (``_call``), which
+        leaves the plan."""
         db = self._db
         engine = db.engine
-        shape = read_plans.embedded_shape(engine, action, self.name, db.allow_floats, kwargs)
         if shape is not None:
             response = read_plans.run_embedded(engine, shape, kwargs)
             if response is not None:

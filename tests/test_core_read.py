@@ -9,7 +9,7 @@ import threading
 from itertools import islice
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from sortedcontainers import SortedList
 
@@ -276,3 +276,153 @@ def test_wire_row_key_is_the_row_key_of_the_converted_key(core, key, hash_name, 
     if found is not None:
         native = pycore.item_from_wire(key)
         assert found == pycore.request_row_key(native, hash_name, hash_tag, range_name, range_tag)
+
+
+# ------------------------------------------------------------------ read plans (session 8)
+
+@pytest.fixture(scope="module")
+def planned():
+    """A table (pk, sk: S) with a GSI (g, sk) and a hash-only GSI (g), every shape of ``_read_calls``
+    already called once with values that pass, so each has its prepared plan."""
+    import kvstore
+
+    db = kvstore.open(":memory:")
+    s = {"AttributeType": "S"}
+    db.create_table(
+        TableName="plans", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": n, **s} for n in ("pk", "sk", "g")],
+        GlobalSecondaryIndexes=[
+            {"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
+                                                {"AttributeName": "sk", "KeyType": "RANGE"}],
+             "Projection": {"ProjectionType": "ALL"}},
+            {"IndexName": "by_g_only", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+             "Projection": {"ProjectionType": "KEYS_ONLY"}}])
+    table = db.Table("plans")
+    with table.batch_writer() as writer:
+        for p in range(3):
+            for k in range(25):
+                writer.put_item(Item={"pk": f"p{p}", "sk": f"s{k:02d}", "g": f"g{k % 2}", "n": number(str(k)),
+                                      "x": "v" * k})
+    for limit in (5, _ABSENT):
+        for start in (_ABSENT, {"pk": "p1", "sk": "s05"}):
+            for action, kwargs in _read_calls("p1", "s05", "g1", limit, start):
+                for _ in range(2):      # the first leaves the plan, the second binds the call's shape to it
+                    try:
+                        getattr(table, action.lower())(**kwargs)
+                    except kvstore.errors.ValidationException:      # a table's start key on an index
+                        pass
+    yield db, table
+    db.close()
+
+
+_KEY_TEXTS = {"=": "pk = :p AND sk = :s", "<": "pk = :p AND sk < :s", "<=": ":s >= sk AND pk = :p",
+              ">": "pk = :p AND sk > :s", ">=": "pk = :p AND sk >= :s", "begins": "pk = :p AND begins_with(sk, :s)",
+              "between": "pk = :p AND sk BETWEEN :s AND :s", None: "pk = :p"}
+
+
+def _read_calls(p, s, g, limit, start):
+    """``(action, kwargs)`` of every shape the one-call page covers or declines, with these values."""
+    calls = []
+    for op, text in _KEY_TEXTS.items():
+        values = {":p": p} if op is None else {":p": p, ":s": s}
+        calls.append(("Query", {"KeyConditionExpression": text, "ExpressionAttributeValues": values}))
+    calls.append(("Query", {"KeyConditionExpression": "pk = :p AND sk >= :s", "ScanIndexForward": False,
+                            "ExpressionAttributeValues": {":p": p, ":s": s}}))
+    calls.append(("Query", {"IndexName": "by_g", "KeyConditionExpression": "g = :g AND sk > :s",
+                            "ExpressionAttributeValues": {":g": g, ":s": s}}))
+    calls.append(("Query", {"IndexName": "by_g_only", "KeyConditionExpression": "g = :g",
+                            "ExpressionAttributeValues": {":g": g}, "ReturnConsumedCapacity": "NONE"}))
+    calls.append(("Query", {"KeyConditionExpression": "pk = :p", "FilterExpression": "n > :s",
+                            "ExpressionAttributeValues": {":p": p, ":s": s}}))
+    calls.append(("Query", {"KeyConditionExpression": "pk = :p", "ReturnConsumedCapacity": "TOTAL",
+                            "ExpressionAttributeValues": {":p": p}}))
+    calls.append(("Scan", {}))
+    calls.append(("Scan", {"IndexName": "by_g"}))
+    calls.append(("Scan", {"ProjectionExpression": "pk"}))
+    out = []
+    for action, kwargs in calls:
+        if limit is not _ABSENT:
+            kwargs["Limit"] = limit
+        if start is not _ABSENT:
+            kwargs["ExclusiveStartKey"] = start
+        out.append((action, kwargs))
+    return out
+
+
+_ABSENT = object()         # a member left out of the call
+call_values = st.one_of(st.sampled_from(["p0", "p1", "p2", "p9", "g0", "g1", "s", "s05", "s24", "t", "\x00", "\xff"]),
+                        st.sampled_from(["", "é", "\ud800", "x" * 600, "x" * 300]), st.text(max_size=4),
+                        st.integers(-2, 30), st.none(), st.binary(max_size=2), st.just({"a"}))
+call_limits = st.one_of(st.none(), st.integers(-1, 80), st.sampled_from(["3", 2.0, True, 2 ** 70]))
+call_starts = st.one_of(st.none(), call_values,
+                        st.fixed_dictionaries({"pk": call_values, "sk": call_values}),
+                        st.fixed_dictionaries({"pk": call_values}),
+                        st.fixed_dictionaries({"pk": call_values, "sk": call_values, "g": call_values}))
+
+
+@needs_ccore
+@relaxed
+@given(call_values, call_values, call_values, call_limits, st.booleans(), call_starts, st.booleans())
+@example("p1", "s05", "g1", 5, True, None, False)
+@example("p1", "s05", "g1", 5, True, {"pk": "p1", "sk": "s07"}, True)
+def test_embedded_read_agrees_and_answers_as_the_general_path(planned, p, s, g, limit, with_limit, start,
+                                                               with_start):
+    """Both cores give the same response (or shape) for every call, and a response is exactly what the
+    general path (``Table._call``: conversion, parameter check, ``execute``) answers."""
+    db, table = planned
+    engine = db.engine
+    calls = _read_calls(p, s, g, limit if with_limit else _ABSENT, start if with_start else _ABSENT)
+    for action, kwargs in calls:
+        prefix = ("embedded", action, table.name, db.allow_floats)
+        found = ccore.embedded_read(engine, prefix, kwargs)
+        assert found == pycore.embedded_read(engine, prefix, kwargs), (action, kwargs)
+        if found.__class__ is dict:
+            event("answered in one call")
+            assert found == table._call(action, kwargs), (action, kwargs)
+        else:
+            assert found == pycore.read_shape(prefix, kwargs)
+
+
+@pytest.mark.parametrize("core", CORES)
+def test_embedded_read_answers_the_usual_calls_in_one_step(planned, core):
+    """The bench's Query (``pk = :p AND sk >= :s``, Limit 10), a GSI Query and a paged Scan are answered
+    by the one-call page; a filter, ConsumedCapacity TOTAL, BETWEEN or a Query start key are not."""
+    db, table = planned
+    engine = db.engine
+
+    def read(action, **kwargs):
+        return core.embedded_read(engine, ("embedded", action, table.name, db.allow_floats), kwargs)
+
+    page = read("Query", KeyConditionExpression="pk = :p AND sk >= :s",
+                ExpressionAttributeValues={":p": "p2", ":s": "s10"}, Limit=5)
+    assert [i["sk"] for i in page["Items"]] == ["s10", "s11", "s12", "s13", "s14"]
+    assert page["Count"] == page["ScannedCount"] == 5
+    assert page["LastEvaluatedKey"] == {"pk": "p2", "sk": "s14"}
+    assert page["ResponseMetadata"] == {"HTTPStatusCode": 200, "RetryAttempts": 0}
+    whole = read("Query", KeyConditionExpression="pk = :p AND sk >= :s",
+                 ExpressionAttributeValues={":p": "p2", ":s": "s20"})
+    assert whole["Count"] == 5 and "LastEvaluatedKey" not in whole
+    backwards = read("Query", KeyConditionExpression="pk = :p AND sk >= :s", ScanIndexForward=False,
+                     ExpressionAttributeValues={":p": "p2", ":s": "s10"}, Limit=5)
+    assert [i["sk"] for i in backwards["Items"]] == ["s24", "s23", "s22", "s21", "s20"]
+    gsi = read("Query", IndexName="by_g_only", KeyConditionExpression="g = :g",
+               ExpressionAttributeValues={":g": "g1"}, ReturnConsumedCapacity="NONE", Limit=5)
+    assert gsi["Count"] == 5 and set(gsi["LastEvaluatedKey"]) == {"g", "pk", "sk"}
+    first = read("Scan", Limit=5)
+    second = read("Scan", Limit=5, ExclusiveStartKey=first["LastEvaluatedKey"])
+    assert second["Items"] == table._call("Scan", {"Limit": 10})["Items"][5:]
+    for action, kwargs in (
+            ("Query", {"KeyConditionExpression": "pk = :p", "FilterExpression": "n > :s",
+                       "ExpressionAttributeValues": {":p": "p1", ":s": "s05"}, "Limit": 5}),
+            ("Query", {"KeyConditionExpression": "pk = :p", "ReturnConsumedCapacity": "TOTAL",
+                       "ExpressionAttributeValues": {":p": "p1"}, "Limit": 5}),
+            ("Query", {"KeyConditionExpression": "pk = :p AND sk BETWEEN :s AND :s",
+                       "ExpressionAttributeValues": {":p": "p1", ":s": "s05"}, "Limit": 5}),
+            ("Query", {"KeyConditionExpression": "pk = :p AND sk >= :s",
+                       "ExpressionAttributeValues": {":p": "p1", ":s": "s05"}, "Limit": 5,
+                       "ExclusiveStartKey": {"pk": "p1", "sk": "s12"}})):
+        assert engine.read_plans.get(pycore.read_shape(("embedded", action, table.name, db.allow_floats),
+                                                       kwargs)) is not None, kwargs
+        assert read(action, **kwargs) == pycore.read_shape(("embedded", action, table.name, db.allow_floats),
+                                                           kwargs)

@@ -3,9 +3,11 @@
 """The read path, compiled: the twins of ``kvstore._pycore``'s ``request_row_key``
 (GetItem's key validated and encoded in one step), ``wire_row_key`` (the same
 from the wire's DynamoDB JSON, without making the values native first), ``take_forward`` /
-``take_reverse`` (row keys of a SortedList between bounds) and ``read_page``
+``take_reverse`` (row keys of a SortedList between bounds), ``read_page``
 (one Query/Scan page: seek, take keys in order, look up, unpack, Limit, the
-1 MB cap).  Read ``kvstore._pycore`` for what each returns; anything outside
+1 MB cap), ``read_shape`` and ``query_bounds`` (a prepared plan's shape key and
+key-condition bounds) and ``embedded_read`` (a ``Table.query`` / ``Table.scan``
+call of a prepared plan's plain page, shape to response, in one call).  Read ``kvstore._pycore`` for what each returns; anything outside
 the shapes covered here goes to that reference.
 """
 
@@ -31,6 +33,7 @@ cdef object Decimal = _Decimal
 cdef object Binary = _Binary
 cdef Py_ssize_t _max_hash_key = _limits.MAX_HASH_KEY_SIZE
 cdef Py_ssize_t _max_range_key = _limits.MAX_RANGE_KEY_SIZE
+cdef Py_ssize_t _max_page_size = _limits.MAX_PAGE_SIZE
 
 
 # ------------------------------------------------------------------ GetItem's key
@@ -48,6 +51,10 @@ cdef inline object _tag_type(object tag):
 
 def request_row_key(key, hash_name, hash_tag, range_name, range_tag):
     """The row key of a request's ``Key`` when it is valid, else None (see ``kvstore._pycore``)."""
+    return _request_row_key(key, hash_name, hash_tag, range_name, range_tag)
+
+
+cdef object _request_row_key(object key, object hash_name, object hash_tag, object range_name, object range_tag):
     cdef const char* hp
     cdef const char* rp = NULL
     cdef Py_ssize_t hn, rn = 0
@@ -436,13 +443,6 @@ cdef object _read_size(list found, Py_ssize_t read_bytes, bint flat):
 def read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, values, limit, page_size, unpack,
               sized=False):
     """One Query/Scan page of a table or index: ``(found, read_bytes, stopped)`` (see ``kvstore._pycore``)."""
-    cdef Py_ssize_t c_shift, c_chunk, c_limit, c_page, read_bytes = 0, p, first, last, nparts, step, size
-    cdef bint c_lo_inc = lo_inc, c_hi_inc = hi_inc, c_reverse = reverse, c_unpack = unpack
-    cdef bint c_sized = sized and unpack
-    cdef bint c_flat = c_sized                 # every item read so far is _flat_packed (sized pages only)
-    cdef bint plo_inc, phi_inc
-    cdef PyObject* found_value
-    cdef list batch
     if (type(partitions) is not list or type(locks) is not list or type(values) is not dict
             or not (lo is None or (type(lo) is bytes and PyBytes_GET_SIZE(lo) > 0))
             or not (hi is None or (type(hi) is bytes and PyBytes_GET_SIZE(hi) > 0))
@@ -450,6 +450,7 @@ def read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, 
             or not (limit is None or type(limit) is int)):
         return _ref.read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, values, limit,
                               page_size, unpack, sized)
+    cdef Py_ssize_t c_shift, c_chunk, c_limit, c_page
     try:
         c_shift = shift
         c_chunk = chunk
@@ -461,6 +462,21 @@ def read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, 
     except Exception:
         return _ref.read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, chunk, values, limit,
                               page_size, unpack, sized)
+    return _read_page(partitions, locks, c_shift, lo, lo_inc, hi, hi_inc, reverse, c_chunk, values, c_limit,
+                      c_page, unpack, sized)
+
+
+cdef tuple _read_page(list partitions, list locks, Py_ssize_t c_shift, object lo, bint c_lo_inc, object hi,
+                      bint c_hi_inc, bint c_reverse, Py_ssize_t c_chunk, dict values, Py_ssize_t c_limit,
+                      Py_ssize_t c_page, bint c_unpack, bint sized):
+    """``read_page`` on arguments it checked: ``lo`` / ``hi`` None or non-empty bytes, ``c_limit`` -1 for
+    none, ``c_shift`` 0..8, ``c_chunk`` >= 1, as many partitions as locks and at least one."""
+    cdef Py_ssize_t read_bytes = 0, p, first, last, nparts, step, size
+    cdef bint c_sized = sized and c_unpack
+    cdef bint c_flat = c_sized                 # every item read so far is _flat_packed (sized pages only)
+    cdef bint plo_inc, phi_inc
+    cdef PyObject* found_value
+    cdef list batch
     nparts = len(partitions)
     first = 0 if lo is None else (<unsigned char>PyBytes_AS_STRING(lo)[0]) >> c_shift
     last = nparts - 1 if hi is None else min(nparts - 1, (<unsigned char>PyBytes_AS_STRING(hi)[0]) >> c_shift)
@@ -506,9 +522,13 @@ cdef frozenset _VALUE_MEMBERS = _ref._VALUE_MEMBERS
 
 def read_shape(tuple prefix, request):
     """The shape key of a Query or Scan request, or None (see ``kvstore._pycore``)."""
-    cdef list key
     if type(request) is not dict:
         return _ref.read_shape(prefix, request)
+    return _read_shape(prefix, request)
+
+
+cdef object _read_shape(tuple prefix, dict request):
+    cdef list key
     key = list(prefix)
     for member, value in (<dict>request).items():
         if member in _VALUE_MEMBERS:
@@ -568,6 +588,11 @@ cdef object _successor(bytes prefix):
 
 def query_bounds(hash_value, hash_tag, op, values, range_tag, bint delimited):
     """Row-key bounds of a Query whose key values are plainly valid, else None (see ``kvstore._pycore``)."""
+    return _query_bounds(hash_value, hash_tag, op, values, range_tag, delimited)
+
+
+cdef object _query_bounds(object hash_value, object hash_tag, object op, object values, object range_tag,
+                          bint delimited):
     if not _short_key(hash_value, hash_tag, _max_hash_key):
         return None
     for v in values:
@@ -606,3 +631,115 @@ def query_bounds(hash_value, hash_tag, op, values, range_tag, bint delimited):
         return None
     except Exception:
         return _ref.query_bounds(hash_value, hash_tag, op, values, range_tag, delimited)
+
+
+# ------------------------------------------------------------------ read plans (session 8)
+# A Table.query / Table.scan call of a known shape answered in one call: shape key, plan lookup,
+# the values' checks, the key-condition bounds, the page walk and the response (``kvstore._pycore``'s
+# ``embedded_read`` and ``_plan_page`` say what each step takes and declines).
+
+def embedded_read(engine, prefix, kwargs):
+    """A call's response from its plan's ``page`` spec, else its shape key or None (see ``kvstore._pycore``)."""
+    if type(kwargs) is not dict or type(prefix) is not tuple:
+        return _ref.embedded_read(engine, prefix, kwargs)
+    if engine.metrics is not None or engine.faults is not None or "TableName" in <dict>kwargs:
+        return None
+    shape = _read_shape(prefix, kwargs)
+    if shape is None:
+        return None
+    embedded = _get(engine.read_plans, shape)
+    if embedded is None or engine.capacity is not None:
+        return shape
+    page = embedded.page
+    if type(page) is not tuple:
+        return shape
+    response = _plan_page(page, engine.tables, kwargs)
+    return shape if response is None else response
+
+
+cdef inline object _get(object mapping, object key):
+    """``mapping.get(key)``, without the method call when ``mapping`` is a dict (the engine's are)."""
+    cdef PyObject* found
+    if type(mapping) is not dict:
+        return mapping.get(key)
+    found = PyDict_GetItem(mapping, key)
+    return None if found == NULL else <object>found
+
+
+cdef inline bint _ascii_str(PyObject* value):
+    return value != NULL and type(<object>value) is str and PyUnicode_IS_ASCII(<object>value)
+
+
+cdef object _plan_page(tuple page, object tables, dict kwargs):
+    cdef PyObject* found
+    cdef Py_ssize_t c_limit = -1, c_chunk = 128
+    cdef bint lo_inc = True, hi_inc = False
+    table_name, table, index, query, hash_slot, range_slot, op, delimited, reverse, key_names, start_schema = page
+    if _get(tables, table_name) is not table:
+        return None
+    if index is not None and (_get(table.indexes, index.name) is not index or index.status != "ACTIVE"):
+        return None
+    limit = None
+    found = PyDict_GetItem(kwargs, "Limit")
+    if found != NULL:
+        limit = <object>found
+        if type(limit) is not int or limit < 1:
+            return None
+        c_limit = limit if limit < 0x4000000000000000 else -1    # (a Limit past any page is none)
+        if c_limit != -1 and c_limit < 128:
+            c_chunk = c_limit + 1
+    lo = hi = None
+    if query:
+        found = PyDict_GetItem(kwargs, "ExpressionAttributeValues")
+        if PyDict_GetItem(kwargs, "ExclusiveStartKey") != NULL or found == NULL or type(<object>found) is not dict:
+            return None
+        values = <object>found
+        found = PyDict_GetItem(values, hash_slot)
+        if not _ascii_str(found):
+            return None
+        hash_value = <object>found
+        if op is None:
+            range_values = ()
+        else:
+            found = PyDict_GetItem(values, range_slot)
+            if not _ascii_str(found):
+                return None
+            range_values = (<object>found,)
+        bounds = _query_bounds(hash_value, "S", op, range_values, "S", delimited)
+        if bounds is None:
+            return None
+        lo, lo_inc, hi, hi_inc = bounds
+    else:
+        c_chunk = 128
+        found = PyDict_GetItem(kwargs, "ExclusiveStartKey")
+        if found != NULL:
+            start = <object>found
+            if start_schema is None or type(start) is not dict:
+                return None
+            for value in (<dict>start).values():
+                if type(value) is not str or not PyUnicode_IS_ASCII(value):
+                    return None
+            hash_name, range_name = start_schema
+            lo = _request_row_key(start, hash_name, "S", range_name, "S" if range_name is not None else None)
+            if lo is None:
+                return None
+            lo_inc = False
+    structure = table if index is None else index
+    partitions, locks, shift = structure.partitions, structure.locks, table._shift
+    rows = table.rows if index is None else index.entries
+    if (type(partitions) is list and type(locks) is list and type(rows) is dict and type(shift) is int
+            and 0 <= shift <= 8 and 0 < len(partitions) == len(locks)
+            and (lo is None or (type(lo) is bytes and PyBytes_GET_SIZE(lo) > 0))
+            and (hi is None or (type(hi) is bytes and PyBytes_GET_SIZE(hi) > 0))):
+        items, _, stopped = _read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, c_chunk, rows,
+                                       c_limit, _max_page_size, True, False)
+    else:
+        items, _, stopped = _ref.read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, c_chunk,
+                                           rows, limit, _max_page_size, True)
+    count = len(items)
+    response = {"Items": items, "Count": count, "ScannedCount": count}
+    if stopped:
+        last = (<list>items)[count - 1]
+        response["LastEvaluatedKey"] = {name: last[name] for name in key_names}
+    response["ResponseMetadata"] = {"HTTPStatusCode": 200, "RetryAttempts": 0}
+    return response

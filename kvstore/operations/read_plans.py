@@ -24,6 +24,14 @@ the request to the reference path, which rebuilds the plan (the "schema
 version" is the identity of those objects; a key schema never changes in
 place).  Under enforced capacity (``engine.capacity``) a plan reads through a
 metered copy of its Source (``Source.meter``), as the reference path does.
+
+A ``Table.query`` / ``Table.scan`` call of a shape seen before whose page is
+plain (whole items; no filter, projection or ConsumedCapacity; S keys; no
+BETWEEN, whose bounds' order is checked inside values; no start key for a
+Query) is answered by one core call, ``embedded_read``: shape key, plan
+lookup, the values' checks, the key-condition bounds, the page walk and the
+response, from the ``page`` spec :func:`page_spec` leaves beside the plan.
+Whatever it declines runs the Python plan below it (``run_embedded``).
 """
 
 from kvstore import _core
@@ -34,7 +42,8 @@ from kvstore.expressions.request import prepare
 from kvstore.operations import query as _query
 from kvstore.operations.reading import Source, plain_page, collect, resolve_select, start_key
 
-__all__ = ["shape_key", "clear", "build_query", "build_scan", "embedded_shape", "run_embedded", "build_embedded"]
+__all__ = ["shape_key", "clear", "build_query", "build_scan", "embedded_read", "run_embedded",
+           "build_embedded", "page_spec"]
 
 #: plans an engine keeps (``engine.read_plans``, by shape key): cleared when full, since shapes are few;
 #: the plans live and die with their engine, so a closed database's tables are not held here
@@ -235,18 +244,17 @@ def build_scan(shape, engine, request):
 
 # ------------------------------------------------------------------ the Python API's calls
 
-def embedded_shape(engine, operation, table_name, allow_floats, kwargs):
-    """The shape of a ``Table.query`` / ``Table.scan`` call's keyword arguments (Python values, before
-    their conversion), or None when the call must take the general path: metrics or injected faults
-    recorded around the operation, a ``TableName`` of its own, or a member or value a plan does not
-    cover (``Key`` / ``Attr`` conditions, legacy parameters, Segment)."""
-    if engine.metrics is not None or engine.faults is not None or "TableName" in kwargs:
-        return None
-    return _core.read_shape(("embedded", operation, table_name, allow_floats), kwargs)
+#: ``embedded_read(engine, ("embedded", operation, table_name, allow_floats), kwargs)``: a ``Table.query``
+#: / ``Table.scan`` call answered in one core call when its plan has a ``page`` spec (:func:`page_spec`),
+#: else the call's shape for :func:`run_embedded`, or None when the call must take the general path
+#: (metrics or injected faults recorded around the operation, a ``TableName`` of its own, a member or
+#: value a plan does not cover: ``Key`` / ``Attr`` conditions, legacy parameters, Segment); see
+#: ``kvstore._pycore.embedded_read``
+embedded_read = _core.embedded_read
 
 
 def run_embedded(engine, shape, kwargs):
-    """The native response of a Python API call of ``shape`` (``embedded_shape``) through its prepared
+    """The native response of a Python API call of ``shape`` (``embedded_read``) through its prepared
     plan, or None when the general path must answer (no plan yet, a value whose conversion or check
     is not plainly fine, anything the plan leaves to the reference).
 
@@ -267,12 +275,13 @@ _MAPS = ("ExclusiveStartKey", "ExpressionAttributeValues", "ExpressionAttributeN
 
 
 class _EmbeddedPlan:
-    """A Python API call's shape, bound to the prepared plan of the native request it converts to."""
+    """A Python API call's shape, bound to the prepared plan of the native request it converts to;
+    ``page``: the spec of its one-call page (:func:`page_spec`), or None."""
 
-    __slots__ = ("table_name", "plan", "allow_floats")
+    __slots__ = ("table_name", "plan", "allow_floats", "page")
 
-    def __init__(self, table_name, plan, allow_floats):
-        self.table_name, self.plan, self.allow_floats = table_name, plan, allow_floats
+    def __init__(self, table_name, plan, allow_floats, page=None):
+        self.table_name, self.plan, self.allow_floats, self.page = table_name, plan, allow_floats, page
 
     def run(self, engine, kwargs):
         # boto3's parameter check of the members the shape does not fix: each of its exact type
@@ -302,7 +311,7 @@ class _EmbeddedPlan:
 
 
 def build_embedded(engine, shape, native_request, key_filter=False):
-    """Bind ``shape`` (``embedded_shape``) to the plan its native request left, after the call succeeded
+    """Bind ``shape`` (``embedded_read``'s) to the plan its native request left, after the call succeeded
     through the general path (nothing is bound when that request has no plan)."""
     operation, table_name, allow_floats = shape[1], shape[2], shape[3]
     native = _core.read_shape((operation, key_filter), native_request)
@@ -311,4 +320,43 @@ def build_embedded(engine, shape, native_request, key_filter=False):
     plan = engine.read_plans.get(native)
     if plan is None or stale(plan, engine):
         return
-    _remember(engine, shape, _EmbeddedPlan(table_name, plan, allow_floats))
+    _remember(engine, shape, _EmbeddedPlan(table_name, plan, allow_floats, page_spec(plan, native_request)))
+
+
+#: the one-call page's range operators: BETWEEN is left out, it checks its bounds' order inside values
+_PAGE_OPERATORS = (None, "EQ", "LT", "LE", "GT", "GE", "BEGINS_WITH")
+
+
+def page_spec(plan, request):
+    """The spec with which ``_core.embedded_read`` answers the calls of ``plan``'s shape in one core
+    call, or None when they need more than it does (see ``_pycore._plan_page``): a page of whole
+    items without filter, projection or ConsumedCapacity, of a Query on an S or S-S key (its value
+    placeholders found by instantiating the shape's template with marker objects) or of a Scan.
+    ``request``: the native request that left ``plan``."""
+    if not plan.plain or request.get("ReturnConsumedCapacity") in _SIZED:
+        return None
+    placeholders = tuple(request.get("ExpressionAttributeValues") or ())
+    markers = tuple(object() for _ in placeholders)
+    try:
+        compiled = plan.instantiate(markers)
+    except Exception:      # noqa: BLE001 - a check that looks inside values: the Python plan runs it
+        return None
+    if compiled is None or compiled.filter is not None or compiled.projection is not None:
+        return None
+    source = plan.source
+    key_names = tuple(source.key_names())
+    if plan.__class__ is ScanPlan:
+        schema = plan.table.schema
+        start_schema = None
+        if plan.index is None and schema.hash_type == "S" and schema.range_type in (None, "S"):
+            start_schema = (schema.hash_name, schema.range_name)
+        return (plan.table_name, plan.table, plan.index, False, None, None, None, False, False, key_names,
+                start_schema)
+    op = plan.range_op
+    if op not in _PAGE_OPERATORS or plan.hash_type != "S" or (op is not None and plan.range_type != "S"):
+        return None
+    conditions = compiled.key_condition.conditions
+    hash_slot = placeholders[markers.index(conditions[plan.hash_name][1][0])]
+    range_slot = None if op is None else placeholders[markers.index(conditions[plan.range_name][1][0])]
+    return (plan.table_name, plan.table, plan.index, True, hash_slot, range_slot, op, plan.delimited,
+            not plan.forward, key_names, None)

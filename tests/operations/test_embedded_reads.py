@@ -196,3 +196,46 @@ def test_metrics_and_capacity_still_see_every_call():
         text = db.metrics().to_prometheus()
     assert f'kvstore_requests_total{{operation="GetItem",table="{table.name}"}} 3' in text
     assert f'kvstore_requests_total{{operation="Query",table="{table.name}"}} 3' in text
+
+
+def test_a_plain_page_is_answered_in_one_core_call(loaded, monkeypatch):
+    """A Query of whole items on S keys (the bench's ``pk = :p AND sk >= :s``, Limit 10; a GSI's), and a
+    Scan continuing from a start key, of a shape seen before: ``read_plans.embedded_read`` answers,
+    without the Python plan (``run_embedded``) or the general path."""
+    db, table = loaded
+    read_plans.clear(db.engine)
+    calls = [("query", {"KeyConditionExpression": "pk = :p AND sk >= :s",
+                        "ExpressionAttributeValues": {":p": "p1", ":s": "s10"}, "Limit": 10}),
+             ("query", {"IndexName": "by_g", "KeyConditionExpression": "g = :g AND begins_with(sk, :s)",
+                        "ExpressionAttributeValues": {":g": "g2", ":s": "s1"}, "ScanIndexForward": False}),
+             ("scan", {"Limit": 4, "ExclusiveStartKey": {"pk": "p1", "sk": "s27"}})]
+    answers = [getattr(table, action)(**kwargs) for action, kwargs in calls]
+    general = [table._call(action.capitalize(), kwargs) for action, kwargs in calls]
+
+    def refuse(*args):
+        raise AssertionError("the Python path was taken")
+    monkeypatch.setattr(read_plans, "run_embedded", refuse)
+    monkeypatch.setattr(db, "native_request", refuse)
+    assert [getattr(table, action)(**kwargs) for action, kwargs in calls] == answers == general
+    assert [i["sk"] for i in answers[0]["Items"]] == [f"s{s}" for s in range(10, 20)]
+    assert answers[0]["LastEvaluatedKey"] == {"pk": "p1", "sk": "s19"}
+    assert [(i["pk"], i["sk"]) for i in answers[1]["Items"]] == [
+        (p, s) for s in ("s17", "s14", "s11") for p in ("p2", "p1", "p0")]
+    assert "LastEvaluatedKey" not in answers[1]
+    assert answers[2]["Count"] == 4 and answers[2]["Items"][:2] == [
+        table.get_item(Key={"pk": "p1", "sk": s})["Item"] for s in ("s28", "s29")]
+
+
+def test_the_one_call_page_follows_a_table_created_again():
+    """A plan's table deleted and created again under its name: the next call reads the new table."""
+    with kvstore.open(":memory:") as db:
+        table = create_table(db, hash_key=("pk", "S"), range_key=("sk", "S"))
+        table.put_item(Item={"pk": "a", "sk": "1", "old": True})
+        kwargs = {"KeyConditionExpression": "pk = :p AND sk > :s", "ExpressionAttributeValues": {":p": "a", ":s": "0"}}
+        assert table.query(**kwargs)["Items"] == table.query(**kwargs)["Items"] == [{"pk": "a", "sk": "1", "old": True}]
+        assert table.scan(Limit=1)["Count"] == table.scan(Limit=1)["Count"] == 1
+        table.delete()
+        again = create_table(db, name=table.name, hash_key=("pk", "S"), range_key=("sk", "S"))
+        again.put_item(Item={"pk": "a", "sk": "2"})
+        assert again.query(**kwargs)["Items"] == again.query(**kwargs)["Items"] == [{"pk": "a", "sk": "2"}]
+        assert again.scan(Limit=1)["Items"] == [{"pk": "a", "sk": "2"}]
