@@ -1349,8 +1349,8 @@ def embedded_read(engine, prefix, kwargs):
     ``prefix`` is ``("embedded", operation, table name, allow_floats)``.  No shape (None): metrics or
     injected faults on ``engine`` (they wrap the general path), a ``TableName`` among ``kwargs``, a
     member or value :func:`read_shape` does not cover.  The shape, not an answer: no plan of that
-    shape in ``engine.read_plans`` yet, a plan without a ``page`` spec, enforced capacity
-    (``engine.capacity``), or :func:`_plan_page` declining the call's values.
+    shape in ``engine.read_plans`` yet, a plan without a ``page`` spec, or :func:`_plan_page`
+    declining the call's values.  Under enforced capacity the page is metered (:func:`_plan_page`).
     """
     if engine.metrics is not None or engine.faults is not None or "TableName" in kwargs:
         return None
@@ -1358,16 +1358,26 @@ def embedded_read(engine, prefix, kwargs):
     if shape is None:
         return None
     embedded = engine.read_plans.get(shape)
-    if embedded is None or engine.capacity is not None:
+    if embedded is None:
         return shape
     page = embedded.page
     if page.__class__ is not tuple:
         return shape
-    response = _plan_page(page, engine.tables, kwargs)
+    response = _plan_page(page, engine.tables, kwargs, engine.capacity)
     return shape if response is None else response
 
 
-def _plan_page(page, tables, kwargs):
+def _charge_page(meter, table, index, row_key, size, kwargs, query):
+    """Enforced capacity's admission and charge of a page read (``meter.read``); a throttling error
+    names the call's operation, as every face's answer does."""
+    try:
+        meter.read(table, index, row_key, size, kwargs.get("ConsistentRead"))
+    except Exception as e:         # noqa: BLE001 - DynamoDB's throttling error: the call's answer
+        e._operation_name = "Query" if query else "Scan"
+        raise
+
+
+def _plan_page(page, tables, kwargs, meter=None):
     """The response of one plain page (whole items, no filter or projection, no ConsumedCapacity) of a
     prepared Query or Scan, for the Python values of ``kwargs``, or None when the values are not
     plainly fine or the plan's table or index changed (the caller's Python path then answers or
@@ -1382,6 +1392,10 @@ def _plan_page(page, tables, kwargs):
     (``reverse``); ``key_names``: LastEvaluatedKey's attributes; ``start_schema``: for a Scan of
     an S / S-S table, ``(hash_name, range_name)`` its ExclusiveStartKey is checked against (None:
     a start key goes to the Python path).
+
+    Under enforced capacity (``meter``, the engine's ``capacity``) the page's read size is measured
+    and the meter admits and charges it once the page is read, as the Python plan does
+    (``read_plans._whole_items``); its throttling error is the call's answer.
 
     Plainly fine: ``Limit`` absent or an int of at least 1; a Query without ExclusiveStartKey
     whose key values are ASCII strings ``query_bounds`` accepts (a Python ASCII str is its own
@@ -1432,9 +1446,11 @@ def _plan_page(page, tables, kwargs):
                 return None
             lo_inc = False
     structure = table if index is None else index
-    items, _, stopped = read_page(structure.partitions, structure.locks, table._shift, lo, lo_inc, hi, hi_inc,
-                                  reverse, chunk, table.rows if index is None else index.entries, limit,
-                                  _limits.MAX_PAGE_SIZE, True)
+    items, size, stopped = read_page(structure.partitions, structure.locks, table._shift, lo, lo_inc, hi, hi_inc,
+                                     reverse, chunk, table.rows if index is None else index.entries, limit,
+                                     _limits.MAX_PAGE_SIZE, True, meter is not None)
+    if meter is not None:
+        _charge_page(meter, table, index, lo if query and index is None else None, size, kwargs, query)
     response = {"Items": items, "Count": len(items), "ScannedCount": len(items)}
     if stopped:
         last = items[-1]

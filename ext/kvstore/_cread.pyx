@@ -648,12 +648,12 @@ def embedded_read(engine, prefix, kwargs):
     if shape is None:
         return None
     embedded = _get(engine.read_plans, shape)
-    if embedded is None or engine.capacity is not None:
+    if embedded is None:
         return shape
     page = embedded.page
     if type(page) is not tuple:
         return shape
-    response = _plan_page(page, engine.tables, kwargs)
+    response = _plan_page(page, engine.tables, kwargs, engine.capacity)
     return shape if response is None else response
 
 
@@ -670,7 +670,7 @@ cdef inline bint _ascii_str(PyObject* value):
     return value != NULL and type(<object>value) is str and PyUnicode_IS_ASCII(<object>value)
 
 
-cdef object _plan_page(tuple page, object tables, dict kwargs):
+cdef object _plan_page(tuple page, object tables, dict kwargs, object meter):
     cdef PyObject* found
     cdef Py_ssize_t c_limit = -1, c_chunk = 128
     cdef bint lo_inc = True, hi_inc = False
@@ -731,11 +731,13 @@ cdef object _plan_page(tuple page, object tables, dict kwargs):
             and 0 <= shift <= 8 and 0 < len(partitions) == len(locks)
             and (lo is None or (type(lo) is bytes and PyBytes_GET_SIZE(lo) > 0))
             and (hi is None or (type(hi) is bytes and PyBytes_GET_SIZE(hi) > 0))):
-        items, _, stopped = _read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, c_chunk, rows,
-                                       c_limit, _max_page_size, True, False)
+        items, size, stopped = _read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, c_chunk, rows,
+                                          c_limit, _max_page_size, True, meter is not None)
     else:
-        items, _, stopped = _ref.read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, c_chunk,
-                                           rows, limit, _max_page_size, True)
+        items, size, stopped = _ref.read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, c_chunk,
+                                              rows, limit, _max_page_size, True, meter is not None)
+    if meter is not None:
+        _ref._charge_page(meter, table, index, lo if query and index is None else None, size, kwargs, query)
     count = len(items)
     response = {"Items": items, "Count": count, "ScannedCount": count}
     if stopped:

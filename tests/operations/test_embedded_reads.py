@@ -239,3 +239,39 @@ def test_the_one_call_page_follows_a_table_created_again():
         again.put_item(Item={"pk": "a", "sk": "2"})
         assert again.query(**kwargs)["Items"] == again.query(**kwargs)["Items"] == [{"pk": "a", "sk": "2"}]
         assert again.scan(Limit=1)["Items"] == [{"pk": "a", "sk": "2"}]
+
+
+def test_the_one_call_page_meters_as_the_python_plan_under_enforced_capacity():
+    """Under enforced capacity a plain page answered in one core call is admitted and charged as the
+    Python plan charges it: the same answers and throttles, call by call, on a manual clock, for a
+    Query (the partition's units too) and a Scan, eventually and strongly consistent."""
+    from kvstore.clock import ManualClock
+    from kvstore.errors import DynamoDBError
+    from kvstore.operations import read_plans
+
+    def outcomes(one_call):
+        clock = ManualClock(1_000_000.0)
+        seen = []
+        with kvstore.open(":memory:", capacity="enforce", clock=clock) as db:
+            table = create_table(db, hash_key=("pk", "S"), range_key=("sk", "S"), BillingMode="PROVISIONED",
+                                 ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1000})
+            for s in range(40):
+                table.put_item(Item={"pk": "a", "sk": f"s{s:02d}", "x": "v" * 1000})
+            query = {"KeyConditionExpression": "pk = :p AND sk >= :s", "ExpressionAttributeValues": {":p": "a", ":s": "s05"},
+                     "Limit": 12}
+            for n in range(250):             # ~3 units a call against 1 a second (and the burst, at first)
+                clock.advance(0.1)
+                call = (table.query, dict(query, ConsistentRead=bool(n % 2))) if n % 3 else (table.scan, {"Limit": 25})
+                if not one_call:
+                    read_plans.clear(db.engine)      # every call takes the reference path, which meters it
+                try:
+                    seen.append(call[0](**call[1])["Count"])
+                except DynamoDBError as e:
+                    seen.append((e.response["Error"]["Code"], e.operation_name))
+        return seen
+
+    planned = outcomes(True)
+    assert planned == outcomes(False)
+    assert ("ProvisionedThroughputExceededException", "Query") in planned
+    assert ("ProvisionedThroughputExceededException", "Scan") in planned
+    assert 12 in planned and 25 in planned
