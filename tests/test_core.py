@@ -6,7 +6,6 @@ DynamoDB does: N numerically, S by UTF-8 bytes, B as unsigned bytes.
 """
 
 import decimal
-import importlib
 import sys
 import zlib
 from decimal import Decimal
@@ -18,17 +17,8 @@ from hypothesis import strategies as st
 
 from kvstore.types import Binary, item_size, number
 
-pycore = importlib.import_module("kvstore._pycore")
-try:
-    ccore = importlib.import_module("kvstore._ccore")
-except ImportError:  # pragma: no cover - depends on the build
-    ccore = None
+from tests.cores import CORES, ccore, needs_ccore, pycore
 
-needs_ccore = pytest.mark.skipif(
-    ccore is None,
-    reason="kvstore._ccore is not built (pip install -e . or python setup.py build_ext --inplace)")
-
-CORES = [pytest.param(pycore, id="python"), pytest.param(ccore, id="cython", marks=needs_ccore)]
 
 # No per-example deadline: these run beside other suites on busy machines.
 relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])

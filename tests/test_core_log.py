@@ -4,7 +4,6 @@
 the spec's framing), and what they frame reads back through the log reader.
 """
 
-import importlib
 
 import msgpack
 import pytest
@@ -13,13 +12,7 @@ from hypothesis import strategies as st
 
 from kvstore.engine import wal
 
-pycore = importlib.import_module("kvstore._pycore")
-try:
-    ccore = importlib.import_module("kvstore._ccore")
-except ImportError:  # pragma: no cover - depends on the build
-    ccore = None
-
-needs_ccore = pytest.mark.skipif(ccore is None, reason="kvstore._ccore is not built")
+from tests.cores import ccore, needs_ccore, pycore
 
 
 class _Table:

@@ -4,7 +4,6 @@ reference) and ``kvstore._ccore`` (compiled), and ``read_page`` is the walk
 Query and Scan did before it existed (``iter_range`` + look up + Limit + 1 MB).
 """
 
-import importlib
 import threading
 from itertools import islice
 
@@ -15,14 +14,8 @@ from sortedcontainers import SortedList
 
 from kvstore.types import Binary, number
 
-pycore = importlib.import_module("kvstore._pycore")
-try:
-    ccore = importlib.import_module("kvstore._ccore")
-except ImportError:  # pragma: no cover - depends on the build
-    ccore = None
+from tests.cores import CORES, ccore, needs_ccore, pycore
 
-needs_ccore = pytest.mark.skipif(ccore is None, reason="kvstore._ccore is not built")
-CORES = [pytest.param(pycore, id="python"), pytest.param(ccore, id="cython", marks=needs_ccore)]
 relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 names = st.sampled_from(["pk", "sk", "other", ""])

@@ -4,7 +4,6 @@ and ``transact_images`` agree between ``kvstore._pycore`` (the reference) and ``
 computes: the same parsed actions, targets, lock order and writes.
 """
 
-import importlib
 from decimal import Decimal
 
 import pytest
@@ -16,13 +15,8 @@ from kvstore.errors import DynamoDBError
 from kvstore.operations import transact_write_items as twi
 from kvstore.operations.writing import compile_write
 
-pycore = importlib.import_module("kvstore._pycore")
-try:
-    ccore = importlib.import_module("kvstore._ccore")
-except ImportError:  # pragma: no cover - depends on the build
-    ccore = None
+from tests.cores import ccore, needs_ccore, pycore
 
-needs_ccore = pytest.mark.skipif(ccore is None, reason="kvstore._ccore is not built")
 relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
                    max_examples=150)
 

@@ -9,7 +9,6 @@ message.
 """
 
 import base64
-import importlib
 import json
 from decimal import Decimal
 
@@ -20,13 +19,8 @@ from hypothesis import strategies as st
 from kvstore import limits
 from kvstore.types import Binary, number
 
-pycore = importlib.import_module("kvstore._pycore")
-try:
-    ccore = importlib.import_module("kvstore._ccore")
-except ImportError:  # pragma: no cover - depends on the build
-    ccore = None
+from tests.cores import ccore, needs_ccore, pycore
 
-needs_ccore = pytest.mark.skipif(ccore is None, reason="kvstore._ccore is not built")
 relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 WIRE_FUNCTIONS = ("from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",

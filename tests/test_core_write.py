@@ -4,7 +4,6 @@
 same bytes, the same index entries, partitions and sizes.
 """
 
-import importlib
 import threading
 from decimal import Decimal
 
@@ -17,15 +16,9 @@ from kvstore.engine.index import Index, index_schema
 from kvstore.engine.schema import KeySchema
 from kvstore.types import Binary, number
 
+from tests.cores import ccore, needs_ccore, pycore
 from tests.test_core import items, native_values, odd_values
 
-pycore = importlib.import_module("kvstore._pycore")
-try:
-    ccore = importlib.import_module("kvstore._ccore")
-except ImportError:  # pragma: no cover - depends on the build
-    ccore = None
-
-needs_ccore = pytest.mark.skipif(ccore is None, reason="kvstore._ccore is not built")
 relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -5,7 +5,6 @@ expressions of the covered shapes, errors (type and message) included; shapes
 outside them keep the general evaluator.
 """
 
-import importlib
 from decimal import Decimal
 
 import pytest
@@ -20,13 +19,8 @@ from kvstore.expressions.update import _apply_map
 from kvstore.expressions.validate import Binder
 from kvstore.types import Binary
 
-pycore = importlib.import_module("kvstore._pycore")
-try:
-    ccore = importlib.import_module("kvstore._ccore")
-except ImportError:  # pragma: no cover - depends on the build
-    ccore = None
+from tests.cores import ccore, needs_ccore, pycore
 
-needs_ccore = pytest.mark.skipif(ccore is None, reason="kvstore._ccore is not built")
 relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
                    max_examples=300)
 
