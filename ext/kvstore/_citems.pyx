@@ -289,8 +289,8 @@ cdef int _pack(Writer* w, object o, int depth) except -1:
     raise _Fallback
 
 
-def pack_item(item):
-    """Bytes of a native item (an immutable snapshot: later changes to ``item`` do not leak in)."""
+cdef bytes _packed(object o):
+    """The msgpack bytes of ``o``; raises what ``_pack`` raises (``_Fallback`` for what it does not pack)."""
     cdef unsigned char stack[STACK_BUFFER]
     cdef Writer w
     w.buf = stack
@@ -298,13 +298,19 @@ def pack_item(item):
     w.cap = STACK_BUFFER
     w.heap = False
     try:
-        _pack(&w, item, 0)
+        _pack(&w, o, 0)
         return PyBytes_FromStringAndSize(<const char*>w.buf, w.len)
-    except Exception:
-        return _ref.pack_item(item)
     finally:
         if w.heap:
             PyMem_Free(w.buf)
+
+
+def pack_item(item):
+    """Bytes of a native item (an immutable snapshot: later changes to ``item`` do not leak in)."""
+    try:
+        return _packed(item)
+    except Exception:
+        return _ref.pack_item(item)
 
 
 

@@ -14,13 +14,12 @@ byte-identical (tests/test_core_log.py).
 """
 
 from libc.stdint cimport uint32_t, uint64_t
-from cpython.ref cimport Py_INCREF
 from libc.string cimport memcpy
 
 from kvstore._capi cimport *
 from kvstore._cvalues cimport *
 from kvstore._ckeys cimport _crc32
-from kvstore._citems cimport _pack
+from kvstore._citems cimport _packed
 
 import zlib as _zlib
 
@@ -38,32 +37,15 @@ def write_record(writes):
     """The payload of the log record of ``writes`` (``Database.commit``'s tuples
     ``(table, row key, old item, new item, new packed)``): what
     ``msgpack.packb(["W", [[table.name, row key, new packed], ...]], use_bin_type=True)`` gives."""
-    cdef unsigned char stack[STACK_BUFFER]
-    cdef Writer w
-    cdef Py_ssize_t i, n
     if type(writes) is not list:
         return _ref.write_record(writes)
-    n = PyList_GET_SIZE(writes)
-    entries = PyList_New(n)
-    for i in range(n):
-        write = <object>PyList_GET_ITEM(writes, i)
-        if type(write) is not tuple or len(write) != 5:
+    for write in writes:
+        if type(write) is not tuple or len(<tuple>write) != 5:
             return _ref.write_record(writes)
-        entry = [(<tuple>write)[0].name, (<tuple>write)[1], (<tuple>write)[4]]
-        Py_INCREF(entry)
-        PyList_SET_ITEM(entries, i, entry)
-    w.buf = stack
-    w.len = 0
-    w.cap = STACK_BUFFER
-    w.heap = False
     try:
-        _pack(&w, ["W", entries], 0)
-        return PyBytes_FromStringAndSize(<const char*>w.buf, w.len)
+        return _packed(["W", [[w[0].name, w[1], w[4]] for w in writes]])
     except _Fallback:
         return _ref.write_record(writes)
-    finally:
-        if w.heap:
-            PyMem_Free(w.buf)
 
 
 cdef inline void _le(unsigned char* p, uint64_t v, int n) noexcept:
