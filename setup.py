@@ -26,8 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REQUIRE = bool(os.environ.get("KVSTORE_REQUIRE_EXTENSION"))
 
 # The compiled modules, each ext/kvstore/NAME.pyx -> kvstore.NAME (see _ccore.pyx for what each holds).
-MODULES = ("_cvalues", "_ckeys", "_citems", "_cwire", "_cread", "_cwrite", "_clog", "_ctransact", "_ccapacity",
-           "_cserver", "_ccore", "_cmetrics")
+MODULES = ("_cvalues", "_ckeys", "_citems", "_cwire", "_cread", "_cwrite", "_clog", "_ctransact", "_cupdate",
+           "_ccapacity", "_cserver", "_ccore", "_cmetrics")
 
 DIRECTIVES = {
     "language_level": 3,

@@ -30,7 +30,8 @@ import subprocess
 import sys
 from decimal import Decimal
 
-OPS = ("put_plain", "put_2gsi", "transact_2_put", "update_conditional", "transact_2_update", "delete_put")
+OPS = ("put_plain", "put_2gsi", "transact_2_put", "update_conditional", "update_conditional_2gsi", "transact_2_update",
+       "transact_2_update_2gsi", "delete_put", "update_conditional_items", "transact_2_items")
 ITEMS = int(os.environ.get("WRITE_PATH_ITEMS", "2000"))      # items per table (children inherit it)
 LOGGED = os.environ.get("WRITE_PATH_LOGGED") == "1"          # on disk under durability batch (--logged)
 FILLER = "x" * 120
@@ -76,6 +77,13 @@ def _setup():
     for n in range(ITEMS):
         plain.put_item(Item=_item(n))
         indexed.put_item(Item=_item(n))
+    from bench.datasets import Items
+
+    db.items = Items(ITEMS)              # kvstore bench's table: one GSI (grp, ts) of projection ALL
+    db.create_table(**db.items.create_table_kwargs("items"))
+    items = db.Table("items")
+    for record in db.items.records():
+        items.put_item(Item=record)
     return db, plain, indexed
 
 
@@ -88,19 +96,32 @@ def _operation(name, db, plain, indexed):
         return lambda n: db.transact_write_items(TransactItems=[
             {"Put": {"TableName": "plain", "Item": _item(2 * n)}},
             {"Put": {"TableName": "plain", "Item": _item(2 * n + 1)}}])
-    if name == "update_conditional":
-        return lambda n: plain.update_item(
+    if name in ("update_conditional", "update_conditional_2gsi"):
+        return lambda n: (plain if name == "update_conditional" else indexed).update_item(
             Key=_key(n), UpdateExpression="SET cnt = cnt + :one",
             ConditionExpression="attribute_exists(pk) AND cnt < :max",
             ExpressionAttributeValues={":one": 1, ":max": 10 ** 12})
 
-    if name == "transact_2_update":
+    if name in ("transact_2_update", "transact_2_update_2gsi"):
+        table = "plain" if name == "transact_2_update" else "indexed"
+
         def update(n, expression):
-            return {"Update": {"TableName": "plain", "Key": _key(n),
+            return {"Update": {"TableName": table, "Key": _key(n),
                                "UpdateExpression": expression, "ConditionExpression": "attribute_exists(pk)",
                                "ExpressionAttributeValues": {":one": 1}}}
         return lambda n: db.transact_write_items(TransactItems=[update(n, "SET cnt = cnt - :one"),
                                                                 update(n + 1, "SET cnt = cnt + :one")])
+    if name in ("update_conditional_items", "transact_2_items"):   # as kvstore bench's workloads
+        from bench.targets.dynamo import TableSession
+
+        session = TableSession(db, {"items": "items", "usertable": "items"}, native_transactions=True)
+        keys = [db.items.key(n * 7919 % ITEMS) for n in range(ITEMS)]
+        if name == "update_conditional_items":
+            op, prepared = session.op_update_conditional, [session.prepare_update_conditional(*k) for k in keys]
+        else:
+            op, prepared = session.op_transact, [session.prepare_transact(k, keys[(n + 1) % ITEMS])
+                                                 for n, k in enumerate(keys)]
+        return lambda n: op(prepared[n % ITEMS])      # prepared outside the count, as the harness does
     if name == "delete_put":
         def f(n):
             plain.delete_item(Key=_key(n))

@@ -65,8 +65,9 @@ __all__ = [
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
-    "apply_row", "write_record", "frame_record", "transact_actions", "usual_transaction", "transact_images",
-    "transact_commit", "parse_request", "render_answer", "remembered_form", "embedded_read",
+    "apply_row", "apply_writes", "write_record", "frame_record", "transact_actions", "usual_transaction",
+    "transact_images", "transact_commit", "index_keys_usual", "parse_request", "render_answer", "remembered_form",
+    "embedded_read", "run_update_plan",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -710,6 +711,13 @@ def apply_row(rows, partitions, shift, row_key, new_packed):
     return len(new_packed) - len(old_packed)
 
 
+def apply_writes(writes):
+    """``Table.apply`` of each of ``Database.commit``'s writes ``(table, row key, old item, new item,
+    new packed)``, in order: the rows installed, TTL noted, indexes moved."""
+    for table, row_key, old_item, new_item, new_packed in writes:
+        table.apply(row_key, old_item, new_item, new_packed)
+
+
 # ------------------------------------------------------------------ the write-ahead log's record
 
 def write_record(writes):
@@ -963,6 +971,89 @@ def query_bounds(hash_value, hash_tag, op, values, range_tag, delimited):
     return None
 
 
+# ------------------------------------------------------------------ a prepared UpdateItem
+
+#: ``run_update_plan``'s context: what it raises and checks with, from kvstore.operations (which
+#: this module cannot import)
+UPDATE_PLAN_CONTEXT_SIZE = 9
+
+
+def run_update_plan(engine, plan, kwargs, context):
+    """The response of a ``Table.update_item`` call (``kwargs``) of a prepared plan's shape
+    (``kvstore.operations.write_plans.UpdatePlan``), or None when the reference path must answer,
+    which is before anything changed: the Key and ExpressionAttributeValues converted as
+    ``item_from_python`` does and the row key built (``request_row_key``); under enforced capacity
+    the write admitted; under the item's lock, the item read, the condition and update programs run,
+    and the new image's size, index keys and item collection checked (any DynamoDBError of these
+    checks answers None: the reference raises it in DynamoDB's order), then committed; a false
+    condition raises the reference's ConditionalCheckFailedException (charged as a write first);
+    the commit waited for and charged.  ``context``: ``(DynamoDBError, condition_failed,
+    check_item_size, check_index_keys, check_collection_size, the size error's message, the empty
+    request, the response's metadata, the index key's short length)``."""
+    error_class, condition_failed, check_item_size, check_index_keys, check_collection_size, too_big, \
+        no_request, response_metadata, _ = context
+    table = plan.table
+    if engine.tables.get(table.name) is not table or engine.closed:
+        return None
+    allow_floats = plan.allow_floats
+    try:
+        key = item_from_python(kwargs["Key"], allow_floats)
+        values = kwargs.get("ExpressionAttributeValues")
+        vals = () if values is None else tuple(item_from_python(values, allow_floats).values())
+    except Exception:      # noqa: BLE001 - the reference path converts again and raises its error
+        return None
+    row_key = request_row_key(key, *plan.key_schema)
+    if row_key is None:
+        return None
+    meter = engine.capacity
+    ticket = None
+    if meter is not None:
+        try:
+            ticket = meter.admit_write(table, row_key)
+        except error_class as e:
+            e._operation_name = "UpdateItem"
+            raise
+    with table.locks[row_key[0] >> table._shift]:
+        old_packed = table.rows.get(row_key)
+        old = unpack_item(old_packed) if old_packed is not None else None
+        new = packed = None
+        try:
+            failed = plan.condition is not None and not condition_holds(plan.condition, old, vals)
+            if not failed:
+                if old is not None:
+                    new = apply_update(plan.update, old, vals)
+                elif not plan.only_removes:
+                    new = apply_update(plan.update, dict(key), vals)
+                if new is not None and not same_value(new, old):
+                    packed = pack_item(new)
+                    check_item_size(new, too_big, packed)
+                    if table.indexes:
+                        check_index_keys(table, new, True)
+                        check_collection_size(table, row_key, old_packed, packed)
+        except error_class:      # the reference path raises it, in DynamoDB's order of checks
+            return None
+        if failed:
+            if ticket is not None:     # a failed conditional write is charged as if it had written
+                meter.charge_write(ticket, old_packed, None, old, None)
+            e = condition_failed(old, no_request, table, old_packed, None, row_key)
+            e._operation_name = "UpdateItem"
+            raise e
+        try:
+            lsn = 0 if packed is None else engine.commit([(table, row_key, old, new, packed)])
+        except error_class as e:     # the log could not take it, or DeleteTable won the race
+            e._operation_name = "UpdateItem"
+            raise
+    try:
+        engine.wait_durable(lsn)
+    except error_class as e:
+        e._operation_name = "UpdateItem"
+        raise
+    if ticket is not None:
+        meter.charge_write(ticket, old_packed, None if new is None else old_packed if packed is None else packed,
+                           old, new)
+    return {"ResponseMetadata": dict(response_metadata)}
+
+
 # ------------------------------------------------------------------ transactions (session 8)
 # The embedded TransactWriteItems of the usual shape in two calls: its actions converted
 # (``transact_actions``), then ``transact_commit``: everything
@@ -1146,9 +1237,14 @@ def _usual_item_key(item, schema, short):
 
 
 def _usual_index_keys(table, item, context):
-    """Whether every index key value ``item`` has is a short S or an N of the declared type."""
+    return index_keys_usual(table, item, context[TX_SHORT_INDEX_KEY])
+
+
+def index_keys_usual(table, item, short):
+    """Whether every index key value ``item`` (a dict) has is a str of 1 to ``short`` characters or a
+    Decimal, as its index declares (``kvstore.operations.common.check_index_keys`` passes such an
+    item without looking further)."""
     table.index_key_types()                  # (re)builds table.index_key_checks when the indexes changed
-    short = context[TX_SHORT_INDEX_KEY]
     for name, expected, _, _ in table.index_key_checks:
         if name in item:
             value = item[name]

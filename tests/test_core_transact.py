@@ -291,3 +291,43 @@ def test_transact_commit_agrees(engine, request, option):
     elif option is None:
         writes = pycore.transact_images(prepared[0], prepared[1], twi.USUAL_CONTEXT)
         assert expected == ((None, []) if writes is None else (42 if writes else 0, [writes] if writes else []))
+
+
+# ------------------------------------------------------------------ index key values at a glance
+
+_key_values = st.one_of(st.text(max_size=3), st.sampled_from(["x" * 256, "x" * 257, "é" * 256]),
+                        st.integers(0, 3).map(Decimal), st.binary(max_size=2), st.booleans(), st.none(),
+                        st.lists(st.integers(0, 1), max_size=1))
+
+
+@needs_ccore
+@relaxed
+@given(st.dictionaries(st.sampled_from(["pk", "grp", "rank", "blob", "other"]), _key_values, max_size=5),
+       st.sampled_from([256, 2, 0]))
+@example({"grp": "x" * 256, "rank": Decimal(1)}, 256)
+@example({"grp": "x" * 257}, 256)
+@example({"grp": ""}, 256)
+def test_index_keys_usual_agrees(item, short):
+    """The glance ``check_index_keys`` takes first answers alike in both cores: True only when every
+    index key attribute the item has is a str of 1 to ``short`` characters or a Decimal, as declared
+    (an S, an N and a B key here)."""
+    db = kvstore.open(":memory:")
+    db.create_table(
+        TableName="keyed", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": t}
+                              for n, t in (("pk", "S"), ("grp", "S"), ("rank", "N"), ("blob", "B"))],
+        BillingMode="PAY_PER_REQUEST",
+        GlobalSecondaryIndexes=[
+            {"IndexName": "by_grp", "KeySchema": [{"AttributeName": "grp", "KeyType": "HASH"},
+                                                  {"AttributeName": "rank", "KeyType": "RANGE"}],
+             "Projection": {"ProjectionType": "ALL"}},
+            {"IndexName": "by_blob", "KeySchema": [{"AttributeName": "blob", "KeyType": "HASH"}],
+             "Projection": {"ProjectionType": "KEYS_ONLY"}}])
+    table = db.engine.tables["keyed"]
+    expected = all(
+        (type(item[name]) is str and key_type == "S" and 0 < len(item[name]) <= short)
+        or (type(item[name]) is Decimal and key_type == "N")
+        for name, key_type in (("grp", "S"), ("rank", "N"), ("blob", "B")) if name in item)
+    assert pycore.index_keys_usual(table, item, short) is expected
+    assert ccore.index_keys_usual(table, item, short) is expected
+    db.close()

@@ -307,6 +307,11 @@ cdef bytes _packed(object o):
 
 def pack_item(item):
     """Bytes of a native item (an immutable snapshot: later changes to ``item`` do not leak in)."""
+    return _packed_item(item)
+
+
+cdef object _packed_item(object item):
+    """``pack_item`` for the compiled modules: the fast writer, or the reference for what it does not write."""
     try:
         return _packed(item)
     except Exception:
@@ -586,6 +591,11 @@ cdef object _unpack_bytes(object data):
 
 def unpack_item(data):
     """A fresh native item from ``pack_item`` bytes."""
+    return _unpacked(data)
+
+
+cdef object _unpacked(object data):
+    """``unpack_item`` for the compiled modules: the fast reader, or the reference for what it does not read."""
     if type(data) is bytes:
         try:
             return _unpack_bytes(data)

@@ -245,13 +245,23 @@ cdef object _item_key(dict item, object schema, Py_ssize_t short):
     return _storage_key(h, <object>p)
 
 
-cdef bint _index_keys_usual(object table, dict item, tuple context) except -1:
+def index_keys_usual(table, item, max_chars):
+    """Whether every index key value of ``item`` is an S of at most ``max_chars`` characters or an N (see ``kvstore._pycore``)."""
+    if type(item) is not dict or type(max_chars) is not int:
+        return _ref.index_keys_usual(table, item, max_chars)
+    return _usual_index_keys(table, <dict>item, max_chars)
+
+
+cdef inline bint _index_keys_usual(object table, dict item, tuple context) except -1:
+    return _usual_index_keys(table, item, context[_SHORT_INDEX_KEY])
+
+
+cdef bint _usual_index_keys(object table, dict item, Py_ssize_t max_chars) except -1:
     cdef PyObject* p
-    cdef Py_ssize_t short = context[_SHORT_INDEX_KEY]
     table.index_key_types()                  # (re)builds table.index_key_checks when the indexes changed
     for check in table.index_key_checks:
         p = PyDict_GetItem(item, (<tuple>check)[0])
-        if p != NULL and not _usual_key_value(<object>p, (<tuple>check)[1], short):
+        if p != NULL and not _usual_key_value(<object>p, (<tuple>check)[1], max_chars):
             return False
     return True
 

@@ -16,6 +16,7 @@ from libc.string cimport memcmp, memcpy
 from kvstore._capi cimport *
 from kvstore._cvalues cimport *
 from kvstore._ckeys cimport _bisect, _cmp, _prefixed, _raw
+from kvstore._citems cimport _unpacked
 
 from decimal import Decimal as _Decimal
 
@@ -328,6 +329,19 @@ cdef object _entry_key(object item, object spec, object row_key):
     return _prefixed(<object>h, <object>r, True, row_key)
 
 
+cdef inline bint _same_key_value(dict old_item, dict new_item, object name) except -1:
+    """Whether ``name`` is absent from both images or holds equal key-typed values (a key's bytes
+    depend on its value alone: ``storage_key(Decimal("1.0")) == storage_key(Decimal("1"))``)."""
+    cdef PyObject* a = PyDict_GetItem(old_item, name)
+    cdef PyObject* b = PyDict_GetItem(new_item, name)
+    if a == b:
+        return True
+    if a == NULL or b == NULL:
+        return False
+    t = type(<object>a)
+    return t is type(<object>b) and (t is str or t is Decimal or t is Binary) and <object>a == <object>b
+
+
 cdef int _update_index(object index, object row_key, object old_item, object new_item, object new_packed) except -1:
     spec = index.write_spec
     if spec is None or type(spec) is not tuple or type(row_key) is not bytes \
@@ -335,6 +349,11 @@ cdef int _update_index(object index, object row_key, object old_item, object new
             or (new_item is not None and type(new_item) is not dict):
         index.update(row_key, old_item, new_item, new_packed)     # a multi-attribute key, or unusual arguments
         return 0
+    range_name = <object>PyTuple_GET_ITEM(spec, 2)
+    if (old_item is not None and new_item is not None
+            and _same_key_value(<dict>old_item, <dict>new_item, <object>PyTuple_GET_ITEM(spec, 0))
+            and (range_name is None or _same_key_value(<dict>old_item, <dict>new_item, range_name))):
+        old_item = None            # the entry keeps its key: only its value is written (Index.update)
     try:
         old_key = _entry_key(old_item, spec, row_key) if old_item is not None else None
         new_key = _entry_key(new_item, spec, row_key) if new_item is not None else None
@@ -937,31 +956,75 @@ def transact_size(parsed, plain_members):
 def apply_row(rows, partitions, shift, row_key, new_packed):
     """``Table.apply`` of a table without indexes or TTL; returns the change of its stored bytes
     (see ``kvstore._pycore``)."""
-    cdef PyObject* p
-    cdef Py_ssize_t n
     if (type(rows) is not dict or type(partitions) is not list or type(shift) is not int
             or type(row_key) is not bytes or len(<bytes>row_key) == 0
             or (new_packed is not None and type(new_packed) is not bytes)):
         return _ref.apply_row(rows, partitions, shift, row_key, new_packed)
+    return _apply_row(<dict>rows, <list>partitions, shift, <bytes>row_key, new_packed)
+
+
+cdef object _apply_row(dict rows, list partitions, Py_ssize_t shift, bytes row_key, object new_packed):
+    cdef PyObject* p
+    cdef Py_ssize_t n
     p = PyDict_GetItem(rows, row_key)
-    n = (<bytes>row_key)[0] >> <Py_ssize_t>shift
-    if n < 0 or n >= len(<list>partitions):
+    n = (<unsigned char*>PyBytes_AS_STRING(row_key))[0] >> shift
+    if n >= len(partitions) or (p != NULL and type(<object>p) is not bytes):
         return _ref.apply_row(rows, partitions, shift, row_key, new_packed)
     if new_packed is None:
         if p == NULL:
             return 0
         old = <object>p
-        if type(old) is not bytes:
-            return _ref.apply_row(rows, partitions, shift, row_key, new_packed)
-        del (<dict>rows)[row_key]
+        del rows[row_key]
         _sorted_remove(<object>PyList_GET_ITEM(partitions, n), row_key)
         return -len(<bytes>old)
     if p == NULL:
-        (<dict>rows)[row_key] = new_packed
+        rows[row_key] = new_packed
         _sorted_add(<object>PyList_GET_ITEM(partitions, n), row_key)
         return len(<bytes>new_packed)
     old = <object>p
-    if type(old) is not bytes:
-        return _ref.apply_row(rows, partitions, shift, row_key, new_packed)
-    (<dict>rows)[row_key] = new_packed
+    rows[row_key] = new_packed
     return len(<bytes>new_packed) - len(<bytes>old)
+
+
+def apply_writes(writes):
+    """``Table.apply`` of each of ``Database.commit``'s writes (see ``kvstore._pycore``): a table
+    without TTL or local indexes in one step here, its global indexes moved under its index lock."""
+    cdef PyObject* p
+    cdef Py_ssize_t n
+    if type(writes) is not list:
+        return _ref.apply_writes(writes)
+    for w in <list>writes:
+        if type(w) is not tuple or len(<tuple>w) != 5:
+            _ref.apply_writes([w])
+            continue
+        table, row_key, old_item, new_item, new_packed = <tuple>w
+        rows = table.rows
+        partitions = table.partitions
+        shift = table._shift
+        partition_bytes = table.partition_bytes
+        if (table.expiry is not None or table.collections is not None or type(rows) is not dict
+                or type(partitions) is not list or type(shift) is not int or type(partition_bytes) is not list
+                or type(row_key) is not bytes or len(<bytes>row_key) == 0
+                or (new_packed is not None and type(new_packed) is not bytes)):
+            table.apply(row_key, old_item, new_item, new_packed)
+            continue
+        n = (<unsigned char*>PyBytes_AS_STRING(row_key))[0] >> <Py_ssize_t>shift
+        if n >= len(<list>partition_bytes):
+            table.apply(row_key, old_item, new_item, new_packed)
+            continue
+        if not table.indexes:
+            (<list>partition_bytes)[n] += _apply_row(<dict>rows, <list>partitions, shift, <bytes>row_key, new_packed)
+            continue
+        p = PyDict_GetItem(<dict>rows, row_key)
+        if p == NULL and new_packed is None:
+            continue
+        if old_item is None and p != NULL:
+            old_item = _unpacked(<object>p)
+        (<list>partition_bytes)[n] += _apply_row(<dict>rows, <list>partitions, shift, <bytes>row_key, new_packed)
+        lock = table.index_lock
+        lock.acquire()
+        try:
+            for index in table.indexes.values():
+                _update_index(index, row_key, old_item, new_item, new_packed)
+        finally:
+            lock.release()

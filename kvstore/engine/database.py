@@ -261,8 +261,7 @@ class Engine:
                                            or any(w[0].stream is not None for w in writes)):
             with streams.lock:
                 lsn, logged = streams.log_write(writes, identity)
-                for table, row_key, old_item, new_item, new_packed in writes:
-                    table.apply(row_key, old_item, new_item, new_packed)
+                _core.apply_writes(writes)
                 if logged is not None:
                     streams.publish(logged)
         else:
@@ -272,8 +271,7 @@ class Engine:
                     lsn = self._log([REC_WRITE, [[w[0].name, w[1], w[4]] for w in writes]])
                 else:
                     lsn = self._append(_core.write_record(writes))
-            for table, row_key, old_item, new_item, new_packed in writes:
-                table.apply(row_key, old_item, new_item, new_packed)
+            _core.apply_writes(writes)
         if self.pitr.names and self.durability is None:
             self.pitr.remember(writes)
         if self.listeners:

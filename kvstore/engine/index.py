@@ -105,7 +105,14 @@ class Index:
         return _core.project_packed(packed, self.projected_names)
 
     def update(self, row_key, old_item, new_item, new_packed):
-        """Move this index from ``old_item`` to ``new_item`` (either may be None)."""
+        """Move this index from ``old_item`` to ``new_item`` (either may be None).
+
+        A write that leaves the index's key attributes as they were (most
+        updates, and a Put replacing an item with the same index keys) keeps
+        the entry's key, so it is computed once and only the value is written.
+        """
+        if old_item is not None and new_item is not None and self._same_key(old_item, new_item):
+            old_item = None
         old_key = self.entry_key(old_item, row_key) if old_item is not None else None
         new_key = self.entry_key(new_item, row_key) if new_item is not None else None
         if old_key is not None and old_key != new_key:
@@ -122,6 +129,16 @@ class Index:
                 self.size_bytes -= len(previous)
             self.entries[new_key] = value
             self.size_bytes += len(value)
+
+    def _same_key(self, old_item, new_item):
+        """Whether every key attribute is absent from both images or holds equal key-typed values in
+        both (an entry key's bytes depend on the values alone, so the entry keeps its key)."""
+        for name in self.schema.names:
+            a = old_item.get(name, _MISSING)
+            b = new_item.get(name, _MISSING)
+            if a is not b and not (a.__class__ is b.__class__ and a.__class__ in _KEY_TYPE_TAGS and a == b):
+                return False
+        return True
 
     def clear(self):
         self.entries.clear()

@@ -18,6 +18,8 @@ _KEY_TAGS = {str: "S", Decimal: "N", Binary: "B"}
 _SHORT_KEY = min(limits.MAX_HASH_KEY_SIZE, limits.MAX_RANGE_KEY_SIZE) // 4
 #: characters below which an attribute name is within its byte limit, whatever its characters
 _SHORT_NAME = 16383
+#: characters below which an index key string is within both key size limits (``check_index_keys``)
+_SHORT_INDEX_KEY = limits.MAX_RANGE_KEY_SIZE // 4
 
 RETURN_VALUES = "[ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]"
 RETURN_CONSUMED_CAPACITY = "[INDEXES, TOTAL, NONE]"
@@ -171,7 +173,7 @@ def key_from_item(table, item):
 
 def check_index_keys(table, item, updating=False):
     """Reject an item whose index key attributes have the wrong type, are empty or too long."""
-    if not table.indexes:
+    if not table.indexes or _core.index_keys_usual(table, item, _SHORT_INDEX_KEY):
         return
     table.index_key_types()                  # (re)builds table.index_key_checks when the indexes changed
     get = item.get
@@ -180,7 +182,7 @@ def check_index_keys(table, item, updating=False):
         if value is _ABSENT:
             continue
         cls = value.__class__
-        if (cls is str and expected == "S" and 0 < len(value) <= limits.MAX_RANGE_KEY_SIZE // 4) or \
+        if (cls is str and expected == "S" and 0 < len(value) <= _SHORT_INDEX_KEY) or \
                 (cls is Decimal and expected == "N"):
             continue        # no byte limit for N; short strings cannot exceed either limit
         _check_index_value(name, value, expected, index_name, is_hash, updating)

@@ -28,9 +28,9 @@ from kvstore.expressions.request import _MAP
 from kvstore.expressions.templates import TEMPLATES
 from kvstore.expressions.update import Update
 from kvstore.operations.common import (
-    _SHORT_KEY, _SHORT_NAME, _VALID_NAMES, capacity, check_attribute_names, check_collection_size, check_constraints,
-    check_index_keys, check_item_size, enum_violations, item_collection_metrics, key_from_item, key_from_request,
-    table_name_violations, write_units_of,
+    _SHORT_INDEX_KEY, _SHORT_KEY, _SHORT_NAME, _VALID_NAMES, capacity, check_attribute_names, check_collection_size,
+    check_constraints, check_index_keys, check_item_size, enum_violations, item_collection_metrics, key_from_item,
+    key_from_request, table_name_violations, write_units_of,
 )
 from kvstore.operations.transactions import Locks, cancel, check_action_count
 from kvstore.operations.update_item import compute_new_item
@@ -114,7 +114,7 @@ _ON_FAILURE = (None, "ALL_OLD", "NONE")
 #: what the core's ``transact_commit`` reads (its positions are ``kvstore._pycore``'s ``TX_*``)
 USUAL_CONTEXT = (_KINDS, _VALID_NAMES, _ON_FAILURE, _PLAIN_MEMBERS, _USUAL_MEMBERS, _USUAL_UPDATE_MEMBERS, _MAP,
                  TEMPLATES, limits.MAX_TRANSACT_ITEMS, limits.MAX_TRANSACT_REQUEST_SIZE, limits.MAX_ITEM_SIZE,
-                 _SHORT_NAME, _SHORT_KEY, limits.MAX_RANGE_KEY_SIZE // 4, Update, ProgramCondition)
+                 _SHORT_NAME, _SHORT_KEY, _SHORT_INDEX_KEY, Update, ProgramCondition)
 
 
 def _compiled(kind, spec, shape):

@@ -50,7 +50,9 @@ from kvstore.errors import DynamoDBError
 from kvstore.expressions.compiled import ProgramCondition
 from kvstore.expressions.request import _MAP
 from kvstore.expressions.templates import TEMPLATES
-from kvstore.operations.common import check_collection_size, check_index_keys, check_item_size
+from kvstore.operations.common import (
+    _SHORT_INDEX_KEY, check_collection_size, check_index_keys, check_item_size,
+)
 from kvstore.operations.writing import _USUAL_UPDATE_MEMBERS, condition_failed
 
 __all__ = ["embedded_shape", "run_embedded", "build_embedded", "clear", "SIZE"]
@@ -149,67 +151,10 @@ class UpdatePlan:
         self.allow_floats = allow_floats
 
     def run(self, engine, kwargs):
-        table = self.table
-        if engine.tables.get(table.name) is not table or engine.closed:
-            return None
-        allow_floats = self.allow_floats
-        try:
-            key = _core.item_from_python(kwargs["Key"], allow_floats)
-            values = kwargs.get("ExpressionAttributeValues")
-            vals = () if values is None else tuple(_core.item_from_python(values, allow_floats).values())
-        except Exception:      # noqa: BLE001 - the reference path converts again and raises its error
-            return None
-        row_key = _core.request_row_key(key, *self.key_schema)
-        if row_key is None:
-            return None
-        meter = engine.capacity
-        ticket = None
-        if meter is not None:      # enforced capacity: a throttled call is refused here, as by the reference
-            try:
-                ticket = meter.admit_write(table, row_key)
-            except DynamoDBError as e:
-                e._operation_name = "UpdateItem"
-                raise
-        with table.lock_for(row_key):
-            old_packed = table.rows.get(row_key)
-            old = _core.unpack_item(old_packed) if old_packed is not None else None
-            try:
-                if self.condition is not None and not _core.condition_holds(self.condition, old, vals):
-                    failed = True
-                else:
-                    failed = False
-                    if old is not None:
-                        new = _core.apply_update(self.update, old, vals)
-                    elif self.only_removes:
-                        new = None
-                    else:
-                        new = _core.apply_update(self.update, dict(key), vals)
-                    packed = None
-                    if new is not None and not _core.same_value(new, old):
-                        packed = _core.pack_item(new)
-                        check_item_size(new, _TOO_BIG, packed)
-                        if table.indexes:
-                            check_index_keys(table, new, updating=True)
-                            check_collection_size(table, row_key, old_packed, packed)
-            except DynamoDBError:      # the reference path raises it, in DynamoDB's order of checks
-                return None
-            if failed:
-                if ticket is not None:     # a failed conditional write is charged as if it had written
-                    meter.charge_write(ticket, old_packed, None, old, None)
-                e = condition_failed(old, _NO_REQUEST, table, old_packed, None, row_key)
-                e._operation_name = "UpdateItem"
-                raise e
-            try:
-                lsn = 0 if packed is None else engine.commit([(table, row_key, old, new, packed)])
-            except DynamoDBError as e:     # the log could not take it, or DeleteTable won the race
-                e._operation_name = "UpdateItem"
-                raise
-        try:
-            engine.wait_durable(lsn)
-        except DynamoDBError as e:
-            e._operation_name = "UpdateItem"
-            raise
-        if ticket is not None:
-            meter.charge_write(ticket, old_packed, None if new is None else old_packed if packed is None else packed,
-                               old, new)
-        return {"ResponseMetadata": dict(_RESPONSE_METADATA)}
+        """The call's response, or None for the reference path (``kvstore._pycore.run_update_plan``)."""
+        return _core.run_update_plan(engine, self, kwargs, RUN_CONTEXT)
+
+
+#: what ``_core.run_update_plan`` (a plan's call, run: see ``kvstore._pycore``) raises and checks with
+RUN_CONTEXT = (DynamoDBError, condition_failed, check_item_size, check_index_keys, check_collection_size, _TOO_BIG,
+               _NO_REQUEST, _RESPONSE_METADATA, _SHORT_INDEX_KEY)

@@ -1,0 +1,113 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, infer_types=True
+"""A prepared UpdateItem, compiled: the twin of ``kvstore._pycore``'s ``run_update_plan``, which
+is what ``kvstore.operations.write_plans.UpdatePlan.run`` does with a ``Table.update_item`` call
+of a shape seen before (convert the Key and values, admit under enforced capacity, lock, read,
+condition, update, size and index-key checks, commit, wait, charge).  Every step is the same call
+as the twin's, in the same order, with the same answers: None hands the call to the reference
+path before anything changed; a false condition raises the reference's
+ConditionalCheckFailedException.  What this removes is the Python glue between the steps.
+"""
+
+from cpython.object cimport PyObject
+from cpython.dict cimport PyDict_GetItem
+from cpython.tuple cimport PyTuple_GET_ITEM
+
+from kvstore._capi cimport *
+from kvstore._citems cimport _packed_item, _unpacked
+
+from kvstore import _pycore as _ref
+from kvstore._cread import request_row_key as _request_row_key
+from kvstore._cwrite import (apply_update as _apply_update, condition_holds as _condition_holds,
+                             item_from_python as _item_from_python, same_value as _same_value)
+
+cdef Py_ssize_t _CONTEXT_SIZE = _ref.UPDATE_PLAN_CONTEXT_SIZE
+
+
+def run_update_plan(engine, plan, kwargs, context):
+    """The response of ``kwargs`` (a ``Table.update_item`` call's) through ``plan``, or None for the
+    reference path (see ``kvstore._pycore``)."""
+    if type(kwargs) is not dict or type(context) is not tuple or len(<tuple>context) != _CONTEXT_SIZE:
+        return _ref.run_update_plan(engine, plan, kwargs, context)
+    return _run(engine, plan, <dict>kwargs, <tuple>context)
+
+
+cdef object _run(object engine, object plan, dict kwargs, tuple context):
+    cdef PyObject* p
+    error_class, condition_failed, check_item_size, check_index_keys, check_collection_size, too_big, \
+        no_request, response_metadata, short_index_key = context
+    table = plan.table
+    tables = engine.tables
+    if type(tables) is not dict:
+        return _ref.run_update_plan(engine, plan, kwargs, context)
+    p = PyDict_GetItem(<dict>tables, table.name)
+    if p == NULL or <object>p is not table or engine.closed:
+        return None
+    allow_floats = plan.allow_floats
+    try:
+        key = _item_from_python(kwargs["Key"], allow_floats)
+        p = PyDict_GetItem(kwargs, "ExpressionAttributeValues")
+        vals = () if p == NULL or <object>p is None else \
+            tuple(_item_from_python(<object>p, allow_floats).values())
+    except Exception:      # noqa - the reference path converts again and raises its error
+        return None
+    schema = plan.key_schema
+    row_key = _request_row_key(key, *schema)
+    if row_key is None:
+        return None
+    meter = engine.capacity
+    ticket = None
+    if meter is not None:
+        try:
+            ticket = meter.admit_write(table, row_key)
+        except error_class as e:
+            e._operation_name = "UpdateItem"
+            raise
+    lock = table.locks[(<unsigned char*>PyBytes_AS_STRING(row_key))[0] >> <Py_ssize_t>table._shift]
+    lock.acquire()
+    try:
+        rows = table.rows
+        if type(rows) is not dict:
+            return None
+        p = PyDict_GetItem(<dict>rows, row_key)
+        old_packed = None if p == NULL else <object>p
+        old = None if p == NULL else _unpacked(old_packed)
+        new = packed = None
+        try:
+            condition = plan.condition
+            failed = condition is not None and not _condition_holds(condition, old, vals)
+            if not failed:
+                if old is not None:
+                    new = _apply_update(plan.update, old, vals)
+                elif not plan.only_removes:
+                    new = _apply_update(plan.update, dict(key), vals)
+                if new is not None and not _same_value(new, old):
+                    packed = _packed_item(new)
+                    check_item_size(new, too_big, packed)
+                    if table.indexes:
+                        check_index_keys(table, new, True)
+                        check_collection_size(table, row_key, old_packed, packed)
+        except error_class:    # the reference path raises it, in DynamoDB's order of checks
+            return None
+        if failed:
+            if ticket is not None:     # a failed conditional write is charged as if it had written
+                meter.charge_write(ticket, old_packed, None, old, None)
+            e = condition_failed(old, no_request, table, old_packed, None, row_key)
+            e._operation_name = "UpdateItem"
+            raise e
+        try:
+            lsn = 0 if packed is None else engine.commit([(table, row_key, old, new, packed)])
+        except error_class as e:   # the log could not take it, or DeleteTable won the race
+            e._operation_name = "UpdateItem"
+            raise
+    finally:
+        lock.release()
+    try:
+        engine.wait_durable(lsn)
+    except error_class as e:
+        e._operation_name = "UpdateItem"
+        raise
+    if ticket is not None:
+        meter.charge_write(ticket, old_packed, None if new is None else old_packed if packed is None else packed,
+                           old, new)
+    return {"ResponseMetadata": dict(response_metadata)}
