@@ -1166,10 +1166,14 @@ def _usual_transaction(actions, tables, context):
             instantiate = templates.get(found[0])
             if instantiate is None:
                 return None
-            compiled = instantiate(found[1])
-            if compiled is None:
-                return None
-            condition, update = compiled.condition, compiled.update
+            parts = instantiate.condition_and_plan
+            if parts is not None:      # what instantiate(vals) holds, without the Compiled around it
+                condition, update = parts[0], context[TX_UPDATE_CLASS].of(parts[1], found[1])
+            else:
+                compiled = instantiate(found[1])
+                if compiled is None:
+                    return None
+                condition, update = compiled.condition, compiled.update
         parsed.append((kind, spec, condition, update, pack_item(spec["Item"]) if kind == "Put" else None))
     if transact_size(parsed, plain) > context[TX_MAX_SIZE]:
         return None

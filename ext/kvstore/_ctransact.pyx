@@ -30,6 +30,7 @@ from kvstore._cwrite import (apply_update as _apply_update, condition_holds as _
                              usual_actions as _usual_actions, write_shape as _write_shape)
 
 cdef object Decimal = _Decimal
+cdef object _new_update = object.__new__
 cdef tuple _QUIET_MEMBERS = _ref._TX_QUIET_MEMBERS
 cdef tuple _CONDITION_MEMBERS = _ref._TX_CONDITION_MEMBERS
 cdef Py_ssize_t _CONTEXT_SIZE = 16
@@ -125,6 +126,7 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
                            context[_ON_FAILURE])
     plain = context[_PLAIN_MEMBERS]
     templates = context[_TEMPLATES]
+    update_class = context[_UPDATE_CLASS]
     if type(plain) is not frozenset or type(templates) is not dict:
         return _ref._usual_transaction(actions, tables, context)
     n = len(usual)
@@ -153,11 +155,18 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
             p = PyDict_GetItem(<dict>templates, (<tuple>found)[0])
             if p == NULL:
                 return None
-            compiled = (<object>p)((<tuple>found)[1])
-            if compiled is None:
-                return None
-            condition = compiled.condition
-            update = compiled.update
+            parts = (<object>p).condition_and_plan
+            if parts is not None:           # the instantiation's condition and Update, without the Compiled
+                condition = (<tuple>parts)[0]
+                update = _new_update(update_class)
+                update.plan = (<tuple>parts)[1]
+                update.vals = (<tuple>found)[1]
+            else:
+                compiled = (<object>p)((<tuple>found)[1])
+                if compiled is None:
+                    return None
+                condition = compiled.condition
+                update = compiled.update
         parsed.append((kind, spec, condition, update, _pack_item(spec["Item"]) if kind == "Put" else None))
     if _transact_size(parsed, plain) > context[_MAX_SIZE]:
         return None
@@ -166,7 +175,6 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
     wanted = {}
     cdef Py_ssize_t short_name = context[_SHORT_NAME]
     cdef Py_ssize_t max_item_size = context[_MAX_ITEM_SIZE]
-    update_class = context[_UPDATE_CLASS]
     for i in range(n):
         entry = <tuple><object>PyList_GET_ITEM(parsed, i)
         kind = entry[0]

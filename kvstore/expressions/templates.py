@@ -44,7 +44,7 @@ def storable(condition, filter, key_condition, update, projection, names):  # no
 
 
 def remember(key, instantiate):
-    """Store a template, first evicting the oldest quarter when the cache is full."""
+    """Store a template (an :func:`instantiator`'s), first evicting the oldest quarter when the cache is full."""
     if len(TEMPLATES) >= SIZE:
         with _LOCK:          # one evicting thread at a time; reads and stores are single dict
             # operations, and list(islice(...)) runs in C without letting another thread in
@@ -82,11 +82,14 @@ def instantiator(checks, parts, vals=()):
     build = _builder(parts)
     if build is None:
         shared = Compiled(*[obj for obj, _ in parts])
-        return lambda vals: shared
+        instantiate = lambda vals: shared   # noqa: E731
+        instantiate.condition_and_plan = None
+        return instantiate
     members = ()
     if _SETS.intersection(map(type, vals)):
         members = tuple((i, _member_type(v)) for i, v in enumerate(vals) if type(v) in _SETS)
     if not checks and not members:
+        build.condition_and_plan = _condition_and_plan(parts)
         return build
     checks = tuple((member, check, values_getter(slots)) for member, check, slots in checks)
 
@@ -101,7 +104,22 @@ def instantiator(checks, parts, vals=()):
                 raise invalid(member, e.message) from None
         return build(vals)
     instantiate.looks_inside_values = True     # kvstore.operations.write_plans leaves such shapes alone
+    instantiate.condition_and_plan = None
     return instantiate
+
+
+def _condition_and_plan(parts):
+    """``(condition, update plan)`` when the update alone depends on values and nothing but a condition
+    is fixed (a transaction's usual Update action): ``Update.of(plan, vals)`` is then what an
+    instantiation's ``update`` is, and the compiled TransactWriteItems builds that without the
+    :class:`Compiled` around it (``condition_and_plan`` of every template; None otherwise)."""
+    (condition, make_condition), filter_part, key_condition_part, (_, make_update), projection_part = parts
+    plan = getattr(make_update, "plan", None)
+    if plan is None or make_condition is not None or any(obj is not None or make is not None
+                                                          for obj, make in (filter_part, key_condition_part,
+                                                                            projection_part)):
+        return None
+    return condition, plan
 
 
 def _builder(parts):

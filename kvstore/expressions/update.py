@@ -267,6 +267,7 @@ def bind_update(actions, binder):
         update.plan = plan
         update.vals = vals
         return update
+    make.plan = plan          # what the compiled TransactWriteItems makes its Update of (templates.instantiator)
     return None, make
 
 
