@@ -117,11 +117,14 @@ def apply_presets(args):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.list:
         list_all(args.endpoint)
         return 0
     apply_presets(args)
+    if args.no_compare and not args.scaling:
+        parser.error("--no-compare skips the comparison: give --scaling (or --full) for something to run")
     terminate_as_interrupt()
     log = (lambda msg: None) if args.quiet else (lambda msg: (sys.stderr.write(msg + "\n"), sys.stderr.flush()))
     cfg = config_from(args)

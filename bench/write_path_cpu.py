@@ -77,7 +77,7 @@ def _setup():
     for n in range(ITEMS):
         plain.put_item(Item=_item(n))
         indexed.put_item(Item=_item(n))
-    from bench.datasets import Items
+    from .datasets import Items
 
     db.items = Items(ITEMS)              # kvstore bench's table: one GSI (grp, ts) of projection ALL
     db.create_table(**db.items.create_table_kwargs("items"))
@@ -112,7 +112,7 @@ def _operation(name, db, plain, indexed):
         return lambda n: db.transact_write_items(TransactItems=[update(n, "SET cnt = cnt - :one"),
                                                                 update(n + 1, "SET cnt = cnt + :one")])
     if name in ("update_conditional_items", "transact_2_items"):   # as kvstore bench's workloads
-        from bench.targets.dynamo import TableSession
+        from .targets.dynamo import TableSession
 
         session = TableSession(db, {"items": "items", "usertable": "items"}, native_transactions=True)
         keys = [db.items.key(n * 7919 % ITEMS) for n in range(ITEMS)]

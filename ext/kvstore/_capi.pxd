@@ -55,6 +55,22 @@ cdef extern from *:
 
 cdef extern from *:
     """
+    /* PyDict_GetItem's answer (a borrowed reference, or NULL when absent, the lookup's error -- an
+       unhashable key -- cleared) without its save and restore of the pending exception, which on
+       CPython 3.11 are most of a short lookup's cost.  No compiled module looks a dict up while an
+       exception is pending (Cython saves it before a finally clause runs). */
+    static inline PyObject* kvstore_dict_get(PyObject* d, PyObject* key) {
+        PyObject* value = PyDict_GetItemWithError(d, key);
+        if (value == NULL && PyErr_Occurred())
+            PyErr_Clear();
+        return value;
+    }
+    """
+    PyObject* kvstore_dict_get(object d, object key)
+
+
+cdef extern from *:
+    """
     /* A new instance of a __slots__ class whose one slot ``descr`` gets ``value``,
        without running __init__ (what object.__new__ + setattr do, minus the lookups). */
     static inline PyObject* kvstore_new_with_slot(PyObject* type, PyObject* descr, PyObject* value) {

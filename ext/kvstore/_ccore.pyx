@@ -46,8 +46,8 @@ __all__ = [
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
     "apply_row", "apply_writes", "write_record", "frame_record", "transact_actions", "usual_transaction", "transact_images",
-    "transact_commit", "index_keys_usual", "run_update_plan", "parse_request", "render_answer", "remembered_form",
-    "embedded_read",
+    "transact_commit", "index_keys_usual", "parse_request", "render_answer", "remembered_form", "embedded_read",
+    "run_update_plan",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5

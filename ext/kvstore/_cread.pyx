@@ -12,7 +12,6 @@ the shapes covered here goes to that reference.
 """
 
 from cpython.object cimport PyObject
-from cpython.dict cimport PyDict_GetItem
 from cpython.list cimport PyList_Append
 from libc.string cimport memcmp, memcpy
 
@@ -64,7 +63,7 @@ cdef object _request_row_key(object key, object hash_name, object hash_tag, obje
     cdef unsigned char lenbuf[2]
     if type(key) is not dict or PyDict_GET_SIZE(key) != (1 if range_name is None else 2):
         return None
-    h = PyDict_GetItem(key, hash_name)
+    h = kvstore_dict_get(key, hash_name)
     if h == NULL or type(<object>h) is not _tag_type(hash_tag):
         return None
     try:
@@ -73,7 +72,7 @@ cdef object _request_row_key(object key, object hash_name, object hash_tag, obje
             return None
         rown = None
         if range_name is not None:
-            r = PyDict_GetItem(key, range_name)
+            r = kvstore_dict_get(key, range_name)
             if r == NULL or type(<object>r) is not _tag_type(range_tag):
                 return None
             rown = _raw(<object>r, &rp, &rn)
@@ -141,7 +140,7 @@ cdef object _wire_key_raw(object av, object tag, const char** ptr, Py_ssize_t* s
     cdef PyObject* t
     if type(av) is not dict or PyDict_GET_SIZE(av) != 1:
         return None
-    t = PyDict_GetItem(av, tag)
+    t = kvstore_dict_get(av, tag)
     if t == NULL or type(<object>t) is not str or not PyUnicode_IS_ASCII(<object>t):
         return None
     text = <object>t
@@ -171,7 +170,7 @@ def wire_row_key(key, hash_name, hash_tag, range_name, range_tag):
     cdef unsigned char lenbuf[2]
     if type(key) is not dict or PyDict_GET_SIZE(key) != (1 if range_name is None else 2):
         return None
-    h = PyDict_GetItem(key, hash_name)
+    h = kvstore_dict_get(key, hash_name)
     if h == NULL:
         return None
     try:
@@ -180,7 +179,7 @@ def wire_row_key(key, hash_name, hash_tag, range_name, range_tag):
             return None
         rown = None
         if range_name is not None:
-            r = PyDict_GetItem(key, range_name)
+            r = kvstore_dict_get(key, range_name)
             if r == NULL:
                 return None
             rown = _wire_key_raw(<object>r, range_tag, &rp, &rn)
@@ -493,7 +492,7 @@ cdef tuple _read_page(list partitions, list locks, Py_ssize_t c_shift, object lo
             with lock:
                 batch = _take(keys, plo, plo_inc, phi, phi_inc, c_chunk, c_reverse)
             for row_key in batch:
-                found_value = PyDict_GetItem(values, row_key)
+                found_value = kvstore_dict_get(values, row_key)
                 if found_value == NULL:       # removed after the key list was read
                     continue
                 packed = <object>found_value
@@ -607,7 +606,8 @@ cdef object _query_bounds(object hash_value, object hash_tag, object op, object 
             if type(values[0]) is Decimal:      # (a KeyConditionExpression never has it: the reference)
                 return _ref.query_bounds(hash_value, hash_tag, op, values, range_tag, delimited)
             if delimited:
-                start = _prefixed(hash_value, values[0], True, None)[:-2]      # no terminator: a prefix
+                start = _prefixed(hash_value, values[0], True, None)
+                start = start[:len(start) - 2]      # no terminator: a prefix
             else:
                 start = _prefixed(hash_value, values[0], False, None)
             return start, True, _successor(start) or end, False
@@ -662,7 +662,7 @@ cdef inline object _get(object mapping, object key):
     cdef PyObject* found
     if type(mapping) is not dict:
         return mapping.get(key)
-    found = PyDict_GetItem(mapping, key)
+    found = kvstore_dict_get(mapping, key)
     return None if found == NULL else <object>found
 
 
@@ -680,7 +680,7 @@ cdef object _plan_page(tuple page, object tables, dict kwargs, object meter):
     if index is not None and (_get(table.indexes, index.name) is not index or index.status != "ACTIVE"):
         return None
     limit = None
-    found = PyDict_GetItem(kwargs, "Limit")
+    found = kvstore_dict_get(kwargs, "Limit")
     if found != NULL:
         limit = <object>found
         if type(limit) is not int or limit < 1:
@@ -690,18 +690,18 @@ cdef object _plan_page(tuple page, object tables, dict kwargs, object meter):
             c_chunk = c_limit + 1
     lo = hi = None
     if query:
-        found = PyDict_GetItem(kwargs, "ExpressionAttributeValues")
-        if PyDict_GetItem(kwargs, "ExclusiveStartKey") != NULL or found == NULL or type(<object>found) is not dict:
+        found = kvstore_dict_get(kwargs, "ExpressionAttributeValues")
+        if kvstore_dict_get(kwargs, "ExclusiveStartKey") != NULL or found == NULL or type(<object>found) is not dict:
             return None
         values = <object>found
-        found = PyDict_GetItem(values, hash_slot)
+        found = kvstore_dict_get(values, hash_slot)
         if not _ascii_str(found):
             return None
         hash_value = <object>found
         if op is None:
             range_values = ()
         else:
-            found = PyDict_GetItem(values, range_slot)
+            found = kvstore_dict_get(values, range_slot)
             if not _ascii_str(found):
                 return None
             range_values = (<object>found,)
@@ -711,7 +711,7 @@ cdef object _plan_page(tuple page, object tables, dict kwargs, object meter):
         lo, lo_inc, hi, hi_inc = bounds
     else:
         c_chunk = 128
-        found = PyDict_GetItem(kwargs, "ExclusiveStartKey")
+        found = kvstore_dict_get(kwargs, "ExclusiveStartKey")
         if found != NULL:
             start = <object>found
             if start_schema is None or type(start) is not dict:

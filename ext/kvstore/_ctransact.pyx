@@ -14,7 +14,6 @@ the Python glue of the per-action loop around them.
 """
 
 from cpython.object cimport PyObject
-from cpython.dict cimport PyDict_GetItem
 from cpython.tuple cimport PyTuple_GET_ITEM
 
 from kvstore._capi cimport *
@@ -60,23 +59,23 @@ def transact_actions(actions, allow_floats, members):
                 return None
             for kind, spec in (<dict>action).items():
                 pass
-            p = PyDict_GetItem(<dict>members, kind)
+            p = kvstore_dict_get(<dict>members, kind)
             if p == NULL or <object>p is None or type(spec) is not dict:
                 return None
             member = <object>p
             copy = dict(<dict>spec)
-            p = PyDict_GetItem(copy, member)
+            p = kvstore_dict_get(copy, member)
             if p != NULL and <object>p is not None:
                 if type(<object>p) is not dict:
                     return None
                 copy[member] = _item_from_python(<object>p, allow_floats)
-            p = PyDict_GetItem(copy, "ConditionExpression")
+            p = kvstore_dict_get(copy, "ConditionExpression")
             if p != NULL and <object>p is not None and type(<object>p) is not str:
                 return None
             for other in _CONDITION_MEMBERS:
-                if PyDict_GetItem(copy, other) != NULL:
+                if kvstore_dict_get(copy, other) != NULL:
                     return None
-            p = PyDict_GetItem(copy, "ExpressionAttributeValues")
+            p = kvstore_dict_get(copy, "ExpressionAttributeValues")
             if p != NULL and <object>p is not None:
                 values = <object>p
                 if type(values) is not dict:
@@ -103,7 +102,7 @@ def usual_transaction(request, tables, context):
     for member, value in (<dict>request).items():
         if member != "TransactItems" and (member not in _QUIET_MEMBERS or value != "NONE"):
             return None
-    p = PyDict_GetItem(<dict>request, "TransactItems")
+    p = kvstore_dict_get(<dict>request, "TransactItems")
     if p == NULL or type(<object>p) is not list:
         return None
     actions = <list><object>p
@@ -152,7 +151,7 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
                                  else context[_USUAL_MEMBERS], context[_MAP])
             if found is None:
                 return None
-            p = PyDict_GetItem(<dict>templates, (<tuple>found)[0])
+            p = kvstore_dict_get(<dict>templates, (<tuple>found)[0])
             if p == NULL:
                 return None
             parts = (<object>p).condition_and_plan
@@ -179,7 +178,7 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
         entry = <tuple><object>PyList_GET_ITEM(parsed, i)
         kind = entry[0]
         spec = <dict>entry[1]
-        p = PyDict_GetItem(tables, spec["TableName"])
+        p = kvstore_dict_get(tables, spec["TableName"])
         if p == NULL:
             return None
         table = <object>p
@@ -240,14 +239,14 @@ cdef inline bint _usual_key_value(object value, object key_type, Py_ssize_t shor
 
 cdef object _item_key(dict item, object schema, Py_ssize_t short):
     cdef PyObject* p
-    p = PyDict_GetItem(item, schema.hash_name)
+    p = kvstore_dict_get(item, schema.hash_name)
     if p == NULL or not _usual_key_value(<object>p, schema.hash_type, short):
         return None
     h = <object>p
     range_name = schema.range_name
     if range_name is None:
         return _storage_key(h)
-    p = PyDict_GetItem(item, range_name)
+    p = kvstore_dict_get(item, range_name)
     if p == NULL or not _usual_key_value(<object>p, schema.range_type, short):
         return None
     return _storage_key(h, <object>p)
@@ -268,7 +267,7 @@ cdef bint _usual_index_keys(object table, dict item, Py_ssize_t max_chars) excep
     cdef PyObject* p
     table.index_key_types()                  # (re)builds table.index_key_checks when the indexes changed
     for check in table.index_key_checks:
-        p = PyDict_GetItem(item, (<tuple>check)[0])
+        p = kvstore_dict_get(item, (<tuple>check)[0])
         if p != NULL and not _usual_key_value(<object>p, (<tuple>check)[1], max_chars):
             return False
     return True
@@ -304,7 +303,7 @@ cdef object _transact_images(list parsed, list targets, tuple context):
         rows = table.rows
         if type(rows) is not dict:
             return _ref._transact_images(parsed, targets, context)
-        p = PyDict_GetItem(<dict>rows, row_key)
+        p = kvstore_dict_get(<dict>rows, row_key)
         old_packed = None if p == NULL else <object>p
         old = None
         if old_packed is not None and (condition is not None or kind == "Update" or table.indexes):

@@ -10,8 +10,6 @@ ConditionalCheckFailedException.  What this removes is the Python glue between t
 """
 
 from cpython.object cimport PyObject
-from cpython.dict cimport PyDict_GetItem
-from cpython.tuple cimport PyTuple_GET_ITEM
 
 from kvstore._capi cimport *
 from kvstore._citems cimport _packed_item, _unpacked
@@ -40,13 +38,13 @@ cdef object _run(object engine, object plan, dict kwargs, tuple context):
     tables = engine.tables
     if type(tables) is not dict:
         return _ref.run_update_plan(engine, plan, kwargs, context)
-    p = PyDict_GetItem(<dict>tables, table.name)
+    p = kvstore_dict_get(<dict>tables, table.name)
     if p == NULL or <object>p is not table or engine.closed:
         return None
     allow_floats = plan.allow_floats
     try:
         key = _item_from_python(kwargs["Key"], allow_floats)
-        p = PyDict_GetItem(kwargs, "ExpressionAttributeValues")
+        p = kvstore_dict_get(kwargs, "ExpressionAttributeValues")
         vals = () if p == NULL or <object>p is None else \
             tuple(_item_from_python(<object>p, allow_floats).values())
     except Exception:      # noqa - the reference path converts again and raises its error
@@ -69,7 +67,7 @@ cdef object _run(object engine, object plan, dict kwargs, tuple context):
         rows = table.rows
         if type(rows) is not dict:
             return None
-        p = PyDict_GetItem(<dict>rows, row_key)
+        p = kvstore_dict_get(<dict>rows, row_key)
         old_packed = None if p == NULL else <object>p
         old = None if p == NULL else _unpacked(old_packed)
         new = packed = None

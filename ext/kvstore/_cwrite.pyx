@@ -9,7 +9,7 @@ outside the shapes covered here goes to that reference, as in the other modules.
 """
 
 from cpython.object cimport PyObject
-from cpython.dict cimport PyDict_Copy, PyDict_GetItem
+from cpython.dict cimport PyDict_Copy
 from cpython.tuple cimport PyTuple_GET_ITEM
 from libc.string cimport memcmp, memcpy
 
@@ -317,13 +317,13 @@ cdef object _entry_key(object item, object spec, object row_key):
     ``(hash name, hash type, range name or None, range type)``."""
     cdef PyObject* h
     cdef PyObject* r
-    h = PyDict_GetItem(item, <object>PyTuple_GET_ITEM(spec, 0))
+    h = kvstore_dict_get(item, <object>PyTuple_GET_ITEM(spec, 0))
     if h == NULL or not _indexable(<object>h, <object>PyTuple_GET_ITEM(spec, 1), _max_hash_key):
         return None
     range_name = <object>PyTuple_GET_ITEM(spec, 2)
     if range_name is None:
         return _prefixed(<object>h, None, True, row_key)
-    r = PyDict_GetItem(item, range_name)
+    r = kvstore_dict_get(item, range_name)
     if r == NULL or not _indexable(<object>r, <object>PyTuple_GET_ITEM(spec, 3), _max_range_key):
         return None
     return _prefixed(<object>h, <object>r, True, row_key)
@@ -332,8 +332,8 @@ cdef object _entry_key(object item, object spec, object row_key):
 cdef inline bint _same_key_value(dict old_item, dict new_item, object name) except -1:
     """Whether ``name`` is absent from both images or holds equal key-typed values (a key's bytes
     depend on its value alone: ``storage_key(Decimal("1.0")) == storage_key(Decimal("1"))``)."""
-    cdef PyObject* a = PyDict_GetItem(old_item, name)
-    cdef PyObject* b = PyDict_GetItem(new_item, name)
+    cdef PyObject* a = kvstore_dict_get(old_item, name)
+    cdef PyObject* b = kvstore_dict_get(new_item, name)
     if a == b:
         return True
     if a == NULL or b == NULL:
@@ -379,7 +379,7 @@ cdef int _update_index(object index, object row_key, object old_item, object new
                 value = _project(new_packed, names)
             except Exception:
                 value = index.project(new_item, new_packed)
-        p = PyDict_GetItem(entries, new_key)
+        p = kvstore_dict_get(entries, new_key)
         if p == NULL or <object>p is None:
             _sorted_add(partitions[(<bytes>new_key)[0] >> shift], new_key)
         else:
@@ -414,7 +414,7 @@ cdef int _same(object a, object b, int depth) except -1:
         if len(<dict>a) != len(<dict>b):
             return 0
         for k, v in (<dict>a).items():
-            p = PyDict_GetItem(b, k)
+            p = kvstore_dict_get(b, k)
             if p == NULL or not _same(v, <object>p, depth + 1):
                 return 0
         return 1
@@ -530,12 +530,12 @@ cdef int _shape_ok(dict tables, object build, object shape, dict request, Py_ssi
     cdef Py_ssize_t i
     if depth > _shape_depth:
         return 0
-    p = PyDict_GetItem(tables, shape)
+    p = kvstore_dict_get(tables, shape)
     table = build(shape) if p == NULL else <object>p
     if type(table) is not dict:
         return _shape_ref(tables, build, shape, request, depth)
     for member, value in request.items():
-        q = PyDict_GetItem(<dict>table, member)
+        q = kvstore_dict_get(<dict>table, member)
         if q == NULL:
             return 0
         if type(<object>q) is not tuple or len(<tuple>q) != 3 or type((<tuple>q)[0]) is not tuple:
@@ -635,7 +635,7 @@ cdef object _resolve(object item, tuple path):
         if type(step) is str:
             if type(cur) is not dict:
                 return _expr_missing
-            p = PyDict_GetItem(cur, step)
+            p = kvstore_dict_get(cur, step)
             if p == NULL:
                 return _expr_missing
             cur = <object>p
@@ -791,7 +791,7 @@ cdef dict _apply_entries(tuple entries, dict doc, object item, tuple vals):
         name = entry[0]
         op = entry[1]
         if op == 3:
-            p = PyDict_GetItem(doc, name)
+            p = kvstore_dict_get(doc, name)
             if p == NULL or type(<object>p) is not dict:
                 raise _Fallback()         # BAD_PATH
             out[name] = _apply_entries(<tuple?>entry[2], <dict>p, item, vals)
@@ -801,13 +801,13 @@ cdef dict _apply_entries(tuple entries, dict doc, object item, tuple vals):
                 raise _Fallback()         # NOT_FOUND, or a copy and a nesting check
             out[name] = value
         elif op == 1:
-            if PyDict_GetItem(out, name) != NULL:
+            if kvstore_dict_get(out, name) != NULL:
                 del out[name]
         elif op == 2:
             value = _slot_value(vals, entry[2])
             if type(value) is not Decimal:
                 raise _Fallback()
-            p = PyDict_GetItem(doc, name)
+            p = kvstore_dict_get(doc, name)
             if p == NULL:
                 out[name] = value
             elif type(<object>p) is not Decimal:
@@ -843,18 +843,18 @@ def write_shape(operation, request, update, allowed, map_marker):
     for member in <dict>request:
         if member not in <frozenset>allowed:
             return None
-    p = PyDict_GetItem(request, "ConditionExpression")
+    p = kvstore_dict_get(request, "ConditionExpression")
     condition = None if p == NULL else <object>p
     text = None
     if update:
-        p = PyDict_GetItem(request, "UpdateExpression")
+        p = kvstore_dict_get(request, "UpdateExpression")
         if p != NULL:
             text = <object>p
     if condition is None and text is None:
         return None
     if (condition is not None and type(condition) is not str) or (text is not None and type(text) is not str):
         return None
-    p = PyDict_GetItem(request, "ExpressionAttributeNames")
+    p = kvstore_dict_get(request, "ExpressionAttributeNames")
     if p == NULL or <object>p is None:
         names_key = None
     elif type(<object>p) is dict:
@@ -864,7 +864,7 @@ def write_shape(operation, request, update, allowed, map_marker):
         names_key = tuple((<dict><object>p).items())
     else:
         return None
-    p = PyDict_GetItem(request, "ExpressionAttributeValues")
+    p = kvstore_dict_get(request, "ExpressionAttributeValues")
     if p == NULL or <object>p is None:
         return (operation, condition, None, None, text, None, names_key), ()
     if type(<object>p) is not dict:
@@ -896,20 +896,20 @@ def usual_actions(actions, kinds, valid_names, on_failure):
         if type(action) is dict and len(<dict>action) == 1:
             for kind, spec in (<dict>action).items():
                 pass
-            p = PyDict_GetItem(kinds, kind)
+            p = kvstore_dict_get(kinds, kind)
             if p != NULL and type(spec) is dict:
                 shape = <object>p
                 if type(shape) is not tuple or len(<tuple>shape) != 4:
                     return _ref.usual_actions(actions, kinds, valid_names, on_failure)
-                p = PyDict_GetItem(spec, "TableName")
+                p = kvstore_dict_get(spec, "TableName")
                 if p != NULL and type(<object>p) is str and <object>p in <set>valid_names:
-                    p = PyDict_GetItem(spec, (<tuple>shape)[0])
+                    p = kvstore_dict_get(spec, (<tuple>shape)[0])
                     if p != NULL and <object>p is not None:
                         last = (<tuple>shape)[3]
                         if last is not None:
-                            p = PyDict_GetItem(spec, last)
+                            p = kvstore_dict_get(spec, last)
                         if last is None or (p != NULL and <object>p is not None):
-                            p = PyDict_GetItem(spec, "ReturnValuesOnConditionCheckFailure")
+                            p = kvstore_dict_get(spec, "ReturnValuesOnConditionCheckFailure")
                             if (None if p == NULL else <object>p) in <tuple>on_failure:
                                 usual = (kind, spec, shape)
         out.append(usual)
@@ -937,15 +937,15 @@ def transact_size(parsed, plain_members):
             else:
                 continue
         else:
-            p = PyDict_GetItem(spec, "Key")
+            p = kvstore_dict_get(spec, "Key")
             if p == NULL:
                 return _ref.transact_size(parsed, plain_members)     # (its KeyError)
             total += len(_pack_item(<object>p))
         for member in ("ConditionExpression", "UpdateExpression"):
-            p = PyDict_GetItem(spec, member)
+            p = kvstore_dict_get(spec, member)
             if p != NULL and <object>p:
                 total += len(<object>p)
-        p = PyDict_GetItem(spec, "ExpressionAttributeValues")
+        p = kvstore_dict_get(spec, "ExpressionAttributeValues")
         if p != NULL and <object>p:
             total += len(_pack_item(<object>p))
     return total
@@ -966,7 +966,7 @@ def apply_row(rows, partitions, shift, row_key, new_packed):
 cdef object _apply_row(dict rows, list partitions, Py_ssize_t shift, bytes row_key, object new_packed):
     cdef PyObject* p
     cdef Py_ssize_t n
-    p = PyDict_GetItem(rows, row_key)
+    p = kvstore_dict_get(rows, row_key)
     n = (<unsigned char*>PyBytes_AS_STRING(row_key))[0] >> shift
     if n >= len(partitions) or (p != NULL and type(<object>p) is not bytes):
         return _ref.apply_row(rows, partitions, shift, row_key, new_packed)
@@ -1015,7 +1015,7 @@ def apply_writes(writes):
         if not table.indexes:
             (<list>partition_bytes)[n] += _apply_row(<dict>rows, <list>partitions, shift, <bytes>row_key, new_packed)
             continue
-        p = PyDict_GetItem(<dict>rows, row_key)
+        p = kvstore_dict_get(<dict>rows, row_key)
         if p == NULL and new_packed is None:
             continue
         if old_item is None and p != NULL:

@@ -132,3 +132,11 @@ def test_a_server_that_dies_mid_run_is_reported_and_its_clients_dropped():
         results = suite.results
     assert "exited" in results["failed"]["kvstore-http"]
     assert {c["target"] for c in results["cells"]} == {"dict"}
+
+
+def test_no_compare_without_scaling_is_refused_with_a_usage_error(capsys):
+    """``--no-compare`` alone leaves nothing to run: a usage error, not a traceback after the run."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--no-compare", "--targets", "dict", "--workloads", "get"])
+    assert exit_info.value.code == 2
+    assert "--no-compare skips the comparison" in capsys.readouterr().err
