@@ -69,6 +69,15 @@ cdef extern from *:
     #endif
     """
 
+cdef extern from *:
+    """
+    #define KV_LIKELY(x) __builtin_expect(!!(x), 1)
+    #define KV_UNLIKELY(x) __builtin_expect(!!(x), 0)
+    """
+    # the admitted case is the one laid out straight (the long way's code out of the hot path's lines)
+    bint KV_LIKELY(bint)
+    bint KV_UNLIKELY(bint)
+
 cdef extern from "<sched.h>" nogil:
     int sched_yield()
 
@@ -439,7 +448,7 @@ cdef class MeterCore:
         """Raise DynamoDB's throttling error unless a write may start; else a ticket for :meth:`charge_write`:
         a :class:`WriteTicket` when admitted at once, else (the long way) the reference's tuple."""
         ticket = _admit_write(self, table, row_key)
-        if ticket is None:
+        if KV_UNLIKELY(ticket is None):
             ticket = self._try_write(table, row_key)
             if type(ticket) is not tuple:
                 raise ticket.error()
@@ -464,7 +473,7 @@ cdef class MeterCore:
         ``_charge_write``.
         """
         cdef WriteTicket admitted
-        if type(ticket) is WriteTicket and _small(old_packed) and _small(new_packed):
+        if KV_LIKELY(type(ticket) is WriteTicket and _small(old_packed) and _small(new_packed)):
             admitted = <WriteTicket>ticket
             if PyTuple_GET_SIZE(admitted.state.index_charges) == 0 or (old_item is None and new_item is None):
                 _charge_one(self, admitted)
@@ -497,65 +506,15 @@ cdef class MeterCore:
             n = len(packed)
             if n > SMALL_READ:
                 n = self._read_size(packed)
-        self._read(table, None, row_key, n, consistent)
+        _meter_read(self, table, None, row_key, n, consistent)
 
     def read(self, table, index, row_key, Py_ssize_t size, consistent):
         """A read's admission and charge in one call and one lock hold (``PyMeterCore.read``)."""
-        self._read(table, index, row_key, size, consistent)
+        _meter_read(self, table, index, row_key, size, consistent)
 
     cdef int _read(self, table, index, row_key, Py_ssize_t size, consistent) except -1:
-        """The admitted case in one lock hold, of a read of the table (``row_key``: the partition read, None
-        for a Scan) or of an index: the bucket ``try_read`` would pick (an LSI draws on the table's, a
-        GSI on its own, with no per-key window); anything else goes the long way."""
-        cdef double now, units
-        cdef TableState state
-        cdef Bucket bucket = None
-        cdef KeyWindow keys
-        cdef Cell* cell
-        cdef PyObject* found
-        cdef bint admitted = False, keyed = False
-        units = 1 if size <= 4096 else <double>((size + 4095) // 4096)
-        if not consistent:
-            units /= 2
-        if row_key is None or type(row_key) is bytes:
-            now = _now(self)
-            meta = table.meta
-            self._lock.take()
-            state = _current(self, table, meta)
-            if state is not None:
-                if index is None:
-                    bucket = state.read
-                    keyed = row_key is not None
-                else:
-                    found = PyDict_GetItem(state.index_reads, index)     # an Index hashes by identity
-                    if found != NULL:
-                        if <object>found is None:                         # an LSI: the table's capacity
-                            bucket = state.read
-                            keyed = row_key is not None
-                        else:
-                            bucket = <Bucket>found
-            if bucket is not None:
-                bucket._refill(now)
-                if bucket.balance > 0:
-                    if keyed:
-                        keys = state.read_keys
-                        if keys.second != <long long>now:          # KeyWindow._room's new second
-                            keys._start(<long long>now)
-                        cell = keys._cell(row_key, _prefix_len(row_key), True)
-                        if cell != NULL and cell.units < keys.limit:
-                            admitted = True
-                            bucket.balance -= units
-                            cell.units += units
-                    else:
-                        admitted = True
-                        bucket.balance -= units
-            self._lock.give()
-        if not admitted:
-            ticket = self.try_read(table, index, row_key)
-            if type(ticket) is not tuple:
-                raise ticket.error()
-            self.charge_read(ticket, size, consistent)
-        return 0
+        """:meth:`read` for the compiled modules (``_cread``'s pages): no Python call."""
+        return _meter_read(self, table, index, row_key, size, consistent)
 
 
 cdef inline double _now(MeterCore self) except? -1:
@@ -736,4 +695,59 @@ cdef int _charge_write(MeterCore self, ticket, old_packed, new_packed, old_item,
         for bucket, gsi in large_gsi:
             (<Bucket?>bucket).balance -= <double>gsi
     self._lock.give()
+    return 0
+
+
+cdef int _meter_read(MeterCore self, table, index, row_key, Py_ssize_t size, consistent) except -1:
+    """The admitted case in one lock hold, of a read of the table (``row_key``: the partition read, None
+    for a Scan) or of an index: the bucket ``try_read`` would pick (an LSI draws on the table's, a
+    GSI on its own, with no per-key window); anything else goes the long way."""
+    cdef double now, units
+    cdef TableState state
+    cdef Bucket bucket = None
+    cdef KeyWindow keys
+    cdef Cell* cell
+    cdef PyObject* found
+    cdef bint admitted = False, keyed = False
+    units = 1 if size <= 4096 else <double>((size + 4095) // 4096)
+    if not consistent:
+        units /= 2
+    if row_key is None or type(row_key) is bytes:
+        now = _now(self)
+        meta = table.meta
+        self._lock.take()
+        state = _current(self, table, meta)
+        if state is not None:
+            if index is None:
+                bucket = state.read
+                keyed = row_key is not None
+            else:
+                found = PyDict_GetItem(state.index_reads, index)     # an Index hashes by identity
+                if found != NULL:
+                    if <object>found is None:                         # an LSI: the table's capacity
+                        bucket = state.read
+                        keyed = row_key is not None
+                    else:
+                        bucket = <Bucket>found
+        if bucket is not None:
+            bucket._refill(now)
+            if bucket.balance > 0:
+                if keyed:
+                    keys = state.read_keys
+                    if keys.second != <long long>now:          # KeyWindow._room's new second
+                        keys._start(<long long>now)
+                    cell = keys._cell(row_key, _prefix_len(row_key), True)
+                    if cell != NULL and cell.units < keys.limit:
+                        admitted = True
+                        bucket.balance -= units
+                        cell.units += units
+                else:
+                    admitted = True
+                    bucket.balance -= units
+        self._lock.give()
+    if KV_UNLIKELY(not admitted):
+        ticket = self.try_read(table, index, row_key)
+        if type(ticket) is not tuple:
+            raise ticket.error()
+        self.charge_read(ticket, size, consistent)
     return 0
