@@ -18,6 +18,13 @@ clock moves.
 The lock (``Mutex``) is the one the cold Python code takes with ``with
 meter._lock:`` too; a thread that finds it held waits with the GIL released,
 as with ``threading.Lock``.  Nothing that can run Python code happens while it is held.
+
+``_ccapacity.pxd`` declares these classes for the compiled modules: ``_cread``'s
+one-call Query / Scan page meters itself through ``MeterCore._read``, with no
+Python call (a Python frame cost a page ~1k instructions).  The usual write's
+charge (an admitted ticket, images of at most 256 packed bytes, no index entry)
+is ``_charge_one``, a few lines kept apart from ``_charge_write``'s general case
+so that the hot path touches few lines of code.
 """
 
 cimport cython
