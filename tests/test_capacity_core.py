@@ -280,3 +280,124 @@ def test_the_mutex_excludes_threads_that_give_up_the_gil_while_holding_it():
     assert not lock.locked()
     with pytest.raises(RuntimeError):
         lock.release()
+
+
+def _paged_database(clock):
+    """A table of little read capacity (and a KEYS_ONLY GSI of less) whose partitions hold items of
+    every size class a page's read units depend on: small, past 1 KB packed, past 4 KB, nested."""
+    db = kvstore.open(":memory:", durability="none", clock=clock, capacity="enforce")
+    db.create_table(
+        TableName="paged", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                      {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "g")],
+        ProvisionedThroughput={"ReadCapacityUnits": 3, "WriteCapacityUnits": 1000},
+        GlobalSecondaryIndexes=[{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                 "Projection": {"ProjectionType": "KEYS_ONLY"},
+                                 "ProvisionedThroughput": {"ReadCapacityUnits": 2, "WriteCapacityUnits": 1000}}])
+    table = db.Table("paged")
+    for i in range(24):
+        item = {"pk": f"p{i % 3}", "sk": f"{i:02}", "g": f"g{i % 2}", "blob": "x" * (40, 300, 1500)[i % 3]}
+        if i % 5 == 0:
+            item["nested"] = {"list": [None, [], {}], "n": 1}
+        table.put_item(Item=item)
+    return db                              # (the clock has not moved: reads soon run out of capacity)
+
+
+page_steps = st.one_of(
+    st.tuples(st.just("query"), st.sampled_from(["p0", "p1", "p2", "none"]), st.sampled_from([None, 1, 3, 10]),
+              st.sampled_from([None, True, False])),
+    st.tuples(st.just("index query"), st.sampled_from(["g0", "g1"]), st.sampled_from([None, 2, 10])),
+    st.tuples(st.just("scan"), st.sampled_from([None, 1, 5, 30]), st.sampled_from([None, True, False])),
+    st.tuples(st.just("advance"), st.sampled_from([0.0, 0.05, 0.5, 1.0, 30.0])),
+)
+
+
+def _page_kwargs(step):
+    kind = step[0]
+    if kind == "query":
+        kwargs = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": step[1]}}
+        if step[3] is not None:
+            kwargs["ConsistentRead"] = step[3]
+    elif kind == "index query":
+        kwargs = {"IndexName": "by_g", "KeyConditionExpression": "g = :g", "ExpressionAttributeValues": {":g": step[1]}}
+    else:
+        kwargs = {} if step[2] is None else {"ConsistentRead": step[2]}
+    limit = step[1] if kind == "scan" else step[2]
+    if limit is not None:
+        kwargs["Limit"] = limit
+    return ("Scan" if kind == "scan" else "Query"), kwargs
+
+
+@relaxed
+@given(st.lists(page_steps, min_size=1, max_size=30))
+def test_a_compiled_page_is_metered_as_the_python_page(sequence):
+    """``embedded_read`` of the compiled core admits and charges a plan's page through the meter's C
+    entry (``MeterCore._read``, no Python call); the pure core's through ``meter.read``.  Driven with the
+    same pages and clock moves, two databases must answer alike (items, or the same throttling error,
+    named for the call's operation) and leave the same buckets and per-key windows."""
+    from kvstore import _cread, _pycore
+
+    clocks = (ManualClock(start=1_700_000_000.0), ManualClock(start=1_700_000_000.0))
+    dbs = tuple(_paged_database(clock) for clock in clocks)
+    cores = (_cread.embedded_read, _pycore.embedded_read)
+    answered = 0
+    try:
+        for step in sequence:
+            if step[0] == "advance":
+                for clock in clocks:
+                    clock.advance(step[1])
+                continue
+            operation, kwargs = _page_kwargs(step)
+            outcomes = []
+            for db, embedded_read in zip(dbs, cores):
+                table = db.Table("paged")
+
+                def page():
+                    prefix = ("embedded", operation, "paged", db.allow_floats)
+                    response = embedded_read(db.engine, prefix, dict(kwargs))
+                    if response.__class__ is dict:
+                        return "plan", response
+                    call = table.query if operation == "Query" else table.scan
+                    response = call(**kwargs)      # the general path (which leaves the plan)
+                    response.pop("ResponseMetadata")
+                    return "general", response
+
+                try:
+                    outcome = ("ok", page())
+                except Exception as e:     # a throttle: same class, message, reasons and operation
+                    outcome = ("error", (type(e).__name__, str(e), getattr(e, "response", None),
+                                         getattr(e, "_operation_name", None)))
+                outcomes.append(outcome)
+            assert outcomes[0] == outcomes[1], step
+            answered += outcomes[0][0] == "ok" and outcomes[0][1][0] == "plan"
+            assert _snapshot(dbs[0].engine.capacity) == _snapshot(dbs[1].engine.capacity), step
+    finally:
+        for db in dbs:
+            db.close()
+
+
+def test_compiled_pages_are_metered_without_a_python_call():
+    """The compiled page path reaches the meter's C entry: a page the meter refuses raises the
+    throttling error named for its operation, and an admitted one is charged (what the hypothesis
+    test above compares against the pure core)."""
+    from kvstore import _cread
+
+    clock = ManualClock(start=1_700_000_000.0)
+    db = _paged_database(clock)
+    try:
+        table = db.Table("paged")
+        kwargs = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": "p1"},
+                  "ConsistentRead": True}
+        table.query(**kwargs)                  # builds the plan
+        prefix = ("embedded", "Query", "paged", db.allow_floats)
+        state = db.engine.capacity._tables[db.engine.tables["paged"]]
+        before = state.read.balance
+        assert _cread.embedded_read(db.engine, prefix, dict(kwargs)).__class__ is dict
+        assert state.read.balance < before
+        state.read.balance = -1.0              # out of read capacity until the clock moves
+        with pytest.raises(Exception) as raised:
+            _cread.embedded_read(db.engine, prefix, dict(kwargs))
+        assert type(raised.value).__name__ == "ProvisionedThroughputExceededException"
+        assert raised.value._operation_name == "Query"
+    finally:
+        db.close()

@@ -18,6 +18,13 @@ clock moves.
 The lock (``Mutex``) is the one the cold Python code takes with ``with
 meter._lock:`` too; a thread that finds it held waits with the GIL released,
 as with ``threading.Lock``.  Nothing that can run Python code happens while it is held.
+
+``_ccapacity.pxd`` declares these classes for the compiled modules: ``_cread``'s
+one-call Query / Scan page meters itself through ``MeterCore._read``, with no
+Python call (a Python frame cost a page ~1k instructions).  The usual write's
+charge (an admitted ticket, images of at most 256 packed bytes, no index entry)
+is ``_charge_one``, a few lines kept apart from ``_charge_write``'s general case
+so that the hot path touches few lines of code.
 """
 
 cimport cython
@@ -51,9 +58,9 @@ cdef inline double _wall_time() except? -1:
     cdef long long t
     if clock_gettime(CLOCK_REALTIME, &ts) != 0:
         return _time()
+    if ts.tv_nsec == 0:                 # t % 10**9 == 0, and t // 10**9 is the second
+        return <double>ts.tv_sec
     t = <long long>ts.tv_sec * 1000000000 + ts.tv_nsec
-    if t % 1000000000 == 0:
-        return <double>(t // 1000000000)
     return <double>t / 1e9
 cdef Py_ssize_t SMALL_WRITE = 1024 // 4     # packed bytes of an image surely within one write unit
 cdef Py_ssize_t SMALL_READ = 1024           # packed bytes of an item surely within one read unit (4 KB)
@@ -68,6 +75,15 @@ cdef extern from *:
     #error "kvstore._ccapacity.Mutex relies on the GIL: give it an atomic flag before building free-threaded"
     #endif
     """
+
+cdef extern from *:
+    """
+    #define KV_LIKELY(x) __builtin_expect(!!(x), 1)
+    #define KV_UNLIKELY(x) __builtin_expect(!!(x), 0)
+    """
+    # the admitted case is the one laid out straight (the long way's code out of the hot path's lines)
+    bint KV_LIKELY(bint)
+    bint KV_UNLIKELY(bint)
 
 cdef extern from "<sched.h>" nogil:
     int sched_yield()
@@ -88,9 +104,7 @@ cdef class Mutex:
     monotonic clock for a deadline even when it does not wait.)
     """
 
-    cdef int held
-
-    cdef inline void take(self) noexcept:
+    cdef void take(self) noexcept:
         if self.held:
             self._wait()
         self.held = 1
@@ -100,7 +114,7 @@ cdef class Mutex:
             with nogil:
                 sched_yield()
 
-    cdef inline void give(self) noexcept:
+    cdef void give(self) noexcept:
         self.held = 0
 
     def acquire(self):
@@ -127,9 +141,6 @@ cdef class Mutex:
 cdef class Bucket:
     """A token bucket: ``rate`` units per second, at most ``size`` banked (``kvstore.capacity.Bucket``)."""
 
-    cdef public double rate, size, balance, at
-    cdef public object limit
-
     def __init__(self, rate, size, start, now, limit):
         self.rate = rate
         self.size = size
@@ -138,7 +149,7 @@ cdef class Bucket:
         self.limit = limit
         self._refill(now)
 
-    cdef inline void _refill(self, double now) noexcept:
+    cdef void _refill(self, double now) noexcept:
         cdef double balance
         if now > self.at:
             balance = self.balance + (now - self.at) * self.rate
@@ -155,15 +166,9 @@ cdef class Bucket:
             self.balance = self.size
 
 
-# The units one partition-key value consumed in the second ``generation`` of its window.  The prefix is
-# ``key[:n]``: ``key`` is a row key of the partition (a strong reference, not a copy), so a new cell
-# builds no bytes; ``key`` NULL is an empty slot.
-cdef struct Cell:
-    uint64_t hash
-    unsigned long long generation
-    double units
-    PyObject* key
-    Py_ssize_t n
+# A ``Cell`` (declared in _ccapacity.pxd) holds the units one partition-key value consumed in the second
+# ``generation`` of its window.  The prefix is ``key[:n]``: ``key`` is a row key of the partition (a strong
+# reference, not a copy), so a new cell builds no bytes; ``key`` NULL is an empty slot.
 
 
 cdef inline Py_ssize_t _prefix_len(bytes row_key):
@@ -219,12 +224,6 @@ cdef class KeyWindow:
     across a garbage collection.  ``used`` gives the reference's dict.
     """
 
-    cdef public double limit
-    cdef public long long second
-    cdef Cell* cells
-    cdef Py_ssize_t mask, count
-    cdef unsigned long long generation
-
     def __cinit__(self):
         self.cells = <Cell*>calloc(FIRST_SLOTS, sizeof(Cell))
         if self.cells == NULL:
@@ -242,7 +241,7 @@ cdef class KeyWindow:
             _release(self.cells, self.mask)
             free(self.cells)
 
-    cdef inline void _start(self, long long second) noexcept:
+    cdef void _start(self, long long second) noexcept:
         """A new second: every value starts again from nothing."""
         cdef Cell* fresh
         if self.mask + 1 > KEEP_SLOTS and 16 * self.count < self.mask + 1:
@@ -256,7 +255,7 @@ cdef class KeyWindow:
         self.generation += 1
         self.count = 0
 
-    cdef inline Cell* _cell(self, bytes key, Py_ssize_t n, bint create) noexcept:
+    cdef Cell* _cell(self, bytes key, Py_ssize_t n, bint create) noexcept:
         """The cell of the prefix ``key[:n]`` in the current second (made when absent and ``create``;
         NULL when absent and not ``create``, or when memory runs out)."""
         return self._cell_h(key, n, _fnv(<const unsigned char*>PyBytes_AS_STRING(key), n), create)
@@ -314,7 +313,7 @@ cdef class KeyWindow:
         self.mask = mask
         return True
 
-    cdef inline bint _room(self, bytes prefix, double now) except -1:
+    cdef bint _room(self, bytes prefix, double now) except -1:
         cdef long long second = <long long>now
         cdef Cell* cell
         if second != self.second:
@@ -323,7 +322,7 @@ cdef class KeyWindow:
         cell = self._cell(prefix, PyBytes_GET_SIZE(prefix), False)
         return cell == NULL or cell.units < self.limit
 
-    cdef inline int _take(self, bytes prefix, double units, double now) except -1:
+    cdef int _take(self, bytes prefix, double units, double now) except -1:
         cdef Cell* cell
         if <long long>now == self.second:
             cell = self._cell(prefix, PyBytes_GET_SIZE(prefix), True)
@@ -355,15 +354,8 @@ cdef class KeyWindow:
 cdef class TableState:
     """The buckets of one table (``kvstore.capacity._TableState``)."""
 
-    cdef public object meta, arn
-    cdef public Bucket read, write
-    cdef public dict gsi_read, gsi_write
-    #: ``((write bucket, index key names, index, view), ...)`` per GSI and LSI of the table
-    #: (``kvstore.capacity._TableState``)
-    cdef public tuple index_charges
-    #: ``{index: GSI read bucket, or None for an LSI}`` (``kvstore.capacity._TableState``)
-    cdef public dict index_reads
-    cdef public KeyWindow read_keys, write_keys
+    # index_charges: ``((write bucket, index key names, index, view), ...)`` per GSI and LSI of the table;
+    # index_reads: ``{index: GSI read bucket, or None for an LSI}`` (``kvstore.capacity._TableState``)
 
     def __init__(self):
         self.meta = None
@@ -440,15 +432,8 @@ cdef class MeterCore:
     """The hot half of ``kvstore.capacity.CapacityMeter`` (which subclasses it); ``kvstore.capacity``'s
     ``PyMeterCore`` is its reference, method for method."""
 
-    cdef public object engine, burst_seconds, clock
-    cdef public Mutex _lock
-    cdef public dict _tables
-    cdef public Py_ssize_t throttled
-    cdef bint system_clock
-    # the last table found in ``_tables`` and its state (a table is most often followed by itself);
-    # under the lock, and forgotten whenever ``_tables`` drops an entry (``forget_last``)
-    cdef object last_table
-    cdef TableState last_state
+    # last_table / last_state: the last table found in ``_tables`` and its state (a table is most often
+    # followed by itself); under the lock, and forgotten whenever ``_tables`` drops an entry (``forget_last``)
 
     def __init__(self, engine, burst_seconds=_limits.BURST_SECONDS):
         self.engine = engine
@@ -466,35 +451,11 @@ cdef class MeterCore:
         self.last_table = None
         self.last_state = None
 
-    cdef inline double _clock(self) except? -1:
-        if self.system_clock:
-            return _wall_time()
-        return self.clock()
-
-    cdef inline TableState _current(self, table, meta):
-        """The table's state when its rates are current (``state.meta is table.meta``), else None
-        (the caller holds the lock)."""
-        cdef PyObject* found
-        cdef TableState state
-        if table is self.last_table:
-            state = self.last_state
-        else:
-            found = PyDict_GetItemWithError(self._tables, table)     # a Table hashes by identity
-            if found == NULL:
-                PyErr_Clear()
-                return None
-            state = <TableState>found
-            self.last_table = table
-            self.last_state = state
-        if state.meta is meta:
-            return state
-        return None
-
     def admit_write(self, table, bytes row_key):
         """Raise DynamoDB's throttling error unless a write may start; else a ticket for :meth:`charge_write`:
         a :class:`WriteTicket` when admitted at once, else (the long way) the reference's tuple."""
-        ticket = self._admit_write(table, row_key)
-        if ticket is None:
+        ticket = _admit_write(self, table, row_key)
+        if KV_UNLIKELY(ticket is None):
             ticket = self._try_write(table, row_key)
             if type(ticket) is not tuple:
                 raise ticket.error()
@@ -503,58 +464,10 @@ cdef class MeterCore:
     def try_write(self, table, bytes row_key):
         """:meth:`admit_write` without raising: the ticket (the reference's tuple), or the ``Throttle``
         (batches, transactions)."""
-        cdef WriteTicket ticket = self._admit_write(table, row_key)
+        cdef WriteTicket ticket = _admit_write(self, table, row_key)
         if ticket is None:
             return self._try_write(table, row_key)
         return (ticket.table, ticket.row_key, ticket.state, None, ticket.now)
-
-    cdef WriteTicket _admit_write(self, table, bytes row_key):
-        """The admitted case of a write, in one lock hold: its ticket, or None for the long way."""
-        cdef WriteTicket ticket
-        cdef Py_ssize_t n = 0
-        cdef uint64_t h = 0
-        cdef double now = self._clock()
-        cdef TableState state
-        cdef Bucket bucket
-        cdef KeyWindow keys
-        cdef Cell* cell
-        cdef bint admitted = False
-        cdef tuple charges
-        cdef Py_ssize_t i
-        meta = table.meta
-        self._lock.take()
-        state = self._current(table, meta)
-        if state is not None:
-            bucket = state.write
-            bucket._refill(now)
-            if bucket.balance > 0:
-                admitted = True
-                charges = state.index_charges
-                for i in range(PyTuple_GET_SIZE(charges)):
-                    bucket = <Bucket>PyTuple_GET_ITEM(<tuple>PyTuple_GET_ITEM(charges, i), 0)
-                    bucket._refill(now)
-                    if bucket.balance <= 0:
-                        admitted = False
-                keys = state.write_keys
-                if admitted:
-                    if keys.second == <long long>now:
-                        n = _prefix_len(row_key)
-                        h = _fnv(<const unsigned char*>PyBytes_AS_STRING(row_key), n)
-                        cell = keys._cell_h(row_key, n, h, False)
-                        admitted = cell == NULL or cell.units < keys.limit
-                    else:
-                        admitted = False
-        self._lock.give()
-        if admitted:
-            ticket = WriteTicket.__new__(WriteTicket)
-            ticket.table = table
-            ticket.row_key = row_key
-            ticket.state = state
-            ticket.now = now
-            ticket.n = n
-            ticket.hash = h
-            return ticket
-        return None
 
     def charge_write(self, ticket, old_packed, new_packed, old_item=None, new_item=None):
         """A write admitted by :meth:`admit_write` replaced ``old_packed`` with ``new_packed`` (None: absent).
@@ -562,81 +475,17 @@ cdef class MeterCore:
         Units are ConsumedCapacity's; images of at most 256 packed bytes are
         within one unit (``common.check_item_size``), anything larger is
         measured by DynamoDB's item size (``CapacityMeter._write_units``).
+        The usual case (an admitted ticket, small images, no index entry to
+        charge) is a few lines of C (``_charge_one``); the rest is
+        ``_charge_write``.
         """
-        cdef TableState state
-        cdef double now
-        cdef bytes row_key
-        cdef double units
-        cdef Py_ssize_t old_len = 0 if old_packed is None else len(old_packed)
-        cdef Py_ssize_t new_len = 0 if new_packed is None else len(new_packed)
-        cdef bint small = old_len <= SMALL_WRITE and new_len <= SMALL_WRITE
-        cdef tuple charges
-        cdef tuple charge
-        cdef tuple names
-        cdef Py_ssize_t i, n
-        cdef double gsi_units[16]
-        cdef bint new_in, old_in
-        cdef KeyWindow keys
-        cdef Cell* cell
-        cdef Py_ssize_t key_n
-        cdef uint64_t key_hash
-        if type(ticket) is WriteTicket:
-            state = (<WriteTicket>ticket).state
-            now = (<WriteTicket>ticket).now
-            row_key = (<WriteTicket>ticket).row_key
-            key_n = (<WriteTicket>ticket).n
-            key_hash = (<WriteTicket>ticket).hash
-        else:                                      # the long way's tuple
-            state = <TableState?>(<tuple?>ticket)[2]
-            now = ticket[4]
-            row_key = ticket[1]
-            key_n = _prefix_len(row_key)
-            key_hash = _fnv(<const unsigned char*>PyBytes_AS_STRING(row_key), key_n)
-        charges = state.index_charges
-        n = PyTuple_GET_SIZE(charges)
-        large_gsi = None
-        if small:
-            units = 1
-        else:
-            units = self._write_units(old_packed, old_item, new_packed, new_item)
-        if n and (old_item is not None or new_item is not None):
-            if small and n <= 16 and (old_item is None or type(old_item) is dict) \
-                    and (new_item is None or type(new_item) is dict):
-                for i in range(n):
-                    charge = <tuple>PyTuple_GET_ITEM(charges, i)
-                    names = <tuple>PyTuple_GET_ITEM(charge, 1)
-                    new_in = new_item is not None and _in_index(new_item, names)
-                    old_in = old_item is not None and _in_index(old_item, names)
-                    if new_in and old_in:
-                        if not _same_key(old_item, new_item, names):
-                            gsi_units[i] = 2
-                        else:
-                            view = <object>PyTuple_GET_ITEM(charge, 3)
-                            if view is None:
-                                gsi_units[i] = 0 if old_item == new_item else 1
-                            else:
-                                gsi_units[i] = 0 if _same_view(old_item, new_item, <tuple>view) else 1
-                    else:
-                        gsi_units[i] = 1 if new_in or old_in else 0
-            else:
-                large_gsi = self._index_write_units(state, row_key, old_item, new_item, small)
-                n = 0
-        else:
-            n = 0
-        self._lock.take()
-        state.write.balance -= units
-        keys = state.write_keys
-        if <long long>now == keys.second:          # KeyWindow._take, inline
-            cell = keys._cell_h(row_key, key_n, key_hash, True)
-            if cell != NULL:
-                cell.units += units
-        for i in range(n):
-            if gsi_units[i]:
-                (<Bucket>PyTuple_GET_ITEM(<tuple>PyTuple_GET_ITEM(charges, i), 0)).balance -= gsi_units[i]
-        if large_gsi:
-            for bucket, gsi in large_gsi:
-                (<Bucket?>bucket).balance -= <double>gsi
-        self._lock.give()
+        cdef WriteTicket admitted
+        if KV_LIKELY(type(ticket) is WriteTicket and _small(old_packed) and _small(new_packed)):
+            admitted = <WriteTicket>ticket
+            if PyTuple_GET_SIZE(admitted.state.index_charges) == 0 or (old_item is None and new_item is None):
+                _charge_one(self, admitted)
+                return
+        _charge_write(self, ticket, old_packed, new_packed, old_item, new_item)
 
     def charge_read(self, ticket, size, consistent):
         """A read admitted by ``try_read`` consumed ``size`` bytes, DynamoDB's item size of what it read."""
@@ -664,62 +513,248 @@ cdef class MeterCore:
             n = len(packed)
             if n > SMALL_READ:
                 n = self._read_size(packed)
-        self._read(table, None, row_key, n, consistent)
+        _meter_read(self, table, None, row_key, n, consistent)
 
     def read(self, table, index, row_key, Py_ssize_t size, consistent):
         """A read's admission and charge in one call and one lock hold (``PyMeterCore.read``)."""
-        self._read(table, index, row_key, size, consistent)
+        _meter_read(self, table, index, row_key, size, consistent)
 
     cdef int _read(self, table, index, row_key, Py_ssize_t size, consistent) except -1:
-        """The admitted case in one lock hold, of a read of the table (``row_key``: the partition read, None
-        for a Scan) or of an index: the bucket ``try_read`` would pick (an LSI draws on the table's, a
-        GSI on its own, with no per-key window); anything else goes the long way."""
-        cdef double now, units
-        cdef TableState state
-        cdef Bucket bucket = None
-        cdef KeyWindow keys
-        cdef Cell* cell
-        cdef PyObject* found
-        cdef bint admitted = False, keyed = False
-        units = 1 if size <= 4096 else <double>((size + 4095) // 4096)
-        if not consistent:
-            units /= 2
-        if row_key is None or type(row_key) is bytes:
-            now = self._clock()
-            meta = table.meta
-            self._lock.take()
-            state = self._current(table, meta)
-            if state is not None:
-                if index is None:
-                    bucket = state.read
-                    keyed = row_key is not None
-                else:
-                    found = PyDict_GetItem(state.index_reads, index)     # an Index hashes by identity
-                    if found != NULL:
-                        if <object>found is None:                         # an LSI: the table's capacity
-                            bucket = state.read
-                            keyed = row_key is not None
-                        else:
-                            bucket = <Bucket>found
-            if bucket is not None:
+        """:meth:`read` for the compiled modules (``_cread``'s pages): no Python call."""
+        return _meter_read(self, table, index, row_key, size, consistent)
+
+
+cdef inline double _now(MeterCore self) except? -1:
+    """The meter's clock: CLOCK_REALTIME read in C for the SystemClock, else the engine's clock."""
+    if self.system_clock:
+        return _wall_time()
+    return self.clock()
+
+
+cdef inline TableState _current(MeterCore self, table, meta):
+    """The table's state when its rates are current (``state.meta is table.meta``), else None
+    (the caller holds the lock)."""
+    cdef PyObject* found
+    cdef TableState state
+    if table is self.last_table:
+        state = self.last_state
+    else:
+        found = PyDict_GetItemWithError(self._tables, table)     # a Table hashes by identity
+        if found == NULL:
+            PyErr_Clear()
+            return None
+        state = <TableState>found
+        self.last_table = table
+        self.last_state = state
+    if state.meta is meta:
+        return state
+    return None
+
+
+cdef WriteTicket _admit_write(MeterCore self, table, bytes row_key):
+    """The admitted case of a write, in one lock hold: its ticket, or None for the long way."""
+    cdef WriteTicket ticket
+    cdef Py_ssize_t n = 0
+    cdef uint64_t h = 0
+    cdef double now = _now(self)
+    cdef TableState state
+    cdef Bucket bucket
+    cdef KeyWindow keys
+    cdef Cell* cell
+    cdef bint admitted = False
+    cdef tuple charges
+    cdef Py_ssize_t i
+    meta = table.meta
+    self._lock.take()
+    state = _current(self, table, meta)
+    if state is not None:
+        bucket = state.write
+        bucket._refill(now)
+        if bucket.balance > 0:
+            admitted = True
+            charges = state.index_charges
+            for i in range(PyTuple_GET_SIZE(charges)):
+                bucket = <Bucket>PyTuple_GET_ITEM(<tuple>PyTuple_GET_ITEM(charges, i), 0)
                 bucket._refill(now)
-                if bucket.balance > 0:
-                    if keyed:
-                        keys = state.read_keys
-                        if keys.second != <long long>now:          # KeyWindow._room's new second
-                            keys._start(<long long>now)
-                        cell = keys._cell(row_key, _prefix_len(row_key), True)
-                        if cell != NULL and cell.units < keys.limit:
-                            admitted = True
-                            bucket.balance -= units
-                            cell.units += units
+                if bucket.balance <= 0:
+                    admitted = False
+            keys = state.write_keys
+            if admitted:
+                if keys.second == <long long>now:
+                    n = _prefix_len(row_key)
+                    h = _fnv(<const unsigned char*>PyBytes_AS_STRING(row_key), n)
+                    cell = keys._cell_h(row_key, n, h, False)
+                    admitted = cell == NULL or cell.units < keys.limit
+                else:
+                    admitted = False
+    self._lock.give()
+    if admitted:
+        ticket = WriteTicket.__new__(WriteTicket)
+        ticket.table = table
+        ticket.row_key = row_key
+        ticket.state = state
+        ticket.now = now
+        ticket.n = n
+        ticket.hash = h
+        return ticket
+    return None
+
+
+cdef inline bint _small(object packed):
+    """Whether a write's image (None: absent) is surely within one write unit: at most 256 packed bytes."""
+    if packed is None:
+        return True
+    if type(packed) is bytes:
+        return PyBytes_GET_SIZE(packed) <= SMALL_WRITE
+    return len(packed) <= SMALL_WRITE
+
+
+cdef inline void _charge_one(MeterCore self, WriteTicket ticket) noexcept:
+    """One write unit to an admitted ticket's table and key, as ``_charge_write`` takes it from a write
+    with no index entry to charge (the table's bucket, then the key's window in the ticket's second)."""
+    cdef TableState state = ticket.state
+    cdef KeyWindow keys = state.write_keys
+    cdef Cell* cell
+    self._lock.take()
+    state.write.balance -= 1
+    if <long long>ticket.now == keys.second:
+        cell = keys._cell_h(ticket.row_key, ticket.n, ticket.hash, True)
+        if cell != NULL:
+            cell.units += 1
+    self._lock.give()
+
+
+cdef int _charge_write(MeterCore self, ticket, old_packed, new_packed, old_item, new_item) except -1:
+    """:meth:`MeterCore.charge_write` of any ticket and images (the reference's ``charge_write``, step for step)."""
+    cdef TableState state
+    cdef double now
+    cdef bytes row_key
+    cdef double units
+    cdef Py_ssize_t old_len = 0 if old_packed is None else (
+        PyBytes_GET_SIZE(old_packed) if type(old_packed) is bytes else len(old_packed))
+    cdef Py_ssize_t new_len = 0 if new_packed is None else (
+        PyBytes_GET_SIZE(new_packed) if type(new_packed) is bytes else len(new_packed))
+    cdef bint small = old_len <= SMALL_WRITE and new_len <= SMALL_WRITE
+    cdef tuple charges
+    cdef tuple charge
+    cdef tuple names
+    cdef Py_ssize_t i, n
+    cdef double gsi_units[16]
+    cdef bint new_in, old_in
+    cdef KeyWindow keys
+    cdef Cell* cell
+    cdef Py_ssize_t key_n
+    cdef uint64_t key_hash
+    if type(ticket) is WriteTicket:
+        state = (<WriteTicket>ticket).state
+        now = (<WriteTicket>ticket).now
+        row_key = (<WriteTicket>ticket).row_key
+        key_n = (<WriteTicket>ticket).n
+        key_hash = (<WriteTicket>ticket).hash
+    else:                                      # the long way's tuple
+        state = <TableState?>(<tuple?>ticket)[2]
+        now = ticket[4]
+        row_key = ticket[1]
+        key_n = _prefix_len(row_key)
+        key_hash = _fnv(<const unsigned char*>PyBytes_AS_STRING(row_key), key_n)
+    charges = state.index_charges
+    n = PyTuple_GET_SIZE(charges)
+    large_gsi = None
+    if small:
+        units = 1
+    else:
+        units = self._write_units(old_packed, old_item, new_packed, new_item)
+    if n and (old_item is not None or new_item is not None):
+        if small and n <= 16 and (old_item is None or type(old_item) is dict) \
+                and (new_item is None or type(new_item) is dict):
+            for i in range(n):
+                charge = <tuple>PyTuple_GET_ITEM(charges, i)
+                names = <tuple>PyTuple_GET_ITEM(charge, 1)
+                new_in = new_item is not None and _in_index(new_item, names)
+                old_in = old_item is not None and _in_index(old_item, names)
+                if new_in and old_in:
+                    if not _same_key(old_item, new_item, names):
+                        gsi_units[i] = 2
                     else:
+                        view = <object>PyTuple_GET_ITEM(charge, 3)
+                        if view is None:
+                            gsi_units[i] = 0 if old_item == new_item else 1
+                        else:
+                            gsi_units[i] = 0 if _same_view(old_item, new_item, <tuple>view) else 1
+                else:
+                    gsi_units[i] = 1 if new_in or old_in else 0
+        else:
+            large_gsi = self._index_write_units(state, row_key, old_item, new_item, small)
+            n = 0
+    else:
+        n = 0
+    self._lock.take()
+    state.write.balance -= units
+    keys = state.write_keys
+    if <long long>now == keys.second:          # KeyWindow._take, inline
+        cell = keys._cell_h(row_key, key_n, key_hash, True)
+        if cell != NULL:
+            cell.units += units
+    for i in range(n):
+        if gsi_units[i]:
+            (<Bucket>PyTuple_GET_ITEM(<tuple>PyTuple_GET_ITEM(charges, i), 0)).balance -= gsi_units[i]
+    if large_gsi:
+        for bucket, gsi in large_gsi:
+            (<Bucket?>bucket).balance -= <double>gsi
+    self._lock.give()
+    return 0
+
+
+cdef int _meter_read(MeterCore self, table, index, row_key, Py_ssize_t size, consistent) except -1:
+    """The admitted case in one lock hold, of a read of the table (``row_key``: the partition read, None
+    for a Scan) or of an index: the bucket ``try_read`` would pick (an LSI draws on the table's, a
+    GSI on its own, with no per-key window); anything else goes the long way."""
+    cdef double now, units
+    cdef TableState state
+    cdef Bucket bucket = None
+    cdef KeyWindow keys
+    cdef Cell* cell
+    cdef PyObject* found
+    cdef bint admitted = False, keyed = False
+    units = 1 if size <= 4096 else <double>((size + 4095) // 4096)
+    if not consistent:
+        units /= 2
+    if row_key is None or type(row_key) is bytes:
+        now = _now(self)
+        meta = table.meta
+        self._lock.take()
+        state = _current(self, table, meta)
+        if state is not None:
+            if index is None:
+                bucket = state.read
+                keyed = row_key is not None
+            else:
+                found = PyDict_GetItem(state.index_reads, index)     # an Index hashes by identity
+                if found != NULL:
+                    if <object>found is None:                         # an LSI: the table's capacity
+                        bucket = state.read
+                        keyed = row_key is not None
+                    else:
+                        bucket = <Bucket>found
+        if bucket is not None:
+            bucket._refill(now)
+            if bucket.balance > 0:
+                if keyed:
+                    keys = state.read_keys
+                    if keys.second != <long long>now:          # KeyWindow._room's new second
+                        keys._start(<long long>now)
+                    cell = keys._cell(row_key, _prefix_len(row_key), True)
+                    if cell != NULL and cell.units < keys.limit:
                         admitted = True
                         bucket.balance -= units
-            self._lock.give()
-        if not admitted:
-            ticket = self.try_read(table, index, row_key)
-            if type(ticket) is not tuple:
-                raise ticket.error()
-            self.charge_read(ticket, size, consistent)
-        return 0
+                        cell.units += units
+                else:
+                    admitted = True
+                    bucket.balance -= units
+        self._lock.give()
+    if KV_UNLIKELY(not admitted):
+        ticket = self.try_read(table, index, row_key)
+        if type(ticket) is not tuple:
+            raise ticket.error()
+        self.charge_read(ticket, size, consistent)
+    return 0

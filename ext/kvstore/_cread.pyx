@@ -19,6 +19,7 @@ from kvstore._capi cimport *
 from kvstore._cvalues cimport *
 from kvstore._ckeys cimport _bisect, _cmp, _crc32, _encode_text, _raw, _prefixed
 from kvstore._citems cimport _unpack_bytes
+from kvstore._ccapacity cimport MeterCore
 
 from decimal import Decimal as _Decimal
 
@@ -670,6 +671,23 @@ cdef inline bint _ascii_str(PyObject* value):
     return value != NULL and type(<object>value) is str and PyUnicode_IS_ASCII(<object>value)
 
 
+cdef int _charge_page(object meter, object table, object index, object row_key, object size, dict kwargs,
+                      bint query) except -1:
+    """``kvstore._pycore._charge_page``: the compiled meter's admission and charge of the page
+    (``MeterCore._read``, no Python call), else the reference's."""
+    cdef PyObject* consistent
+    if not isinstance(meter, MeterCore):
+        _ref._charge_page(meter, table, index, row_key, size, kwargs, query)
+        return 0
+    consistent = PyDict_GetItem(kwargs, "ConsistentRead")
+    try:
+        (<MeterCore>meter)._read(table, index, row_key, size, None if consistent == NULL else <object>consistent)
+    except Exception as e:         # DynamoDB's throttling error: the call's answer
+        e._operation_name = "Query" if query else "Scan"
+        raise
+    return 0
+
+
 cdef object _plan_page(tuple page, object tables, dict kwargs, object meter):
     cdef PyObject* found
     cdef Py_ssize_t c_limit = -1, c_chunk = 128
@@ -737,7 +755,7 @@ cdef object _plan_page(tuple page, object tables, dict kwargs, object meter):
         items, size, stopped = _ref.read_page(partitions, locks, shift, lo, lo_inc, hi, hi_inc, reverse, c_chunk,
                                               rows, limit, _max_page_size, True, meter is not None)
     if meter is not None:
-        _ref._charge_page(meter, table, index, lo if query and index is None else None, size, kwargs, query)
+        _charge_page(meter, table, index, lo if query and index is None else None, size, kwargs, query)
     count = len(items)
     response = {"Items": items, "Count": count, "ScannedCount": count}
     if stopped:

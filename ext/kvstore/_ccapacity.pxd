@@ -1,0 +1,66 @@
+# The capacity meter's hot path (kvstore._ccapacity), for the compiled modules that meter a read
+# themselves: a Query / Scan page of ``_cread.embedded_read`` calls ``MeterCore._read`` without a
+# Python call.  Read ``_ccapacity.pyx`` for what each holds.
+
+cimport cython
+from cpython.object cimport PyObject
+from libc.stdint cimport uint64_t
+
+
+cdef struct Cell:
+    uint64_t hash
+    unsigned long long generation
+    double units
+    PyObject* key
+    Py_ssize_t n
+
+
+@cython.final
+cdef class Mutex:
+    cdef int held
+    cdef void take(self) noexcept
+    cdef void _wait(self) noexcept
+    cdef void give(self) noexcept
+
+
+@cython.final
+cdef class Bucket:
+    cdef public double rate, size, balance, at
+    cdef public object limit
+    cdef void _refill(self, double now) noexcept
+
+
+@cython.final
+cdef class KeyWindow:
+    cdef public double limit
+    cdef public long long second
+    cdef Cell* cells
+    cdef Py_ssize_t mask, count
+    cdef unsigned long long generation
+    cdef void _start(self, long long second) noexcept
+    cdef Cell* _cell(self, bytes key, Py_ssize_t n, bint create) noexcept
+    cdef Cell* _cell_h(self, bytes key, Py_ssize_t n, uint64_t h, bint create) noexcept
+    cdef bint _grow(self) noexcept
+    cdef bint _room(self, bytes prefix, double now) except -1
+    cdef int _take(self, bytes prefix, double units, double now) except -1
+
+
+@cython.final
+cdef class TableState:
+    cdef public object meta, arn
+    cdef public Bucket read, write
+    cdef public dict gsi_read, gsi_write
+    cdef public tuple index_charges
+    cdef public dict index_reads
+    cdef public KeyWindow read_keys, write_keys
+
+
+cdef class MeterCore:
+    cdef public object engine, burst_seconds, clock
+    cdef public Mutex _lock
+    cdef public dict _tables
+    cdef public Py_ssize_t throttled
+    cdef bint system_clock
+    cdef object last_table
+    cdef TableState last_state
+    cdef int _read(self, table, index, row_key, Py_ssize_t size, consistent) except -1
