@@ -679,7 +679,7 @@ cdef int _charge_page(object meter, object table, object index, object row_key, 
     if not isinstance(meter, MeterCore):
         _ref._charge_page(meter, table, index, row_key, size, kwargs, query)
         return 0
-    consistent = PyDict_GetItem(kwargs, "ConsistentRead")
+    consistent = kvstore_dict_get(kwargs, "ConsistentRead")
     try:
         (<MeterCore>meter)._read(table, index, row_key, size, None if consistent == NULL else <object>consistent)
     except Exception as e:         # DynamoDB's throttling error: the call's answer
