@@ -23,8 +23,8 @@ every error -- is handed to the reference.  ``tests/test_core.py`` and
 from kvstore._ckeys import (composite_index_key, delimited_sort_component, encode_number, hash_component,
                             index_key, key_bytes, partition_prefix, sort_bound, storage_key)
 from kvstore._citems import item_size, pack_item, packed_item_size, unpack_item
-from kvstore._cwire import (from_wire, item_from_wire, item_json, item_to_wire, items_json, json_needs_stdlib,
-                            to_wire)
+from kvstore._cwire import (from_wire, get_item_answer, item_from_wire, item_json, item_to_wire, items_json,
+                            json_needs_stdlib, to_wire)
 from kvstore._cread import (embedded_read, query_bounds, read_page, read_shape, request_row_key, take_forward,
                             take_reverse, wire_row_key)
 from kvstore._clog import frame_record, write_record
@@ -44,7 +44,7 @@ __all__ = [
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
     "apply_row", "write_record", "frame_record", "transact_actions", "usual_transaction", "transact_images",
-    "transact_commit", "parse_request", "render_answer", "remembered_form", "embedded_read",
+    "transact_commit", "parse_request", "render_answer", "remembered_form", "embedded_read", "get_item_answer",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5

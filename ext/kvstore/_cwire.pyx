@@ -731,3 +731,128 @@ def json_needs_stdlib(data):
     if type(data) is not bytes:
         return _ref.json_needs_stdlib(data)
     return _needs_stdlib(<const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+
+
+# ------------------------------------------------------------------ the usual GetItem's answer
+# kvstore._pycore.get_item_answer (the wire face's most frequent request, body bytes to answer
+# bytes) for the usual body orjson reads, a key of plain S and N values and an item this module's
+# writer takes: no Python frame, the item's JSON written behind '{"Item":' in one buffer.  Anything
+# else goes to the twin, which decides it as the reference does.
+
+from cpython.dict cimport PyDict_GetItem
+from kvstore._citems cimport _unpack_bytes
+
+# kvstore.clock.stopwatch (time.perf_counter) read in C: the clock kvstore._cmetrics reads
+cdef extern from *:
+    """
+    #if PY_VERSION_HEX >= 0x030D0000
+    static double kv_wire_stopwatch(void) {
+        PyTime_t t;
+        if (PyTime_PerfCounterRaw(&t) < 0) return 0.0;
+        return PyTime_AsSecondsDouble(t);
+    }
+    #else
+    static double kv_wire_stopwatch(void) { return _PyTime_AsSecondsDouble(_PyTime_GetPerfCounter()); }
+    #endif
+    """
+    double kv_wire_stopwatch() nogil
+
+cdef bint _get_item_ready = False
+cdef object _orjson_loads = None          # orjson.loads when kvstore.server.wire reads with orjson
+cdef object _wire_row_key = None
+cdef object _read_units = None
+cdef object _item_size = None
+cdef Py_ssize_t _one_unit_packed = 0
+cdef object _TABLE_NAME = kvstore_intern("TableName")
+cdef object _KEY = kvstore_intern("Key")
+
+
+cdef int _get_item_setup() except -1:
+    """The functions get_item_answer calls (imported on first use: kvstore.server.wire imports
+    this module)."""
+    global _get_item_ready, _orjson_loads, _wire_row_key, _read_units, _item_size, _one_unit_packed
+    from kvstore.server import wire
+    from kvstore._cread import wire_row_key
+    from kvstore._citems import item_size
+    from kvstore.operations.common import read_units
+    from kvstore.operations.get_item import _ONE_UNIT_PACKED
+    _orjson_loads = wire._orjson_loads if wire._ORJSON else None
+    _wire_row_key = wire_row_key
+    _item_size = item_size
+    _read_units = read_units
+    _one_unit_packed = _ONE_UNIT_PACKED
+    _get_item_ready = True
+    return 0
+
+
+def get_item_answer(engine, body):
+    """``kvstore._pycore.get_item_answer``: the JSON body answering the usual GetItem ``body``, else None."""
+    cdef unsigned char stack[STACK_BUFFER]
+    cdef Writer w
+    cdef PyObject* found
+    cdef double started = 0.0
+    if not _get_item_ready:
+        _get_item_setup()
+    if engine.capacity is not None or engine.faults is not None:
+        return None
+    if (_orjson_loads is None or type(body) is not bytes
+            or _needs_stdlib(<const unsigned char*>PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body))):
+        return _ref.get_item_answer(engine, body)
+    try:
+        request = _orjson_loads(body)
+    except Exception:   # noqa: BLE001 - the general path raises the SerializationException
+        return None
+    if type(request) is not dict or PyDict_GET_SIZE(request) != 2:
+        return None
+    found = PyDict_GetItem(request, _TABLE_NAME)
+    if found == NULL or type(<object>found) is not str:
+        return None
+    name = <object>found
+    found = PyDict_GetItem(request, _KEY)
+    if found == NULL or type(<object>found) is not dict:
+        return None
+    key = <object>found
+    tables = engine.tables
+    if type(tables) is not dict:
+        return _ref.get_item_answer(engine, body)
+    found = PyDict_GetItem(tables, name)
+    if found == NULL:
+        return None
+    table = <object>found
+    schema = table.schema
+    row_key = _wire_row_key(key, schema.hash_name, schema.hash_type, schema.range_name, schema.range_type)
+    rows = table.rows
+    if row_key is None or type(rows) is not dict:
+        return _ref.get_item_answer(engine, body)
+    metrics = engine.metrics
+    if metrics is not None:
+        started = kv_wire_stopwatch()
+    found = PyDict_GetItem(rows, row_key)
+    if found == NULL:
+        if metrics is not None:
+            metrics.get_item_answered(name, kv_wire_stopwatch() - started, False)
+        return b"{}"
+    packed = <object>found
+    item = _unpack_bytes(packed)
+    if metrics is not None:
+        metrics.get_item_answered(name, kv_wire_stopwatch() - started, True)
+        if len(packed) > _one_unit_packed:      # as get_item.run: the units past the first of a large item
+            units = _read_units(_item_size(item), False)
+            if units > 0.5:
+                metrics.consumed_read(name, units - 0.5)
+    w.buf = stack
+    w.len = 0
+    w.cap = STACK_BUFFER
+    w.heap = False
+    try:
+        if type(item) is dict:
+            _put(&w, b'{"Item":', 8)
+            _json_map(&w, item, 1)
+            _put(&w, b"}", 1)
+            return _written(&w)
+    except Exception:
+        pass
+    finally:
+        if w.heap:
+            PyMem_Free(w.buf)
+    return _ref._get_item_json(item)
