@@ -57,6 +57,34 @@ cdef void _init_classes():
 
 _init_classes()
 
+# The end of a run of visible ASCII and spaces (0x20-0x7E) from ``i``: eight bytes at a time on a
+# little-endian machine (a header value is most of a head's bytes; Authorization alone ~200).  A
+# byte under 0x20 borrows, one over 0x7E (or 0xFF's carry) sets its top bit; a borrow or carry
+# only reaches the bytes after the first such byte, so the lowest flag is the first byte not visible.
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    static Py_ssize_t kv_visible_end(const unsigned char* p, Py_ssize_t i, Py_ssize_t size) {
+    #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        while (i + 8 <= size) {
+            uint64_t x, flags;
+            memcpy(&x, p + i, 8);
+            flags = (((x - 0x2020202020202020ULL) & ~x) | ((x + 0x0101010101010101ULL) | x))
+                    & 0x8080808080808080ULL;
+            if (flags)
+                return i + (__builtin_ctzll(flags) >> 3);
+            i += 8;
+        }
+    #endif
+        while (i < size && p[i] >= 0x20 && p[i] < 0x7F)
+            i++;
+        return i;
+    }
+    """
+    Py_ssize_t _visible_end "kv_visible_end"(const unsigned char* p, Py_ssize_t i, Py_ssize_t size) noexcept
+
+
 cdef bint _is_framing(const unsigned char* name, Py_ssize_t n) noexcept:
     """Whether a lower-case header name is one of kvstore._pycore._FRAMING."""
     if n == 17:
@@ -80,19 +108,42 @@ cdef tuple _KNOWN_NAMES = tuple(kvstore_intern(name) for name in (
     "accept", "date", "origin", "content-encoding", "x-amz-user-agent", "x-amzn-trace-id"))
 
 
-cdef object _header_name(const unsigned char* lowered, Py_ssize_t n):
+# The last value each of those names had, as the str the request's headers dict got: a client
+# sends the same Host, Content-Type, X-Amz-Target, ... request after request, so the value is
+# compared in place and the same str handed on (no str made, and its hash, which the handler's
+# lookups of the target need, is kept).  Authorization and the like differ each time and are made.
+cdef list _last_values = [None] * len(_KNOWN_NAMES)
+
+
+cdef Py_ssize_t _known_name(const unsigned char* lowered, Py_ssize_t n) noexcept:
+    """The index of a lower-case header name in _KNOWN_NAMES, or -1."""
     cdef Py_ssize_t i
     cdef object known
     for i in range(len(_KNOWN_NAMES)):
         known = <object>PyTuple_GET_ITEM(_KNOWN_NAMES, i)
         if PyUnicode_GET_LENGTH(known) == n and memcmp(PyUnicode_DATA(known), lowered, n) == 0:
-            return known
-    return PyUnicode_DecodeASCII(<const char*>lowered, n, NULL)
+            return i
+    return -1
+
+
+cdef object _header_value(Py_ssize_t known, const unsigned char* p, Py_ssize_t n):
+    """The str of a header value (ASCII, ``n`` bytes at ``p``) of the name _KNOWN_NAMES[known]
+    (-1: another name)."""
+    cdef object last
+    if known < 0:
+        return PyUnicode_DecodeASCII(<const char*>p, n, NULL)
+    last = <object>PyList_GET_ITEM(_last_values, known)
+    if last is not None and PyUnicode_GET_LENGTH(last) == n and memcmp(PyUnicode_DATA(last), p, n) == 0:
+        return last
+    last = PyUnicode_DecodeASCII(<const char*>p, n, NULL)
+    _last_values[known] = last
+    return last
 
 
 cdef object _parse(const unsigned char* p, Py_ssize_t size, Py_ssize_t max_line, Py_ssize_t max_head,
                    Py_ssize_t max_body):
     cdef Py_ssize_t i, line_end, name_start, name_end, value_start, value_end, end, length = -1, digits, count
+    cdef Py_ssize_t known
     cdef Py_ssize_t max_digits = len(str(max_body))
     cdef unsigned char lowered[NAME_MAX]
     cdef unsigned char c
@@ -127,8 +178,7 @@ cdef object _parse(const unsigned char* p, Py_ssize_t size, Py_ssize_t max_line,
         while i < size and p[i] == c' ':
             i += 1
         value_start = i
-        while i < size and 0x20 <= p[i] < 0x7F:
-            i += 1
+        i = _visible_end(p, i, size)
         value_end = i
         if (value_end == value_start or p[value_end - 1] == c' ' or i + 1 >= size or p[i] != c'\r'
                 or p[i + 1] != c'\n'):
@@ -136,13 +186,18 @@ cdef object _parse(const unsigned char* p, Py_ssize_t size, Py_ssize_t max_line,
         i += 2
         if i > max_head:
             return None
+        known = -1
         if name_end - name_start <= NAME_MAX:
             for line_end in range(name_end - name_start):
                 c = p[name_start + line_end]
                 lowered[line_end] = c + 32 if c'A' <= c <= c'Z' else c
             if _is_framing(lowered, name_end - name_start):
                 return None
-            name = _header_name(lowered, name_end - name_start)
+            known = _known_name(lowered, name_end - name_start)
+            if known >= 0:
+                name = <object>PyTuple_GET_ITEM(_KNOWN_NAMES, known)
+            else:
+                name = PyUnicode_DecodeASCII(<const char*>lowered, name_end - name_start, NULL)
         else:                            # longer than any framing header's name
             name = PyUnicode_DecodeASCII(<const char*>p + name_start, name_end - name_start, NULL).lower()
         if name_end - name_start == 14 and memcmp(lowered, b"content-length", 14) == 0:
@@ -156,8 +211,7 @@ cdef object _parse(const unsigned char* p, Py_ssize_t size, Py_ssize_t max_line,
                     return None
                 length = length * 10 + (c - c'0')
         count = PyDict_GET_SIZE(headers)
-        PyDict_SetItem(headers, name, PyUnicode_DecodeASCII(<const char*>p + value_start,
-                                                            value_end - value_start, NULL))
+        PyDict_SetItem(headers, name, _header_value(known, p + value_start, value_end - value_start))
         if PyDict_GET_SIZE(headers) == count:
             return None                  # a repeated header: httptools' reading joins them
     if end > max_head or length < 0 or length > max_body or size - end != length:
@@ -179,7 +233,9 @@ def parse_request(data, Py_ssize_t max_line, Py_ssize_t max_head, Py_ssize_t max
 # ------------------------------------------------------------------ the usual answer
 
 cdef enum:
-    CRC_DIRECT = 64      # bodies up to this many bytes: _ckeys' table loop, longer: zlib
+    # bodies up to this many bytes: _ckeys' slicing-by-8 loop (its own limit: past it, a call to
+    # zlib beats it); longer: zlib.crc32 of the body as it is
+    CRC_DIRECT = 1024
 
 
 cdef Py_ssize_t _decimal(char* out, unsigned long long v) noexcept:
@@ -254,6 +310,9 @@ cdef inline bint _is_space(unsigned char c) noexcept:
     return c == c' ' or 0x09 <= c <= 0x0D or 0x1C <= c <= 0x1F
 
 
+cdef object _last_head = None      # the last ASCII head remembered_form looked up
+
+
 def remembered_form(forms, headers, now, max_skew):
     """``kvstore._pycore.remembered_form``: the Authorization header read in place (an ASCII one
     that needs no stripping; any other goes to the twin)."""
@@ -281,7 +340,16 @@ def remembered_form(forms, headers, now, max_skew):
     for i in range(at + 12, n):
         if p[i] == c',':
             return None
-    known = forms.get(auth[:at])
+    # The head (Authorization up to ", Signature=") names the entry.  A client sends the same
+    # head request after request: when it is the last one looked up, that str (its hash kept)
+    # is the key, no copy made and hashed again.
+    global _last_head
+    head = _last_head
+    if not (head is not None and PyUnicode_GET_LENGTH(head) == at
+            and memcmp(PyUnicode_DATA(head), p, at) == 0):
+        head = auth[:at]
+        _last_head = head
+    known = forms.get(head)
     if (known is None or known[0] != headers.get("x-amz-date") or known[1] != headers.get("date")
             or not now - max_skew <= known[3] <= now + max_skew):
         return None
