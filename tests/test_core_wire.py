@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 from kvstore import limits
 from kvstore.types import Binary, number
 
-from tests.cores import ccore, needs_ccore, pycore
+from tests.cores import CORES, ccore, needs_ccore, pycore
 
 relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 WIRE_FUNCTIONS = ("from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",
-                  "json_needs_stdlib", "parse_request", "render_answer")
+                  "json_needs_stdlib", "parse_request", "render_answer", "get_item_answer")
 
 
 # ------------------------------------------------------------------ comparing outcomes
@@ -420,3 +420,135 @@ def test_remembered_form_agrees(authorization, amz_date, date, now, plain_dict):
     if not plain_dict:
         headers = type("Headers", (dict,), {})(headers)
     assert_cores_agree("remembered_form", _FORMS, headers, now, 300)
+
+
+# ------------------------------------------------------------------ the usual GetItem's answer (session 9)
+# (tests/wire/test_get_item_path.py compares the handler's answers with and without it)
+
+@pytest.fixture(scope="module")
+def get_item_engine():
+    import kvstore
+    db = kvstore.open(":memory:")
+    db.create_table(TableName="snk", BillingMode="PAY_PER_REQUEST",
+                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                          {"AttributeName": "sk", "AttributeType": "N"}])
+    db.create_table(TableName="bink", BillingMode="PAY_PER_REQUEST",
+                    KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "B"}])
+    for p in ("a", "é", "q\"\\"):
+        for s in (1, 2, 10):
+            db.Table("snk").put_item(Item={"pk": p, "sk": s, "v": "x" * s * 40, "f": Decimal("1.5"),
+                                          "m": {"l": [s, "t", b"\x01", None, True], "ss": {"u", "w"}, "ns": {1, 2}}})
+    db.Table("snk").put_item(Item={"pk": "big", "sk": 0, "v": "y" * 3000})
+    db.Table("bink").put_item(Item={"k": b"\x00\x01", "bs": {b"\x02"}})
+    yield db.engine
+    db.close()
+
+
+_get_item_values = st.one_of(
+    st.sampled_from(["a", "é", 'q"\\', "big", "", "z", "\ud800"]).map(lambda s: {"S": s}),
+    st.sampled_from(["1", "2", "10", "0", "1.0", "01", "1e1", "x", "", "-0"]).map(lambda n: {"N": n}),
+    st.sampled_from(["AAE=", "", "!!"]).map(lambda b: {"B": b}),
+    st.sampled_from([{"S": "a", "N": "1"}, {}, "a", None, 1, {"S": 1}, {"BOOL": True}]))
+_get_item_keys = st.one_of(
+    st.fixed_dictionaries({"pk": _get_item_values, "sk": _get_item_values}),
+    st.fixed_dictionaries({"k": _get_item_values}), st.fixed_dictionaries({"pk": _get_item_values}),
+    st.just([]), st.none())
+
+
+@st.composite
+def get_item_bodies(draw):
+    """GetItem bodies, usual and not: other members, other JSON kinds, other spacing, bytes that are not JSON."""
+    request = {"TableName": draw(st.sampled_from(["snk", "bink", "nope", 7, None])), "Key": draw(_get_item_keys)}
+    if draw(st.booleans()):
+        request = dict(reversed(request.items()))
+    request = {k: v for k, v in request.items() if v is not None}
+    request.update(draw(st.sampled_from([{}, {}, {"ConsistentRead": True}, {"ProjectionExpression": "v"}])))
+    body = json.dumps(request, ensure_ascii=draw(st.booleans()), indent=draw(st.sampled_from([None, None, 1, "\t"])),
+                      separators=draw(st.sampled_from([(",", ":"), (", ", ": "), (" ,", " : ")]))
+                      ).encode("utf-8", "surrogatepass")
+    return draw(st.sampled_from([body, body, body, body[:-1], body + b" x", b"[" + body + b"]",
+                                 body.replace(b'"1"', b'"12345678901234567890"')]))
+
+
+@needs_ccore
+@relaxed
+@given(get_item_bodies(), st.booleans())
+@example(b'{"TableName": "snk", "Key": {"pk": {"S": "a"}, "sk": {"N": "10"}}}', False)
+@example(b'{"TableName": "snk", "Key": {"pk": {"S": "big"}, "sk": {"N": "0"}}}', False)
+@example(b'{"TableName": "bink", "Key": {"k": {"B": "AAE="}}}', True)
+def test_get_item_answer_agrees(get_item_engine, body, as_bytearray):
+    body = bytearray(body) if as_bytearray else body
+    assert_cores_agree("get_item_answer", get_item_engine, body)
+
+
+# bodies at the edges of the one kvstore._cwire reads in place (the others are parsed as JSON)
+_GET_ITEM_EDGES = [
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"1"}}}',
+    b' \t\r\n{ "Key" :{ "sk" :{"N":"10"} , "pk":{ "S":"a" } } ,"TableName" : "snk" }\n',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"pk":{"S":"a"}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"1"},"sk":{"N":"1"}}}',
+    b'{"TableName":"snk","TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"1"}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"1"}},"Key":{"pk":{"S":"a"},"sk":{"N":"2"}}}',
+    b'{"TableName":"sn\\u006b","Key":{"pk":{"S":"a"},"sk":{"N":"1"}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"\\u0061"},"sk":{"N":"1"}}}',
+    '{"TableName":"snk","Key":{"pk":{"S":"\u00e9"},"sk":{"N":"1"}}}'.encode(),
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"1"}}}x',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"1"}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"1"},}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"S":"1"}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a","S":"b"},"sk":{"N":"1"}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"01"}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"-0"}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":""},"sk":{"N":"1"}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"%s"},"sk":{"N":"1"}}}' % (b"x" * 2049),
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"1"},"x":{"S":"a"}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"}}}',
+    b'{"TableName":"snk","Key":{}}',
+    b'{"TableName":"snk","Key":{"sk":{"N":"1"},"xx":{"S":"a"}}}',
+    b'{"TableName":"nope","Key":{"pk":{"S":"a"},"sk":{"N":"1"}}}',
+    b'{"TableName":"bink","Key":{"k":{"B":"AAE="}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"1"}},"ConsistentRead":true}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a\x01"},"sk":{"N":"1"}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"10"}}}\x00',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"1000000000000000000000"}}}',
+]
+
+
+@needs_ccore
+@pytest.mark.parametrize("body", _GET_ITEM_EDGES)
+def test_get_item_answer_agrees_at_the_edges(get_item_engine, body):
+    assert_cores_agree("get_item_answer", get_item_engine, body)
+
+
+@pytest.mark.parametrize("core", CORES)
+def test_get_item_answer_finds_the_item_of_a_usual_body(get_item_engine, core):
+    for body in _GET_ITEM_EDGES[:2]:
+        assert json.loads(core.get_item_answer(get_item_engine, body))["Item"]["pk"] == {"S": "a"}
+    assert core.get_item_answer(get_item_engine, _GET_ITEM_EDGES[0].replace(b'"1"', b'"4"')) == b"{}"
+
+
+@needs_ccore
+def test_get_item_answer_records_the_same_metrics():
+    """With metrics on, both cores record the same figures (requests, items, the units past the
+    first of a large item); latencies aside."""
+    import kvstore
+    bodies = [b'{"TableName": "tab", "Key": {"pk": {"S": "%s"}}}' % k for k in (b"small", b"large", b"none")] * 2
+    bodies += [b'{"TableName": "tab", "Key": {"pk": {"N": "1"}}}', b'{"TableName": "nope", "Key": {"pk": {"S": "a"}}}']
+
+    def recorded(core):
+        with kvstore.open(":memory:", metrics=True) as db:
+            db.create_table(TableName="tab", BillingMode="PAY_PER_REQUEST",
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+            db.Table("tab").put_item(Item={"pk": "small", "v": "x"})
+            db.Table("tab").put_item(Item={"pk": "large", "v": "y" * 9000})
+            answers = [core.get_item_answer(db.engine, body) for body in bodies]
+            text = db.metrics().to_prometheus()
+        return answers, [line for line in text.splitlines() if "latency" not in line and "seconds" not in line]
+
+    python, compiled = recorded(pycore), recorded(ccore)
+    assert python == compiled
+    assert python[0][0].startswith(b'{"Item":') and python[0][2] == b"{}" and python[0][-1] is None
+    assert any(line.startswith('kvstore_consumed_read_capacity_units_total{table="tab"') for line in python[1])

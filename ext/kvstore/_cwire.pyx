@@ -741,6 +741,11 @@ def json_needs_stdlib(data):
 
 from cpython.dict cimport PyDict_GetItem
 from kvstore._citems cimport _unpack_bytes
+from kvstore._ckeys cimport _encode_text
+from kvstore._cread cimport _plain_number, _row_key
+
+cdef Py_ssize_t _max_hash_key = _limits.MAX_HASH_KEY_SIZE
+cdef Py_ssize_t _max_range_key = _limits.MAX_RANGE_KEY_SIZE
 
 # kvstore.clock.stopwatch (time.perf_counter) read in C: the clock kvstore._cmetrics reads
 cdef extern from *:
@@ -756,6 +761,198 @@ cdef extern from *:
     #endif
     """
     double kv_wire_stopwatch() nogil
+
+# The usual body read in place: ``{"TableName": "<name>", "Key": {"<attr>": {"<tag>": "<text>"}, ...}}``
+# (members in either order, one or two key attributes, JSON whitespace anywhere between tokens),
+# every string printable ASCII without escapes.  orjson (and the json module) read such a body as
+# exactly these strings, so the row key is built from the bytes (``_cread._row_key``, as
+# ``wire_row_key`` builds it) with no dict or str made; any other body is parsed as before.
+
+cdef struct _Text:
+    const unsigned char* p
+    Py_ssize_t n
+
+
+cdef struct _GetItemBody:
+    _Text table
+    _Text attrs[2]
+    _Text tags[2]
+    _Text texts[2]
+    Py_ssize_t count            # key attributes
+
+
+cdef inline Py_ssize_t _blank(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
+    while i < n and (p[i] == c' ' or p[i] == c'\n' or p[i] == c'\r' or p[i] == c'\t'):
+        i += 1
+    return i
+
+
+cdef Py_ssize_t _token(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, unsigned char c) noexcept:
+    """The index after ``c`` at ``i`` (whitespace before it skipped), or -1."""
+    i = _blank(p, i, n)
+    if i < n and p[i] == c:
+        return i + 1
+    return -1
+
+
+cdef Py_ssize_t _text(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, _Text* out) noexcept:
+    """The index after a string at ``i`` (whitespace before it skipped) of printable ASCII and no
+    escape, its characters in ``out``; -1 for anything else."""
+    cdef Py_ssize_t start
+    i = _blank(p, i, n)
+    if i >= n or p[i] != c'"':
+        return -1
+    i += 1
+    start = i
+    while i < n and p[i] != c'"':
+        if p[i] < 0x20 or p[i] > 0x7E or p[i] == c'\\':
+            return -1
+        i += 1
+    if i >= n:
+        return -1
+    out.p = p + start
+    out.n = i - start
+    return i + 1
+
+
+cdef inline bint _is(_Text t, const char* word, Py_ssize_t n) noexcept:
+    return t.n == n and memcmp(t.p, word, n) == 0
+
+
+cdef bint _read_get_item(const unsigned char* p, Py_ssize_t n, _GetItemBody* body) noexcept:
+    """Whether ``p[:n]`` is the usual GetItem body (above), read into ``body``."""
+    cdef _Text name
+    cdef Py_ssize_t i, member
+    cdef bint have_table = False, have_key = False
+    i = _token(p, 0, n, c'{')
+    for member in range(2):
+        if member and i >= 0:
+            i = _token(p, i, n, c',')
+        if i < 0:
+            return False
+        i = _text(p, i, n, &name)
+        if i < 0:
+            return False
+        i = _token(p, i, n, c':')
+        if i < 0:
+            return False
+        if _is(name, "TableName", 9) and not have_table:
+            have_table = True
+            i = _text(p, i, n, &body.table)
+        elif _is(name, "Key", 3) and not have_key:
+            have_key = True
+            i = _token(p, i, n, c'{')
+            body.count = 0
+            while i >= 0:
+                if body.count == 2:
+                    return False
+                i = _text(p, i, n, &body.attrs[body.count])
+                if i >= 0:
+                    i = _token(p, i, n, c':')
+                if i >= 0:
+                    i = _token(p, i, n, c'{')
+                if i >= 0:
+                    i = _text(p, i, n, &body.tags[body.count])
+                if i >= 0:
+                    i = _token(p, i, n, c':')
+                if i >= 0:
+                    i = _text(p, i, n, &body.texts[body.count])
+                if i >= 0:
+                    i = _token(p, i, n, c'}')
+                if i < 0:
+                    return False
+                body.count += 1
+                i = _blank(p, i, n)
+                if i < n and p[i] == c',':
+                    i += 1
+                elif i < n and p[i] == c'}':
+                    i += 1
+                    break
+                else:
+                    return False
+        else:
+            return False
+    if i < 0:
+        return False
+    i = _token(p, i, n, c'}')
+    if i < 0 or _blank(p, i, n) != n:
+        return False
+    # two attributes of one name are one in a dict: the general reading decides
+    return not (body.count == 2 and body.attrs[0].n == body.attrs[1].n
+                and memcmp(body.attrs[0].p, body.attrs[1].p, body.attrs[0].n) == 0)
+
+
+cdef inline bint _names(_Text t, object name) noexcept:
+    """Whether the characters of ``t`` are the str ``name``."""
+    return (type(name) is str and PyUnicode_IS_ASCII(name) and PyUnicode_GET_LENGTH(name) == t.n
+            and memcmp(PyUnicode_DATA(name), t.p, t.n) == 0)
+
+
+cdef object _key_bytes(_Text text, object tag, Py_ssize_t most, const char** ptr, Py_ssize_t* size):
+    """The owner of the key bytes of a key value read in place (``_cread._wire_key_raw`` of its
+    dict: an S of 1 to ``most`` characters, an N in plain notation), or None."""
+    if text.n == 0:
+        return None
+    if tag == "S":
+        if text.n > most:
+            return None
+        ptr[0] = <const char*>text.p
+        size[0] = text.n
+        return tag                # the bytes are the body's
+    if tag == "N" and _plain_number(<const char*>text.p, text.n):
+        try:
+            owner = _encode_text(PyUnicode_DecodeASCII(<const char*>text.p, text.n, NULL))
+        except _Fallback:
+            return None
+        ptr[0] = PyBytes_AS_STRING(owner)
+        size[0] = PyBytes_GET_SIZE(owner)
+        return owner
+    return None
+
+
+cdef object _last_table_name = None       # the str of the last table name read in place
+
+
+cdef object _table_name(_Text t):
+    """The str of a table name read in place: the last one's when the same (its hash kept)."""
+    global _last_table_name
+    name = _last_table_name
+    if name is not None and PyUnicode_GET_LENGTH(name) == t.n and memcmp(PyUnicode_DATA(name), t.p, t.n) == 0:
+        return name
+    name = PyUnicode_DecodeASCII(<const char*>t.p, t.n, NULL)
+    _last_table_name = name
+    return name
+
+
+cdef object _body_row_key(_GetItemBody* body, object schema):
+    """The row key of a body read in place, for ``schema``; None when ``wire_row_key`` of its Key would
+    not build it from the text (the general reading decides then)."""
+    cdef const char* hp = NULL
+    cdef const char* rp = NULL
+    cdef Py_ssize_t hn = 0, rn = 0, h = 0
+    range_name = schema.range_name
+    if body.count != (1 if range_name is None else 2):
+        return None
+    hash_name = schema.hash_name
+    if not _names(body.attrs[0], hash_name):
+        h = 1
+        if body.count != 2 or not _names(body.attrs[1], hash_name):
+            return None
+    hash_tag = schema.hash_type
+    if not _names(body.tags[h], hash_tag):
+        return None
+    hown = _key_bytes(body.texts[h], hash_tag, _max_hash_key, &hp, &hn)
+    if hown is None or hn > 0xFFFF:
+        return None
+    if range_name is not None:
+        range_tag = schema.range_type
+        if not _names(body.attrs[1 - h], range_name) or not _names(body.tags[1 - h], range_tag):
+            return None
+        rown = _key_bytes(body.texts[1 - h], range_tag, _max_range_key, &rp, &rn)
+        if rown is None:
+            return None
+    return _row_key(hp, hn, rp, rn)
+
 
 cdef bint _get_item_ready = False
 cdef object _orjson_loads = None          # orjson.loads when kvstore.server.wire reads with orjson
@@ -787,14 +984,24 @@ cdef int _get_item_setup() except -1:
 
 def get_item_answer(engine, body):
     """``kvstore._pycore.get_item_answer``: the JSON body answering the usual GetItem ``body``, else None."""
-    cdef unsigned char stack[STACK_BUFFER]
-    cdef Writer w
     cdef PyObject* found
-    cdef double started = 0.0
+    cdef _GetItemBody read
     if not _get_item_ready:
         _get_item_setup()
     if engine.capacity is not None or engine.faults is not None:
         return None
+    if type(body) is bytes and _read_get_item(<const unsigned char*>PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body),
+                                              &read):
+        tables = engine.tables
+        if type(tables) is dict:
+            name = _table_name(read.table)
+            found = PyDict_GetItem(tables, name)
+            if found == NULL:
+                return None
+            table = <object>found
+            row_key = _body_row_key(&read, table.schema)
+            if row_key is not None:
+                return _get_item_json(engine, table, name, row_key, body)
     if (_orjson_loads is None or type(body) is not bytes
             or _needs_stdlib(<const unsigned char*>PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body))):
         return _ref.get_item_answer(engine, body)
@@ -821,8 +1028,19 @@ def get_item_answer(engine, body):
     table = <object>found
     schema = table.schema
     row_key = _wire_row_key(key, schema.hash_name, schema.hash_type, schema.range_name, schema.range_type)
+    if row_key is None:
+        return _ref.get_item_answer(engine, body)
+    return _get_item_json(engine, table, name, row_key, body)
+
+
+cdef object _get_item_json(engine, table, name, row_key, body):
+    """The answer of get_item_answer once the row key is known."""
+    cdef unsigned char stack[STACK_BUFFER]
+    cdef Writer w
+    cdef PyObject* found
+    cdef double started = 0.0
     rows = table.rows
-    if row_key is None or type(rows) is not dict:
+    if type(rows) is not dict:
         return _ref.get_item_answer(engine, body)
     metrics = engine.metrics
     if metrics is not None:
