@@ -743,6 +743,7 @@ from cpython.dict cimport PyDict_GetItem
 from kvstore._citems cimport _unpack_bytes
 from kvstore._ckeys cimport _encode_text
 from kvstore._cread cimport _plain_number, _row_key
+from kvstore._cvalues cimport C_EXT_N
 
 cdef Py_ssize_t _max_hash_key = _limits.MAX_HASH_KEY_SIZE
 cdef Py_ssize_t _max_range_key = _limits.MAX_RANGE_KEY_SIZE
@@ -1033,6 +1034,213 @@ def get_item_answer(engine, body):
     return _get_item_json(engine, table, name, row_key, body)
 
 
+# An item's JSON written straight from its packed bytes (kvstore._citems' msgpack), for the usual
+# items: maps of ASCII names, ASCII strings, plain numbers, BOOL, NULL, L and M.  It is the text
+# ``_json_map(unpack_item(packed))`` writes -- the same names and values in the same order -- with
+# no dict, str or Decimal made.  A number is written as stored only when its text is in plain
+# notation with its canonical digits (``_plain_number``: then ``format(Decimal(text), "f")`` is the
+# text); anything else (another type, a binary or set, a non-ASCII string, a repeated name, nesting
+# past PACKED_JSON_DEPTH) answers 0 and the item is unpacked and written as before.
+
+cdef enum:
+    PACKED_JSON_DEPTH = 32
+    PACKED_MAP_NAMES = 32        # a map of more attributes is unpacked (its names are checked for repeats)
+
+
+cdef inline bint _ascii_run(const unsigned char* p, Py_ssize_t n) noexcept:
+    cdef Py_ssize_t i = 0
+    cdef uint64_t v
+    while i + 8 <= n:
+        memcpy(&v, p + i, 8)
+        if v & 0x8080808080808080ULL:
+            return False
+        i += 8
+    while i < n:
+        if p[i] >= 0x80:
+            return False
+        i += 1
+    return True
+
+
+cdef inline Py_ssize_t _big_endian(const unsigned char* p, int size) noexcept:
+    cdef Py_ssize_t v = 0
+    cdef int k
+    for k in range(size):
+        v = (v << 8) | p[k]
+    return v
+
+
+cdef Py_ssize_t _packed_str(const unsigned char* p, Py_ssize_t n, Py_ssize_t* i) noexcept:
+    """The length of an ASCII msgpack str at ``p[i[0]]``, the cursor moved to its first byte; -1
+    for anything else."""
+    cdef Py_ssize_t at = i[0], size
+    cdef unsigned char b
+    if at >= n:
+        return -1
+    b = p[at]
+    if 0xA0 <= b <= 0xBF:
+        size = b & 0x1F
+        at += 1
+    elif b == 0xD9 and at + 2 <= n:
+        size = p[at + 1]
+        at += 2
+    elif b == 0xDA and at + 3 <= n:
+        size = _big_endian(p + at + 1, 2)
+        at += 3
+    elif b == 0xDB and at + 5 <= n:
+        size = _big_endian(p + at + 1, 4)
+        at += 5
+    else:
+        return -1
+    if size > n - at or not _ascii_run(p + at, size):
+        return -1
+    i[0] = at
+    return size
+
+
+cdef int _packed_map(Writer* w, const unsigned char* p, Py_ssize_t n, Py_ssize_t* i, Py_ssize_t count,
+                     int depth) except -1:
+    """``{"name":<AttributeValue>,...}`` of the ``count`` entries at the cursor; 0: not written here."""
+    cdef Py_ssize_t k, j, size
+    cdef const unsigned char* names[PACKED_MAP_NAMES]
+    cdef Py_ssize_t sizes[PACKED_MAP_NAMES]
+    if count > PACKED_MAP_NAMES:
+        return 0
+    _put(w, b"{", 1)
+    for k in range(count):
+        size = _packed_str(p, n, i)
+        if size < 0:
+            return 0
+        for j in range(k):               # a repeated name is one entry of the unpacked dict
+            if sizes[j] == size and memcmp(names[j], p + i[0], size) == 0:
+                return 0
+        names[k] = p + i[0]
+        sizes[k] = size
+        if k:
+            _put(w, b",", 1)
+        _json_text(w, p + i[0], size)
+        i[0] += size
+        _put(w, b":", 1)
+        if _packed_value(w, p, n, i, depth) != 1:
+            return 0
+    _put(w, b"}", 1)
+    return 1
+
+
+cdef int _packed_value(Writer* w, const unsigned char* p, Py_ssize_t n, Py_ssize_t* i, int depth) except -1:
+    """The AttributeValue JSON of the packed value at the cursor; 0: not written here."""
+    cdef Py_ssize_t at = i[0], count, size, k
+    cdef unsigned char b
+    if at >= n or depth > PACKED_JSON_DEPTH:
+        return 0
+    b = p[at]
+    if 0xA0 <= b <= 0xBF or 0xD9 <= b <= 0xDB:
+        size = _packed_str(p, n, i)
+        if size < 0:
+            return 0
+        _put(w, b'{"S":', 5)
+        _json_text(w, p + i[0], size)
+        i[0] += size
+        return _put(w, b"}", 1) + 1
+    if 0xC7 <= b <= 0xC9 or 0xD4 <= b <= 0xD8:
+        if b == 0xC7 and at + 2 <= n:
+            size = p[at + 1]
+            at += 2
+        elif b == 0xC8 and at + 3 <= n:
+            size = _big_endian(p + at + 1, 2)
+            at += 3
+        elif b == 0xC9 and at + 5 <= n:
+            size = _big_endian(p + at + 1, 4)
+            at += 5
+        elif b >= 0xD4:
+            size = 1 << (b - 0xD4)
+            at += 1
+        else:
+            return 0
+        if at >= n or size > n - at - 1 or <signed char>p[at] != C_EXT_N:
+            return 0
+        at += 1
+        if not _plain_number(<const char*>p + at, size):
+            return 0
+        _put(w, b'{"N":"', 6)
+        _put(w, p + at, size)
+        i[0] = at + size
+        return _put(w, b'"}', 2) + 1
+    if b == 0xC0:
+        i[0] = at + 1
+        return _put(w, b'{"NULL":true}', 13) + 1
+    if b == 0xC2 or b == 0xC3:
+        i[0] = at + 1
+        if b == 0xC3:
+            return _put(w, b'{"BOOL":true}', 13) + 1
+        return _put(w, b'{"BOOL":false}', 14) + 1
+    if 0x80 <= b <= 0x8F or b == 0xDE or b == 0xDF:
+        if b <= 0x8F:
+            count = b & 0x0F
+            at += 1
+        elif b == 0xDE and at + 3 <= n:
+            count = _big_endian(p + at + 1, 2)
+            at += 3
+        elif b == 0xDF and at + 5 <= n:
+            count = _big_endian(p + at + 1, 4)
+            at += 5
+        else:
+            return 0
+        i[0] = at
+        _put(w, b'{"M":', 5)
+        if _packed_map(w, p, n, i, count, depth + 1) != 1:
+            return 0
+        return _put(w, b"}", 1) + 1
+    if 0x90 <= b <= 0x9F or b == 0xDC or b == 0xDD:
+        if b <= 0x9F:
+            count = b & 0x0F
+            at += 1
+        elif b == 0xDC and at + 3 <= n:
+            count = _big_endian(p + at + 1, 2)
+            at += 3
+        elif b == 0xDD and at + 5 <= n:
+            count = _big_endian(p + at + 1, 4)
+            at += 5
+        else:
+            return 0
+        if count > n - at:
+            return 0
+        i[0] = at
+        _put(w, b'{"L":[', 6)
+        for k in range(count):
+            if k:
+                _put(w, b",", 1)
+            if _packed_value(w, p, n, i, depth + 1) != 1:
+                return 0
+        return _put(w, b"]}", 2) + 1
+    return 0
+
+
+cdef int _packed_item_json(Writer* w, object packed) except -1:
+    """``{"Item":<item>}`` of a packed item, written from its bytes; 0: not written here (the
+    writer then holds a partial text)."""
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(packed)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(packed), i = 1, count
+    cdef unsigned char b
+    if n == 0:
+        return 0
+    b = p[0]
+    if 0x80 <= b <= 0x8F:
+        count = b & 0x0F
+    elif b == 0xDE and n >= 3:
+        count = _big_endian(p + 1, 2)
+        i = 3
+    elif b == 0xDF and n >= 5:
+        count = _big_endian(p + 1, 4)
+        i = 5
+    else:
+        return 0
+    _put(w, b'{"Item":', 8)
+    if _packed_map(w, p, n, &i, count, 1) != 1 or i != n:
+        return 0
+    return _put(w, b"}", 1) + 1
+
+
 cdef object _get_item_json(engine, table, name, row_key, body):
     """The answer of get_item_answer once the row key is known."""
     cdef unsigned char stack[STACK_BUFFER]
@@ -1051,26 +1259,43 @@ cdef object _get_item_json(engine, table, name, row_key, body):
             metrics.get_item_answered(name, kv_wire_stopwatch() - started, False)
         return b"{}"
     packed = <object>found
-    item = _unpack_bytes(packed)
-    if metrics is not None:
-        metrics.get_item_answered(name, kv_wire_stopwatch() - started, True)
-        if len(packed) > _one_unit_packed:      # as get_item.run: the units past the first of a large item
-            units = _read_units(_item_size(item), False)
-            if units > 0.5:
-                metrics.consumed_read(name, units - 0.5)
+    large = len(packed) > _one_unit_packed
     w.buf = stack
     w.len = 0
     w.cap = STACK_BUFFER
     w.heap = False
     try:
-        if type(item) is dict:
-            _put(&w, b'{"Item":', 8)
-            _json_map(&w, item, 1)
-            _put(&w, b"}", 1)
+        if not (large and metrics is not None) and type(packed) is bytes and _packed_item_json(&w, packed) == 1:
+            if metrics is not None:
+                metrics.get_item_answered(name, kv_wire_stopwatch() - started, True)
             return _written(&w)
-    except Exception:
-        pass
+        w.len = 0
+        item = _unpack(packed)
+        if metrics is not None:
+            metrics.get_item_answered(name, kv_wire_stopwatch() - started, True)
+            if large:       # as get_item.run: the units past the first of an item that may be over 4 KB
+                units = _read_units(_item_size(item), False)
+                if units > 0.5:
+                    metrics.consumed_read(name, units - 0.5)
+        try:
+            if type(item) is dict:
+                _put(&w, b'{"Item":', 8)
+                _json_map(&w, item, 1)
+                _put(&w, b"}", 1)
+                return _written(&w)
+        except Exception:   # noqa: BLE001 - a value this writer leaves to the general one
+            pass
     finally:
         if w.heap:
             PyMem_Free(w.buf)
     return _ref._get_item_json(item)
+
+
+cdef object _unpack(object packed):
+    """``unpack_item(packed)``."""
+    if type(packed) is bytes:
+        try:
+            return _unpack_bytes(packed)
+        except Exception:   # noqa: BLE001 - the reference reads it, or raises what it raises
+            pass
+    return _ref.unpack_item(packed)
