@@ -9,6 +9,8 @@ checks both against their twins and against httptools.
 """
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.dict cimport PyDict_GetItem
+from cpython.long cimport PyLong_AsUnsignedLongLong
 from cpython.tuple cimport PyTuple_GET_ITEM
 from libc.stdint cimport uint32_t
 from libc.string cimport memcmp, memcpy
@@ -140,11 +142,24 @@ cdef object _header_value(Py_ssize_t known, const unsigned char* p, Py_ssize_t n
     return last
 
 
+cdef Py_ssize_t _digits(Py_ssize_t v) noexcept:
+    """``len(str(v))``."""
+    cdef Py_ssize_t n = 1
+    cdef size_t u = <size_t>v
+    if v < 0:
+        n = 2
+        u = <size_t>(-(v + 1)) + 1
+    while u >= 10:
+        u //= 10
+        n += 1
+    return n
+
+
 cdef object _parse(const unsigned char* p, Py_ssize_t size, Py_ssize_t max_line, Py_ssize_t max_head,
                    Py_ssize_t max_body):
     cdef Py_ssize_t i, line_end, name_start, name_end, value_start, value_end, end, length = -1, digits, count
     cdef Py_ssize_t known
-    cdef Py_ssize_t max_digits = len(str(max_body))
+    cdef Py_ssize_t max_digits = _digits(max_body)
     cdef unsigned char lowered[NAME_MAX]
     cdef unsigned char c
     cdef dict headers
@@ -270,9 +285,14 @@ def render_answer(bytes head, bytes body, bytes date, bytes id_prefix, ids, bint
     cdef uint32_t crc
     cdef bytes out, id_bytes
     cdef char* w
-    if number.__class__ is int and 0 <= number < 18446744073709551616:
-        id_size = _decimal(id_digits, <unsigned long long>number)
-    else:                       # a counter that is not a machine integer: written as %d writes it
+    cdef bint machine = False
+    if type(number) is int:
+        try:
+            id_size = _decimal(id_digits, PyLong_AsUnsignedLongLong(number))
+            machine = True
+        except OverflowError:   # negative, or past 64 bits
+            pass
+    if not machine:             # a counter that is not a machine integer: written as %d writes it
         id_bytes = b"%d" % number
         id_text = PyBytes_AS_STRING(id_bytes)
         id_size = PyBytes_GET_SIZE(id_bytes)
@@ -349,8 +369,31 @@ def remembered_form(forms, headers, now, max_skew):
             and memcmp(PyUnicode_DATA(head), p, at) == 0):
         head = auth[:at]
         _last_head = head
-    known = forms.get(head)
-    if (known is None or known[0] != headers.get("x-amz-date") or known[1] != headers.get("date")
-            or not now - max_skew <= known[3] <= now + max_skew):
+    found = PyDict_GetItem(forms, head)
+    if found == NULL:
+        return None
+    known = <object>found
+    found = PyDict_GetItem(headers, "x-amz-date")
+    if known[0] != (<object>found if found != NULL else None):
+        return None
+    found = PyDict_GetItem(headers, "date")
+    if known[1] != (<object>found if found != NULL else None):
+        return None
+    request_time = known[3]
+    if _exact_double(now) and type(max_skew) is int and -_EXACT <= max_skew <= _EXACT and _exact_double(request_time):
+        # the comparison below in C doubles: each of these is a double exactly, as Python compares them
+        if (<double>now - <double>max_skew <= <double>request_time
+                and <double>request_time <= <double>now + <double>max_skew):
+            return known
+        return None
+    if not now - max_skew <= request_time <= now + max_skew:
         return None
     return known
+
+
+cdef double _EXACT = 9007199254740992.0      # 2 ** 53: every int up to this is a double exactly
+
+
+cdef inline bint _exact_double(object x):
+    """Whether ``x`` is a float, or an int a double holds exactly."""
+    return type(x) is float or (type(x) is int and -_EXACT <= x <= _EXACT)
