@@ -67,6 +67,7 @@ __all__ = [
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
     "apply_row", "write_record", "frame_record", "transact_actions", "usual_transaction", "transact_images",
     "transact_commit", "parse_request", "render_answer", "remembered_form", "embedded_read", "get_item_answer",
+    "usual_get_item",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -1424,6 +1425,61 @@ def _large_item_units(metrics, name, packed, item):
         units = read_units(item_size(item), False)
         if units > 0.5:
             metrics.consumed_read(name, units - 0.5)
+
+
+def usual_get_item(server, headers, body, usual):
+    """The bytes answering a usual GetItem on ``server`` (``kvstore.server.app.Server``, served in
+    line), or its answer ``(status, content type, body)`` when the body is too long for the usual
+    head; None for any other request (the handler then answers it as always).
+
+    ``headers`` and ``body`` are a request ``parse_request`` took apart.  ``usual`` is
+    ``kvstore.server.app._USUAL``: ``(Server, RequestHandler, AnyKey, SystemClock, time.time,
+    auth._FORMS, JSON content types, the answer's content type, its head up to Content-Length,
+    the size from which answers may be compressed, the request id prefix and counter)``.
+
+    Usual, checked in the order the handler checks it (``handler._handle``): a handler of exactly
+    ``RequestHandler`` without the fault endpoint, a body within its limit, a JSON Content-Type
+    as sent by SDKs, an X-Amz-Target already known to name GetItem, no Content-Encoding, no
+    signature check (``auth`` None) or ``AnyKey``'s on a remembered form (``remembered_form``),
+    no CORS answer to make, and a body ``get_item_answer`` answers.  Each of those is the
+    handler's own outcome (the one step it takes for GetItem), so the bytes are those its answer
+    renders to (``Server.render``); whatever it would decide otherwise is left to it.
+    """
+    (server_class, handler_class, any_key, system_clock, wall_time, forms, json_types, content_type, head,
+     compress_from, id_prefix, ids) = usual
+    handler = server.handler
+    if server.__class__ is not server_class or handler.__class__ is not handler_class:
+        return None
+    if (len(body) > handler.max_body or handler.fault_endpoint or headers.get("content-type") not in json_types
+            or not body or "content-encoding" in headers or (server.cors is not None and "origin" in headers)):
+        return None
+    operation = handler._targets.get(headers.get("x-amz-target", ""))
+    if operation is None or operation.action != "GetItem":
+        return None
+    auth = handler.auth
+    if auth is not None:
+        if auth.__class__ is not any_key:
+            return None
+        clock = auth.clock
+        if clock.__class__ is system_clock:
+            now = wall_time()
+        else:
+            try:
+                now = clock()
+            except Exception:       # noqa: BLE001 - the handler answers what it answers
+                return None
+        known = remembered_form(forms, headers, now, auth.max_skew)
+        if known is None or known[4].key is not None:
+            return None
+    try:
+        answer = get_item_answer(handler.engine, body)
+    except Exception:               # noqa: BLE001 - the handler answers what it answers
+        return None
+    if answer is None:
+        return None
+    if len(answer) >= compress_from:
+        return (200, content_type, answer)
+    return render_answer(head, answer, server.date_bytes, id_prefix, ids, True)
 
 
 # ------------------------------------------------------------------ read plans (session 8)

@@ -440,7 +440,7 @@ def get_item_engine():
         for s in (1, 2, 10):
             db.Table("snk").put_item(Item={"pk": p, "sk": s, "v": "x" * s * 40, "f": Decimal("1.5"),
                                           "m": {"l": [s, "t", b"\x01", None, True], "ss": {"u", "w"}, "ns": {1, 2}}})
-    db.Table("snk").put_item(Item={"pk": "big", "sk": 0, "v": "y" * 3000})
+    db.Table("snk").put_item(Item={"pk": "big", "sk": 0, "v": "y" * 5000})
     db.Table("bink").put_item(Item={"k": b"\x00\x01", "bs": {b"\x02"}})
     yield db.engine
     db.close()
@@ -612,3 +612,91 @@ def test_get_item_answer_of_odd_packed_bytes_agrees(get_item_engine, packed):
             del table.rows[row_key]
         else:
             table.rows[row_key] = saved
+
+
+# ------------------------------------------------------------------ the usual GetItem, request to bytes (session 9)
+# (tests/wire/test_http_fast.py runs the protocol with each core's usual_get_item against httptools and the handler)
+
+_NOW = 1735689600.0
+_SIGNED = {"authorization": "AWS4-HMAC-SHA256 Credential=k/20250101/us-east-1/dynamodb/aws4_request, "
+                            "SignedHeaders=host;x-amz-date;x-amz-target, Signature=00ff",
+           "x-amz-date": "20250101T000000Z"}
+
+
+@pytest.fixture(scope="module")
+def usual_servers(get_item_engine):
+    """Servers whose handlers differ in what decides the usual GetItem."""
+    from kvstore.server.app import Server
+    from kvstore.server.auth import AnyKey
+    from kvstore.server.handler import RequestHandler
+
+    class OtherKey(AnyKey):
+        pass
+
+    handlers = {"none": RequestHandler(get_item_engine), "any": RequestHandler(get_item_engine, auth=AnyKey(clock=lambda: _NOW)),
+                "late": RequestHandler(get_item_engine, auth=AnyKey(clock=lambda: _NOW + 3600)),
+                "other": RequestHandler(get_item_engine, auth=OtherKey(clock=lambda: _NOW)),
+                "faults": RequestHandler(get_item_engine, fault_endpoint=True),
+                "small": RequestHandler(get_item_engine, max_body=40)}
+    servers = {}
+    for name, handler in handlers.items():
+        handler.operation_of({"x-amz-target": "DynamoDB_20120810.GetItem"})     # a known target
+        handler.operation_of({"x-amz-target": "DynamoDB_20120810.PutItem"})
+        server = Server(handler, cors="*" if name != "small" else None)
+        server.date_bytes = b"Date: Wed, 01 Jan 2025 00:00:00 GMT\r\n"
+        servers[name] = server
+    handlers["any"].auth.authenticate("POST", "/", dict(_SIGNED), b"")           # the form remembered
+    yield servers
+    for server in servers.values():
+        server.executor.shutdown()
+
+
+def _usual_setting(ids_from):
+    import itertools
+    import time
+
+    from kvstore.server import app, auth
+    from kvstore.server.handler import CONTENT_TYPE, JSON_TYPES
+    return (app.Server, app.RequestHandler, auth.AnyKey, auth.SystemClock, time.time, auth._FORMS, JSON_TYPES,
+            CONTENT_TYPE, app._head(200, CONTENT_TYPE), app.COMPRESS_MIN_SIZE, b"PREFIX", itertools.count(ids_from))
+
+
+_usual_headers = st.fixed_dictionaries({
+    "content-type": st.sampled_from(["application/x-amz-json-1.0", "application/json", "application/x-amz-json-1.1",
+                                     "application/x-amz-json-1.0; charset=utf-8", None]),
+    "x-amz-target": st.sampled_from(["DynamoDB_20120810.GetItem", "DynamoDB_20120810.PutItem",
+                                     "DynamoDB_20120810.Nope", None]),
+    "authorization": st.sampled_from([_SIGNED["authorization"], _SIGNED["authorization"].replace("00ff", "1"),
+                                      "AWS4-HMAC-SHA256 Credential=x", None]),
+    "x-amz-date": st.sampled_from(["20250101T000000Z", "20250101T000001Z", None]),
+    "content-encoding": st.sampled_from([None, None, "identity", "gzip"]),
+    "origin": st.sampled_from([None, None, "http://example.com"]),
+}).map(lambda headers: {k: v for k, v in headers.items() if v is not None})
+
+
+@needs_ccore
+@relaxed
+@given(st.sampled_from(["none", "any", "late", "other", "faults", "small"]), _usual_headers,
+       st.sampled_from(_GET_ITEM_EDGES[:2] + _GET_ITEM_EDGES[20:24] + [
+           b"", b'{"TableName":"snk","Key":{"pk":{"S":"big"},"sk":{"N":"0"}}}']), st.integers(0, 2 ** 64 + 5))
+@example("any", {"content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810.GetItem", **_SIGNED},
+         _GET_ITEM_EDGES[0], 7)
+def test_usual_get_item_agrees(usual_servers, get_item_engine, name, headers, body, ids_from):
+    server = usual_servers[name]
+    python = outcome(pycore.usual_get_item, server, headers, body, _usual_setting(ids_from))
+    compiled = outcome(ccore.usual_get_item, server, headers, body, _usual_setting(ids_from))
+    assert same(python, compiled), (python, compiled)
+
+
+@pytest.mark.parametrize("core", CORES)
+def test_usual_get_item_answers_as_the_handler_renders(usual_servers, core):
+    server = usual_servers["any"]
+    headers = {"content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810.GetItem", **_SIGNED}
+    out = core.usual_get_item(server, headers, _GET_ITEM_EDGES[0], _usual_setting(5))
+    answer = server.handler.answer("POST", "/", headers, _GET_ITEM_EDGES[0])
+    assert out == core.render_answer(_usual_setting(0)[8], answer[2], server.date_bytes, b"PREFIX",
+                                     iter([5]), True)
+    big = core.usual_get_item(server, headers, b'{"TableName":"snk","Key":{"pk":{"S":"big"},"sk":{"N":"0"}}}',
+                              _usual_setting(5))
+    assert big[0] == 200 and len(big[2]) > 5000      # too long for the usual head: the server renders it
+    assert core.usual_get_item(usual_servers["late"], headers, _GET_ITEM_EDGES[0], _usual_setting(5)) is None

@@ -32,7 +32,7 @@ from kvstore._cwrite import (apply_row, apply_update, condition_holds, item_from
                               same_value, shape_ok, sorted_add, sorted_remove, transact_size, update_indexes,
                               usual_actions, write_shape)
 from kvstore._ctransact import transact_actions, transact_commit, transact_images, usual_transaction
-from kvstore._cserver import parse_request, remembered_form, render_answer
+from kvstore._cserver import parse_request, remembered_form, render_answer, usual_get_item
 
 __all__ = [
     "EXT_N", "EXT_B", "EXT_SS", "EXT_NS", "EXT_BS",
@@ -45,6 +45,7 @@ __all__ = [
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
     "apply_row", "write_record", "frame_record", "transact_actions", "usual_transaction", "transact_images",
     "transact_commit", "parse_request", "render_answer", "remembered_form", "embedded_read", "get_item_answer",
+    "usual_get_item",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5

@@ -275,6 +275,10 @@ cdef inline char* _put(char* out, const char* text, Py_ssize_t n) noexcept:
 
 def render_answer(bytes head, bytes body, bytes date, bytes id_prefix, ids, bint keep_alive):
     """The bytes of an answer: ``kvstore._pycore.render_answer``, in one allocation."""
+    return _render_answer(head, body, date, id_prefix, ids, keep_alive)
+
+
+cdef bytes _render_answer(bytes head, bytes body, bytes date, bytes id_prefix, ids, bint keep_alive):
     cdef object number = next(ids)
     cdef char length_text[20]
     cdef char id_digits[20]
@@ -336,6 +340,10 @@ cdef object _last_head = None      # the last ASCII head remembered_form looked 
 def remembered_form(forms, headers, now, max_skew):
     """``kvstore._pycore.remembered_form``: the Authorization header read in place (an ASCII one
     that needs no stripping; any other goes to the twin)."""
+    return _remembered_form(forms, headers, now, max_skew)
+
+
+cdef object _remembered_form(forms, headers, now, max_skew):
     cdef object auth
     cdef const unsigned char* p
     cdef Py_ssize_t n, at, i
@@ -397,3 +405,62 @@ cdef double _EXACT = 9007199254740992.0      # 2 ** 53: every int up to this is 
 cdef inline bint _exact_double(object x):
     """Whether ``x`` is a float, or an int a double holds exactly."""
     return type(x) is float or (type(x) is int and -_EXACT <= x <= _EXACT)
+
+
+# ------------------------------------------------------------------ the usual GetItem, request to bytes
+
+cdef object _get_item_answer = None     # kvstore._cwire.get_item_answer (imported on first use)
+
+
+def usual_get_item(server, headers, body, tuple usual):
+    """``kvstore._pycore.usual_get_item``: the handler's checks of a usual GetItem, its one step
+    and the answer's head, without a Python frame."""
+    global _get_item_answer
+    cdef PyObject* found
+    if type(headers) is not dict or type(body) is not bytes or len(usual) != 12:
+        return _ref.usual_get_item(server, headers, body, usual)
+    (server_class, handler_class, any_key, system_clock, wall_time, forms, json_types, content_type, head,
+     compress_from, id_prefix, ids) = usual
+    handler = server.handler
+    if type(server) is not server_class or type(handler) is not handler_class:
+        return None
+    found = PyDict_GetItem(headers, "content-type")
+    if (len(body) > handler.max_body or handler.fault_endpoint or found == NULL or <object>found not in json_types
+            or PyBytes_GET_SIZE(body) == 0 or PyDict_GetItem(headers, "content-encoding") != NULL):
+        return None
+    if server.cors is not None and PyDict_GetItem(headers, "origin") != NULL:
+        return None
+    targets = handler._targets
+    found = PyDict_GetItem(headers, "x-amz-target")
+    if type(targets) is not dict or found == NULL:
+        return None
+    found = PyDict_GetItem(targets, <object>found)
+    if found == NULL or (<object>found).action != "GetItem":
+        return None
+    auth = handler.auth
+    if auth is not None:
+        if type(auth) is not any_key:
+            return None
+        clock = auth.clock
+        if type(clock) is system_clock:
+            now = wall_time()
+        else:
+            try:
+                now = clock()
+            except Exception:       # noqa: BLE001 - the handler answers what it answers
+                return None
+        known = _remembered_form(forms, headers, now, auth.max_skew)
+        if known is None or known[4].key is not None:
+            return None
+    if _get_item_answer is None:
+        from kvstore._cwire import get_item_answer
+        _get_item_answer = get_item_answer
+    try:
+        answer = _get_item_answer(handler.engine, body)
+    except Exception:               # noqa: BLE001 - the handler answers what it answers
+        return None
+    if answer is None:
+        return None
+    if type(answer) is not bytes or len(answer) >= compress_from:
+        return (200, content_type, answer)
+    return _render_answer(head, answer, server.date_bytes, id_prefix, ids, True)
