@@ -44,6 +44,10 @@ taken apart by one core call (``kvstore._core.parse_request``) instead of
 httptools and its ten Python callbacks, and answered in line; anything else,
 and every request of a connection in the middle of one, goes through httptools
 (``tests/wire/test_http_fast.py`` holds the two to the same bytes and state).
+A usual GetItem is then answered by one more core call
+(``kvstore._core.usual_get_item``: the handler's checks, the remembered
+signature form, the item's JSON and the answer's head), which leaves
+everything it does not decide to the handler.
 
 Timeouts are checked by one timer per server (every quarter of the shortest
 timeout, at most every second), which also refreshes the cached ``Date``; a
