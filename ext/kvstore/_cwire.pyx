@@ -989,6 +989,10 @@ def get_item_answer(engine, body):
     cdef _GetItemBody read
     if not _get_item_ready:
         _get_item_setup()
+    if _orjson_loads is None:
+        # the json module's backend (KVSTORE_JSON=json) escapes what this writer and orjson write as
+        # UTF-8: its answers are the twin's, written by kvstore.server.wire
+        return _ref.get_item_answer(engine, body)
     if engine.capacity is not None or engine.faults is not None:
         return None
     if type(body) is bytes and _read_get_item(<const unsigned char*>PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body),
@@ -1003,7 +1007,7 @@ def get_item_answer(engine, body):
             row_key = _body_row_key(&read, table.schema)
             if row_key is not None:
                 return _get_item_json(engine, table, name, row_key, body)
-    if (_orjson_loads is None or type(body) is not bytes
+    if (type(body) is not bytes
             or _needs_stdlib(<const unsigned char*>PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body))):
         return _ref.get_item_answer(engine, body)
     try:
