@@ -11,8 +11,12 @@ it.  The stages nest, so the differences are the layers:
 - ``full``: kvstore's ``HttpProtocol.data_received`` with a fake transport:
   parsing, routing, the signature's form (``auth.AnyKey``, as ``kvstore serve``
   without credentials checks it), the operation, the response JSON and the HTTP head;
+- ``usual``: ``kvstore._core.usual_get_item``, what ``full`` runs after ``parse_request``:
+  the handler's checks, the signature's form, the GetItem and the answer's head in one
+  core call (session 9);
 - ``answer``: ``RequestHandler.answer`` with parsed method, target, headers and
-  body (no HTTP parsing or rendering);
+  body (no HTTP parsing or rendering): the handler's path, which ``usual`` replaces for
+  the usual GetItem (and which the boto3 hook and every other request take);
 - ``auth``: ``AnyKey.authenticate`` of the request's headers;
 - ``get_item_path``: ``get_item_path.answer``, the usual GetItem's body to its answer's body in one
   step (what ``answer`` runs after ``auth``); the next three stages are the general path it replaces;
@@ -32,7 +36,7 @@ import os
 import subprocess
 import sys
 
-STAGES = ("floor", "full", "answer", "auth", "get_item_path", "decode", "operation", "render", "head")
+STAGES = ("floor", "full", "usual", "answer", "auth", "get_item_path", "decode", "operation", "render", "head")
 
 BODY = json.dumps({"TableName": "bench_items", "Key": {"pk": {"S": "p000001"}, "sk": {"N": "1"}}}).encode()
 HEADERS = {"host": "127.0.0.1", "content-type": "application/x-amz-json-1.0",
@@ -117,6 +121,13 @@ def _stage(name):
     handler, protocol = _setup()
     if name == "full":
         return lambda: protocol.data_received(RAW)
+    if name == "usual":
+        from kvstore import _core
+        from kvstore.server import app
+        server = protocol.server
+        handler.answer("POST", "/", HEADERS, BODY)       # the target and the signature's form known
+        assert _core.usual_get_item(server, HEADERS, BODY, app._USUAL).__class__ is bytes
+        return lambda: _core.usual_get_item(server, HEADERS, BODY, app._USUAL)
     if name == "answer":
         return lambda: handler.answer("POST", "/", HEADERS, BODY)
     operation = OPERATIONS["GetItem"]

@@ -67,7 +67,7 @@ __all__ = [
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
     "apply_row", "apply_writes", "write_record", "frame_record", "transact_actions", "usual_transaction",
     "transact_images", "transact_commit", "index_keys_usual", "parse_request", "render_answer", "remembered_form",
-    "embedded_read", "run_update_plan",
+    "embedded_read", "run_update_plan", "get_item_answer", "usual_get_item",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -1429,6 +1429,156 @@ def remembered_form(forms, headers, now, max_skew):
             or not now - max_skew <= known[3] <= now + max_skew):
         return None
     return known
+
+
+# ------------------------------------------------------------------ wire (session 9)
+# The usual GetItem's answer (kvstore.server.get_item_path) in one core call: the body's bytes
+# to the answer's bytes.  The compiled twin answers the usual case itself and hands anything else
+# (a body orjson may not read, a key that is not plain S and N, a value its JSON writer leaves to
+# the general writer) to this function.
+
+_server_wire = None      # kvstore.server.wire (which imports this module), on first use
+
+
+def get_item_answer(engine, body):
+    """The JSON body answering the GetItem ``body`` (bytes) when it is ``TableName`` and ``Key``
+    alone, of an existing table, with a valid key, on a database without injected faults or
+    enforced capacity; else None (the handler's general path raises DynamoDB's error in its order).
+
+    Parsed as ``wire.loads_request`` parses it (a body that may hold a lone surrogate: None); the
+    row key from the JSON text of plain S and N values (``wire_row_key``), other keys converted
+    first (``item_from_wire`` + ``request_row_key``); the item's JSON as ``wire.dump_response``
+    writes it.  With metrics on, records what ``Recorder.observe`` records of a GetItem
+    (``get_item_answered``, and the units past the first of an item over 1 KB packed, as
+    ``get_item.run`` does).
+    """
+    global _server_wire
+    wire = _server_wire
+    if wire is None:
+        from kvstore.server import wire
+        _server_wire = wire
+    if engine.capacity is not None or engine.faults is not None:
+        return None
+    if wire._ORJSON and body.__class__ is bytes and not json_needs_stdlib(body):
+        # wire.loads_request's usual case: orjson reads it, and no lone surrogate can be there
+        try:
+            request = wire._orjson_loads(body)
+        except Exception:   # noqa: BLE001 - the general path raises the SerializationException
+            return None
+    else:
+        try:
+            request, suspect = wire.loads_request(body)
+        except Exception:   # noqa: BLE001 - the general path raises the SerializationException
+            return None
+        if suspect:         # a lone surrogate may be there, see wire.loads_request
+            return None
+    if request.__class__ is not dict or len(request) != 2:
+        return None
+    name = request.get("TableName")
+    key = request.get("Key")
+    if name.__class__ is not str or key.__class__ is not dict:
+        return None
+    table = engine.tables.get(name)
+    if table is None:
+        return None
+    schema = table.schema
+    row_key = wire_row_key(key, schema.hash_name, schema.hash_type, schema.range_name, schema.range_type)
+    if row_key is None:
+        try:
+            key = item_from_wire(key)
+        except Exception:       # noqa: BLE001 - the general path raises the conversion's error
+            return None
+        row_key = request_row_key(key, schema.hash_name, schema.hash_type, schema.range_name, schema.range_type)
+        if row_key is None:
+            return None
+    metrics = engine.metrics
+    if metrics is None:
+        packed = table.rows.get(row_key)
+        if packed is None:
+            return b"{}"
+        item = unpack_item(packed)
+    else:
+        from kvstore.clock import stopwatch
+        started = stopwatch()
+        packed = table.rows.get(row_key)
+        if packed is None:
+            metrics.get_item_answered(name, stopwatch() - started, False)
+            return b"{}"
+        item = unpack_item(packed)
+        metrics.get_item_answered(name, stopwatch() - started, True)
+        _large_item_units(metrics, name, packed, item)
+    return _get_item_json(item)
+
+
+def _get_item_json(item):
+    """The GetItem answer's JSON of a found ``item`` (native)."""
+    return _server_wire.dump_response("GetItem", {"Item": item})
+
+
+def _large_item_units(metrics, name, packed, item):
+    """As ``get_item.run`` with metrics: the read units past the first of an item that may be
+    over 4 KB (more than 1 KB packed), eventually consistent."""
+    from kvstore.operations.common import read_units
+    from kvstore.operations.get_item import _ONE_UNIT_PACKED
+    if len(packed) > _ONE_UNIT_PACKED:
+        units = read_units(item_size(item), False)
+        if units > 0.5:
+            metrics.consumed_read(name, units - 0.5)
+
+
+def usual_get_item(server, headers, body, usual):
+    """The bytes answering a usual GetItem on ``server`` (``kvstore.server.app.Server``, served in
+    line), or its answer ``(status, content type, body)`` when the body is too long for the usual
+    head; None for any other request (the handler then answers it as always).
+
+    ``headers`` and ``body`` are a request ``parse_request`` took apart.  ``usual`` is
+    ``kvstore.server.app._USUAL``: ``(Server, RequestHandler, AnyKey, SystemClock, time.time,
+    auth._FORMS, JSON content types, the answer's content type, its head up to Content-Length,
+    the size from which answers may be compressed, the request id prefix and counter)``.
+
+    Usual, checked in the order the handler checks it (``handler._handle``): a handler of exactly
+    ``RequestHandler`` without the fault endpoint, a body within its limit, a JSON Content-Type
+    as sent by SDKs, an X-Amz-Target already known to name GetItem, no Content-Encoding, no
+    signature check (``auth`` None) or ``AnyKey``'s on a remembered form (``remembered_form``),
+    no CORS answer to make, and a body ``get_item_answer`` answers.  Each of those is the
+    handler's own outcome (the one step it takes for GetItem), so the bytes are those its answer
+    renders to (``Server.render``); whatever it would decide otherwise is left to it.
+    """
+    (server_class, handler_class, any_key, system_clock, wall_time, forms, json_types, content_type, head,
+     compress_from, id_prefix, ids) = usual
+    handler = server.handler
+    if server.__class__ is not server_class or handler.__class__ is not handler_class:
+        return None
+    if (len(body) > handler.max_body or handler.fault_endpoint or headers.get("content-type") not in json_types
+            or not body or "content-encoding" in headers or (server.cors is not None and "origin" in headers)):
+        return None
+    operation = handler._targets.get(headers.get("x-amz-target", ""))
+    if operation is None or operation.action != "GetItem":
+        return None
+    auth = handler.auth
+    if auth is not None:
+        if auth.__class__ is not any_key:
+            return None
+        clock = auth.clock
+        if clock.__class__ is system_clock:
+            now = wall_time()
+        else:
+            try:
+                now = clock()
+            except Exception:       # noqa: BLE001 - the handler answers what it answers
+                return None
+        known = remembered_form(forms, headers, now, auth.max_skew)
+        if known is None or known[4].key is not None:
+            return None
+    try:
+        answer = get_item_answer(handler.engine, body)
+    except Exception:               # noqa: BLE001 - the handler answers what it answers
+        return None
+    if answer is None:
+        return None
+    if len(answer) >= compress_from:
+        return (200, content_type, answer)
+    return render_answer(head, answer, server.date_bytes, id_prefix, ids, True)
 
 
 # ------------------------------------------------------------------ read plans (session 8)

@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 from kvstore import limits
 from kvstore.types import Binary, number
 
-from tests.cores import ccore, needs_ccore, pycore
+from tests.cores import CORES, ccore, needs_ccore, pycore
 
 relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 WIRE_FUNCTIONS = ("from_wire", "to_wire", "item_from_wire", "item_to_wire", "item_json", "items_json",
-                  "json_needs_stdlib", "parse_request", "render_answer")
+                  "json_needs_stdlib", "parse_request", "render_answer", "get_item_answer")
 
 
 # ------------------------------------------------------------------ comparing outcomes
@@ -420,3 +420,283 @@ def test_remembered_form_agrees(authorization, amz_date, date, now, plain_dict):
     if not plain_dict:
         headers = type("Headers", (dict,), {})(headers)
     assert_cores_agree("remembered_form", _FORMS, headers, now, 300)
+
+
+# ------------------------------------------------------------------ the usual GetItem's answer (session 9)
+# (tests/wire/test_get_item_path.py compares the handler's answers with and without it)
+
+@pytest.fixture(scope="module")
+def get_item_engine():
+    import kvstore
+    db = kvstore.open(":memory:")
+    db.create_table(TableName="snk", BillingMode="PAY_PER_REQUEST",
+                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                          {"AttributeName": "sk", "AttributeType": "N"}])
+    db.create_table(TableName="bink", BillingMode="PAY_PER_REQUEST",
+                    KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "B"}])
+    for p in ("a", "é", "q\"\\"):
+        for s in (1, 2, 10):
+            db.Table("snk").put_item(Item={"pk": p, "sk": s, "v": "x" * s * 40, "f": Decimal("1.5"),
+                                          "m": {"l": [s, "t", b"\x01", None, True], "ss": {"u", "w"}, "ns": {1, 2}}})
+    db.Table("snk").put_item(Item={"pk": "big", "sk": 0, "v": "y" * 5000})
+    db.Table("bink").put_item(Item={"k": b"\x00\x01", "bs": {b"\x02"}})
+    yield db.engine
+    db.close()
+
+
+_get_item_values = st.one_of(
+    st.sampled_from(["a", "é", 'q"\\', "big", "", "z", "\ud800"]).map(lambda s: {"S": s}),
+    st.sampled_from(["1", "2", "10", "0", "1.0", "01", "1e1", "x", "", "-0"]).map(lambda n: {"N": n}),
+    st.sampled_from(["AAE=", "", "!!"]).map(lambda b: {"B": b}),
+    st.sampled_from([{"S": "a", "N": "1"}, {}, "a", None, 1, {"S": 1}, {"BOOL": True}]))
+_get_item_keys = st.one_of(
+    st.fixed_dictionaries({"pk": _get_item_values, "sk": _get_item_values}),
+    st.fixed_dictionaries({"k": _get_item_values}), st.fixed_dictionaries({"pk": _get_item_values}),
+    st.just([]), st.none())
+
+
+@st.composite
+def get_item_bodies(draw):
+    """GetItem bodies, usual and not: other members, other JSON kinds, other spacing, bytes that are not JSON."""
+    request = {"TableName": draw(st.sampled_from(["snk", "bink", "nope", 7, None])), "Key": draw(_get_item_keys)}
+    if draw(st.booleans()):
+        request = dict(reversed(request.items()))
+    request = {k: v for k, v in request.items() if v is not None}
+    request.update(draw(st.sampled_from([{}, {}, {"ConsistentRead": True}, {"ProjectionExpression": "v"}])))
+    body = json.dumps(request, ensure_ascii=draw(st.booleans()), indent=draw(st.sampled_from([None, None, 1, "\t"])),
+                      separators=draw(st.sampled_from([(",", ":"), (", ", ": "), (" ,", " : ")]))
+                      ).encode("utf-8", "surrogatepass")
+    return draw(st.sampled_from([body, body, body, body[:-1], body + b" x", b"[" + body + b"]",
+                                 body.replace(b'"1"', b'"12345678901234567890"')]))
+
+
+@needs_ccore
+@relaxed
+@given(get_item_bodies(), st.booleans())
+@example(b'{"TableName": "snk", "Key": {"pk": {"S": "a"}, "sk": {"N": "10"}}}', False)
+@example(b'{"TableName": "snk", "Key": {"pk": {"S": "big"}, "sk": {"N": "0"}}}', False)
+@example(b'{"TableName": "bink", "Key": {"k": {"B": "AAE="}}}', True)
+def test_get_item_answer_agrees(get_item_engine, body, as_bytearray):
+    body = bytearray(body) if as_bytearray else body
+    assert_cores_agree("get_item_answer", get_item_engine, body)
+
+
+# bodies at the edges of the one kvstore._cwire reads in place (the others are parsed as JSON)
+_GET_ITEM_EDGES = [
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"1"}}}',
+    b' \t\r\n{ "Key" :{ "sk" :{"N":"10"} , "pk":{ "S":"a" } } ,"TableName" : "snk" }\n',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"pk":{"S":"a"}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"1"},"sk":{"N":"1"}}}',
+    b'{"TableName":"snk","TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"1"}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"1"}},"Key":{"pk":{"S":"a"},"sk":{"N":"2"}}}',
+    b'{"TableName":"sn\\u006b","Key":{"pk":{"S":"a"},"sk":{"N":"1"}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"\\u0061"},"sk":{"N":"1"}}}',
+    '{"TableName":"snk","Key":{"pk":{"S":"\u00e9"},"sk":{"N":"1"}}}'.encode(),
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"1"}}}x',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"1"}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"1"},}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"S":"1"}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a","S":"b"},"sk":{"N":"1"}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"01"}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"-0"}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":""},"sk":{"N":"1"}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"%s"},"sk":{"N":"1"}}}' % (b"x" * 2049),
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"1"},"x":{"S":"a"}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"}}}',
+    b'{"TableName":"snk","Key":{}}',
+    b'{"TableName":"snk","Key":{"sk":{"N":"1"},"xx":{"S":"a"}}}',
+    b'{"TableName":"nope","Key":{"pk":{"S":"a"},"sk":{"N":"1"}}}',
+    b'{"TableName":"bink","Key":{"k":{"B":"AAE="}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"1"}},"ConsistentRead":true}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a\x01"},"sk":{"N":"1"}}}',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"10"}}}\x00',
+    b'{"TableName":"snk","Key":{"pk":{"S":"a"},"sk":{"N":"1000000000000000000000"}}}',
+]
+
+
+@needs_ccore
+@pytest.mark.parametrize("body", _GET_ITEM_EDGES)
+def test_get_item_answer_agrees_at_the_edges(get_item_engine, body):
+    assert_cores_agree("get_item_answer", get_item_engine, body)
+
+
+@pytest.mark.parametrize("core", CORES)
+def test_get_item_answer_finds_the_item_of_a_usual_body(get_item_engine, core):
+    for body in _GET_ITEM_EDGES[:2]:
+        assert json.loads(core.get_item_answer(get_item_engine, body))["Item"]["pk"] == {"S": "a"}
+    assert core.get_item_answer(get_item_engine, _GET_ITEM_EDGES[0].replace(b'"1"', b'"4"')) == b"{}"
+
+
+@needs_ccore
+def test_get_item_answer_records_the_same_metrics():
+    """With metrics on, both cores record the same figures (requests, items, the units past the
+    first of a large item); latencies aside."""
+    import kvstore
+    bodies = [b'{"TableName": "tab", "Key": {"pk": {"S": "%s"}}}' % k for k in (b"small", b"large", b"none")] * 2
+    bodies += [b'{"TableName": "tab", "Key": {"pk": {"N": "1"}}}', b'{"TableName": "nope", "Key": {"pk": {"S": "a"}}}']
+
+    def recorded(core):
+        with kvstore.open(":memory:", metrics=True) as db:
+            db.create_table(TableName="tab", BillingMode="PAY_PER_REQUEST",
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+            db.Table("tab").put_item(Item={"pk": "small", "v": "x"})
+            db.Table("tab").put_item(Item={"pk": "large", "v": "y" * 9000})
+            answers = [core.get_item_answer(db.engine, body) for body in bodies]
+            text = db.metrics().to_prometheus()
+        return answers, [line for line in text.splitlines() if "latency" not in line and "seconds" not in line]
+
+    python, compiled = recorded(pycore), recorded(ccore)
+    assert python == compiled
+    assert python[0][0].startswith(b'{"Item":') and python[0][2] == b"{}" and python[0][-1] is None
+    assert any(line.startswith('kvstore_consumed_read_capacity_units_total{table="tab"') for line in python[1])
+
+
+# The compiled core writes the usual item's JSON straight from its packed bytes; any item, and packed
+# bytes the writer declines (another type, a repeated name, deep nesting), give the twin's answer.
+_HELD = b'{"TableName":"snk","Key":{"pk":{"S":"held"},"sk":{"N":"99"}}}'
+
+
+@needs_ccore
+@relaxed
+@given(st.dictionaries(st.text(max_size=8).filter(lambda k: k not in ("pk", "sk")), native_values, max_size=6))
+@example({"a": "plain", "n": number("12.5"), "z": number("-0.000001"), "big": number("1e20"), "l": [None, True, False],
+          "m": {"q": 'x"\\\n\x01é', "deep": [[[{"a": number("1")}]]]}})
+@example({"n": number("1e125"), "s": {"a", "b"}, "b": Binary(b"\x00\x01")})
+@example({"é": "name not ASCII", "x" * 40: "long name"})
+@example({f"a{i}": number(str(i)) for i in range(40)})
+def test_get_item_answer_of_any_item_agrees(get_item_engine, item):
+    from kvstore.operations import OPERATIONS, run_operation
+    item = {"pk": "held", "sk": number("99"), **item}
+    try:
+        run_operation(get_item_engine, OPERATIONS["PutItem"], {"TableName": "snk", "Item": item})
+    except Exception:       # an item DynamoDB refuses (nesting, size): nothing to read
+        return
+    assert_cores_agree("get_item_answer", get_item_engine, _HELD)
+    assert pycore.get_item_answer(get_item_engine, _HELD) is not None
+
+
+_ODD_PACKED = [
+    b"\x83\xa2pk\xa4held\xa2sk\xd5\x0199\xa1a\xc0",                     # the usual kinds
+    b"\x84\xa2pk\xa4held\xa2sk\xd5\x0199\xa1a\xc0\xa1a\xc3",             # a repeated name
+    b"\x83\xa2pk\xa4held\xa2sk\xd5\x0199\xa1a\x01",                     # a msgpack integer
+    b"\x83\xa2pk\xa4held\xa2sk\xd5\x0199\xa1a\xcb?\xf0\x00\x00\x00\x00\x00\x00",     # a float
+    b"\x83\xa2pk\xa4held\xa2sk\xd5\x0199\xa1a\xd6\x011e+5",             # a number not in plain notation
+    b"\x83\xa2pk\xa4held\xa2sk\xd5\x0199\xa1a\xd5\x0101",               # ... or not canonical
+    b"\x83\xa2pk\xa4held\xa2sk\xd5\x0199\xa1a\xc4\x01x",                # bytes
+    b"\x83\xa2pk\xa4held\xa2sk\xd5\x0199\xc4\x01a\xc0",                 # a name that is bytes
+    b"\x83\xa2pk\xa4held\xa2sk\xd5\x0199\xa1a\xa2\xc3\xa9",             # a string not ASCII
+    b"\x83\xa2pk\xa4held\xa2sk\xd5\x0199\xa1a\x91\x81\xa1b\xc2",        # L of M
+    b"\x83\xa2pk\xa4held\xa2sk\xd5\x0199\xa1a",                         # truncated
+    b"\x82\xa2pk\xa4held\xa2sk\xd5\x0199\xc0",                          # bytes past the item
+    b"\x82\xa2pk\xa4held\xa2sk\xd5\x0199",
+    b"\x83\xa2pk\xa4held\xa2sk\xd5\x0199\xa1a" + b"\x91" * 40 + b"\xc0",   # deep
+    b"\x93\xa2pk\xa4held\xc0",                                          # not a map
+    b"\x83\xa2pk\xd9\x04held\xa2sk\xc7\x02\x0199\xa1a\xda\x00\x01x",    # longer headers
+]
+
+
+@needs_ccore
+@pytest.mark.parametrize("packed", _ODD_PACKED)
+def test_get_item_answer_of_odd_packed_bytes_agrees(get_item_engine, packed):
+    table = get_item_engine.tables["snk"]
+    row_key = pycore.wire_row_key({"pk": {"S": "held"}, "sk": {"N": "99"}}, "pk", "S", "sk", "N")
+    saved = table.rows.get(row_key)
+    table.rows[row_key] = packed
+    try:
+        assert_cores_agree("get_item_answer", get_item_engine, _HELD)
+    finally:
+        if saved is None:
+            del table.rows[row_key]
+        else:
+            table.rows[row_key] = saved
+
+
+# ------------------------------------------------------------------ the usual GetItem, request to bytes (session 9)
+# (tests/wire/test_http_fast.py runs the protocol with each core's usual_get_item against httptools and the handler)
+
+_NOW = 1735689600.0
+_SIGNED = {"authorization": "AWS4-HMAC-SHA256 Credential=k/20250101/us-east-1/dynamodb/aws4_request, "
+                            "SignedHeaders=host;x-amz-date;x-amz-target, Signature=00ff",
+           "x-amz-date": "20250101T000000Z"}
+
+
+@pytest.fixture(scope="module")
+def usual_servers(get_item_engine):
+    """Servers whose handlers differ in what decides the usual GetItem."""
+    from kvstore.server.app import Server
+    from kvstore.server.auth import AnyKey
+    from kvstore.server.handler import RequestHandler
+
+    class OtherKey(AnyKey):
+        pass
+
+    handlers = {"none": RequestHandler(get_item_engine), "any": RequestHandler(get_item_engine, auth=AnyKey(clock=lambda: _NOW)),
+                "late": RequestHandler(get_item_engine, auth=AnyKey(clock=lambda: _NOW + 3600)),
+                "other": RequestHandler(get_item_engine, auth=OtherKey(clock=lambda: _NOW)),
+                "faults": RequestHandler(get_item_engine, fault_endpoint=True),
+                "small": RequestHandler(get_item_engine, max_body=40)}
+    servers = {}
+    for name, handler in handlers.items():
+        handler.operation_of({"x-amz-target": "DynamoDB_20120810.GetItem"})     # a known target
+        handler.operation_of({"x-amz-target": "DynamoDB_20120810.PutItem"})
+        server = Server(handler, cors="*" if name != "small" else None)
+        server.date_bytes = b"Date: Wed, 01 Jan 2025 00:00:00 GMT\r\n"
+        servers[name] = server
+    handlers["any"].auth.authenticate("POST", "/", dict(_SIGNED), b"")           # the form remembered
+    yield servers
+    for server in servers.values():
+        server.executor.shutdown()
+
+
+def _usual_setting(ids_from):
+    import itertools
+    import time
+
+    from kvstore.server import app, auth
+    from kvstore.server.handler import CONTENT_TYPE, JSON_TYPES
+    return (app.Server, app.RequestHandler, auth.AnyKey, auth.SystemClock, time.time, auth._FORMS, JSON_TYPES,
+            CONTENT_TYPE, app._head(200, CONTENT_TYPE), app.COMPRESS_MIN_SIZE, b"PREFIX", itertools.count(ids_from))
+
+
+_usual_headers = st.fixed_dictionaries({
+    "content-type": st.sampled_from(["application/x-amz-json-1.0", "application/json", "application/x-amz-json-1.1",
+                                     "application/x-amz-json-1.0; charset=utf-8", None]),
+    "x-amz-target": st.sampled_from(["DynamoDB_20120810.GetItem", "DynamoDB_20120810.PutItem",
+                                     "DynamoDB_20120810.Nope", None]),
+    "authorization": st.sampled_from([_SIGNED["authorization"], _SIGNED["authorization"].replace("00ff", "1"),
+                                      "AWS4-HMAC-SHA256 Credential=x", None]),
+    "x-amz-date": st.sampled_from(["20250101T000000Z", "20250101T000001Z", None]),
+    "content-encoding": st.sampled_from([None, None, "identity", "gzip"]),
+    "origin": st.sampled_from([None, None, "http://example.com"]),
+}).map(lambda headers: {k: v for k, v in headers.items() if v is not None})
+
+
+@needs_ccore
+@relaxed
+@given(st.sampled_from(["none", "any", "late", "other", "faults", "small"]), _usual_headers,
+       st.sampled_from(_GET_ITEM_EDGES[:2] + _GET_ITEM_EDGES[20:24] + [
+           b"", b'{"TableName":"snk","Key":{"pk":{"S":"big"},"sk":{"N":"0"}}}']), st.integers(0, 2 ** 64 + 5))
+@example("any", {"content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810.GetItem", **_SIGNED},
+         _GET_ITEM_EDGES[0], 7)
+def test_usual_get_item_agrees(usual_servers, get_item_engine, name, headers, body, ids_from):
+    server = usual_servers[name]
+    python = outcome(pycore.usual_get_item, server, headers, body, _usual_setting(ids_from))
+    compiled = outcome(ccore.usual_get_item, server, headers, body, _usual_setting(ids_from))
+    assert same(python, compiled), (python, compiled)
+
+
+@pytest.mark.parametrize("core", CORES)
+def test_usual_get_item_answers_as_the_handler_renders(usual_servers, core):
+    server = usual_servers["any"]
+    headers = {"content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810.GetItem", **_SIGNED}
+    out = core.usual_get_item(server, headers, _GET_ITEM_EDGES[0], _usual_setting(5))
+    answer = server.handler.answer("POST", "/", headers, _GET_ITEM_EDGES[0])
+    assert out == core.render_answer(_usual_setting(0)[8], answer[2], server.date_bytes, b"PREFIX",
+                                     iter([5]), True)
+    big = core.usual_get_item(server, headers, b'{"TableName":"snk","Key":{"pk":{"S":"big"},"sk":{"N":"0"}}}',
+                              _usual_setting(5))
+    assert big[0] == 200 and len(big[2]) > 5000      # too long for the usual head: the server renders it
+    assert core.usual_get_item(usual_servers["late"], headers, _GET_ITEM_EDGES[0], _usual_setting(5)) is None

@@ -13,6 +13,7 @@ the shapes covered here goes to that reference.
 
 from cpython.object cimport PyObject
 from cpython.list cimport PyList_Append
+from libc.stdint cimport uint32_t
 from libc.string cimport memcmp, memcpy
 
 from kvstore._capi cimport *
@@ -60,8 +61,6 @@ cdef object _request_row_key(object key, object hash_name, object hash_tag, obje
     cdef Py_ssize_t hn, rn = 0
     cdef PyObject* h
     cdef PyObject* r
-    cdef unsigned char* out
-    cdef unsigned char lenbuf[2]
     if type(key) is not dict or PyDict_GET_SIZE(key) != (1 if range_name is None else 2):
         return None
     h = kvstore_dict_get(key, hash_name)
@@ -81,21 +80,7 @@ cdef object _request_row_key(object key, object hash_name, object hash_tag, obje
                 return None
     except _Fallback:
         return _ref.request_row_key(key, hash_name, hash_tag, range_name, range_tag)
-    result = PyBytes_FromStringAndSize(NULL, 6 + hn + rn)
-    out = <unsigned char*>PyBytes_AS_STRING(result)
-    lenbuf[0] = hn >> 8
-    lenbuf[1] = hn & 0xFF
-    crc = _crc32(_crc32(0, lenbuf, 2), <const unsigned char*>hp, hn)
-    out[0] = crc >> 24
-    out[1] = crc >> 16
-    out[2] = crc >> 8
-    out[3] = crc
-    out[4] = lenbuf[0]
-    out[5] = lenbuf[1]
-    memcpy(out + 6, hp, hn)
-    if rn:
-        memcpy(out + 6 + hn, rp, rn)
-    return result
+    return _row_key(hp, hn, rp, rn)
 
 
 # ------------------------------------------------------------------ the wire GetItem's key
@@ -167,8 +152,6 @@ def wire_row_key(key, hash_name, hash_tag, range_name, range_tag):
     cdef Py_ssize_t hn = 0, rn = 0
     cdef PyObject* h
     cdef PyObject* r
-    cdef unsigned char* out
-    cdef unsigned char lenbuf[2]
     if type(key) is not dict or PyDict_GET_SIZE(key) != (1 if range_name is None else 2):
         return None
     h = kvstore_dict_get(key, hash_name)
@@ -188,6 +171,15 @@ def wire_row_key(key, hash_name, hash_tag, range_name, range_tag):
                 return None
     except _Fallback:
         return _ref.wire_row_key(key, hash_name, hash_tag, range_name, range_tag)
+    return _row_key(hp, hn, rp, rn)
+
+
+cdef bytes _row_key(const char* hp, Py_ssize_t hn, const char* rp, Py_ssize_t rn):
+    """The row key of the key bytes ``hp[:hn]`` and ``rp[:rn]`` (``rn`` 0: no range key): the crc32 of
+    the hash component (its 2-byte length and bytes), the component, the range bytes."""
+    cdef unsigned char* out
+    cdef unsigned char lenbuf[2]
+    cdef uint32_t crc
     result = PyBytes_FromStringAndSize(NULL, 6 + hn + rn)
     out = <unsigned char*>PyBytes_AS_STRING(result)
     lenbuf[0] = hn >> 8

@@ -9,6 +9,7 @@ checks both against their twins and against httptools.
 """
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.long cimport PyLong_AsUnsignedLongLong
 from cpython.tuple cimport PyTuple_GET_ITEM
 from libc.stdint cimport uint32_t
 from libc.string cimport memcmp, memcpy
@@ -57,6 +58,34 @@ cdef void _init_classes():
 
 _init_classes()
 
+# The end of a run of visible ASCII and spaces (0x20-0x7E) from ``i``: eight bytes at a time on a
+# little-endian machine (a header value is most of a head's bytes; Authorization alone ~200).  A
+# byte under 0x20 borrows, one over 0x7E (or 0xFF's carry) sets its top bit; a borrow or carry
+# only reaches the bytes after the first such byte, so the lowest flag is the first byte not visible.
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    static Py_ssize_t kv_visible_end(const unsigned char* p, Py_ssize_t i, Py_ssize_t size) {
+    #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        while (i + 8 <= size) {
+            uint64_t x, flags;
+            memcpy(&x, p + i, 8);
+            flags = (((x - 0x2020202020202020ULL) & ~x) | ((x + 0x0101010101010101ULL) | x))
+                    & 0x8080808080808080ULL;
+            if (flags)
+                return i + (__builtin_ctzll(flags) >> 3);
+            i += 8;
+        }
+    #endif
+        while (i < size && p[i] >= 0x20 && p[i] < 0x7F)
+            i++;
+        return i;
+    }
+    """
+    Py_ssize_t _visible_end "kv_visible_end"(const unsigned char* p, Py_ssize_t i, Py_ssize_t size) noexcept
+
+
 cdef bint _is_framing(const unsigned char* name, Py_ssize_t n) noexcept:
     """Whether a lower-case header name is one of kvstore._pycore._FRAMING."""
     if n == 17:
@@ -80,20 +109,56 @@ cdef tuple _KNOWN_NAMES = tuple(kvstore_intern(name) for name in (
     "accept", "date", "origin", "content-encoding", "x-amz-user-agent", "x-amzn-trace-id"))
 
 
-cdef object _header_name(const unsigned char* lowered, Py_ssize_t n):
+# The last value each of those names had, as the str the request's headers dict got: a client
+# sends the same Host, Content-Type, X-Amz-Target, ... request after request, so the value is
+# compared in place and the same str handed on (no str made, and its hash, which the handler's
+# lookups of the target need, is kept).  Authorization and the like differ each time and are made.
+cdef list _last_values = [None] * len(_KNOWN_NAMES)
+
+
+cdef Py_ssize_t _known_name(const unsigned char* lowered, Py_ssize_t n) noexcept:
+    """The index of a lower-case header name in _KNOWN_NAMES, or -1."""
     cdef Py_ssize_t i
     cdef object known
     for i in range(len(_KNOWN_NAMES)):
         known = <object>PyTuple_GET_ITEM(_KNOWN_NAMES, i)
         if PyUnicode_GET_LENGTH(known) == n and memcmp(PyUnicode_DATA(known), lowered, n) == 0:
-            return known
-    return PyUnicode_DecodeASCII(<const char*>lowered, n, NULL)
+            return i
+    return -1
+
+
+cdef object _header_value(Py_ssize_t known, const unsigned char* p, Py_ssize_t n):
+    """The str of a header value (ASCII, ``n`` bytes at ``p``) of the name _KNOWN_NAMES[known]
+    (-1: another name)."""
+    cdef object last
+    if known < 0:
+        return PyUnicode_DecodeASCII(<const char*>p, n, NULL)
+    last = <object>PyList_GET_ITEM(_last_values, known)
+    if last is not None and PyUnicode_GET_LENGTH(last) == n and memcmp(PyUnicode_DATA(last), p, n) == 0:
+        return last
+    last = PyUnicode_DecodeASCII(<const char*>p, n, NULL)
+    _last_values[known] = last
+    return last
+
+
+cdef Py_ssize_t _digits(Py_ssize_t v) noexcept:
+    """``len(str(v))``."""
+    cdef Py_ssize_t n = 1
+    cdef size_t u = <size_t>v
+    if v < 0:
+        n = 2
+        u = <size_t>(-(v + 1)) + 1
+    while u >= 10:
+        u //= 10
+        n += 1
+    return n
 
 
 cdef object _parse(const unsigned char* p, Py_ssize_t size, Py_ssize_t max_line, Py_ssize_t max_head,
                    Py_ssize_t max_body):
     cdef Py_ssize_t i, line_end, name_start, name_end, value_start, value_end, end, length = -1, digits, count
-    cdef Py_ssize_t max_digits = len(str(max_body))
+    cdef Py_ssize_t known
+    cdef Py_ssize_t max_digits = _digits(max_body)
     cdef unsigned char lowered[NAME_MAX]
     cdef unsigned char c
     cdef dict headers
@@ -127,8 +192,7 @@ cdef object _parse(const unsigned char* p, Py_ssize_t size, Py_ssize_t max_line,
         while i < size and p[i] == c' ':
             i += 1
         value_start = i
-        while i < size and 0x20 <= p[i] < 0x7F:
-            i += 1
+        i = _visible_end(p, i, size)
         value_end = i
         if (value_end == value_start or p[value_end - 1] == c' ' or i + 1 >= size or p[i] != c'\r'
                 or p[i + 1] != c'\n'):
@@ -136,13 +200,18 @@ cdef object _parse(const unsigned char* p, Py_ssize_t size, Py_ssize_t max_line,
         i += 2
         if i > max_head:
             return None
+        known = -1
         if name_end - name_start <= NAME_MAX:
             for line_end in range(name_end - name_start):
                 c = p[name_start + line_end]
                 lowered[line_end] = c + 32 if c'A' <= c <= c'Z' else c
             if _is_framing(lowered, name_end - name_start):
                 return None
-            name = _header_name(lowered, name_end - name_start)
+            known = _known_name(lowered, name_end - name_start)
+            if known >= 0:
+                name = <object>PyTuple_GET_ITEM(_KNOWN_NAMES, known)
+            else:
+                name = PyUnicode_DecodeASCII(<const char*>lowered, name_end - name_start, NULL)
         else:                            # longer than any framing header's name
             name = PyUnicode_DecodeASCII(<const char*>p + name_start, name_end - name_start, NULL).lower()
         if name_end - name_start == 14 and memcmp(lowered, b"content-length", 14) == 0:
@@ -156,8 +225,7 @@ cdef object _parse(const unsigned char* p, Py_ssize_t size, Py_ssize_t max_line,
                     return None
                 length = length * 10 + (c - c'0')
         count = PyDict_GET_SIZE(headers)
-        PyDict_SetItem(headers, name, PyUnicode_DecodeASCII(<const char*>p + value_start,
-                                                            value_end - value_start, NULL))
+        PyDict_SetItem(headers, name, _header_value(known, p + value_start, value_end - value_start))
         if PyDict_GET_SIZE(headers) == count:
             return None                  # a repeated header: httptools' reading joins them
     if end > max_head or length < 0 or length > max_body or size - end != length:
@@ -179,7 +247,9 @@ def parse_request(data, Py_ssize_t max_line, Py_ssize_t max_head, Py_ssize_t max
 # ------------------------------------------------------------------ the usual answer
 
 cdef enum:
-    CRC_DIRECT = 64      # bodies up to this many bytes: _ckeys' table loop, longer: zlib
+    # bodies up to this many bytes: _ckeys' slicing-by-8 loop (its own limit: past it, a call to
+    # zlib beats it); longer: zlib.crc32 of the body as it is
+    CRC_DIRECT = 1024
 
 
 cdef Py_ssize_t _decimal(char* out, unsigned long long v) noexcept:
@@ -204,6 +274,10 @@ cdef inline char* _put(char* out, const char* text, Py_ssize_t n) noexcept:
 
 def render_answer(bytes head, bytes body, bytes date, bytes id_prefix, ids, bint keep_alive):
     """The bytes of an answer: ``kvstore._pycore.render_answer``, in one allocation."""
+    return _render_answer(head, body, date, id_prefix, ids, keep_alive)
+
+
+cdef bytes _render_answer(bytes head, bytes body, bytes date, bytes id_prefix, ids, bint keep_alive):
     cdef object number = next(ids)
     cdef char length_text[20]
     cdef char id_digits[20]
@@ -214,9 +288,14 @@ def render_answer(bytes head, bytes body, bytes date, bytes id_prefix, ids, bint
     cdef uint32_t crc
     cdef bytes out, id_bytes
     cdef char* w
-    if number.__class__ is int and 0 <= number < 18446744073709551616:
-        id_size = _decimal(id_digits, <unsigned long long>number)
-    else:                       # a counter that is not a machine integer: written as %d writes it
+    cdef bint machine = False
+    if type(number) is int:
+        try:
+            id_size = _decimal(id_digits, PyLong_AsUnsignedLongLong(number))
+            machine = True
+        except OverflowError:   # negative, or past 64 bits
+            pass
+    if not machine:             # a counter that is not a machine integer: written as %d writes it
         id_bytes = b"%d" % number
         id_text = PyBytes_AS_STRING(id_bytes)
         id_size = PyBytes_GET_SIZE(id_bytes)
@@ -254,9 +333,16 @@ cdef inline bint _is_space(unsigned char c) noexcept:
     return c == c' ' or 0x09 <= c <= 0x0D or 0x1C <= c <= 0x1F
 
 
+cdef object _last_head = None      # the last ASCII head remembered_form looked up
+
+
 def remembered_form(forms, headers, now, max_skew):
     """``kvstore._pycore.remembered_form``: the Authorization header read in place (an ASCII one
     that needs no stripping; any other goes to the twin)."""
+    return _remembered_form(forms, headers, now, max_skew)
+
+
+cdef object _remembered_form(forms, headers, now, max_skew):
     cdef object auth
     cdef const unsigned char* p
     cdef Py_ssize_t n, at, i
@@ -281,8 +367,99 @@ def remembered_form(forms, headers, now, max_skew):
     for i in range(at + 12, n):
         if p[i] == c',':
             return None
-    known = forms.get(auth[:at])
-    if (known is None or known[0] != headers.get("x-amz-date") or known[1] != headers.get("date")
-            or not now - max_skew <= known[3] <= now + max_skew):
+    # The head (Authorization up to ", Signature=") names the entry.  A client sends the same
+    # head request after request: when it is the last one looked up, that str (its hash kept)
+    # is the key, no copy made and hashed again.
+    global _last_head
+    head = _last_head
+    if not (head is not None and PyUnicode_GET_LENGTH(head) == at
+            and memcmp(PyUnicode_DATA(head), p, at) == 0):
+        head = auth[:at]
+        _last_head = head
+    found = kvstore_dict_get(forms, head)
+    if found == NULL:
+        return None
+    known = <object>found
+    found = kvstore_dict_get(headers, "x-amz-date")
+    if known[0] != (<object>found if found != NULL else None):
+        return None
+    found = kvstore_dict_get(headers, "date")
+    if known[1] != (<object>found if found != NULL else None):
+        return None
+    request_time = known[3]
+    if _exact_double(now) and type(max_skew) is int and -_EXACT <= max_skew <= _EXACT and _exact_double(request_time):
+        # the comparison below in C doubles: each of these is a double exactly, as Python compares them
+        if (<double>now - <double>max_skew <= <double>request_time
+                and <double>request_time <= <double>now + <double>max_skew):
+            return known
+        return None
+    if not now - max_skew <= request_time <= now + max_skew:
         return None
     return known
+
+
+cdef double _EXACT = 9007199254740992.0      # 2 ** 53: every int up to this is a double exactly
+
+
+cdef inline bint _exact_double(object x):
+    """Whether ``x`` is a float, or an int a double holds exactly."""
+    return type(x) is float or (type(x) is int and -_EXACT <= x <= _EXACT)
+
+
+# ------------------------------------------------------------------ the usual GetItem, request to bytes
+
+cdef object _get_item_answer = None     # kvstore._cwire.get_item_answer (imported on first use)
+
+
+def usual_get_item(server, headers, body, tuple usual):
+    """``kvstore._pycore.usual_get_item``: the handler's checks of a usual GetItem, its one step
+    and the answer's head, without a Python frame."""
+    global _get_item_answer
+    cdef PyObject* found
+    if type(headers) is not dict or type(body) is not bytes or len(usual) != 12:
+        return _ref.usual_get_item(server, headers, body, usual)
+    (server_class, handler_class, any_key, system_clock, wall_time, forms, json_types, content_type, head,
+     compress_from, id_prefix, ids) = usual
+    handler = server.handler
+    if type(server) is not server_class or type(handler) is not handler_class:
+        return None
+    found = kvstore_dict_get(headers, "content-type")
+    if (len(body) > handler.max_body or handler.fault_endpoint or found == NULL or <object>found not in json_types
+            or PyBytes_GET_SIZE(body) == 0 or kvstore_dict_get(headers, "content-encoding") != NULL):
+        return None
+    if server.cors is not None and kvstore_dict_get(headers, "origin") != NULL:
+        return None
+    targets = handler._targets
+    found = kvstore_dict_get(headers, "x-amz-target")
+    if type(targets) is not dict or found == NULL:
+        return None
+    found = kvstore_dict_get(targets, <object>found)
+    if found == NULL or (<object>found).action != "GetItem":
+        return None
+    auth = handler.auth
+    if auth is not None:
+        if type(auth) is not any_key:
+            return None
+        clock = auth.clock
+        if type(clock) is system_clock:
+            now = wall_time()
+        else:
+            try:
+                now = clock()
+            except Exception:       # noqa: BLE001 - the handler answers what it answers
+                return None
+        known = _remembered_form(forms, headers, now, auth.max_skew)
+        if known is None or known[4].key is not None:
+            return None
+    if _get_item_answer is None:
+        from kvstore._cwire import get_item_answer
+        _get_item_answer = get_item_answer
+    try:
+        answer = _get_item_answer(handler.engine, body)
+    except Exception:               # noqa: BLE001 - the handler answers what it answers
+        return None
+    if answer is None:
+        return None
+    if type(answer) is not bytes or len(answer) >= compress_from:
+        return (200, content_type, answer)
+    return _render_answer(head, answer, server.date_bytes, id_prefix, ids, True)

@@ -731,3 +731,574 @@ def json_needs_stdlib(data):
     if type(data) is not bytes:
         return _ref.json_needs_stdlib(data)
     return _needs_stdlib(<const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+
+
+# ------------------------------------------------------------------ the usual GetItem's answer
+# kvstore._pycore.get_item_answer (the wire face's most frequent request, body bytes to answer
+# bytes) for the usual body orjson reads, a key of plain S and N values and an item this module's
+# writer takes: no Python frame, the item's JSON written behind '{"Item":' in one buffer.  Anything
+# else goes to the twin, which decides it as the reference does.
+
+from kvstore._citems cimport _unpack_bytes
+from kvstore._ckeys cimport _encode_text
+from kvstore._cread cimport _plain_number, _row_key
+from kvstore._cvalues cimport C_EXT_N
+
+cdef Py_ssize_t _max_hash_key = _limits.MAX_HASH_KEY_SIZE
+cdef Py_ssize_t _max_range_key = _limits.MAX_RANGE_KEY_SIZE
+
+# kvstore.clock.stopwatch (time.perf_counter) read in C: the clock kvstore._cmetrics reads
+cdef extern from *:
+    """
+    #if PY_VERSION_HEX >= 0x030D0000
+    static double kv_wire_stopwatch(void) {
+        PyTime_t t;
+        if (PyTime_PerfCounterRaw(&t) < 0) return 0.0;
+        return PyTime_AsSecondsDouble(t);
+    }
+    #else
+    static double kv_wire_stopwatch(void) { return _PyTime_AsSecondsDouble(_PyTime_GetPerfCounter()); }
+    #endif
+    """
+    double kv_wire_stopwatch() nogil
+
+# The usual body read in place: ``{"TableName": "<name>", "Key": {"<attr>": {"<tag>": "<text>"}, ...}}``
+# (members in either order, one or two key attributes, JSON whitespace anywhere between tokens),
+# every string printable ASCII without escapes.  orjson (and the json module) read such a body as
+# exactly these strings, so the row key is built from the bytes (``_cread._row_key``, as
+# ``wire_row_key`` builds it) with no dict or str made; any other body is parsed as before.
+
+cdef struct _Text:
+    const unsigned char* p
+    Py_ssize_t n
+
+
+cdef struct _GetItemBody:
+    _Text table
+    _Text attrs[2]
+    _Text tags[2]
+    _Text texts[2]
+    Py_ssize_t count            # key attributes
+
+
+cdef inline Py_ssize_t _blank(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
+    while i < n and (p[i] == c' ' or p[i] == c'\n' or p[i] == c'\r' or p[i] == c'\t'):
+        i += 1
+    return i
+
+
+cdef Py_ssize_t _token(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, unsigned char c) noexcept:
+    """The index after ``c`` at ``i`` (whitespace before it skipped), or -1."""
+    i = _blank(p, i, n)
+    if i < n and p[i] == c:
+        return i + 1
+    return -1
+
+
+cdef Py_ssize_t _text(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, _Text* out) noexcept:
+    """The index after a string at ``i`` (whitespace before it skipped) of printable ASCII and no
+    escape, its characters in ``out``; -1 for anything else."""
+    cdef Py_ssize_t start
+    i = _blank(p, i, n)
+    if i >= n or p[i] != c'"':
+        return -1
+    i += 1
+    start = i
+    while i < n and p[i] != c'"':
+        if p[i] < 0x20 or p[i] > 0x7E or p[i] == c'\\':
+            return -1
+        i += 1
+    if i >= n:
+        return -1
+    out.p = p + start
+    out.n = i - start
+    return i + 1
+
+
+cdef inline bint _is(_Text t, const char* word, Py_ssize_t n) noexcept:
+    return t.n == n and memcmp(t.p, word, n) == 0
+
+
+cdef bint _read_get_item(const unsigned char* p, Py_ssize_t n, _GetItemBody* body) noexcept:
+    """Whether ``p[:n]`` is the usual GetItem body (above), read into ``body``."""
+    cdef _Text name
+    cdef Py_ssize_t i, member
+    cdef bint have_table = False, have_key = False
+    i = _token(p, 0, n, c'{')
+    for member in range(2):
+        if member and i >= 0:
+            i = _token(p, i, n, c',')
+        if i < 0:
+            return False
+        i = _text(p, i, n, &name)
+        if i < 0:
+            return False
+        i = _token(p, i, n, c':')
+        if i < 0:
+            return False
+        if _is(name, "TableName", 9) and not have_table:
+            have_table = True
+            i = _text(p, i, n, &body.table)
+        elif _is(name, "Key", 3) and not have_key:
+            have_key = True
+            i = _token(p, i, n, c'{')
+            body.count = 0
+            while i >= 0:
+                if body.count == 2:
+                    return False
+                i = _text(p, i, n, &body.attrs[body.count])
+                if i >= 0:
+                    i = _token(p, i, n, c':')
+                if i >= 0:
+                    i = _token(p, i, n, c'{')
+                if i >= 0:
+                    i = _text(p, i, n, &body.tags[body.count])
+                if i >= 0:
+                    i = _token(p, i, n, c':')
+                if i >= 0:
+                    i = _text(p, i, n, &body.texts[body.count])
+                if i >= 0:
+                    i = _token(p, i, n, c'}')
+                if i < 0:
+                    return False
+                body.count += 1
+                i = _blank(p, i, n)
+                if i < n and p[i] == c',':
+                    i += 1
+                elif i < n and p[i] == c'}':
+                    i += 1
+                    break
+                else:
+                    return False
+        else:
+            return False
+    if i < 0:
+        return False
+    i = _token(p, i, n, c'}')
+    if i < 0 or _blank(p, i, n) != n:
+        return False
+    # two attributes of one name are one in a dict: the general reading decides
+    return not (body.count == 2 and body.attrs[0].n == body.attrs[1].n
+                and memcmp(body.attrs[0].p, body.attrs[1].p, body.attrs[0].n) == 0)
+
+
+cdef inline bint _names(_Text t, object name) noexcept:
+    """Whether the characters of ``t`` are the str ``name``."""
+    return (type(name) is str and PyUnicode_IS_ASCII(name) and PyUnicode_GET_LENGTH(name) == t.n
+            and memcmp(PyUnicode_DATA(name), t.p, t.n) == 0)
+
+
+cdef object _key_bytes(_Text text, object tag, Py_ssize_t most, const char** ptr, Py_ssize_t* size):
+    """The owner of the key bytes of a key value read in place (``_cread._wire_key_raw`` of its
+    dict: an S of 1 to ``most`` characters, an N in plain notation), or None."""
+    if text.n == 0:
+        return None
+    if tag == "S":
+        if text.n > most:
+            return None
+        ptr[0] = <const char*>text.p
+        size[0] = text.n
+        return tag                # the bytes are the body's
+    if tag == "N" and _plain_number(<const char*>text.p, text.n):
+        try:
+            owner = _encode_text(PyUnicode_DecodeASCII(<const char*>text.p, text.n, NULL))
+        except _Fallback:
+            return None
+        ptr[0] = PyBytes_AS_STRING(owner)
+        size[0] = PyBytes_GET_SIZE(owner)
+        return owner
+    return None
+
+
+cdef object _last_table_name = None       # the str of the last table name read in place
+
+
+cdef object _table_name(_Text t):
+    """The str of a table name read in place: the last one's when the same (its hash kept)."""
+    global _last_table_name
+    name = _last_table_name
+    if name is not None and PyUnicode_GET_LENGTH(name) == t.n and memcmp(PyUnicode_DATA(name), t.p, t.n) == 0:
+        return name
+    name = PyUnicode_DecodeASCII(<const char*>t.p, t.n, NULL)
+    _last_table_name = name
+    return name
+
+
+cdef object _body_row_key(_GetItemBody* body, object schema):
+    """The row key of a body read in place, for ``schema``; None when ``wire_row_key`` of its Key would
+    not build it from the text (the general reading decides then)."""
+    cdef const char* hp = NULL
+    cdef const char* rp = NULL
+    cdef Py_ssize_t hn = 0, rn = 0, h = 0
+    range_name = schema.range_name
+    if body.count != (1 if range_name is None else 2):
+        return None
+    hash_name = schema.hash_name
+    if not _names(body.attrs[0], hash_name):
+        h = 1
+        if body.count != 2 or not _names(body.attrs[1], hash_name):
+            return None
+    hash_tag = schema.hash_type
+    if not _names(body.tags[h], hash_tag):
+        return None
+    hown = _key_bytes(body.texts[h], hash_tag, _max_hash_key, &hp, &hn)
+    if hown is None or hn > 0xFFFF:
+        return None
+    if range_name is not None:
+        range_tag = schema.range_type
+        if not _names(body.attrs[1 - h], range_name) or not _names(body.tags[1 - h], range_tag):
+            return None
+        rown = _key_bytes(body.texts[1 - h], range_tag, _max_range_key, &rp, &rn)
+        if rown is None:
+            return None
+    return _row_key(hp, hn, rp, rn)
+
+
+cdef bint _get_item_ready = False
+cdef object _orjson_loads = None          # orjson.loads when kvstore.server.wire reads with orjson
+cdef object _wire_row_key = None
+cdef object _read_units = None
+cdef object _item_size = None
+cdef Py_ssize_t _one_unit_packed = 0
+cdef object _TABLE_NAME = kvstore_intern("TableName")
+cdef object _KEY = kvstore_intern("Key")
+
+
+cdef int _get_item_setup() except -1:
+    """The functions get_item_answer calls (imported on first use: kvstore.server.wire imports
+    this module)."""
+    global _get_item_ready, _orjson_loads, _wire_row_key, _read_units, _item_size, _one_unit_packed
+    from kvstore.server import wire
+    from kvstore._cread import wire_row_key
+    from kvstore._citems import item_size
+    from kvstore.operations.common import read_units
+    from kvstore.operations.get_item import _ONE_UNIT_PACKED
+    _orjson_loads = wire._orjson_loads if wire._ORJSON else None
+    _wire_row_key = wire_row_key
+    _item_size = item_size
+    _read_units = read_units
+    _one_unit_packed = _ONE_UNIT_PACKED
+    _get_item_ready = True
+    return 0
+
+
+def get_item_answer(engine, body):
+    """``kvstore._pycore.get_item_answer``: the JSON body answering the usual GetItem ``body``, else None."""
+    cdef PyObject* found
+    cdef _GetItemBody read
+    if not _get_item_ready:
+        _get_item_setup()
+    if _orjson_loads is None:
+        # the json module's backend (KVSTORE_JSON=json) escapes what this writer and orjson write as
+        # UTF-8: its answers are the twin's, written by kvstore.server.wire
+        return _ref.get_item_answer(engine, body)
+    if engine.capacity is not None or engine.faults is not None:
+        return None
+    if type(body) is bytes and _read_get_item(<const unsigned char*>PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body),
+                                              &read):
+        tables = engine.tables
+        if type(tables) is dict:
+            name = _table_name(read.table)
+            found = kvstore_dict_get(tables, name)
+            if found == NULL:
+                return None
+            table = <object>found
+            row_key = _body_row_key(&read, table.schema)
+            if row_key is not None:
+                return _get_item_json(engine, table, name, row_key, body)
+    if (type(body) is not bytes
+            or _needs_stdlib(<const unsigned char*>PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body))):
+        return _ref.get_item_answer(engine, body)
+    try:
+        request = _orjson_loads(body)
+    except Exception:   # noqa: BLE001 - the general path raises the SerializationException
+        return None
+    if type(request) is not dict or PyDict_GET_SIZE(request) != 2:
+        return None
+    found = kvstore_dict_get(request, _TABLE_NAME)
+    if found == NULL or type(<object>found) is not str:
+        return None
+    name = <object>found
+    found = kvstore_dict_get(request, _KEY)
+    if found == NULL or type(<object>found) is not dict:
+        return None
+    key = <object>found
+    tables = engine.tables
+    if type(tables) is not dict:
+        return _ref.get_item_answer(engine, body)
+    found = kvstore_dict_get(tables, name)
+    if found == NULL:
+        return None
+    table = <object>found
+    schema = table.schema
+    row_key = _wire_row_key(key, schema.hash_name, schema.hash_type, schema.range_name, schema.range_type)
+    if row_key is None:
+        return _ref.get_item_answer(engine, body)
+    return _get_item_json(engine, table, name, row_key, body)
+
+
+# An item's JSON written straight from its packed bytes (kvstore._citems' msgpack), for the usual
+# items: maps of ASCII names, ASCII strings, plain numbers, BOOL, NULL, L and M.  It is the text
+# ``_json_map(unpack_item(packed))`` writes -- the same names and values in the same order -- with
+# no dict, str or Decimal made.  A number is written as stored only when its text is in plain
+# notation with its canonical digits (``_plain_number``: then ``format(Decimal(text), "f")`` is the
+# text); anything else (another type, a binary or set, a non-ASCII string, a repeated name, nesting
+# past PACKED_JSON_DEPTH) answers 0 and the item is unpacked and written as before.
+
+cdef enum:
+    PACKED_JSON_DEPTH = 32
+    PACKED_MAP_NAMES = 32        # a map of more attributes is unpacked (its names are checked for repeats)
+
+
+cdef inline bint _ascii_run(const unsigned char* p, Py_ssize_t n) noexcept:
+    cdef Py_ssize_t i = 0
+    cdef uint64_t v
+    while i + 8 <= n:
+        memcpy(&v, p + i, 8)
+        if v & 0x8080808080808080ULL:
+            return False
+        i += 8
+    while i < n:
+        if p[i] >= 0x80:
+            return False
+        i += 1
+    return True
+
+
+cdef inline Py_ssize_t _big_endian(const unsigned char* p, int size) noexcept:
+    cdef Py_ssize_t v = 0
+    cdef int k
+    for k in range(size):
+        v = (v << 8) | p[k]
+    return v
+
+
+cdef Py_ssize_t _packed_str(const unsigned char* p, Py_ssize_t n, Py_ssize_t* i) noexcept:
+    """The length of an ASCII msgpack str at ``p[i[0]]``, the cursor moved to its first byte; -1
+    for anything else."""
+    cdef Py_ssize_t at = i[0], size
+    cdef unsigned char b
+    if at >= n:
+        return -1
+    b = p[at]
+    if 0xA0 <= b <= 0xBF:
+        size = b & 0x1F
+        at += 1
+    elif b == 0xD9 and at + 2 <= n:
+        size = p[at + 1]
+        at += 2
+    elif b == 0xDA and at + 3 <= n:
+        size = _big_endian(p + at + 1, 2)
+        at += 3
+    elif b == 0xDB and at + 5 <= n:
+        size = _big_endian(p + at + 1, 4)
+        at += 5
+    else:
+        return -1
+    if size > n - at or not _ascii_run(p + at, size):
+        return -1
+    i[0] = at
+    return size
+
+
+cdef int _packed_map(Writer* w, const unsigned char* p, Py_ssize_t n, Py_ssize_t* i, Py_ssize_t count,
+                     int depth) except -1:
+    """``{"name":<AttributeValue>,...}`` of the ``count`` entries at the cursor; 0: not written here."""
+    cdef Py_ssize_t k, j, size
+    cdef const unsigned char* names[PACKED_MAP_NAMES]
+    cdef Py_ssize_t sizes[PACKED_MAP_NAMES]
+    if count > PACKED_MAP_NAMES:
+        return 0
+    _put(w, b"{", 1)
+    for k in range(count):
+        size = _packed_str(p, n, i)
+        if size < 0:
+            return 0
+        for j in range(k):               # a repeated name is one entry of the unpacked dict
+            if sizes[j] == size and memcmp(names[j], p + i[0], size) == 0:
+                return 0
+        names[k] = p + i[0]
+        sizes[k] = size
+        if k:
+            _put(w, b",", 1)
+        _json_text(w, p + i[0], size)
+        i[0] += size
+        _put(w, b":", 1)
+        if _packed_value(w, p, n, i, depth) != 1:
+            return 0
+    _put(w, b"}", 1)
+    return 1
+
+
+cdef int _packed_value(Writer* w, const unsigned char* p, Py_ssize_t n, Py_ssize_t* i, int depth) except -1:
+    """The AttributeValue JSON of the packed value at the cursor; 0: not written here."""
+    cdef Py_ssize_t at = i[0], count, size, k
+    cdef unsigned char b
+    if at >= n or depth > PACKED_JSON_DEPTH:
+        return 0
+    b = p[at]
+    if 0xA0 <= b <= 0xBF or 0xD9 <= b <= 0xDB:
+        size = _packed_str(p, n, i)
+        if size < 0:
+            return 0
+        _put(w, b'{"S":', 5)
+        _json_text(w, p + i[0], size)
+        i[0] += size
+        return _put(w, b"}", 1) + 1
+    if 0xC7 <= b <= 0xC9 or 0xD4 <= b <= 0xD8:
+        if b == 0xC7 and at + 2 <= n:
+            size = p[at + 1]
+            at += 2
+        elif b == 0xC8 and at + 3 <= n:
+            size = _big_endian(p + at + 1, 2)
+            at += 3
+        elif b == 0xC9 and at + 5 <= n:
+            size = _big_endian(p + at + 1, 4)
+            at += 5
+        elif b >= 0xD4:
+            size = 1 << (b - 0xD4)
+            at += 1
+        else:
+            return 0
+        if at >= n or size > n - at - 1 or <signed char>p[at] != C_EXT_N:
+            return 0
+        at += 1
+        if not _plain_number(<const char*>p + at, size):
+            return 0
+        _put(w, b'{"N":"', 6)
+        _put(w, p + at, size)
+        i[0] = at + size
+        return _put(w, b'"}', 2) + 1
+    if b == 0xC0:
+        i[0] = at + 1
+        return _put(w, b'{"NULL":true}', 13) + 1
+    if b == 0xC2 or b == 0xC3:
+        i[0] = at + 1
+        if b == 0xC3:
+            return _put(w, b'{"BOOL":true}', 13) + 1
+        return _put(w, b'{"BOOL":false}', 14) + 1
+    if 0x80 <= b <= 0x8F or b == 0xDE or b == 0xDF:
+        if b <= 0x8F:
+            count = b & 0x0F
+            at += 1
+        elif b == 0xDE and at + 3 <= n:
+            count = _big_endian(p + at + 1, 2)
+            at += 3
+        elif b == 0xDF and at + 5 <= n:
+            count = _big_endian(p + at + 1, 4)
+            at += 5
+        else:
+            return 0
+        i[0] = at
+        _put(w, b'{"M":', 5)
+        if _packed_map(w, p, n, i, count, depth + 1) != 1:
+            return 0
+        return _put(w, b"}", 1) + 1
+    if 0x90 <= b <= 0x9F or b == 0xDC or b == 0xDD:
+        if b <= 0x9F:
+            count = b & 0x0F
+            at += 1
+        elif b == 0xDC and at + 3 <= n:
+            count = _big_endian(p + at + 1, 2)
+            at += 3
+        elif b == 0xDD and at + 5 <= n:
+            count = _big_endian(p + at + 1, 4)
+            at += 5
+        else:
+            return 0
+        if count > n - at:
+            return 0
+        i[0] = at
+        _put(w, b'{"L":[', 6)
+        for k in range(count):
+            if k:
+                _put(w, b",", 1)
+            if _packed_value(w, p, n, i, depth + 1) != 1:
+                return 0
+        return _put(w, b"]}", 2) + 1
+    return 0
+
+
+cdef int _packed_item_json(Writer* w, object packed) except -1:
+    """``{"Item":<item>}`` of a packed item, written from its bytes; 0: not written here (the
+    writer then holds a partial text)."""
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(packed)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(packed), i = 1, count
+    cdef unsigned char b
+    if n == 0:
+        return 0
+    b = p[0]
+    if 0x80 <= b <= 0x8F:
+        count = b & 0x0F
+    elif b == 0xDE and n >= 3:
+        count = _big_endian(p + 1, 2)
+        i = 3
+    elif b == 0xDF and n >= 5:
+        count = _big_endian(p + 1, 4)
+        i = 5
+    else:
+        return 0
+    _put(w, b'{"Item":', 8)
+    if _packed_map(w, p, n, &i, count, 1) != 1 or i != n:
+        return 0
+    return _put(w, b"}", 1) + 1
+
+
+cdef object _get_item_json(engine, table, name, row_key, body):
+    """The answer of get_item_answer once the row key is known."""
+    cdef unsigned char stack[STACK_BUFFER]
+    cdef Writer w
+    cdef PyObject* found
+    cdef double started = 0.0
+    rows = table.rows
+    if type(rows) is not dict:
+        return _ref.get_item_answer(engine, body)
+    metrics = engine.metrics
+    if metrics is not None:
+        started = kv_wire_stopwatch()
+    found = kvstore_dict_get(rows, row_key)
+    if found == NULL:
+        if metrics is not None:
+            metrics.get_item_answered(name, kv_wire_stopwatch() - started, False)
+        return b"{}"
+    packed = <object>found
+    large = len(packed) > _one_unit_packed
+    w.buf = stack
+    w.len = 0
+    w.cap = STACK_BUFFER
+    w.heap = False
+    try:
+        if not (large and metrics is not None) and type(packed) is bytes and _packed_item_json(&w, packed) == 1:
+            if metrics is not None:
+                metrics.get_item_answered(name, kv_wire_stopwatch() - started, True)
+            return _written(&w)
+        w.len = 0
+        item = _unpack(packed)
+        if metrics is not None:
+            metrics.get_item_answered(name, kv_wire_stopwatch() - started, True)
+            if large:       # as get_item.run: the units past the first of an item that may be over 4 KB
+                units = _read_units(_item_size(item), False)
+                if units > 0.5:
+                    metrics.consumed_read(name, units - 0.5)
+        try:
+            if type(item) is dict:
+                _put(&w, b'{"Item":', 8)
+                _json_map(&w, item, 1)
+                _put(&w, b"}", 1)
+                return _written(&w)
+        except Exception:   # noqa: BLE001 - a value this writer leaves to the general one
+            pass
+    finally:
+        if w.heap:
+            PyMem_Free(w.buf)
+    return _ref._get_item_json(item)
+
+
+cdef object _unpack(object packed):
+    """``unpack_item(packed)``."""
+    if type(packed) is bytes:
+        try:
+            return _unpack_bytes(packed)
+        except Exception:   # noqa: BLE001 - the reference reads it, or raises what it raises
+            pass
+    return _ref.unpack_item(packed)

@@ -44,6 +44,10 @@ taken apart by one core call (``kvstore._core.parse_request``) instead of
 httptools and its ten Python callbacks, and answered in line; anything else,
 and every request of a connection in the middle of one, goes through httptools
 (``tests/wire/test_http_fast.py`` holds the two to the same bytes and state).
+A usual GetItem is then answered by one more core call
+(``kvstore._core.usual_get_item``: the handler's checks, the remembered
+signature form, the item's JSON and the answer's head), which leaves
+everything it does not decide to the handler.
 
 Timeouts are checked by one timer per server (every quarter of the shortest
 timeout, at most every second), which also refreshes the cached ``Date``; a
@@ -53,6 +57,7 @@ request pays for none of it but one attribute store per read.
 import asyncio
 import logging
 import threading
+import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
@@ -64,7 +69,11 @@ from kvstore.clock import SystemClock
 from kvstore.errors import ServiceUnavailable
 from kvstore.server.compression import MIN_SIZE as COMPRESS_MIN_SIZE, choose_encoding, compress
 from kvstore.server.cors import Cors
-from kvstore.server.handler import _ID_PREFIX, TOO_LARGE, _id_counter, error_answer
+from kvstore.server import auth
+from kvstore.server.auth import AnyKey
+from kvstore.server.handler import (
+    _ID_PREFIX, CONTENT_TYPE, JSON_TYPES, TOO_LARGE, RequestHandler, _id_counter, error_answer,
+)
 
 __all__ = ["Server", "ServerThread", "inline_reads", "inline_reads_and_item_writes", "inline_nothing"]
 
@@ -247,10 +256,15 @@ class HttpProtocol(asyncio.BufferedProtocol):
                             or not server._inline_targets.get(headers.get("x-amz-target"))):
                         self._serve("POST", target, headers, body, True)
                     else:            # _serve's common case and _write, in line
-                        answer = server.handler.answer("POST", target, headers, body)
                         transport = self.transport
-                        if not transport.is_closing():
-                            transport.write(server.render(answer, True, headers))
+                        if transport.is_closing():
+                            server.handler.answer("POST", target, headers, body)
+                            return
+                        # the usual GetItem, the handler's checks to the answer's bytes in one core call
+                        answer = _usual_get_item(server, headers, body, _USUAL)
+                        if answer is None:
+                            answer = server.handler.answer("POST", target, headers, body)
+                        transport.write(answer if answer.__class__ is bytes else server.render(answer, True, headers))
                 except Exception:    # as a failing httptools callback: a bug
                     if not self.draining:
                         log.exception("error while parsing a request")
@@ -691,6 +705,13 @@ class Server:
         if self._server is not None:
             await self._server.wait_closed()
         self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+# What kvstore._core.usual_get_item needs to know of the server, the handler and the signature's
+# form to answer a usual GetItem as they would (HttpProtocol.data_received, compiled core only).
+_usual_get_item = _core.usual_get_item
+_USUAL = (Server, RequestHandler, AnyKey, SystemClock, time.time, auth._FORMS, JSON_TYPES, CONTENT_TYPE,
+          _head(200, CONTENT_TYPE), COMPRESS_MIN_SIZE, _ID_PREFIX_BYTES, _id_counter)
 
 
 class ServerThread:

@@ -30,6 +30,7 @@ import os
 import re
 import stat
 import time
+from time import time as _time
 from email.utils import parsedate_to_datetime
 from typing import NamedTuple
 from urllib.parse import quote
@@ -355,7 +356,10 @@ class AnyKey:
         self.max_skew = max_skew
 
     def authenticate(self, method, target, headers, body, now=None):
-        now = self.clock() if now is None else now
+        if now is None:
+            clock = self.clock
+            # SystemClock() is time.time(): called here without its Python frame (the hot path)
+            now = _time() if clock.__class__ is SystemClock else clock()
         known = _remembered_form(_FORMS, headers, now, self.max_skew)
         if known is not None:
             return known[4]

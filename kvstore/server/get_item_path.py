@@ -18,86 +18,17 @@ in ``kvstore serve``) record the request here as ``metrics.Recorder.observe``
 would (``get_item_answered``).  A read changes nothing, so a request begun here and
 redone there is only slower.  ``tests/wire/test_get_item_path.py`` compares
 both paths' answers with hypothesis.
+
+The step is one core call (``kvstore._core.get_item_answer``; its pure twin in
+``kvstore._pycore`` reads as the reference): in the compiled core the usual
+request runs without a Python frame, and the item's JSON is written straight
+behind ``{"Item":`` (session 9, bench/results/server.md).
 """
 
 from kvstore import _core
-from kvstore.clock import stopwatch
-from kvstore.operations.common import read_units
-from kvstore.operations.get_item import _ONE_UNIT_PACKED
-from kvstore.server import wire
-from kvstore.server.wire import _ORJSON
-
-_json_needs_stdlib = _core.json_needs_stdlib
-if _ORJSON:
-    from orjson import loads as _orjson_loads
 
 __all__ = ["answer"]
 
-_ITEM = b'{"Item":'
-_EMPTY = b"{}"
-#: item_json of the compiled core (the pure twin would be slower than the general writer)
-_ITEM_TEXT = _core.implementation == "cython"
-
-
-def answer(engine, body):
-    """The JSON body of the GetItem ``body`` (bytes) answers, or None for the general path."""
-    if engine.capacity is not None or engine.faults is not None:
-        return None
-    if _ORJSON and body.__class__ is bytes and not _json_needs_stdlib(body):
-        # wire.loads_request's usual case in line: orjson reads it, and no lone surrogate can be there
-        try:
-            request = _orjson_loads(body)
-        except Exception:   # noqa: BLE001 - the general path raises the SerializationException
-            return None
-    else:
-        try:
-            request, suspect = wire.loads_request(body)
-        except Exception:   # noqa: BLE001 - the general path raises the SerializationException
-            return None
-        if suspect:         # a lone surrogate may be there, see wire.loads_request
-            return None
-    if request.__class__ is not dict or len(request) != 2:
-        return None
-    name = request.get("TableName")
-    key = request.get("Key")
-    if name.__class__ is not str or key.__class__ is not dict:
-        return None
-    table = engine.tables.get(name)
-    if table is None:
-        return None
-    schema = table.schema
-    # plain S and N values: the row key from the JSON text in one call, no native values made first
-    row_key = _core.wire_row_key(key, schema.hash_name, schema.hash_type, schema.range_name, schema.range_type)
-    if row_key is None:
-        try:
-            key = _core.item_from_wire(key)
-        except Exception:       # noqa: BLE001 - the general path raises the conversion's error
-            return None
-        row_key = _core.request_row_key(key, schema.hash_name, schema.hash_type, schema.range_name,
-                                        schema.range_type)
-        if row_key is None:
-            return None
-    metrics = engine.metrics
-    if metrics is None:
-        packed = table.rows.get(row_key)
-        if packed is None:
-            return _EMPTY
-        item = _core.unpack_item(packed)
-    else:
-        started = stopwatch()
-        packed = table.rows.get(row_key)
-        if packed is None:
-            metrics.get_item_answered(name, stopwatch() - started, False)
-            return _EMPTY
-        item = _core.unpack_item(packed)
-        metrics.get_item_answered(name, stopwatch() - started, True)
-        if len(packed) > _ONE_UNIT_PACKED:       # as get_item.run: the units past the first of a large item
-            units = read_units(_core.item_size(item), False)
-            if units > 0.5:
-                metrics.consumed_read(name, units - 0.5)
-    if _ITEM_TEXT:
-        try:
-            return _ITEM + _core.item_json(item) + b"}"
-        except Exception:   # noqa: BLE001 - a value item_json leaves to the general writer
-            pass
-    return wire.dump_response("GetItem", {"Item": item})
+#: ``answer(engine, body)``: the JSON body the GetItem ``body`` (bytes) answers, or None for the
+#: general path (``kvstore._pycore.get_item_answer`` says when)
+answer = _core.get_item_answer
