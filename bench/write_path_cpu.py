@@ -6,7 +6,8 @@ without teardown); the difference divided by ``extra`` is what one call
 executes through the boto3-shaped Table / Database API, independent of the
 machine's load.  Tables: in memory, durability ``none``, 2,000 items of ~190
 bytes (``WRITE_PATH_ITEMS`` sets another count: callgrind runs 50x slower); "plain" has no index, "indexed" two GSIs (ALL and KEYS_ONLY), as
-``bench.indexes`` builds them.  ``--logged``: in a temporary directory under
+``bench.indexes`` builds them; "items" is ``kvstore bench``'s table (one GSI, ALL), which the
+``*_items`` calls use through the harness's own ``TableSession`` operations.  ``--logged``: in a temporary directory under
 durability ``batch`` instead, so each write also builds, frames and stages its
 log record (what ``kvstore bench``'s on-disk target does); the flusher thread
 is kept asleep while calls are counted, so only the writer's own work is.
@@ -79,15 +80,15 @@ def _setup():
         indexed.put_item(Item=_item(n))
     from .datasets import Items
 
-    db.items = Items(ITEMS)              # kvstore bench's table: one GSI (grp, ts) of projection ALL
-    db.create_table(**db.items.create_table_kwargs("items"))
+    data = Items(ITEMS)              # kvstore bench's table: one GSI (grp, ts) of projection ALL
+    db.create_table(**data.create_table_kwargs("items"))
     items = db.Table("items")
-    for record in db.items.records():
+    for record in data.records():
         items.put_item(Item=record)
-    return db, plain, indexed
+    return db, plain, indexed, data
 
 
-def _operation(name, db, plain, indexed):
+def _operation(name, db, plain, indexed, data):
     if name == "put_plain":
         return lambda n: plain.put_item(Item=_item(n))
     if name == "put_2gsi":
@@ -115,7 +116,7 @@ def _operation(name, db, plain, indexed):
         from .targets.dynamo import TableSession
 
         session = TableSession(db, {"items": "items", "usertable": "items"}, native_transactions=True)
-        keys = [db.items.key(n * 7919 % ITEMS) for n in range(ITEMS)]
+        keys = [data.key(n * 7919 % ITEMS) for n in range(ITEMS)]
         if name == "update_conditional_items":
             op, prepared = session.op_update_conditional, [session.prepare_update_conditional(*k) for k in keys]
         else:
