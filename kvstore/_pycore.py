@@ -975,7 +975,7 @@ def query_bounds(hash_value, hash_tag, op, values, range_tag, delimited):
 
 #: ``run_update_plan``'s context: what it raises and checks with, from kvstore.operations (which
 #: this module cannot import)
-UPDATE_PLAN_CONTEXT_SIZE = 9
+UPDATE_PLAN_CONTEXT_SIZE = 8
 
 
 def run_update_plan(engine, plan, kwargs, context):
@@ -989,9 +989,9 @@ def run_update_plan(engine, plan, kwargs, context):
     condition raises the reference's ConditionalCheckFailedException (charged as a write first);
     the commit waited for and charged.  ``context``: ``(DynamoDBError, condition_failed,
     check_item_size, check_index_keys, check_collection_size, the size error's message, the empty
-    request, the response's metadata, the index key's short length)``."""
+    request, the response's metadata)``."""
     error_class, condition_failed, check_item_size, check_index_keys, check_collection_size, too_big, \
-        no_request, response_metadata, _ = context
+        no_request, response_metadata = context
     table = plan.table
     if engine.tables.get(table.name) is not table or engine.closed:
         return None

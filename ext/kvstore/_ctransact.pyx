@@ -253,7 +253,8 @@ cdef object _item_key(dict item, object schema, Py_ssize_t short):
 
 
 def index_keys_usual(table, item, max_chars):
-    """Whether every index key value of ``item`` is an S of at most ``max_chars`` characters or an N (see ``kvstore._pycore``)."""
+    """Whether every index key value of ``item`` is an S of at most ``max_chars`` characters or an N
+    (see ``kvstore._pycore``)."""
     if type(item) is not dict or type(max_chars) is not int:
         return _ref.index_keys_usual(table, item, max_chars)
     return _usual_index_keys(table, <dict>item, max_chars)

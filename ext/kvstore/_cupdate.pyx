@@ -33,7 +33,7 @@ def run_update_plan(engine, plan, kwargs, context):
 cdef object _run(object engine, object plan, dict kwargs, tuple context):
     cdef PyObject* p
     error_class, condition_failed, check_item_size, check_index_keys, check_collection_size, too_big, \
-        no_request, response_metadata, short_index_key = context
+        no_request, response_metadata = context
     table = plan.table
     tables = engine.tables
     if type(tables) is not dict:

@@ -50,9 +50,7 @@ from kvstore.errors import DynamoDBError
 from kvstore.expressions.compiled import ProgramCondition
 from kvstore.expressions.request import _MAP
 from kvstore.expressions.templates import TEMPLATES
-from kvstore.operations.common import (
-    _SHORT_INDEX_KEY, check_collection_size, check_index_keys, check_item_size,
-)
+from kvstore.operations.common import check_collection_size, check_index_keys, check_item_size
 from kvstore.operations.writing import _USUAL_UPDATE_MEMBERS, condition_failed
 
 __all__ = ["embedded_shape", "run_embedded", "build_embedded", "clear", "SIZE"]
@@ -157,4 +155,4 @@ class UpdatePlan:
 
 #: what ``_core.run_update_plan`` (a plan's call, run: see ``kvstore._pycore``) raises and checks with
 RUN_CONTEXT = (DynamoDBError, condition_failed, check_item_size, check_index_keys, check_collection_size, _TOO_BIG,
-               _NO_REQUEST, _RESPONSE_METADATA, _SHORT_INDEX_KEY)
+               _NO_REQUEST, _RESPONSE_METADATA)
