@@ -71,7 +71,7 @@ cdef int _sorted_add(object keys, object key) except -1:
         sub.append(key)
         maxes[pos] = key
     else:
-        sub.insert(idx, key)
+        kvstore_list_insert(sub, idx, key)
     if len(sub) > (<Py_ssize_t>keys._load << 1) or keys._index:
         keys._expand(pos)                  # split the sublist, or keep the positional index
     keys._len += 1
@@ -916,6 +916,13 @@ def usual_actions(actions, kinds, valid_names, on_failure):
     return out
 
 
+cdef bint _members_within(dict spec, frozenset members) except -1:
+    for member in spec:
+        if member not in members:
+            return False
+    return True
+
+
 def transact_size(parsed, plain_members):
     """Bytes a TransactWriteItems' parsed actions carry (see ``kvstore._pycore``)."""
     cdef PyObject* p
@@ -931,10 +938,9 @@ def transact_size(parsed, plain_members):
             if type(packed) is not bytes:
                 return _ref.transact_size(parsed, plain_members)
             total += len(<bytes>packed)
-            for member in spec:
-                if member not in <frozenset>plain_members:
-                    break
-            else:
+            # (not a for-else whose else continues: Cython 3.3 then skips releasing the loop's
+            # reference to the dict, and every Put's spec leaked)
+            if _members_within(<dict>spec, <frozenset>plain_members):
                 continue
         else:
             p = kvstore_dict_get(spec, "Key")
