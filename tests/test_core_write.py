@@ -61,6 +61,30 @@ def test_sorted_add_and_remove_agree(ops, load, indexed):
 
 
 @needs_ccore
+@pytest.mark.parametrize("load", [4, 1000])
+def test_sorted_add_and_remove_hold_one_reference_per_key(load):
+    """The compiled insert (the tail moved with memmove) and removal take and give back exactly the
+    list's one reference to each key: at the front, in the middle, at the end and through splits."""
+    import sys
+    keys = SortedList()
+    keys._reset(load)
+    values = [bytes([i % 7, i]) for i in range(60)]
+    counts = [sys.getrefcount(v) for v in values]
+    for value in values:
+        ccore.sorted_add(keys, value)
+    del value                                   # the loop's own reference
+    maxima = {id(m) for m in keys._maxes}        # a sublist's maximum is referred to from _maxes too
+    assert [sys.getrefcount(v) for v in values] == [c + 1 + (id(v) in maxima) for c, v in zip(counts, values)]
+    assert list(keys) == sorted(values)
+    keys._check()
+    for value in values:
+        ccore.sorted_remove(keys, value)
+    del value
+    assert [sys.getrefcount(v) for v in values] == counts
+    assert len(keys) == 0
+
+
+@needs_ccore
 def test_sorted_add_and_remove_take_any_sortable_value():
     """Keys that are not bytes go to SortedList's own methods."""
     for core in (pycore, ccore):

@@ -88,6 +88,40 @@ cdef extern from *:
     object kvstore_new_with_slot(object type, object descr, object value)
 
 
+cdef extern from *:
+    """
+    /* The item array of a list, read in place (a bisect over a list of keys). */
+    static inline PyObject** kvstore_list_items(PyObject* list) {
+        return ((PyListObject*)list)->ob_item;
+    }
+
+    /* Ask for the cache lines of a bytes object's head (type and size) and of its first bytes
+       (``ob_sval`` starts 32 bytes in) before they are read: a bisect over keys scattered on the
+       heap waits on each one otherwise. */
+    static inline void kvstore_prefetch_bytes(PyObject* o) {
+        __builtin_prefetch((const char*)o);
+        __builtin_prefetch((const char*)o + 32);
+    }
+
+    /* list.insert(where, v) for 0 <= where <= len(list), the tail moved with one memmove
+       (CPython 3.11's list insert moves it a pointer at a time).  The append grows the list
+       (amortised, as insert does) and takes the new reference, which the memmove hands on. */
+    static inline int kvstore_list_insert(PyObject* list, Py_ssize_t where, PyObject* v) {
+        Py_ssize_t n = PyList_GET_SIZE(list);
+        PyObject** items;
+        if (PyList_Append(list, v) < 0)
+            return -1;
+        items = ((PyListObject*)list)->ob_item;
+        memmove(items + where + 1, items + where, (size_t)(n - where) * sizeof(PyObject*));
+        items[where] = v;
+        return 0;
+    }
+    """
+    PyObject** kvstore_list_items(object list)
+    void kvstore_prefetch_bytes(PyObject* o)
+    int kvstore_list_insert(object list, Py_ssize_t where, object v) except -1
+
+
 # Growing output buffer of the msgpack encoder; starts on the caller's stack.
 cdef struct Writer:
     unsigned char* buf
