@@ -12,9 +12,11 @@ Workloads (fixed parameters, ~200-byte items, uniform keys, seed 7):
 
 Each round runs every workload for a short slice, in turn (interleaved), so
 the machine's drift hits them alike; latencies go into one histogram per
-workload, and the report gives p50/p99/p99.9 and ops/s, plus the two ratios the
-issue sets targets for: put_2gsi / put_plain p50 (<= 2) and transact_2 /
-put_plain p50 (<= 3).
+workload, and the report gives p50/p99/p99.9 and ops/s, plus the two ratios
+issue 17 sets targets for: put_2gsi / put_plain p50 (<= 1.6) and transact_2 /
+put_plain p50 (<= 2).  ``--workloads put_plain,put_2gsi`` runs a subset (a
+ratio is reported when put_plain and its workload are in it); the tables then
+grow faster, as every round's slices go to fewer workloads.
 """
 
 import argparse
@@ -108,10 +110,12 @@ def workloads(db, plain, indexed, local, partitions, items, rng):
     }
 
 
-def run(items=100_000, rounds=5, slice_seconds=0.4, seed=7):
+def run(items=100_000, rounds=5, slice_seconds=0.4, seed=7, only=None):
     db, plain, indexed, local, partitions = setup(items, seed)
     rng = random.Random(seed)
     ops = workloads(db, plain, indexed, local, partitions, items, rng)
+    if only:
+        ops = {name: ops[name] for name in only}
     hists = {name: Histogram() for name in ops}
     busy = {name: 0.0 for name in ops}
     for name, op in ops.items():            # warm-up
@@ -143,12 +147,17 @@ def report(results, machine, items):
              "| workload | p50 µs | p99 µs | p99.9 µs | ops/s |", "|---|---:|---:|---:|---:|"]
     for name, r in results.items():
         lines.append(f"| {name} | {r['p50_us']:.1f} | {r['p99_us']:.1f} | {r['p999_us']:.1f} | {r['ops_per_s']:,.0f} |")
-    gsi = results["put_2gsi"]["p50_us"] / results["put_plain"]["p50_us"]
-    tx = results["transact_2"]["p50_us"] / results["put_plain"]["p50_us"]
-    lines += ["", "| target | measured | goal |", "|---|---:|---:|",
-              f"| PutItem with two GSIs / PutItem without indexes, p50 | {gsi:.2f}x | <= 2x |",
-              f"| TransactWriteItems of 2 / PutItem, p50 | {tx:.2f}x | <= 3x |"]
+    lines += ["", "| target | measured | goal |", "|---|---:|---:|"]
+    for name, label, goal in RATIOS:
+        if name in results and "put_plain" in results:
+            ratio = results[name]["p50_us"] / results["put_plain"]["p50_us"]
+            lines.append(f"| {label}, p50 | {ratio:.2f}x | <= {goal}x |")
     return "\n".join(lines)
+
+
+#: (workload, what its p50 over put_plain's is, issue 17's goal for that ratio)
+RATIOS = (("put_2gsi", "PutItem with two GSIs / PutItem without indexes", 1.6),
+          ("transact_2", "TransactWriteItems of 2 / PutItem", 2))
 
 
 def main(argv=None):
@@ -156,11 +165,17 @@ def main(argv=None):
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--slice", type=float, default=0.4, help="seconds per workload per round")
+    parser.add_argument("--workloads", help="comma-separated subset of the workloads (default: all)")
     parser.add_argument("--json", help="also write the results as JSON to this file")
     parser.add_argument("--markdown", help="also write the Markdown report to this file")
     args = parser.parse_args(argv)
     machine = describe()
-    results = run(args.items, args.rounds, args.slice)
+    names = list(workloads(None, None, None, None, 1, 0, random.Random()))
+    only = args.workloads.split(",") if args.workloads else None
+    unknown = sorted(set(only or ()) - set(names))
+    if unknown:
+        parser.error(f"unknown workloads: {', '.join(unknown)} (known: {', '.join(names)})")
+    results = run(args.items, args.rounds, args.slice, only=only)
     text = report(results, machine, args.items)
     print(text)
     if args.markdown:
