@@ -87,17 +87,9 @@ def run(items, live, rounds, readers, rate, slice_us, pause_us, log=print):
     out = {"items": items, "live": live, "rounds": rounds, "readers": readers, "rate": rate,
            "slice_us": slice_us, "pause_us": pause_us, "sweep_seconds": sweeps,
            "sweep_seconds_median": statistics.median(sweeps)}
-    samples = sorted(x for t in reads for x in t.samples)
-    pooled = {"with": [], "without": []}
-    pairs = []
-    for c0, c1, c2 in phases:
-        lo, mid, hi = (bisect.bisect_left(samples, (b,)) for b in (c0, c1, c2))
-        w, wo = samples[lo:mid], samples[mid:hi]
-        pooled["with"] += w
-        pooled["without"] += wo
-        if w and wo:
-            pairs.append({m: {"service": _stats([x[1] for x in xs]), "scheduled": _stats([x[2] for x in xs])}
-                          for m, xs in (("with", w), ("without", wo))})
+    pooled, paired = by_phase([x for t in reads for x in t.samples], phases)
+    pairs = [{m: {"service": _stats([x[1] for x in xs]), "scheduled": _stats([x[2] for x in xs])}
+              for m, xs in (("with", w), ("without", wo))} for w, wo in paired]
     for mode, xs in pooled.items():
         out[mode] = {"service": _stats([x[1] for x in xs]), "scheduled": _stats([x[2] for x in xs])}
     for metric in ("service", "scheduled"):
@@ -107,6 +99,27 @@ def run(items, live, rounds, readers, rate, slice_us, pause_us, log=print):
             out[f"{metric} {p} ratios"] = ratios
             out[f"{metric} {p} ratio median"] = statistics.median(ratios) if ratios else None
     return out
+
+
+def by_phase(samples, phases):
+    """Samples ``(scheduled start, ...)`` by the phase their scheduled start fell in.
+
+    ``phases``: per round ``(c0, c1, c2)``, the sweep from c0 to c1 and the quiet phase from c1 to
+    c2.  Returns ``pooled`` ({"with": [...], "without": [...]}, every round's samples of each kind)
+    and the rounds' ``(with, without)`` pairs that have samples on both sides; a sample outside
+    every phase (loading, the pause before a sweep) is in neither.
+    """
+    samples = sorted(samples)
+    pooled = {"with": [], "without": []}
+    pairs = []
+    for c0, c1, c2 in phases:
+        lo, mid, hi = (bisect.bisect_left(samples, (b,)) for b in (c0, c1, c2))
+        w, wo = samples[lo:mid], samples[mid:hi]
+        pooled["with"] += w
+        pooled["without"] += wo
+        if w and wo:
+            pairs.append((w, wo))
+    return pooled, pairs
 
 
 def report(result, machine):
