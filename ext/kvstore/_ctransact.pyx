@@ -266,7 +266,8 @@ cdef inline bint _index_keys_usual(object table, dict item, tuple context) excep
 
 cdef bint _usual_index_keys(object table, dict item, Py_ssize_t max_chars) except -1:
     cdef PyObject* p
-    table.index_key_types()                  # (re)builds table.index_key_checks when the indexes changed
+    if table._index_key_types is None:       # the indexes changed: rebuild table.index_key_checks
+        table.index_key_types()
     for check in table.index_key_checks:
         p = kvstore_dict_get(item, (<tuple>check)[0])
         if p != NULL and not _usual_key_value(<object>p, (<tuple>check)[1], max_chars):
