@@ -304,6 +304,27 @@ def _stats(values):
     return Histogram.of(int(v * 1e9) for v in values).micros()
 
 
+def by_phase(samples, phases):
+    """Samples ``(scheduled start, ...)`` by the phase their scheduled start fell in.
+
+    ``phases``: per round ``(c0, c1, c2)``, the disturbance (a checkpoint, a sweep) from c0 to c1
+    and the quiet phase from c1 to c2.  Returns ``pooled`` ({"with": [...], "without": [...]}, every round's samples of each kind)
+    and the rounds' ``(with, without)`` pairs that have samples on both sides; a sample outside
+    every phase (loading, a pause between rounds) is in neither.
+    """
+    samples = sorted(samples)
+    pooled = {"with": [], "without": []}
+    pairs = []
+    for c0, c1, c2 in phases:
+        lo, mid, hi = (bisect.bisect_left(samples, (b,)) for b in (c0, c1, c2))
+        w, wo = samples[lo:mid], samples[mid:hi]
+        pooled["with"] += w
+        pooled["without"] += wo
+        if w and wo:
+            pairs.append((w, wo))
+    return pooled, pairs
+
+
 def run_checkpoint_impact(path, seconds, readers, read_rate, write_rate, policy, log):
     """Steady paced load for ``seconds``; checkpoints alternate with equally long quiet phases.
 
@@ -348,17 +369,9 @@ def run_checkpoint_impact(path, seconds, readers, read_rate, write_rate, policy,
            "seconds": seconds, "checkpoints": len(phases),
            "checkpoint_seconds": sorted(c1 - c0 for c0, c1, _ in phases)[len(phases) // 2] if phases else None}
     for kind, threads in (("read", reads), ("write", [writer])):
-        samples = sorted(x for t in threads for x in t.samples)
-        pooled = {"with": [], "without": []}
-        pairs = []
-        for c0, c1, c2 in phases:
-            lo, mid, hi = (bisect.bisect_left(samples, (b,)) for b in (c0, c1, c2))
-            w, wo = samples[lo:mid], samples[mid:hi]
-            pooled["with"] += w
-            pooled["without"] += wo
-            if w and wo:
-                pairs.append({m: {"service": _stats([x[1] for x in xs]), "scheduled": _stats([x[2] for x in xs])}
-                              for m, xs in (("with", w), ("without", wo))})
+        pooled, paired = by_phase([x for t in threads for x in t.samples], phases)
+        pairs = [{m: {"service": _stats([x[1] for x in xs]), "scheduled": _stats([x[2] for x in xs])}
+                  for m, xs in (("with", w), ("without", wo))} for w, wo in paired]
         for mode, xs in pooled.items():
             out[f"{kind} {mode}"] = {"service": _stats([x[1] for x in xs]), "scheduled": _stats([x[2] for x in xs])}
         for metric in ("service", "scheduled"):

@@ -21,14 +21,13 @@ Target (issue 11): GetItem p99 during the sweep at most 2x without it.
 """
 
 import argparse
-import bisect
 import json
 import random
 import statistics
 import threading
 import time
 
-from .durability_engine import Paced, _stats
+from .durability_engine import Paced, _stats, by_phase
 from .machine import describe, load_average, one_line
 
 TABLE = dict(TableName="bench", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -99,27 +98,6 @@ def run(items, live, rounds, readers, rate, slice_us, pause_us, log=print):
             out[f"{metric} {p} ratios"] = ratios
             out[f"{metric} {p} ratio median"] = statistics.median(ratios) if ratios else None
     return out
-
-
-def by_phase(samples, phases):
-    """Samples ``(scheduled start, ...)`` by the phase their scheduled start fell in.
-
-    ``phases``: per round ``(c0, c1, c2)``, the sweep from c0 to c1 and the quiet phase from c1 to
-    c2.  Returns ``pooled`` ({"with": [...], "without": [...]}, every round's samples of each kind)
-    and the rounds' ``(with, without)`` pairs that have samples on both sides; a sample outside
-    every phase (loading, the pause before a sweep) is in neither.
-    """
-    samples = sorted(samples)
-    pooled = {"with": [], "without": []}
-    pairs = []
-    for c0, c1, c2 in phases:
-        lo, mid, hi = (bisect.bisect_left(samples, (b,)) for b in (c0, c1, c2))
-        w, wo = samples[lo:mid], samples[mid:hi]
-        pooled["with"] += w
-        pooled["without"] += wo
-        if w and wo:
-            pairs.append((w, wo))
-    return pooled, pairs
 
 
 def report(result, machine):
