@@ -598,25 +598,29 @@ def _table_state(table):
             dict(table.collections or {}), None if table.expiry is None else sorted(table.expiry.heap))
 
 
-write_steps = st.lists(st.lists(st.tuples(st.sampled_from(["p1", "p2", "p3"]), st.integers(0, 3).map(number),
+write_steps = st.lists(st.lists(st.tuples(st.sampled_from(["p1", "p2", "p3", "p4"]), st.integers(0, 11).map(number),
                                           st.one_of(st.none(), rows), st.booleans()), min_size=1, max_size=3),
                        max_size=25)
 
 
 @needs_ccore
 @relaxed
-@given(write_steps, st.sampled_from(["gsi", "plain", "lsi", "ttl"]))
+@given(write_steps, st.sampled_from(["gsi", "plain", "lsi", "ttl"]), st.sampled_from([4, 1000]))
 @example([[("p1", number(1), {"grp": "g1", "rank": number(2)}, True)],
           [("p1", number(1), {"grp": "g1", "rank": number(2), "a": "x"}, False)],
-          [("p1", number(1), {"grp": "g2", "rank": number(2)}, True)], [("p1", number(1), None, True)]], "gsi")
-def test_apply_writes_agrees(steps, kind):
+          [("p1", number(1), {"grp": "g2", "rank": number(2)}, True)], [("p1", number(1), None, True)]], "gsi", 1000)
+def test_apply_writes_agrees(steps, kind, load):
     """Commits of puts and deletes (the old image passed or not, as the callers do) leave a table's
     rows, partitions, byte counts, indexes, item collections and TTL state alike in both cores, and as
-    ``Table.apply`` one write at a time leaves them."""
+    ``Table.apply`` one write at a time leaves them.  A small ``load`` splits the SortedList
+    partitions into many sublists (a new row's keys are searched side by side there, and land
+    before, inside and past them)."""
     states = []
     for apply in (ccore.apply_writes, pycore.apply_writes,
                   lambda writes: [w[0].apply(*w[1:]) for w in writes]):
         db, table = _apply_writes_table(kind)
+        for keys in table.partitions + [p for index in table.indexes.values() for p in index.partitions]:
+            keys._reset(load)
         for step in steps:
             writes, seen = [], set()
             for pk, sk, item, pass_old in step:
@@ -637,6 +641,8 @@ def test_apply_writes_agrees(steps, kind):
                     continue
                 writes.append((table, row_key, old, new, packed))
             apply(writes)
+        for keys in table.partitions + [p for index in table.indexes.values() for p in index.partitions]:
+            keys._check()                  # SortedList's own invariants: sorted, maxima, lengths
         states.append(_table_state(table))
         db.close()
     assert states[0] == states[1] == states[2]
