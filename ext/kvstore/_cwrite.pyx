@@ -41,22 +41,33 @@ cdef Py_ssize_t _max_range_key = _limits.MAX_RANGE_KEY_SIZE
 # (the split, the merge, the index, a missing key's ValueError) is the
 # SortedList's own method.
 
-cdef inline object _usual_sublists(object keys, object key):
-    """``keys``' ``_lists`` when ``keys`` is a SortedList of bytes keys in its usual state (not
-    empty, a maximum per sublist) and ``key`` is bytes, else None."""
+cdef int _sorted_add(object keys, object key) except -1:
+    cdef list maxes, lists, sub
+    cdef Py_ssize_t n, pos, idx
+    cdef bint tail = False
     if type(keys) is not SortedList or type(key) is not bytes:
-        return None
+        keys.add(key)
+        return 0
+    maxes = keys._maxes
     lists = keys._lists
-    if type(lists) is not list or type(keys._maxes) is not list or len(<list>lists) == 0 \
-            or len(<list>lists) != len(<list>keys._maxes):
-        return None
-    return lists
-
-
-cdef int _insert_at(object keys, list maxes, list sub, Py_ssize_t pos, Py_ssize_t idx, object key) except -1:
-    """The insert ``_sorted_add`` found: ``key`` at ``idx`` of sublist ``pos`` (its new maximum
-    when ``idx`` is past its end), then what SortedList.add does after it."""
-    if idx == len(sub):
+    n = len(maxes)
+    if n == 0 or len(lists) != n:
+        keys.add(key)
+        return 0
+    try:
+        pos = _bisect(maxes, key, 0, n, True)
+        if pos == n:                       # past every sublist's maximum: the last one's new maximum
+            pos -= 1
+            sub = lists[pos]
+            idx = len(sub)
+            tail = True
+        else:
+            sub = lists[pos]
+            idx = _bisect(sub, key, 0, len(sub), True)
+    except _Fallback:
+        keys.add(key)
+        return 0
+    if tail:
         sub.append(key)
         maxes[pos] = key
     else:
@@ -64,120 +75,6 @@ cdef int _insert_at(object keys, list maxes, list sub, Py_ssize_t pos, Py_ssize_
     if len(sub) > (<Py_ssize_t>keys._load << 1) or keys._index:
         keys._expand(pos)                  # split the sublist, or keep the positional index
     keys._len += 1
-    return 0
-
-
-cdef int _sorted_add(object keys, object key) except -1:
-    cdef list maxes, sub
-    cdef Py_ssize_t n, pos, idx
-    lists = _usual_sublists(keys, key)
-    if lists is None:
-        keys.add(key)
-        return 0
-    maxes = keys._maxes
-    n = len(maxes)
-    try:
-        pos = _bisect(maxes, key, 0, n, True)
-        if pos == n:                       # past every sublist's maximum: the last one's new maximum
-            pos -= 1
-            sub = (<list>lists)[pos]
-            idx = len(sub)
-        else:
-            sub = (<list>lists)[pos]
-            idx = _bisect(sub, key, 0, len(sub), True)
-    except _Fallback:
-        keys.add(key)
-        return 0
-    _insert_at(keys, maxes, sub, pos, idx, key)
-    return 0
-
-
-cdef enum:
-    LOCKSTEP = 8                           # sorted adds whose sublist searches run side by side, at most
-
-
-cdef int _sorted_add_all(list pending) except -1:
-    """``_sorted_add`` of each pair of ``pending`` (flat: list, key, list, key...).
-
-    A write of a new item adds a key to its table's partition and one to each
-    index's, in lists of thousands of keys scattered on the heap: each step of a
-    search waits on its key's cache lines.  Here the sublist searches advance one
-    step at a time side by side, so their waits overlap; each step prefetches both
-    keys its search can compare next, as ``_ckeys._bisect`` does.  Nothing is
-    changed until every position is found; then the keys go in, one after the
-    other, as ``_sorted_add`` puts them.  Pairs that are not all usual (a list
-    twice, more than LOCKSTEP pairs, a list ``_sorted_add`` would hand to
-    SortedList) are added one by one."""
-    cdef Py_ssize_t n = len(pending) >> 1, i, j, nmax, mid, q, ny, active
-    cdef Py_ssize_t lo[LOCKSTEP]
-    cdef Py_ssize_t hi[LOCKSTEP]
-    cdef Py_ssize_t pos[LOCKSTEP]
-    cdef PyObject** items[LOCKSTEP]
-    cdef const char* xs[LOCKSTEP]
-    cdef Py_ssize_t nx[LOCKSTEP]
-    cdef PyObject* y
-    cdef int c
-    cdef list subs
-    if n == 1:
-        _sorted_add(<object>PyList_GET_ITEM(pending, 0), <object>PyList_GET_ITEM(pending, 1))
-        return 0
-    if n == 0:
-        return 0
-    subs = [None] * n
-    try:
-        if n > LOCKSTEP:
-            raise _Fallback
-        for i in range(n):
-            keys = <object>PyList_GET_ITEM(pending, 2 * i)
-            key = <object>PyList_GET_ITEM(pending, 2 * i + 1)
-            lists = _usual_sublists(keys, key)
-            if lists is None:
-                raise _Fallback
-            for j in range(i):
-                if <object>PyList_GET_ITEM(pending, 2 * j) is keys:
-                    raise _Fallback
-            nmax = len(<list>lists)
-            pos[i] = _bisect(keys._maxes, key, 0, nmax, True)
-            if pos[i] == nmax:             # past every sublist's maximum: appended to the last one
-                pos[i] = nmax - 1
-                sub = (<list>lists)[nmax - 1]
-                lo[i] = hi[i] = len(<list>sub)
-            else:
-                sub = (<list>lists)[pos[i]]
-                lo[i] = 0
-                hi[i] = len(<list>sub)
-            subs[i] = sub
-            items[i] = kvstore_list_items(sub)
-            xs[i] = PyBytes_AS_STRING(key)
-            nx[i] = PyBytes_GET_SIZE(key)
-        active = n
-        while active:
-            active = 0
-            for i in range(n):
-                if lo[i] >= hi[i]:
-                    continue
-                active += 1
-                mid = (lo[i] + hi[i]) >> 1
-                kvstore_prefetch_bytes(items[i][(lo[i] + mid) >> 1])
-                q = (mid + 1 + hi[i]) >> 1
-                if q < hi[i]:
-                    kvstore_prefetch_bytes(items[i][q])
-                y = items[i][mid]
-                if type(<object>y) is not bytes:
-                    raise _Fallback
-                ny = PyBytes_GET_SIZE(<object>y)
-                c = memcmp(xs[i], PyBytes_AS_STRING(<object>y), nx[i] if nx[i] < ny else ny)
-                if c < 0 or (c == 0 and nx[i] < ny):     # bisect_right: key < y moves hi
-                    hi[i] = mid
-                else:
-                    lo[i] = mid + 1
-    except _Fallback:
-        for i in range(n):
-            _sorted_add(<object>PyList_GET_ITEM(pending, 2 * i), <object>PyList_GET_ITEM(pending, 2 * i + 1))
-        return 0
-    for i in range(n):
-        keys = <object>PyList_GET_ITEM(pending, 2 * i)
-        _insert_at(keys, keys._maxes, <list>subs[i], pos[i], lo[i], <object>PyList_GET_ITEM(pending, 2 * i + 1))
     return 0
 
 
@@ -445,8 +342,7 @@ cdef inline bint _same_key_value(dict old_item, dict new_item, object name) exce
     return t is type(<object>b) and (t is str or t is Decimal or t is Binary) and <object>a == <object>b
 
 
-cdef int _update_index(object index, object row_key, object old_item, object new_item, object new_packed,
-                       list pending=None) except -1:
+cdef int _update_index(object index, object row_key, object old_item, object new_item, object new_packed) except -1:
     spec = index.write_spec
     if spec is None or type(spec) is not tuple or type(row_key) is not bytes \
             or (old_item is not None and type(old_item) is not dict) \
@@ -485,11 +381,7 @@ cdef int _update_index(object index, object row_key, object old_item, object new
                 value = index.project(new_item, new_packed)
         p = kvstore_dict_get(entries, new_key)
         if p == NULL or <object>p is None:
-            if pending is None:
-                _sorted_add(partitions[(<bytes>new_key)[0] >> shift], new_key)
-            else:                          # added with the write's other keys (_sorted_add_all)
-                pending.append(partitions[(<bytes>new_key)[0] >> shift])
-                pending.append(new_key)
+            _sorted_add(partitions[(<bytes>new_key)[0] >> shift], new_key)
         else:
             size -= len(<object>p)
         entries[new_key] = value
@@ -1134,23 +1026,11 @@ def apply_writes(writes):
             continue
         if old_item is None and p != NULL:
             old_item = _unpacked(<object>p)
-        pending = []
-        if p == NULL and n < len(<list>partitions):
-            # a new row: its partition key goes in with the index entries' keys (_sorted_add_all)
-            (<dict>rows)[row_key] = new_packed
-            (<list>partition_bytes)[n] += len(<bytes>new_packed)
-            pending.append((<list>partitions)[n])
-            pending.append(row_key)
-        else:
-            (<list>partition_bytes)[n] += _apply_row(<dict>rows, <list>partitions, shift, <bytes>row_key,
-                                                     new_packed)
+        (<list>partition_bytes)[n] += _apply_row(<dict>rows, <list>partitions, shift, <bytes>row_key, new_packed)
         lock = table.index_lock
         lock.acquire()
         try:
-            try:
-                for index in table.indexes.values():
-                    _update_index(index, row_key, old_item, new_item, new_packed, pending)
-            finally:
-                _sorted_add_all(pending)
+            for index in table.indexes.values():
+                _update_index(index, row_key, old_item, new_item, new_packed)
         finally:
             lock.release()
