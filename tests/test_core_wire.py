@@ -20,6 +20,7 @@ from kvstore import limits
 from kvstore.types import Binary, number
 
 from tests.cores import CORES, ccore, needs_ccore, pycore
+from tests.wire.get_item_tables import create_get_item_tables
 
 relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -429,19 +430,13 @@ def test_remembered_form_agrees(authorization, amz_date, date, now, plain_dict):
 def get_item_engine():
     import kvstore
     db = kvstore.open(":memory:")
-    db.create_table(TableName="snk", BillingMode="PAY_PER_REQUEST",
-                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                          {"AttributeName": "sk", "AttributeType": "N"}])
-    db.create_table(TableName="bink", BillingMode="PAY_PER_REQUEST",
-                    KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                    AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "B"}])
+    sn, binary = create_get_item_tables(db)
     for p in ("a", "é", "q\"\\"):
         for s in (1, 2, 10):
-            db.Table("snk").put_item(Item={"pk": p, "sk": s, "v": "x" * s * 40, "f": Decimal("1.5"),
-                                          "m": {"l": [s, "t", b"\x01", None, True], "ss": {"u", "w"}, "ns": {1, 2}}})
-    db.Table("snk").put_item(Item={"pk": "big", "sk": 0, "v": "y" * 5000})
-    db.Table("bink").put_item(Item={"k": b"\x00\x01", "bs": {b"\x02"}})
+            sn.put_item(Item={"pk": p, "sk": s, "v": "x" * s * 40, "f": Decimal("1.5"),
+                              "m": {"l": [s, "t", b"\x01", None, True], "ss": {"u", "w"}, "ns": {1, 2}}})
+    sn.put_item(Item={"pk": "big", "sk": 0, "v": "y" * 5000})
+    binary.put_item(Item={"k": b"\x00\x01", "bs": {b"\x02"}})
     yield db.engine
     db.close()
 

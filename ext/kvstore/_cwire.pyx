@@ -1073,6 +1073,23 @@ cdef inline Py_ssize_t _big_endian(const unsigned char* p, int size) noexcept:
     return v
 
 
+cdef inline Py_ssize_t _container_count(const unsigned char* p, Py_ssize_t n, Py_ssize_t* at, unsigned char b,
+                                        unsigned char wide16) noexcept:
+    """Entries of the msgpack map or array whose header byte ``b`` is at ``at[0]``: its low four bits
+    (fixmap, fixarray), a 2-byte count (``b == wide16``: map 16, array 16) or a 4-byte one (``b ==
+    wide16 + 1``); ``at[0]`` moved past the header.  -1 when the header runs past ``n``."""
+    cdef Py_ssize_t a = at[0]
+    cdef int size
+    if b == wide16 or b == wide16 + 1:
+        size = 2 if b == wide16 else 4
+        if a + 1 + size > n:
+            return -1
+        at[0] = a + 1 + size
+        return _big_endian(p + a + 1, size)
+    at[0] = a + 1
+    return b & 0x0F
+
+
 cdef Py_ssize_t _packed_str(const unsigned char* p, Py_ssize_t n, Py_ssize_t* i) noexcept:
     """The length of an ASCII msgpack str at ``p[i[0]]``, the cursor moved to its first byte; -1
     for anything else."""
@@ -1178,16 +1195,8 @@ cdef int _packed_value(Writer* w, const unsigned char* p, Py_ssize_t n, Py_ssize
             return _put(w, b'{"BOOL":true}', 13) + 1
         return _put(w, b'{"BOOL":false}', 14) + 1
     if 0x80 <= b <= 0x8F or b == 0xDE or b == 0xDF:
-        if b <= 0x8F:
-            count = b & 0x0F
-            at += 1
-        elif b == 0xDE and at + 3 <= n:
-            count = _big_endian(p + at + 1, 2)
-            at += 3
-        elif b == 0xDF and at + 5 <= n:
-            count = _big_endian(p + at + 1, 4)
-            at += 5
-        else:
+        count = _container_count(p, n, &at, b, 0xDE)
+        if count < 0:
             return 0
         i[0] = at
         _put(w, b'{"M":', 5)
@@ -1195,16 +1204,8 @@ cdef int _packed_value(Writer* w, const unsigned char* p, Py_ssize_t n, Py_ssize
             return 0
         return _put(w, b"}", 1) + 1
     if 0x90 <= b <= 0x9F or b == 0xDC or b == 0xDD:
-        if b <= 0x9F:
-            count = b & 0x0F
-            at += 1
-        elif b == 0xDC and at + 3 <= n:
-            count = _big_endian(p + at + 1, 2)
-            at += 3
-        elif b == 0xDD and at + 5 <= n:
-            count = _big_endian(p + at + 1, 4)
-            at += 5
-        else:
+        count = _container_count(p, n, &at, b, 0xDC)
+        if count < 0:
             return 0
         if count > n - at:
             return 0
@@ -1223,20 +1224,15 @@ cdef int _packed_item_json(Writer* w, object packed) except -1:
     """``{"Item":<item>}`` of a packed item, written from its bytes; 0: not written here (the
     writer then holds a partial text)."""
     cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(packed)
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(packed), i = 1, count
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(packed), i = 0, count
     cdef unsigned char b
     if n == 0:
         return 0
     b = p[0]
-    if 0x80 <= b <= 0x8F:
-        count = b & 0x0F
-    elif b == 0xDE and n >= 3:
-        count = _big_endian(p + 1, 2)
-        i = 3
-    elif b == 0xDF and n >= 5:
-        count = _big_endian(p + 1, 4)
-        i = 5
-    else:
+    if not (0x80 <= b <= 0x8F or b == 0xDE or b == 0xDF):
+        return 0
+    count = _container_count(p, n, &i, b, 0xDE)
+    if count < 0:
         return 0
     _put(w, b'{"Item":', 8)
     if _packed_map(w, p, n, &i, count, 1) != 1 or i != n:

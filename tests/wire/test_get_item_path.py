@@ -18,6 +18,7 @@ import kvstore
 from kvstore.server import get_item_path
 from kvstore.server.auth import AnyKey
 from kvstore.server.handler import RequestHandler
+from tests.wire.get_item_tables import create_get_item_tables
 
 HEADERS = {"content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810.GetItem"}
 
@@ -25,14 +26,7 @@ HEADERS = {"content-type": "application/x-amz-json-1.0", "x-amz-target": "Dynamo
 @pytest.fixture(scope="module")
 def handlers():
     db = kvstore.open(":memory:")
-    db.create_table(TableName="snk", BillingMode="PAY_PER_REQUEST",
-                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                          {"AttributeName": "sk", "AttributeType": "N"}])
-    db.create_table(TableName="bink", BillingMode="PAY_PER_REQUEST",
-                    KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                    AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "B"}])
-    sn, binary = db.Table("snk"), db.Table("bink")
+    sn, binary = create_get_item_tables(db)
     for p in ("a", "b", "é"):
         for s in (1, 2, 10):
             sn.put_item(Item={"pk": p, "sk": s, "v": "x" * s, "m": {"l": [s, "t", b"\x01"], "ss": {"u", "w"}},
