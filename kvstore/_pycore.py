@@ -1442,8 +1442,9 @@ _server_wire = None      # kvstore.server.wire (which imports this module), on f
 
 def get_item_answer(engine, body):
     """The JSON body answering the GetItem ``body`` (bytes) when it is ``TableName`` and ``Key``
-    alone, of an existing table, with a valid key, on a database without injected faults or
-    enforced capacity; else None (the handler's general path raises DynamoDB's error in its order).
+    alone, of an existing table, with a valid key, on a database without injected faults, and under
+    enforced capacity a read the meter admits at once (``read_item_admitted``, which charges it);
+    else None (the handler's general path raises DynamoDB's error in its order, and meters the read).
 
     Parsed as ``wire.loads_request`` parses it (a body that may hold a lone surrogate: None); the
     row key from the JSON text of plain S and N values (``wire_row_key``), other keys converted
@@ -1457,7 +1458,7 @@ def get_item_answer(engine, body):
     if wire is None:
         from kvstore.server import wire
         _server_wire = wire
-    if engine.capacity is not None or engine.faults is not None:
+    if engine.faults is not None:
         return None
     if wire._ORJSON and body.__class__ is bytes and not json_needs_stdlib(body):
         # wire.loads_request's usual case: orjson reads it, and no lone surrogate can be there
@@ -1492,8 +1493,11 @@ def get_item_answer(engine, body):
         if row_key is None:
             return None
     metrics = engine.metrics
+    meter = engine.capacity
     if metrics is None:
         packed = table.rows.get(row_key)
+        if meter is not None and not meter.read_item_admitted(table, row_key, packed, None):
+            return None     # not admitted at once: the general path meters it (and throttles)
         if packed is None:
             return b"{}"
         item = unpack_item(packed)
@@ -1501,6 +1505,8 @@ def get_item_answer(engine, body):
         from kvstore.clock import stopwatch
         started = stopwatch()
         packed = table.rows.get(row_key)
+        if meter is not None and not meter.read_item_admitted(table, row_key, packed, None):
+            return None
         if packed is None:
             metrics.get_item_answered(name, stopwatch() - started, False)
             return b"{}"

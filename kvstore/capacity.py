@@ -312,16 +312,21 @@ class PyMeterCore:
                 size = self._read_size(packed)
         self.read(table, None, row_key, size, consistent)
 
-    def read(self, table, index, row_key, size, consistent):
-        """A read's admission and charge in one call and one lock hold: raise DynamoDB's throttling error
-        when the table (or the GSI ``index``) or the partition of ``row_key`` has no read capacity now,
-        else charge ``size`` bytes, the DynamoDB size of what was read (:meth:`charge_read`).
+    def read_item_admitted(self, table, row_key, packed, consistent):
+        """:meth:`read_item` when the read is admitted at once (then True, and charged), else False
+        with nothing charged or counted: the wire's one-step GetItem then hands the request to the
+        general path, which meters it as :meth:`read_item` does (a throttle counts once)."""
+        size = 0
+        if packed is not None:
+            size = len(packed)
+            if size > _SMALL_READ:
+                size = self._read_size(packed)
+        return self._admitted_read(table, None, row_key, size, consistent)
 
-        The operations read first and call this once: a read changes nothing, so
-        a throttled one leaves what one refused before reading would.  The
-        admitted case of a table read is inline; anything else goes the long way
-        (``try_read``).
-        """
+    def _admitted_read(self, table, index, row_key, size, consistent):
+        """The admitted case of a table read by key, charged: True.  False otherwise, with nothing
+        charged or counted (a refill to ``now`` and a per-key window moved to this second are what
+        the long way, ``try_read``, does first)."""
         if index is None and row_key is not None and row_key.__class__ is bytes:
             clock = self.clock
             now = _wall() if clock.__class__ is SystemClock else clock()
@@ -340,7 +345,21 @@ class PyMeterCore:
                                 units /= 2
                             bucket.balance -= units
                             keys.take(prefix, units, now)
-                            return
+                            return True
+        return False
+
+    def read(self, table, index, row_key, size, consistent):
+        """A read's admission and charge in one call and one lock hold: raise DynamoDB's throttling error
+        when the table (or the GSI ``index``) or the partition of ``row_key`` has no read capacity now,
+        else charge ``size`` bytes, the DynamoDB size of what was read (:meth:`charge_read`).
+
+        The operations read first and call this once: a read changes nothing, so
+        a throttled one leaves what one refused before reading would.  The
+        admitted case of a table read is :meth:`_admitted_read`; anything else
+        goes the long way (``try_read``).
+        """
+        if self._admitted_read(table, index, row_key, size, consistent):
+            return
         ticket = self.try_read(table, index, row_key)
         if ticket.__class__ is not tuple:
             raise ticket.error()

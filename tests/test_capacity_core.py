@@ -86,6 +86,7 @@ steps = st.one_of(
     st.tuples(st.just("read"), st.sampled_from(TABLES), pks, st.sampled_from([0, 100, 4096, 4097, 20_000]),
               st.booleans()),
     st.tuples(st.just("get"), st.sampled_from(TABLES), pks, images, st.booleans()),
+    st.tuples(st.just("get at once"), st.sampled_from(TABLES), pks, images, st.booleans()),
     st.tuples(st.just("index read"), st.sampled_from([0, 5000]), st.booleans()),
     st.tuples(st.just("scan read"), st.sampled_from(TABLES), st.sampled_from([0, 5000]), st.booleans()),
     st.tuples(st.just("lsi read"), st.one_of(st.none(), pks), st.sampled_from([0, 5000]), st.booleans()),
@@ -194,6 +195,15 @@ def test_the_compiled_meter_takes_the_references_decisions(sequence):
                     def get():
                         return meter.read_item(table, _row_key(table, pk), packed, consistent)
                     results.append(_outcome(get))
+                elif kind == "get at once":      # the wire's one-step GetItem: admitted at once, or not metered
+                    _, name, pk, image, consistent = step
+                    table = tables[name]
+                    item = _item(pk, image)
+                    packed = _core.pack_item(item) if item is not None else None
+
+                    def get_at_once():
+                        return meter.read_item_admitted(table, _row_key(table, pk), packed, consistent)
+                    results.append(_outcome(get_at_once))
                 elif kind == "index read":
                     _, size, consistent = step
 
@@ -232,6 +242,41 @@ def test_the_compiled_meter_takes_the_references_decisions(sequence):
             if results:
                 assert results[0] == results[1], step
             assert _snapshot(meters[0]) == _snapshot(meters[1]), step
+    finally:
+        db.close()
+
+
+@relaxed
+@given(st.lists(steps, min_size=1, max_size=40), st.sampled_from(["python", "compiled"]))
+def test_a_get_tried_at_once_then_the_general_way_is_metered_as_one_get(sequence, core):
+    """``read_item_admitted`` (the wire's one-step GetItem) followed, when it says no, by ``read_item``
+    (the handler's general path) takes the decision and leaves the state ``read_item`` alone does:
+    a refusal at once charges and counts nothing, so a throttle counts once.  Two meters of one core
+    over the same sequence, the second reading only through ``read_item``."""
+    meter_class = CompiledMeter if core == "compiled" else PyCapacityMeter
+    clock = ManualClock(start=1_700_000_000.0)
+    db = _database(clock)
+    try:
+        engine = db.engine
+        tables = {name: engine.tables[name] for name in TABLES}
+        both_ways, general = meter_class(engine), meter_class(engine)
+        for step in sequence:
+            if step[0] == "advance":
+                clock.advance(step[1])
+                continue
+            if step[0] not in ("get", "get at once"):
+                continue
+            _, name, pk, image, consistent = step
+            table = tables[name]
+            item = _item(pk, image)
+            packed = _core.pack_item(item) if item is not None else None
+            row_key = _row_key(table, pk)
+
+            def tried_at_once():
+                if not both_ways.read_item_admitted(table, row_key, packed, consistent):
+                    both_ways.read_item(table, row_key, packed, consistent)
+            assert _outcome(tried_at_once) == _outcome(lambda: general.read_item(table, row_key, packed, consistent))
+            assert _snapshot(both_ways) == _snapshot(general), step
     finally:
         db.close()
 

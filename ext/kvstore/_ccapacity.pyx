@@ -515,6 +515,17 @@ cdef class MeterCore:
                 n = self._read_size(packed)
         _meter_read(self, table, None, row_key, n, consistent)
 
+    def read_item_admitted(self, table, bytes row_key, packed, consistent):
+        """:meth:`read_item` when it would admit the read at once (then True, charged), else False with
+        nothing charged or counted (``PyMeterCore.read_item_admitted``): the wire's one-step GetItem
+        then hands the request to the general path, which meters it (a throttle counts once)."""
+        cdef Py_ssize_t n = 0
+        if packed is not None:
+            n = len(packed)
+            if n > SMALL_READ:
+                n = self._read_size(packed)
+        return _admitted_read(self, table, None, row_key, n, consistent)
+
     def read(self, table, index, row_key, Py_ssize_t size, consistent):
         """A read's admission and charge in one call and one lock hold (``PyMeterCore.read``)."""
         _meter_read(self, table, index, row_key, size, consistent)
@@ -706,9 +717,23 @@ cdef int _charge_write(MeterCore self, ticket, old_packed, new_packed, old_item,
 
 
 cdef int _meter_read(MeterCore self, table, index, row_key, Py_ssize_t size, consistent) except -1:
+    """A read's admission and charge: the admitted case in one lock hold (``_admitted_read``), anything
+    else the long way (``try_read``: its throttling error, or a charge)."""
+    if KV_UNLIKELY(not _admitted_read(self, table, index, row_key, size, consistent)):
+        ticket = self.try_read(table, index, row_key)
+        if type(ticket) is not tuple:
+            raise ticket.error()
+        self.charge_read(ticket, size, consistent)
+    return 0
+
+
+cdef bint _admitted_read(MeterCore self, table, index, row_key, Py_ssize_t size, consistent) except -1:
     """The admitted case in one lock hold, of a read of the table (``row_key``: the partition read, None
     for a Scan) or of an index: the bucket ``try_read`` would pick (an LSI draws on the table's, a
-    GSI on its own, with no per-key window); anything else goes the long way."""
+    GSI on its own, with no per-key window), charged.  False when it is not that case; then nothing
+    is charged or counted (a refill to ``now`` and a per-key window moved to this second are what the
+    long way does first), so the caller may meter the read the long way, or hand it to a path that
+    does."""
     cdef double now, units
     cdef TableState state
     cdef Bucket bucket = None
@@ -752,9 +777,4 @@ cdef int _meter_read(MeterCore self, table, index, row_key, Py_ssize_t size, con
                     admitted = True
                     bucket.balance -= units
         self._lock.give()
-    if KV_UNLIKELY(not admitted):
-        ticket = self.try_read(table, index, row_key)
-        if type(ticket) is not tuple:
-            raise ticket.error()
-        self.charge_read(ticket, size, consistent)
-    return 0
+    return admitted

@@ -992,7 +992,7 @@ def get_item_answer(engine, body):
         # the json module's backend (KVSTORE_JSON=json) escapes what this writer and orjson write as
         # UTF-8: its answers are the twin's, written by kvstore.server.wire
         return _ref.get_item_answer(engine, body)
-    if engine.capacity is not None or engine.faults is not None:
+    if engine.faults is not None:
         return None
     if type(body) is bytes and _read_get_item(<const unsigned char*>PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body),
                                               &read):
@@ -1253,6 +1253,10 @@ cdef object _get_item_json(engine, table, name, row_key, body):
     if metrics is not None:
         started = kv_wire_stopwatch()
     found = kvstore_dict_get(rows, row_key)
+    meter = engine.capacity
+    if meter is not None and not meter.read_item_admitted(table, row_key, None if found == NULL else <object>found,
+                                                          None):
+        return None         # not admitted at once: the general path meters it (and throttles)
     if found == NULL:
         if metrics is not None:
             metrics.get_item_answered(name, kv_wire_stopwatch() - started, False)

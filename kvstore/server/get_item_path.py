@@ -12,8 +12,10 @@ row looked up and its JSON written, with no step in between.
 
 Anything else answers None and the handler takes the general path, which
 raises DynamoDB's errors in DynamoDB's order: another member or JSON kind, a
-key that is not valid, a table that does not exist (or an ARN), and a
-database with injected faults or enforced capacity.  Metrics (on by default
+key that is not valid, a table that does not exist (or an ARN), a database
+with injected faults, and under enforced capacity a read the meter does not
+admit at once (``read_item_admitted`` charges the ones it admits and leaves
+the others untouched, for the general path to throttle or charge).  Metrics (on by default
 in ``kvstore serve``) record the request here as ``metrics.Recorder.observe``
 would (``get_item_answered``).  A read changes nothing, so a request begun here and
 redone there is only slower.  ``tests/wire/test_get_item_path.py`` compares

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kvstore
+from kvstore.clock import ManualClock
 from kvstore.server import get_item_path
 from kvstore.server.auth import AnyKey
 from kvstore.server.handler import RequestHandler
@@ -120,3 +121,59 @@ def test_metrics_record_a_one_step_get_item_as_the_general_path_does(monkeypatch
     general = _metrics_after(bodies, False, monkeypatch)
     assert one_step == general
     assert any(line.startswith('kvstore_consumed_read_capacity_units_total{table="tab"') for line in one_step[1])
+
+
+def _capacity_after(steps, one_step, monkeypatch):
+    """Answers and meter state after ``steps`` ((seconds to advance, body)) on a 2-RCU table with
+    capacity enforced, through the one-step path or the general path alone."""
+    clock = ManualClock(start=1_700_000_000.0)
+    with kvstore.open(":memory:", capacity="enforce", clock=clock) as db:
+        db.create_table(TableName="tab", BillingMode="PROVISIONED",
+                        ProvisionedThroughput={"ReadCapacityUnits": 2, "WriteCapacityUnits": 50},
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+        db.Table("tab").put_item(Item={"pk": "small", "v": "x"})
+        db.Table("tab").put_item(Item={"pk": "large", "v": "y" * 9000})
+        handler = RequestHandler(db.engine)
+        answers = []
+        with monkeypatch.context() as m:
+            if not one_step:
+                m.setattr(get_item_path, "answer", lambda engine, body: None)
+            for seconds, body in steps:
+                clock.advance(seconds)
+                answers.append(handler.answer("POST", "/", HEADERS, body))
+        meter = db.engine.capacity
+        state = meter._tables[db.engine.tables["tab"]]
+        buckets = (state.read.balance, state.read.at, state.read_keys.second, dict(state.read_keys.used))
+        return answers, meter.throttled, dict(meter.throttle_events), buckets
+
+
+_METERED_BODIES = [b'{"TableName": "tab", "Key": {"pk": {"S": "%s"}}}' % k for k in (b"small", b"large", b"none")]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.tuples(st.sampled_from([0.0, 0.0, 0.1, 0.4, 1.0]), st.sampled_from(_METERED_BODIES)),
+                min_size=1, max_size=25))
+def test_under_enforced_capacity_the_one_step_meters_as_the_general_path(monkeypatch, steps):
+    """With capacity enforced the one step answers a GetItem the meter admits at once and charges it
+    (``read_item_admitted``); one it does not admit goes to the general path, which throttles it (or
+    admits it the long way).  Either way the answers, the throttle counts and the read bucket and
+    per-key window end as the general path alone leaves them."""
+    assert _capacity_after(steps, True, monkeypatch) == _capacity_after(steps, False, monkeypatch)
+
+
+def test_under_enforced_capacity_the_usual_get_item_still_takes_one_step():
+    """The one step answers an admitted GetItem, charged (0.5 RCU each: a new 1 RCU table's one second
+    of capacity admits two), and hands a refused one to the general path without counting a throttle
+    (the general path counts it)."""
+    with kvstore.open(":memory:", capacity="enforce", clock=ManualClock(start=1_700_000_000.0)) as db:
+        db.create_table(TableName="tab", BillingMode="PROVISIONED",
+                        ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 5},
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+        db.Table("tab").put_item(Item={"pk": "small", "v": "x"})
+        body = _METERED_BODIES[0]
+        assert json.loads(get_item_path.answer(db.engine, body))["Item"]["v"] == {"S": "x"}    # 0.5 RCU
+        assert json.loads(get_item_path.answer(db.engine, body))["Item"]["v"] == {"S": "x"}    # 0.5 RCU
+        assert get_item_path.answer(db.engine, body) is None                                 # none left
+        assert db.engine.capacity.throttled == 0
