@@ -308,9 +308,10 @@ def by_phase(samples, phases):
     """Samples ``(scheduled start, ...)`` by the phase their scheduled start fell in.
 
     ``phases``: per round ``(c0, c1, c2)``, the disturbance (a checkpoint, a sweep) from c0 to c1
-    and the quiet phase from c1 to c2.  Returns ``pooled`` ({"with": [...], "without": [...]}, every round's samples of each kind)
-    and the rounds' ``(with, without)`` pairs that have samples on both sides; a sample outside
-    every phase (loading, a pause between rounds) is in neither.
+    and the quiet phase from c1 to c2.  Returns ``pooled`` ({"with": [...], "without": [...]},
+    every round's samples of each kind) and the rounds' ``(with, without)`` pairs that have
+    samples on both sides; a sample outside every phase (loading, a pause between rounds) is in
+    neither.
     """
     samples = sorted(samples)
     pooled = {"with": [], "without": []}

@@ -186,24 +186,16 @@ def test_the_compiled_meter_takes_the_references_decisions(sequence):
                     def read():
                         return meter.read(table, None, _row_key(table, pk), size, consistent)
                     results.append(_outcome(read))
-                elif kind == "get":
+                elif kind in ("get", "get at once"):   # at once: the wire's one-step GetItem (admitted, or not metered)
                     _, name, pk, image, consistent = step
                     table = tables[name]
                     item = _item(pk, image)
                     packed = _core.pack_item(item) if item is not None else None
+                    read_item = meter.read_item if kind == "get" else meter.read_item_admitted
 
                     def get():
-                        return meter.read_item(table, _row_key(table, pk), packed, consistent)
+                        return read_item(table, _row_key(table, pk), packed, consistent)
                     results.append(_outcome(get))
-                elif kind == "get at once":      # the wire's one-step GetItem: admitted at once, or not metered
-                    _, name, pk, image, consistent = step
-                    table = tables[name]
-                    item = _item(pk, image)
-                    packed = _core.pack_item(item) if item is not None else None
-
-                    def get_at_once():
-                        return meter.read_item_admitted(table, _row_key(table, pk), packed, consistent)
-                    results.append(_outcome(get_at_once))
                 elif kind == "index read":
                     _, size, consistent = step
 

@@ -16,7 +16,8 @@ def test_a_small_run_reports_every_workload_and_both_ratios(capsys):
 
 
 def test_a_subset_runs_only_its_workloads_and_the_ratios_it_has(capsys):
-    assert indexes.main(["--items", "200", "--rounds", "1", "--slice", "0.01", "--workloads", "put_plain,put_2gsi"]) == 0
+    assert indexes.main(["--items", "200", "--rounds", "1", "--slice", "0.01",
+                         "--workloads", "put_plain,put_2gsi"]) == 0
     out = capsys.readouterr().out
     assert "| put_2gsi |" in out and "| get |" not in out and "| transact_2 |" not in out
     assert "PutItem with two GSIs" in out and "TransactWriteItems of 2" not in out

@@ -36,7 +36,8 @@ def _table(dynamodb, throughput=None):
     return dynamodb.create_table(
         TableName="leaks",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"},
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "N"},
                               {"AttributeName": "grp", "AttributeType": "S"}],
         GlobalSecondaryIndexes=[gsi], **billing)
 
