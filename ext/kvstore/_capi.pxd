@@ -69,6 +69,29 @@ cdef extern from *:
     PyObject* kvstore_dict_get(object d, object key)
 
 
+cdef extern from "Python.h":
+    # A new reference to ``obj.__dict__`` (made from the instance's inline values on first use),
+    # found without the type lookup that ``obj.__dict__`` (a descriptor of the type) costs.
+    object PyObject_GenericGetDict(object obj, void* context)
+
+
+cdef inline object kvstore_field(object fields, object obj, object name):
+    """``getattr(obj, name)`` for an attribute ``obj`` keeps in ``fields``, its instance dict.
+
+    Reading the dict skips what a Python attribute read does first: look the name up
+    on the type's MRO, for a data descriptor.  CPython 3.11 caches that lookup in a
+    4,096-entry table indexed by the type's version tag and the name's address, so
+    in some processes two hot names share a slot and miss on every call, each miss a
+    walk of the MRO (nine classes for SortedList, whose ABCs make it deep): found with
+    gdb in 2 of 6 runs of bench.indexes' put_plain, and on every call under callgrind
+    (bench/results/write_path.md, session 11).  An attribute the dict lacks (a
+    property, a slot) is read with getattr."""
+    cdef PyObject* p = kvstore_dict_get(fields, name)
+    if p != NULL:
+        return <object>p
+    return getattr(obj, name)
+
+
 cdef extern from *:
     """
     /* A new instance of a __slots__ class whose one slot ``descr`` gets ``value``,

@@ -24,6 +24,8 @@ from kvstore._ccapacity cimport MeterCore
 
 from decimal import Decimal as _Decimal
 
+from sortedcontainers import SortedList as _SortedList
+
 from kvstore import _pycore as _ref
 from kvstore import limits as _limits
 from kvstore._cvalues import _Fallback
@@ -208,9 +210,18 @@ cdef inline list _as_list(object value):
     return value
 
 
+cdef inline dict _fields(object keys):
+    """The instance dict of SortedList ``keys``, where ``_maxes`` and ``_lists`` are read
+    (``kvstore_field``: no type lookup); _Fallback for any other object."""
+    if type(keys) is not _SortedList:
+        raise _Fallback
+    return PyObject_GenericGetDict(keys, NULL)
+
+
 cdef list _take_forward(object keys, object lo, bint lo_inc, object hi, bint hi_inc, Py_ssize_t n):
-    cdef list maxes = _as_list(keys._maxes)
-    cdef list lists = _as_list(keys._lists)
+    cdef dict fields = _fields(keys)
+    cdef list maxes = _as_list(kvstore_field(fields, keys, "_maxes"))
+    cdef list lists = _as_list(kvstore_field(fields, keys, "_lists"))
     if len(lists) != len(maxes):
         raise _Fallback
     cdef list sub, out
@@ -248,8 +259,9 @@ cdef list _take_forward(object keys, object lo, bint lo_inc, object hi, bint hi_
 
 
 cdef list _take_reverse(object keys, object lo, bint lo_inc, object hi, bint hi_inc, Py_ssize_t n):
-    cdef list maxes = _as_list(keys._maxes)
-    cdef list lists = _as_list(keys._lists)
+    cdef dict fields = _fields(keys)
+    cdef list maxes = _as_list(kvstore_field(fields, keys, "_maxes"))
+    cdef list lists = _as_list(kvstore_field(fields, keys, "_lists"))
     if len(lists) != len(maxes):
         raise _Fallback
     cdef list sub, out, ascending

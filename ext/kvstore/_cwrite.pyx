@@ -43,13 +43,15 @@ cdef Py_ssize_t _max_range_key = _limits.MAX_RANGE_KEY_SIZE
 
 cdef int _sorted_add(object keys, object key) except -1:
     cdef list maxes, lists, sub
+    cdef dict fields
     cdef Py_ssize_t n, pos, idx
     cdef bint tail = False
     if type(keys) is not SortedList or type(key) is not bytes:
         keys.add(key)
         return 0
-    maxes = keys._maxes
-    lists = keys._lists
+    fields = PyObject_GenericGetDict(keys, NULL)
+    maxes = kvstore_field(fields, keys, "_maxes")
+    lists = kvstore_field(fields, keys, "_lists")
     n = len(maxes)
     if n == 0 or len(lists) != n:
         keys.add(key)
@@ -72,20 +74,22 @@ cdef int _sorted_add(object keys, object key) except -1:
         maxes[pos] = key
     else:
         kvstore_list_insert(sub, idx, key)
-    if len(sub) > (<Py_ssize_t>keys._load << 1) or keys._index:
+    if len(sub) > (<Py_ssize_t>kvstore_field(fields, keys, "_load") << 1) or kvstore_field(fields, keys, "_index"):
         keys._expand(pos)                  # split the sublist, or keep the positional index
-    keys._len += 1
+    fields["_len"] = kvstore_field(fields, keys, "_len") + 1
     return 0
 
 
 cdef int _sorted_remove(object keys, object key) except -1:
     cdef list maxes, lists, sub
+    cdef dict fields
     cdef Py_ssize_t n, pos, idx
     if type(keys) is not SortedList or type(key) is not bytes:
         keys.remove(key)
         return 0
-    maxes = keys._maxes
-    lists = keys._lists
+    fields = PyObject_GenericGetDict(keys, NULL)
+    maxes = kvstore_field(fields, keys, "_maxes")
+    lists = kvstore_field(fields, keys, "_lists")
     n = len(maxes)
     if n == 0 or len(lists) != n:
         keys.remove(key)
@@ -103,10 +107,11 @@ cdef int _sorted_remove(object keys, object key) except -1:
     except _Fallback:
         keys.remove(key)
         return 0
-    if len(sub) - 1 > (<Py_ssize_t>keys._load >> 1) and not keys._index:
+    if len(sub) - 1 > (<Py_ssize_t>kvstore_field(fields, keys, "_load") >> 1) \
+            and not kvstore_field(fields, keys, "_index"):
         del sub[idx]
         maxes[pos] = sub[len(sub) - 1]
-        keys._len -= 1
+        fields["_len"] = kvstore_field(fields, keys, "_len") - 1
     else:
         keys._delete(pos, idx)             # merge with a neighbour, or keep the positional index
     return 0
