@@ -82,10 +82,10 @@ cdef inline object kvstore_field(object fields, object obj, object name):
     on the type's MRO, for a data descriptor.  CPython 3.11 caches that lookup in a
     4,096-entry table indexed by the type's version tag and the name's address, so
     in some processes two hot names share a slot and miss on every call, each miss a
-    walk of the MRO (nine classes for SortedList, whose ABCs make it deep): found with
-    gdb in 2 of 6 runs of bench.indexes' put_plain, and on every call under callgrind
-    (bench/results/write_path.md, session 11).  An attribute the dict lacks (a
-    property, a slot) is read with getattr."""
+    walk of the MRO (nine classes for SortedList, whose ABCs make it deep): seen with
+    gdb in 3 of 14 processes of bench.indexes' put_plain, and on every call under
+    callgrind (bench/results/write_path.md, session 11).  An attribute the dict lacks
+    (a property, a slot) is read with getattr."""
     cdef PyObject* p = kvstore_dict_get(fields, name)
     if p != NULL:
         return <object>p
