@@ -141,7 +141,12 @@ def test_orders_under_enforced_capacity(dynamodb_with):
 def test_orders_under_injected_conflicts_and_errors(dynamodb_with):
     resource, db, connect = _open(dynamodb_with)
     schema.create_table(resource, "orders")
-    store = Store(connect, "orders", max_attempts=20)
+    # An attempt at an order meets all three faults below (a GetItem throttled 20 % of the time, every
+    # 4th BatchGetItem, every 3rd transaction): it gets through ~40 % of the time, so 20 attempts left
+    # an order Busy with odds ~0.6 ** 20 = 4e-5 (once in a CI run: ~1 % of runs over 48 orders, three
+    # faces and two cores); with 60 the odds are ~5e-14.  The retries still have to work: an error
+    # the data layer did not retry would refuse the order at once.
+    store = Store(connect, "orders", max_attempts=60)
     customers = _stock_up(store)
     conflict = db.faults.add(FaultRule("TransactionConflict", operations="TransactWriteItems", every=3))
     throttle = db.faults.add(FaultRule("ThrottlingException", operations="GetItem", probability=0.2, seed=5))
