@@ -96,7 +96,7 @@ def _place_orders(store, customers):
                 with lock:
                     refused["busy"] += 1
                 continue
-            except Exception as e:         # an error the data layer let through (a thread's own would only warn)
+            except Exception as e:         # an error the data layer let through: fail the run, naming it
                 unexpected.append(e)
                 return
             assert created
