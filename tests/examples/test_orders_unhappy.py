@@ -55,24 +55,21 @@ def _open(dynamodb_with, **options):
 
 
 def _provisioned_table(resource, rcu, wcu):
-    """The orders table, PROVISIONED: its GSIs at ``rcu``/``wcu``, the table generous until :func:`_squeeze`."""
+    """The orders table, PROVISIONED at ``rcu``/``wcu``, and so is each of its GSIs."""
     spec = schema.definition("orders")
     spec["BillingMode"] = "PROVISIONED"
-    spec["ProvisionedThroughput"] = {"ReadCapacityUnits": 1000, "WriteCapacityUnits": 1000}
+    throughput = {"ReadCapacityUnits": rcu, "WriteCapacityUnits": wcu}
+    spec["ProvisionedThroughput"] = throughput
     for gsi in spec.get("GlobalSecondaryIndexes", ()):
-        gsi["ProvisionedThroughput"] = {"ReadCapacityUnits": rcu, "WriteCapacityUnits": wcu}
+        gsi["ProvisionedThroughput"] = dict(throughput)
     resource.create_table(**spec)
 
 
-def _squeeze(resource, rcu, wcu):
-    """UpdateTable down to ``rcu``/``wcu``: it applies at once."""
-    resource.meta.client.update_table(TableName="orders",
-                                      ProvisionedThroughput={"ReadCapacityUnits": rcu, "WriteCapacityUnits": wcu})
-
-
-def _stock_up(store):
+def _stock_up(store, before_each_product=lambda: None):
+    """The customers (their creation retries like an order) and the products (a single put, not retried)."""
     customers = [store.create_customer(f"c{n}", f"c{n}@example.com")["customer_id"] for n in range(THREADS)]
     for sku, stock in SKUS.items():
+        before_each_product()
         store.create_product(sku, sku.title(), 100, stock)
     return customers
 
@@ -127,12 +124,18 @@ def _check_books(store, customers, placed):
 def test_orders_under_enforced_capacity(dynamodb_with):
     clock = TickingClock()
     resource, db, connect = _open(dynamodb_with, capacity="enforce", clock=clock)
-    _provisioned_table(resource, rcu=40, wcu=25)
+    # Small from creation on, table and GSIs alike, so what is banked when the orders start is the first
+    # second's 25 units plus what the stock-up's fifth-of-a-second pauses and its own calls accrue, less
+    # what it wrote (~25 units in all), while the orders write ~190 units to the table in about a second of
+    # virtual time when nothing throttles them: they meet throttling however the threads interleave.
+    # (A table kept generous during the stock-up and lowered by UpdateTable after it kept 300 s of burst
+    # at the new rate, enough for every order on some runs.)
+    _provisioned_table(resource, rcu=25, wcu=25)
     store = Store(connect, "orders", max_attempts=40, sleep=clock.advance)     # backoff in virtual time
-    customers = _stock_up(store)
-    _squeeze(resource, rcu=10, wcu=5)           # well under the load: throttling happens however threads interleave
+    customers = _stock_up(store, before_each_product=lambda: clock.advance(0.2))
+    throttled_before_orders = db.engine.capacity.throttled
     placed, refused = _place_orders(store, customers)
-    assert db.engine.capacity.throttled > 0              # the run did meet throttling
+    assert db.engine.capacity.throttled > throttled_before_orders      # the orders did meet throttling
     assert placed and refused["busy"] < len(placed)
     clock.advance(300)                                   # idle: the burst lets the audit read everything
     _check_books(store, customers, placed)
