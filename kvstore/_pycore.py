@@ -53,6 +53,7 @@ import re
 import msgpack
 
 from kvstore import limits as _limits
+from kvstore.engine import wal as _wal
 from kvstore.engine.wal import encode_record
 from kvstore.types import Binary, from_python, from_wire, item_from_wire, item_size, item_to_wire, same_value, to_wire
 
@@ -65,7 +66,8 @@ __all__ = [
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
-    "apply_row", "apply_writes", "write_record", "frame_record", "transact_actions", "usual_transaction",
+    "apply_row", "apply_writes", "write_record", "frame_record", "append_record", "commit_usual", "wait_usual",
+    "transact_actions", "usual_transaction",
     "transact_images", "transact_commit", "index_keys_usual", "parse_request", "render_answer", "remembered_form",
     "embedded_read", "run_update_plan", "get_item_answer", "usual_get_item",
 ]
@@ -730,6 +732,47 @@ def write_record(writes):
 frame_record = encode_record
 
 
+def commit_usual(engine, writes):
+    """``engine.commit(writes)``: the prepared operations commit through this; compiled, the usual
+    case (no stream, point-in-time table or listener) skips the method's Python."""
+    return engine.commit(writes)
+
+
+def wait_usual(engine, lsn):
+    """``engine.wait_durable(lsn)``; compiled, it returns at once where the method would (a record
+    the staging area holds under ``batch``)."""
+    return engine.wait_durable(lsn)
+
+
+def append_record(durability, payload):
+    """``Durability.append`` (kvstore/engine/durability.py; the method is this function): ``payload``
+    framed as the log's next record, buffered for the flusher and copied into the staging area
+    (``Staging.put``; a record it cannot hold is remembered in ``_unstaged``), under the log's
+    lock; its LSN.  A log that cannot be written refuses first."""
+    if durability._failure is not None or durability._state != "running":
+        durability._refuse()
+    if len(payload) > _wal.MAX_PAYLOAD:
+        raise ValueError(f"log record of {len(payload)} bytes exceeds {_wal.MAX_PAYLOAD}")
+    with durability._lock:
+        lsn = durability._next_lsn
+        durability._next_lsn = lsn + 1
+        if durability._buf:
+            record = encode_record(lsn, payload, _wal.CONT)
+        else:
+            record = encode_record(lsn, payload, _wal.BEGIN)
+            durability._buf_first = lsn
+        durability._buf.append(record)
+        durability._buf_bytes += len(record)
+        if durability._staging is not None and not durability._staging.put(record, lsn):
+            durability._unstaged = lsn
+        big = durability._buf_bytes >= _wal.WAKE_BYTES
+        if durability._gather_target and len(durability._buf) >= durability._gather_target:
+            durability._gathered.notify()
+    if big:
+        durability._wake.set()
+    return lsn
+
+
 # ------------------------------------------------------------------ TransactWriteItems
 
 def usual_actions(actions, kinds, valid_names, on_failure):
@@ -1039,12 +1082,12 @@ def run_update_plan(engine, plan, kwargs, context):
             e._operation_name = "UpdateItem"
             raise e
         try:
-            lsn = 0 if packed is None else engine.commit([(table, row_key, old, new, packed)])
+            lsn = 0 if packed is None else commit_usual(engine, [(table, row_key, old, new, packed)])
         except error_class as e:     # the log could not take it, or DeleteTable won the race
             e._operation_name = "UpdateItem"
             raise
     try:
-        engine.wait_durable(lsn)
+        wait_usual(engine, lsn)
     except error_class as e:
         e._operation_name = "UpdateItem"
         raise
@@ -1330,7 +1373,7 @@ def transact_commit(engine, request, context):
         writes = transact_images(parsed, targets, context)
         if writes is None:
             return None
-        return engine.commit(writes) if writes else 0
+        return commit_usual(engine, writes) if writes else 0
     finally:
         for lock in reversed(locks):
             lock.release()

@@ -5,6 +5,8 @@ the spec's framing), and what they frame reads back through the log reader.
 """
 
 
+from decimal import Decimal
+
 import msgpack
 import pytest
 from hypothesis import example, given, settings
@@ -60,3 +62,131 @@ def test_frame_record_hands_what_it_does_not_frame_to_the_spec(args):
             ccore.frame_record(*args)
     else:
         assert ccore.frame_record(*args) == expected
+
+
+# ------------------------------------------------------------------ the append (Durability.append)
+
+def _running_log(directory, staging_bytes):
+    from kvstore.engine.durability import Durability
+    log = Durability(directory, "batch", batch_interval=3600.0, staging_bytes=staging_bytes)   # the flusher asleep
+    log.recover()
+    log.start()
+    return log
+
+
+def _log_state(log):
+    staging = log._staging
+    return (log._next_lsn, list(log._buf), log._buf_bytes, log._buf_first, log._unstaged,
+            staging._region, staging._offset, staging._full, list(staging._last), bytes(staging._buffer))
+
+
+@needs_ccore
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.binary(max_size=3000), min_size=1, max_size=12), st.sampled_from([4096, 8192, 65536]))
+@example([b"x" * 3000] * 3, 4096)           # the second does not fit its region: not staged, remembered
+def test_append_record_leaves_the_log_as_the_reference_does(tmp_path_factory, payloads, staging_bytes):
+    """Two logs, one appended to by the compiled ``append_record`` and one by the reference: the same
+    LSNs, buffer, staging bytes and fields; and what was appended reads back after a close."""
+    logs = [_running_log(tmp_path_factory.mktemp("log"), staging_bytes) for _ in range(2)]
+    try:
+        for payload in payloads:
+            assert ccore.append_record(logs[0], payload) == pycore.append_record(logs[1], payload)
+            assert _log_state(logs[0]) == _log_state(logs[1])
+    finally:
+        for log in logs:
+            log.close()
+    from kvstore.engine.durability import Durability
+    again = Durability(logs[0].directory, "batch")
+    try:
+        assert list(again.recover().log_payloads()) == payloads
+    finally:
+        again.close()
+
+
+@needs_ccore
+@pytest.mark.parametrize("break_log", [
+    pytest.param(lambda log: setattr(log, "_failure", OSError(28, "No space left on device")), id="failed"),
+    pytest.param(lambda log: log.close(), id="closed"),
+])
+def test_append_record_refuses_as_the_reference_does(tmp_path, break_log):
+    from kvstore.engine.errors import DurabilityError
+    messages = []
+    for core, name in ((ccore, "c"), (pycore, "py")):
+        log = _running_log(tmp_path / name, 65536)
+        break_log(log)
+        with pytest.raises(DurabilityError) as refused:
+            core.append_record(log, b"payload")
+        messages.append(str(refused.value).replace(str(tmp_path / name), "DIR"))
+        assert log._buf == [] and log._next_lsn == 1
+        log._failure = None
+        log.close()
+    assert messages[0] == messages[1]
+
+
+@needs_ccore
+@pytest.mark.parametrize("payload", [bytearray(b"not bytes"), memoryview(b"nor this")])
+def test_append_record_hands_a_payload_that_is_not_bytes_to_the_reference(tmp_path, payload):
+    logs = [_running_log(tmp_path / name, 65536) for name in ("c", "py")]
+    try:
+        assert ccore.append_record(logs[0], payload) == pycore.append_record(logs[1], payload) == 1
+        assert _log_state(logs[0]) == _log_state(logs[1])
+    finally:
+        for log in logs:
+            log.close()
+
+
+# ------------------------------------------------------------------ commit and wait (Database.commit / wait_durable)
+
+@needs_ccore
+@pytest.mark.parametrize("setting", ["plain", "listener", "stream", "point in time", "in memory"])
+def test_commit_usual_commits_as_the_method_does(tmp_path, setting):
+    """``commit_usual`` and ``wait_usual`` (the compiled operations' commit) against
+    ``Database.commit`` / ``wait_durable``: the same log records, the same rows, the same listener
+    calls and stream records, whether it takes the usual case or hands the call to the method."""
+    import kvstore
+    from kvstore.clock import ManualClock
+
+    def run(core, directory):
+        db = kvstore.open(":memory:" if setting == "in memory" else str(directory), clock=ManualClock(1.8e9))
+        db.create_table(TableName="log", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        BillingMode="PAY_PER_REQUEST",
+                        **({"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}}
+                           if setting == "stream" else {}))
+        if setting == "point in time":
+            db.meta.client.update_continuous_backups(
+                TableName="log", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+        heard = []
+        if setting == "listener":
+            db.engine.listeners.append(lambda writes, identity: heard.append([w[1] for w in writes]))
+        table = db.engine.tables["log"]
+        lsns = []
+        for n in range(3):
+            row_key = pycore.storage_key(f"k{n}")
+            item = {"pk": f"k{n}", "n": Decimal(n)}
+            with table.lock_for(row_key):
+                lsn = core.commit_usual(db.engine, [(table, row_key, None, item, pycore.pack_item(item))])
+            core.wait_usual(db.engine, lsn)
+            lsns.append(lsn)
+        rows = dict(table.rows)
+        records = None
+        if setting == "stream":
+            records = [r["dynamodb"]["NewImage"] for r in _stream_records(db)]
+        db.close()
+        payloads = None
+        if setting != "in memory":
+            from kvstore.engine.durability import Durability
+            log = Durability(str(directory), "batch")
+            payloads = [msgpack.unpackb(p, raw=False) for p in log.recover().log_payloads()]
+            log.close()
+        return lsns, rows, heard, records, [p for p in payloads or () if p[0] == "W"]
+
+    assert run(ccore, tmp_path / "c") == run(pycore, tmp_path / "py")
+
+
+def _stream_records(db):
+    client = db.client("dynamodbstreams")
+    arn = db.meta.client.describe_table(TableName="log")["Table"]["LatestStreamArn"]
+    shard = client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = client.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    return client.get_records(ShardIterator=iterator["ShardIterator"])["Records"]

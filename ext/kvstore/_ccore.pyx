@@ -27,7 +27,7 @@ from kvstore._cwire import (from_wire, get_item_answer, item_from_wire, item_jso
                             json_needs_stdlib, to_wire)
 from kvstore._cread import (embedded_read, query_bounds, read_page, read_shape, request_row_key, take_forward,
                             take_reverse, wire_row_key)
-from kvstore._clog import frame_record, write_record
+from kvstore._clog import append_record, commit_usual, frame_record, wait_usual, write_record
 from kvstore._cwrite import (apply_row, apply_update, apply_writes, condition_holds, item_from_python, number_add,
                               project_packed, same_value, shape_ok, sorted_add, sorted_remove, transact_size,
                               update_indexes, usual_actions, write_shape)
@@ -45,7 +45,8 @@ __all__ = [
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
-    "apply_row", "apply_writes", "write_record", "frame_record", "transact_actions", "usual_transaction",
+    "apply_row", "apply_writes", "write_record", "frame_record", "append_record", "commit_usual", "wait_usual",
+    "transact_actions", "usual_transaction",
     "transact_images", "transact_commit", "index_keys_usual", "parse_request", "render_answer", "remembered_form",
     "embedded_read", "run_update_plan", "get_item_answer", "usual_get_item",
 ]

@@ -23,6 +23,7 @@ from decimal import Decimal as _Decimal
 from kvstore import _pycore as _ref
 from kvstore._citems import pack_item as _pack_item, unpack_item as _unpack_item
 from kvstore._ckeys import storage_key as _storage_key
+from kvstore._clog import commit_usual as _commit_usual
 from kvstore._cread import request_row_key as _request_row_key
 from kvstore._cwrite import (apply_update as _apply_update, condition_holds as _condition_holds,
                              item_from_python as _item_from_python, transact_size as _transact_size,
@@ -369,7 +370,7 @@ def transact_commit(engine, request, context):
         writes = transact_images(parsed, targets, context)
         if writes is None:
             return None
-        return engine.commit(writes) if writes else 0
+        return _commit_usual(engine, writes) if writes else 0
     finally:
         for i in range(taken - 1, -1, -1):
             (<object>PyList_GET_ITEM(locks, i)).release()

@@ -13,13 +13,21 @@ from cpython.object cimport PyObject
 
 from kvstore._capi cimport *
 from kvstore._citems cimport _packed_item, _unpacked
+from kvstore._ctransact cimport _usual_index_keys
 
 from kvstore import _pycore as _ref
+from kvstore import limits as _limits
+from kvstore._clog import commit_usual as _commit_usual, wait_usual as _wait_usual
 from kvstore._cread import request_row_key as _request_row_key
 from kvstore._cwrite import (apply_update as _apply_update, condition_holds as _condition_holds,
                              item_from_python as _item_from_python, same_value as _same_value)
 
 cdef Py_ssize_t _CONTEXT_SIZE = _ref.UPDATE_PLAN_CONTEXT_SIZE
+# the checks' usual cases, tested here before calling them (each check's own first test, so a call
+# they would return from at once is not made): a packed image of at most a quarter of the item size
+# limit, index key values that are short strings or numbers, a table without item collections
+cdef Py_ssize_t _MAX_ITEM_SIZE = _limits.MAX_ITEM_SIZE
+cdef Py_ssize_t _SHORT_INDEX_KEY = _limits.MAX_RANGE_KEY_SIZE // 4
 
 
 def run_update_plan(engine, plan, kwargs, context):
@@ -81,10 +89,13 @@ cdef object _run(object engine, object plan, dict kwargs, tuple context):
                     new = _apply_update(plan.update, dict(key), vals)
                 if new is not None and not _same_value(new, old):
                     packed = _packed_item(new)
-                    check_item_size(new, too_big, packed)
+                    if len(<bytes>packed) * 4 > _MAX_ITEM_SIZE:
+                        check_item_size(new, too_big, packed)
                     if table.indexes:
-                        check_index_keys(table, new, True)
-                        check_collection_size(table, row_key, old_packed, packed)
+                        if type(new) is not dict or not _usual_index_keys(table, <dict>new, _SHORT_INDEX_KEY):
+                            check_index_keys(table, new, True)
+                        if table.collections is not None:
+                            check_collection_size(table, row_key, old_packed, packed)
         except error_class:    # the reference path raises it, in DynamoDB's order of checks
             return None
         if failed:
@@ -94,14 +105,14 @@ cdef object _run(object engine, object plan, dict kwargs, tuple context):
             e._operation_name = "UpdateItem"
             raise e
         try:
-            lsn = 0 if packed is None else engine.commit([(table, row_key, old, new, packed)])
+            lsn = 0 if packed is None else _commit_usual(engine, [(table, row_key, old, new, packed)])
         except error_class as e:   # the log could not take it, or DeleteTable won the race
             e._operation_name = "UpdateItem"
             raise
     finally:
         lock.release()
     try:
-        engine.wait_durable(lsn)
+        _wait_usual(engine, lsn)
     except error_class as e:
         e._operation_name = "UpdateItem"
         raise

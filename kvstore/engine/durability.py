@@ -51,7 +51,7 @@ import os
 import threading
 import time
 
-from kvstore._core import frame_record
+from kvstore._core import append_record
 from kvstore.clock import stopwatch
 
 from . import checkpoint as ckpt
@@ -66,7 +66,6 @@ from .scheduler import Scheduler, SchedulerStopped
 log = logging.getLogger("kvstore.durability")
 
 POLICIES = ("sync", "batch", "none")
-_WAKE_BYTES = 4 << 20            # a buffer this big wakes the flusher early
 _SYNC_POLICY_TICK = 0.05         # under sync the flusher only retries and triggers checkpoints
 _MAX_BACKOFF = 1.0
 #: upper bounds of the commit group size histogram (records per write + fsync; kvstore.metrics)
@@ -285,34 +284,11 @@ class Durability:
         """The OSError that keeps the log from being written, or None when healthy."""
         return self._failure
 
-    def append(self, payload):
-        """Frame and buffer one record; return its LSN.  No system call.
-
-        Refuses (DurabilityError) while the log cannot be written, so a write
-        fails before the engine applies it.
-        """
-        if self._failure is not None or self._state != "running":
-            self._refuse()
-        if len(payload) > wal.MAX_PAYLOAD:
-            raise ValueError(f"log record of {len(payload)} bytes exceeds {wal.MAX_PAYLOAD}")
-        with self._lock:
-            lsn = self._next_lsn
-            self._next_lsn = lsn + 1
-            if self._buf:
-                record = frame_record(lsn, payload, wal.CONT)
-            else:
-                record = frame_record(lsn, payload, wal.BEGIN)
-                self._buf_first = lsn
-            self._buf.append(record)
-            self._buf_bytes += len(record)
-            if self._staging is not None and not self._staging.put(record, lsn):
-                self._unstaged = lsn
-            big = self._buf_bytes >= _WAKE_BYTES
-            if self._gather_target and len(self._buf) >= self._gather_target:
-                self._gathered.notify()
-        if big:
-            self._wake.set()
-        return lsn
+    #: ``append(payload)``: frame and buffer one record, copy it into the staging area; its LSN.  No
+    #: system call.  Refuses (DurabilityError) while the log cannot be written, so a write fails before
+    #: the engine applies it.  Every logged write's path: ``kvstore._pycore.append_record`` is the
+    #: reference, compiled in ``kvstore._clog``.
+    append = append_record
 
     def _refuse(self):
         if self._state != "running":

@@ -32,6 +32,7 @@ RECORD_HEADER_SIZE = RECORD_HEADER.size        # 17
 BEGIN = 1        # first record of one write(2)
 CONT = 2         # a later record of the same write(2)
 MAX_PAYLOAD = 1 << 30
+WAKE_BYTES = 4 << 20     # a log buffer this big wakes the flusher before its interval (durability.py)
 
 _NAME = re.compile(r"^wal-(\d{20})\.log$")
 

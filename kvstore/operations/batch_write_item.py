@@ -94,14 +94,14 @@ def run(engine, request):
         with lock:
             old_packed = table.rows.get(row_key)
             old = _core.unpack_item(old_packed) if (table.indexes and old_packed is not None) else None
+            new = source if packed is not None else None
             if packed is None and old_packed is None:
                 lsn = 0
             else:
                 check_collection_size(table, row_key, old_packed, packed)
-                lsn = engine.commit([(table, row_key, old, source if packed is not None else None, packed)])
+                lsn = _core.commit_usual(engine, [(table, row_key, old, new, packed)])
                 last_lsn = lsn or last_lsn
         if mode is not None:
-            new = source if packed is not None else None
             item_units = write_units_of(old_packed, packed, new)     # DynamoDB sizes (reference 7)
             units[table.name] = units.get(table.name, 0) + item_units
             if table.indexes:                     # each index entry written or removed (reference 7)
@@ -110,12 +110,12 @@ def run(engine, request):
                     charged[index] = charged.get(index, 0) + u
                     units[table.name] += u
         if ticket is not None:
-            meter.charge_write(ticket, old_packed, packed, old, source if packed is not None else None)
+            meter.charge_write(ticket, old_packed, packed, old, new)
         if request.get("ReturnItemCollectionMetrics") == "SIZE":
             m = item_collection_metrics(table, source)
             if m is not None:
                 metrics.setdefault(table.name, []).append(m)
-    engine.wait_durable(last_lsn)
+    _core.wait_usual(engine, last_lsn)
     if throttled is not None and len(unprocessed) == len(items) and \
             sum(map(len, unprocessed.values())) == len(plan):
         raise throttled.error()        # nothing could be processed: DynamoDB throttles the whole call

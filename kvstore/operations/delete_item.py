@@ -40,8 +40,8 @@ def run(engine, request):
             if ticket is not None:         # a failed conditional write is charged as if it had written
                 meter.charge_write(ticket, old_packed, None, old, None)
             raise condition_failed(old, request, table, old_packed, None, row_key)
-        lsn = engine.commit([(table, row_key, old, None, None)]) if old_packed is not None else 0
-    engine.wait_durable(lsn)
+        lsn = _core.commit_usual(engine, [(table, row_key, old, None, None)]) if old_packed is not None else 0
+    _core.wait_usual(engine, lsn)
     if ticket is not None:
         meter.charge_write(ticket, old_packed, None, old, None)
     response = {}

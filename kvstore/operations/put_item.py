@@ -56,8 +56,8 @@ def run(engine, request):
                 meter.charge_write(ticket, old_packed, packed, old, item)
             raise condition_failed(old, request, table, old_packed, item, row_key)
         check_collection_size(table, row_key, old_packed, packed)
-        lsn = engine.commit([(table, row_key, old, item, packed)])
-    engine.wait_durable(lsn)
+        lsn = _core.commit_usual(engine, [(table, row_key, old, item, packed)])
+    _core.wait_usual(engine, lsn)
     if ticket is not None:
         meter.charge_write(ticket, old_packed, packed, old, item)
     if usual:

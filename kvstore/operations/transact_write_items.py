@@ -57,7 +57,7 @@ def run(engine, request):
     lsn = _core.transact_commit(engine, request, USUAL_CONTEXT)
     if lsn is None:
         return _run_general(engine, request)
-    engine.wait_durable(lsn)
+    _core.wait_usual(engine, lsn)
     return {}
 
 
@@ -246,8 +246,8 @@ def _run(engine, request, parsed, tables):
                     writes.append((table, row_key, old, new, packed))
         if failed:
             raise cancel(_reasons(reasons))
-        lsn = engine.commit(writes) if writes else 0
-    engine.wait_durable(lsn)
+        lsn = _core.commit_usual(engine, writes) if writes else 0
+    _core.wait_usual(engine, lsn)
     if engine.capacity is not None:
         by_name = {t.name: t for t in tables}
         for name, table_units in units.items():         # the table (LSIs included) and each GSI apart

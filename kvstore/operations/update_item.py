@@ -63,8 +63,8 @@ def run(engine, request):
             check_item_size(new, "Item size to update has exceeded the maximum allowed size", packed)
             check_index_keys(table, new, updating=True)
             check_collection_size(table, row_key, old_packed, packed)
-            lsn = engine.commit([(table, row_key, old, new, packed)])
-    engine.wait_durable(lsn)
+            lsn = _core.commit_usual(engine, [(table, row_key, old, new, packed)])
+    _core.wait_usual(engine, lsn)
     if ticket is not None:
         meter.charge_write(ticket, old_packed, packed if new is not None else None, old, new)
     if usual:
