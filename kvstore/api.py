@@ -24,8 +24,8 @@ from kvstore.engine.database import MEMORY, Engine
 from kvstore.engine.plans import BackupPlan
 from kvstore.operations import DYNAMODB, OPERATIONS, action_name, execute, module_name, read_plans, write_plans
 from kvstore.operations import get_item as _get_item
-from kvstore.params import check as check_params
-from kvstore.types import from_python
+from kvstore.params import check as check_params, converted_sequence, raw_value_errors
+from kvstore.types import from_python, from_wire
 from kvstore._request_shapes import RESPONSE_TIMESTAMPS
 
 #: the start of from_python's TypeError for a map key that is not a string
@@ -220,16 +220,16 @@ class Database:
         return from_python(value, self.allow_floats)
 
     def _values(self, values):
-        if not isinstance(values, (list, tuple)):
-            return values
+        if not converted_sequence(values):
+            return _from_raw(values, from_wire)
         return [from_python(v, self.allow_floats) for v in values]
 
     def _item(self, item):
         return item_from_python(item, self.allow_floats)       # (compiled: kvstore._core)
 
     def _items(self, items):
-        if not isinstance(items, (list, tuple)):
-            return items
+        if not converted_sequence(items):
+            return _from_raw(items, _key_from_wire)
         return [self._item(item) for item in items]
 
     def _transact_actions(self, actions):
@@ -290,8 +290,8 @@ class Database:
 
     def _parameters(self, values):
         """PartiQL Parameters: PartiQL's number rules (kvstore.partiql.parameters), then the values."""
-        if not isinstance(values, (list, tuple)):
-            return values
+        if not converted_sequence(values):
+            return _from_raw(values, from_wire)
         from kvstore.partiql.parameters import check_native, converted
         out = []
         for value in values:
@@ -490,6 +490,21 @@ def _with_datetimes(node, tree):
 
 def _datetime(seconds):
     return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+
+
+
+def _from_raw(values, convert):
+    """A tuple where the model has a list of attribute values (or of keys): boto3 leaves its values
+    as they are (it converts Python values in a list only), so they are DynamoDB JSON; converted
+    with ``convert`` when the parameter check would pass every one, else the tuple itself, for
+    that check to report (anything that is not a tuple: as it is, for the check)."""
+    if values.__class__ is not tuple or any(raw_value_errors(v, convert is _key_from_wire) for v in values):
+        return values
+    return [convert(v) for v in values]
+
+
+def _key_from_wire(key):
+    return {name: from_wire(value) for name, value in key.items()}
 
 
 def _convert(node, steps, convert):

@@ -34,13 +34,14 @@ attribute names looked at once); the full report is built only on failure.
 
 import datetime
 import decimal
+from collections.abc import MutableSequence
 
 from kvstore import errors
 from kvstore._core import shape_ok
 from kvstore._request_shapes import KEY_MINIMUM, MINIMUM, OPERATIONS, REQUIRED, SHAPES
 from kvstore.types import holds_lone_surrogate, lone_surrogate_error
 
-__all__ = ["check", "ParamValidationError"]
+__all__ = ["check", "converted_sequence", "raw_value_errors", "ParamValidationError"]
 
 ParamValidationError = errors.ParamValidationError
 
@@ -55,6 +56,34 @@ _NAMES = {kind: ", ".join(str(t) for t in types) for kind, types in _TYPES.items
 _NAMES["blob"] = f"{bytes}, {bytearray}, file-like object"
 _NAMES["timestamp"] = f"{datetime.datetime}, timestamp-string"
 _NUMBERS = ("integer", "long", "double", "float")
+
+
+# boto3 converts Python values only inside a list (a MutableSequence): in a tuple where the model has a
+# list of attribute values (AttributeValueList, PartiQL Parameters) or of keys (BatchGetItem's Keys) they
+# stay as they are, so botocore checks them as DynamoDB JSON, the AttributeValue structure below
+_RAW_SHAPES = {
+    "_RawValue": ("structure", {"S": "_RawText", "N": "_RawText", "B": "_RawBlob", "SS": "_RawTexts",
+                                "NS": "_RawTexts", "BS": "_RawBlobs", "M": "_RawMap", "L": "_RawList",
+                                "NULL": "_RawFlag", "BOOL": "_RawFlag"}),
+    "_RawText": "string", "_RawBlob": "blob", "_RawFlag": "boolean", "_RawTexts": ("list", "_RawText"),
+    "_RawBlobs": ("list", "_RawBlob"), "_RawMap": ("map", "_RawValue"), "_RawList": ("list", "_RawValue"),
+    "_RawKey": ("map", "_RawValue"),
+}
+_SHAPES = {**SHAPES, **_RAW_SHAPES}
+
+
+def converted_sequence(value):
+    """Whether boto3 converts the Python values in ``value`` where the model has a list: in a list
+    (any MutableSequence), not in a tuple."""
+    return value.__class__ is list or (value.__class__ is not tuple and isinstance(value, MutableSequence))
+
+
+def raw_value_errors(value, key=False):
+    """What botocore reports for ``value`` as a DynamoDB JSON attribute value (``key``: as a key, a map
+    of them), wrong types and unknown members: an empty list when it would pass."""
+    found = []
+    _walk(value, "_RawKey" if key else "_RawValue", "", found, False)
+    return found
 
 
 def _kind(name):
@@ -110,7 +139,7 @@ def _walk(value, name, path, errors_, full, names=False):
     """Append botocore's errors for ``value`` of shape ``name`` at ``path`` (``full``: all of them, in
     botocore's order; else only wrong types and unknown members; ``names``: look inside attribute
     values for attribute names that are not strings)."""
-    shape = SHAPES[name]
+    shape = _SHAPES[name]
     if shape == "AV":
         if names:
             _names(value, path, errors_)
@@ -153,12 +182,17 @@ def _walk(value, name, path, errors_, full, names=False):
             errors_.append(("range", path, value, MINIMUM[name]))
     if kind == "list":
         sub = shape[1]
-        if SHAPES[sub] != "AV" or names:
+        if not converted_sequence(value):      # a tuple: its values were not converted (see _RAW_SHAPES)
+            if _SHAPES[sub] == "AV":
+                sub = "_RawValue"
+            elif _SHAPES[sub] == ("map", "AttributeValue"):       # BatchGetItem's Keys
+                sub = "_RawKey"
+        if _SHAPES[sub] != "AV" or names:
             for i, inner in enumerate(value):
                 _walk(inner, sub, f"{path}[{i}]", errors_, full, names)
     elif kind == "map":
         sub = shape[1]
-        walk_values = SHAPES[sub] != "AV" or names
+        walk_values = _SHAPES[sub] != "AV" or names
         key_minimum = KEY_MINIMUM.get(name, 0) if full else 0
         for key, inner in value.items():
             if type(key) is not str:

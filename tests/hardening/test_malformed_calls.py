@@ -135,6 +135,38 @@ def compare(mine, theirs, context):
         assert mine == (theirs[0], _without_parameters(theirs[1])), context
 
 
+_KEY = {"pk": "a", "sk": 1}
+
+
+@pytest.mark.parametrize("method,kwargs", [
+    # boto3 converts Python values in a list, not in a tuple: a tuple's values are DynamoDB JSON to it
+    ("put_item", {"TableName": malformed.TABLE, "Item": {"pk": "a", "sk": 1, "n": 5},
+                  "Expected": {"n": {"ComparisonOperator": "IN", "AttributeValueList": ("a",)}}}),
+    ("put_item", {"TableName": malformed.TABLE, "Item": {"pk": "a", "sk": 1, "n": 5},
+                  "Expected": {"n": {"ComparisonOperator": "IN", "AttributeValueList": ({"N": "5"},)}}}),
+    ("put_item", {"TableName": malformed.TABLE, "Item": {"pk": "a", "sk": 1, "n": 5},
+                  "Expected": {"n": {"ComparisonOperator": "IN", "AttributeValueList": ({"N": "6"},)}}}),
+    ("put_item", {"TableName": malformed.TABLE, "Item": {"pk": "a", "sk": 1, "n": 5},
+                  "Expected": {"n": {"ComparisonOperator": "IN", "AttributeValueList": ({"X": "5"}, 7)}}}),
+    ("put_item", {"TableName": malformed.TABLE, "Item": {"pk": "a", "sk": 1, "n": 5},
+                  "Expected": {"n": {"ComparisonOperator": "IN", "AttributeValueList": [5]}}}),
+    ("batch_get_item", {"RequestItems": {malformed.TABLE: {"Keys": (_KEY,)}}}),
+    ("batch_get_item", {"RequestItems": {malformed.TABLE: {"Keys": ({"pk": {"S": "a"}, "sk": {"N": "1"}},)}}}),
+    ("execute_statement", {"Statement": f'SELECT * FROM "{malformed.TABLE}" WHERE pk = ?', "Parameters": ("a",)}),
+    ("execute_statement", {"Statement": f'SELECT * FROM "{malformed.TABLE}" WHERE pk = ?',
+                           "Parameters": ({"S": "a"},)}),
+], ids=["native values in a tuple", "DynamoDB JSON in a tuple", "a false condition in a tuple",
+        "an unknown member in a tuple", "a list", "native keys in a tuple", "DynamoDB JSON keys in a tuple",
+        "native parameters in a tuple", "DynamoDB JSON parameters in a tuple"])
+def test_values_in_a_tuple_are_taken_as_boto3_takes_them(twins, method, kwargs):
+    embedded, hooked, clients = twins
+    _ensure_table(embedded)
+    _ensure_table(hooked)
+    mine = _outcome(getattr(embedded.client(), method), kwargs)
+    theirs = _outcome(getattr(clients["dynamodb"], method), kwargs, boto3_call=True)
+    assert mine == theirs
+
+
 # ------------------------------------------------------------------ the examples of the issue
 
 @pytest.mark.parametrize("call,message", [
