@@ -354,12 +354,7 @@ class Database:
                 else:
                     request = _convert(request, steps, self._converters[kind])
         except errors.DynamoDBError as e:
-            # boto3 converts values without judging them and checks parameters next: a wrong type
-            # elsewhere in the call is its ParamValidationError, before DynamoDB sees the value
-            check_params(action, kwargs)
-            if isinstance(e, errors.ValidationException):
-                self.members_first(operation, kwargs)
-            raise
+            self.refuse_value(action, e, kwargs, kwargs)
         except TypeError as e:
             if str(e).startswith(_NOT_A_NAME):        # {"m": {1: 2}}: boto3's ParamValidationError
                 check_params(action, kwargs, attribute_names=True)
@@ -401,6 +396,22 @@ class Database:
         if eav:
             node = self._expressions(node)
         return node
+
+    def refuse_value(self, action, error, request, members):
+        """Raise what a call whose attribute value did not convert (``error``) gets: boto3 converts
+        values without judging them and checks parameters next, so a wrong type elsewhere in
+        ``request`` is its ParamValidationError; then DynamoDB reports an action's member constraints
+        (of ``members``) before an invalid value; else ``error``.  Named after ``action``, as ``_call``
+        names what an operation raises."""
+        check_params(action, request)
+        try:
+            if isinstance(error, errors.ValidationException):
+                self.members_first(OPERATIONS[action], members)
+        except errors.DynamoDBError as first:
+            first._operation_name = action
+            raise
+        error._operation_name = action
+        raise error
 
     @staticmethod
     def members_first(operation, request):
@@ -639,10 +650,8 @@ class Table:
         try:
             return {"TableName": self.name, member: self._db._item(kwargs[member])}
         except errors.DynamoDBError as e:
-            check_params(action, {**kwargs, "TableName": self.name})
-            if isinstance(e, errors.ValidationException):
-                self._db.members_first(OPERATIONS[action], {"TableName": self.name, member: kwargs[member]})
-            raise
+            self._db.refuse_value(action, e, {**kwargs, "TableName": self.name},
+                                  {"TableName": self.name, member: kwargs[member]})
         except TypeError as e:
             if str(e).startswith(_NOT_A_NAME):
                 check_params(action, {**kwargs, "TableName": self.name}, attribute_names=True)

@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import traceback
+from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -238,3 +239,22 @@ def test_the_error_pickles():
             db.Table("ttt").get_item(Key=5)
     again = pickle.loads(pickle.dumps(excinfo.value))
     assert type(again) is type(excinfo.value) and str(again) == str(excinfo.value)
+
+
+@pytest.mark.parametrize("method,kwargs", [
+    ("put_item", {"Item": {"pk": "a", "sk": 1},
+                  "Expected": {"n": {"ComparisonOperator": "IN", "AttributeValueList": ({"N": "abc"},)}}}),
+    ("put_item", {"Item": {"pk": "a", "sk": 1, "n": Decimal("1e200")}, "ReturnValues": "ALL_OLD"}),
+    ("get_item", {"Key": {"pk": "a", "sk": Decimal("1e200")}}),
+])
+def test_an_error_from_a_value_names_its_operation_as_boto3_does(twins, method, kwargs):
+    """A value that does not convert raises before the operation runs: its error still reads
+    ``An error occurred (<code>) when calling the <operation> operation: ...``, as every other."""
+    embedded, hooked, _ = twins
+    _ensure_table(embedded)
+    with pytest.raises(DynamoDBError) as raised:
+        getattr(embedded.Table(malformed.TABLE), method)(**kwargs)
+    operation = "".join(part.title() for part in method.split("_"))
+    assert raised.value.operation_name == operation
+    assert str(raised.value).startswith(f"An error occurred ({raised.value.code}) when calling the {operation} "
+                                        f"operation: ")
