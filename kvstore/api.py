@@ -503,7 +503,6 @@ def _datetime(seconds):
     return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
 
 
-
 def _from_raw(values, convert):
     """A tuple where the model has a list of attribute values (or of keys): boto3 leaves its values
     as they are (it converts Python values in a list only), so they are DynamoDB JSON; converted
