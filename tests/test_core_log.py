@@ -1,7 +1,9 @@
 """The write-ahead log's core entry points: ``write_record`` and ``frame_record`` of
 ``kvstore._ccore`` give the bytes their twins give (``kvstore._pycore.write_record``,
 ``msgpack.packb`` of docs/format.md's write record, and ``kvstore.engine.wal.encode_record``,
-the spec's framing), and what they frame reads back through the log reader.
+the spec's framing), and what they frame reads back through the log reader; ``append_record``
+(``Durability.append``) leaves a log as its reference does; ``commit_usual`` / ``wait_usual``
+commit as ``Database.commit`` / ``wait_durable`` do.
 """
 
 
@@ -12,7 +14,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import kvstore
+from kvstore.clock import ManualClock
 from kvstore.engine import wal
+from kvstore.engine.durability import Durability
+from kvstore.engine.errors import DurabilityError
 
 from tests.cores import ccore, needs_ccore, pycore
 
@@ -67,7 +73,6 @@ def test_frame_record_hands_what_it_does_not_frame_to_the_spec(args):
 # ------------------------------------------------------------------ the append (Durability.append)
 
 def _running_log(directory, staging_bytes):
-    from kvstore.engine.durability import Durability
     log = Durability(directory, "batch", batch_interval=3600.0, staging_bytes=staging_bytes)   # the flusher asleep
     log.recover()
     log.start()
@@ -95,7 +100,6 @@ def test_append_record_leaves_the_log_as_the_reference_does(tmp_path_factory, pa
     finally:
         for log in logs:
             log.close()
-    from kvstore.engine.durability import Durability
     again = Durability(logs[0].directory, "batch")
     try:
         assert list(again.recover().log_payloads()) == payloads
@@ -109,7 +113,6 @@ def test_append_record_leaves_the_log_as_the_reference_does(tmp_path_factory, pa
     pytest.param(lambda log: log.close(), id="closed"),
 ])
 def test_append_record_refuses_as_the_reference_does(tmp_path, break_log):
-    from kvstore.engine.errors import DurabilityError
     messages = []
     for core, name in ((ccore, "c"), (pycore, "py")):
         log = _running_log(tmp_path / name, 65536)
@@ -143,8 +146,6 @@ def test_commit_usual_commits_as_the_method_does(tmp_path, setting):
     """``commit_usual`` and ``wait_usual`` (the compiled operations' commit) against
     ``Database.commit`` / ``wait_durable``: the same log records, the same rows, the same listener
     calls and stream records, whether it takes the usual case or hands the call to the method."""
-    import kvstore
-    from kvstore.clock import ManualClock
 
     def run(core, directory):
         db = kvstore.open(":memory:" if setting == "in memory" else str(directory), clock=ManualClock(1.8e9))
@@ -175,7 +176,6 @@ def test_commit_usual_commits_as_the_method_does(tmp_path, setting):
         db.close()
         payloads = None
         if setting != "in memory":
-            from kvstore.engine.durability import Durability
             log = Durability(str(directory), "batch")
             payloads = [msgpack.unpackb(p, raw=False) for p in log.recover().log_payloads()]
             log.close()
