@@ -67,11 +67,17 @@ def _extensions():
                             extra_compile_args=compile_args) for name in MODULES]
     # Generated C goes under build/ so the source tree only holds what people write.
     return cythonize(extensions, compiler_directives=DIRECTIVES, include_path=["ext"],
-                     build_dir="build/cython", quiet=True)
+                     build_dir="build/cython", quiet=True, nthreads=os.cpu_count() or 1)
 
 
 class OptionalBuildExt(build_ext):
-    """build_ext that falls back to the pure-Python core when compiling fails."""
+    """build_ext that falls back to the pure-Python core when compiling fails; the modules are
+    compiled in parallel, one job per CPU (as Cython translates them), unless ``-j`` says otherwise."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if not self.parallel:
+            self.parallel = os.cpu_count() or 1
 
     def run(self):
         try:
