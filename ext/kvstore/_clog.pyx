@@ -45,12 +45,10 @@ from kvstore._cwrite import apply_writes as _apply_writes
 from kvstore.engine import wal as _wal
 from kvstore.engine.errors import DurabilityError as _DurabilityError
 from kvstore.engine.staging import Staging as _Staging
-from kvstore.errors import InternalServerError as _InternalServerError
 
 cdef object _zlib_crc32 = _zlib.crc32
 cdef object Staging = _Staging
 cdef tuple _LOG_ERRORS = (OSError, _DurabilityError)
-cdef object InternalServerError = _InternalServerError
 cdef Py_ssize_t _MAX_PAYLOAD = _wal.MAX_PAYLOAD, _WAKE_BYTES = _wal.WAKE_BYTES
 cdef int _BEGIN = _wal.BEGIN, _CONT = _wal.CONT
 
@@ -205,7 +203,7 @@ cdef inline object _field(dict fields, str name):
 def commit_usual(engine, writes):
     """``engine.commit(writes)`` where that is the usual case (an open database, every table still
     there, no stream enabled, no table with point-in-time recovery, no listener): the writes' log
-    record appended (``Database._append``) and the writes applied; its LSN.  Anything else, and any
+    record appended and the writes applied; its LSN.  A log that refuses the record, anything else, and any
     writes that are not ``commit``'s list of 5-tuples, or an engine without those attributes: the
     method."""
     try:
@@ -220,11 +218,10 @@ def commit_usual(engine, writes):
             return engine.commit(writes)        # (DeleteTable won the race: the method's error)
     lsn = 0
     if durability is not None:
-        payload = write_record(writes)
         try:
-            lsn = durability.append(payload)
-        except _LOG_ERRORS as e:
-            raise InternalServerError(f"The write could not be logged: {e}") from e
+            lsn = durability.append(write_record(writes))
+        except _LOG_ERRORS:         # refused before anything was buffered: the method answers, worded once
+            return engine.commit(writes)
     _apply_writes(writes)
     return lsn
 
