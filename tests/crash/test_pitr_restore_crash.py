@@ -22,6 +22,9 @@ import pytest
 import kvstore
 from kvstore.engine.pitr import RESTORES
 
+# long SIGKILL rounds: opt in with ``python -m pytest -m crash`` (pyproject's addopts leave them out)
+pytestmark = pytest.mark.crash
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ITEMS = 20000
 CHILD = textwrap.dedent("""

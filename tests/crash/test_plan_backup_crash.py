@@ -18,8 +18,13 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 import kvstore
 from kvstore.engine.backup import DIRECTORY, store
+
+# long SIGKILL rounds: opt in with ``python -m pytest -m crash`` (pyproject's addopts leave them out)
+pytestmark = pytest.mark.crash
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHILD = textwrap.dedent("""
