@@ -20,14 +20,16 @@ from kvstore._capi cimport *
 
 from decimal import Decimal as _Decimal
 
+from kvstore._citems cimport _packed_item as _pack_item, _unpacked as _unpack_item
+from kvstore._ckeys cimport _prefixed
+from kvstore._cread cimport _request_row_key
+from kvstore._cwrite cimport (_apply_update_of as _apply_update, _condition_holds_of as _condition_holds,
+                              _transact_size_of as _transact_size, _usual_actions_of as _usual_actions,
+                              _write_shape_of as _write_shape)
+
 from kvstore import _pycore as _ref
-from kvstore._citems import pack_item as _pack_item, unpack_item as _unpack_item
-from kvstore._ckeys import storage_key as _storage_key
 from kvstore._clog import commit_usual as _commit_usual
-from kvstore._cread import request_row_key as _request_row_key
-from kvstore._cwrite import (apply_update as _apply_update, condition_holds as _condition_holds,
-                             item_from_python as _item_from_python, transact_size as _transact_size,
-                             usual_actions as _usual_actions, write_shape as _write_shape)
+from kvstore._cwrite import item_from_python as _item_from_python
 
 cdef object Decimal = _Decimal
 cdef object _new_update = object.__new__
@@ -96,6 +98,10 @@ def transact_actions(actions, allow_floats, members):
 def usual_transaction(request, tables, context):
     """``(parsed, targets, locks)`` of a usual transaction whose checks all pass, or None
     (see ``kvstore._pycore``)."""
+    return _usual_transaction_of(request, tables, context)
+
+
+cdef object _usual_transaction_of(request, tables, context):
     cdef PyObject* p
     if (type(request) is not dict or type(tables) is not dict or type(context) is not tuple
             or len(<tuple>context) != _CONTEXT_SIZE):
@@ -238,6 +244,14 @@ cdef inline bint _usual_key_value(object value, object key_type, Py_ssize_t shor
     return t is Decimal and key_type == "N"
 
 
+cdef object _storage_key(object hash_value, object range_value=None):
+    """``_ckeys.storage_key`` without a Python call."""
+    try:
+        return _prefixed(hash_value, range_value, False, None)
+    except Exception:
+        return _ref.storage_key(hash_value, range_value)
+
+
 cdef object _item_key(dict item, object schema, Py_ssize_t short):
     cdef PyObject* p
     p = kvstore_dict_get(item, schema.hash_name)
@@ -280,6 +294,10 @@ cdef bint _usual_index_keys(object table, dict item, Py_ssize_t max_chars) excep
 
 def transact_images(parsed, targets, context):
     """The writes of a prepared transaction, or None (see ``kvstore._pycore``)."""
+    return _transact_images_of(parsed, targets, context)
+
+
+cdef object _transact_images_of(parsed, targets, context):
     if (type(parsed) is not list or type(targets) is not list or type(context) is not tuple
             or len(<tuple>context) != _CONTEXT_SIZE or len(<list>parsed) != len(<list>targets)):
         return _ref.transact_images(parsed, targets, context)
@@ -359,7 +377,7 @@ def transact_commit(engine, request, context):
     cdef Py_ssize_t i, taken = 0
     if engine.capacity is not None or engine.contention is not None:
         return None
-    prepared = usual_transaction(request, engine.tables, context)
+    prepared = _usual_transaction_of(request, engine.tables, context)
     if prepared is None:
         return None
     parsed, targets, locks = <tuple>prepared
@@ -367,7 +385,7 @@ def transact_commit(engine, request, context):
         for i in range(len(locks)):
             (<object>PyList_GET_ITEM(locks, i)).acquire()
             taken += 1
-        writes = transact_images(parsed, targets, context)
+        writes = _transact_images_of(parsed, targets, context)
         if writes is None:
             return None
         return _commit_usual(engine, writes) if writes else 0

@@ -13,14 +13,14 @@ from cpython.object cimport PyObject
 
 from kvstore._capi cimport *
 from kvstore._citems cimport _packed_item, _unpacked
+from kvstore._cread cimport _request_row_key
 from kvstore._ctransact cimport _usual_index_keys
+from kvstore._cwrite cimport _apply_update_of as _apply_update, _condition_holds_of as _condition_holds
 
 from kvstore import _pycore as _ref
 from kvstore import limits as _limits
 from kvstore._clog import commit_usual as _commit_usual, wait_usual as _wait_usual
-from kvstore._cread import request_row_key as _request_row_key
-from kvstore._cwrite import (apply_update as _apply_update, condition_holds as _condition_holds,
-                             item_from_python as _item_from_python, same_value as _same_value)
+from kvstore._cwrite import item_from_python as _item_from_python, same_value as _same_value
 
 cdef Py_ssize_t _CONTEXT_SIZE = _ref.UPDATE_PLAN_CONTEXT_SIZE
 # the checks' usual cases, tested here before calling them (each check's own first test, so a call
@@ -58,7 +58,9 @@ cdef object _run(object engine, object plan, dict kwargs, tuple context):
     except Exception:      # noqa - the reference path converts again and raises its error
         return None
     schema = plan.key_schema
-    row_key = _request_row_key(key, *schema)
+    if type(schema) is not tuple or len(<tuple>schema) != 4:
+        return _ref.run_update_plan(engine, plan, kwargs, context)
+    row_key = _request_row_key(key, (<tuple>schema)[0], (<tuple>schema)[1], (<tuple>schema)[2], (<tuple>schema)[3])
     if row_key is None:
         return None
     meter = engine.capacity

@@ -730,6 +730,11 @@ cdef int _holds(tuple node, object item, tuple vals) except -1:
 
 def condition_holds(program, item, vals):
     """Whether the condition ``program`` holds for ``item`` (see ``kvstore._pycore``)."""
+    return _condition_holds_of(program, item, vals)
+
+
+cdef object _condition_holds_of(program, item, vals):
+    # (the compiled modules' call: no Python call protocol; _cwrite.pxd)
     if _expr_missing is None:
         _load_expressions()
     if type(program) is not tuple or type(vals) is not tuple or (item is not None and type(item) is not dict):
@@ -826,6 +831,11 @@ cdef dict _apply_entries(tuple entries, dict doc, object item, tuple vals):
 
 def apply_update(program, item, vals):
     """The item after the update ``program`` (see ``kvstore._pycore``)."""
+    return _apply_update_of(program, item, vals)
+
+
+cdef object _apply_update_of(program, item, vals):
+    # (the compiled modules' call: no Python call protocol; _cwrite.pxd)
     if _expr_missing is None:
         _load_expressions()
     if type(program) is not tuple or type(item) is not dict or type(vals) is not tuple:
@@ -840,6 +850,11 @@ def apply_update(program, item, vals):
 
 def write_shape(operation, request, update, allowed, map_marker):
     """The template key of a write's expressions and its values, or None (see ``kvstore._pycore``)."""
+    return _write_shape_of(operation, request, update, allowed, map_marker)
+
+
+cdef object _write_shape_of(operation, request, update, allowed, map_marker):
+    # (the compiled modules' call: no Python call protocol; _cwrite.pxd)
     cdef PyObject* p
     cdef tuple vals, keys
     cdef list types
@@ -885,11 +900,16 @@ def write_shape(operation, request, update, allowed, map_marker):
 
 # ------------------------------------------------------------------ TransactWriteItems
 
-from kvstore._citems import pack_item as _pack_item
+from kvstore._citems cimport _packed_item as _pack_item
 
 
 def usual_actions(actions, kinds, valid_names, on_failure):
     """Per action, ``(kind, spec, shape)`` of the usual action or None (see ``kvstore._pycore``)."""
+    return _usual_actions_of(actions, kinds, valid_names, on_failure)
+
+
+cdef object _usual_actions_of(actions, kinds, valid_names, on_failure):
+    # (the compiled modules' call: no Python call protocol; _cwrite.pxd)
     cdef PyObject* p
     cdef list out
     if (type(actions) is not list or type(kinds) is not dict or type(valid_names) is not set
@@ -930,6 +950,11 @@ cdef bint _members_within(dict spec, frozenset members) except -1:
 
 def transact_size(parsed, plain_members):
     """Bytes a TransactWriteItems' parsed actions carry (see ``kvstore._pycore``)."""
+    return _transact_size_of(parsed, plain_members)
+
+
+cdef object _transact_size_of(parsed, plain_members):
+    # (the compiled modules' call: no Python call protocol; _cwrite.pxd)
     cdef PyObject* p
     cdef Py_ssize_t total = 0
     if type(parsed) is not list or type(plain_members) is not frozenset:
