@@ -10,7 +10,8 @@ outside the shapes covered here goes to that reference, as in the other modules.
 
 from cpython.object cimport PyObject
 from cpython.dict cimport PyDict_Copy
-from cpython.tuple cimport PyTuple_GET_ITEM
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_New, PyTuple_SET_ITEM
 from libc.string cimport memcmp, memcpy
 
 from kvstore._capi cimport *
@@ -856,8 +857,10 @@ def write_shape(operation, request, update, allowed, map_marker):
 cdef object _write_shape_of(operation, request, update, allowed, map_marker):
     # (the compiled modules' call: no Python call protocol; _cwrite.pxd)
     cdef PyObject* p
-    cdef tuple vals, keys
-    cdef list types
+    cdef PyObject* k
+    cdef PyObject* v
+    cdef Py_ssize_t n, pos = 0, i = 0
+    cdef tuple vals, key, names_key
     if type(request) is not dict or type(allowed) is not frozenset:
         return _ref.write_shape(operation, request, update, allowed, map_marker)
     for member in <dict>request:
@@ -874,14 +877,19 @@ cdef object _write_shape_of(operation, request, update, allowed, map_marker):
         return None
     if (condition is not None and type(condition) is not str) or (text is not None and type(text) is not str):
         return None
+    # the tuples are filled in place: tuple(d.values()), tuple(d.items()) and tuple concatenation
+    # made most of this function's cost (~4.9k instructions of an UpdateItem's 65k)
     p = kvstore_dict_get(request, "ExpressionAttributeNames")
     if p == NULL or <object>p is None:
         names_key = None
     elif type(<object>p) is dict:
-        for k, v in (<dict><object>p).items():
-            if type(k) is not str or type(v) is not str:
+        names = <dict><object>p
+        names_key = PyTuple_New(PyDict_GET_SIZE(names))
+        while PyDict_Next(names, &pos, &k, &v):
+            if type(<object>k) is not str or type(<object>v) is not str:
                 return None
-        names_key = tuple((<dict><object>p).items())
+            _tuple_set(names_key, i, (<object>k, <object>v))
+            i += 1
     else:
         return None
     p = kvstore_dict_get(request, "ExpressionAttributeValues")
@@ -890,12 +898,33 @@ cdef object _write_shape_of(operation, request, update, allowed, map_marker):
     if type(<object>p) is not dict:
         return None
     values = <dict><object>p
-    vals = tuple(values.values())
-    keys = tuple(values)
-    types = [type(k) for k in keys]
-    for v in vals:
-        types.append(type(v))
-    return (operation, condition, None, None, text, None, names_key, map_marker) + keys + tuple(types), vals
+    # (operation, condition, None, None, text, None, names_key, map_marker, the value names, their
+    # types, the values' types), and the values
+    n = PyDict_GET_SIZE(values)
+    vals = PyTuple_New(n)
+    key = PyTuple_New(8 + 3 * n)
+    _tuple_set(key, 0, operation)
+    _tuple_set(key, 1, condition)
+    _tuple_set(key, 2, None)
+    _tuple_set(key, 3, None)
+    _tuple_set(key, 4, text)
+    _tuple_set(key, 5, None)
+    _tuple_set(key, 6, names_key)
+    _tuple_set(key, 7, map_marker)
+    pos = i = 0
+    while PyDict_Next(values, &pos, &k, &v):
+        _tuple_set(vals, i, <object>v)
+        _tuple_set(key, 8 + i, <object>k)
+        _tuple_set(key, 8 + n + i, type(<object>k))
+        _tuple_set(key, 8 + 2 * n + i, type(<object>v))
+        i += 1
+    return key, vals
+
+
+cdef inline void _tuple_set(tuple t, Py_ssize_t i, object x) noexcept:
+    """Fill slot ``i`` of a new tuple (PyTuple_SET_ITEM steals the reference it is given)."""
+    Py_INCREF(x)
+    PyTuple_SET_ITEM(t, i, x)
 
 
 # ------------------------------------------------------------------ TransactWriteItems
