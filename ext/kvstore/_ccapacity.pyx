@@ -454,12 +454,7 @@ cdef class MeterCore:
     def admit_write(self, table, bytes row_key):
         """Raise DynamoDB's throttling error unless a write may start; else a ticket for :meth:`charge_write`:
         a :class:`WriteTicket` when admitted at once, else (the long way) the reference's tuple."""
-        ticket = _admit_write(self, table, row_key)
-        if KV_UNLIKELY(ticket is None):
-            ticket = self._try_write(table, row_key)
-            if type(ticket) is not tuple:
-                raise ticket.error()
-        return ticket
+        return _admit_write_or_throttle(self, table, row_key)
 
     def try_write(self, table, bytes row_key):
         """:meth:`admit_write` without raising: the ticket (the reference's tuple), or the ``Throttle``
@@ -479,13 +474,7 @@ cdef class MeterCore:
         charge) is a few lines of C (``_charge_one``); the rest is
         ``_charge_write``.
         """
-        cdef WriteTicket admitted
-        if KV_LIKELY(type(ticket) is WriteTicket and _small(old_packed) and _small(new_packed)):
-            admitted = <WriteTicket>ticket
-            if PyTuple_GET_SIZE(admitted.state.index_charges) == 0 or (old_item is None and new_item is None):
-                _charge_one(self, admitted)
-                return
-        _charge_write(self, ticket, old_packed, new_packed, old_item, new_item)
+        _charge_write_any(self, ticket, old_packed, new_packed, old_item, new_item)
 
     def charge_read(self, ticket, size, consistent):
         """A read admitted by ``try_read`` consumed ``size`` bytes, DynamoDB's item size of what it read."""
@@ -618,6 +607,27 @@ cdef inline bint _small(object packed):
     if type(packed) is bytes:
         return PyBytes_GET_SIZE(packed) <= SMALL_WRITE
     return len(packed) <= SMALL_WRITE
+
+
+cdef object _admit_write_or_throttle(MeterCore self, table, bytes row_key):
+    """:meth:`MeterCore.admit_write` for the compiled modules (``_ccapacity.pxd``): no Python call."""
+    ticket = _admit_write(self, table, row_key)
+    if KV_UNLIKELY(ticket is None):
+        ticket = self._try_write(table, row_key)
+        if type(ticket) is not tuple:
+            raise ticket.error()
+    return ticket
+
+
+cdef int _charge_write_any(MeterCore self, ticket, old_packed, new_packed, old_item, new_item) except -1:
+    """:meth:`MeterCore.charge_write` for the compiled modules (``_ccapacity.pxd``): no Python call."""
+    cdef WriteTicket admitted
+    if KV_LIKELY(type(ticket) is WriteTicket and _small(old_packed) and _small(new_packed)):
+        admitted = <WriteTicket>ticket
+        if PyTuple_GET_SIZE(admitted.state.index_charges) == 0 or (old_item is None and new_item is None):
+            _charge_one(self, admitted)
+            return 0
+    return _charge_write(self, ticket, old_packed, new_packed, old_item, new_item)
 
 
 cdef inline void _charge_one(MeterCore self, WriteTicket ticket) noexcept:

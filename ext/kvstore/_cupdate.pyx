@@ -13,6 +13,7 @@ from cpython.object cimport PyObject
 
 from kvstore._capi cimport *
 from kvstore._citems cimport _packed_item, _unpacked
+from kvstore._ccapacity cimport MeterCore, _admit_write_or_throttle, _charge_write_any
 from kvstore._cread cimport _request_row_key
 from kvstore._ctransact cimport _usual_index_keys
 from kvstore._cwrite cimport _apply_update_of as _apply_update, _condition_holds_of as _condition_holds
@@ -67,7 +68,10 @@ cdef object _run(object engine, object plan, dict kwargs, tuple context):
     ticket = None
     if meter is not None:
         try:
-            ticket = meter.admit_write(table, row_key)
+            if isinstance(meter, MeterCore) and type(row_key) is bytes:
+                ticket = _admit_write_or_throttle(<MeterCore>meter, table, <bytes>row_key)
+            else:
+                ticket = meter.admit_write(table, row_key)
         except error_class as e:
             e._operation_name = "UpdateItem"
             raise
@@ -102,7 +106,7 @@ cdef object _run(object engine, object plan, dict kwargs, tuple context):
             return None
         if failed:
             if ticket is not None:     # a failed conditional write is charged as if it had written
-                meter.charge_write(ticket, old_packed, None, old, None)
+                _charge(meter, ticket, old_packed, None, old, None)
             e = condition_failed(old, no_request, table, old_packed, None, row_key)
             e._operation_name = "UpdateItem"
             raise e
@@ -119,6 +123,14 @@ cdef object _run(object engine, object plan, dict kwargs, tuple context):
         e._operation_name = "UpdateItem"
         raise
     if ticket is not None:
-        meter.charge_write(ticket, old_packed, None if new is None else old_packed if packed is None else packed,
-                           old, new)
+        _charge(meter, ticket, old_packed, None if new is None else old_packed if packed is None else packed,
+                old, new)
     return {"ResponseMetadata": dict(response_metadata)}
+
+
+cdef int _charge(meter, ticket, old_packed, new_packed, old, new) except -1:
+    """``meter.charge_write(...)``, without a Python call for the compiled meter."""
+    if isinstance(meter, MeterCore):
+        return _charge_write_any(<MeterCore>meter, ticket, old_packed, new_packed, old, new)
+    meter.charge_write(ticket, old_packed, new_packed, old, new)
+    return 0
