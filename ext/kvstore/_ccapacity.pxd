@@ -11,8 +11,9 @@ cdef struct Cell:
     uint64_t hash
     unsigned long long generation
     double units
-    PyObject* key
+    PyObject* key                    # the row key holding a prefix longer than 24 bytes, else NULL
     Py_ssize_t n
+    unsigned char held[24]           # a prefix of at most 24 bytes itself (a cell is one 64-byte line)
 
 
 @cython.final

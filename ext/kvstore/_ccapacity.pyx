@@ -35,12 +35,12 @@ from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
 from libc.limits cimport LLONG_MIN
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport calloc, free
-from libc.string cimport memcmp
+from libc.string cimport memcmp, memcpy
 from cpython.ref cimport Py_INCREF, Py_DECREF
 from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
 
 from kvstore._capi cimport (
-    PyBytes_AS_STRING, PyBytes_GET_SIZE, PyDict_SetItem, PyList_GET_ITEM, PyList_GET_SIZE,
+    PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE, PyDict_SetItem, PyList_GET_ITEM, PyList_GET_SIZE,
 )
 
 from time import time as _time
@@ -193,6 +193,10 @@ cdef inline uint64_t _fnv(const unsigned char* p, Py_ssize_t n):
 #: before used less than a sixteenth of a table of more than ``KEEP_SLOTS`` slots
 cdef Py_ssize_t FIRST_SLOTS = 16
 cdef Py_ssize_t KEEP_SLOTS = 8192
+#: a prefix of at most this many bytes is kept in its cell (``Cell.held``), not as a reference to its row
+#: key: a probe then reads no other memory, and a slot taken over frees nothing (a window of a busy
+#: second outgrows the caches, and those two reads were most of an enforced write's cost: bench/results/capacity.md)
+cdef Py_ssize_t HELD = 24
 
 
 cdef void _release(Cell* cells, Py_ssize_t mask) noexcept:
@@ -218,8 +222,9 @@ cdef class KeyWindow:
     is sound for linear probing because nothing is removed within a
     generation: the cells a value's probe passes on its way to its own were
     all made in the current generation before it, so a probe that meets an
-    earlier generation's cell has met the end of its run.  An old cell keeps
-    its row key alive until a new value takes its slot.  Nothing here makes a
+    earlier generation's cell has met the end of its run.  A prefix of at most
+    24 bytes (``HELD``) is copied into its cell; a longer one's cell keeps its
+    row key alive until a new value takes its slot.  Nothing here makes a
     Python object or can run Python code, so the meter's lock is never held
     across a garbage collection.  ``used`` gives the reference's dict.
     """
@@ -271,9 +276,12 @@ cdef class KeyWindow:
             cell = &self.cells[i]
             if cell.generation != generation:
                 break
-            if cell.hash == h and cell.n == n and (
-                    cell.key == <PyObject*>key or memcmp(PyBytes_AS_STRING(<object>cell.key), p, n) == 0):
-                return cell
+            if cell.hash == h and cell.n == n:
+                if n <= HELD:
+                    if memcmp(cell.held, p, n) == 0:
+                        return cell
+                elif cell.key == <PyObject*>key or memcmp(PyBytes_AS_STRING(<object>cell.key), p, n) == 0:
+                    return cell
             i = (i + 1) & self.mask
         if not create:
             return NULL
@@ -282,11 +290,16 @@ cdef class KeyWindow:
                 return NULL
             return self._cell_h(key, n, h, True)
         old = cell.key
-        if old != <PyObject*>key:
+        if n <= HELD:
+            memcpy(cell.held, p, n)
+            if old != NULL:
+                cell.key = NULL
+                Py_DECREF(<object>old)      # a bytes object: nothing runs
+        elif old != <PyObject*>key:
             Py_INCREF(key)
             cell.key = <PyObject*>key
             if old != NULL:
-                Py_DECREF(<object>old)      # a bytes object: nothing runs
+                Py_DECREF(<object>old)
         cell.n = n
         cell.hash = h
         cell.units = 0.0
@@ -301,7 +314,7 @@ cdef class KeyWindow:
         if cells == NULL:
             return False
         for i in range(self.mask + 1):
-            if self.cells[i].key != NULL and self.cells[i].generation == self.generation:
+            if self.cells[i].generation == self.generation:
                 j = <Py_ssize_t>(self.cells[i].hash & <uint64_t>mask)
                 while cells[j].generation == self.generation:
                     j = (j + 1) & mask
@@ -347,7 +360,10 @@ cdef class KeyWindow:
         for i in range(self.mask + 1):
             cell = &self.cells[i]
             if cell.generation == self.generation and cell.units:
-                out[(<bytes>cell.key)[:cell.n]] = cell.units
+                if cell.n <= HELD:
+                    out[PyBytes_FromStringAndSize(<const char*>cell.held, cell.n)] = cell.units
+                else:
+                    out[(<bytes>cell.key)[:cell.n]] = cell.units
         return out
 
 
