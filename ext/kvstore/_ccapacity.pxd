@@ -1,6 +1,7 @@
 # The capacity meter's hot path (kvstore._ccapacity), for the compiled modules that meter a request
 # themselves: a Query / Scan page of ``_cread.embedded_read`` calls ``MeterCore._read``, the prepared
-# UpdateItem of ``_cupdate`` admits and charges its write, without a Python call.  Read ``_ccapacity.pyx`` for what each holds.
+# UpdateItem of ``_cupdate`` admits and charges its write, without a Python call.  Read
+# ``_ccapacity.pyx`` for what each holds.
 
 cimport cython
 from cpython.object cimport PyObject

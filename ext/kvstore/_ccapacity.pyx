@@ -193,9 +193,9 @@ cdef inline uint64_t _fnv(const unsigned char* p, Py_ssize_t n):
 #: before used less than a sixteenth of a table of more than ``KEEP_SLOTS`` slots
 cdef Py_ssize_t FIRST_SLOTS = 16
 cdef Py_ssize_t KEEP_SLOTS = 8192
-#: a prefix of at most this many bytes is kept in its cell (``Cell.held``), not as a reference to its row
-#: key: a probe then reads no other memory, and a slot taken over frees nothing (a window of a busy
-#: second outgrows the caches, and those two reads were most of an enforced write's cost: bench/results/capacity.md)
+#: a prefix of at most this many bytes is kept in its cell (``Cell.held``), not as a reference to its
+#: row key: a probe then reads no other memory, and a slot taken over frees nothing (a busy second's
+#: window outgrows the caches, and those reads were most of the meter's time: bench/results/capacity.md)
 cdef Py_ssize_t HELD = 24
 
 
