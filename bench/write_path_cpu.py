@@ -17,6 +17,7 @@ is kept asleep while calls are counted, so only the writer's own work is.
     python -m bench.write_path_cpu --logged --ops put_plain,update_conditional
     python -m bench.write_path_cpu --profile transact_2_put     # cProfile of the Python time instead
     python -m bench.write_path_cpu --opcodes put_plain,transact_2_put   # Python bytecodes per call, by function
+    python -m bench.write_path_cpu --logged --breakdown transact_2_items  # instructions by compiled function
 
 The bytecode count (``sys.settrace`` opcode events) is exact and quick, so it
 guides work on the Python glue between two callgrind runs; it does not see
@@ -142,15 +143,43 @@ def _child(name, calls):
     os._exit(0)
 
 
-def instructions(name, base=200, extra=1000):
+def instructions(name, base=200, extra=1000, out_files=None):
+    """Instructions one call executes: the difference of two callgrind runs, ``base`` and ``base + extra``
+    calls, divided by ``extra``.  ``out_files``: the two runs' callgrind output files (else discarded)."""
     env = dict(os.environ, PYTHONHASHSEED="0", WRITE_PATH_ITEMS=str(ITEMS), WRITE_PATH_LOGGED="1" if LOGGED else "0")
     totals = []
-    for calls in (base, base + extra):
-        run = subprocess.run(["setarch", "-R", "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+    for i, calls in enumerate((base, base + extra)):
+        out = out_files[i] if out_files else "/dev/null"
+        run = subprocess.run(["setarch", "-R", "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
                               sys.executable, "-m", "bench.write_path_cpu", "--child", name, str(calls)],
                              capture_output=True, text=True, env=env, check=True)
         totals.append(int(re.search(r"Collected : (\d+)", run.stderr).group(1)))
     return (totals[1] - totals[0]) / extra
+
+
+def breakdown(name, extra=1000, top=40):
+    """``(total, [(inclusive instructions per call, function)])``: where one call's instructions go, by
+    function (inclusive), from the same two runs as :func:`instructions` and ``callgrind_annotate``."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="write-path-breakdown-") as tmp:
+        files = [os.path.join(tmp, "base.out"), os.path.join(tmp, "more.out")]
+        total = instructions(name, extra=extra, out_files=files)
+        per_file = []
+        for path in files:
+            text = subprocess.run(["callgrind_annotate", "--tree=none", "--inclusive=yes", "--threshold=100", path],
+                                  capture_output=True, text=True, check=True).stdout
+            counts = {}
+            for line in text.splitlines():
+                m = re.match(r"\s*([\d,]+)\s+(?:\(\s*[\d.]+%\)\s+)?(\S.*)", line)
+                if m and not m.group(2).startswith(("=>", "<", "*", "> ")):
+                    function = re.sub(r"\s*\[.*\]$", "", m.group(2)).strip()
+                    counts[function] = counts.get(function, 0) + int(m.group(1).replace(",", ""))
+            per_file.append(counts)
+    base, more = per_file
+    rows = [((more.get(f, 0) - base.get(f, 0)) / extra, f) for f in set(base) | set(more)]
+    rows = [r for r in rows if "kvstore" in r[1] and "Vectorcall" not in r[1] and "FastCall" not in r[1]]
+    return total, sorted(rows, reverse=True)[:top]
 
 
 def _profile(name, calls):
@@ -197,6 +226,7 @@ def main(argv=None):
     parser.add_argument("--ops", default=",".join(OPS))
     parser.add_argument("--profile", metavar="OP")
     parser.add_argument("--opcodes", metavar="OPS")
+    parser.add_argument("--breakdown", metavar="OP", help="instructions per call by compiled function (inclusive)")
     parser.add_argument("--logged", action="store_true", help="on disk under durability batch (see above)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -214,6 +244,12 @@ def main(argv=None):
         return 0
     if args.profile:
         _profile(args.profile, 5000)
+        return 0
+    if args.breakdown:
+        total, rows = breakdown(args.breakdown, extra=args.extra)
+        print("%s: %.1fk instructions per call; by compiled function, inclusive:" % (args.breakdown, total / 1000))
+        for n, function in rows:
+            print("  %8.0f  %s" % (n, function.split(":")[-1]))
         return 0
     import kvstore
     print("core: %s" % getattr(kvstore, "implementation", "?"))
