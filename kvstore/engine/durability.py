@@ -196,11 +196,12 @@ class Durability:
                         for i, (lsn, payload) in enumerate(staged))
         last = info.segments[-1] if info.segments else None
         if last is not None:
-            segment = wal.SegmentWriter.reopen(self.fs, last.path, last.first_lsn, last.end, self._sync)
+            segment = wal.SegmentWriter.reopen(self.fs, last.path, last.first_lsn, last.end, self._sync, last.flags)
         else:
             segment = wal.SegmentWriter.create(self.fs, self.directory, info.next_lsn, self._sync)
         try:
             segment.write_batch(data, len(staged))
+            segment.trim()
         finally:
             segment.close()
 
@@ -211,7 +212,8 @@ class Durability:
         last = self._info.segments[-1] if self._info.segments else None
         try:
             if last is not None and last.end < self.segment_bytes:
-                self._segment = wal.SegmentWriter.reopen(self.fs, last.path, last.first_lsn, last.end, self._sync)
+                self._segment = wal.SegmentWriter.reopen(self.fs, last.path, last.first_lsn, last.end, self._sync,
+                                                         last.flags)
                 self._segment.records = last.records
                 if self._sync:
                     self._segment.sync()       # what recovery read is durable before anything builds on it
@@ -249,8 +251,11 @@ class Durability:
                     self._scheduler.stop()
                 try:
                     self.flush()
+                    self._segment.trim()
                 except DurabilityError as exc:
                     error = exc
+                except OSError:
+                    pass                  # the zeros stay: the segment's flag says what they are
                 self._segment.close()
                 if self._staging is not None:
                     self._staging.close(written=error is None)
@@ -452,7 +457,19 @@ class Durability:
                     self._failure = None
                 self._release_waiters()
 
+    def written_end(self):
+        """``(path, offset)`` of the segment being written and the end of its written batches, or None: a
+        reader of that file stops there, since past it a write in progress may be half copied in (pages
+        of allocated space change in place, so a later page can show new records before an earlier one)."""
+        segment = self._segment
+        return None if segment is None else (segment.path, segment.synced)
+
     def _new_segment(self, first_lsn):
+        if self._segment is not None:
+            try:
+                self._segment.trim()
+            except OSError:
+                pass                      # the zeros stay: the segment's flag says what they are
         new = wal.SegmentWriter.create(self.fs, self.directory, first_lsn, self._sync)
         old, self._segment = self._segment, new
         if old is not None:

@@ -8,8 +8,10 @@ writes, EIO on fsync, ENOSPC, or a crash (after which every call raises
 ``SimulatedCrash`` until ``reboot()``).
 
 A ``File`` (from ``open_append`` / ``create`` / ``open_read``) has
-``write`` (all bytes or OSError; a partial write may have landed),
-``sync`` (fdatasync), ``read``, ``truncate``, ``size`` and ``close``.
+``write`` (all bytes at the end of the file, or OSError; a partial write may
+have landed), ``write_at`` (the same at an offset), ``allocate`` (the file
+made at least that long, the new bytes zeros), ``sync`` (fdatasync),
+``read``, ``truncate``, ``size`` and ``close``.
 ``os.write`` and ``os.fsync`` release the GIL, so other threads run during
 the I/O.
 """
@@ -91,10 +93,30 @@ class RealFile:
         self.fd = fd
 
     def write(self, data):
+        os.lseek(self.fd, 0, os.SEEK_END)      # (not O_APPEND, under which pwrite appends too)
         view = memoryview(data)
         while view:
             n = os.write(self.fd, view)
             view = view[n:]
+
+    def write_at(self, offset, data):
+        view = memoryview(data)
+        while view:
+            n = os.pwrite(self.fd, view, offset)
+            view, offset = view[n:], offset + n
+
+    def allocate(self, size):
+        """Make the file at least ``size`` bytes long, the new bytes zeros, its blocks reserved, so a
+        later write within it changes no file size (and its fdatasync commits no metadata)."""
+        current = os.fstat(self.fd).st_size
+        if size <= current:
+            return
+        try:
+            os.posix_fallocate(self.fd, current, size - current)
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise
+            os.ftruncate(self.fd, size)        # a file system without fallocate: zeros all the same
 
     def sync(self):
         _sync_fd(self.fd)
@@ -125,10 +147,10 @@ class RealFS(FileSystem):
     """The operating system's files."""
 
     def open_append(self, path):
-        return RealFile(path, os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644))
+        return RealFile(path, os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
 
     def create(self, path):
-        return RealFile(path, os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC, 0o644))
+        return RealFile(path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
 
     def open_read(self, path):
         return RealFile(path, os.open(path, os.O_RDONLY))
@@ -227,6 +249,18 @@ class MemoryFile:
     def write(self, data):
         with self.fs._mutex:
             self.inode.data += data
+
+    def write_at(self, offset, data):
+        with self.fs._mutex:
+            d = self.inode.data
+            if offset > len(d):
+                d += bytes(offset - len(d))
+            d[offset:offset + len(data)] = data
+
+    def allocate(self, size):
+        with self.fs._mutex:
+            if size > len(self.inode.data):
+                self.inode.data += bytes(size - len(self.inode.data))
 
     def sync(self):
         with self.fs._mutex:
@@ -416,17 +450,34 @@ class MemoryFS(FileSystem):
             kept = data
         else:
             kept = inode.durable
-            if mode == "torn" and data.startswith(kept) and len(data) > len(kept):
-                extra = bytearray(data[len(kept):rng.randint(len(kept), len(data))])
+            # the unsynced change starts where the content and its synced copy first differ (at the
+            # synced end for an append, inside the file for a write into allocated space)
+            same = _common_prefix(data, kept)
+            if mode == "torn" and len(data) > same:
+                extra = bytearray(data[same:rng.randint(same, len(data))])
                 if extra and rng.random() < 0.5:          # a hole: an earlier sector did not make it
                     start = rng.randrange(len(extra))
                     end = min(len(extra), start + rng.choice((1, 17, 512)))
                     extra[start:end] = (b"\0" if rng.random() < 0.5 else b"\xa5") * (end - start)
-                kept = kept + bytes(extra)
+                torn = bytearray(kept)
+                torn[same:same + len(extra)] = extra
+                kept = bytes(torn)
         inode2 = _Inode()
         inode2.data = bytearray(kept)
         inode2.durable = kept
         return inode2
+
+
+def _common_prefix(a, b):
+    """Length of the longest common prefix of two bytes objects (a binary search over slice compares)."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 # --------------------------------------------------------------------------- faults
@@ -451,6 +502,18 @@ class _FaultyFile:
                 self._inner.write(bytes(data[:rule.partial]))
             self._fs._fire(rule, self.path)
         self._inner.write(data)
+
+    def write_at(self, offset, data):
+        rule = self._fs._hit("write", self.path)
+        if rule is not None:
+            if rule.partial:
+                self._inner.write_at(offset, bytes(data[:rule.partial]))
+            self._fs._fire(rule, self.path)
+        self._inner.write_at(offset, data)
+
+    def allocate(self, size):
+        self._fs._maybe_fail("allocate", self.path)
+        self._inner.allocate(size)
 
     def sync(self):
         self._fs._maybe_fail("sync", self.path)

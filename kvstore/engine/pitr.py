@@ -548,6 +548,7 @@ class PointInTime:
     def _history(self, name, when):
         """``(rows, base, touched)``: the table's rows at ``when``; the checkpoint they were read from
         (None: the whole log, or the table was created or replaced after it); the keys written since."""
+        live = self.durability.written_end()           # (after the caller's flush: what ``when`` needs)
         bases, segments = self._bases()
         base = next((b for b in bases if b[1] <= when), None)
         if base is None:
@@ -569,6 +570,8 @@ class PointInTime:
         for i, first in enumerate(chain):
             seg_path = segments[first]
             data = self.fs.read_bytes(seg_path)
+            if live is not None and seg_path == live[0]:
+                data = data[:live[1]]
             scan = wal.scan_segment(data, seg_path, expect, last=i == len(chain) - 1)
             if scan.damage is not None and scan.damage.kind == "corrupt":
                 raise scan.damage.error()

@@ -240,9 +240,12 @@ def _cut(fs, info, repair, sync):
                 f.sync()
         finally:
             f.close()
-        dropped.append({"file": scan_.path, "offset": offset, "bytes": len(data) - offset, "reason": reason})
-        log.warning("dropped %d bytes at the end of %s from offset %d (%s)",
-                    len(data) - offset, scan_.path, offset, reason)
+        damage = info.damage
+        # (a preallocated segment's zeros after the damage were never written: not counted as dropped)
+        lost = damage.dropped if damage is not None and (damage.path, damage.offset) == (scan_.path, offset) \
+            else len(data) - offset
+        dropped.append({"file": scan_.path, "offset": offset, "bytes": lost, "reason": reason})
+        log.warning("dropped %d bytes at the end of %s from offset %d (%s)", lost, scan_.path, offset, reason)
         del info.segments[index + 1:]
         scan_.end = scan_.size = offset
         scan_.damage = None

@@ -38,11 +38,21 @@ def test_check_clean_database(tmp_path):
 def test_check_reports_a_torn_tail_as_a_warning(tmp_path):
     seg = make_db(tmp_path)
     with open(seg, "ab") as f:
-        f.write(b"\0" * 100)
+        f.write(wal.encode_record(4, b"x" * 200)[:100])          # a write cut short
+    code, text = run(tools.check_main, tmp_path)
+    assert code == 0
+    assert "torn tail: 100 bytes" in text and "truncated payload" in text
+    assert seg.stat().st_size > 100          # check changes nothing
+
+
+def test_check_reports_the_zeros_after_an_unflagged_segment_as_a_torn_tail(tmp_path):
+    seg = make_db(tmp_path)
+    data = bytearray(seg.read_bytes())
+    data[:wal.HEADER_SIZE] = wal.encode_segment_header(1, flags=0)     # a segment written before preallocation
+    seg.write_bytes(bytes(data) + b"\0" * 100)
     code, text = run(tools.check_main, tmp_path)
     assert code == 0
     assert "torn tail: 100 bytes" in text and "zero-filled tail" in text
-    assert seg.stat().st_size > 100          # check changes nothing
 
 
 def test_check_and_repair_corruption_in_the_middle(tmp_path):

@@ -20,9 +20,10 @@ H = wal.HEADER_SIZE
 R = wal.RECORD_HEADER_SIZE
 
 
-def segment(*writes, first_lsn=1):
-    """A segment holding ``writes`` (each a list of payloads written by one write(2))."""
-    out = bytearray(wal.encode_segment_header(first_lsn))
+def segment(*writes, first_lsn=1, flags=0):
+    """A segment holding ``writes`` (each a list of payloads written by one write(2)); ``flags=0``:
+    written without preallocation, where a zero-filled tail is a torn write (see the PREALLOCATED tests)."""
+    out = bytearray(wal.encode_segment_header(first_lsn, flags))
     lsn = first_lsn
     for payloads in writes:
         for i, payload in enumerate(payloads):
@@ -149,6 +150,53 @@ def test_zero_filled_tail_is_torn():
     scan = wal.scan_segment(data, PATH)
     assert scan.records == 1 and scan.damage.kind == "torn"
     assert scan.damage.reason == "zero-filled tail (4096 bytes)"
+
+
+# -- a PREALLOCATED segment: the writer allocates zeros ahead and writes into them
+
+def test_zeros_after_the_records_of_a_preallocated_segment_are_unwritten_space():
+    good = segment([b"ab"], [b"cd"], flags=wal.PREALLOCATED)
+    data = good + b"\0" * 4096
+    scan = wal.scan_segment(data, PATH)
+    assert scan.damage is None and scan.records == 2
+    assert (scan.end, scan.size, scan.flags) == (len(good), len(data), wal.PREALLOCATED)
+
+
+def test_zeros_after_the_records_of_an_older_preallocated_segment_are_unwritten_space():
+    good = segment([b"ab"], flags=wal.PREALLOCATED)
+    scan = wal.scan_segment(good + b"\0" * 100, PATH, last=False)     # a crash came before its trim
+    assert scan.damage is None and scan.end == len(good)
+
+
+def test_a_write_cut_short_inside_preallocated_space_is_torn_and_reported_without_the_zeros():
+    good = segment([b"ab"], flags=wal.PREALLOCATED)
+    cut = wal.encode_record(2, b"x" * 40)[:30]
+    scan = wal.scan_segment(good + cut + b"\0" * 4096, PATH)
+    assert scan.records == 1 and scan.damage.kind == "torn"
+    assert (scan.damage.offset, scan.damage.dropped) == (len(good), 30)
+
+
+def test_a_later_write_ending_in_zero_bytes_after_damage_is_still_found():
+    # the search for a later write runs over the whole file, so a record whose payload ends in zeros
+    # (which the zero tail's trimming would cut) still proves the damage is in the middle
+    good = segment([b"ab"], [b"cd"], [b"ef\0\0\0"], flags=wal.PREALLOCATED)
+    first = H + R + 2
+    data = bytearray(good + b"\0" * 512)
+    data[first + R] ^= 0xFF                          # the second record's payload damaged
+    scan = wal.scan_segment(bytes(data), PATH)
+    assert scan.damage.kind == "corrupt" and scan.damage.offset == first
+
+
+def test_garbage_after_the_zeros_of_a_preallocated_segment_is_torn():
+    good = segment([b"ab"], flags=wal.PREALLOCATED)
+    scan = wal.scan_segment(good + b"\0" * 64 + b"\xa5" * 10 + b"\0" * 64, PATH)
+    assert scan.damage.kind == "torn" and scan.damage.offset == len(good) and scan.damage.dropped == 74
+
+
+def test_unknown_segment_flags_are_a_format_this_kvstore_does_not_read():
+    data = segment([b"ab"], flags=2)
+    with pytest.raises(UnsupportedFormatError):
+        wal.scan_segment(data, PATH)
 
 
 def test_zeros_followed_by_a_later_write_are_corruption():

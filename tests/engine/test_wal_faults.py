@@ -138,6 +138,37 @@ def test_close_reports_a_final_flush_that_fails_and_still_releases_the_lock():
     d2.close()
 
 
+def test_disk_full_while_allocating_log_space_is_not_acknowledged_and_the_log_continues():
+    fs = FaultyFS()
+    d, _ = opened(fs)
+    d.wait_durable(d.append(b"a"))
+    big = b"b" * (wal.PREALLOCATE + 10)          # beyond the space allocated so far
+    fs.fail("allocate", errno.ENOSPC, path="wal-")
+    with pytest.raises(DurabilityError):
+        d.wait_durable(d.append(big))
+    d.flush()                                       # the rule fired once: the pending batch is rewritten
+    assert d.failure is None
+    d.wait_durable(d.append(b"c"))
+    d.close()
+    got, rec = replayed(fs)
+    assert got == [b"a", big, b"c"] and rec.report["dropped"] == []
+
+
+def test_a_power_cut_during_a_write_into_allocated_space_keeps_the_acknowledged_records():
+    fs = FaultyFS()
+    d, _ = opened(fs)
+    for p in (b"a", b"b"):
+        d.wait_durable(d.append(p))
+    fs.crash_at("write", path="wal-", partial=9)
+    with pytest.raises(SimulatedCrash):
+        d.wait_durable(d.append(b"c" * 50))
+    for seed in range(20):                          # the torn model keeps a random part of the write
+        got, _rec = replayed(fs.reboot("torn", seed=seed))
+        assert got == [b"a", b"b"]
+    got, rec = replayed(fs.reboot("keep"))
+    assert got == [b"a", b"b"] and [x["bytes"] for x in rec.report["dropped"]] == [9]   # not the zeros after it
+
+
 def test_crash_during_a_write_loses_only_the_unacknowledged_record():
     fs = FaultyFS()
     d, _ = opened(fs)
@@ -156,8 +187,8 @@ def test_crash_during_a_write_loses_only_the_unacknowledged_record():
 # ---------------------------------------------------------------- crash anywhere
 
 
-CRASH_POINTS = [("write", "wal-"), ("sync", "wal-"), ("create", ".tmp"), ("rename", None),
-                ("fsync_dir", None), ("remove", None), ("sync", ".ckpt")]
+CRASH_POINTS = [("write", "wal-"), ("sync", "wal-"), ("allocate", "wal-"), ("truncate", "wal-"), ("create", ".tmp"),
+                ("rename", None), ("fsync_dir", None), ("remove", None), ("sync", ".ckpt")]
 
 
 def run_until_crash(fs, ops, segment_bytes):

@@ -152,6 +152,35 @@ def test_segments_rotate_at_the_size_threshold_and_records_never_span_them():
     assert len(rec.report["segments"]) == len(names)
 
 
+def test_a_segment_is_written_into_space_allocated_ahead_and_trimmed_when_closed(tmp_path):
+    d, _ = opened(tmp_path)
+    path = tmp_path / wal.segment_name(1)
+    d.wait_durable(d.append(b"first"))
+    allocated = path.stat().st_size
+    assert allocated >= wal.HEADER_SIZE + wal.PREALLOCATE        # zeros ahead of the writes
+    for i in range(50):
+        d.wait_durable(d.append(b"x" * 100))
+    assert path.stat().st_size == allocated          # the batches went into the allocated space
+    d.close()
+    scan = wal.scan_segment(path.read_bytes(), str(path))
+    assert scan.flags == wal.PREALLOCATED and scan.damage is None and scan.end == scan.size   # trimmed
+    assert replayed(tmp_path)[0] == [b"first"] + [b"x" * 100] * 50
+
+
+def test_a_reopened_preallocated_segment_continues_after_its_records_not_after_its_zeros():
+    fs = FaultyFS()
+    d, _ = opened("/db", "sync", fs)
+    d.wait_durable(d.append(b"a"))
+    fs.crash()                                       # killed: the allocated zeros stay
+    fs = fs.reboot("drop")
+    assert fs.size("/db/" + wal.segment_name(1)) > wal.PREALLOCATE
+    d, rec = opened("/db", "sync", fs)
+    assert rec.report["dropped"] == []              # zeros are unwritten space, not a torn tail
+    d.wait_durable(d.append(b"b"))
+    d.close()
+    assert replayed("/db", fs)[0] == [b"a", b"b"]
+
+
 def test_reopen_appends_to_the_last_segment_until_it_is_full():
     fs = FaultyFS()
     for _ in range(3):
