@@ -85,6 +85,9 @@ def _sync_fd(fd):
         os.fsync(fd)
 
 
+_fallocate = getattr(os, "posix_fallocate", None)
+
+
 class RealFile:
     __slots__ = ("path", "fd")
 
@@ -111,12 +114,14 @@ class RealFile:
         current = os.fstat(self.fd).st_size
         if size <= current:
             return
-        try:
-            os.posix_fallocate(self.fd, current, size - current)
-        except OSError as exc:
-            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
-                raise
-            os.ftruncate(self.fd, size)        # a file system without fallocate: zeros all the same
+        if _fallocate is not None:
+            try:
+                _fallocate(self.fd, current, size - current)
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                    raise
+        os.ftruncate(self.fd, size)            # no fallocate here (macOS, some file systems): zeros all the same
 
     def sync(self):
         _sync_fd(self.fd)

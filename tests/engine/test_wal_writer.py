@@ -211,3 +211,19 @@ def test_unknown_policy_is_rejected():
 def test_writes_go_through_the_real_file_layer_by_default(tmp_path):
     d = Durability(tmp_path)
     assert isinstance(d.fs, RealFS) and d.policy == "batch"
+
+
+@pytest.mark.parametrize("fallocate", [True, False], ids=["posix_fallocate", "without-fallocate"])
+def test_a_real_file_allocates_zeros_and_writes_in_place(tmp_path, monkeypatch, fallocate):
+    from kvstore.engine import fs as fs_module
+    if not fallocate:                                # macOS, or a file system that refuses it
+        monkeypatch.setattr(fs_module, "_fallocate", None)
+    path = str(tmp_path / "f")
+    f = RealFS().create(path)
+    f.write(b"abc")
+    f.allocate(100)
+    f.write_at(3, b"de")
+    f.write(b"!")                                    # an append goes after the allocated zeros
+    f.allocate(50)                                   # never shrinks
+    f.close()
+    assert open(path, "rb").read() == b"abcde" + b"\0" * 95 + b"!"
