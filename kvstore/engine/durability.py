@@ -458,11 +458,12 @@ class Durability:
                 self._release_waiters()
 
     def written_end(self):
-        """``(path, offset)`` of the segment being written and the end of its written batches, or None: a
-        reader of that file stops there, since past it a write in progress may be half copied in (pages
-        of allocated space change in place, so a later page can show new records before an earlier one)."""
+        """``(path, first LSN, offset)`` of the segment being written and the end of its written batches,
+        or None: a reader of the log stops there (and reads no later segment), since past it a write in
+        progress may be half copied in (pages of allocated space change in place, so a later page can
+        show new records before an earlier one)."""
         segment = self._segment
-        return None if segment is None else (segment.path, segment.synced)
+        return None if segment is None else (segment.path, segment.first_lsn, segment.synced)
 
     def _new_segment(self, first_lsn):
         if self._segment is not None:

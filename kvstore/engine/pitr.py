@@ -568,10 +568,12 @@ class PointInTime:
         pending = {}
         expect = None
         for i, first in enumerate(chain):
+            if live is not None and first > live[1]:
+                break                                   # begun since the flush: nothing ``when`` needs
             seg_path = segments[first]
             data = self.fs.read_bytes(seg_path)
             if live is not None and seg_path == live[0]:
-                data = data[:live[1]]
+                data = data[:live[2]]
             scan = wal.scan_segment(data, seg_path, expect, last=i == len(chain) - 1)
             if scan.damage is not None and scan.damage.kind == "corrupt":
                 raise scan.damage.error()

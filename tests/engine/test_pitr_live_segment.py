@@ -21,7 +21,7 @@ def test_a_restore_ignores_a_half_copied_write_past_the_written_end(tmp_path):
             TableName="things", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
         for i in range(5):
             db.Table("things").put_item(Item={"pk": f"k{i}"})
-        live, written = db.engine.durability.written_end()
+        live, _first, written = db.engine.durability.written_end()
         assert os.path.getsize(live) > written                         # allocated space after the records
         next_lsn = db.engine.durability.durable_lsn + 1
         with open(live, "r+b") as f:                                    # a write's later page, its first not yet
