@@ -313,6 +313,32 @@ def per_request(cpu0, cpu1, n):
     return round((cpu1 - cpu0) / n * 1e6, 1)
 
 
+def log_counts(port):
+    """``(fsyncs, records)`` of the server's write-ahead log from its own ``GET /metrics``, or None (in
+    memory, metrics off, or no answer)."""
+    import urllib.request
+
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    except OSError:
+        return None
+    found = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("kvstore_log_fsyncs_total", "kvstore_log_records_total"):
+            found[name] = float(value)
+    if len(found) != 2:
+        return None
+    return found["kvstore_log_fsyncs_total"], found["kvstore_log_records_total"]
+
+
+def records_per_fsync(before, after):
+    """Log records per fsync (group commit) between two ``log_counts``; None without a figure."""
+    if before is None or after is None or after[0] <= before[0]:
+        return None
+    return round((after[1] - before[1]) / (after[0] - before[0]), 2)
+
+
 def rss_mb(pid):
     rss = rss_bytes(pid)
     return None if rss is None else round(rss / 2**20, 1)
@@ -406,11 +432,13 @@ def main(argv=None):
         raw = {}
         for op in ("GetItem", "PutItem", "Query"):
             for c in levels:
-                cpu0 = cpu_seconds(proc.pid)
+                cpu0, log0 = cpu_seconds(proc.pid), log_counts(port) if op == "PutItem" else None
                 lat, ops, errors = run_clients(
                     _raw_worker, lambda k, op=op: (port, requests[op], args.seconds, args.max_ops, k), c, args.seconds)
                 raw[f"{op} c={c}"] = dict(summarize(lat, ops), errors=errors,
                                           server_cpu_us=per_request(cpu0, cpu_seconds(proc.pid), len(lat)))
+                if log0 is not None and args.durability == "sync":
+                    raw[f"{op} c={c}"]["records_per_fsync"] = records_per_fsync(log0, log_counts(port))
                 print(f"raw   {op:8} c={c}: {raw[f'{op} c={c}']}", flush=True)
         for c in levels:
             cpu0 = cpu_seconds(floor_proc.pid)
@@ -488,12 +516,13 @@ def check_targets(r, levels):
 
 def render(r):
     lines = [f"machine: {r['machine']}", f"workload: {r['workload']}", "",
-             "| measurement | ops/s | p50 us | p99 us | p99.9 us | server CPU us/req |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "| measurement | ops/s | p50 us | p99 us | p99.9 us | server CPU us/req | records per fsync |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for section in ("raw_http", "boto3_http"):
         for name, s in r.get(section, {}).items():
+            per_fsync = s.get("records_per_fsync")
             lines.append(f"| {section.split('_')[0]} {name} | {s['ops_per_s']} | {s['p50_us']} | {s['p99_us']} "
-                         f"| {s['p999_us']} | {s.get('server_cpu_us', '')} |")
+                         f"| {s['p999_us']} | {s.get('server_cpu_us', '')} | {'' if per_fsync is None else per_fsync} |")
     if "paired_c1" in r:
         pc = r["paired_c1"]
         lines += ["", f"GetItem vs floor at c=1, {len(pc['rounds'])} alternating rounds (median): floor p50 "
