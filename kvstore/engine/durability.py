@@ -254,8 +254,6 @@ class Durability:
                     self._segment.trim()
                 except DurabilityError as exc:
                     error = exc
-                except OSError:
-                    pass                  # the zeros stay: the segment's flag says what they are
                 self._segment.close()
                 if self._staging is not None:
                     self._staging.close(written=error is None)
@@ -467,10 +465,7 @@ class Durability:
 
     def _new_segment(self, first_lsn):
         if self._segment is not None:
-            try:
-                self._segment.trim()
-            except OSError:
-                pass                      # the zeros stay: the segment's flag says what they are
+            self._segment.trim()
         new = wal.SegmentWriter.create(self.fs, self.directory, first_lsn, self._sync)
         old, self._segment = self._segment, new
         if old is not None:

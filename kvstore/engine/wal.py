@@ -349,12 +349,16 @@ class SegmentWriter:
 
     def trim(self):
         """Give back the allocated space past the last written batch: a rotated or closed segment keeps
-        none (a crash before this leaves zeros that the header's flag says are unwritten space)."""
+        none.  Best effort: if the file system refuses, the zeros stay, and the header's flag says they
+        are unwritten space (as after a crash before this)."""
         if not self.preallocated or self.dirty or self.allocated <= self.synced:
             return
-        self._file.truncate(self.synced)
-        if self._sync:
-            self._file.sync()
+        try:
+            self._file.truncate(self.synced)
+            if self._sync:
+                self._file.sync()
+        except OSError:
+            return
         self.allocated = self.synced
 
     def sync(self):

@@ -181,6 +181,17 @@ def test_a_reopened_preallocated_segment_continues_after_its_records_not_after_i
     assert replayed("/db", fs)[0] == [b"a", b"b"]
 
 
+def test_a_trim_the_file_system_refuses_leaves_the_zeros_and_loses_nothing():
+    fs = FaultyFS()
+    d, _ = opened("/db", "sync", fs)
+    d.wait_durable(d.append(b"a"))
+    fs.fail("truncate", path="wal-")                 # the close's trim
+    d.close()                                        # not an error: the zeros are unwritten space
+    assert fs.size("/db/" + wal.segment_name(1)) > wal.PREALLOCATE
+    got, rec = replayed("/db", fs)
+    assert got == [b"a"] and rec.report["dropped"] == []
+
+
 def test_reopen_appends_to_the_last_segment_until_it_is_full():
     fs = FaultyFS()
     for _ in range(3):
