@@ -47,6 +47,32 @@ REC_UPDATE_TABLE = "U"   # ["U", meta(, stream event)]
 ROWS_FLAT = "kv"
 
 
+class _Deferred(threading.local):
+    waits = None        # this thread's deferred waits: a list of (engine, lsn), or None
+
+
+_deferred = _Deferred()
+
+
+def defer_durable_waits():
+    """On this thread, until :func:`stop_deferring`, :meth:`Engine.wait_durable` does not block: it
+    adds ``(engine, lsn)`` to the list returned here and returns.  The caller owes its answer's
+    recipient that wait: it must hold the answer until :meth:`Engine.durable` says each LSN is.
+
+    The server's event loop serves writes this way under ``sync`` (kvstore.server.app, "answers held
+    until durable"): a thread blocked per write cost two thread switches a request and left ~3 records
+    per fsync (bench/results/server.md).  Every write ends in ``wait_durable`` after it released its
+    locks, so nothing it does next depends on the wait; a transaction's idempotency token, which a
+    repeat reads, keeps its LSN (kvstore.engine.tokens)."""
+    waits = _deferred.waits = []
+    return waits
+
+
+def stop_deferring():
+    """End :func:`defer_durable_waits` on this thread."""
+    _deferred.waits = None
+
+
 class Engine:
     """All tables of one database (a directory, or ``":memory:"``).
 
@@ -327,11 +353,31 @@ class Engine:
         if streams.woke:
             streams.woke = False
             time.sleep(0)
-        if lsn and self.durability is not None:
+        durability = self.durability
+        if lsn and durability is not None:
+            waits = _deferred.waits
+            if waits is not None and durability.policy == "sync" and lsn > durability.durable_lsn:
+                waits.append((self, lsn))
+                return
             try:
-                self.durability.wait_durable(lsn)
+                durability.wait_durable(lsn)
             except (OSError, DurabilityError) as e:
                 raise InternalServerError(f"The write could not be made durable: {e}") from e
+
+    def durable(self, lsn):
+        """For a deferred wait (:func:`defer_durable_waits`): whether ``lsn`` is durable yet; raises
+        what :meth:`wait_durable` would once it cannot be (the log failed or closed first)."""
+        durability = self.durability
+        if lsn <= durability.durable_lsn:
+            return True
+        if durability.failure is not None:
+            error = DurabilityError("the write-ahead log cannot be written", durability.failure)
+        elif durability.closed:
+            error = DurabilityError(f"the write-ahead log of {durability.directory} is closed; LSN {lsn} was "
+                                    f"not written")
+        else:
+            return False
+        raise InternalServerError(f"The write could not be made durable: {error}")
 
     # -- checkpoints and recovery -------------------------------------------
 

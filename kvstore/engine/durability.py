@@ -112,6 +112,7 @@ class Durability:
         self._gathered = threading.Condition(lock)   # a leader waiting for followers' records (same lock)
         self._gather_target = 0            # while a leader gathers: the buffered records it waits for
         self._waiters = []                 # (lsn, lock) of followers asleep until a leader releases them
+        self._listeners = []               # called after every batch, failure and close (add_listener)
         self._last_batch = 1               # records in the last batch written
         self._sync_seconds = 0.0           # moving average of one batch's write + sync
         self._buf = []                     # framed records not yet taken by a flush
@@ -283,6 +284,10 @@ class Durability:
         return self._durable_lsn
 
     @property
+    def closed(self):
+        return self._state == "closed"
+
+    @property
     def failure(self):
         """The OSError that keeps the log from being written, or None when healthy."""
         return self._failure
@@ -324,7 +329,23 @@ class Durability:
         """Write (and sync, unless ``none``) everything appended so far; DurabilityError on failure."""
         self._wait(self._next_lsn - 1)
 
-    def _wait(self, lsn):
+    def add_listener(self, listener):
+        """Call ``listener()`` (from whichever thread wrote, holding the log's lock: it must only
+        schedule work, never wait or append) after every batch made durable, every failed write and
+        the close.  With :meth:`request_flush` it lets a caller wait for an LSN without a thread
+        blocked on it: the server's event loop holds a write's answer until its record is durable
+        (kvstore.server.app, "answers held until durable").  Never removed: the log lives as long
+        as its engine, and a listener whose caller is gone must do nothing."""
+        with self._cond:
+            self._listeners.append(listener)
+
+    def request_flush(self):
+        """Have the flusher write (and sync) everything appended so far, now rather than at its next
+        tick; returns at once.  A flush already running takes what it took, and the flusher writes
+        the rest as soon as it is done."""
+        self._wake.set()
+
+    def _wait(self, lsn, gather=True):
         """Return once ``lsn`` is durable: lead a write if nobody is, else sleep until a leader is done.
 
         A follower sleeps on a lock of its own (not on the shared condition),
@@ -353,7 +374,8 @@ class Durability:
                 else:
                     waiter = None
                     self._flushing = True
-                    self._gather()
+                    if gather:
+                        self._gather()
             if waiter is not None:
                 waiter.acquire()                 # released by _release_waiters
                 continue
@@ -368,8 +390,11 @@ class Durability:
         """Wake the followers whose records are durable (all of them after a failure or close).
 
         ``handover``: the leader is done, so also wake the first follower still
-        waiting, to lead the next batch.  Called holding ``_cond``.
+        waiting, to lead the next batch.  Called holding ``_cond``.  Tells the
+        listeners too.
         """
+        for listener in self._listeners:
+            listener()
         if not self._waiters:
             return
         durable, everyone = self._durable_lsn, self._failure is not None or self._state == "closed"
@@ -486,7 +511,9 @@ class Durability:
                     break
                 if self._buf or self._pending or self._failure is not None:
                     try:
-                        self.flush()
+                        # no gathering: under sync the flusher writes when asked (request_flush), and
+                        # whoever asked has appended everything it would wait for
+                        self._wait(self._next_lsn - 1, gather=False)
                         wait = tick
                     except DurabilityError:
                         wait = min(_MAX_BACKOFF, max(wait * 2, 0.01))

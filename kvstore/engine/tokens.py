@@ -17,12 +17,15 @@ import threading
 
 
 class TokenEntry:
-    """What a token is bound to: the request's fingerprint, when it finished (None: running), the response."""
+    """What a token is bound to: the request's fingerprint, when it finished (None: running), the
+    response, and the last log position when it finished (a repeat answers once that is durable: a
+    call whose answer waits for the log elsewhere, kvstore.engine.database.defer_durable_waits, has
+    finished before its writes are on disk)."""
 
-    __slots__ = ("fingerprint", "finished_at", "response")
+    __slots__ = ("fingerprint", "finished_at", "response", "lsn")
 
-    def __init__(self, fingerprint, finished_at=None, response=None):
-        self.fingerprint, self.finished_at, self.response = fingerprint, finished_at, response
+    def __init__(self, fingerprint, finished_at=None, response=None, lsn=0):
+        self.fingerprint, self.finished_at, self.response, self.lsn = fingerprint, finished_at, response, lsn
 
 
 class IdempotencyTokens:
@@ -49,11 +52,11 @@ class IdempotencyTokens:
             self._running[token] = TokenEntry(fingerprint)
             return None
 
-    def finish(self, token, response):
-        """The call holding ``token`` succeeded: remember its response for ``ttl`` seconds."""
+    def finish(self, token, response, lsn=0):
+        """The call holding ``token`` succeeded: remember its response (and ``lsn``) for ``ttl`` seconds."""
         with self._lock:
             entry = self._running.pop(token)
-            entry.finished_at, entry.response = self.clock(), response
+            entry.finished_at, entry.response, entry.lsn = self.clock(), response, lsn
             self._finished[token] = entry
 
     def release(self, token):

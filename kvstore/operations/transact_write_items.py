@@ -322,12 +322,14 @@ def _claim_token(engine, token, request):
         raise IdempotentParameterMismatchException("Transaction token already used with different parameters")
     if entry.finished_at is None:
         raise TransactionInProgressException("Transaction is already in progress")
+    engine.wait_durable(entry.lsn)
     return dict(entry.response)
 
 
 def _finish_token(engine, token, response):
     if token is not None:
-        engine.transaction_tokens.finish(token, dict(response))
+        durability = engine.durability
+        engine.transaction_tokens.finish(token, dict(response), durability.next_lsn - 1 if durability else 0)
 
 
 def _release_token(engine, token):

@@ -55,6 +55,7 @@ request pays for none of it but one attribute store per read.
 """
 
 import asyncio
+import collections
 import logging
 import threading
 import time
@@ -66,7 +67,8 @@ import httptools
 
 from kvstore import _core
 from kvstore.clock import SystemClock
-from kvstore.errors import ServiceUnavailable
+from kvstore.engine.database import defer_durable_waits, stop_deferring
+from kvstore.errors import DynamoDBError, ServiceUnavailable
 from kvstore.server.compression import MIN_SIZE as COMPRESS_MIN_SIZE, choose_encoding, compress
 from kvstore.server.cors import Cors
 from kvstore.server import auth
@@ -75,7 +77,8 @@ from kvstore.server.handler import (
     _ID_PREFIX, CONTENT_TYPE, JSON_TYPES, TOO_LARGE, RequestHandler, _id_counter, error_answer,
 )
 
-__all__ = ["Server", "ServerThread", "inline_reads", "inline_reads_and_item_writes", "inline_nothing"]
+__all__ = ["Server", "ServerThread", "HELD", "inline_reads", "inline_reads_and_item_writes",
+           "inline_reads_and_held_item_writes", "inline_nothing"]
 
 log = logging.getLogger("kvstore.server")
 
@@ -91,6 +94,18 @@ def inline_reads(operation):
 def inline_reads_and_item_writes(operation):
     """Reads and item writes (the choice under ``batch`` and ``none`` durability)."""
     return operation.read_only or operation.writes_items
+
+
+#: an ``inline`` predicate's answer for an operation served on the loop whose answer is held until its
+#: writes are durable (module docstring, "answers held until durable")
+HELD = "held until durable"
+
+
+def inline_reads_and_held_item_writes(operation):
+    """Reads, and item writes answered once durable (the choice under ``sync`` durability)."""
+    if operation.read_only:
+        return True
+    return HELD if operation.writes_items else False
 
 
 def inline_nothing(operation):
@@ -253,7 +268,7 @@ class HttpProtocol(asyncio.BufferedProtocol):
                 target, headers, body = request
                 try:
                     if (self.busy or self.queue or self.write_paused or server.stopping
-                            or not server._inline_targets.get(headers.get("x-amz-target"))):
+                            or server._inline_targets.get(headers.get("x-amz-target")) is not True):
                         self._serve("POST", target, headers, body, True)
                     else:            # _serve's common case and _write, in line
                         transport = self.transport
@@ -386,10 +401,13 @@ class HttpProtocol(asyncio.BufferedProtocol):
         if method == "OPTIONS" and server.cors is not None and "origin" in headers:
             request = _Request((200, None, b""), headers, keep_alive)     # a CORS preflight
             request.method = method
-        elif not self.busy and not self.queue and not self.write_paused and (
-                server._inline_targets.get(headers.get("x-amz-target")) or server.runs_inline(headers)):
+        elif not self.busy and not self.queue and not self.write_paused and (inline := (
+                server._inline_targets.get(headers.get("x-amz-target")) or server.runs_inline(headers))):
             # the common case: nothing waiting on this connection, answer now
-            self._write(server.handler.answer(method, target, headers, body), keep_alive, headers)
+            if inline is True:
+                self._write(server.handler.answer(method, target, headers, body), keep_alive, headers)
+            else:
+                self._answer_once_durable(method, target, headers, body, keep_alive)
             return
         else:
             request = _Request(None, headers, keep_alive)
@@ -446,9 +464,16 @@ class HttpProtocol(asyncio.BufferedProtocol):
                     self._write(answer, request.keep_alive, request.headers)
                 continue
             server = self.server
-            if server.runs_inline(request.headers):
+            inline = server.runs_inline(request.headers)
+            if inline is True:
                 self._write(server.handler.answer(request.method, request.target, request.headers, request.body),
                             request.keep_alive, request.headers)
+                continue
+            if inline:
+                self._answer_once_durable(request.method, request.target, request.headers, request.body,
+                                          request.keep_alive)
+                if self.busy:
+                    return
                 continue
             self.busy = True
             server.in_flight += 1
@@ -477,6 +502,28 @@ class HttpProtocol(asyncio.BufferedProtocol):
             self._close()
             return
         self._write(future.result(), request.keep_alive, request.headers)
+        self._next()
+
+    def _answer_once_durable(self, method, target, headers, body, keep_alive):
+        """Serve a request on the loop; send its answer now if it wrote nothing the log must still
+        sync, else hold it (the connection busy) until the log says it is durable (Server.hold)."""
+        server = self.server
+        waits = defer_durable_waits()
+        try:
+            answer = server.handler.answer(method, target, headers, body)
+        finally:
+            stop_deferring()
+        if waits:
+            server.hold(self, waits, answer, keep_alive, headers)
+        else:
+            self._write(answer, keep_alive, headers)
+
+    def _held_done(self, answer, keep_alive, headers):
+        self.busy = False
+        server = self.server
+        server.in_flight -= 1
+        server.request_done()
+        self._write(answer, keep_alive, headers)
         self._next()
 
     def _write(self, answer, keep_alive, headers):
@@ -546,8 +593,9 @@ class Server:
     """The asyncio HTTP server around a :class:`~kvstore.server.handler.RequestHandler`.
 
     ``inline(operation)`` says whether a request for an operation
-    (:class:`kvstore.operations.Operation`) is served on the event loop;
-    anything else runs in a pool of ``max_workers`` threads.  The HTTP edges
+    (:class:`kvstore.operations.Operation`) is served on the event loop (True,
+    or :data:`HELD`: its answer held until its writes are durable); anything
+    else runs in a pool of ``max_workers`` threads.  The HTTP edges
     (module docstring): ``idle_timeout``, ``header_timeout`` (seconds; None:
     none), ``max_connections``, ``linger``, ``max_request_line``, ``max_head``;
     ``cors``: ``"*"``, a list of origins or None (no CORS answers);
@@ -585,6 +633,13 @@ class Server:
         self.refused = 0
         self._saturated = False
         self.in_flight = 0
+        # answers held until durable (module docstring): (connection, [(engine, lsn)], answer, keep-alive,
+        # headers) in the order served; the logs to ask for a sync at the end of this round of the loop
+        self._held = collections.deque()
+        self._to_sync = set()
+        self._sync_asked = False        # the end-of-round call is scheduled
+        self._release_asked = False     # a log said it synced: the loop is to send what is durable
+        self._listening = set()         # the logs this server listens to
         self.stopping = False
         self.loop = None
         self.now = 0.0                  # loop.time(), refreshed by the timer
@@ -605,7 +660,8 @@ class Server:
                 operation = self.handler.operation_of(headers)
             except Exception:       # the handler reports it, from a thread
                 return False
-            inline = operation is not None and bool(self.inline(operation))
+            inline = operation is not None and self.inline(operation)
+            inline = inline if inline is HELD else bool(inline)
             if len(self._inline_targets) < 1024:
                 self._inline_targets[target] = inline
         return inline
@@ -651,6 +707,57 @@ class Server:
             return
         self.refusing.add(conn)
         conn._refuse(503, f"Too many open connections (limit {self.max_connections}); retry later")
+
+    def hold(self, conn, waits, answer, keep_alive, headers):
+        """Keep ``answer`` (and ``conn`` busy) until every ``(engine, lsn)`` of ``waits`` is durable."""
+        conn.busy = True
+        self.in_flight += 1
+        self._held.append((conn, waits, answer, keep_alive, headers))
+        for engine, _lsn in waits:
+            durability = engine.durability
+            if durability not in self._listening:
+                self._listening.add(durability)
+                durability.add_listener(self._synced)
+            self._to_sync.add(durability)
+        if not self._sync_asked:
+            # after every request this round of the loop has read: they share the sync
+            self._sync_asked = True
+            self.loop.call_soon(self._ask_sync)
+
+    def _ask_sync(self):
+        self._sync_asked = False
+        for durability in self._to_sync:
+            durability.request_flush()
+        self._to_sync.clear()
+        self._release()         # what a sync already running took and finished before the hold
+
+    def _synced(self):
+        # a log's listener, called from the thread that wrote (holding the log's lock): schedule only
+        if self._held and not self._release_asked:
+            self._release_asked = True
+            try:
+                self.loop.call_soon_threadsafe(self._release)
+            except RuntimeError:        # the loop is closed: nobody is waiting for these answers
+                pass
+
+    def _release(self):
+        """Send every held answer whose writes are durable (or the error of a log that failed)."""
+        self._release_asked = False
+        held = self._held
+        for _ in range(len(held)):
+            entry = held.popleft()
+            conn, waits, answer, keep_alive, headers = entry
+            try:
+                for engine, lsn in waits:
+                    if not engine.durable(lsn):
+                        break
+                else:
+                    conn._held_done(answer, keep_alive, headers)
+                    continue
+            except DynamoDBError as e:
+                conn._held_done(error_answer(e), keep_alive, headers)
+                continue
+            held.append(entry)
 
     def request_done(self):
         if self.stopping and self.in_flight == 0 and self._idle is not None:

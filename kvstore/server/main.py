@@ -55,7 +55,7 @@ def build_parser():
     parser.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
     parser.add_argument("--tls-key", metavar="FILE", help="private key of --tls-cert (PEM)")
     parser.add_argument("--threads", type=int, default=64,
-                        help="threads for requests that may block, e.g. writes waiting for fsync (default: 64)")
+                        help="threads for requests that may block: table operations, backups, imports (default: 64)")
     parser.add_argument("--backup-plan", action="append", default=[], metavar="NAME:EVERY:KEEP[:TABLES]",
                         help="take backups on a schedule and keep the newest KEEP per table, e.g. hourly:1h:24 "
                              "(repeatable; TABLES: comma-separated, default all)")
@@ -76,7 +76,8 @@ def build_parser():
                         help="GET /metrics answers only with 'Authorization: Bearer <token>', the token being "
                              "FILE's content (Prometheus: authorization.credentials_file)")
     parser.add_argument("--all-in-threads", action="store_true",
-                        help="serve reads from the thread pool too (for measurement; reads run inline by default)")
+                        help="serve every request from the thread pool (for measurement; reads and item writes run "
+                             "on the event loop by default)")
     edges = parser.add_argument_group("HTTP connections")
     edges.add_argument("--idle-timeout", type=_seconds, default=IDLE_TIMEOUT, metavar="SECONDS",
                        help="close a keep-alive connection idle this long, or whose client stops sending a body "
@@ -229,7 +230,9 @@ def main(argv=None):
     import asyncio
     import signal
 
-    from kvstore.server.app import Server, inline_nothing, inline_reads, inline_reads_and_item_writes
+    from kvstore.server.app import (
+        Server, inline_nothing, inline_reads_and_held_item_writes, inline_reads_and_item_writes,
+    )
     from kvstore.server.handler import RequestHandler
 
     from kvstore.server.accounts import Accounts, directory_of
@@ -246,7 +249,7 @@ def main(argv=None):
         checker = auth.AnyKey(clock=db.engine.clock)
     handler = RequestHandler(db.engine, auth=checker, accounts=accounts, fault_endpoint=args.fault_endpoint,
                              metrics_token=metrics_token)
-    inline = inline_reads if args.durability == "sync" else inline_reads_and_item_writes
+    inline = inline_reads_and_held_item_writes if args.durability == "sync" else inline_reads_and_item_writes
     if args.all_in_threads:
         inline = inline_nothing
     _raise_open_files_limit(args.max_connections, log)

@@ -1,0 +1,208 @@
+"""Answers held until durable (kvstore.server.app): under ``sync`` an item write runs on the event loop
+and its answer leaves only once the log has synced its record.
+
+The log's syncs go through a gate the test holds closed, so "not answered yet" is a state the test
+reaches and checks, never a wait that happens to be long enough.
+"""
+
+import json
+import socket
+import threading
+
+import pytest
+
+import kvstore
+from kvstore.engine.fs import FaultyFS
+from kvstore.server.app import ServerThread, inline_reads_and_held_item_writes
+from kvstore.server.handler import RequestHandler
+
+WAIT = 30            # seconds a test waits for something that must happen (never asserted as a duration)
+TABLE = "held"
+
+
+class GatedFS(FaultyFS):
+    """A file system whose log syncs wait while :attr:`gate` is closed; :attr:`syncing` is set once
+    one does."""
+
+    def __init__(self):
+        super().__init__()
+        self.gate = threading.Event()
+        self.gate.set()
+        self.syncing = threading.Event()
+
+    def _maybe_fail(self, op, path):
+        if op == "sync" and "wal-" in str(path) and not self.gate.is_set():
+            self.syncing.set()
+            assert self.gate.wait(WAIT)
+        super()._maybe_fail(op, path)
+
+
+@pytest.fixture
+def served():
+    fs = GatedFS()
+    db = kvstore.open("/db", durability="sync", fs=fs)
+    db.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                    BillingMode="PAY_PER_REQUEST")
+    try:
+        with ServerThread(RequestHandler(db.engine), inline=inline_reads_and_held_item_writes) as running:
+            try:
+                yield running, db, fs
+            finally:
+                fs.gate.set()       # before the server's shutdown, which waits for the answers it holds
+    finally:
+        db.close()
+
+
+def request(action, body):
+    data = json.dumps(body).encode()
+    return (f"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.{action}\r\n"
+            f"Content-Type: application/x-amz-json-1.0\r\nContent-Length: {len(data)}\r\n\r\n").encode() + data
+
+
+def put(pk, **extra):
+    return request("PutItem", {"TableName": TABLE, "Item": {"pk": {"S": pk}}, **extra})
+
+
+def connect(running):
+    sock = socket.create_connection(("127.0.0.1", running.server.port), timeout=WAIT)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+_unread = {}        # socket -> bytes received past the answers read
+
+
+def read_answer(sock):
+    """The next whole answer on ``sock``: (status, body as JSON)."""
+    data = _unread.pop(sock, b"")
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:")))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection"
+        body += chunk
+    if len(body) > length:
+        _unread[sock] = body[length:]
+    return int(head.split()[1]), json.loads(body[:length])
+
+
+def assert_nothing_sent(running, *socks):
+    """No answer has reached ``socks``: checked after a round trip on another connection, so an answer
+    the loop had already sent would be in the sockets' buffers by now."""
+    other = connect(running)
+    try:
+        other.sendall(request("ListTables", {}))
+        assert read_answer(other)[0] == 200
+    finally:
+        other.close()
+    for sock in socks:
+        sock.setblocking(False)
+        try:
+            with pytest.raises(BlockingIOError):
+                sock.recv(1)
+        finally:
+            sock.setblocking(True)
+            sock.settimeout(WAIT)
+
+
+def wait_applied(db, *pks):
+    """Until the engine holds every item (the loop served the writes; their syncs may be waiting)."""
+    table = db.engine.tables[TABLE]
+    for _ in range(WAIT * 100):
+        if all(db.Table(TABLE).get_item(Key={"pk": pk}).get("Item") for pk in pks):
+            return table
+        threading.Event().wait(0.01)
+    raise AssertionError(f"{pks} not applied")
+
+
+def test_a_write_is_answered_only_once_its_log_record_is_synced(served):
+    running, db, fs = served
+    fs.gate.clear()
+    sock = connect(running)
+    sock.sendall(put("a"))
+    assert fs.syncing.wait(WAIT)               # the flusher syncs the record, the gate holds it
+    lsn = db.engine.durability.next_lsn - 1
+    assert db.engine.durability.durable_lsn < lsn
+    assert_nothing_sent(running, sock)
+    fs.gate.set()
+    assert read_answer(sock) == (200, {})
+    assert db.engine.durability.durable_lsn >= lsn
+    sock.close()
+
+
+def test_writes_that_arrive_during_a_sync_share_the_next_one(served):
+    running, db, fs = served
+    durability = db.engine.durability
+    fs.gate.clear()
+    first = connect(running)
+    first.sendall(put("first"))
+    assert fs.syncing.wait(WAIT)
+    batches, records = durability.batches_written, durability.records_written
+    others = [connect(running) for _ in range(3)]
+    for i, sock in enumerate(others):
+        sock.sendall(put(f"other-{i}"))
+    wait_applied(db, "other-0", "other-1", "other-2")
+    assert_nothing_sent(running, first, *others)
+    fs.gate.set()
+    for sock in [first] + others:
+        assert read_answer(sock) == (200, {})
+        sock.close()
+    # the first record's sync, then one sync for the three written while it ran
+    assert (durability.batches_written - batches, durability.records_written - records) == (2, 4)
+
+
+def test_requests_pipelined_behind_a_held_write_are_answered_after_it_in_order(served):
+    running, db, fs = served
+    fs.gate.clear()
+    sock = connect(running)
+    sock.sendall(put("p", ReturnValues="ALL_OLD")
+                 + request("GetItem", {"TableName": TABLE, "Key": {"pk": {"S": "p"}}})
+                 + put("p", ReturnValues="ALL_OLD"))
+    assert fs.syncing.wait(WAIT)
+    assert_nothing_sent(running, sock)
+    fs.gate.set()
+    assert read_answer(sock) == (200, {})
+    assert read_answer(sock) == (200, {"Item": {"pk": {"S": "p"}}})
+    assert read_answer(sock) == (200, {"Attributes": {"pk": {"S": "p"}}})
+    sock.close()
+
+
+def test_a_write_whose_sync_fails_is_answered_internal_server_error_and_the_connection_stays(served):
+    running, db, fs = served
+    fs.fail("sync", path="wal-")
+    sock = connect(running)
+    sock.sendall(put("lost?"))
+    status, body = read_answer(sock)
+    assert status == 500
+    assert body["__type"] == "com.amazon.coral.service#InternalServerError"
+    assert body["message"].startswith("The write could not be made durable: the write-ahead log cannot be written")
+    sock.sendall(request("ListTables", {}))
+    assert read_answer(sock) == (200, {"TableNames": [TABLE]})
+    sock.close()
+
+
+def test_a_repeated_transaction_token_is_answered_only_once_the_first_call_is_durable(served):
+    running, db, fs = served
+    call = request("TransactWriteItems", {
+        "ClientRequestToken": "token-1",
+        "TransactItems": [{"Put": {"TableName": TABLE, "Item": {"pk": {"S": "t1"}}}},
+                          {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "t2"}}}}]})
+    fs.gate.clear()
+    first = connect(running)
+    first.sendall(call)
+    assert fs.syncing.wait(WAIT)
+    wait_applied(db, "t1", "t2")
+    repeat = connect(running)
+    repeat.sendall(call)
+    assert_nothing_sent(running, first, repeat)
+    fs.gate.set()
+    assert read_answer(first) == (200, {})
+    assert read_answer(repeat) == (200, {})
+    first.close()
+    repeat.close()
