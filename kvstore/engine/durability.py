@@ -334,10 +334,14 @@ class Durability:
         schedule work, never wait or append) after every batch made durable, every failed write and
         the close.  With :meth:`request_flush` it lets a caller wait for an LSN without a thread
         blocked on it: the server's event loop holds a write's answer until its record is durable
-        (kvstore.server.app, "answers held until durable").  Never removed: the log lives as long
-        as its engine, and a listener whose caller is gone must do nothing."""
+        (kvstore.server.app, "answers held until durable")."""
         with self._cond:
             self._listeners.append(listener)
+
+    def remove_listener(self, listener):
+        with self._cond:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
 
     def request_flush(self):
         """Have the flusher write (and sync) everything appended so far, now rather than at its next
@@ -345,7 +349,7 @@ class Durability:
         the rest as soon as it is done."""
         self._wake.set()
 
-    def _wait(self, lsn, gather=True):
+    def _wait(self, lsn):
         """Return once ``lsn`` is durable: lead a write if nobody is, else sleep until a leader is done.
 
         A follower sleeps on a lock of its own (not on the shared condition),
@@ -374,8 +378,7 @@ class Durability:
                 else:
                     waiter = None
                     self._flushing = True
-                    if gather:
-                        self._gather()
+                    self._gather()
             if waiter is not None:
                 waiter.acquire()                 # released by _release_waiters
                 continue
@@ -511,9 +514,7 @@ class Durability:
                     break
                 if self._buf or self._pending or self._failure is not None:
                     try:
-                        # no gathering: under sync the flusher writes when asked (request_flush), and
-                        # whoever asked has appended everything it would wait for
-                        self._wait(self._next_lsn - 1, gather=False)
+                        self.flush()
                         wait = tick
                     except DurabilityError:
                         wait = min(_MAX_BACKOFF, max(wait * 2, 0.01))

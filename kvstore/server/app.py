@@ -812,6 +812,9 @@ class Server:
         if self._server is not None:
             await self._server.wait_closed()
         self.executor.shutdown(wait=True, cancel_futures=True)
+        for durability in self._listening:
+            durability.remove_listener(self._synced)
+        self._listening.clear()
 
 
 # What kvstore._core.usual_get_item needs to know of the server, the handler and the signature's

@@ -206,3 +206,21 @@ def test_a_repeated_transaction_token_is_answered_only_once_the_first_call_is_du
     assert read_answer(repeat) == (200, {})
     first.close()
     repeat.close()
+
+
+def test_a_stopped_server_no_longer_listens_to_the_log():
+    db = kvstore.open("/db", durability="sync", fs=GatedFS())
+    try:
+        db.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        BillingMode="PAY_PER_REQUEST")
+        for _ in range(2):
+            with ServerThread(RequestHandler(db.engine), inline=inline_reads_and_held_item_writes) as running:
+                sock = connect(running)
+                sock.sendall(put("x"))
+                assert read_answer(sock) == (200, {})
+                sock.close()
+                assert db.engine.durability._listeners == [running.server._synced]
+            assert db.engine.durability._listeners == []
+    finally:
+        db.close()
