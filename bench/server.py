@@ -386,6 +386,32 @@ def paired_rounds(port, floor_port, requests, args, pids=None):
     return out
 
 
+def paired_sync_rounds(port, requests, args, directory, pid=None):
+    """Under ``--durability sync``: PutItem over the wire with 8 connections against sqlite3 (WAL,
+    ``synchronous=FULL``) committing from 8 threads in this process on the same disk, alternating
+    in rounds of ``args.seconds`` (issue 17: at least 4x sqlite3 FULL's commit rate).  An fsync's
+    cost moves with the disk's other users, so each round measures both back to back and the
+    median of the per-round ratios is the figure."""
+    from .durability import bench_sqlite
+    rounds = []
+    for _ in range(args.sync_rounds):
+        log0 = log_counts(port)
+        cpu0 = cpu_seconds(pid) if pid else None
+        lat, ops, errors = run_clients(
+            _raw_worker, lambda k: (port, requests, args.seconds, args.max_ops, k), 8, args.seconds)
+        pair = {"PutItem": round(ops), "errors": errors, "records_per_fsync": records_per_fsync(log0, log_counts(port)),
+                "server_cpu_us": per_request(cpu0, cpu_seconds(pid), len(lat)) if pid else None}
+        pair["sqlite FULL"] = round(bench_sqlite(directory, "FULL", 8, args.seconds)["ops_per_s"])
+        pair["ratio"] = round(pair["PutItem"] / pair["sqlite FULL"], 2)
+        rounds.append(pair)
+        print(f"sync  c=8: PutItem {pair['PutItem']}/s ({pair['records_per_fsync']} records per fsync, server "
+              f"CPU {pair['server_cpu_us']} us/req), sqlite3 FULL x8 {pair['sqlite FULL']} commits/s, "
+              f"ratio {pair['ratio']}", flush=True)
+    median = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+    return {"rounds": rounds, "ratio": median([r["ratio"] for r in rounds]),
+            "ratio_spread": _quantiles([r["ratio"] for r in rounds])}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m bench.server", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -401,6 +427,9 @@ def main(argv=None):
     p.add_argument("--calls", type=int, default=2000, help="calls for the per-call cost comparison")
     p.add_argument("--rounds", type=int, default=5,
                    help="alternating floor / GetItem rounds at one connection for the latency ratio (0: none)")
+    p.add_argument("--sync-rounds", type=int, default=3,
+                   help="under --durability sync: alternating rounds of PutItem at 8 connections and sqlite3 "
+                        "FULL at 8 threads (0: none)")
     p.add_argument("--json", metavar="FILE")
     args = p.parse_args(argv)
     levels = [int(c) for c in args.concurrency.split(",")]
@@ -454,6 +483,8 @@ def main(argv=None):
         if 1 in levels and args.rounds:
             report["paired_c1"] = paired_rounds(port, floor_port, requests["GetItem"], args,
                                                 {"floor": floor_proc.pid, "GetItem": proc.pid})
+        if args.durability == "sync" and not args.in_memory and args.sync_rounds:
+            report["paired_sync"] = paired_sync_rounds(port, requests["PutItem"], args, tmp, proc.pid)
 
         if not args.no_boto3:
             b3 = {}
@@ -505,6 +536,10 @@ def check_targets(r, levels):
               ">= 20000")
         check("raw PutItem ops/s, c=8", raw["PutItem c=8"]["ops_per_s"], raw["PutItem c=8"]["ops_per_s"] >= 10000,
               ">= 10000")
+    if "paired_sync" in r:
+        ratio = r["paired_sync"]["ratio"]
+        check("raw PutItem under sync, c=8, vs sqlite3 FULL commits from 8 threads (median of paired rounds)",
+              ratio, ratio >= 4, ">= 4x")
     if "per_call_getitem" in r:
         pc = r["per_call_getitem"]
         over = pc["hook_us"] / pc["null_transport_unsigned_us"] - 1
@@ -533,6 +568,13 @@ def render(r):
         if "GetItem_cpu_us" in pc:
             lines += [f"server CPU per request in those rounds (median): floor {pc.get('floor_cpu_us')} us, "
                       f"GetItem {pc['GetItem_cpu_us']} us"]
+    if "paired_sync" in r:
+        ps = r["paired_sync"]
+        lines += ["", f"PutItem under sync at 8 connections vs sqlite3 FULL at 8 threads, {len(ps['rounds'])} "
+                      f"alternating rounds: median ratio {ps['ratio']} (per round: "
+                      + "; ".join(f"{x['PutItem']}/s vs {x['sqlite FULL']}/s = {x['ratio']}, "
+                                  f"{x['records_per_fsync']} records per fsync" for x in ps["rounds"])
+                      + f"; spread {ps['ratio_spread']})"]
     if "per_call_getitem" in r:
         lines += ["", f"per-call GetItem through boto3 (us): {r['per_call_getitem']}"]
     lines += [f"start-up to first answer: {r['startup_ms']} ms; idle RSS {r['idle_rss_mb']} MB; "
