@@ -11,7 +11,8 @@ fires on every Nth matching call, with a seeded probability, or on each match,
 at most ``times`` times (``once=True`` is ``times=1``).  Firing raises the
 DynamoDB error named by ``error`` with DynamoDB's message, and/or adds
 ``latency`` seconds (through the engine's clock when it can be advanced, such
-as ``kvstore.clock.ManualClock``; real sleep otherwise).
+as ``kvstore.clock.ManualClock``; real sleep otherwise, except on a server's
+event loop, where the call runs at once and its answer is held that long).
 
 Rules are evaluated at the dispatch point (``kvstore.operations.execute``)
 before the operation runs, so a failed call leaves the database exactly as it
@@ -246,11 +247,38 @@ class _Scope:
             self.faults.remove(rule)
 
 
+#: threads that must not sleep: a server's event loop (``answers_owe_latency``), where a sleep would
+#: hold up every connection.  A latency fault there is owed by the answer instead: ``owed[thread]``
+#: seconds, which the server takes (``take_owed_latency``) and holds the answer for.
+_loop_threads = set()
+owed = {}
+
+
+def answers_owe_latency(thread_ident, on=True):
+    """On the thread ``thread_ident`` (an event loop's), latency faults do not sleep: the answer owes them."""
+    if on:
+        _loop_threads.add(thread_ident)
+    else:
+        _loop_threads.discard(thread_ident)
+        owed.pop(thread_ident, None)
+
+
+def take_owed_latency():
+    """The seconds of latency this thread's last answer owes (0.0 if none), forgotten here."""
+    return owed.pop(threading.get_ident(), 0.0)
+
+
 def wait(engine, seconds):
-    """Let ``seconds`` pass: advance the engine's clock when it is a manual one, sleep otherwise."""
+    """Let ``seconds`` pass: advance the engine's clock when it is a manual one, sleep otherwise, or on a
+    server's event loop leave them owed by the answer (``answers_owe_latency``): the request then
+    runs at once and its answer leaves ``seconds`` later, while other connections are served."""
     advance = getattr(engine.clock, "advance", None)
     if advance is not None:
         advance(seconds)
+        return
+    thread = threading.get_ident()
+    if thread in _loop_threads:
+        owed[thread] = owed.get(thread, 0.0) + seconds
     else:
         time.sleep(seconds)
 

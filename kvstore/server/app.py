@@ -65,7 +65,7 @@ from email.utils import formatdate
 
 import httptools
 
-from kvstore import _core
+from kvstore import _core, faults as _faults
 from kvstore.clock import SystemClock
 from kvstore.engine.database import defer_durable_waits, stop_deferring
 from kvstore.errors import DynamoDBError, ServiceUnavailable
@@ -137,6 +137,7 @@ _HEADS = {}                  # (status, content type) -> b"HTTP/1.1 ...Content-L
 # pure twin is slower than httptools, and the tests run the protocol with it (tests/wire/test_http_fast.py).
 _parse_request = _core.parse_request if _core.implementation == "cython" else None
 _render_answer = _core.render_answer
+_owed_latency = _faults.owed     # thread -> seconds of injected latency the answer being made owes
 
 
 def _head(status, content_type):
@@ -278,8 +279,10 @@ class HttpProtocol(asyncio.BufferedProtocol):
                         # the usual GetItem, the handler's checks to the answer's bytes in one core call
                         answer = _usual_get_item(server, headers, body, _USUAL)
                         if answer is None:
-                            answer = server.handler.answer("POST", target, headers, body)
-                        transport.write(answer if answer.__class__ is bytes else server.render(answer, True, headers))
+                            self._answer_inline("POST", target, headers, body, True)
+                        else:
+                            transport.write(answer if answer.__class__ is bytes
+                                            else server.render(answer, True, headers))
                 except Exception:    # as a failing httptools callback: a bug
                     if not self.draining:
                         log.exception("error while parsing a request")
@@ -405,7 +408,7 @@ class HttpProtocol(asyncio.BufferedProtocol):
                 server._inline_targets.get(headers.get("x-amz-target")) or server.runs_inline(headers))):
             # the common case: nothing waiting on this connection, answer now
             if inline is True:
-                self._write(server.handler.answer(method, target, headers, body), keep_alive, headers)
+                self._answer_inline(method, target, headers, body, keep_alive)
             else:
                 self._answer_once_durable(method, target, headers, body, keep_alive)
             return
@@ -465,13 +468,13 @@ class HttpProtocol(asyncio.BufferedProtocol):
                 continue
             server = self.server
             inline = server.runs_inline(request.headers)
-            if inline is True:
-                self._write(server.handler.answer(request.method, request.target, request.headers, request.body),
-                            request.keep_alive, request.headers)
-                continue
             if inline:
-                self._answer_once_durable(request.method, request.target, request.headers, request.body,
-                                          request.keep_alive)
+                if inline is True:
+                    self._answer_inline(request.method, request.target, request.headers, request.body,
+                                        request.keep_alive)
+                else:
+                    self._answer_once_durable(request.method, request.target, request.headers, request.body,
+                                              request.keep_alive)
                 if self.busy:
                     return
                 continue
@@ -504,6 +507,17 @@ class HttpProtocol(asyncio.BufferedProtocol):
         self._write(future.result(), request.keep_alive, request.headers)
         self._next()
 
+    def _answer_inline(self, method, target, headers, body, keep_alive):
+        """Serve a request on the loop and send its answer, after the latency an injected fault
+        added to it (kvstore.faults.wait: a sleep here would hold up every connection)."""
+        answer = self.server.handler.answer(method, target, headers, body)
+        if _owed_latency:
+            delay = _faults.take_owed_latency()
+            if delay:
+                self._answer_later(delay, answer, keep_alive, headers, None)
+                return
+        self._write(answer, keep_alive, headers)
+
     def _answer_once_durable(self, method, target, headers, body, keep_alive):
         """Serve a request on the loop; send its answer now if it wrote nothing the log must still
         sync, else hold it (the connection busy) until the log says it is durable (Server.hold)."""
@@ -513,10 +527,30 @@ class HttpProtocol(asyncio.BufferedProtocol):
             answer = server.handler.answer(method, target, headers, body)
         finally:
             stop_deferring()
+        if _owed_latency:
+            delay = _faults.take_owed_latency()
+            if delay:
+                self._answer_later(delay, answer, keep_alive, headers, waits)
+                return
         if waits:
             server.hold(self, waits, answer, keep_alive, headers)
         else:
             self._write(answer, keep_alive, headers)
+
+    def _answer_later(self, delay, answer, keep_alive, headers, waits):
+        """Hold an answer (the connection busy) for ``delay`` seconds of injected latency, then send
+        it, or hold it until its writes are durable if they still are not."""
+        self.busy = True
+        self.server.in_flight += 1
+        self.loop.call_later(delay, self._latency_paid, answer, keep_alive, headers, waits)
+
+    def _latency_paid(self, answer, keep_alive, headers, waits):
+        if waits:
+            self.busy = False
+            self.server.in_flight -= 1
+            self.server.hold(self, waits, answer, keep_alive, headers)
+        else:
+            self._held_done(answer, keep_alive, headers)
 
     def _held_done(self, answer, keep_alive, headers):
         self.busy = False
@@ -642,6 +676,7 @@ class Server:
         self._listening = set()         # the logs this server listens to
         self.stopping = False
         self.loop = None
+        self._loop_thread = None
         self.now = 0.0                  # loop.time(), refreshed by the timer
         self.date_line = ""
         self.date_bytes = b""
@@ -784,6 +819,8 @@ class Server:
 
     async def start(self):
         self.loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        _faults.answers_owe_latency(self._loop_thread)
         self.now = self.loop.time()
         self._refresh_date()
         self._timer = self.loop.call_later(self.tick, self._on_timer)
@@ -815,6 +852,7 @@ class Server:
         for durability in self._listening:
             durability.remove_listener(self._synced)
         self._listening.clear()
+        _faults.answers_owe_latency(self._loop_thread, False)
 
 
 # What kvstore._core.usual_get_item needs to know of the server, the handler and the signature's

@@ -1,0 +1,115 @@
+"""Injected latency over the wire (kvstore.faults.wait): the slowed call's answer is held, and the
+server's event loop goes on serving every other connection meanwhile.
+
+A sleep on the loop would have held up every connection for the fault's latency.  The checks are
+orderings (another connection answered while the slow answer is still owed) and the latency's lower
+bound, which no machine can beat.
+"""
+
+import json
+import socket
+import time
+
+import pytest
+
+import kvstore
+from kvstore.engine.fs import MemoryFS
+from kvstore.faults import FaultRule
+from kvstore.server.app import ServerThread, inline_reads_and_held_item_writes
+from kvstore.server.handler import RequestHandler
+
+WAIT = 30
+LATENCY = 1.5        # long enough that the other connection's exchange ends first on a loaded machine
+TABLE = "slowed"
+
+
+def request(action, body):
+    data = json.dumps(body).encode()
+    return (f"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.{action}\r\n"
+            f"Content-Type: application/x-amz-json-1.0\r\nContent-Length: {len(data)}\r\n\r\n").encode() + data
+
+
+def read_answer(sock):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:")))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return int(head.split()[1]), json.loads(body)
+
+
+def connect(running):
+    sock = socket.create_connection(("127.0.0.1", running.server.port), timeout=WAIT)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def nothing_yet(sock):
+    sock.setblocking(False)
+    try:
+        sock.recv(1)
+    except BlockingIOError:
+        return True
+    finally:
+        sock.setblocking(True)
+        sock.settimeout(WAIT)
+    return False
+
+
+@pytest.fixture(params=["batch", "sync"])
+def served(request):
+    db = kvstore.open("/db", durability=request.param, fs=MemoryFS())
+    db.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                    BillingMode="PAY_PER_REQUEST")
+    db.Table(TABLE).put_item(Item={"pk": "slow"})
+    db.Table(TABLE).put_item(Item={"pk": "fast"})
+    try:
+        with ServerThread(RequestHandler(db.engine), inline=inline_reads_and_held_item_writes) as running:
+            yield running, db
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("action, body", [
+    ("GetItem", {"TableName": TABLE, "Key": {"pk": {"S": "slow"}}}),
+    ("PutItem", {"TableName": TABLE, "Item": {"pk": {"S": "slow"}, "n": {"N": "1"}}}),
+])
+def test_a_slowed_call_holds_its_own_answer_while_other_connections_are_served(served, action, body):
+    running, db = served
+    rule = FaultRule(None, operations=action, keys={"pk": "slow"}, latency=LATENCY)
+    db.faults.add(rule)
+    slow, fast = connect(running), connect(running)
+    started = time.monotonic()
+    slow.sendall(request(action, body))
+    while not rule.fired:            # the server has the slow call (and owes its latency) first
+        time.sleep(0.001)
+    fast.sendall(request("GetItem", {"TableName": TABLE, "Key": {"pk": {"S": "fast"}}}))
+    assert read_answer(fast) == (200, {"Item": {"pk": {"S": "fast"}}})
+    assert nothing_yet(slow)
+    status, answer = read_answer(slow)
+    assert time.monotonic() - started >= LATENCY
+    assert status == 200 and answer == ({"Item": {"pk": {"S": "slow"}}} if action == "GetItem" else {})
+    if action == "PutItem":
+        assert db.Table(TABLE).get_item(Key={"pk": "slow"})["Item"] == {"pk": "slow", "n": 1}
+        assert db.engine.durability.durable_lsn == db.engine.durability.next_lsn - 1
+    slow.close()
+    fast.close()
+
+
+def test_a_slowed_error_is_answered_after_its_latency_and_writes_nothing(served):
+    running, db = served
+    db.faults.add(FaultRule("InternalServerError", operations="PutItem", latency=LATENCY))
+    sock = connect(running)
+    started = time.monotonic()
+    sock.sendall(request("PutItem", {"TableName": TABLE, "Item": {"pk": {"S": "new"}}}))
+    status, answer = read_answer(sock)
+    assert time.monotonic() - started >= LATENCY
+    assert status == 500 and answer["message"] == "Internal server error"
+    assert "Item" not in db.Table(TABLE).get_item(Key={"pk": "new"})
+    sock.close()
