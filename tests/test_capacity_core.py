@@ -273,6 +273,73 @@ def test_a_get_tried_at_once_then_the_general_way_is_metered_as_one_get(sequence
         db.close()
 
 
+hot_steps = st.one_of(
+    st.tuples(st.just("write"), pks, st.sampled_from([0, 10, 900, 3000])),
+    st.tuples(st.just("try write"), pks),
+    st.tuples(st.just("get"), pks, st.sampled_from([0, 5000]), st.booleans()),
+    st.tuples(st.just("advance"), st.sampled_from([0.0, 0.3, 1.0])),
+)
+
+
+@relaxed
+@given(st.lists(hot_steps, min_size=1, max_size=60))
+def test_the_compiled_key_window_refuses_as_the_reference_once_a_value_reaches_the_limit(sequence):
+    """The per-key limit (a partition's 1,000 WCU / 3,000 RCU a second for one key value) decides, not the
+    table's capacity: an on-demand table far from its quota, its windows' limits lowered on both meters
+    to a few units so that random sequences reach them.  The compiled window admits a write without
+    reading its cell while no value has reached the limit this second (``KeyWindow.peak``); the
+    decisions, errors and windows must still be the reference's, and ``peak`` the most any value used."""
+    clock = ManualClock(start=1_700_000_000.0)
+    db = kvstore.open(":memory:", durability="none", clock=clock)
+    try:
+        db.create_table(TableName="hot", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        BillingMode="PAY_PER_REQUEST")
+        table = db.engine.tables["hot"]
+        meters = (PyCapacityMeter(db.engine), CompiledMeter(db.engine))
+        for meter in meters:
+            with meter._lock:
+                state = meter._state(table, meter._now())
+            state.write_keys.limit = 3
+            state.read_keys.limit = 2
+        for step in sequence:
+            kind = step[0]
+            if kind == "advance":
+                clock.advance(step[1])
+                continue
+            results = []
+            for meter in meters:
+                row_key = _row_key(table, step[1])
+                if kind == "write":
+                    new = _item(step[1], {"g": None, "h": None, "v": None, "size": step[2]})
+                    new_packed = _core.pack_item(new)
+
+                    def write():
+                        ticket = meter.admit_write(table, row_key)
+                        meter.charge_write(ticket, None, new_packed, None, new)
+                        return _ticket_view(ticket)
+                    results.append(_outcome(write))
+                elif kind == "try write":
+
+                    def try_write():
+                        ticket = meter.try_write(table, row_key)
+                        if ticket.__class__ is tuple:
+                            meter.charge_write(ticket, None, b"x", None, None)
+                            return _ticket_view(ticket)
+                        return ticket.error().response
+                    results.append(_outcome(try_write))
+                else:
+                    _, _, size, consistent = step
+                    results.append(_outcome(lambda: meter.read(table, None, row_key, size, consistent)))
+            assert results[0] == results[1], step
+            assert _snapshot(meters[0]) == _snapshot(meters[1]), step
+            state = meters[1]._tables[table]
+            for window in (state.write_keys, state.read_keys):
+                assert window.peak == max(window.used.values(), default=0.0), step
+    finally:
+        db.close()
+
+
 def test_the_compiled_meter_is_the_default_with_the_compiled_core():
     from kvstore import capacity
     if _core.implementation == "cython":

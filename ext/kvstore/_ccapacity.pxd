@@ -36,6 +36,7 @@ cdef class Bucket:
 cdef class KeyWindow:
     cdef public double limit
     cdef public long long second
+    cdef readonly double peak
     cdef Cell* cells
     cdef Py_ssize_t mask, count
     cdef unsigned long long generation
@@ -43,6 +44,7 @@ cdef class KeyWindow:
     cdef Cell* _cell(self, bytes key, Py_ssize_t n, bint create) noexcept
     cdef Cell* _cell_h(self, bytes key, Py_ssize_t n, uint64_t h, bint create) noexcept
     cdef bint _grow(self) noexcept
+    cdef void _add(self, Cell* cell, double units) noexcept
     cdef bint _room(self, bytes prefix, double now) except -1
     cdef int _take(self, bytes prefix, double units, double now) except -1
 

@@ -34,8 +34,8 @@ from cpython.exc cimport PyErr_Clear
 from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
 from libc.limits cimport LLONG_MIN
 from libc.stdint cimport uint64_t
-from libc.stdlib cimport calloc, free
-from libc.string cimport memcmp, memcpy
+from libc.stdlib cimport free
+from libc.string cimport memcmp, memcpy, memset
 from cpython.ref cimport Py_INCREF, Py_DECREF
 from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
 
@@ -80,10 +80,16 @@ cdef extern from *:
     """
     #define KV_LIKELY(x) __builtin_expect(!!(x), 1)
     #define KV_UNLIKELY(x) __builtin_expect(!!(x), 0)
+    #define KV_PREFETCH(p) __builtin_prefetch((const void*)(p), 1, 3)
     """
     # the admitted case is the one laid out straight (the long way's code out of the hot path's lines)
     bint KV_LIKELY(bint)
     bint KV_UNLIKELY(bint)
+    # a hint that the line at p is about to be written: its load starts now, nothing waits for it
+    void KV_PREFETCH(const void* p) noexcept
+
+cdef extern from "<stdlib.h>" nogil:
+    int posix_memalign(void** out, size_t alignment, size_t size)
 
 cdef extern from "<sched.h>" nogil:
     int sched_yield()
@@ -199,6 +205,17 @@ cdef Py_ssize_t KEEP_SLOTS = 8192
 cdef Py_ssize_t HELD = 24
 
 
+cdef Cell* _cells(Py_ssize_t n) noexcept:
+    """``n`` zeroed cells (generation 0: empty slots), each on a cache line of its own (NULL when
+    memory runs out): ``calloc``'s 16-byte alignment put most 64-byte cells across two lines, and a
+    probe of a window larger than the caches then waited for both."""
+    cdef void* cells = NULL
+    if posix_memalign(&cells, 64, n * sizeof(Cell)) != 0:
+        return NULL
+    memset(cells, 0, n * sizeof(Cell))
+    return <Cell*>cells
+
+
 cdef void _release(Cell* cells, Py_ssize_t mask) noexcept:
     """Drop the row keys a table of cells holds."""
     cdef Py_ssize_t i
@@ -227,15 +244,24 @@ cdef class KeyWindow:
     row key alive until a new value takes its slot.  Nothing here makes a
     Python object or can run Python code, so the meter's lock is never held
     across a garbage collection.  ``used`` gives the reference's dict.
+
+    ``peak`` is the most units any value holds in the current second (0 at
+    a new second).  While it is below ``limit`` no value can be refused, so
+    a write's admission decides without reading its cell (the reference's
+    decision, since a cell's units are at most ``peak``) and only asks for
+    the cell's line, which the write's charge reads microseconds later: a
+    window with a cell for each of a second's values outgrows the caches,
+    and that read was a trip to memory on every write
+    (bench/results/capacity.md).
     """
 
     def __cinit__(self):
-        self.cells = <Cell*>calloc(FIRST_SLOTS, sizeof(Cell))
+        self.cells = _cells(FIRST_SLOTS)
         if self.cells == NULL:
             raise MemoryError()
         self.mask = FIRST_SLOTS - 1
         self.count = 0                     # cells of the current generation
-        self.generation = 1                # (calloc's zeros are generation 0: empty)
+        self.generation = 1                # (_cells' zeros are generation 0: empty)
 
     def __init__(self, limit):
         self.limit = limit
@@ -250,7 +276,7 @@ cdef class KeyWindow:
         """A new second: every value starts again from nothing."""
         cdef Cell* fresh
         if self.mask + 1 > KEEP_SLOTS and 16 * self.count < self.mask + 1:
-            fresh = <Cell*>calloc(FIRST_SLOTS, sizeof(Cell))
+            fresh = _cells(FIRST_SLOTS)
             if fresh != NULL:
                 _release(self.cells, self.mask)
                 free(self.cells)
@@ -259,6 +285,7 @@ cdef class KeyWindow:
         self.second = second
         self.generation += 1
         self.count = 0
+        self.peak = 0.0
 
     cdef Cell* _cell(self, bytes key, Py_ssize_t n, bint create) noexcept:
         """The cell of the prefix ``key[:n]`` in the current second (made when absent and ``create``;
@@ -310,7 +337,7 @@ cdef class KeyWindow:
     cdef bint _grow(self) noexcept:
         """Four times the slots, with the current generation's cells (the others are released)."""
         cdef Py_ssize_t size = 4 * (self.mask + 1), i, j, mask = size - 1
-        cdef Cell* cells = <Cell*>calloc(size, sizeof(Cell))
+        cdef Cell* cells = _cells(size)
         if cells == NULL:
             return False
         for i in range(self.mask + 1):
@@ -341,8 +368,15 @@ cdef class KeyWindow:
             cell = self._cell(prefix, PyBytes_GET_SIZE(prefix), True)
             if cell == NULL:
                 raise MemoryError()
-            cell.units += units
+            self._add(cell, units)
         return 0
+
+    cdef void _add(self, Cell* cell, double units) noexcept:
+        """``units`` more to a cell of the current second (every charge goes through here, so that
+        ``peak`` bounds every cell)."""
+        cell.units += units
+        if cell.units > self.peak:
+            self.peak = cell.units
 
     def room(self, bytes prefix, double now):
         return self._room(prefix, now)
@@ -599,8 +633,13 @@ cdef WriteTicket _admit_write(MeterCore self, table, bytes row_key):
                 if keys.second == <long long>now:
                     n = _prefix_len(row_key)
                     h = _fnv(<const unsigned char*>PyBytes_AS_STRING(row_key), n)
-                    cell = keys._cell_h(row_key, n, h, False)
-                    admitted = cell == NULL or cell.units < keys.limit
+                    if keys.peak < keys.limit:
+                        # no value has reached the limit this second, so neither has this one: the
+                        # cell is not read now, only fetched for the charge, which writes it
+                        KV_PREFETCH(&keys.cells[<Py_ssize_t>(h & <uint64_t>keys.mask)])
+                    else:
+                        cell = keys._cell_h(row_key, n, h, False)
+                        admitted = cell == NULL or cell.units < keys.limit
                 else:
                     admitted = False
     self._lock.give()
@@ -657,7 +696,7 @@ cdef inline void _charge_one(MeterCore self, WriteTicket ticket) noexcept:
     if <long long>ticket.now == keys.second:
         cell = keys._cell_h(ticket.row_key, ticket.n, ticket.hash, True)
         if cell != NULL:
-            cell.units += 1
+            keys._add(cell, 1)
     self._lock.give()
 
 
@@ -731,7 +770,7 @@ cdef int _charge_write(MeterCore self, ticket, old_packed, new_packed, old_item,
     if <long long>now == keys.second:          # KeyWindow._take, inline
         cell = keys._cell_h(row_key, key_n, key_hash, True)
         if cell != NULL:
-            cell.units += units
+            keys._add(cell, units)
     for i in range(n):
         if gsi_units[i]:
             (<Bucket>PyTuple_GET_ITEM(<tuple>PyTuple_GET_ITEM(charges, i), 0)).balance -= gsi_units[i]
@@ -798,7 +837,7 @@ cdef bint _admitted_read(MeterCore self, table, index, row_key, Py_ssize_t size,
                     if cell != NULL and cell.units < keys.limit:
                         admitted = True
                         bucket.balance -= units
-                        cell.units += units
+                        keys._add(cell, units)
                 else:
                     admitted = True
                     bucket.balance -= units
