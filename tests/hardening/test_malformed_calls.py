@@ -81,8 +81,10 @@ def _outcome(call, kwargs, boto3_call=False):
     return "ok", ""
 
 
-# PartiQL Parameters: the embedded API takes Python values there (boto3's resource client sends them as given)
-_PARAMETERS = re.compile(r"^Invalid type for parameter (\w+\[\d+\]\.)?Parameters\[")
+# PartiQL Parameters: the embedded API takes Python values there (boto3's resource client sends them as
+# given, as DynamoDB JSON), so what either says of them is its own: {5: "x"} is a map with a number for a
+# name to one, an attribute value with an unknown member "5" to the other
+_PARAMETERS = re.compile(r"^(Invalid type for parameter|Unknown parameter in) (\w+\[\d+\]\.)?Parameters\[")
 
 
 def _without_parameters(text):
@@ -131,9 +133,9 @@ def compare(mine, theirs, context):
         # too) before checking anything, the embedded API converts those as the operation reads them
         return
     if mine[0] == "param":
-        assert (theirs[0], _without_parameters(theirs[1])) == mine, context
+        assert (theirs[0], _without_parameters(theirs[1])) == (mine[0], _without_parameters(mine[1])), context
     if theirs[0] == "param" and _type_lines(theirs[1]):
-        assert mine == (theirs[0], _without_parameters(theirs[1])), context
+        assert (mine[0], _without_parameters(mine[1])) == (theirs[0], _without_parameters(theirs[1])), context
 
 
 _KEY = {"pk": "a", "sk": 1}
