@@ -67,7 +67,7 @@ __all__ = [
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
     "apply_row", "apply_writes", "write_record", "frame_record", "append_record", "commit_usual", "wait_usual",
-    "transact_actions", "usual_transaction",
+    "transact_actions", "transact_request", "usual_transaction",
     "transact_images", "transact_commit", "index_keys_usual", "parse_request", "render_answer", "remembered_form",
     "embedded_read", "run_update_plan", "get_item_answer", "usual_get_item",
 ]
@@ -1158,6 +1158,78 @@ def transact_actions(actions, allow_floats, members):
     except Exception:           # noqa: BLE001 - the Python face converts again and raises what it raises
         return None
     return out
+
+
+#: ``kvstore.params``' kinds of member, as ``transaction_checks`` gives them
+_PARAM_TEXT, _PARAM_NAMES, _PARAM_NAME_MAP = 1, 2, 6
+
+
+def transact_request(engine, kwargs, allow_floats, members, checks):
+    """The embedded API's TransactWriteItems request for a call (``kwargs``) that boto3's parameter
+    check passes as it stands, with its actions converted (``transact_actions``); None when the
+    engine wraps calls (injected faults, metrics: the call goes through ``run_operation``), when the
+    call is not one of those, or when its actions do not convert.
+
+    ``checks`` is ``kvstore.params.transaction_checks()``: the request's string members and, per kind
+    of action, its members' kinds.  The call passes when its members are TransactItems (a list) and
+    string members; every action is a dict of one known kind whose spec is a dict of that kind's
+    members alone; a TEXT member (and each string member of the request) is a ``str`` and ASCII; a
+    NAMES member (Key, Item, ExpressionAttributeValues) a ``dict`` whose names are ASCII ``str``; a
+    NAME_MAP member (ExpressionAttributeNames) a ``dict`` of ASCII ``str`` to ASCII ``str``.
+
+    Why ``Database.transact_write_items`` may then skip ``kvstore.params.check``, which would run on
+    the converted request: the conversion keeps every member name, every string member and every
+    map's names as they are (``item_from_python`` makes a new dict of the same names), and builds the
+    action list and dicts anew as ``list`` and ``dict``.  So on the converted request the walk of
+    ``check`` (``params._walk`` without ``full``: what it raises on) finds: no unknown member (every
+    member is in its structure), no wrong type (each value is of exactly a type botocore accepts for
+    its kind: ``list``, ``dict``, ``str``), no lone surrogate (every string and map key it looks at
+    is ASCII; attribute values it does not walk), and no ``bool`` where a number belongs (no member
+    is a number).  A call refused by the check fails one of these conditions, so it takes the
+    general path, which checks it first as before.
+    """
+    if engine.faults is not None or engine.metrics is not None:
+        return None
+    if type(kwargs) is not dict or not _transaction_params_pass(kwargs, checks):
+        return None
+    actions = transact_actions(kwargs["TransactItems"], allow_floats, members)
+    if actions is None:
+        return None
+    request = dict(kwargs)
+    request["TransactItems"] = actions
+    return request
+
+
+def _transaction_params_pass(kwargs, checks):
+    texts, kinds = checks
+    if type(kwargs.get("TransactItems")) is not list:
+        return False
+    for member, value in kwargs.items():
+        if member != "TransactItems" and (member not in texts or type(value) is not str or not value.isascii()):
+            return False
+    for action in kwargs["TransactItems"]:
+        if type(action) is not dict or len(action) != 1:
+            return False
+        for kind, spec in action.items():
+            spec_kinds = kinds.get(kind)
+            if spec_kinds is None or type(spec) is not dict:
+                return False
+            for member, value in spec.items():
+                code = spec_kinds.get(member)
+                if code == _PARAM_TEXT:
+                    if type(value) is not str or not value.isascii():
+                        return False
+                elif code == _PARAM_NAMES or code == _PARAM_NAME_MAP:
+                    if type(value) is not dict:
+                        return False
+                    for name, inner in value.items():
+                        if type(name) is not str or not name.isascii():
+                            return False
+                        if code == _PARAM_NAME_MAP and (type(inner) is not str or not inner.isascii()):
+                            return False
+                else:
+                    return False
+    return True
 
 
 def usual_transaction(request, tables, context):

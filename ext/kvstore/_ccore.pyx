@@ -32,7 +32,7 @@ from kvstore._cwrite import (apply_row, apply_update, apply_writes, condition_ho
                               project_packed, same_value, shape_ok, sorted_add, sorted_remove, transact_size,
                               update_indexes, usual_actions, write_shape)
 from kvstore._ctransact import (index_keys_usual, transact_actions, transact_commit, transact_images,
-                                usual_transaction)
+                                transact_request, usual_transaction)
 from kvstore._cupdate import run_update_plan
 from kvstore._cserver import parse_request, remembered_form, render_answer, usual_get_item
 
@@ -46,7 +46,7 @@ __all__ = [
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
     "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
     "apply_row", "apply_writes", "write_record", "frame_record", "append_record", "commit_usual", "wait_usual",
-    "transact_actions", "usual_transaction",
+    "transact_actions", "transact_request", "usual_transaction",
     "transact_images", "transact_commit", "index_keys_usual", "parse_request", "render_answer", "remembered_form",
     "embedded_read", "run_update_plan", "get_item_answer", "usual_get_item",
 ]

@@ -14,6 +14,7 @@ the Python glue of the per-action loop around them.
 """
 
 from cpython.object cimport PyObject
+from cpython.dict cimport PyDict_Copy
 from cpython.tuple cimport PyTuple_GET_ITEM
 
 from kvstore._capi cimport *
@@ -44,12 +45,17 @@ cdef Py_ssize_t _TEMPLATES = _ref.TX_TEMPLATES, _MAX_ACTIONS = _ref.TX_MAX_ACTIO
 cdef Py_ssize_t _MAX_ITEM_SIZE = _ref.TX_MAX_ITEM_SIZE, _SHORT_NAME = _ref.TX_SHORT_NAME
 cdef Py_ssize_t _SHORT_KEY = _ref.TX_SHORT_KEY, _SHORT_INDEX_KEY = _ref.TX_SHORT_INDEX_KEY
 cdef Py_ssize_t _UPDATE_CLASS = _ref.TX_UPDATE_CLASS, _PROGRAM_CONDITION = _ref.TX_PROGRAM_CONDITION
+cdef long _PARAM_TEXT = _ref._PARAM_TEXT, _PARAM_NAMES = _ref._PARAM_NAMES, _PARAM_NAME_MAP = _ref._PARAM_NAME_MAP
 
 
 # ------------------------------------------------------------------ the embedded API's actions
 
 def transact_actions(actions, allow_floats, members):
     """The usual TransactItems converted, or None (see ``kvstore._pycore``)."""
+    return _transact_actions_of(actions, allow_floats, members)
+
+
+cdef object _transact_actions_of(actions, allow_floats, members):
     cdef PyObject* p
     cdef list out
     cdef dict copy
@@ -91,6 +97,73 @@ def transact_actions(actions, allow_floats, members):
     except Exception:
         return None
     return out
+
+
+def transact_request(engine, kwargs, allow_floats, members, checks):
+    """The embedded call's request with its actions converted, when boto3's parameter check has
+    nothing to report on it, or None (see ``kvstore._pycore``: why the check may then be skipped)."""
+    if (type(kwargs) is not dict or type(checks) is not tuple or len(<tuple>checks) != 2
+            or type((<tuple>checks)[0]) is not frozenset or type((<tuple>checks)[1]) is not dict):
+        return _ref.transact_request(engine, kwargs, allow_floats, members, checks)
+    if engine.faults is not None or engine.metrics is not None:
+        return None
+    if not _params_pass(<dict>kwargs, <frozenset>(<tuple>checks)[0], <dict>(<tuple>checks)[1]):
+        return None
+    actions = _transact_actions_of((<dict>kwargs)["TransactItems"], allow_floats, members)
+    if actions is None:
+        return None
+    request = PyDict_Copy(kwargs)
+    request["TransactItems"] = actions
+    return request
+
+
+cdef inline bint _ascii_text(object value):
+    return type(value) is str and PyUnicode_IS_ASCII(value)
+
+
+cdef bint _params_pass(dict kwargs, frozenset texts, dict kinds) except -1:
+    cdef PyObject* p
+    cdef PyObject* k
+    cdef PyObject* v
+    cdef Py_ssize_t pos, inner_pos
+    cdef long code
+    p = kvstore_dict_get(kwargs, "TransactItems")
+    if p == NULL or type(<object>p) is not list:
+        return False
+    actions = <list><object>p
+    pos = 0
+    while PyDict_Next(kwargs, &pos, &k, &v):
+        if <object>k != "TransactItems" and (<object>k not in texts or not _ascii_text(<object>v)):
+            return False
+    for action in actions:
+        if type(action) is not dict or PyDict_GET_SIZE(action) != 1:
+            return False
+        for kind, spec in (<dict>action).items():
+            pass
+        p = kvstore_dict_get(kinds, kind)
+        if p == NULL or type(<object>p) is not dict or type(spec) is not dict:
+            return False
+        spec_kinds = <dict><object>p
+        pos = 0
+        while PyDict_Next(spec, &pos, &k, &v):
+            p = kvstore_dict_get(spec_kinds, <object>k)
+            if p == NULL or type(<object>p) is not int:
+                return False
+            code = <long><object>p
+            if code == _PARAM_TEXT:
+                if not _ascii_text(<object>v):
+                    return False
+            elif code == _PARAM_NAMES or code == _PARAM_NAME_MAP:
+                if type(<object>v) is not dict:
+                    return False
+                names = <dict><object>v
+                inner_pos = 0
+                while PyDict_Next(names, &inner_pos, &k, &v):
+                    if not _ascii_text(<object>k) or (code == _PARAM_NAME_MAP and not _ascii_text(<object>v)):
+                        return False
+            else:
+                return False
+    return True
 
 
 # ------------------------------------------------------------------ before the locks
