@@ -65,7 +65,7 @@ __all__ = [
     "json_needs_stdlib", "request_row_key", "wire_row_key", "take_forward", "take_reverse", "read_page", "read_shape",
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
-    "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
+    "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size", "transact_size_bound",
     "apply_row", "apply_writes", "write_record", "frame_record", "append_record", "commit_usual", "wait_usual",
     "transact_actions", "transact_request", "usual_transaction",
     "transact_images", "transact_commit", "index_keys_usual", "parse_request", "render_answer", "remembered_form",
@@ -818,6 +818,68 @@ def transact_size(parsed, plain_members):
     return total
 
 
+def transact_size_bound(parsed, plain_members):
+    """A number at least ``transact_size(parsed, plain_members)``, made without packing a Key or
+    ExpressionAttributeValues of flat values (ASCII names and str, a Decimal whose ``str`` is its
+    plain text, bool, None, Binary of bytes), none of which packing can refuse: per map, msgpack's
+    longest header (5 bytes), per name and str value its longest header and its characters, per
+    Decimal its longest ext header (6) and its text, per Binary the same and its bytes.  Anything
+    else: ``transact_size`` itself (and what it raises).  A usual transaction is far from the 4 MB
+    limit, so the bound decides it (``usual_transaction``); near it, ``transact_size`` does."""
+    total = 0
+    for entry in parsed:
+        if type(entry) is not tuple or len(entry) != 5 or type(entry[1]) is not dict:
+            return transact_size(parsed, plain_members)
+        spec, packed = entry[1], entry[4]
+        if packed is not None:
+            if type(packed) is not bytes:
+                return transact_size(parsed, plain_members)
+            total += len(packed)
+            if spec.keys() <= plain_members:
+                continue
+        else:
+            bound = _packed_bound(spec.get("Key"))
+            if bound is None:
+                return transact_size(parsed, plain_members)
+            total += bound
+        for member in ("ConditionExpression", "UpdateExpression"):
+            if spec.get(member):
+                total += len(spec[member])
+        if spec.get("ExpressionAttributeValues"):
+            bound = _packed_bound(spec["ExpressionAttributeValues"])
+            if bound is None:
+                return transact_size(parsed, plain_members)
+            total += bound
+    return total
+
+
+def _packed_bound(values):
+    if type(values) is not dict:
+        return None
+    total = 5
+    for name, value in values.items():
+        if type(name) is not str or not name.isascii():
+            return None
+        total += 5 + len(name)
+        t = type(value)
+        if t is str:
+            if not value.isascii():
+                return None
+            total += 5 + len(value)
+        elif t is Decimal:
+            text = str(value)
+            if not text.isascii() or "E" in text or "e" in text:
+                return None
+            total += 6 + len(text)
+        elif t is bool or value is None:
+            total += 1
+        elif t is Binary and type(value.value) is bytes:
+            total += 6 + len(value.value)
+        else:
+            return None
+    return total
+
+
 # ------------------------------------------------------------------ items
 
 
@@ -1290,7 +1352,8 @@ def _usual_transaction(actions, tables, context):
                     return None
                 condition, update = compiled.condition, compiled.update
         parsed.append((kind, spec, condition, update, pack_item(spec["Item"]) if kind == "Put" else None))
-    if transact_size(parsed, plain) > context[TX_MAX_SIZE]:
+    if (transact_size_bound(parsed, plain) > context[TX_MAX_SIZE]
+            and transact_size(parsed, plain) > context[TX_MAX_SIZE]):
         return None
     targets = []
     seen = set()

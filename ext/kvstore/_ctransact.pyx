@@ -25,7 +25,8 @@ from kvstore._citems cimport _packed_item as _pack_item, _unpacked as _unpack_it
 from kvstore._ckeys cimport _prefixed
 from kvstore._cread cimport _request_row_key
 from kvstore._cwrite cimport (_apply_update_of as _apply_update, _condition_holds_of as _condition_holds,
-                              _transact_size_of as _transact_size, _usual_actions_of as _usual_actions,
+                              _transact_size_of as _transact_size,
+                              _transact_size_bound_of as _transact_size_bound, _usual_actions_of as _usual_actions,
                               _write_shape_of as _write_shape)
 
 from kvstore import _pycore as _ref
@@ -247,7 +248,8 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
                 condition = compiled.condition
                 update = compiled.update
         parsed.append((kind, spec, condition, update, _pack_item(spec["Item"]) if kind == "Put" else None))
-    if _transact_size(parsed, plain) > context[_MAX_SIZE]:
+    if (_transact_size_bound(parsed, plain) > context[_MAX_SIZE]
+            and _transact_size(parsed, plain) > context[_MAX_SIZE]):
         return None
     targets = []
     seen = set()
