@@ -20,18 +20,19 @@ from cpython.tuple cimport PyTuple_GET_ITEM
 from kvstore._capi cimport *
 
 from decimal import Decimal as _Decimal
+from types import MemberDescriptorType as _MemberDescriptor
 
 from kvstore._citems cimport _packed_item as _pack_item, _unpacked as _unpack_item
 from kvstore._ckeys cimport _prefixed
 from kvstore._cread cimport _request_row_key
 from kvstore._cwrite cimport (_apply_update_of as _apply_update, _condition_holds_of as _condition_holds,
+                              _item_from_python_of as _item_from_python,
                               _transact_size_of as _transact_size,
                               _transact_size_bound_of as _transact_size_bound, _usual_actions_of as _usual_actions,
                               _write_shape_of as _write_shape)
 
 from kvstore import _pycore as _ref
 from kvstore._clog import commit_usual as _commit_usual
-from kvstore._cwrite import item_from_python as _item_from_python
 
 cdef object Decimal = _Decimal
 cdef object _new_update = object.__new__
@@ -238,9 +239,7 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
             parts = (<object>p).condition_and_plan
             if parts is not None:           # the instantiation's condition and Update, without the Compiled
                 condition = (<tuple>parts)[0]
-                update = _new_update(update_class)
-                update.plan = (<tuple>parts)[1]
-                update.vals = (<tuple>found)[1]
+                update = _update_of(update_class, (<tuple>parts)[1], (<tuple>found)[1])
             else:
                 compiled = (<object>p)((<tuple>found)[1])
                 if compiled is None:
@@ -310,6 +309,30 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
     else:
         locks = [wanted[k] for k in sorted(wanted)]
     return parsed, targets, locks
+
+
+cdef object _slots_class = None     # the Update class whose slots' descriptors are these two
+cdef object _plan_slot = None
+cdef object _vals_slot = None
+
+
+cdef object _update_of(object update_class, object plan, object vals):
+    """``Update.of(plan, vals)``: when Update is the plain __slots__ class kvstore.expressions.update
+    defines, allocated and its two slots filled without a Python call or an attribute lookup."""
+    global _slots_class, _plan_slot, _vals_slot
+    if update_class is not _slots_class:
+        plan_slot = update_class.__dict__.get("plan")
+        vals_slot = update_class.__dict__.get("vals")
+        if (type(plan_slot) is not _MemberDescriptor or type(vals_slot) is not _MemberDescriptor
+                or update_class.__new__ is not object.__new__):
+            update = _new_update(update_class)
+            update.plan = plan
+            update.vals = vals
+            return update
+        _plan_slot, _vals_slot, _slots_class = plan_slot, vals_slot, update_class
+    update = kvstore_new_with_slot(update_class, _plan_slot, plan)
+    kvstore_set_slot(_vals_slot, update, vals)
+    return update
 
 
 cdef inline bint _usual_key_value(object value, object key_type, Py_ssize_t short) except -1:

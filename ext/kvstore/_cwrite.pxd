@@ -2,6 +2,7 @@
 # function of the same name without the underscore and "_of" (``write_shape`` is ``_write_shape_of``),
 # its type checks and its fallback to the reference included.
 
+cdef object _item_from_python_of(item, allow_floats)
 cdef object _condition_holds_of(program, item, vals)
 cdef object _apply_update_of(program, item, vals)
 cdef object _write_shape_of(operation, request, update, allowed, map_marker)

@@ -491,6 +491,11 @@ cdef bint _canonical_text(object text) except -1:
 
 def item_from_python(item, allow_floats=False):
     """A Python caller's item in the native model (see ``kvstore._pycore``)."""
+    return _item_from_python_of(item, allow_floats)
+
+
+cdef object _item_from_python_of(item, allow_floats):
+    # (the compiled modules' call: no Python call protocol; _cwrite.pxd)
     global _from_python
     cdef int overflow
     if _from_python is None:
