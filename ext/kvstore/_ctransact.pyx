@@ -306,6 +306,11 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
         wanted[(table.name, partition)] = table.locks[partition]
     if len(wanted) == 1:
         locks = list(wanted.values())
+    elif len(wanted) == 2:                  # sorted's order of two distinct keys, without the sort
+        first, second = wanted
+        if second < first:
+            first, second = second, first
+        locks = [wanted[first], wanted[second]]
     else:
         locks = [wanted[k] for k in sorted(wanted)]
     return parsed, targets, locks
