@@ -1252,7 +1252,10 @@ def transact_request(engine, kwargs, allow_floats, members, checks):
     """
     if engine.faults is not None or engine.metrics is not None:
         return None
-    if type(kwargs) is not dict or not _transaction_params_pass(kwargs, checks):
+    try:
+        if type(kwargs) is not dict or not _transaction_params_pass(kwargs, checks):
+            return None
+    except Exception:           # noqa: BLE001 - a name whose hash raises: the general path reports it
         return None
     actions = transact_actions(kwargs["TransactItems"], allow_floats, members)
     if actions is None:

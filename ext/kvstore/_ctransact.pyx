@@ -104,68 +104,82 @@ cdef object _transact_actions_of(actions, allow_floats, members):
 def transact_request(engine, kwargs, allow_floats, members, checks):
     """The embedded call's request with its actions converted, when boto3's parameter check has
     nothing to report on it, or None (see ``kvstore._pycore``: why the check may then be skipped)."""
-    if (type(kwargs) is not dict or type(checks) is not tuple or len(<tuple>checks) != 2
-            or type((<tuple>checks)[0]) is not frozenset or type((<tuple>checks)[1]) is not dict):
+    if (type(kwargs) is not dict or type(members) is not dict or type(checks) is not tuple
+            or len(<tuple>checks) != 2 or type((<tuple>checks)[0]) is not frozenset
+            or type((<tuple>checks)[1]) is not dict):
         return _ref.transact_request(engine, kwargs, allow_floats, members, checks)
     if engine.faults is not None or engine.metrics is not None:
         return None
-    if not _params_pass(<dict>kwargs, <frozenset>(<tuple>checks)[0], <dict>(<tuple>checks)[1]):
-        return None
-    actions = _transact_actions_of((<dict>kwargs)["TransactItems"], allow_floats, members)
-    if actions is None:
-        return None
-    request = PyDict_Copy(kwargs)
-    request["TransactItems"] = actions
-    return request
+    try:
+        return _checked_request(<dict>kwargs, <frozenset>(<tuple>checks)[0], <dict>(<tuple>checks)[1],
+                                <dict>members, allow_floats)
+    except Exception:
+        return None                         # (the reference's transact_actions: a value that does not convert)
 
 
 cdef inline bint _ascii_text(object value):
     return type(value) is str and PyUnicode_IS_ASCII(value)
 
 
-cdef bint _params_pass(dict kwargs, frozenset texts, dict kinds) except -1:
+cdef object _checked_request(dict kwargs, frozenset texts, dict kinds, dict members, allow_floats):
+    """The reference's check of the call and ``transact_actions`` in one pass: each spec's members
+    are looked at once, its Key or Item (``members``) and ExpressionAttributeValues converted as
+    they are met."""
     cdef PyObject* p
+    cdef PyObject* q
     cdef PyObject* k
     cdef PyObject* v
     cdef Py_ssize_t pos, inner_pos
     cdef long code
+    cdef dict copy
+    cdef list out
     p = kvstore_dict_get(kwargs, "TransactItems")
     if p == NULL or type(<object>p) is not list:
-        return False
+        return None
     actions = <list><object>p
     pos = 0
     while PyDict_Next(kwargs, &pos, &k, &v):
         if <object>k != "TransactItems" and (<object>k not in texts or not _ascii_text(<object>v)):
-            return False
+            return None
+    out = []
     for action in actions:
         if type(action) is not dict or PyDict_GET_SIZE(action) != 1:
-            return False
+            return None
         for kind, spec in (<dict>action).items():
             pass
         p = kvstore_dict_get(kinds, kind)
-        if p == NULL or type(<object>p) is not dict or type(spec) is not dict:
-            return False
+        q = kvstore_dict_get(members, kind)
+        if p == NULL or type(<object>p) is not dict or q == NULL or <object>q is None or type(spec) is not dict:
+            return None
         spec_kinds = <dict><object>p
+        member = <object>q
+        copy = PyDict_Copy(spec)
         pos = 0
         while PyDict_Next(spec, &pos, &k, &v):
-            p = kvstore_dict_get(spec_kinds, <object>k)
+            name = <object>k                # (owned: a lookup below may run a name's own __eq__)
+            value = <object>v
+            p = kvstore_dict_get(spec_kinds, name)
             if p == NULL or type(<object>p) is not int:
-                return False
+                return None
             code = <long><object>p
             if code == _PARAM_TEXT:
-                if not _ascii_text(<object>v):
-                    return False
+                if not _ascii_text(value):
+                    return None
             elif code == _PARAM_NAMES or code == _PARAM_NAME_MAP:
-                if type(<object>v) is not dict:
-                    return False
-                names = <dict><object>v
+                if type(value) is not dict:
+                    return None
                 inner_pos = 0
-                while PyDict_Next(names, &inner_pos, &k, &v):
+                while PyDict_Next(value, &inner_pos, &k, &v):
                     if not _ascii_text(<object>k) or (code == _PARAM_NAME_MAP and not _ascii_text(<object>v)):
-                        return False
+                        return None
+                if code == _PARAM_NAMES and (name == member or name == "ExpressionAttributeValues"):
+                    copy[name] = _item_from_python(value, allow_floats)
             else:
-                return False
-    return True
+                return None
+        out.append({kind: copy})
+    request = PyDict_Copy(kwargs)
+    request["TransactItems"] = out
+    return request
 
 
 # ------------------------------------------------------------------ before the locks
