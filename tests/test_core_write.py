@@ -272,6 +272,7 @@ def _converted(core, item, allow_floats):
 @example({1: "a"}, False)
 @example({"f": 1.5}, True)
 @example({"f": 1.5}, False)
+@example({"a": -257, "b": -256, "c": 0, "d": 1023, "e": 1024, "f": -1, "g": 2 ** 63, "h": -2 ** 63}, False)
 def test_item_from_python_agrees(item, allow_floats):
     expected = _converted(pycore, item, allow_floats)
     got = _converted(ccore, item, allow_floats)

@@ -498,6 +498,7 @@ cdef object _item_from_python_of(item, allow_floats):
     # (the compiled modules' call: no Python call protocol; _cwrite.pxd)
     global _from_python
     cdef int overflow
+    cdef long long n
     if _from_python is None:
         from kvstore.types import from_python
         _from_python = from_python
@@ -518,11 +519,23 @@ cdef object _item_from_python_of(item, allow_floats):
             out[k] = v
         elif t is int:
             overflow = 0
-            PyLong_AsLongLongAndOverflow(v, &overflow)
-            out[k] = Decimal(v) if overflow == 0 else _from_python(v, allow_floats)
+            n = PyLong_AsLongLongAndOverflow(v, &overflow)
+            if overflow == 0 and _SMALL_MIN <= n < _SMALL_MIN + _SMALL_COUNT:
+                out[k] = <object>PyList_GET_ITEM(_small_decimals, n - _SMALL_MIN)
+            else:
+                out[k] = Decimal(v) if overflow == 0 else _from_python(v, allow_floats)
         else:
             out[k] = _from_python(v, allow_floats)
     return out
+
+
+# Decimal(n) of a small int is a call of the type (~500 instructions); a Decimal is immutable, so the
+# counters and increments of embedded calls share these (as the number cache of _cvalues shares
+# the Decimals of short texts)
+cdef enum:
+    _SMALL_MIN = -256
+    _SMALL_COUNT = 1280
+cdef list _small_decimals = [Decimal(n) for n in range(_SMALL_MIN, _SMALL_MIN + _SMALL_COUNT)]
 
 
 # ------------------------------------------------------------------ boto3's parameter check at a glance
