@@ -65,9 +65,9 @@ __all__ = [
     "json_needs_stdlib", "request_row_key", "wire_row_key", "take_forward", "take_reverse", "read_page", "read_shape",
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
-    "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
+    "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size", "transact_size_bound",
     "apply_row", "apply_writes", "write_record", "frame_record", "append_record", "commit_usual", "wait_usual",
-    "transact_actions", "usual_transaction",
+    "transact_actions", "transact_request", "usual_transaction",
     "transact_images", "transact_commit", "index_keys_usual", "parse_request", "render_answer", "remembered_form",
     "embedded_read", "run_update_plan", "get_item_answer", "usual_get_item",
 ]
@@ -818,6 +818,68 @@ def transact_size(parsed, plain_members):
     return total
 
 
+def transact_size_bound(parsed, plain_members):
+    """A number at least ``transact_size(parsed, plain_members)``, made without packing a Key or
+    ExpressionAttributeValues of flat values (ASCII names and str, a Decimal whose ``str`` is its
+    plain text, bool, None, Binary of bytes), none of which packing can refuse: per map, msgpack's
+    longest header (5 bytes), per name and str value its longest header and its characters, per
+    Decimal its longest ext header (6) and its text, per Binary the same and its bytes.  Anything
+    else: ``transact_size`` itself (and what it raises).  A usual transaction is far from the 4 MB
+    limit, so the bound decides it (``usual_transaction``); near it, ``transact_size`` does."""
+    total = 0
+    for entry in parsed:
+        if type(entry) is not tuple or len(entry) != 5 or type(entry[1]) is not dict:
+            return transact_size(parsed, plain_members)
+        spec, packed = entry[1], entry[4]
+        if packed is not None:
+            if type(packed) is not bytes:
+                return transact_size(parsed, plain_members)
+            total += len(packed)
+            if spec.keys() <= plain_members:
+                continue
+        else:
+            bound = _packed_bound(spec.get("Key"))
+            if bound is None:
+                return transact_size(parsed, plain_members)
+            total += bound
+        for member in ("ConditionExpression", "UpdateExpression"):
+            if spec.get(member):
+                total += len(spec[member])
+        if spec.get("ExpressionAttributeValues"):
+            bound = _packed_bound(spec["ExpressionAttributeValues"])
+            if bound is None:
+                return transact_size(parsed, plain_members)
+            total += bound
+    return total
+
+
+def _packed_bound(values):
+    if type(values) is not dict:
+        return None
+    total = 5
+    for name, value in values.items():
+        if type(name) is not str or not name.isascii():
+            return None
+        total += 5 + len(name)
+        t = type(value)
+        if t is str:
+            if not value.isascii():
+                return None
+            total += 5 + len(value)
+        elif t is Decimal:
+            text = str(value)
+            if not text.isascii() or "E" in text or "e" in text:
+                return None
+            total += 6 + len(text)
+        elif t is bool or value is None:
+            total += 1
+        elif t is Binary and type(value.value) is bytes:
+            total += 6 + len(value.value)
+        else:
+            return None
+    return total
+
+
 # ------------------------------------------------------------------ items
 
 
@@ -1160,6 +1222,81 @@ def transact_actions(actions, allow_floats, members):
     return out
 
 
+#: ``kvstore.params``' kinds of member, as ``transaction_checks`` gives them
+_PARAM_TEXT, _PARAM_NAMES, _PARAM_NAME_MAP = 1, 2, 6
+
+
+def transact_request(engine, kwargs, allow_floats, members, checks):
+    """The embedded API's TransactWriteItems request for a call (``kwargs``) that boto3's parameter
+    check passes as it stands, with its actions converted (``transact_actions``); None when the
+    engine wraps calls (injected faults, metrics: the call goes through ``run_operation``), when the
+    call is not one of those, or when its actions do not convert.
+
+    ``checks`` is ``kvstore.params.transaction_checks()``: the request's string members and, per kind
+    of action, its members' kinds.  The call passes when its members are TransactItems (a list) and
+    string members; every action is a dict of one known kind whose spec is a dict of that kind's
+    members alone; a TEXT member (and each string member of the request) is a ``str`` and ASCII; a
+    NAMES member (Key, Item, ExpressionAttributeValues) a ``dict`` whose names are ASCII ``str``; a
+    NAME_MAP member (ExpressionAttributeNames) a ``dict`` of ASCII ``str`` to ASCII ``str``.
+
+    Why ``Database.transact_write_items`` may then skip ``kvstore.params.check``, which would run on
+    the converted request: the conversion keeps every member name, every string member and every
+    map's names as they are (``item_from_python`` makes a new dict of the same names), and builds the
+    action list and dicts anew as ``list`` and ``dict``.  So on the converted request the walk of
+    ``check`` (``params._walk`` without ``full``: what it raises on) finds: no unknown member (every
+    member is in its structure), no wrong type (each value is of exactly a type botocore accepts for
+    its kind: ``list``, ``dict``, ``str``), no lone surrogate (every string and map key it looks at
+    is ASCII; attribute values it does not walk), and no ``bool`` where a number belongs (no member
+    is a number).  A call refused by the check fails one of these conditions, so it takes the
+    general path, which checks it first as before.
+    """
+    if engine.faults is not None or engine.metrics is not None:
+        return None
+    try:
+        if type(kwargs) is not dict or not _transaction_params_pass(kwargs, checks):
+            return None
+    except Exception:           # noqa: BLE001 - a name whose hash raises: the general path reports it
+        return None
+    actions = transact_actions(kwargs["TransactItems"], allow_floats, members)
+    if actions is None:
+        return None
+    request = dict(kwargs)
+    request["TransactItems"] = actions
+    return request
+
+
+def _transaction_params_pass(kwargs, checks):
+    texts, kinds = checks
+    if type(kwargs.get("TransactItems")) is not list:
+        return False
+    for member, value in kwargs.items():
+        if member != "TransactItems" and (member not in texts or type(value) is not str or not value.isascii()):
+            return False
+    for action in kwargs["TransactItems"]:
+        if type(action) is not dict or len(action) != 1:
+            return False
+        for kind, spec in action.items():
+            spec_kinds = kinds.get(kind)
+            if spec_kinds is None or type(spec) is not dict:
+                return False
+            for member, value in spec.items():
+                code = spec_kinds.get(member)
+                if code == _PARAM_TEXT:
+                    if type(value) is not str or not value.isascii():
+                        return False
+                elif code == _PARAM_NAMES or code == _PARAM_NAME_MAP:
+                    if type(value) is not dict:
+                        return False
+                    for name, inner in value.items():
+                        if type(name) is not str or not name.isascii():
+                            return False
+                        if code == _PARAM_NAME_MAP and (type(inner) is not str or not inner.isascii()):
+                            return False
+                else:
+                    return False
+    return True
+
+
 def usual_transaction(request, tables, context):
     """``(parsed, targets, locks)`` of a TransactWriteItems ``request`` on which every check before
     the locks passes, else None.
@@ -1218,7 +1355,8 @@ def _usual_transaction(actions, tables, context):
                     return None
                 condition, update = compiled.condition, compiled.update
         parsed.append((kind, spec, condition, update, pack_item(spec["Item"]) if kind == "Put" else None))
-    if transact_size(parsed, plain) > context[TX_MAX_SIZE]:
+    if (transact_size_bound(parsed, plain) > context[TX_MAX_SIZE]
+            and transact_size(parsed, plain) > context[TX_MAX_SIZE]):
         return None
     targets = []
     seen = set()

@@ -18,13 +18,13 @@ import time
 import types as _pytypes
 
 from kvstore import errors
-from kvstore._core import item_from_python, transact_actions
+from kvstore._core import item_from_python, transact_actions, transact_commit, transact_request, wait_usual
 from kvstore.conditions import _is_condition as is_condition, build_expression
 from kvstore.engine.database import MEMORY, Engine
 from kvstore.engine.plans import BackupPlan
 from kvstore.operations import DYNAMODB, OPERATIONS, action_name, execute, module_name, read_plans, write_plans
-from kvstore.operations import get_item as _get_item
-from kvstore.params import check as check_params, converted_sequence, raw_value_errors
+from kvstore.operations import get_item as _get_item, transact_write_items as _transact_write_items
+from kvstore.params import check as check_params, converted_sequence, raw_value_errors, transaction_checks
 from kvstore.types import from_python, from_wire
 from kvstore._request_shapes import RESPONSE_TIMESTAMPS
 
@@ -43,6 +43,9 @@ _USUAL_WRITE_MEMBERS = frozenset(("Item", "Key", "ConditionExpression", "UpdateE
                                   "ReturnItemCollectionMetrics", "ReturnValuesOnConditionCheckFailure"))
 #: a TransactWriteItems action's kind -> its member holding attribute values (besides ExpressionAttributeValues)
 _TRANSACT_MEMBERS = {"Put": "Item", "Update": "Key", "Delete": "Key", "ConditionCheck": "Key"}
+#: what ``_core.transact_request`` holds a call to (``kvstore.params``) and ``_core.transact_commit`` reads
+_TRANSACT_CHECKS = transaction_checks()
+_TRANSACT_CONTEXT = _transact_write_items.USUAL_CONTEXT
 
 
 class Database:
@@ -91,6 +94,24 @@ class Database:
         return self._call("BatchWriteItem", self.native_request("BatchWriteItem", kwargs))
 
     def transact_write_items(self, **kwargs):
+        """The usual call (``_core.transact_request``: nothing for boto3's parameter check to report, an
+        engine that wraps no call in faults or metrics) is committed by the operation's core call
+        without the check and ``run_operation``; one the core leaves to the general path (nothing was
+        written) goes there directly.  Anything else takes ``_call``, which checks it first."""
+        engine = self.engine
+        request = transact_request(engine, kwargs, self.allow_floats, _TRANSACT_MEMBERS, _TRANSACT_CHECKS)
+        if request is not None:
+            try:
+                lsn = transact_commit(engine, request, _TRANSACT_CONTEXT)
+                if lsn is not None:
+                    wait_usual(engine, lsn)
+                    return {"ResponseMetadata": {"HTTPStatusCode": 200, "RetryAttempts": 0}}
+            except errors.DynamoDBError as e:
+                e._operation_name = "TransactWriteItems"
+                raise
+            # (what run_operation and the operation's run do with neither faults nor metrics, once
+            # the core call has answered None)
+            return self._call("TransactWriteItems", request, _transact_write_items.run_general)
         if kwargs.get("TransactItems").__class__ is list:       # the usual call: its actions converted at once
             # (in one core call for string expressions and their values; Key / Attr conditions here)
             actions = transact_actions(kwargs["TransactItems"], self.allow_floats, _TRANSACT_MEMBERS)
@@ -202,10 +223,12 @@ class Database:
 
     # -- conversion ------------------------------------------------------------
 
-    def _call(self, action, request):
+    def _call(self, action, request, run=None):
+        """``execute`` the request after boto3's parameter check; ``run``: the operation's function that
+        answers it instead (the caller knows ``run_operation`` would add nothing)."""
         try:
             check_params(action, request)         # boto3's ParamValidationError, before DynamoDB's checks
-            response = execute(self.engine, action, request)
+            response = execute(self.engine, action, request) if run is None else run(self.engine, request)
         except errors.DynamoDBError as e:
             e._operation_name = action
             raise

@@ -260,6 +260,34 @@ def _list_of_structures(name):
     return shape[1] if not isinstance(element, str) and element[0] == "structure" else None
 
 
+#: a map of attribute names to strings (ExpressionAttributeNames), a kind ``transaction_checks`` adds
+NAME_MAP = 6
+
+
+def transaction_checks():
+    """What ``kvstore._core.transact_request`` holds a TransactWriteItems call to, from the model:
+    ``(the request's string members, {kind of action: {member: TEXT, NAMES or NAME_MAP}})``.
+
+    A call that passes it has nothing for :func:`check` to report: every member known, of its
+    exact type (so of botocore's type), every string and every map key ASCII (so no lone surrogate),
+    and no number member (so no ``bool`` to refuse); attribute values are not looked at, as the walk
+    does not look at them.  A member of another kind (none in today's model) fails it."""
+    input_members = SHAPES[OPERATIONS["TransactWriteItems"]][1]
+    texts = frozenset(m for m, sub in input_members.items() if SHAPES[sub] == "string")
+    kinds = {}
+    for kind, structure in SHAPES[SHAPES[input_members["TransactItems"]][1]][1].items():
+        members = kinds[kind] = {}
+        for member, sub in SHAPES[structure][1].items():
+            shape = SHAPES[sub]
+            if shape == "string":
+                members[member] = TEXT
+            elif shape[0] == "map" and SHAPES[shape[1]] == "AV" and sub not in KEY_MINIMUM:
+                members[member] = NAMES
+            elif shape[0] == "map" and SHAPES[shape[1]] == "string" and sub not in KEY_MINIMUM:
+                members[member] = NAME_MAP
+    return texts, kinds
+
+
 def _fast_ok(shape, request):
     """True when every member is of a kind checked at a glance and of its exact type (the common call:
     ``TableName`` and ``Item`` / ``Key``, a transaction's actions made of those); anything else takes

@@ -11,11 +11,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import kvstore
+import kvstore.params
 from kvstore.errors import DynamoDBError
 from kvstore.operations import transact_write_items as twi
 from kvstore.operations.writing import compile_write
 
-from tests.cores import ccore, needs_ccore, pycore
+from tests.cores import CORES, ccore, needs_ccore, pycore
 
 relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
                    max_examples=150)
@@ -331,3 +332,161 @@ def test_index_keys_usual_agrees(item, short):
     assert pycore.index_keys_usual(table, item, short) is expected
     assert ccore.index_keys_usual(table, item, short) is expected
     db.close()
+
+
+# ------------------------------------------------------------------ the embedded call without boto3's check
+
+class _Text(str):
+    """A str subclass: botocore takes it for a string; the embedded fast path does not."""
+
+
+_near_texts = st.sampled_from([None, 5, b"x", _Text("x"), "t\u00e5ble", "a\ud800", ["x"]])
+
+
+def _near_miss(draw, value, wrong):
+    """``value`` most of the time, else one of ``wrong``."""
+    return draw(_mostly(st.just(value), wrong))
+
+
+@st.composite
+def near_miss_calls(draw):
+    """``Database.transact_write_items``' keyword arguments: a usual call of Python values (ints,
+    strings), or one differing from it in one or a few places boto3's parameter check looks at (a
+    member unknown where it is, None, a wrong or subclassed type, a tuple, a non-ASCII or lone
+    surrogate string, a name that is not a str) or the operation does (a value, a condition)."""
+    actions = []
+    for n in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["Put", "Update", "Delete", "ConditionCheck"]))
+        key = {"pk": draw(st.sampled_from(["p0", "p1", "p2", "p9"])), "sk": draw(st.integers(0, 2))}
+        if draw(_mostly(st.just(False), st.just(True))):
+            key = draw(st.sampled_from([{**key, 1: "x"}, {**key, "p\ud800": "x"}, {**key, "n\u00e9": "x"},
+                                        {"pk": key["pk"]}, ["x"], None]))
+        spec = {"TableName": _near_miss(draw, "things", _near_texts)}
+        if kind == "Put":
+            spec["Item"] = key if type(key) is not dict else {**key, "cnt": draw(st.integers(0, 3))}
+        else:
+            spec["Key"] = key
+        names = draw(st.booleans())
+        count = "#c" if names else "cnt"
+        if kind == "Update":
+            spec["UpdateExpression"] = _near_miss(draw, f"SET {count} = {count} + :one", _near_texts)
+        if kind == "ConditionCheck" or draw(st.booleans()):
+            spec["ConditionExpression"] = _near_miss(
+                draw, draw(st.sampled_from(["attribute_exists(pk)", f"{count} < :max"])), _near_texts)
+        text = f"{spec.get('UpdateExpression')} {spec.get('ConditionExpression')}"
+        if names and "#c" in text:
+            spec["ExpressionAttributeNames"] = _near_miss(
+                draw, {"#c": "cnt"}, st.sampled_from([None, {"#c": 5}, {5: "cnt"}, {"#c": "c\u00e9"}, ["#c"],
+                                                      {"#c": _Text("cnt")}]))
+        if ":" in text:
+            values = {name: value for name, value in ((":one", 1), (":max", 10)) if name in text}
+            spec["ExpressionAttributeValues"] = _near_miss(
+                draw, values, st.sampled_from([None, {**values, 1: 2}, {**values, ":\ud800": 1}, ["x"],
+                                               {**values, ":b": True}]))
+        failure = draw(st.sampled_from([None, None, "ALL_OLD", "NONE", 5, _Text("NONE"), "N\u00d6NE"]))
+        if failure is not None or draw(_mostly(st.just(False), st.just(True))):
+            spec["ReturnValuesOnConditionCheckFailure"] = failure
+        if draw(_mostly(st.just(False), st.just(True))):
+            spec[draw(st.sampled_from(["ReturnValues", "FilterExpression", "Bogus", "Item", "Key"]))] = "ALL_NEW"
+        action = {kind: spec}
+        if draw(_mostly(st.just(False), st.just(True))):
+            action = draw(st.sampled_from([{**action, "Put": spec}, {"Bogus": spec}, {kind: "x"}, {kind: None}, {},
+                                           "x", (kind, spec)]))
+        actions.append(action)
+    call = {"TransactItems": draw(_mostly(st.just(actions), st.sampled_from([tuple(actions), "x", [], None])))}
+    for member in ("ReturnConsumedCapacity", "ReturnItemCollectionMetrics", "ClientRequestToken", "Bogus"):
+        if draw(_mostly(st.just(False), st.just(True))):
+            call[member] = draw(st.sampled_from(["NONE", "TOTAL", None, 5, _Text("NONE"), "N\u00d6NE", "\ud800"]))
+    return call
+
+
+_CHECKS = kvstore.params.transaction_checks()
+
+
+class _Engine:
+    faults = metrics = None
+
+
+@relaxed
+@given(near_miss_calls(), st.booleans())
+@example({"TransactItems": [{"Update": {"TableName": "things", "Key": {"pk": "p0", "sk": 0},
+                                        "UpdateExpression": "SET cnt = cnt + :one",
+                                        "ExpressionAttributeValues": {":one": 1},
+                                        "ReturnValues": "ALL_NEW"}}]}, False)
+@example({"TransactItems": [{"Delete": {"TableName": "things", "Key": {"pk": "p0", "sk": 0},
+                                        "ReturnValuesOnConditionCheckFailure": None}}]}, False)
+@example({"TransactItems": [{"Delete": {"TableName": "things", "Key": {"pk": "p0", "sk": 0}}}],
+          "ReturnConsumedCapacity": _Text("NONE")}, False)
+def test_a_call_transact_request_takes_passes_the_parameter_check(kwargs, allow_floats):
+    """Where ``transact_request`` answers a request (the API then skips ``kvstore.params.check``), the
+    check has nothing to report on it: near-miss calls of every kind are left to the general path."""
+    for core in (pycore, ccore) if ccore is not None else (pycore,):
+        request = core.transact_request(_Engine, kwargs, allow_floats, _API_MEMBERS, _CHECKS)
+        if request is not None:
+            kvstore.params.check("TransactWriteItems", request)
+            assert request == {**kwargs, "TransactItems": core.transact_actions(kwargs["TransactItems"], allow_floats,
+                                                                                _API_MEMBERS)}
+
+
+@needs_ccore
+@relaxed
+@given(near_miss_calls(), st.booleans())
+def test_transact_request_agrees(kwargs, allow_floats):
+    expected = pycore.transact_request(_Engine, kwargs, allow_floats, _API_MEMBERS, _CHECKS)
+    assert ccore.transact_request(_Engine, kwargs, allow_floats, _API_MEMBERS, _CHECKS) == expected
+
+
+@pytest.mark.parametrize("core", CORES)
+def test_transact_request_leaves_faults_and_metrics_to_run_operation(core):
+    kwargs = {"TransactItems": [{"Delete": {"TableName": "things", "Key": {"pk": "p0", "sk": 0}}}]}
+    assert core.transact_request(_Engine, kwargs, False, _API_MEMBERS, _CHECKS) is not None
+
+    class Faulted(_Engine):
+        faults = object()
+
+    class Metered(_Engine):
+        metrics = object()
+    assert core.transact_request(Faulted, kwargs, False, _API_MEMBERS, _CHECKS) is None
+    assert core.transact_request(Metered, kwargs, False, _API_MEMBERS, _CHECKS) is None
+
+
+def _things_db():
+    db = kvstore.open(":memory:", durability="none")
+    db.create_table(TableName="things", BillingMode="PAY_PER_REQUEST",
+                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                          {"AttributeName": "sk", "AttributeType": "N"}])
+    for pk in ("p0", "p1", "p2"):
+        for sk in range(3):
+            db.Table("things").put_item(Item={"pk": pk, "sk": sk, "cnt": 5})
+    return db
+
+
+def _outcome(db, kwargs):
+    try:
+        response = db.transact_write_items(**kwargs)
+    except Exception as e:      # noqa: BLE001 - the outcome compared, whatever it is
+        response = (type(e).__name__, str(e), getattr(e, "response", None))
+    return response, sorted(db.Table("things").scan()["Items"], key=lambda item: (item["pk"], item["sk"]))
+
+
+@pytest.fixture(scope="module")
+def fast_and_general():
+    """Two databases of the same items: calls on the first take the embedded fast path where they can;
+    on the second, injected faults (no rule) send every call through ``_call``, as before that path."""
+    from kvstore.faults import FaultSet
+
+    fast, general = _things_db(), _things_db()
+    general.engine.faults = FaultSet()
+    yield fast, general
+    fast.close()
+    general.close()
+
+
+@relaxed
+@given(near_miss_calls())
+def test_the_embedded_call_answers_as_the_general_path(fast_and_general, kwargs):
+    """The same exception and message (boto3's ParamValidationError, DynamoDB's errors, cancellations
+    with their reasons) or the same response, and the same items after, with or without the fast path."""
+    fast, general = fast_and_general
+    assert _outcome(fast, kwargs) == _outcome(general, kwargs)

@@ -272,6 +272,7 @@ def _converted(core, item, allow_floats):
 @example({1: "a"}, False)
 @example({"f": 1.5}, True)
 @example({"f": 1.5}, False)
+@example({"a": -257, "b": -256, "c": 0, "d": 1023, "e": 1024, "f": -1, "g": 2 ** 63, "h": -2 ** 63}, False)
 def test_item_from_python_agrees(item, allow_floats):
     expected = _converted(pycore, item, allow_floats)
     got = _converted(ccore, item, allow_floats)
@@ -526,6 +527,45 @@ def test_transact_size_agrees(entries):
         except Exception as e:   # noqa: BLE001 - the reference's error, whatever it is
             return type(e), str(e)
     assert outcome(ccore) == outcome(pycore)
+
+
+flat_values = st.one_of(
+    st.text(max_size=6), st.sampled_from(["a\ud800", "\u00e9\u00e9", "x" * 300]), st.booleans(), st.none(),
+    st.decimals(allow_nan=False, allow_infinity=False), st.decimals(), st.sampled_from([Decimal("1E+125"),
+                                                                                     Decimal("-1E-130"), Decimal("-0")]),
+    st.binary(max_size=4).map(Binary), st.just(Binary(bytearray(b"x"))), st.just({"m": Decimal(1)}), st.just([1]),
+    st.just(3))
+value_maps = st.one_of(st.dictionaries(st.one_of(st.text(max_size=3), st.sampled_from(["\u00e9", ":\ud800"]),
+                                                 st.just(1)), flat_values, max_size=4),
+                       st.none(), st.just("x"))
+sized_specs = st.fixed_dictionaries({"TableName": st.just("things")}, optional={
+    "Key": value_maps, "ExpressionAttributeValues": value_maps, "UpdateExpression": st.just("SET a = :v"),
+    "ConditionExpression": st.sampled_from(["attribute_exists(pk)", ""]), "ReturnValues": st.just("ALL_OLD")})
+
+
+@relaxed
+@given(st.lists(st.tuples(st.sampled_from(["Put", "Update", "Delete"]), sized_specs,
+                          st.one_of(st.none(), st.binary(max_size=5))), max_size=4))
+def test_transact_size_bound_is_at_least_the_size(entries):
+    """The bound the usual transaction decides by is never under the exact size, and wherever the
+    exact computation raises, the bound raises the same (it computes it) in both cores."""
+    parsed = [(kind, spec, None, None, packed) for kind, spec, packed in entries]
+
+    def outcome(f):
+        try:
+            return f(parsed, twi._PLAIN_MEMBERS)
+        except Exception as e:   # noqa: BLE001 - the reference's error, whatever it is
+            return type(e), str(e)
+    exact = outcome(pycore.transact_size)
+    for core in (pycore, ccore) if ccore is not None else (pycore,):
+        bound = outcome(core.transact_size_bound)
+        if type(exact) is tuple:
+            assert bound == exact
+        else:
+            assert bound >= exact
+            assert outcome(core.transact_size) == exact
+    if ccore is not None:
+        assert outcome(ccore.transact_size_bound) == outcome(pycore.transact_size_bound)
 
 
 # ------------------------------------------------------------------ a row installed

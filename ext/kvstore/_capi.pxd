@@ -113,6 +113,16 @@ cdef extern from *:
 
 cdef extern from *:
     """
+    /* ``descr.__set__(obj, value)`` of a slot's member descriptor, without the call. */
+    static inline int kvstore_set_slot(PyObject* descr, PyObject* obj, PyObject* value) {
+        return Py_TYPE(descr)->tp_descr_set(descr, obj, value);
+    }
+    """
+    int kvstore_set_slot(object descr, object obj, object value) except -1
+
+
+cdef extern from *:
+    """
     /* The item array of a list, read in place (a bisect over a list of keys). */
     static inline PyObject** kvstore_list_items(PyObject* list) {
         return ((PyListObject*)list)->ob_item;

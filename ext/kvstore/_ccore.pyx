@@ -30,9 +30,10 @@ from kvstore._cread import (embedded_read, query_bounds, read_page, read_shape, 
 from kvstore._clog import append_record, commit_usual, frame_record, wait_usual, write_record
 from kvstore._cwrite import (apply_row, apply_update, apply_writes, condition_holds, item_from_python, number_add,
                               project_packed, same_value, shape_ok, sorted_add, sorted_remove, transact_size,
+                              transact_size_bound,
                               update_indexes, usual_actions, write_shape)
 from kvstore._ctransact import (index_keys_usual, transact_actions, transact_commit, transact_images,
-                                usual_transaction)
+                                transact_request, usual_transaction)
 from kvstore._cupdate import run_update_plan
 from kvstore._cserver import parse_request, remembered_form, render_answer, usual_get_item
 
@@ -44,9 +45,9 @@ __all__ = [
     "json_needs_stdlib", "request_row_key", "wire_row_key", "take_forward", "take_reverse", "read_page", "read_shape",
     "query_bounds",
     "sorted_add", "sorted_remove", "project_packed", "update_indexes", "same_value", "item_from_python",
-    "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size",
+    "shape_ok", "condition_holds", "apply_update", "number_add", "write_shape", "usual_actions", "transact_size", "transact_size_bound",
     "apply_row", "apply_writes", "write_record", "frame_record", "append_record", "commit_usual", "wait_usual",
-    "transact_actions", "usual_transaction",
+    "transact_actions", "transact_request", "usual_transaction",
     "transact_images", "transact_commit", "index_keys_usual", "parse_request", "render_answer", "remembered_form",
     "embedded_read", "run_update_plan", "get_item_answer", "usual_get_item",
 ]

@@ -14,22 +14,25 @@ the Python glue of the per-action loop around them.
 """
 
 from cpython.object cimport PyObject
+from cpython.dict cimport PyDict_Copy
 from cpython.tuple cimport PyTuple_GET_ITEM
 
 from kvstore._capi cimport *
 
 from decimal import Decimal as _Decimal
+from types import MemberDescriptorType as _MemberDescriptor
 
 from kvstore._citems cimport _packed_item as _pack_item, _unpacked as _unpack_item
 from kvstore._ckeys cimport _prefixed
 from kvstore._cread cimport _request_row_key
 from kvstore._cwrite cimport (_apply_update_of as _apply_update, _condition_holds_of as _condition_holds,
-                              _transact_size_of as _transact_size, _usual_actions_of as _usual_actions,
+                              _item_from_python_of as _item_from_python,
+                              _transact_size_of as _transact_size,
+                              _transact_size_bound_of as _transact_size_bound, _usual_actions_of as _usual_actions,
                               _write_shape_of as _write_shape)
 
 from kvstore import _pycore as _ref
 from kvstore._clog import commit_usual as _commit_usual
-from kvstore._cwrite import item_from_python as _item_from_python
 
 cdef object Decimal = _Decimal
 cdef object _new_update = object.__new__
@@ -44,12 +47,17 @@ cdef Py_ssize_t _TEMPLATES = _ref.TX_TEMPLATES, _MAX_ACTIONS = _ref.TX_MAX_ACTIO
 cdef Py_ssize_t _MAX_ITEM_SIZE = _ref.TX_MAX_ITEM_SIZE, _SHORT_NAME = _ref.TX_SHORT_NAME
 cdef Py_ssize_t _SHORT_KEY = _ref.TX_SHORT_KEY, _SHORT_INDEX_KEY = _ref.TX_SHORT_INDEX_KEY
 cdef Py_ssize_t _UPDATE_CLASS = _ref.TX_UPDATE_CLASS, _PROGRAM_CONDITION = _ref.TX_PROGRAM_CONDITION
+cdef long _PARAM_TEXT = _ref._PARAM_TEXT, _PARAM_NAMES = _ref._PARAM_NAMES, _PARAM_NAME_MAP = _ref._PARAM_NAME_MAP
 
 
 # ------------------------------------------------------------------ the embedded API's actions
 
 def transact_actions(actions, allow_floats, members):
     """The usual TransactItems converted, or None (see ``kvstore._pycore``)."""
+    return _transact_actions_of(actions, allow_floats, members)
+
+
+cdef object _transact_actions_of(actions, allow_floats, members):
     cdef PyObject* p
     cdef list out
     cdef dict copy
@@ -91,6 +99,87 @@ def transact_actions(actions, allow_floats, members):
     except Exception:
         return None
     return out
+
+
+def transact_request(engine, kwargs, allow_floats, members, checks):
+    """The embedded call's request with its actions converted, when boto3's parameter check has
+    nothing to report on it, or None (see ``kvstore._pycore``: why the check may then be skipped)."""
+    if (type(kwargs) is not dict or type(members) is not dict or type(checks) is not tuple
+            or len(<tuple>checks) != 2 or type((<tuple>checks)[0]) is not frozenset
+            or type((<tuple>checks)[1]) is not dict):
+        return _ref.transact_request(engine, kwargs, allow_floats, members, checks)
+    if engine.faults is not None or engine.metrics is not None:
+        return None
+    try:
+        return _checked_request(<dict>kwargs, <frozenset>(<tuple>checks)[0], <dict>(<tuple>checks)[1],
+                                <dict>members, allow_floats)
+    except Exception:
+        return None                         # (the reference's transact_actions: a value that does not convert)
+
+
+cdef inline bint _ascii_text(object value):
+    return type(value) is str and PyUnicode_IS_ASCII(value)
+
+
+cdef object _checked_request(dict kwargs, frozenset texts, dict kinds, dict members, allow_floats):
+    """The reference's check of the call and ``transact_actions`` in one pass: each spec's members
+    are looked at once, its Key or Item (``members``) and ExpressionAttributeValues converted as
+    they are met."""
+    cdef PyObject* p
+    cdef PyObject* q
+    cdef PyObject* k
+    cdef PyObject* v
+    cdef Py_ssize_t pos, inner_pos
+    cdef long code
+    cdef dict copy
+    cdef list out
+    p = kvstore_dict_get(kwargs, "TransactItems")
+    if p == NULL or type(<object>p) is not list:
+        return None
+    actions = <list><object>p
+    pos = 0
+    while PyDict_Next(kwargs, &pos, &k, &v):
+        if <object>k != "TransactItems" and (<object>k not in texts or not _ascii_text(<object>v)):
+            return None
+    out = []
+    for action in actions:
+        if type(action) is not dict or PyDict_GET_SIZE(action) != 1:
+            return None
+        for kind, spec in (<dict>action).items():
+            pass
+        p = kvstore_dict_get(kinds, kind)
+        q = kvstore_dict_get(members, kind)
+        if p == NULL or type(<object>p) is not dict or q == NULL or <object>q is None or type(spec) is not dict:
+            return None
+        spec_kinds = <dict><object>p
+        member = <object>q
+        copy = PyDict_Copy(spec)
+        pos = 0
+        while PyDict_Next(spec, &pos, &k, &v):
+            name = <object>k                # (owned: a lookup below may run a name's own __eq__)
+            value = <object>v
+            p = kvstore_dict_get(spec_kinds, name)
+            if p == NULL or type(<object>p) is not int:
+                return None
+            code = <long><object>p
+            if code == _PARAM_TEXT:
+                if not _ascii_text(value):
+                    return None
+            elif code == _PARAM_NAMES or code == _PARAM_NAME_MAP:
+                if type(value) is not dict:
+                    return None
+                inner_pos = 0
+                while PyDict_Next(value, &inner_pos, &k, &v):
+                    if not _ascii_text(<object>k) or (code == _PARAM_NAME_MAP and not _ascii_text(<object>v)):
+                        return None
+                if code == _PARAM_NAMES and (name == member or name == "ExpressionAttributeValues"):
+                    copy[name] = _item_from_python(value, allow_floats)
+            else:
+                return None
+        out.append({kind: copy})
+    request = PyDict_Copy(kwargs)
+    request["TransactItems"] = out
+    return request
 
 
 # ------------------------------------------------------------------ before the locks
@@ -164,9 +253,7 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
             parts = (<object>p).condition_and_plan
             if parts is not None:           # the instantiation's condition and Update, without the Compiled
                 condition = (<tuple>parts)[0]
-                update = _new_update(update_class)
-                update.plan = (<tuple>parts)[1]
-                update.vals = (<tuple>found)[1]
+                update = _update_of(update_class, (<tuple>parts)[1], (<tuple>found)[1])
             else:
                 compiled = (<object>p)((<tuple>found)[1])
                 if compiled is None:
@@ -174,7 +261,8 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
                 condition = compiled.condition
                 update = compiled.update
         parsed.append((kind, spec, condition, update, _pack_item(spec["Item"]) if kind == "Put" else None))
-    if _transact_size(parsed, plain) > context[_MAX_SIZE]:
+    if (_transact_size_bound(parsed, plain) > context[_MAX_SIZE]
+            and _transact_size(parsed, plain) > context[_MAX_SIZE]):
         return None
     targets = []
     seen = set()
@@ -232,9 +320,38 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
         wanted[(table.name, partition)] = table.locks[partition]
     if len(wanted) == 1:
         locks = list(wanted.values())
+    elif len(wanted) == 2:                  # sorted's order of two distinct keys, without the sort
+        first, second = wanted
+        if second < first:
+            first, second = second, first
+        locks = [wanted[first], wanted[second]]
     else:
         locks = [wanted[k] for k in sorted(wanted)]
     return parsed, targets, locks
+
+
+cdef object _slots_class = None     # the Update class whose slots' descriptors are these two
+cdef object _plan_slot = None
+cdef object _vals_slot = None
+
+
+cdef object _update_of(object update_class, object plan, object vals):
+    """``Update.of(plan, vals)``: when Update is the plain __slots__ class kvstore.expressions.update
+    defines, allocated and its two slots filled without a Python call or an attribute lookup."""
+    global _slots_class, _plan_slot, _vals_slot
+    if update_class is not _slots_class:
+        plan_slot = update_class.__dict__.get("plan")
+        vals_slot = update_class.__dict__.get("vals")
+        if (type(plan_slot) is not _MemberDescriptor or type(vals_slot) is not _MemberDescriptor
+                or update_class.__new__ is not object.__new__):
+            update = _new_update(update_class)
+            update.plan = plan
+            update.vals = vals
+            return update
+        _plan_slot, _vals_slot, _slots_class = plan_slot, vals_slot, update_class
+    update = kvstore_new_with_slot(update_class, _plan_slot, plan)
+    kvstore_set_slot(_vals_slot, update, vals)
+    return update
 
 
 cdef inline bint _usual_key_value(object value, object key_type, Py_ssize_t short) except -1:

@@ -16,12 +16,13 @@ from kvstore._citems cimport _packed_item, _unpacked
 from kvstore._ccapacity cimport MeterCore, _admit_write_or_throttle, _charge_write_any
 from kvstore._cread cimport _request_row_key
 from kvstore._ctransact cimport _usual_index_keys
-from kvstore._cwrite cimport _apply_update_of as _apply_update, _condition_holds_of as _condition_holds
+from kvstore._cwrite cimport (_apply_update_of as _apply_update, _condition_holds_of as _condition_holds,
+                              _item_from_python_of as _item_from_python)
 
 from kvstore import _pycore as _ref
 from kvstore import limits as _limits
 from kvstore._clog import commit_usual as _commit_usual, wait_usual as _wait_usual
-from kvstore._cwrite import item_from_python as _item_from_python, same_value as _same_value
+from kvstore._cwrite import same_value as _same_value
 
 cdef Py_ssize_t _CONTEXT_SIZE = _ref.UPDATE_PLAN_CONTEXT_SIZE
 # the checks' usual cases, tested here before calling them (each check's own first test, so a call

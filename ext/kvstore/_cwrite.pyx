@@ -491,8 +491,14 @@ cdef bint _canonical_text(object text) except -1:
 
 def item_from_python(item, allow_floats=False):
     """A Python caller's item in the native model (see ``kvstore._pycore``)."""
+    return _item_from_python_of(item, allow_floats)
+
+
+cdef object _item_from_python_of(item, allow_floats):
+    # (the compiled modules' call: no Python call protocol; _cwrite.pxd)
     global _from_python
     cdef int overflow
+    cdef long long n
     if _from_python is None:
         from kvstore.types import from_python
         _from_python = from_python
@@ -513,11 +519,23 @@ def item_from_python(item, allow_floats=False):
             out[k] = v
         elif t is int:
             overflow = 0
-            PyLong_AsLongLongAndOverflow(v, &overflow)
-            out[k] = Decimal(v) if overflow == 0 else _from_python(v, allow_floats)
+            n = PyLong_AsLongLongAndOverflow(v, &overflow)
+            if overflow == 0 and _SMALL_MIN <= n < _SMALL_MIN + _SMALL_COUNT:
+                out[k] = <object>PyList_GET_ITEM(_small_decimals, n - _SMALL_MIN)
+            else:
+                out[k] = Decimal(v) if overflow == 0 else _from_python(v, allow_floats)
         else:
             out[k] = _from_python(v, allow_floats)
     return out
+
+
+# Decimal(n) of a small int is a call of the type (~500 instructions); a Decimal is immutable, so the
+# counters and increments of embedded calls share these (as the number cache of _cvalues shares
+# the Decimals of short texts)
+cdef enum:
+    _SMALL_MIN = -256
+    _SMALL_COUNT = 1280
+cdef list _small_decimals = [Decimal(n) for n in range(_SMALL_MIN, _SMALL_MIN + _SMALL_COUNT)]
 
 
 # ------------------------------------------------------------------ boto3's parameter check at a glance
@@ -1013,6 +1031,78 @@ cdef object _transact_size_of(parsed, plain_members):
         p = kvstore_dict_get(spec, "ExpressionAttributeValues")
         if p != NULL and <object>p:
             total += len(_pack_item(<object>p))
+    return total
+
+
+def transact_size_bound(parsed, plain_members):
+    """At least ``transact_size(parsed, plain_members)``, without packing (see ``kvstore._pycore``)."""
+    return _transact_size_bound_of(parsed, plain_members)
+
+
+cdef object _transact_size_bound_of(parsed, plain_members):
+    # (the compiled modules' call: no Python call protocol; _cwrite.pxd)
+    cdef PyObject* p
+    cdef Py_ssize_t total = 0, bound
+    if type(parsed) is not list or type(plain_members) is not frozenset:
+        return _ref.transact_size_bound(parsed, plain_members)
+    for entry in <list>parsed:
+        if type(entry) is not tuple or len(<tuple>entry) != 5 or type((<tuple>entry)[1]) is not dict:
+            return _transact_size_of(parsed, plain_members)
+        spec = <dict>(<tuple>entry)[1]
+        packed = (<tuple>entry)[4]
+        if packed is not None:
+            if type(packed) is not bytes:
+                return _transact_size_of(parsed, plain_members)
+            total += len(<bytes>packed)
+            if _members_within(spec, <frozenset>plain_members):
+                continue
+        else:
+            p = kvstore_dict_get(spec, "Key")
+            bound = -1 if p == NULL else _packed_bound(<object>p)
+            if bound < 0:
+                return _transact_size_of(parsed, plain_members)
+            total += bound
+        for member in ("ConditionExpression", "UpdateExpression"):
+            p = kvstore_dict_get(spec, member)
+            if p != NULL and <object>p:
+                total += len(<object>p)
+        p = kvstore_dict_get(spec, "ExpressionAttributeValues")
+        if p != NULL and <object>p:
+            bound = _packed_bound(<object>p)
+            if bound < 0:
+                return _transact_size_of(parsed, plain_members)
+            total += bound
+    return total
+
+
+cdef Py_ssize_t _packed_bound(object values) except -2:
+    """At least ``len(pack_item(values))`` for a map of flat values (ASCII names and strings), or -1
+    for anything else."""
+    cdef PyObject* k
+    cdef PyObject* v
+    cdef Py_ssize_t pos = 0, total = 5
+    if type(values) is not dict:
+        return -1
+    while PyDict_Next(values, &pos, &k, &v):
+        if type(<object>k) is not str or not PyUnicode_IS_ASCII(<object>k):
+            return -1
+        total += 5 + PyUnicode_GET_LENGTH(<object>k)
+        t = type(<object>v)
+        if t is str:
+            if not PyUnicode_IS_ASCII(<object>v):
+                return -1
+            total += 5 + PyUnicode_GET_LENGTH(<object>v)
+        elif t is Decimal:
+            text = str(<object>v)
+            if not PyUnicode_IS_ASCII(text) or "E" in text or "e" in text:
+                return -1                 # format(v, "f") is not str(v): it may be longer
+            total += 6 + PyUnicode_GET_LENGTH(text)
+        elif t is bool or <object>v is None:
+            total += 1
+        elif t is Binary and type((<object>v).value) is bytes:
+            total += 6 + len(<bytes>(<object>v).value)
+        else:
+            return -1
     return total
 
 

@@ -12,8 +12,9 @@ The usual transaction (no token, no ConsumedCapacity or ItemCollectionMetrics
 asked, every action of the usual shape with a known expression template, no
 capacity metering or contention mode) is checked, locked, imaged and
 committed in one core call, ``_core.transact_commit``; whatever it finds
-unusual or failing, it leaves unwritten, and ``_run_general`` answers the
-request from its start.
+unusual or failing, it leaves unwritten, and ``run_general`` answers the
+request from its start.  (The embedded API makes the core call itself and, when
+it answers None, calls ``run_general``: ``kvstore.api.Database.transact_write_items``.)
 """
 
 import json
@@ -56,12 +57,14 @@ def run(engine, request):
     # general path from its start, which answers as DynamoDB does
     lsn = _core.transact_commit(engine, request, USUAL_CONTEXT)
     if lsn is None:
-        return _run_general(engine, request)
+        return run_general(engine, request)
     _core.wait_usual(engine, lsn)
     return {}
 
 
-def _run_general(engine, request):
+def run_general(engine, request):
+    """The request answered from its start, every check made and worded: what ``run`` does once
+    ``_core.transact_commit`` answered None (nothing was written)."""
     actions = request.get("TransactItems")
     violations = enum_violations(request, ENUMS)
     token = request.get("ClientRequestToken")
