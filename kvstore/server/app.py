@@ -629,14 +629,16 @@ class Server:
     ``inline(operation)`` says whether a request for an operation
     (:class:`kvstore.operations.Operation`) is served on the event loop (True,
     or :data:`HELD`: its answer held until its writes are durable); anything
-    else runs in a pool of ``max_workers`` threads.  The HTTP edges
+    else runs in a pool of ``max_workers`` threads.  By default reads and item
+    writes run on the loop, held until durable under ``sync`` (as ``kvstore
+    serve`` runs them).  The HTTP edges
     (module docstring): ``idle_timeout``, ``header_timeout`` (seconds; None:
     none), ``max_connections``, ``linger``, ``max_request_line``, ``max_head``;
     ``cors``: ``"*"``, a list of origins or None (no CORS answers);
     ``clock``: the ``Date`` header's (default: the engine's).
     """
 
-    def __init__(self, handler, host="127.0.0.1", port=8000, *, ssl=None, inline=inline_reads,
+    def __init__(self, handler, host="127.0.0.1", port=8000, *, ssl=None, inline=None,
                  max_workers=64, max_body=None, idle_timeout=IDLE_TIMEOUT, header_timeout=HEADER_TIMEOUT,
                  max_connections=MAX_CONNECTIONS, linger=LINGER, max_request_line=MAX_REQUEST_LINE,
                  max_head=MAX_HEAD, cors="*", clock=None):
@@ -644,6 +646,11 @@ class Server:
         self.host = host
         self.port = port
         self.ssl = ssl
+        engine = getattr(handler, "engine", None)
+        if inline is None:      # as `kvstore serve` chooses for the database's durability
+            durability = getattr(engine, "durability", None)
+            inline = (inline_reads_and_held_item_writes if getattr(durability, "policy", None) == "sync"
+                      else inline_reads_and_item_writes)
         self.inline = inline
         self._inline_targets = {}       # X-Amz-Target -> served inline?
         self.max_body = max_body if max_body is not None else handler.max_body
@@ -656,7 +663,6 @@ class Server:
         self.max_request_line = max_request_line
         self.max_head = max_head
         self.cors = cors if cors is None or isinstance(cors, Cors) else Cors(cors)
-        engine = getattr(handler, "engine", None)
         self.clock = clock or getattr(engine, "clock", None) or SystemClock()
         self.executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="kvstore-op")
         # every connection's socket reads go into this one buffer (HttpProtocol.get_buffer), parsed at once

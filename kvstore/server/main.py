@@ -230,9 +230,7 @@ def main(argv=None):
     import asyncio
     import signal
 
-    from kvstore.server.app import (
-        Server, inline_nothing, inline_reads_and_held_item_writes, inline_reads_and_item_writes,
-    )
+    from kvstore.server.app import Server, inline_nothing
     from kvstore.server.handler import RequestHandler
 
     from kvstore.server.accounts import Accounts, directory_of
@@ -249,9 +247,7 @@ def main(argv=None):
         checker = auth.AnyKey(clock=db.engine.clock)
     handler = RequestHandler(db.engine, auth=checker, accounts=accounts, fault_endpoint=args.fault_endpoint,
                              metrics_token=metrics_token)
-    inline = inline_reads_and_held_item_writes if args.durability == "sync" else inline_reads_and_item_writes
-    if args.all_in_threads:
-        inline = inline_nothing
+    inline = inline_nothing if args.all_in_threads else None      # None: the Server's choice for the durability
     _raise_open_files_limit(args.max_connections, log)
     server = Server(handler, args.host, args.port, ssl=ssl_context, inline=inline, max_workers=args.threads,
                     idle_timeout=args.idle_timeout or None, header_timeout=args.header_timeout or None,
