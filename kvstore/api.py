@@ -425,8 +425,10 @@ class Database:
         values without judging them and checks parameters next, so a wrong type elsewhere in
         ``request`` is its ParamValidationError; then DynamoDB reports an action's member constraints
         (of ``members``) before an invalid value; else ``error``.  Named after ``action``, as ``_call``
-        names what an operation raises."""
-        check_params(action, request)
+        names what an operation raises.  boto3's serializer makes every value DynamoDB JSON before
+        the check, so a name that is not a string anywhere in the values (``{"m": {1: 2}}``) is
+        reported with the rest, whatever value failed here."""
+        check_params(action, request, attribute_names=True)
         try:
             if isinstance(error, errors.ValidationException):
                 self.members_first(OPERATIONS[action], members)

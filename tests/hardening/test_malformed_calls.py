@@ -260,3 +260,21 @@ def test_an_error_from_a_value_names_its_operation_as_boto3_does(twins, method, 
     assert raised.value.operation_name == operation
     assert str(raised.value).startswith(f"An error occurred ({raised.value.code}) when calling the {operation} "
                                         f"operation: ")
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"TableName": malformed.TABLE, "Key": {"\udcffpk": {1: 2}}},
+    {"TableName": malformed.TABLE, "Key": {"pk": "a", "sk": 1}, "ExpressionAttributeNames": {"#n": "\udcff"},
+     "ProjectionExpression": "#n", "ReturnConsumedCapacity": {1: 2}},
+    {"TableName": "\udcffttt", "Key": {"\udcffpk": {1: 2}}, "AttributesToGet": [], "ReturnConsumedCapacity": 5},
+], ids=["a name that is not a string beside a lone surrogate", "a lone surrogate beside a wrong type",
+        "found by hypothesis"])
+def test_a_value_refused_for_a_lone_surrogate_still_reports_names_that_are_not_strings(twins, kwargs):
+    # boto3's serializer makes every value DynamoDB JSON before its check, which then reports the
+    # map's name 1 whatever else is wrong; the embedded API refused the surrogate first and missed it
+    embedded, hooked, clients = twins
+    _ensure_table(embedded)
+    _ensure_table(hooked)
+    mine = _outcome(embedded.client().get_item, kwargs)
+    theirs = _outcome(clients["dynamodb"].get_item, kwargs, boto3_call=True)
+    assert mine == theirs
