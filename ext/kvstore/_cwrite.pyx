@@ -995,6 +995,19 @@ cdef bint _members_within(dict spec, frozenset members) except -1:
     return True
 
 
+cdef Py_ssize_t _expressions_length(dict spec) except -1:
+    """Characters of an action's ConditionExpression and UpdateExpression (each may be absent)."""
+    cdef PyObject* p
+    cdef Py_ssize_t total = 0
+    p = kvstore_dict_get(spec, "ConditionExpression")
+    if p != NULL and <object>p:
+        total += len(<object>p)
+    p = kvstore_dict_get(spec, "UpdateExpression")
+    if p != NULL and <object>p:
+        total += len(<object>p)
+    return total
+
+
 def transact_size(parsed, plain_members):
     """Bytes a TransactWriteItems' parsed actions carry (see ``kvstore._pycore``)."""
     return _transact_size_of(parsed, plain_members)
@@ -1024,10 +1037,7 @@ cdef object _transact_size_of(parsed, plain_members):
             if p == NULL:
                 return _ref.transact_size(parsed, plain_members)     # (its KeyError)
             total += len(_pack_item(<object>p))
-        for member in ("ConditionExpression", "UpdateExpression"):
-            p = kvstore_dict_get(spec, member)
-            if p != NULL and <object>p:
-                total += len(<object>p)
+        total += _expressions_length(<dict>spec)
         p = kvstore_dict_get(spec, "ExpressionAttributeValues")
         if p != NULL and <object>p:
             total += len(_pack_item(<object>p))
@@ -1062,10 +1072,7 @@ cdef object _transact_size_bound_of(parsed, plain_members):
             if bound < 0:
                 return _transact_size_of(parsed, plain_members)
             total += bound
-        for member in ("ConditionExpression", "UpdateExpression"):
-            p = kvstore_dict_get(spec, member)
-            if p != NULL and <object>p:
-                total += len(<object>p)
+        total += _expressions_length(<dict>spec)
         p = kvstore_dict_get(spec, "ExpressionAttributeValues")
         if p != NULL and <object>p:
             bound = _packed_bound(<object>p)

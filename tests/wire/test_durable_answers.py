@@ -5,8 +5,6 @@ The log's syncs go through a gate the test holds closed, so "not answered yet" i
 reaches and checks, never a wait that happens to be long enough.
 """
 
-import json
-import socket
 import threading
 
 import pytest
@@ -15,8 +13,8 @@ import kvstore
 from kvstore.engine.fs import FaultyFS
 from kvstore.server.app import ServerThread, inline_reads_and_held_item_writes
 from kvstore.server.handler import RequestHandler
+from tests.wire.raw_calls import WAIT, connect, nothing_yet, read_answer, request
 
-WAIT = 30            # seconds a test waits for something that must happen (never asserted as a duration)
 TABLE = "held"
 
 
@@ -54,42 +52,8 @@ def served():
         db.close()
 
 
-def request(action, body):
-    data = json.dumps(body).encode()
-    return (f"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.{action}\r\n"
-            f"Content-Type: application/x-amz-json-1.0\r\nContent-Length: {len(data)}\r\n\r\n").encode() + data
-
-
 def put(pk, **extra):
     return request("PutItem", {"TableName": TABLE, "Item": {"pk": {"S": pk}}, **extra})
-
-
-def connect(running):
-    sock = socket.create_connection(("127.0.0.1", running.server.port), timeout=WAIT)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
-
-
-_unread = {}        # socket -> bytes received past the answers read
-
-
-def read_answer(sock):
-    """The next whole answer on ``sock``: (status, body as JSON)."""
-    data = _unread.pop(sock, b"")
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, "the server closed the connection"
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length:")))
-    while len(body) < length:
-        chunk = sock.recv(65536)
-        assert chunk, "the server closed the connection"
-        body += chunk
-    if len(body) > length:
-        _unread[sock] = body[length:]
-    return int(head.split()[1]), json.loads(body[:length])
 
 
 def assert_nothing_sent(running, *socks):
@@ -102,13 +66,7 @@ def assert_nothing_sent(running, *socks):
     finally:
         other.close()
     for sock in socks:
-        sock.setblocking(False)
-        try:
-            with pytest.raises(BlockingIOError):
-                sock.recv(1)
-        finally:
-            sock.setblocking(True)
-            sock.settimeout(WAIT)
+        assert nothing_yet(sock)
 
 
 def wait_applied(db, *pks):

@@ -6,8 +6,6 @@ orderings (another connection answered while the slow answer is still owed) and 
 bound, which no machine can beat.
 """
 
-import json
-import socket
 import time
 
 import pytest
@@ -17,48 +15,10 @@ from kvstore.engine.fs import MemoryFS
 from kvstore.faults import FaultRule
 from kvstore.server.app import ServerThread, inline_reads_and_held_item_writes
 from kvstore.server.handler import RequestHandler
+from tests.wire.raw_calls import connect, nothing_yet, read_answer, request
 
-WAIT = 30
 LATENCY = 1.0        # long enough that the other connection's exchange ends first on a loaded machine
 TABLE = "slowed"
-
-
-def request(action, body):
-    data = json.dumps(body).encode()
-    return (f"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.{action}\r\n"
-            f"Content-Type: application/x-amz-json-1.0\r\nContent-Length: {len(data)}\r\n\r\n").encode() + data
-
-
-def read_answer(sock):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, "the server closed the connection"
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length:")))
-    while len(body) < length:
-        body += sock.recv(65536)
-    return int(head.split()[1]), json.loads(body)
-
-
-def connect(running):
-    sock = socket.create_connection(("127.0.0.1", running.server.port), timeout=WAIT)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
-
-
-def nothing_yet(sock):
-    sock.setblocking(False)
-    try:
-        sock.recv(1)
-    except BlockingIOError:
-        return True
-    finally:
-        sock.setblocking(True)
-        sock.settimeout(WAIT)
-    return False
 
 
 def serve(durability):
