@@ -248,19 +248,24 @@ class _Scope:
 
 
 #: threads that must not sleep: a server's event loop (``answers_owe_latency``), where a sleep would
-#: hold up every connection.  A latency fault there is owed by the answer instead: ``owed[thread]``
-#: seconds, which the server takes (``take_owed_latency``) and holds the answer for.
-_loop_threads = set()
+#: hold up every connection; thread -> how many servers run there.  A latency fault there is owed by
+#: the answer instead: ``owed[thread]`` seconds, which the server takes (``take_owed_latency``) and
+#: holds the answer for.
+_loop_threads = {}
 owed = {}
+_registry_lock = threading.Lock()
 
 
 def answers_owe_latency(thread_ident, on=True):
-    """On the thread ``thread_ident`` (an event loop's), latency faults do not sleep: the answer owes them."""
-    if on:
-        _loop_threads.add(thread_ident)
-    else:
-        _loop_threads.discard(thread_ident)
-        owed.pop(thread_ident, None)
+    """On the thread ``thread_ident`` (an event loop's), latency faults do not sleep: the answer owes
+    them.  Each server starting on a thread says so, and says ``on=False`` when it stops."""
+    with _registry_lock:
+        count = _loop_threads.get(thread_ident, 0) + (1 if on else -1)
+        if count > 0:
+            _loop_threads[thread_ident] = count
+        else:
+            _loop_threads.pop(thread_ident, None)
+            owed.pop(thread_ident, None)
 
 
 def take_owed_latency():

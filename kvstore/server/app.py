@@ -858,7 +858,8 @@ class Server:
         for durability in self._listening:
             durability.remove_listener(self._synced)
         self._listening.clear()
-        _faults.answers_owe_latency(self._loop_thread, False)
+        if self._loop_thread is not None:
+            _faults.answers_owe_latency(self._loop_thread, False)
 
 
 # What kvstore._core.usual_get_item needs to know of the server, the handler and the signature's

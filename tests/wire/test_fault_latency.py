@@ -81,3 +81,14 @@ def test_a_slowed_error_is_answered_after_its_latency_and_writes_nothing(served)
     assert status == 500 and answer["message"] == "Internal server error"
     assert "Item" not in db.Table(TABLE).get_item(Key={"pk": "new"})
     sock.close()
+
+
+def test_a_thread_owes_latency_while_any_server_on_it_runs():
+    from kvstore import faults
+    thread = -12345                      # no real thread has this ident
+    faults.answers_owe_latency(thread)
+    faults.answers_owe_latency(thread)
+    faults.answers_owe_latency(thread, False)
+    assert thread in faults._loop_threads          # the second server still runs there
+    faults.answers_owe_latency(thread, False)
+    assert thread not in faults._loop_threads
