@@ -279,7 +279,7 @@ class HttpProtocol(asyncio.BufferedProtocol):
                         # the usual GetItem, the handler's checks to the answer's bytes in one core call
                         answer = _usual_get_item(server, headers, body, _USUAL)
                         if answer is None:
-                            self._answer_inline("POST", target, headers, body, True)
+                            self._answer_on_loop("POST", target, headers, body, True)
                         else:
                             transport.write(answer if answer.__class__ is bytes
                                             else server.render(answer, True, headers))
@@ -407,10 +407,7 @@ class HttpProtocol(asyncio.BufferedProtocol):
         elif not self.busy and not self.queue and not self.write_paused and (inline := (
                 server._inline_targets.get(headers.get("x-amz-target")) or server.runs_inline(headers))):
             # the common case: nothing waiting on this connection, answer now
-            if inline is True:
-                self._answer_inline(method, target, headers, body, keep_alive)
-            else:
-                self._answer_once_durable(method, target, headers, body, keep_alive)
+            self._answer_on_loop(method, target, headers, body, keep_alive, inline is HELD)
             return
         else:
             request = _Request(None, headers, keep_alive)
@@ -469,12 +466,8 @@ class HttpProtocol(asyncio.BufferedProtocol):
             server = self.server
             inline = server.runs_inline(request.headers)
             if inline:
-                if inline is True:
-                    self._answer_inline(request.method, request.target, request.headers, request.body,
-                                        request.keep_alive)
-                else:
-                    self._answer_once_durable(request.method, request.target, request.headers, request.body,
-                                              request.keep_alive)
+                self._answer_on_loop(request.method, request.target, request.headers, request.body,
+                                     request.keep_alive, inline is HELD)
                 if self.busy:
                     return
                 continue
@@ -507,26 +500,22 @@ class HttpProtocol(asyncio.BufferedProtocol):
         self._write(future.result(), request.keep_alive, request.headers)
         self._next()
 
-    def _answer_inline(self, method, target, headers, body, keep_alive):
-        """Serve a request on the loop and send its answer, after the latency an injected fault
-        added to it (kvstore.faults.wait: a sleep here would hold up every connection)."""
-        answer = self.server.handler.answer(method, target, headers, body)
-        if _owed_latency:
-            delay = _faults.take_owed_latency()
-            if delay:
-                self._answer_later(delay, answer, keep_alive, headers, None)
-                return
-        self._write(answer, keep_alive, headers)
-
-    def _answer_once_durable(self, method, target, headers, body, keep_alive):
-        """Serve a request on the loop; send its answer now if it wrote nothing the log must still
-        sync, else hold it (the connection busy) until the log says it is durable (Server.hold)."""
+    def _answer_on_loop(self, method, target, headers, body, keep_alive, held=False):
+        """Serve a request on the loop and send its answer.  ``held`` (an item write under ``sync``):
+        the engine's wait for its writes is deferred, and an answer whose writes the log must still
+        sync is held, the connection busy, until the log says they are durable (Server.hold).  An
+        injected fault's latency holds the answer too (kvstore.faults.wait: a sleep here would hold
+        up every connection)."""
         server = self.server
-        waits = defer_durable_waits()
-        try:
+        if held:
+            waits = defer_durable_waits()
+            try:
+                answer = server.handler.answer(method, target, headers, body)
+            finally:
+                stop_deferring()
+        else:
+            waits = None
             answer = server.handler.answer(method, target, headers, body)
-        finally:
-            stop_deferring()
         if _owed_latency:
             delay = _faults.take_owed_latency()
             if delay:
