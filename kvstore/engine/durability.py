@@ -112,6 +112,7 @@ class Durability:
         self._gathered = threading.Condition(lock)   # a leader waiting for followers' records (same lock)
         self._gather_target = 0            # while a leader gathers: the buffered records it waits for
         self._waiters = []                 # (lsn, lock) of followers asleep until a leader releases them
+        self._chain = []                   # locks of followers made durable, each released by the one before
         self._listeners = []               # called after every batch, failure and close (add_listener)
         self._last_batch = 1               # records in the last batch written
         self._sync_seconds = 0.0           # moving average of one batch's write + sync
@@ -352,16 +353,24 @@ class Durability:
     def _wait(self, lsn):
         """Return once ``lsn`` is durable: lead a write if nobody is, else sleep until a leader is done.
 
-        A follower sleeps on a lock of its own (not on the shared condition),
-        and the leader wakes only the followers its sync made durable, plus
-        one more to lead the next batch if any are still waiting.  A woken
-        follower then needs nothing but the GIL to return: with eight
-        writers, re-acquiring a shared lock one after another cost more CPU
-        per write than the write itself.
+        A follower sleeps on a lock of its own (not on the shared condition):
+        with eight writers, re-acquiring a shared lock one after another cost
+        more CPU per write than the write itself.  The followers a sync made
+        durable wake one after another, not all at once: the leader wakes
+        one, and each woken follower wakes the next (``_chain``, last in
+        first out) before it returns.  Woken together, seven threads queued
+        for the GIL, and each slept twice (on its lock, then on the GIL) and
+        preempted the thread holding it; woken in turn, each wakes while the
+        one before runs (bench/results/durability_engine.md, session 15).
+        The leader also wakes one follower still waiting, to lead the next
+        batch.
         """
         gen = None
+        woken = False
         while True:
             with self._cond:
+                if woken and self._chain:
+                    self._chain.pop().release()
                 if gen is None:
                     gen = self._fail_gen
                 if self._durable_lsn >= lsn:
@@ -377,10 +386,17 @@ class Durability:
                     self._waiters.append((lsn, waiter))
                 else:
                     waiter = None
+                    woken = False            # a leader's sync wakes a chain of its own
                     self._flushing = True
                     self._gather()
             if waiter is not None:
-                waiter.acquire()                 # released by _release_waiters
+                try:
+                    waiter.acquire()             # released by _release_waiters or the follower before
+                except BaseException:            # KeyboardInterrupt in the main thread
+                    with self._cond:
+                        self._abandon((lsn, waiter))
+                    raise
+                woken = True
                 continue
             try:
                 self._lead()
@@ -389,12 +405,23 @@ class Durability:
                     self._flushing = False
                     self._release_waiters(handover=True)
 
-    def _release_waiters(self, handover=False):
-        """Wake the followers whose records are durable (all of them after a failure or close).
+    def _abandon(self, entry):
+        """A follower interrupted in its sleep stops waiting (holding ``_cond``).  If it had already been
+        woken, the next follower in the chain would wait for it forever: it wakes that one instead."""
+        if entry in self._waiters:
+            self._waiters.remove(entry)
+        elif entry[1] in self._chain:
+            self._chain.remove(entry[1])
+        elif self._chain:
+            self._chain.pop().release()
 
-        ``handover``: the leader is done, so also wake the first follower still
-        waiting, to lead the next batch.  Called holding ``_cond``.  Tells the
-        listeners too.
+    def _release_waiters(self, handover=False):
+        """Wake the followers whose records are durable (all of them at once after a failure or close).
+
+        The durable ones join ``_chain`` and the first of it is woken; it wakes
+        the next (see :meth:`_wait`).  ``handover``: the leader is done, so also
+        wake the first follower still waiting, to lead the next batch.  Called
+        holding ``_cond``.  Tells the listeners too.
         """
         for listener in self._listeners:
             listener()
@@ -402,14 +429,23 @@ class Durability:
             return
         durable, everyone = self._durable_lsn, self._failure is not None or self._state == "closed"
         keep = []
+        chain = self._chain
         for entry in self._waiters:
-            if everyone or entry[0] <= durable or handover:
+            if everyone:
                 entry[1].release()
-                if entry[0] > durable:
-                    handover = False
+            elif entry[0] <= durable:
+                chain.append(entry[1])
+            elif handover:
+                entry[1].release()
+                handover = False
             else:
                 keep.append(entry)
         self._waiters = keep
+        if everyone:
+            while chain:
+                chain.pop().release()
+        elif chain:
+            chain.pop().release()
 
     def _gather(self):
         """As a new leader (holding ``_cond``), give concurrent writers a moment to join the batch.

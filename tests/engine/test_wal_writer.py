@@ -84,8 +84,108 @@ def test_group_commit_followers_share_one_sync():
     fs.gate.set()
     for t in [leader, *followers]:
         t.join(10)
+        assert not t.is_alive()
     assert d.durable_lsn == 8
     assert fs.syncs == 2                 # one for the leader, one for all seven followers
+    d.close()
+
+
+class InterruptedLock:
+    """A follower's lock whose sleep ends in KeyboardInterrupt, as a signal to the main thread would end
+    it: before anyone wakes it (``when="asleep"``) or just as it is woken (``when="woken"``)."""
+
+    def __init__(self, when):
+        self.lock, self.when, self.calls, self.woken = threading.Lock(), when, 0, threading.Event()
+        self.sleeping = threading.Event()
+
+    def acquire(self, blocking=True, timeout=-1):
+        self.calls += 1
+        if self.calls == 1:                  # taken by its follower before it sleeps
+            return self.lock.acquire()
+        self.sleeping.set()
+        if self.when == "woken":
+            self.lock.acquire()
+            self.woken.set()
+        raise KeyboardInterrupt
+
+    def release(self):
+        self.lock.release()
+
+
+def _followers_with_one_interrupted(monkeypatch, when):
+    """A leader inside a gated sync, then four followers, the third with an InterruptedLock.  The
+    leader's sync takes its own record only; the first follower leads the next batch, which makes
+    the other three durable, and they wake one another last to first: "last", then "middle", which
+    must wake "second"."""
+    import kvstore.engine.durability as durability_module
+    fs = GatedFS()
+    d, _ = opened("/db", "sync", fs)
+    leader = threading.Thread(target=d.wait_durable, args=(d.append(b"leader"),))
+    leader.start()
+    assert fs.in_sync.wait(10)
+    interrupted = InterruptedLock(when)
+    outcomes = {}
+
+    def follow(name):
+        try:
+            d.wait_durable(d.append(name.encode()))
+            outcomes[name] = "durable"
+        except KeyboardInterrupt:
+            outcomes[name] = "interrupted"
+
+    threads = []
+    for name in ("first", "second", "middle", "last"):
+        make = (lambda: interrupted) if name == "middle" else threading.Lock
+        monkeypatch.setattr(durability_module, "_allocate_lock", make)
+        threads.append(threading.Thread(target=follow, args=(name,)))
+        threads[-1].start()
+        if name == "middle" and when == "asleep":
+            threads[-1].join(10)                 # it left the queue at once
+            continue
+        expected = len(threads) - (when == "asleep" and name == "last")
+        while len(d._waiters) < expected:        # in order: each is asleep before the next comes
+            threading.Event().wait(0.001)
+    return d, fs, leader, threads, outcomes, interrupted
+
+
+def test_a_follower_interrupted_as_it_is_woken_wakes_the_next_one_in_its_place(monkeypatch):
+    # followers made durable wake one another in turn; one that stops waiting must not strand the rest
+    d, fs, leader, threads, outcomes, interrupted = _followers_with_one_interrupted(monkeypatch, "woken")
+    fs.gate.set()
+    for t in [leader, *threads]:
+        t.join(10)
+        assert not t.is_alive()
+    assert interrupted.woken.is_set()
+    assert outcomes == {"first": "durable", "second": "durable", "middle": "interrupted", "last": "durable"}
+    assert d._chain == [] and d._waiters == []
+    d.close()
+
+
+def test_a_follower_interrupted_before_the_sync_leaves_the_queue(monkeypatch):
+    d, fs, leader, threads, outcomes, interrupted = _followers_with_one_interrupted(monkeypatch, "asleep")
+    assert outcomes == {"middle": "interrupted"} and len(d._waiters) == 3
+    fs.gate.set()
+    for t in [leader, *threads]:
+        t.join(10)
+        assert not t.is_alive()
+    assert outcomes == {"first": "durable", "second": "durable", "middle": "interrupted", "last": "durable"}
+    assert d._chain == [] and d._waiters == []
+    d.close()
+
+
+def test_a_sync_wakes_one_durable_follower_and_each_wakes_the_next(tmp_path):
+    d, _ = opened(tmp_path, "sync")
+    d.wait_durable(d.append(b"a"))
+    locks = [threading.Lock() for _ in range(4)]
+    for lock in locks:
+        lock.acquire()
+    with d._cond:
+        d._waiters = [(1, lock) for lock in locks[:3]] + [(2, locks[3])]
+        d._release_waiters()
+        assert [lock.locked() for lock in locks] == [True, True, False, True]   # the last durable one
+        assert d._chain == locks[:2] and d._waiters == [(2, locks[3])]
+        d._waiters = []
+        d._chain = []
     d.close()
 
 
