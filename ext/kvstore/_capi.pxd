@@ -69,6 +69,18 @@ cdef extern from *:
     PyObject* kvstore_dict_get(object d, object key)
 
 
+cdef extern from *:
+    """
+    /* ``type.__dict__.get(name)`` of the type itself (not its bases), a borrowed reference or NULL:
+       whether a class defines a method, without the MRO walk of an attribute read. */
+    static inline PyObject* kvstore_type_dict_get(PyObject* type, PyObject* name) {
+        PyObject* d = ((PyTypeObject*)type)->tp_dict;
+        return d == NULL ? NULL : kvstore_dict_get(d, name);
+    }
+    """
+    PyObject* kvstore_type_dict_get(object type, object name)
+
+
 cdef extern from "Python.h":
     # A new reference to ``obj.__dict__`` (made from the instance's inline values on first use),
     # found without the type lookup that ``obj.__dict__`` (a descriptor of the type) costs.

@@ -24,6 +24,7 @@ from types import MemberDescriptorType as _MemberDescriptor
 
 from kvstore._citems cimport _packed_item as _pack_item, _unpacked as _unpack_item
 from kvstore._ckeys cimport _prefixed
+from kvstore._clog cimport _commit_usual_of as _commit_usual
 from kvstore._cread cimport _request_row_key
 from kvstore._cwrite cimport (_apply_update_of as _apply_update, _condition_holds_of as _condition_holds,
                               _item_from_python_of as _item_from_python,
@@ -32,7 +33,6 @@ from kvstore._cwrite cimport (_apply_update_of as _apply_update, _condition_hold
                               _write_shape_of as _write_shape)
 
 from kvstore import _pycore as _ref
-from kvstore._clog import commit_usual as _commit_usual
 
 cdef object Decimal = _Decimal
 cdef object _new_update = object.__new__

@@ -14,6 +14,7 @@ from cpython.object cimport PyObject
 from kvstore._capi cimport *
 from kvstore._citems cimport _packed_item, _unpacked
 from kvstore._ccapacity cimport MeterCore, _admit_write_or_throttle, _charge_write_any
+from kvstore._clog cimport _commit_usual_of as _commit_usual, _wait_usual_of as _wait_usual
 from kvstore._cread cimport _request_row_key
 from kvstore._ctransact cimport _usual_index_keys
 from kvstore._cwrite cimport (_apply_update_of as _apply_update, _condition_holds_of as _condition_holds,
@@ -21,7 +22,6 @@ from kvstore._cwrite cimport (_apply_update_of as _apply_update, _condition_hold
 
 from kvstore import _pycore as _ref
 from kvstore import limits as _limits
-from kvstore._clog import commit_usual as _commit_usual, wait_usual as _wait_usual
 from kvstore._cwrite import same_value as _same_value
 
 cdef Py_ssize_t _CONTEXT_SIZE = _ref.UPDATE_PLAN_CONTEXT_SIZE

@@ -1153,6 +1153,11 @@ cdef object _apply_row(dict rows, list partitions, Py_ssize_t shift, bytes row_k
 def apply_writes(writes):
     """``Table.apply`` of each of ``Database.commit``'s writes (see ``kvstore._pycore``): a table
     without TTL or local indexes in one step here, its global indexes moved under its index lock."""
+    return _apply_writes_of(writes)
+
+
+cdef object _apply_writes_of(writes):
+    # (the compiled modules' call: no Python call protocol; _cwrite.pxd)
     cdef PyObject* p
     cdef Py_ssize_t n
     if type(writes) is not list:
