@@ -69,7 +69,7 @@ __all__ = [
     "apply_row", "apply_writes", "write_record", "frame_record", "append_record", "commit_usual", "wait_usual",
     "transact_actions", "transact_request", "usual_transaction",
     "transact_images", "transact_commit", "index_keys_usual", "parse_request", "render_answer", "remembered_form",
-    "embedded_read", "run_update_plan", "get_item_answer", "usual_get_item",
+    "embedded_read", "run_update_plan", "embedded_update", "get_item_answer", "usual_get_item",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -1157,6 +1157,38 @@ def run_update_plan(engine, plan, kwargs, context):
         meter.charge_write(ticket, old_packed, None if new is None else old_packed if packed is None else packed,
                            old, new)
     return {"ResponseMetadata": dict(response_metadata)}
+
+
+#: ``embedded_update``'s context: ``run_update_plan``'s, and the members and map marker of
+#: ``write_shape`` for a ``Table.update_item`` call (``kvstore.operations.write_plans``)
+EMBEDDED_UPDATE_CONTEXT_SIZE = 3
+
+
+def embedded_update(engine, prefix, kwargs, context):
+    """The response of a ``Table.update_item`` call (``kwargs``) answered by the prepared plan of its
+    shape (``run_update_plan``), else the call's shape key for the Python path, or None when the call
+    has no shape a plan can serve.
+
+    ``prefix`` is ``("embedded", table name, allow_floats)``; ``context`` is ``(run_update_plan's
+    context, the members a plan covers, write_shape's map marker)``.  No shape (None): contention,
+    injected faults or metrics on ``engine`` (each wraps the reference path), no UpdateExpression, a
+    member or value :func:`write_shape` does not cover.  The shape, not an answer: no plan of that
+    shape in ``engine.write_plans`` yet (or None remembered for it), or the plan handing the call to
+    the reference path (nothing changed then)."""
+    if engine.contention is not None or engine.faults is not None or engine.metrics is not None:
+        return None
+    if kwargs.get("UpdateExpression") is None:
+        return None
+    run_context, members, map_marker = context
+    found = write_shape(prefix, kwargs, True, members, map_marker)
+    if found is None:
+        return None
+    shape = found[0]
+    plan = engine.write_plans.get(shape)
+    if plan is None:
+        return shape
+    response = run_update_plan(engine, plan, kwargs, run_context)
+    return shape if response is None else response
 
 
 # ------------------------------------------------------------------ transactions (session 8)

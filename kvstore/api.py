@@ -18,7 +18,8 @@ import time
 import types as _pytypes
 
 from kvstore import errors
-from kvstore._core import item_from_python, transact_actions, transact_commit, transact_request, wait_usual
+from kvstore._core import (embedded_update, item_from_python, transact_actions, transact_commit, transact_request,
+                           wait_usual)
 from kvstore.conditions import _is_condition as is_condition, build_expression
 from kvstore.engine.database import MEMORY, Engine
 from kvstore.engine.plans import BackupPlan
@@ -46,6 +47,8 @@ _TRANSACT_MEMBERS = {"Put": "Item", "Update": "Key", "Delete": "Key", "Condition
 #: what ``_core.transact_request`` holds a call to (``kvstore.params``) and ``_core.transact_commit`` reads
 _TRANSACT_CHECKS = transaction_checks()
 _TRANSACT_CONTEXT = _transact_write_items.USUAL_CONTEXT
+#: what ``_core.embedded_update`` (``Table.update_item``'s shape and prepared plan) works with
+_UPDATE_CONTEXT = write_plans.EMBEDDED_CONTEXT
 
 
 class Database:
@@ -602,11 +605,10 @@ class Table:
         and anything the plan leaves to the reference, takes the general path, which leaves the plan."""
         db = self._db
         engine = db.engine
-        shape = write_plans.embedded_shape(engine, self.name, db.allow_floats, kwargs)
+        shape = embedded_update(engine, ("embedded", self.name, db.allow_floats), kwargs, _UPDATE_CONTEXT)
+        if shape.__class__ is dict:         # (the plan's response)
+            return shape
         if shape is not None:
-            response = write_plans.run_embedded(engine, shape, kwargs)
-            if response is not None:
-                return response
             request = db.usual_write("Key", kwargs, self.name)
             if request is not None:
                 response = db._call("UpdateItem", request)

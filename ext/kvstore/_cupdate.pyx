@@ -18,13 +18,14 @@ from kvstore._clog cimport _commit_usual_of as _commit_usual, _wait_usual_of as 
 from kvstore._cread cimport _request_row_key
 from kvstore._ctransact cimport _usual_index_keys
 from kvstore._cwrite cimport (_apply_update_of as _apply_update, _condition_holds_of as _condition_holds,
-                              _item_from_python_of as _item_from_python)
+                              _item_from_python_of as _item_from_python, _write_shape_of as _write_shape)
 
 from kvstore import _pycore as _ref
 from kvstore import limits as _limits
 from kvstore._cwrite import same_value as _same_value
 
 cdef Py_ssize_t _CONTEXT_SIZE = _ref.UPDATE_PLAN_CONTEXT_SIZE
+cdef Py_ssize_t _EMBEDDED_CONTEXT_SIZE = _ref.EMBEDDED_UPDATE_CONTEXT_SIZE
 # the checks' usual cases, tested here before calling them (each check's own first test, so a call
 # they would return from at once is not made): a packed image of at most a quarter of the item size
 # limit, index key values that are short strings or numbers, a table without item collections
@@ -38,6 +39,36 @@ def run_update_plan(engine, plan, kwargs, context):
     if type(kwargs) is not dict or type(context) is not tuple or len(<tuple>context) != _CONTEXT_SIZE:
         return _ref.run_update_plan(engine, plan, kwargs, context)
     return _run(engine, plan, <dict>kwargs, <tuple>context)
+
+
+def embedded_update(engine, prefix, kwargs, context):
+    """The response of a ``Table.update_item`` call through the prepared plan of its shape, else its
+    shape key, or None when it has none a plan serves (see ``kvstore._pycore``)."""
+    cdef PyObject* p
+    if (type(kwargs) is not dict or type(context) is not tuple or len(<tuple>context) != _EMBEDDED_CONTEXT_SIZE
+            or type((<tuple>context)[0]) is not tuple or len(<tuple>(<tuple>context)[0]) != _CONTEXT_SIZE):
+        return _ref.embedded_update(engine, prefix, kwargs, context)
+    if engine.contention is not None or engine.faults is not None or engine.metrics is not None:
+        return None
+    p = kvstore_dict_get(<dict>kwargs, "UpdateExpression")
+    if p == NULL or <object>p is None:
+        return None
+    found = _write_shape(prefix, kwargs, True, (<tuple>context)[1], (<tuple>context)[2])
+    if found is None:
+        return None
+    shape = (<tuple>found)[0]
+    plans = engine.write_plans
+    if type(plans) is not dict:
+        plan = plans.get(shape)
+        if plan is None:
+            return shape
+        response = run_update_plan(engine, plan, kwargs, (<tuple>context)[0])
+        return shape if response is None else response
+    p = kvstore_dict_get(<dict>plans, shape)
+    if p == NULL or <object>p is None:
+        return shape
+    response = _run(engine, <object>p, <dict>kwargs, <tuple>(<tuple>context)[0])
+    return shape if response is None else response
 
 
 cdef object _run(object engine, object plan, dict kwargs, tuple context):
