@@ -125,6 +125,45 @@ cdef extern from *:
 
 cdef extern from *:
     """
+    #include "structmember.h"
+    /* Whether ``descr`` is the member descriptor of an object slot (``__slots__``) that ``cls`` itself
+       defines: then every instance of exactly ``cls`` holds that slot at the descriptor's offset. */
+    static inline int kvstore_is_slot_of(PyObject* descr, PyObject* cls) {
+        return descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type)
+            && ((PyMemberDescrObject*)descr)->d_member->type == T_OBJECT_EX
+            && (PyObject*)PyDescr_TYPE(descr) == cls;
+    }
+    /* The slot ``descr`` (kvstore_is_slot_of its class) of ``obj``, an instance of exactly that class:
+       a borrowed reference, NULL while the slot is unset (where getattr raises AttributeError). */
+    static inline PyObject* kvstore_slot_get(PyObject* obj, PyObject* descr) {
+        return *(PyObject**)((char*)obj + ((PyMemberDescrObject*)descr)->d_member->offset);
+    }
+    """
+    bint kvstore_is_slot_of(object descr, object cls)
+    PyObject* kvstore_slot_get(object obj, object descr)
+
+
+cdef inline object kvstore_slot(object obj, object cls, object descr, object name):
+    """``getattr(obj, name)`` read from its slot when ``obj``'s class is exactly ``cls`` and ``descr``
+    is the slot's descriptor there (else, or for an unset slot, getattr itself): no lookup of the name
+    on the type, no descriptor call."""
+    cdef PyObject* p
+    if descr is not None and type(obj) is cls:
+        p = kvstore_slot_get(obj, descr)
+        if p != NULL:
+            return <object>p
+    return getattr(obj, name)
+
+
+cdef inline object kvstore_slot_descriptor(object cls, object name):
+    """The descriptor of ``cls``'s own object slot ``name`` for :func:`kvstore_slot`, or None (then
+    every read is getattr's)."""
+    descr = cls.__dict__.get(name) if isinstance(cls, type) else None
+    return descr if kvstore_is_slot_of(descr, cls) else None
+
+
+cdef extern from *:
+    """
     /* ``descr.__set__(obj, value)`` of a slot's member descriptor, without the call. */
     static inline int kvstore_set_slot(PyObject* descr, PyObject* obj, PyObject* value) {
         return Py_TYPE(descr)->tp_descr_set(descr, obj, value);

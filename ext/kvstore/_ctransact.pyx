@@ -226,6 +226,8 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
         return _ref._usual_transaction(actions, tables, context)
     n = len(usual)
     parsed = []
+    if update_class is not _UpdateClass or context[_PROGRAM_CONDITION] is not _ConditionClass:
+        _load_slots(update_class, context[_PROGRAM_CONDITION])
     for i in range(n):
         found = <object>PyList_GET_ITEM(usual, i)
         if found is None:
@@ -294,19 +296,21 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
             if row_key is None or (table.indexes and not _index_keys_usual(table, <dict>item, context)):
                 return None
         else:
-            row_key = _request_row_key(spec["Key"], schema.hash_name, schema.hash_type, schema.range_name,
-                                       schema.range_type)
+            row_key = _request_row_key(spec["Key"], kvstore_slot(schema, _KeySchema, _s_hash_name, "hash_name"),
+                                       kvstore_slot(schema, _KeySchema, _s_hash_type, "hash_type"),
+                                       kvstore_slot(schema, _KeySchema, _s_range_name, "range_name"),
+                                       kvstore_slot(schema, _KeySchema, _s_range_type, "range_type"))
             if row_key is None:
                 return None
             update = entry[3]
             if update is not None:
                 if type(update) is not update_class:
                     return None
-                plan = update.plan
-                if plan.nested_top_level_names:
+                plan = kvstore_slot(update, _UpdateClass, _s_plan, "plan")
+                if kvstore_slot(plan, _UpdatePlan, _s_nested, "nested_top_level_names"):
                     return None
-                written = plan.top_level_names
-                for name in schema.names:
+                written = kvstore_slot(plan, _UpdatePlan, _s_top, "top_level_names")
+                for name in kvstore_slot(schema, _KeySchema, _s_names, "names"):
                     if name in written:
                         return None
         if type(row_key) is not bytes or len(<bytes>row_key) == 0:
@@ -328,6 +332,46 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
     else:
         locks = [wanted[k] for k in sorted(wanted)]
     return parsed, targets, locks
+
+
+# ------------------------------------------------------------------ slots read in place
+# The objects an action's checks and images read (the table's KeySchema, the template's UpdatePlan,
+# the Update and ProgramCondition made for the request) are __slots__ classes: their slots are read
+# at their offsets (``kvstore_slot``), without a lookup of the name on the type per read; an
+# instance of another class (a subclass included) is read with getattr.
+
+cdef object _KeySchema = None, _UpdatePlan = None, _UpdateClass = None, _ConditionClass = None
+cdef object _s_hash_name = None, _s_hash_type = None, _s_range_name = None, _s_range_type = None
+cdef object _s_names = None, _s_nested = None, _s_top = None, _s_only_removes = None, _s_program = None
+cdef object _s_plan = None, _s_vals = None, _s_condition_program = None, _s_condition_vals = None
+
+
+cdef int _load_slots(object update_class, object condition_class) except -1:
+    global _KeySchema, _UpdatePlan, _UpdateClass, _ConditionClass, _s_hash_name, _s_hash_type, _s_range_name
+    global _s_range_type, _s_names, _s_nested, _s_top, _s_only_removes, _s_program, _s_plan, _s_vals
+    global _s_condition_program, _s_condition_vals
+    if _KeySchema is None:
+        from kvstore.engine.schema import KeySchema
+        from kvstore.expressions.update import UpdatePlan
+        _s_hash_name = kvstore_slot_descriptor(KeySchema, "hash_name")
+        _s_hash_type = kvstore_slot_descriptor(KeySchema, "hash_type")
+        _s_range_name = kvstore_slot_descriptor(KeySchema, "range_name")
+        _s_range_type = kvstore_slot_descriptor(KeySchema, "range_type")
+        _s_names = kvstore_slot_descriptor(KeySchema, "names")
+        _s_nested = kvstore_slot_descriptor(UpdatePlan, "nested_top_level_names")
+        _s_top = kvstore_slot_descriptor(UpdatePlan, "top_level_names")
+        _s_only_removes = kvstore_slot_descriptor(UpdatePlan, "only_removes")
+        _s_program = kvstore_slot_descriptor(UpdatePlan, "program")
+        _KeySchema, _UpdatePlan = KeySchema, UpdatePlan
+    if update_class is not _UpdateClass:
+        _s_plan = kvstore_slot_descriptor(update_class, "plan")
+        _s_vals = kvstore_slot_descriptor(update_class, "vals")
+        _UpdateClass = update_class
+    if condition_class is not _ConditionClass:
+        _s_condition_program = kvstore_slot_descriptor(condition_class, "program")
+        _s_condition_vals = kvstore_slot_descriptor(condition_class, "vals")
+        _ConditionClass = condition_class
+    return 0
 
 
 cdef object _slots_class = None     # the Update class whose slots' descriptors are these two
@@ -431,6 +475,8 @@ cdef object _transact_images(list parsed, list targets, tuple context):
     cdef Py_ssize_t i
     cdef Py_ssize_t max_item_size = context[_MAX_ITEM_SIZE]
     program_condition = context[_PROGRAM_CONDITION]
+    if _KeySchema is None:
+        _load_slots(context[_UPDATE_CLASS], program_condition)
     for i in range(len(parsed)):
         entry = <tuple><object>PyList_GET_ITEM(parsed, i)
         target = <tuple><object>PyList_GET_ITEM(targets, i)
@@ -448,7 +494,8 @@ cdef object _transact_images(list parsed, list targets, tuple context):
             old = _unpack_item(old_packed)
         if condition is not None:
             if type(condition) is program_condition:
-                holds = _condition_holds(condition.program, old, condition.vals)
+                holds = _condition_holds(kvstore_slot(condition, _ConditionClass, _s_condition_program, "program"),
+                                         old, kvstore_slot(condition, _ConditionClass, _s_condition_vals, "vals"))
             else:
                 holds = condition.evaluate(old)
             if not holds:
@@ -464,9 +511,9 @@ cdef object _transact_images(list parsed, list targets, tuple context):
             update = entry[3]
             if update is None:
                 return None
-            plan = update.plan
+            plan = kvstore_slot(update, _UpdateClass, _s_plan, "plan")
             if old is None:
-                if plan.only_removes:
+                if kvstore_slot(plan, _UpdatePlan, _s_only_removes, "only_removes"):
                     new = None
                 else:
                     new = _updated(plan, update, dict((<dict>entry[1])["Key"]), False)
@@ -512,7 +559,7 @@ def transact_commit(engine, request, context):
 
 
 cdef inline object _updated(object plan, object update, object item, bint existed):
-    program = plan.program
+    program = kvstore_slot(plan, _UpdatePlan, _s_program, "program")
     if program is not None:
-        return _apply_update(program, item, update.vals)
+        return _apply_update(program, item, kvstore_slot(update, _UpdateClass, _s_vals, "vals"))
     return update.apply(item, existed)

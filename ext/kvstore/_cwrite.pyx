@@ -438,6 +438,11 @@ cdef int _same(object a, object b, int depth) except -1:
 
 def same_value(a, b):
     """Whether two native values are equal as DynamoDB sees them (see ``kvstore._pycore``)."""
+    return _same_value_of(a, b)
+
+
+cdef object _same_value_of(a, b):
+    # (the compiled modules' call: no Python call protocol; _cwrite.pxd)
     global _same_ref
     if _same_ref is None:
         _same_ref = _ref.same_value
