@@ -69,7 +69,7 @@ __all__ = [
     "apply_row", "apply_writes", "write_record", "frame_record", "append_record", "commit_usual", "wait_usual",
     "transact_actions", "transact_request", "usual_transaction",
     "transact_images", "transact_commit", "index_keys_usual", "parse_request", "render_answer", "remembered_form",
-    "embedded_read", "run_update_plan", "embedded_update", "get_item_answer", "usual_get_item",
+    "embedded_read", "run_update_plan", "embedded_update", "transact_embedded", "get_item_answer", "usual_get_item",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -1547,6 +1547,22 @@ def transact_commit(engine, request, context):
     finally:
         for lock in reversed(locks):
             lock.release()
+
+
+def transact_embedded(engine, kwargs, allow_floats, members, checks, context):
+    """``Database.transact_write_items`` of a call (``kwargs``) in one core call: the call converted
+    (``transact_request``), committed (``transact_commit``) and waited for (``wait_usual``), its
+    response; the converted request in a 1-tuple when the commit left it to the operation's general
+    path (nothing was written); None when ``transact_request`` answers None (the call goes through
+    ``Database._call``, which checks it first)."""
+    request = transact_request(engine, kwargs, allow_floats, members, checks)
+    if request is None:
+        return None
+    lsn = transact_commit(engine, request, context)
+    if lsn is None:
+        return (request,)
+    wait_usual(engine, lsn)
+    return {"ResponseMetadata": {"HTTPStatusCode": 200, "RetryAttempts": 0}}
 
 
 def _updated(plan, update, item, existed):

@@ -24,7 +24,7 @@ from types import MemberDescriptorType as _MemberDescriptor
 
 from kvstore._citems cimport _packed_item as _pack_item, _unpacked as _unpack_item
 from kvstore._ckeys cimport _prefixed
-from kvstore._clog cimport _commit_usual_of as _commit_usual
+from kvstore._clog cimport _commit_usual_of as _commit_usual, _wait_usual_of as _wait_usual
 from kvstore._cread cimport _request_row_key
 from kvstore._cwrite cimport (_apply_update_of as _apply_update, _condition_holds_of as _condition_holds,
                               _item_from_python_of as _item_from_python,
@@ -104,6 +104,10 @@ cdef object _transact_actions_of(actions, allow_floats, members):
 def transact_request(engine, kwargs, allow_floats, members, checks):
     """The embedded call's request with its actions converted, when boto3's parameter check has
     nothing to report on it, or None (see ``kvstore._pycore``: why the check may then be skipped)."""
+    return _transact_request_of(engine, kwargs, allow_floats, members, checks)
+
+
+cdef object _transact_request_of(engine, kwargs, allow_floats, members, checks):
     if (type(kwargs) is not dict or type(members) is not dict or type(checks) is not tuple
             or len(<tuple>checks) != 2 or type((<tuple>checks)[0]) is not frozenset
             or type((<tuple>checks)[1]) is not dict):
@@ -535,8 +539,25 @@ cdef object _transact_images(list parsed, list targets, tuple context):
 
 # ------------------------------------------------------------------ the whole of it
 
+def transact_embedded(engine, kwargs, allow_floats, members, checks, context):
+    """A ``Database.transact_write_items`` call committed and waited for (its response), else its
+    converted request in a 1-tuple for the general path, or None (see ``kvstore._pycore``)."""
+    request = _transact_request_of(engine, kwargs, allow_floats, members, checks)
+    if request is None:
+        return None
+    lsn = _transact_commit_of(engine, request, context)
+    if lsn is None:
+        return (request,)
+    _wait_usual(engine, lsn)
+    return {"ResponseMetadata": {"HTTPStatusCode": 200, "RetryAttempts": 0}}
+
+
 def transact_commit(engine, request, context):
     """The log position of a usual transaction committed, or None (see ``kvstore._pycore``)."""
+    return _transact_commit_of(engine, request, context)
+
+
+cdef object _transact_commit_of(engine, request, context):
     cdef list locks
     cdef Py_ssize_t i, taken = 0
     if engine.capacity is not None or engine.contention is not None:
