@@ -494,11 +494,13 @@ def test_the_embedded_call_answers_as_the_general_path(fast_and_general, kwargs)
 
 @pytest.fixture(scope="module")
 def compiled_and_pure():
-    """Two databases of the same items, for ``transact_embedded`` of each core behind the API."""
-    first, second = _things_db(), _things_db()
-    yield first, second
+    """Two databases of the same items, for ``transact_embedded`` of each core behind the API, and a third
+    that meets each call first (the expression templates the general path leaves are the process's)."""
+    first, second, scratch = _things_db(), _things_db(), _things_db()
+    yield first, second, scratch
     first.close()
     second.close()
+    scratch.close()
 
 
 @needs_ccore
@@ -510,6 +512,7 @@ def test_transact_embedded_agrees(compiled_and_pure, kwargs):
     it hands to the general path, None), the same outcome of the call and the same items after."""
     from kvstore import api
 
+    _outcome(compiled_and_pure[2], kwargs)          # (a template the call's shape needs is known to both)
     outcomes = []
     for db, core in zip(compiled_and_pure, (ccore, pycore)):
         answers = []
