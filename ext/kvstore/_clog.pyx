@@ -240,9 +240,14 @@ cdef object _commit_usual_of(object engine, object writes):
         durability = engine.durability
     except AttributeError:
         return engine.commit(writes)
+    table = None
     for w in <list>writes:
-        if type(w) is not tuple or len(<tuple>w) != 5 or (<tuple>w)[0].deleted:
-            return engine.commit(writes)        # (DeleteTable won the race: the method's error)
+        if type(w) is not tuple or len(<tuple>w) != 5:
+            return engine.commit(writes)
+        if (<tuple>w)[0] is not table:          # (a table's writes follow one another: read once)
+            table = (<tuple>w)[0]
+            if table.deleted:
+                return engine.commit(writes)    # (DeleteTable won the race: the method's error)
     lsn = 0
     if durability is not None:
         try:
@@ -275,9 +280,12 @@ cdef object _write_record_framed(list writes):
         w.len = RECORD_HEADER_SIZE
         _put(&w, b"\x92\xa1W", 3)                  # ["W", [...]]
         _header(&w, len(writes), 0x90, 4, -1, 0xDC, 0xDD)
+        table = name = None
         for item in writes:
             write = <tuple>item
-            name = write[0].name
+            if write[0] is not table:
+                table = write[0]
+                name = table.name
             row_key = write[1]
             packed = write[4]
             if type(name) is not str or type(row_key) is not bytes or (packed is not None and type(packed) is not bytes):

@@ -275,6 +275,7 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
     wanted = {}
     cdef Py_ssize_t short_name = context[_SHORT_NAME]
     cdef Py_ssize_t max_item_size = context[_MAX_ITEM_SIZE]
+    table = None             # the previous action's table: its attributes are read once for the actions on it
     for i in range(n):
         entry = <tuple><object>PyList_GET_ITEM(parsed, i)
         kind = entry[0]
@@ -282,10 +283,14 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
         p = kvstore_dict_get(tables, spec["TableName"])
         if p == NULL:
             return None
-        table = <object>p
-        if table.collections is not None:
-            return None
-        schema = table.schema
+        if <object>p is not table:
+            table = <object>p
+            if table.collections is not None:
+                return None
+            schema = table.schema
+            table_shift = table._shift
+            table_name = table.name
+            table_locks = table.locks
         if kind == "Put":
             item = spec["Item"]
             if type(item) is not dict:
@@ -324,8 +329,8 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
             return None
         seen.add(target)
         targets.append(target)
-        partition = (<unsigned char*>PyBytes_AS_STRING(row_key))[0] >> <Py_ssize_t>table._shift
-        wanted[(table.name, partition)] = table.locks[partition]
+        partition = (<unsigned char*>PyBytes_AS_STRING(row_key))[0] >> <Py_ssize_t>table_shift
+        wanted[(table_name, partition)] = table_locks[partition]
     if len(wanted) == 1:
         locks = list(wanted.values())
     elif len(wanted) == 2:                  # sorted's order of two distinct keys, without the sort
@@ -478,6 +483,8 @@ cdef object _transact_images(list parsed, list targets, tuple context):
     cdef list writes = []
     cdef Py_ssize_t i
     cdef Py_ssize_t max_item_size = context[_MAX_ITEM_SIZE]
+    cdef bint indexed = False
+    table = rows = None
     program_condition = context[_PROGRAM_CONDITION]
     if _KeySchema is None:
         _load_slots(context[_UPDATE_CLASS], program_condition)
@@ -486,15 +493,17 @@ cdef object _transact_images(list parsed, list targets, tuple context):
         target = <tuple><object>PyList_GET_ITEM(targets, i)
         kind = entry[0]
         condition = entry[2]
-        table = target[0]
         row_key = target[1]
-        rows = table.rows
-        if type(rows) is not dict:
-            return _ref._transact_images(parsed, targets, context)
+        if target[0] is not table:      # (the attributes of the previous action's table, read once)
+            table = target[0]
+            rows = table.rows
+            if type(rows) is not dict:
+                return _ref._transact_images(parsed, targets, context)
+            indexed = bool(table.indexes)
         p = kvstore_dict_get(<dict>rows, row_key)
         old_packed = None if p == NULL else <object>p
         old = None
-        if old_packed is not None and (condition is not None or kind == "Update" or table.indexes):
+        if old_packed is not None and (condition is not None or kind == "Update" or indexed):
             old = _unpack_item(old_packed)
         if condition is not None:
             if type(condition) is program_condition:
@@ -528,7 +537,7 @@ cdef object _transact_images(list parsed, list targets, tuple context):
                 packed = _pack_item(new)
                 if len(<bytes>packed) * 4 > max_item_size:
                     return None
-                if table.indexes:
+                if indexed:
                     if type(new) is not dict or not _index_keys_usual(table, <dict>new, context):
                         return None
         if packed is not None or old_packed is not None:
