@@ -69,7 +69,7 @@ __all__ = [
     "apply_row", "apply_writes", "write_record", "frame_record", "append_record", "commit_usual", "wait_usual",
     "transact_actions", "transact_request", "usual_transaction",
     "transact_images", "transact_commit", "index_keys_usual", "parse_request", "render_answer", "remembered_form",
-    "embedded_read", "run_update_plan", "get_item_answer", "usual_get_item",
+    "embedded_read", "run_update_plan", "embedded_update", "transact_embedded", "get_item_answer", "usual_get_item",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -1159,6 +1159,38 @@ def run_update_plan(engine, plan, kwargs, context):
     return {"ResponseMetadata": dict(response_metadata)}
 
 
+#: ``embedded_update``'s context: ``run_update_plan``'s, and the members and map marker of
+#: ``write_shape`` for a ``Table.update_item`` call (``kvstore.operations.write_plans``)
+EMBEDDED_UPDATE_CONTEXT_SIZE = 3
+
+
+def embedded_update(engine, prefix, kwargs, context):
+    """The response of a ``Table.update_item`` call (``kwargs``) answered by the prepared plan of its
+    shape (``run_update_plan``), else the call's shape key for the Python path, or None when the call
+    has no shape a plan can serve.
+
+    ``prefix`` is ``("embedded", table name, allow_floats)``; ``context`` is ``(run_update_plan's
+    context, the members a plan covers, write_shape's map marker)``.  No shape (None): contention,
+    injected faults or metrics on ``engine`` (each wraps the reference path), no UpdateExpression, a
+    member or value :func:`write_shape` does not cover.  The shape, not an answer: no plan of that
+    shape in ``engine.write_plans`` yet (or None remembered for it), or the plan handing the call to
+    the reference path (nothing changed then)."""
+    if engine.contention is not None or engine.faults is not None or engine.metrics is not None:
+        return None
+    if kwargs.get("UpdateExpression") is None:
+        return None
+    run_context, members, map_marker = context
+    found = write_shape(prefix, kwargs, True, members, map_marker)
+    if found is None:
+        return None
+    shape = found[0]
+    plan = engine.write_plans.get(shape)
+    if plan is None:
+        return shape
+    response = run_update_plan(engine, plan, kwargs, run_context)
+    return shape if response is None else response
+
+
 # ------------------------------------------------------------------ transactions (session 8)
 # The embedded TransactWriteItems of the usual shape in two calls: its actions converted
 # (``transact_actions``), then ``transact_commit``: everything
@@ -1515,6 +1547,22 @@ def transact_commit(engine, request, context):
     finally:
         for lock in reversed(locks):
             lock.release()
+
+
+def transact_embedded(engine, kwargs, allow_floats, members, checks, context):
+    """``Database.transact_write_items`` of a call (``kwargs``) in one core call: the call converted
+    (``transact_request``), committed (``transact_commit``) and waited for (``wait_usual``), its
+    response; the converted request in a 1-tuple when the commit left it to the operation's general
+    path (nothing was written); None when ``transact_request`` answers None (the call goes through
+    ``Database._call``, which checks it first)."""
+    request = transact_request(engine, kwargs, allow_floats, members, checks)
+    if request is None:
+        return None
+    lsn = transact_commit(engine, request, context)
+    if lsn is None:
+        return (request,)
+    wait_usual(engine, lsn)
+    return {"ResponseMetadata": {"HTTPStatusCode": 200, "RetryAttempts": 0}}
 
 
 def _updated(plan, update, item, existed):

@@ -18,7 +18,7 @@ import time
 import types as _pytypes
 
 from kvstore import errors
-from kvstore._core import item_from_python, transact_actions, transact_commit, transact_request, wait_usual
+from kvstore._core import embedded_update, item_from_python, transact_actions, transact_embedded
 from kvstore.conditions import _is_condition as is_condition, build_expression
 from kvstore.engine.database import MEMORY, Engine
 from kvstore.engine.plans import BackupPlan
@@ -46,6 +46,8 @@ _TRANSACT_MEMBERS = {"Put": "Item", "Update": "Key", "Delete": "Key", "Condition
 #: what ``_core.transact_request`` holds a call to (``kvstore.params``) and ``_core.transact_commit`` reads
 _TRANSACT_CHECKS = transaction_checks()
 _TRANSACT_CONTEXT = _transact_write_items.USUAL_CONTEXT
+#: what ``_core.embedded_update`` (``Table.update_item``'s shape and prepared plan) works with
+_UPDATE_CONTEXT = write_plans.EMBEDDED_CONTEXT
 
 
 class Database:
@@ -96,22 +98,21 @@ class Database:
     def transact_write_items(self, **kwargs):
         """The usual call (``_core.transact_request``: nothing for boto3's parameter check to report, an
         engine that wraps no call in faults or metrics) is committed by the operation's core call
-        without the check and ``run_operation``; one the core leaves to the general path (nothing was
-        written) goes there directly.  Anything else takes ``_call``, which checks it first."""
-        engine = self.engine
-        request = transact_request(engine, kwargs, self.allow_floats, _TRANSACT_MEMBERS, _TRANSACT_CHECKS)
-        if request is not None:
-            try:
-                lsn = transact_commit(engine, request, _TRANSACT_CONTEXT)
-                if lsn is not None:
-                    wait_usual(engine, lsn)
-                    return {"ResponseMetadata": {"HTTPStatusCode": 200, "RetryAttempts": 0}}
-            except errors.DynamoDBError as e:
-                e._operation_name = "TransactWriteItems"
-                raise
+        without the check and ``run_operation``, all in one core call (``_core.transact_embedded``);
+        one the core leaves to the general path (nothing was written) goes there directly.  Anything
+        else takes ``_call``, which checks it first."""
+        try:
+            answer = transact_embedded(self.engine, kwargs, self.allow_floats, _TRANSACT_MEMBERS, _TRANSACT_CHECKS,
+                                       _TRANSACT_CONTEXT)
+        except errors.DynamoDBError as e:
+            e._operation_name = "TransactWriteItems"
+            raise
+        if answer is not None:
+            if answer.__class__ is dict:            # committed: the response
+                return answer
             # (what run_operation and the operation's run do with neither faults nor metrics, once
-            # the core call has answered None)
-            return self._call("TransactWriteItems", request, _transact_write_items.run_general)
+            # the core's commit has answered None)
+            return self._call("TransactWriteItems", answer[0], _transact_write_items.run_general)
         if kwargs.get("TransactItems").__class__ is list:       # the usual call: its actions converted at once
             # (in one core call for string expressions and their values; Key / Attr conditions here)
             actions = transact_actions(kwargs["TransactItems"], self.allow_floats, _TRANSACT_MEMBERS)
@@ -602,11 +603,10 @@ class Table:
         and anything the plan leaves to the reference, takes the general path, which leaves the plan."""
         db = self._db
         engine = db.engine
-        shape = write_plans.embedded_shape(engine, self.name, db.allow_floats, kwargs)
+        shape = embedded_update(engine, ("embedded", self.name, db.allow_floats), kwargs, _UPDATE_CONTEXT)
+        if shape.__class__ is dict:         # (the plan's response)
+            return shape
         if shape is not None:
-            response = write_plans.run_embedded(engine, shape, kwargs)
-            if response is not None:
-                return response
             request = db.usual_write("Key", kwargs, self.name)
             if request is not None:
                 response = db._call("UpdateItem", request)

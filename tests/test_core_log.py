@@ -190,3 +190,91 @@ def _stream_records(db):
     shard = client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
     iterator = client.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
     return client.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+
+
+# ------------------------------------------------------------------ the commit's record, framed in one buffer
+# ``commit_usual`` writes the record of a commit's writes after room for its frame's header and fills
+# the header under the log's lock, when ``Durability.append`` is the core's own ``append_record``.
+
+def _commit_each(core, directory, batches):
+    db = kvstore.open(str(directory), clock=ManualClock(1.8e9))
+    for name in ("tab", "table-" + "x" * 200):
+        db.create_table(TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        BillingMode="PAY_PER_REQUEST")
+    lsns = []
+    for batch in batches:
+        writes = []
+        for table_name, key, size in batch:
+            table = db.engine.tables[table_name]
+            row_key = pycore.storage_key(key)
+            item = None if size is None else {"pk": key, "v": "y" * size}
+            old = table.rows.get(row_key)
+            writes.append((table, row_key, None if old is None else pycore.unpack_item(old), item,
+                           None if item is None else pycore.pack_item(item)))
+        if len({(w[0].name, w[1]) for w in writes}) != len(writes):
+            continue
+        locks = sorted({(w[0].name, w[0].partition_of(w[1])) for w in writes})
+        for name, partition in locks:
+            db.engine.tables[name].locks[partition].acquire()
+        try:
+            lsn = core.commit_usual(db.engine, writes)
+        finally:
+            for name, partition in locks:
+                db.engine.tables[name].locks[partition].release()
+        core.wait_usual(db.engine, lsn)
+        lsns.append(lsn)
+    rows = {name: dict(table.rows) for name, table in db.engine.tables.items()}
+    db.close()
+    log = Durability(str(directory), "batch")
+    payloads = [p for p in log.recover().log_payloads()]
+    log.close()
+    return lsns, rows, [p for p in payloads if msgpack.unpackb(p, raw=False)[0] == "W"]
+
+
+@needs_ccore
+@settings(deadline=None, max_examples=40)
+@given(st.lists(st.lists(st.tuples(st.sampled_from(["tab", "table-" + "x" * 200]), st.sampled_from(["a", "b", "é", "c"]),
+                                   st.none() | st.sampled_from([0, 10, 400, 600, 2000])),
+                         min_size=1, max_size=20), min_size=1, max_size=5))
+@example([[("tab", "a", 0)], [("tab", "a", None)], [("tab", "b", 600), ("table-" + "x" * 200, "b", 2000)]])
+@example([[("tab", str(n), 10) for n in range(20)]])        # an array header of 16 bits
+def test_commit_usual_frames_the_record_the_reference_writes(tmp_path_factory, batches):
+    assert (_commit_each(ccore, tmp_path_factory.mktemp("c"), batches)
+            == _commit_each(pycore, tmp_path_factory.mktemp("py"), batches))
+
+
+@needs_ccore
+@pytest.mark.parametrize("how", ["subclass", "instance"])
+def test_commit_usual_calls_an_append_that_is_not_the_cores(tmp_path, how):
+    """A log whose ``append`` is another (a subclass's method, an instance attribute) gets the record
+    through it, as ``Database.commit`` would call it."""
+    db = kvstore.open(str(tmp_path), clock=ManualClock(1.8e9))
+    db.create_table(TableName="tab", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                    BillingMode="PAY_PER_REQUEST")
+    durability = db.engine.durability
+    seen = []
+    if how == "subclass":
+        class Watched(Durability):
+            def append(self, payload):
+                seen.append(payload)
+                return Durability.append(self, payload)
+        durability.__class__ = Watched
+    else:
+        def append(payload):
+            seen.append(payload)
+            return Durability.append(durability, payload)
+        durability.append = append
+    table = db.engine.tables["tab"]
+    row_key = pycore.storage_key("k")
+    item = {"pk": "k"}
+    with table.lock_for(row_key):
+        lsn = ccore.commit_usual(db.engine, [(table, row_key, None, item, pycore.pack_item(item))])
+    assert seen == [pycore.write_record([(table, row_key, None, item, pycore.pack_item(item))])]
+    assert lsn == durability._next_lsn - 1
+    if how == "subclass":
+        durability.__class__ = Durability
+    else:
+        del durability.append
+    db.close()

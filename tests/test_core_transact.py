@@ -490,3 +490,47 @@ def test_the_embedded_call_answers_as_the_general_path(fast_and_general, kwargs)
     with their reasons) or the same response, and the same items after, with or without the fast path."""
     fast, general = fast_and_general
     assert _outcome(fast, kwargs) == _outcome(general, kwargs)
+
+
+@pytest.fixture(scope="module")
+def compiled_and_pure():
+    """Two databases of the same items, for ``transact_embedded`` of each core behind the API, and a third
+    that meets each call first (the expression templates the general path leaves are the process's)."""
+    first, second, scratch = _things_db(), _things_db(), _things_db()
+    yield first, second, scratch
+    first.close()
+    second.close()
+    scratch.close()
+
+
+@needs_ccore
+@relaxed
+@given(near_miss_calls())
+def test_transact_embedded_agrees(compiled_and_pure, kwargs):
+    """``transact_embedded`` (the call converted, committed and waited for in one core call) of each core
+    behind ``Database.transact_write_items``: the same answer from the core (the response, the request
+    it hands to the general path, None), the same outcome of the call and the same items after."""
+    from kvstore import api
+
+    _outcome(compiled_and_pure[2], kwargs)          # (a template the call's shape needs is known to both)
+    outcomes = []
+    for db, core in zip(compiled_and_pure, (ccore, pycore)):
+        answers = []
+
+        def transact_embedded(*args, _core=core, _answers=answers):
+            try:
+                answer = _core.transact_embedded(*args)
+            except Exception as e:      # noqa: BLE001 - compared below
+                _answers.append((type(e).__name__, str(e)))
+                raise
+            _answers.append(answer)
+            return answer
+
+        original = api.transact_embedded
+        api.transact_embedded = transact_embedded
+        try:
+            outcome = _outcome(db, kwargs)
+        finally:
+            api.transact_embedded = original
+        outcomes.append((outcome, answers))
+    assert outcomes[0] == outcomes[1]

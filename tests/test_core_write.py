@@ -7,6 +7,7 @@ same bytes, the same index entries, partitions and sizes.
 import threading
 from decimal import Decimal
 
+import msgpack
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -281,6 +282,64 @@ def test_item_from_python_agrees(item, allow_floats):
         assert repr(got[1]) == repr(expected[1])      # (types and values; NaN is not equal to itself)
     else:
         assert got == expected
+
+
+# ------------------------------------------------------------------ shared small integers
+# The compiled core shares one Decimal per integer of -256..1023 (a counter read back, a small int of a
+# call) and adds or prints two of them without the decimal module; anything else, a Decimal equal to
+# one of them included, takes the general path.  The answers are the reference's, representation and
+# all.
+
+small_ints = st.integers(-300, 1100)
+
+
+def _shared(n):
+    """Decimal(n) as the compiled core hands it out: from a call's int and from its stored text."""
+    converted = ccore.item_from_python({"n": n}, False)["n"]
+    unpacked = ccore.unpack_item(ccore.pack_item({"n": converted}))["n"]
+    return converted, unpacked
+
+
+@needs_ccore
+@relaxed
+@given(small_ints, small_ints, st.booleans())
+@example(-256, 0, False)
+@example(-256, 1, True)              # -257: just outside the shared range
+@example(1023, 1, False)             # 1024: just outside
+@example(1023, 0, True)
+@example(5, 5, True)                 # 0, never "-0"
+@example(-1, 1, False)
+@example(1023, 1023, False)
+@example(-256, 1023, True)
+def test_number_add_of_shared_small_integers_agrees(a, b, subtract):
+    expected = pycore.number_add(Decimal(a), Decimal(b), subtract)
+    for x in _shared(a) + (Decimal(a),):
+        for y in _shared(b) + (Decimal(b),):
+            got = ccore.number_add(x, y, subtract)
+            assert repr(got) == repr(expected) and got.as_tuple() == expected.as_tuple()
+
+
+@needs_ccore
+@relaxed
+@given(st.one_of(small_ints.map(str), st.from_regex(r"-?[0-9]{1,6}", fullmatch=True),
+                 st.sampled_from(["-0", "00", "01", "-01", "1023", "1024", "-256", "-257", "0.0", "1E+1", "5.00"])))
+def test_small_number_texts_unpack_and_pack_as_the_reference(text):
+    """A stored number's text reads back as the reference's Decimal (a shared one only for canonical
+    small-integer texts), and packs again to the same bytes."""
+    data = msgpack.packb({"n": msgpack.ExtType(1, text.encode())}, use_bin_type=True)
+    got, expected = ccore.unpack_item(data), pycore.unpack_item(data)
+    assert repr(got) == repr(expected) and got["n"].as_tuple() == expected["n"].as_tuple()
+    assert ccore.pack_item(got) == pycore.pack_item(expected)
+    assert ccore.item_size(got) == pycore.item_size(expected)
+
+
+@needs_ccore
+def test_shared_small_integers_are_shared_and_others_are_not():
+    one = ccore.item_from_python({"n": 1}, False)["n"]
+    assert ccore.unpack_item(ccore.pack_item({"n": Decimal(1)}))["n"] is one
+    assert ccore.item_from_python({"n": Decimal(1)}, False)["n"] is not one        # the caller's own
+    assert ccore.number_add(one, one) is ccore.item_from_python({"n": 2}, False)["n"]
+    assert ccore.unpack_item(ccore.pack_item({"n": Decimal(1024)}))["n"] == Decimal(1024)
 
 
 # ------------------------------------------------------------------ boto3's parameter check at a glance

@@ -69,6 +69,18 @@ cdef extern from *:
     PyObject* kvstore_dict_get(object d, object key)
 
 
+cdef extern from *:
+    """
+    /* ``type.__dict__.get(name)`` of the type itself (not its bases), a borrowed reference or NULL:
+       whether a class defines a method, without the MRO walk of an attribute read. */
+    static inline PyObject* kvstore_type_dict_get(PyObject* type, PyObject* name) {
+        PyObject* d = ((PyTypeObject*)type)->tp_dict;
+        return d == NULL ? NULL : kvstore_dict_get(d, name);
+    }
+    """
+    PyObject* kvstore_type_dict_get(object type, object name)
+
+
 cdef extern from "Python.h":
     # A new reference to ``obj.__dict__`` (made from the instance's inline values on first use),
     # found without the type lookup that ``obj.__dict__`` (a descriptor of the type) costs.
@@ -109,6 +121,45 @@ cdef extern from *:
     }
     """
     object kvstore_new_with_slot(object type, object descr, object value)
+
+
+cdef extern from *:
+    """
+    #include "structmember.h"
+    /* Whether ``descr`` is the member descriptor of an object slot (``__slots__``) that ``cls`` itself
+       defines: then every instance of exactly ``cls`` holds that slot at the descriptor's offset. */
+    static inline int kvstore_is_slot_of(PyObject* descr, PyObject* cls) {
+        return descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type)
+            && ((PyMemberDescrObject*)descr)->d_member->type == T_OBJECT_EX
+            && (PyObject*)PyDescr_TYPE(descr) == cls;
+    }
+    /* The slot ``descr`` (kvstore_is_slot_of its class) of ``obj``, an instance of exactly that class:
+       a borrowed reference, NULL while the slot is unset (where getattr raises AttributeError). */
+    static inline PyObject* kvstore_slot_get(PyObject* obj, PyObject* descr) {
+        return *(PyObject**)((char*)obj + ((PyMemberDescrObject*)descr)->d_member->offset);
+    }
+    """
+    bint kvstore_is_slot_of(object descr, object cls)
+    PyObject* kvstore_slot_get(object obj, object descr)
+
+
+cdef inline object kvstore_slot(object obj, object cls, object descr, object name):
+    """``getattr(obj, name)`` read from its slot when ``obj``'s class is exactly ``cls`` and ``descr``
+    is the slot's descriptor there (else, or for an unset slot, getattr itself): no lookup of the name
+    on the type, no descriptor call."""
+    cdef PyObject* p
+    if descr is not None and type(obj) is cls:
+        p = kvstore_slot_get(obj, descr)
+        if p != NULL:
+            return <object>p
+    return getattr(obj, name)
+
+
+cdef inline object kvstore_slot_descriptor(object cls, object name):
+    """The descriptor of ``cls``'s own object slot ``name`` for :func:`kvstore_slot`, or None (then
+    every read is getattr's)."""
+    descr = cls.__dict__.get(name) if isinstance(cls, type) else None
+    return descr if kvstore_is_slot_of(descr, cls) else None
 
 
 cdef extern from *:

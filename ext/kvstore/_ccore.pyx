@@ -32,9 +32,9 @@ from kvstore._cwrite import (apply_row, apply_update, apply_writes, condition_ho
                               project_packed, same_value, shape_ok, sorted_add, sorted_remove, transact_size,
                               transact_size_bound,
                               update_indexes, usual_actions, write_shape)
-from kvstore._ctransact import (index_keys_usual, transact_actions, transact_commit, transact_images,
-                                transact_request, usual_transaction)
-from kvstore._cupdate import run_update_plan
+from kvstore._ctransact import (index_keys_usual, transact_actions, transact_commit, transact_embedded,
+                                transact_images, transact_request, usual_transaction)
+from kvstore._cupdate import embedded_update, run_update_plan
 from kvstore._cserver import parse_request, remembered_form, render_answer, usual_get_item
 
 __all__ = [
@@ -49,7 +49,7 @@ __all__ = [
     "apply_row", "apply_writes", "write_record", "frame_record", "append_record", "commit_usual", "wait_usual",
     "transact_actions", "transact_request", "usual_transaction",
     "transact_images", "transact_commit", "index_keys_usual", "parse_request", "render_answer", "remembered_form",
-    "embedded_read", "run_update_plan", "get_item_answer", "usual_get_item",
+    "embedded_read", "run_update_plan", "embedded_update", "transact_embedded", "get_item_answer", "usual_get_item",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5

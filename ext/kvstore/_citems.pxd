@@ -2,6 +2,7 @@
 
 from kvstore._capi cimport Reader, Writer
 
+cdef int _header(Writer* w, Py_ssize_t n, int fix, int fixbits, int marker8, int marker16, int marker32) except -1
 cdef int _pack(Writer* w, object o, int depth) except -1
 cdef bytes _packed(object o)
 cdef object _packed_item(object item)

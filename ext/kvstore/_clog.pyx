@@ -35,13 +35,13 @@ from libc.string cimport memcpy
 from kvstore._capi cimport *
 from kvstore._cvalues cimport *
 from kvstore._ckeys cimport _crc32
-from kvstore._citems cimport _packed
+from kvstore._citems cimport _header, _pack, _packed
+from kvstore._cwrite cimport _apply_writes_of as _apply_writes
 
 import zlib as _zlib
 
 from kvstore import _pycore as _ref
 from kvstore._cvalues import _Fallback
-from kvstore._cwrite import apply_writes as _apply_writes
 from kvstore.engine import wal as _wal
 from kvstore.engine.errors import DurabilityError as _DurabilityError
 from kvstore.engine.staging import Staging as _Staging
@@ -87,25 +87,29 @@ def frame_record(lsn, payload, rtype):
 
 
 cdef bytes _frame(uint64_t lsn, bytes payload, unsigned char rtype):
-    cdef Py_ssize_t n
-    cdef uint32_t crc
-    cdef unsigned char* out
-    cdef const unsigned char* body
-    n = PyBytes_GET_SIZE(payload)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
     record = PyBytes_FromStringAndSize(NULL, RECORD_HEADER_SIZE + n)
-    out = <unsigned char*>PyBytes_AS_STRING(record)
+    memcpy(PyBytes_AS_STRING(record) + RECORD_HEADER_SIZE, PyBytes_AS_STRING(payload), n)
+    _fill_header(<bytes>record, lsn, rtype)
+    return <bytes>record
+
+
+cdef int _fill_header(bytes record, uint64_t lsn, unsigned char rtype) except -1:
+    """The header of ``record`` (a new bytes object nothing else holds yet: its payload after
+    RECORD_HEADER_SIZE bytes) written in place: length, type, LSN and the CRC-32 of the rest."""
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(record) - RECORD_HEADER_SIZE
+    cdef uint32_t crc
+    cdef unsigned char* out = <unsigned char*>PyBytes_AS_STRING(record)
     _le(out + 4, <uint64_t>n, 4)
     out[8] = <unsigned char>rtype
     _le(out + 9, lsn, 8)
-    body = <const unsigned char*>PyBytes_AS_STRING(payload)
-    memcpy(out + RECORD_HEADER_SIZE, body, n)
     crc = _crc32(0, out + 4, RECORD_HEADER_SIZE - 4)
     if n > CRC_TABLE_MAX:
-        crc = _zlib_crc32(payload, crc)
+        crc = _zlib_crc32(memoryview(record)[RECORD_HEADER_SIZE:], crc)
     else:
-        crc = _crc32(crc, body, n)
+        crc = _crc32(crc, out + RECORD_HEADER_SIZE, n)
     _le(out, crc, 4)
-    return record
+    return 0
 
 
 # ------------------------------------------------------------------ the append
@@ -113,26 +117,42 @@ cdef bytes _frame(uint64_t lsn, bytes payload, unsigned char rtype):
 def append_record(durability, payload):
     """``Durability.append``: the LSN of ``payload``, framed, buffered and staged (see
     ``kvstore._pycore.append_record``, which answers whatever is not the usual case)."""
+    if type(payload) is not bytes:
+        return _ref.append_record(durability, payload)
+    return _append(durability, <bytes>payload, None)
+
+
+cdef object _append(object durability, bytes payload, bytes record):
+    """``append_record`` of ``payload``, or of ``record`` when ``payload`` is None: a record whose
+    header is still to be written (``_fill_header``), its payload after it (``_commit_usual_of``
+    builds the two in one buffer, and calls this only where ``durability.append`` would be the
+    class's, this module's ``append_record``: an instance's own is called here)."""
     cdef PyObject* p
     cdef dict fields
     cdef list buf
     cdef Py_ssize_t buf_bytes
     cdef bint big = False
-    if type(payload) is not bytes or PyBytes_GET_SIZE(payload) > _MAX_PAYLOAD:
-        return _ref.append_record(durability, payload)
     found = PyObject_GenericGetDict(durability, NULL)
+    if payload is None:
+        if type(found) is dict and kvstore_dict_get(found, "append") != NULL:
+            return durability.append(record[RECORD_HEADER_SIZE:])     # (an instance's own append: its call)
+        if PyBytes_GET_SIZE(record) - RECORD_HEADER_SIZE > _MAX_PAYLOAD:
+            payload = record[RECORD_HEADER_SIZE:]
+    if payload is not None and PyBytes_GET_SIZE(payload) > _MAX_PAYLOAD:
+        return _ref.append_record(durability, payload)
     if type(found) is not dict:
-        return _ref.append_record(durability, payload)
+        return _ref.append_record(durability, payload if payload is not None else record[RECORD_HEADER_SIZE:])
     fields = <dict>found
+    cdef bint usual = False
     p = kvstore_dict_get(fields, "_failure")
-    if p == NULL or <object>p is not None:
-        return _ref.append_record(durability, payload)       # (refuses)
-    p = kvstore_dict_get(fields, "_state")
-    if p == NULL or <object>p != "running":
-        return _ref.append_record(durability, payload)
-    staging = fields["_staging"]
-    if staging is not None and type(staging) is not Staging:
-        return _ref.append_record(durability, payload)
+    if p != NULL and <object>p is None:
+        p = kvstore_dict_get(fields, "_state")
+        if p != NULL and <object>p == "running":
+            staging = fields["_staging"]
+            usual = staging is None or type(staging) is Staging
+    if not usual:
+        # refused (a failure, a closed log), or a staging area of another kind: the reference
+        return _ref.append_record(durability, payload if payload is not None else record[RECORD_HEADER_SIZE:])
     lock = fields["_lock"]
     lock.acquire()
     try:
@@ -142,10 +162,11 @@ def append_record(durability, payload):
         else:
             fields["_next_lsn"] = lsn + 1
             buf = <list>fields["_buf"]
-            if len(buf):
-                record = _frame(<uint64_t>lsn, <bytes>payload, <unsigned char>_CONT)
+            if payload is None:
+                _fill_header(record, <uint64_t>lsn, <unsigned char>(_CONT if len(buf) else _BEGIN))
             else:
-                record = _frame(<uint64_t>lsn, <bytes>payload, <unsigned char>_BEGIN)
+                record = _frame(<uint64_t>lsn, payload, <unsigned char>(_CONT if len(buf) else _BEGIN))
+            if not len(buf):
                 fields["_buf_first"] = lsn
             buf.append(record)
             buf_bytes = fields["_buf_bytes"]
@@ -160,7 +181,7 @@ def append_record(durability, payload):
     finally:
         lock.release()
     if lsn is None:
-        return _ref.append_record(durability, payload)
+        return _ref.append_record(durability, payload if payload is not None else record[RECORD_HEADER_SIZE:])
     if big:
         fields["_wake"].set()
     return lsn
@@ -206,6 +227,12 @@ def commit_usual(engine, writes):
     record appended and the writes applied; its LSN.  A log that refuses the record, anything else, and any
     writes that are not ``commit``'s list of 5-tuples, or an engine without those attributes: the
     method."""
+    return _commit_usual_of(engine, writes)
+
+
+cdef object _commit_usual_of(object engine, object writes):
+    # (the compiled operations' call: no Python call protocol; _clog.pxd)
+    cdef PyObject* p
     try:
         if (type(writes) is not list or not writes or engine.closed is not False or engine.streams.enabled
                 or engine.pitr.names or engine.listeners):
@@ -213,23 +240,76 @@ def commit_usual(engine, writes):
         durability = engine.durability
     except AttributeError:
         return engine.commit(writes)
+    table = None
     for w in <list>writes:
-        if type(w) is not tuple or len(<tuple>w) != 5 or (<tuple>w)[0].deleted:
-            return engine.commit(writes)        # (DeleteTable won the race: the method's error)
+        if type(w) is not tuple or len(<tuple>w) != 5:
+            return engine.commit(writes)
+        if (<tuple>w)[0] is not table:          # (a table's writes follow one another: read once)
+            table = (<tuple>w)[0]
+            if table.deleted:
+                return engine.commit(writes)    # (DeleteTable won the race: the method's error)
     lsn = 0
     if durability is not None:
         try:
-            lsn = durability.append(write_record(writes))
+            # Durability.append itself (this module's append_record, not overridden by a subclass or
+            # the instance): the record built with its payload in one buffer; else the method
+            p = kvstore_type_dict_get(type(durability), "append")
+            record = None
+            if p != NULL and <object>p is _append_function:
+                record = _write_record_framed(<list>writes)
+            if record is not None:
+                lsn = _append(durability, None, <bytes>record)
+            else:
+                lsn = durability.append(write_record(writes))
         except _LOG_ERRORS:         # refused before anything was buffered: the method answers, worded once
             return engine.commit(writes)
     _apply_writes(writes)
     return lsn
 
 
+cdef object _write_record_framed(list writes):
+    """``write_record(writes)`` after RECORD_HEADER_SIZE bytes left for its frame's header, in one new
+    bytes object, or None for ``write_record`` (a table name that is not a str, a row key that is not
+    bytes, a packed item that is neither bytes nor None)."""
+    cdef unsigned char stack[STACK_BUFFER]
+    cdef Writer w
+    cdef tuple write
+    _writer_init(&w, stack, STACK_BUFFER)
+    try:
+        _need(&w, RECORD_HEADER_SIZE)
+        w.len = RECORD_HEADER_SIZE
+        _put(&w, b"\x92\xa1W", 3)                  # ["W", [...]]
+        _header(&w, len(writes), 0x90, 4, -1, 0xDC, 0xDD)
+        table = name = None
+        for item in writes:
+            write = <tuple>item
+            if write[0] is not table:
+                table = write[0]
+                name = table.name
+            row_key = write[1]
+            packed = write[4]
+            if type(name) is not str or type(row_key) is not bytes or (packed is not None and type(packed) is not bytes):
+                return None
+            _put(&w, b"\x93", 1)                    # [table name, row key, packed item or nil]
+            _pack(&w, name, 0)
+            _pack(&w, row_key, 0)
+            _pack(&w, packed, 0)
+        return PyBytes_FromStringAndSize(<const char*>w.buf, w.len)
+    except _Fallback:
+        return None
+    finally:
+        _writer_free(&w)
+
+
 def wait_usual(engine, lsn):
     """``engine.wait_durable(lsn)``, returning at once where the method would: no stream reader to
     wake, and no log, or ``lsn`` durable already, or a ``batch`` / ``none`` log that holds it in its
     staging area and has no failure (``Durability.wait_durable``).  Anything else: the method."""
+    return _wait_usual_of(engine, lsn)
+
+
+cdef object _wait_usual_of(object engine, object lsn):
+    # (the compiled operations' call: no Python call protocol; _clog.pxd)
     try:
         if engine.streams.woke or type(lsn) is not int:
             return engine.wait_durable(lsn)
@@ -251,3 +331,6 @@ def wait_usual(engine, lsn):
     except _Fallback:
         pass
     return engine.wait_durable(lsn)
+
+
+cdef object _append_function = append_record      # what Durability.append is (kvstore/engine/durability.py)

@@ -24,6 +24,7 @@ from types import MemberDescriptorType as _MemberDescriptor
 
 from kvstore._citems cimport _packed_item as _pack_item, _unpacked as _unpack_item
 from kvstore._ckeys cimport _prefixed
+from kvstore._clog cimport _commit_usual_of as _commit_usual, _wait_usual_of as _wait_usual
 from kvstore._cread cimport _request_row_key
 from kvstore._cwrite cimport (_apply_update_of as _apply_update, _condition_holds_of as _condition_holds,
                               _item_from_python_of as _item_from_python,
@@ -32,7 +33,6 @@ from kvstore._cwrite cimport (_apply_update_of as _apply_update, _condition_hold
                               _write_shape_of as _write_shape)
 
 from kvstore import _pycore as _ref
-from kvstore._clog import commit_usual as _commit_usual
 
 cdef object Decimal = _Decimal
 cdef object _new_update = object.__new__
@@ -104,6 +104,10 @@ cdef object _transact_actions_of(actions, allow_floats, members):
 def transact_request(engine, kwargs, allow_floats, members, checks):
     """The embedded call's request with its actions converted, when boto3's parameter check has
     nothing to report on it, or None (see ``kvstore._pycore``: why the check may then be skipped)."""
+    return _transact_request_of(engine, kwargs, allow_floats, members, checks)
+
+
+cdef object _transact_request_of(engine, kwargs, allow_floats, members, checks):
     if (type(kwargs) is not dict or type(members) is not dict or type(checks) is not tuple
             or len(<tuple>checks) != 2 or type((<tuple>checks)[0]) is not frozenset
             or type((<tuple>checks)[1]) is not dict):
@@ -226,6 +230,8 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
         return _ref._usual_transaction(actions, tables, context)
     n = len(usual)
     parsed = []
+    if update_class is not _UpdateClass or context[_PROGRAM_CONDITION] is not _ConditionClass:
+        _load_slots(update_class, context[_PROGRAM_CONDITION])
     for i in range(n):
         found = <object>PyList_GET_ITEM(usual, i)
         if found is None:
@@ -269,6 +275,7 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
     wanted = {}
     cdef Py_ssize_t short_name = context[_SHORT_NAME]
     cdef Py_ssize_t max_item_size = context[_MAX_ITEM_SIZE]
+    table = None             # the previous action's table: its attributes are read once for the actions on it
     for i in range(n):
         entry = <tuple><object>PyList_GET_ITEM(parsed, i)
         kind = entry[0]
@@ -276,10 +283,14 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
         p = kvstore_dict_get(tables, spec["TableName"])
         if p == NULL:
             return None
-        table = <object>p
-        if table.collections is not None:
-            return None
-        schema = table.schema
+        if <object>p is not table:
+            table = <object>p
+            if table.collections is not None:
+                return None
+            schema = table.schema
+            table_shift = table._shift
+            table_name = table.name
+            table_locks = table.locks
         if kind == "Put":
             item = spec["Item"]
             if type(item) is not dict:
@@ -294,19 +305,21 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
             if row_key is None or (table.indexes and not _index_keys_usual(table, <dict>item, context)):
                 return None
         else:
-            row_key = _request_row_key(spec["Key"], schema.hash_name, schema.hash_type, schema.range_name,
-                                       schema.range_type)
+            row_key = _request_row_key(spec["Key"], kvstore_slot(schema, _KeySchema, _s_hash_name, "hash_name"),
+                                       kvstore_slot(schema, _KeySchema, _s_hash_type, "hash_type"),
+                                       kvstore_slot(schema, _KeySchema, _s_range_name, "range_name"),
+                                       kvstore_slot(schema, _KeySchema, _s_range_type, "range_type"))
             if row_key is None:
                 return None
             update = entry[3]
             if update is not None:
                 if type(update) is not update_class:
                     return None
-                plan = update.plan
-                if plan.nested_top_level_names:
+                plan = kvstore_slot(update, _UpdateClass, _s_plan, "plan")
+                if kvstore_slot(plan, _UpdatePlan, _s_nested, "nested_top_level_names"):
                     return None
-                written = plan.top_level_names
-                for name in schema.names:
+                written = kvstore_slot(plan, _UpdatePlan, _s_top, "top_level_names")
+                for name in kvstore_slot(schema, _KeySchema, _s_names, "names"):
                     if name in written:
                         return None
         if type(row_key) is not bytes or len(<bytes>row_key) == 0:
@@ -316,8 +329,8 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
             return None
         seen.add(target)
         targets.append(target)
-        partition = (<unsigned char*>PyBytes_AS_STRING(row_key))[0] >> <Py_ssize_t>table._shift
-        wanted[(table.name, partition)] = table.locks[partition]
+        partition = (<unsigned char*>PyBytes_AS_STRING(row_key))[0] >> <Py_ssize_t>table_shift
+        wanted[(table_name, partition)] = table_locks[partition]
     if len(wanted) == 1:
         locks = list(wanted.values())
     elif len(wanted) == 2:                  # sorted's order of two distinct keys, without the sort
@@ -328,6 +341,46 @@ cdef object _usual_transaction(list actions, dict tables, tuple context):
     else:
         locks = [wanted[k] for k in sorted(wanted)]
     return parsed, targets, locks
+
+
+# ------------------------------------------------------------------ slots read in place
+# The objects an action's checks and images read (the table's KeySchema, the template's UpdatePlan,
+# the Update and ProgramCondition made for the request) are __slots__ classes: their slots are read
+# at their offsets (``kvstore_slot``), without a lookup of the name on the type per read; an
+# instance of another class (a subclass included) is read with getattr.
+
+cdef object _KeySchema = None, _UpdatePlan = None, _UpdateClass = None, _ConditionClass = None
+cdef object _s_hash_name = None, _s_hash_type = None, _s_range_name = None, _s_range_type = None
+cdef object _s_names = None, _s_nested = None, _s_top = None, _s_only_removes = None, _s_program = None
+cdef object _s_plan = None, _s_vals = None, _s_condition_program = None, _s_condition_vals = None
+
+
+cdef int _load_slots(object update_class, object condition_class) except -1:
+    global _KeySchema, _UpdatePlan, _UpdateClass, _ConditionClass, _s_hash_name, _s_hash_type, _s_range_name
+    global _s_range_type, _s_names, _s_nested, _s_top, _s_only_removes, _s_program, _s_plan, _s_vals
+    global _s_condition_program, _s_condition_vals
+    if _KeySchema is None:
+        from kvstore.engine.schema import KeySchema
+        from kvstore.expressions.update import UpdatePlan
+        _s_hash_name = kvstore_slot_descriptor(KeySchema, "hash_name")
+        _s_hash_type = kvstore_slot_descriptor(KeySchema, "hash_type")
+        _s_range_name = kvstore_slot_descriptor(KeySchema, "range_name")
+        _s_range_type = kvstore_slot_descriptor(KeySchema, "range_type")
+        _s_names = kvstore_slot_descriptor(KeySchema, "names")
+        _s_nested = kvstore_slot_descriptor(UpdatePlan, "nested_top_level_names")
+        _s_top = kvstore_slot_descriptor(UpdatePlan, "top_level_names")
+        _s_only_removes = kvstore_slot_descriptor(UpdatePlan, "only_removes")
+        _s_program = kvstore_slot_descriptor(UpdatePlan, "program")
+        _KeySchema, _UpdatePlan = KeySchema, UpdatePlan
+    if update_class is not _UpdateClass:
+        _s_plan = kvstore_slot_descriptor(update_class, "plan")
+        _s_vals = kvstore_slot_descriptor(update_class, "vals")
+        _UpdateClass = update_class
+    if condition_class is not _ConditionClass:
+        _s_condition_program = kvstore_slot_descriptor(condition_class, "program")
+        _s_condition_vals = kvstore_slot_descriptor(condition_class, "vals")
+        _ConditionClass = condition_class
+    return 0
 
 
 cdef object _slots_class = None     # the Update class whose slots' descriptors are these two
@@ -430,25 +483,32 @@ cdef object _transact_images(list parsed, list targets, tuple context):
     cdef list writes = []
     cdef Py_ssize_t i
     cdef Py_ssize_t max_item_size = context[_MAX_ITEM_SIZE]
+    cdef bint indexed = False
+    table = rows = None
     program_condition = context[_PROGRAM_CONDITION]
+    if _KeySchema is None:
+        _load_slots(context[_UPDATE_CLASS], program_condition)
     for i in range(len(parsed)):
         entry = <tuple><object>PyList_GET_ITEM(parsed, i)
         target = <tuple><object>PyList_GET_ITEM(targets, i)
         kind = entry[0]
         condition = entry[2]
-        table = target[0]
         row_key = target[1]
-        rows = table.rows
-        if type(rows) is not dict:
-            return _ref._transact_images(parsed, targets, context)
+        if target[0] is not table:      # (the attributes of the previous action's table, read once)
+            table = target[0]
+            rows = table.rows
+            if type(rows) is not dict:
+                return _ref._transact_images(parsed, targets, context)
+            indexed = bool(table.indexes)
         p = kvstore_dict_get(<dict>rows, row_key)
         old_packed = None if p == NULL else <object>p
         old = None
-        if old_packed is not None and (condition is not None or kind == "Update" or table.indexes):
+        if old_packed is not None and (condition is not None or kind == "Update" or indexed):
             old = _unpack_item(old_packed)
         if condition is not None:
             if type(condition) is program_condition:
-                holds = _condition_holds(condition.program, old, condition.vals)
+                holds = _condition_holds(kvstore_slot(condition, _ConditionClass, _s_condition_program, "program"),
+                                         old, kvstore_slot(condition, _ConditionClass, _s_condition_vals, "vals"))
             else:
                 holds = condition.evaluate(old)
             if not holds:
@@ -464,9 +524,9 @@ cdef object _transact_images(list parsed, list targets, tuple context):
             update = entry[3]
             if update is None:
                 return None
-            plan = update.plan
+            plan = kvstore_slot(update, _UpdateClass, _s_plan, "plan")
             if old is None:
-                if plan.only_removes:
+                if kvstore_slot(plan, _UpdatePlan, _s_only_removes, "only_removes"):
                     new = None
                 else:
                     new = _updated(plan, update, dict((<dict>entry[1])["Key"]), False)
@@ -477,7 +537,7 @@ cdef object _transact_images(list parsed, list targets, tuple context):
                 packed = _pack_item(new)
                 if len(<bytes>packed) * 4 > max_item_size:
                     return None
-                if table.indexes:
+                if indexed:
                     if type(new) is not dict or not _index_keys_usual(table, <dict>new, context):
                         return None
         if packed is not None or old_packed is not None:
@@ -488,8 +548,25 @@ cdef object _transact_images(list parsed, list targets, tuple context):
 
 # ------------------------------------------------------------------ the whole of it
 
+def transact_embedded(engine, kwargs, allow_floats, members, checks, context):
+    """A ``Database.transact_write_items`` call committed and waited for (its response), else its
+    converted request in a 1-tuple for the general path, or None (see ``kvstore._pycore``)."""
+    request = _transact_request_of(engine, kwargs, allow_floats, members, checks)
+    if request is None:
+        return None
+    lsn = _transact_commit_of(engine, request, context)
+    if lsn is None:
+        return (request,)
+    _wait_usual(engine, lsn)
+    return {"ResponseMetadata": {"HTTPStatusCode": 200, "RetryAttempts": 0}}
+
+
 def transact_commit(engine, request, context):
     """The log position of a usual transaction committed, or None (see ``kvstore._pycore``)."""
+    return _transact_commit_of(engine, request, context)
+
+
+cdef object _transact_commit_of(engine, request, context):
     cdef list locks
     cdef Py_ssize_t i, taken = 0
     if engine.capacity is not None or engine.contention is not None:
@@ -512,7 +589,7 @@ def transact_commit(engine, request, context):
 
 
 cdef inline object _updated(object plan, object update, object item, bint existed):
-    program = plan.program
+    program = kvstore_slot(plan, _UpdatePlan, _s_program, "program")
     if program is not None:
-        return _apply_update(program, item, update.vals)
+        return _apply_update(program, item, kvstore_slot(update, _UpdateClass, _s_vals, "vals"))
     return update.apply(item, existed)

@@ -14,17 +14,19 @@ from cpython.object cimport PyObject
 from kvstore._capi cimport *
 from kvstore._citems cimport _packed_item, _unpacked
 from kvstore._ccapacity cimport MeterCore, _admit_write_or_throttle, _charge_write_any
+from kvstore._clog cimport _commit_usual_of as _commit_usual, _wait_usual_of as _wait_usual
 from kvstore._cread cimport _request_row_key
 from kvstore._ctransact cimport _usual_index_keys
 from kvstore._cwrite cimport (_apply_update_of as _apply_update, _condition_holds_of as _condition_holds,
-                              _item_from_python_of as _item_from_python)
+                              _same_value_of as _same_value,
+                              _item_from_python_of as _item_from_python, _write_shape_of as _write_shape)
 
 from kvstore import _pycore as _ref
 from kvstore import limits as _limits
-from kvstore._clog import commit_usual as _commit_usual, wait_usual as _wait_usual
-from kvstore._cwrite import same_value as _same_value
+from cpython.dict cimport PyDict_Copy
 
 cdef Py_ssize_t _CONTEXT_SIZE = _ref.UPDATE_PLAN_CONTEXT_SIZE
+cdef Py_ssize_t _EMBEDDED_CONTEXT_SIZE = _ref.EMBEDDED_UPDATE_CONTEXT_SIZE
 # the checks' usual cases, tested here before calling them (each check's own first test, so a call
 # they would return from at once is not made): a packed image of at most a quarter of the item size
 # limit, index key values that are short strings or numbers, a table without item collections
@@ -40,18 +42,69 @@ def run_update_plan(engine, plan, kwargs, context):
     return _run(engine, plan, <dict>kwargs, <tuple>context)
 
 
+def embedded_update(engine, prefix, kwargs, context):
+    """The response of a ``Table.update_item`` call through the prepared plan of its shape, else its
+    shape key, or None when it has none a plan serves (see ``kvstore._pycore``)."""
+    cdef PyObject* p
+    if (type(kwargs) is not dict or type(context) is not tuple or len(<tuple>context) != _EMBEDDED_CONTEXT_SIZE
+            or type((<tuple>context)[0]) is not tuple or len(<tuple>(<tuple>context)[0]) != _CONTEXT_SIZE):
+        return _ref.embedded_update(engine, prefix, kwargs, context)
+    if engine.contention is not None or engine.faults is not None or engine.metrics is not None:
+        return None
+    p = kvstore_dict_get(<dict>kwargs, "UpdateExpression")
+    if p == NULL or <object>p is None:
+        return None
+    found = _write_shape(prefix, kwargs, True, (<tuple>context)[1], (<tuple>context)[2])
+    if found is None:
+        return None
+    shape = (<tuple>found)[0]
+    plans = engine.write_plans
+    if type(plans) is not dict:
+        plan = plans.get(shape)
+        if plan is None:
+            return shape
+        response = run_update_plan(engine, plan, kwargs, (<tuple>context)[0])
+        return shape if response is None else response
+    p = kvstore_dict_get(<dict>plans, shape)
+    if p == NULL or <object>p is None:
+        return shape
+    response = _run(engine, <object>p, <dict>kwargs, <tuple>(<tuple>context)[0])
+    return shape if response is None else response
+
+
+# write_plans.UpdatePlan is a __slots__ class: its slots are read in place (``kvstore_slot``)
+cdef object _Plan = None
+cdef object _s_table = None, _s_condition = None, _s_update = None, _s_only_removes = None
+cdef object _s_key_schema = None, _s_allow_floats = None
+
+
+cdef int _load_slots() except -1:
+    global _Plan, _s_table, _s_condition, _s_update, _s_only_removes, _s_key_schema, _s_allow_floats
+    from kvstore.operations.write_plans import UpdatePlan
+    _s_table = kvstore_slot_descriptor(UpdatePlan, "table")
+    _s_condition = kvstore_slot_descriptor(UpdatePlan, "condition")
+    _s_update = kvstore_slot_descriptor(UpdatePlan, "update")
+    _s_only_removes = kvstore_slot_descriptor(UpdatePlan, "only_removes")
+    _s_key_schema = kvstore_slot_descriptor(UpdatePlan, "key_schema")
+    _s_allow_floats = kvstore_slot_descriptor(UpdatePlan, "allow_floats")
+    _Plan = UpdatePlan
+    return 0
+
+
 cdef object _run(object engine, object plan, dict kwargs, tuple context):
     cdef PyObject* p
     error_class, condition_failed, check_item_size, check_index_keys, check_collection_size, too_big, \
         no_request, response_metadata = context
-    table = plan.table
+    if _Plan is None:
+        _load_slots()
+    table = kvstore_slot(plan, _Plan, _s_table, "table")
     tables = engine.tables
     if type(tables) is not dict:
         return _ref.run_update_plan(engine, plan, kwargs, context)
     p = kvstore_dict_get(<dict>tables, table.name)
     if p == NULL or <object>p is not table or engine.closed:
         return None
-    allow_floats = plan.allow_floats
+    allow_floats = kvstore_slot(plan, _Plan, _s_allow_floats, "allow_floats")
     try:
         key = _item_from_python(kwargs["Key"], allow_floats)
         p = kvstore_dict_get(kwargs, "ExpressionAttributeValues")
@@ -59,7 +112,7 @@ cdef object _run(object engine, object plan, dict kwargs, tuple context):
             tuple(_item_from_python(<object>p, allow_floats).values())
     except Exception:      # noqa - the reference path converts again and raises its error
         return None
-    schema = plan.key_schema
+    schema = kvstore_slot(plan, _Plan, _s_key_schema, "key_schema")
     if type(schema) is not tuple or len(<tuple>schema) != 4:
         return _ref.run_update_plan(engine, plan, kwargs, context)
     row_key = _request_row_key(key, (<tuple>schema)[0], (<tuple>schema)[1], (<tuple>schema)[2], (<tuple>schema)[3])
@@ -87,13 +140,13 @@ cdef object _run(object engine, object plan, dict kwargs, tuple context):
         old = None if p == NULL else _unpacked(old_packed)
         new = packed = None
         try:
-            condition = plan.condition
+            condition = kvstore_slot(plan, _Plan, _s_condition, "condition")
             failed = condition is not None and not _condition_holds(condition, old, vals)
             if not failed:
                 if old is not None:
-                    new = _apply_update(plan.update, old, vals)
-                elif not plan.only_removes:
-                    new = _apply_update(plan.update, dict(key), vals)
+                    new = _apply_update(kvstore_slot(plan, _Plan, _s_update, "update"), old, vals)
+                elif not kvstore_slot(plan, _Plan, _s_only_removes, "only_removes"):
+                    new = _apply_update(kvstore_slot(plan, _Plan, _s_update, "update"), dict(key), vals)
                 if new is not None and not _same_value(new, old):
                     packed = _packed_item(new)
                     if len(<bytes>packed) * 4 > _MAX_ITEM_SIZE:
@@ -126,7 +179,8 @@ cdef object _run(object engine, object plan, dict kwargs, tuple context):
     if ticket is not None:
         _charge(meter, ticket, old_packed, None if new is None else old_packed if packed is None else packed,
                 old, new)
-    return {"ResponseMetadata": dict(response_metadata)}
+    return {"ResponseMetadata": PyDict_Copy(response_metadata) if type(response_metadata) is dict
+            else dict(response_metadata)}
 
 
 cdef int _charge(meter, ticket, old_packed, new_packed, old, new) except -1:

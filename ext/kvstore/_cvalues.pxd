@@ -19,9 +19,18 @@ cdef enum:
     C_EXT_SS = 3
     C_EXT_NS = 4
     C_EXT_BS = 5
+    # The shared small-integer Decimals (_cvalues.pyx, "small integers"): their range, and the
+    # address table that finds them (SMALL_SLOTS = 2 ** SMALL_SLOT_BITS slots, a third full).
+    SMALL_MIN = -256
+    SMALL_COUNT = 1280
+    SMALL_SLOT_BITS = 12
+    SMALL_SLOTS = 4096
+    NOT_SMALL = -1000000
 
 
 cdef object _decimal_text(object value)
+cdef Py_ssize_t _small_index(object value) noexcept
+cdef object _small_decimal(long long n)
 cdef object _read_number(const unsigned char* p, Py_ssize_t n)
 cdef object _binary(object data)
 cdef bint _has_surrogate(object s)

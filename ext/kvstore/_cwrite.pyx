@@ -438,6 +438,11 @@ cdef int _same(object a, object b, int depth) except -1:
 
 def same_value(a, b):
     """Whether two native values are equal as DynamoDB sees them (see ``kvstore._pycore``)."""
+    return _same_value_of(a, b)
+
+
+cdef object _same_value_of(a, b):
+    # (the compiled modules' call: no Python call protocol; _cwrite.pxd)
     global _same_ref
     if _same_ref is None:
         _same_ref = _ref.same_value
@@ -514,14 +519,14 @@ cdef object _item_from_python_of(item, allow_floats):
         if t is str:
             out[k] = v if PyUnicode_IS_ASCII(v) else _from_python(v, allow_floats)
         elif t is Decimal:
-            out[k] = v if _canonical_text(str(v)) else _from_python(v, allow_floats)
+            out[k] = v if _small_index(v) >= 0 or _canonical_text(str(v)) else _from_python(v, allow_floats)
         elif t is bool or v is None:
             out[k] = v
         elif t is int:
             overflow = 0
             n = PyLong_AsLongLongAndOverflow(v, &overflow)
-            if overflow == 0 and _SMALL_MIN <= n < _SMALL_MIN + _SMALL_COUNT:
-                out[k] = <object>PyList_GET_ITEM(_small_decimals, n - _SMALL_MIN)
+            if overflow == 0 and SMALL_MIN <= n < SMALL_MIN + SMALL_COUNT:
+                out[k] = _small_decimal(n)
             else:
                 out[k] = Decimal(v) if overflow == 0 else _from_python(v, allow_floats)
         else:
@@ -529,13 +534,8 @@ cdef object _item_from_python_of(item, allow_floats):
     return out
 
 
-# Decimal(n) of a small int is a call of the type (~500 instructions); a Decimal is immutable, so the
-# counters and increments of embedded calls share these (as the number cache of _cvalues shares
-# the Decimals of short texts)
-cdef enum:
-    _SMALL_MIN = -256
-    _SMALL_COUNT = 1280
-cdef list _small_decimals = [Decimal(n) for n in range(_SMALL_MIN, _SMALL_MIN + _SMALL_COUNT)]
+# Decimal(n) of a small int is a call of the type (~500 instructions): the counters and increments of
+# embedded calls are the shared Decimals of _cvalues ("small integers"), as stored ones read back are.
 
 
 # ------------------------------------------------------------------ boto3's parameter check at a glance
@@ -765,6 +765,13 @@ cdef object _condition_holds_of(program, item, vals):
 
 
 cdef object _number_add(object a, object b, bint subtract):
+    cdef Py_ssize_t i = _small_index(a), j
+    if i >= 0:
+        j = _small_index(b)
+        if j >= 0:                        # two shared small integers: Decimal(x + y), exponent 0
+            r = _small_decimal(i - j if subtract else i + j + 2 * SMALL_MIN)
+            if r is not None:
+                return r
     r = _exact_subtract(a, b) if subtract else _exact_add(a, b)
     if type(r) is Decimal and _canonical_text(str(r)):
         return r                          # already canonical, at most 38 digits: within N's range
@@ -1151,6 +1158,11 @@ cdef object _apply_row(dict rows, list partitions, Py_ssize_t shift, bytes row_k
 def apply_writes(writes):
     """``Table.apply`` of each of ``Database.commit``'s writes (see ``kvstore._pycore``): a table
     without TTL or local indexes in one step here, its global indexes moved under its index lock."""
+    return _apply_writes_of(writes)
+
+
+cdef object _apply_writes_of(writes):
+    # (the compiled modules' call: no Python call protocol; _cwrite.pxd)
     cdef PyObject* p
     cdef Py_ssize_t n
     if type(writes) is not list:

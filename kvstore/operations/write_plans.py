@@ -40,6 +40,11 @@ sends the call to the reference path, which rebuilds it).  Index keys are
 checked against the table's indexes at the time of the call, since UpdateTable
 can add one.
 
+``Table.update_item`` makes one core call, ``_core.embedded_update`` (with
+:data:`EMBEDDED_CONTEXT`): the call's shape, its plan looked up and run; the
+call's shape comes back when no plan answered, for the reference path and
+:func:`build_embedded`.
+
 Cost: one dict lookup of the shape key (``_core.write_shape``: one pass over
 the call's members) per call; at most :data:`SIZE` plans per engine (a shape
 no plan covers is remembered as None, so it is judged once).
@@ -53,7 +58,7 @@ from kvstore.expressions.templates import TEMPLATES
 from kvstore.operations.common import check_collection_size, check_index_keys, check_item_size
 from kvstore.operations.writing import _USUAL_UPDATE_MEMBERS, condition_failed
 
-__all__ = ["embedded_shape", "run_embedded", "build_embedded", "clear", "SIZE"]
+__all__ = ["EMBEDDED_CONTEXT", "build_embedded", "clear", "SIZE"]
 
 #: plans an engine keeps (``engine.write_plans``, by shape): cleared when full, since shapes are few
 SIZE = 1024
@@ -65,28 +70,6 @@ _MEMBERS = frozenset(("Key", "UpdateExpression", "ConditionExpression", "Express
 _TOO_BIG = "Item size to update has exceeded the maximum allowed size"
 _RESPONSE_METADATA = {"HTTPStatusCode": 200, "RetryAttempts": 0}
 _NO_REQUEST = {}
-
-
-def embedded_shape(engine, table_name, allow_floats, kwargs):
-    """The shape of a ``Table.update_item`` call's keyword arguments (before their conversion), or None
-    when the call must take the reference path (a member a plan does not cover, or an engine that
-    wraps every call: contention, injected faults, metrics)."""
-    if engine.contention is not None or engine.faults is not None or engine.metrics is not None:
-        return None
-    if kwargs.get("UpdateExpression") is None:
-        return None
-    shape = _core.write_shape(("embedded", table_name, allow_floats), kwargs, True, _MEMBERS, _MAP)
-    return None if shape is None else shape[0]
-
-
-def run_embedded(engine, shape, kwargs):
-    """The response of a ``Table.update_item`` call of ``shape`` through its plan, or None when there is
-    no plan (none yet, or a shape no plan covers) or the reference path must answer (nothing was
-    changed then)."""
-    plan = engine.write_plans.get(shape)
-    if plan is None:
-        return None
-    return plan.run(engine, kwargs)
 
 
 def clear(engine):
@@ -156,3 +139,7 @@ class UpdatePlan:
 #: what ``_core.run_update_plan`` (a plan's call, run: see ``kvstore._pycore``) raises and checks with
 RUN_CONTEXT = (DynamoDBError, condition_failed, check_item_size, check_index_keys, check_collection_size, _TOO_BIG,
                _NO_REQUEST, _RESPONSE_METADATA)
+
+#: what ``_core.embedded_update`` (a ``Table.update_item`` call: its shape, its plan run) works with: the
+#: plan's run context, the members a plan covers and the expressions' map marker
+EMBEDDED_CONTEXT = (RUN_CONTEXT, _MEMBERS, _MAP)

@@ -15,7 +15,7 @@ UpdateTable, an engine that meters or injects faults.
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
@@ -228,3 +228,71 @@ def test_a_plan_meters_as_the_reference_under_enforced_capacity():
             outcomes.append(seen)
     assert outcomes[0] == outcomes[1]
     assert {"ok", "ConditionalCheckFailedException", "ProvisionedThroughputExceededException"} <= set(outcomes[0])
+
+
+# ``_core.embedded_update`` (the call's shape, its plan looked up and run, in one core call): the
+# compiled twin and the pure one, each behind ``Table.update_item`` of its own database, answer every
+# call alike (the response, the shape handed back to the Python path, or the error) and leave the
+# same items, whether a plan answers, declines or is not there yet.
+
+from kvstore import api as _api  # noqa: E402
+
+from tests.cores import ccore, needs_ccore, pycore  # noqa: E402
+
+
+@needs_ccore
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@pytest.mark.parametrize("big_values", [False, True])
+@given(calls=st.lists(st.tuples(st.sampled_from(SHAPES), keys, st.lists(values, min_size=2, max_size=2)),
+                      min_size=1, max_size=12))
+def test_embedded_update_agrees(monkeypatch, big_values, calls):
+    answers, items = [], []
+    for core in (ccore, pycore):
+        seen = []
+
+        def embedded_update(engine, prefix, kwargs, context, _core=core, _seen=seen):
+            answer = _core.embedded_update(engine, prefix, kwargs, context)
+            _seen.append(answer if answer.__class__ is not dict else "response")
+            return answer
+
+        monkeypatch.setattr(_api, "embedded_update", embedded_update)
+        db, table = _open()
+        with db:
+            outcomes = []
+            for (text, condition, names, placeholders), key, vals in calls:
+                if big_values:
+                    vals = [10 ** 12 if v is None else v for v in vals]
+                kwargs = {"Key": key, "UpdateExpression": text,
+                          "ExpressionAttributeValues": dict(zip(placeholders, vals))}
+                if condition is not None:
+                    kwargs["ConditionExpression"] = condition
+                if names is not None:
+                    kwargs["ExpressionAttributeNames"] = names
+                outcomes.append(_outcome(table, kwargs))
+            answers.append((outcomes, seen))
+            items.append(scan_all(table))
+    assert answers[0] == answers[1]
+    assert items[0] == items[1]
+
+
+@needs_ccore
+@pytest.mark.parametrize("core", [ccore, pycore], ids=["cython", "python"])
+def test_embedded_update_hands_back_the_shape_or_none(core):
+    """No shape where every call is wrapped (metrics) or for a call without an UpdateExpression; the shape
+    of a call no plan answered yet; the response once the plan exists."""
+    db, table = _open()
+    with db:
+        engine = db.engine
+        prefix = ("embedded", "planned", db.allow_floats)
+        assert core.embedded_update(engine, prefix, {"Key": {"pk": "p0", "sk": 0}}, write_plans.EMBEDDED_CONTEXT) is None
+        shape = core.embedded_update(engine, prefix, dict(_COUNT), write_plans.EMBEDDED_CONTEXT)
+        assert shape.__class__ is tuple
+        table.update_item(**_COUNT)                                  # leaves the plan
+        assert core.embedded_update(engine, prefix, dict(_COUNT), write_plans.EMBEDDED_CONTEXT) == {
+            "ResponseMetadata": {"HTTPStatusCode": 200, "RetryAttempts": 0}}
+        assert table.get_item(Key=_COUNT["Key"])["Item"]["cnt"] == Decimal(2)
+        engine.metrics = object()
+        try:
+            assert core.embedded_update(engine, prefix, dict(_COUNT), write_plans.EMBEDDED_CONTEXT) is None
+        finally:
+            engine.metrics = None
