@@ -395,6 +395,57 @@ def test_a_value_whose_bound_another_value_filled_is_still_admitted():
         db.close()
 
 
+def test_the_operations_calls_are_the_methods_of_any_meter():
+    """``kvstore.capacity.admit_write / charge_write / read_item`` (builtins with the compiled core) take
+    the meter and the table's meta first and do what the meter's methods do: the compiled meter's
+    admitted case in C, any other meter (the reference, a subclass) through its methods."""
+    from kvstore import capacity
+
+    calls = []
+
+    class Watched(capacity.CapacityMeter):
+        def admit_write(self, table, row_key):
+            calls.append("admit")
+            return super().admit_write(table, row_key)
+
+    def run(meter_class, through_functions):
+        clock = ManualClock(start=1_700_000_000.0)
+        db = _database(clock)
+        try:
+            meter = meter_class(db.engine)
+            table = db.engine.tables["small"]
+            row_key = _row_key(table, "a")
+            small, large = {"pk": "a", "sk": "s"}, {"pk": "a", "sk": "s", "blob": "z" * 5000}
+            outcomes = []
+            for item in (small, small, large, small):
+                packed = _core.pack_item(item)
+                if through_functions:
+                    def step():
+                        ticket = capacity.admit_write(meter, table, table.meta, row_key)
+                        capacity.charge_write(meter, ticket, None, packed, None, item)
+                        capacity.read_item(meter, table, table.meta, row_key, packed, None)
+                        return _ticket_view(ticket)
+                else:
+                    def step():
+                        ticket = meter.admit_write(table, row_key)
+                        meter.charge_write(ticket, None, packed, None, item)
+                        meter.read_item(table, row_key, packed, None)
+                        return _ticket_view(ticket)
+                outcomes.append(_outcome(step))
+                clock.advance(0.25)
+            return outcomes, _snapshot(meter)
+        finally:
+            db.close()
+
+    expected = run(PyCapacityMeter, False)
+    assert expected[0][-1][0] == "error"           # the large write took the table below zero
+    for meter_class in (capacity.CapacityMeter, PyCapacityMeter, Watched):
+        assert run(meter_class, True) == expected, meter_class
+    assert calls == ["admit"] * 4
+    with pytest.raises(TypeError):
+        capacity.admit_write(None, None, None)
+
+
 def test_the_compiled_meter_is_the_default_with_the_compiled_core():
     from kvstore import capacity
     if _core.implementation == "cython":

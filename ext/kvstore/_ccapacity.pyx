@@ -679,7 +679,7 @@ cdef class MeterCore:
     def try_write(self, table, bytes row_key):
         """:meth:`admit_write` without raising: the ticket (the reference's tuple), or the ``Throttle``
         (batches, transactions)."""
-        cdef WriteTicket ticket = _admit_write(self, table, row_key)
+        cdef WriteTicket ticket = _admit_write(self, table, table.meta, row_key)
         if ticket is None:
             return self._try_write(table, row_key)
         return (ticket.table, ticket.row_key, ticket.state, None, ticket.now)
@@ -722,7 +722,7 @@ cdef class MeterCore:
             n = len(packed)
             if n > SMALL_READ:
                 n = self._read_size(packed)
-        _meter_read(self, table, None, row_key, n, consistent)
+        _meter_read(self, table, table.meta, None, row_key, n, consistent)
 
     def read_item_admitted(self, table, bytes row_key, packed, consistent):
         """:meth:`read_item` when it would admit the read at once (then True, charged), else False with
@@ -733,15 +733,15 @@ cdef class MeterCore:
             n = len(packed)
             if n > SMALL_READ:
                 n = self._read_size(packed)
-        return _admitted_read(self, table, None, row_key, n, consistent)
+        return _admitted_read(self, table, table.meta, None, row_key, n, consistent)
 
     def read(self, table, index, row_key, Py_ssize_t size, consistent):
         """A read's admission and charge in one call and one lock hold (``PyMeterCore.read``)."""
-        _meter_read(self, table, index, row_key, size, consistent)
+        _meter_read(self, table, table.meta, index, row_key, size, consistent)
 
     cdef int _read(self, table, index, row_key, Py_ssize_t size, consistent) except -1:
         """:meth:`read` for the compiled modules (``_cread``'s pages): no Python call."""
-        return _meter_read(self, table, index, row_key, size, consistent)
+        return _meter_read(self, table, table.meta, index, row_key, size, consistent)
 
 
 cdef inline double _now(MeterCore self) except? -1:
@@ -771,8 +771,9 @@ cdef inline TableState _current(MeterCore self, table, meta):
     return None
 
 
-cdef WriteTicket _admit_write(MeterCore self, table, bytes row_key):
-    """The admitted case of a write, in one lock hold: its ticket, or None for the long way."""
+cdef WriteTicket _admit_write(MeterCore self, table, meta, bytes row_key):
+    """The admitted case of a write, in one lock hold: its ticket, or None for the long way (``meta``:
+    ``table.meta``, read by the caller)."""
     cdef WriteTicket ticket
     cdef Py_ssize_t n = 0
     cdef uint64_t h = 0
@@ -784,7 +785,6 @@ cdef WriteTicket _admit_write(MeterCore self, table, bytes row_key):
     cdef bint admitted = False
     cdef tuple charges
     cdef Py_ssize_t i
-    meta = table.meta
     self._lock.take()
     state = _current(self, table, meta)
     if state is not None:
@@ -835,7 +835,12 @@ cdef inline bint _small(object packed):
 
 cdef object _admit_write_or_throttle(MeterCore self, table, bytes row_key):
     """:meth:`MeterCore.admit_write` for the compiled modules (``_ccapacity.pxd``): no Python call."""
-    ticket = _admit_write(self, table, row_key)
+    return _admit_write_or_throttle_m(self, table, table.meta, row_key)
+
+
+cdef object _admit_write_or_throttle_m(MeterCore self, table, meta, bytes row_key):
+    """:func:`_admit_write_or_throttle` of a table whose ``meta`` the caller read."""
+    ticket = _admit_write(self, table, meta, row_key)
     if KV_UNLIKELY(ticket is None):
         ticket = self._try_write(table, row_key)
         if type(ticket) is not tuple:
@@ -946,10 +951,10 @@ cdef int _charge_write(MeterCore self, ticket, old_packed, new_packed, old_item,
     return 0
 
 
-cdef int _meter_read(MeterCore self, table, index, row_key, Py_ssize_t size, consistent) except -1:
+cdef int _meter_read(MeterCore self, table, meta, index, row_key, Py_ssize_t size, consistent) except -1:
     """A read's admission and charge: the admitted case in one lock hold (``_admitted_read``), anything
     else the long way (``try_read``: its throttling error, or a charge)."""
-    if KV_UNLIKELY(not _admitted_read(self, table, index, row_key, size, consistent)):
+    if KV_UNLIKELY(not _admitted_read(self, table, meta, index, row_key, size, consistent)):
         ticket = self.try_read(table, index, row_key)
         if type(ticket) is not tuple:
             raise ticket.error()
@@ -957,7 +962,7 @@ cdef int _meter_read(MeterCore self, table, index, row_key, Py_ssize_t size, con
     return 0
 
 
-cdef bint _admitted_read(MeterCore self, table, index, row_key, Py_ssize_t size, consistent) except -1:
+cdef bint _admitted_read(MeterCore self, table, meta, index, row_key, Py_ssize_t size, consistent) except -1:
     """The admitted case in one lock hold, of a read of the table (``row_key``: the partition read, None
     for a Scan) or of an index: the bucket ``try_read`` would pick (an LSI draws on the table's, a
     GSI on its own, with no per-key window), charged.  False when it is not that case; then nothing
@@ -977,7 +982,6 @@ cdef bint _admitted_read(MeterCore self, table, index, row_key, Py_ssize_t size,
         units /= 2
     if row_key is None or type(row_key) is bytes:
         now = _now(self)
-        meta = table.meta
         self._lock.take()
         state = _current(self, table, meta)
         if state is not None:
@@ -1014,9 +1018,9 @@ cdef bint _admitted_read(MeterCore self, table, index, row_key, Py_ssize_t size,
 # ------------------------------------------------------------------ the operations' calls (session 15)
 # ``put_item.run``, ``update_item.run``, ``delete_item.run`` and ``get_item.run`` / ``run_key`` call the
 # meter through these module functions (``kvstore.capacity.admit_write`` ...) rather than its methods: a
-# builtin function with positional-only parameters costs the interpreter less to call than a method of
-# the meter's Python class (no lookup through its class, no CyFunction binding, a shorter argument
-# parse): 30-60 instructions a call (bench/results/capacity.md, session 15).  Each is its method's
+# builtin of the METH_FASTCALL convention costs the interpreter less to call than a method of the
+# meter's Python class (no lookup through its class, no CyFunction binding, no argument parsing):
+# ~150 instructions a call (bench/results/capacity.md, session 15).  Each is its method's
 # admitted case when ``meter`` is exactly the compiled ``CapacityMeter`` (``_METER_CLASS``), else the
 # method itself (the reference ``PyCapacityMeter``, or a subclass that may override it).
 
@@ -1032,32 +1036,88 @@ def register_meter_class(cls):
     _METER_CLASS = cls
 
 
-@cython.binding(False)
-def admit_write(meter, table, row_key, /):
-    """``meter.admit_write(table, row_key)``."""
+cdef extern from *:
+    """
+    /* kvstore._ccapacity's admit_write / charge_write / read_item: builtins of the METH_FASTCALL
+       convention, so that the interpreter calls them through its specialised CALL of a builtin and
+       nothing parses keywords or takes references to the arguments (what Cython's own def functions
+       do costs 80-120 instructions a call). kv_calls holds the Cython functions that do the work. */
+    typedef PyObject *(*kv_call)(PyObject **args);
+    static kv_call kv_calls[3];
+    static const Py_ssize_t kv_arity[3] = {4, 6, 6};
+    static const char *const kv_names[3] = {"admit_write", "charge_write", "read_item"};
+
+    static PyObject *kv_fast(int which, PyObject *const *args, Py_ssize_t nargs) {
+        if (nargs != kv_arity[which]) {
+            PyErr_Format(PyExc_TypeError, "%s() takes exactly %zd positional arguments (%zd given)",
+                         kv_names[which], kv_arity[which], nargs);
+            return NULL;
+        }
+        return kv_calls[which]((PyObject **)args);
+    }
+    static PyObject *kv_admit_write(PyObject *m, PyObject *const *a, Py_ssize_t n) { return kv_fast(0, a, n); }
+    static PyObject *kv_charge_write(PyObject *m, PyObject *const *a, Py_ssize_t n) { return kv_fast(1, a, n); }
+    static PyObject *kv_read_item(PyObject *m, PyObject *const *a, Py_ssize_t n) { return kv_fast(2, a, n); }
+
+    static PyMethodDef kv_defs[3] = {
+        {"admit_write", (PyCFunction)(void (*)(void))kv_admit_write, METH_FASTCALL,
+         "admit_write(meter, table, meta, row_key): meter.admit_write(table, row_key); meta is table.meta"},
+        {"charge_write", (PyCFunction)(void (*)(void))kv_charge_write, METH_FASTCALL,
+         "charge_write(meter, ticket, old_packed, new_packed, old_item, new_item): meter.charge_write(...)"},
+        {"read_item", (PyCFunction)(void (*)(void))kv_read_item, METH_FASTCALL,
+         "read_item(meter, table, meta, row_key, packed, consistent): meter.read_item(table, row_key, ...)"},
+    };
+
+    static PyObject *kv_function(int which) { return PyCFunction_NewEx(&kv_defs[which], NULL, NULL); }
+    """
+    ctypedef object (*kv_call)(PyObject** args)
+    kv_call kv_calls[3]
+    object kv_function(int which)
+
+
+cdef object _admit_write_call(PyObject** args):
+    """``admit_write(meter, table, meta, row_key)``: ``meter.admit_write(table, row_key)``; ``meta`` is
+    ``table.meta`` (the interpreter reads it for ~10 instructions, the C API for ~150)."""
+    meter = <object>args[0]
+    row_key = <object>args[3]
     if type(meter) is _METER_CLASS and type(row_key) is bytes:
-        return _admit_write_or_throttle(<MeterCore>meter, table, <bytes>row_key)
-    return meter.admit_write(table, row_key)
+        return _admit_write_or_throttle_m(<MeterCore>meter, <object>args[1], <object>args[2], <bytes>row_key)
+    return meter.admit_write(<object>args[1], row_key)
 
 
-@cython.binding(False)
-def charge_write(meter, ticket, old_packed, new_packed, old_item, new_item, /):
-    """``meter.charge_write(ticket, old_packed, new_packed, old_item, new_item)``."""
+cdef object _charge_write_call(PyObject** args):
+    """``charge_write(meter, ticket, old_packed, new_packed, old_item, new_item)``:
+    ``meter.charge_write(ticket, old_packed, new_packed, old_item, new_item)``."""
+    meter = <object>args[0]
     if type(meter) is _METER_CLASS:
-        _charge_write_any(<MeterCore>meter, ticket, old_packed, new_packed, old_item, new_item)
+        _charge_write_any(<MeterCore>meter, <object>args[1], <object>args[2], <object>args[3], <object>args[4],
+                          <object>args[5])
     else:
-        meter.charge_write(ticket, old_packed, new_packed, old_item, new_item)
+        meter.charge_write(<object>args[1], <object>args[2], <object>args[3], <object>args[4], <object>args[5])
+    return None
 
 
-@cython.binding(False)
-def read_item(meter, table, row_key, packed, consistent, /):
-    """``meter.read_item(table, row_key, packed, consistent)``."""
+cdef object _read_item_call(PyObject** args):
+    """``read_item(meter, table, meta, row_key, packed, consistent)``: ``meter.read_item(table, row_key,
+    packed, consistent)``; ``meta`` is ``table.meta``."""
     cdef Py_ssize_t n = 0
+    meter = <object>args[0]
+    row_key = <object>args[3]
+    packed = <object>args[4]
     if type(meter) is not _METER_CLASS or type(row_key) is not bytes:
-        meter.read_item(table, row_key, packed, consistent)
-        return
+        meter.read_item(<object>args[1], row_key, packed, <object>args[5])
+        return None
     if packed is not None:
         n = PyBytes_GET_SIZE(packed) if type(packed) is bytes else len(packed)
         if n > SMALL_READ:
             n = (<MeterCore>meter)._read_size(packed)
-    _meter_read(<MeterCore>meter, table, None, row_key, n, consistent)
+    _meter_read(<MeterCore>meter, <object>args[1], <object>args[2], None, row_key, n, <object>args[5])
+    return None
+
+
+kv_calls[0] = _admit_write_call
+kv_calls[1] = _charge_write_call
+kv_calls[2] = _read_item_call
+admit_write = kv_function(0)
+charge_write = kv_function(1)
+read_item = kv_function(2)

@@ -30,7 +30,7 @@ def run(engine, request):
     key = request["Key"]
     row_key = key_from_request(table, key)
     meter = engine.capacity
-    ticket = _capacity.admit_write(meter, table, row_key) if meter is not None else None
+    ticket = _capacity.admit_write(meter, table, table.meta, row_key) if meter is not None else None
     lock = table.lock_for(row_key)
     if engine.contention is not None:      # kvstore.contention: fail fast on an item a transaction holds
         lock = engine.contention.write(table, row_key, lock)

@@ -42,7 +42,7 @@ def run(engine, request, metered=True):
     packed = table.rows.get(row_key)
     meter = engine.capacity
     if meter is not None:      # admitted and charged by the item's DynamoDB size (or throttled)
-        _capacity.read_item(meter, table, row_key, packed, consistent)
+        _capacity.read_item(meter, table, table.meta, row_key, packed, consistent)
     response = {}
     if packed is not None:
         item = _core.unpack_item(packed)
@@ -93,7 +93,7 @@ def run_key(engine, table_name, key):
     meter = engine.capacity
     if meter is not None:      # a Key-only call is eventually consistent
         try:
-            _capacity.read_item(meter, table, row_key, packed, None)
+            _capacity.read_item(meter, table, table.meta, row_key, packed, None)
         except DynamoDBError as e:       # raised as the general path raises it (api.Database._call)
             e._operation_name = "GetItem"
             raise

@@ -44,7 +44,7 @@ def run(engine, request):
     row_key = key_from_item(table, item)
     check_index_keys(table, item)
     meter = engine.capacity
-    ticket = _capacity.admit_write(meter, table, row_key) if meter is not None else None
+    ticket = _capacity.admit_write(meter, table, table.meta, row_key) if meter is not None else None
     need_old = condition is not None or return_values == "ALL_OLD" or bool(table.indexes)
     lock = table.lock_for(row_key)
     if engine.contention is not None:      # kvstore.contention: fail fast on an item a transaction holds

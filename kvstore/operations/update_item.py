@@ -45,7 +45,7 @@ def run(engine, request):
     if update is not None:
         update.check_keys(table.schema.names, tuple(table.index_key_types()))
     meter = engine.capacity
-    ticket = _capacity.admit_write(meter, table, row_key) if meter is not None else None
+    ticket = _capacity.admit_write(meter, table, table.meta, row_key) if meter is not None else None
     lock = table.lock_for(row_key)
     if engine.contention is not None:      # kvstore.contention: fail fast on an item a transaction holds
         lock = engine.contention.write(table, row_key, lock)
