@@ -640,6 +640,25 @@ def _small_index_write_units(charges, old_item, new_item):
 _ABSENT = object()
 
 
+# The operations' calls of the meter (``kvstore._ccapacity``'s module functions of the same names when
+# the core is compiled: a builtin function costs the interpreter less to call than a method of the
+# meter's Python class).  Each is the method of that name of whichever meter it is given; ``meta`` is
+# ``table.meta`` as the caller read it (the compiled meter checks the table's rates against it: the
+# interpreter reads an attribute for far fewer instructions than the C API), which the methods read
+# themselves.
+
+def _admit_write(meter, table, meta, row_key):
+    return meter.admit_write(table, row_key)
+
+
+def _charge_write(meter, ticket, old_packed, new_packed, old_item, new_item):
+    meter.charge_write(ticket, old_packed, new_packed, old_item, new_item)
+
+
+def _read_item(meter, table, meta, row_key, packed, consistent):
+    meter.read_item(table, row_key, packed, consistent)
+
+
 if _core.implementation == "cython":
     try:
         from kvstore import _ccapacity
@@ -654,5 +673,13 @@ if _ccapacity is not None:
 
         Bucket = _ccapacity.Bucket
         TableState = _ccapacity.TableState
+
+    _ccapacity.register_meter_class(CapacityMeter)
+    admit_write = _ccapacity.admit_write
+    charge_write = _ccapacity.charge_write
+    read_item = _ccapacity.read_item
 else:
     CapacityMeter = PyCapacityMeter
+    admit_write = _admit_write
+    charge_write = _charge_write
+    read_item = _read_item

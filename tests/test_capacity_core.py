@@ -289,6 +289,21 @@ def test_the_compiled_key_window_refuses_as_the_reference_once_a_value_reaches_t
     to a few units so that random sequences reach them.  The compiled window admits a write without
     reading its cell while no value has reached the limit this second (``KeyWindow.peak``); the
     decisions, errors and windows must still be the reference's, and ``peak`` the most any value used."""
+    _run_hot(sequence, None)
+
+
+@relaxed
+@given(st.lists(hot_steps, min_size=1, max_size=60), st.sampled_from([1, 2]))
+def test_the_compiled_key_window_decides_as_the_reference_while_values_share_its_bounds(sequence, slots):
+    """A second of the compiled window starts lazy: a value is admitted at once while the counter its hash
+    picks (the sum of what every value sharing it used) is below the limit, and the window turns exact
+    (its log replayed into cells) the first time a value's counter is not.  With one or two counters,
+    values share them, so a counter reaches the limit while the value asking has not: the decisions,
+    errors, windows and ``peak`` must still be the reference's, whichever way the window decided."""
+    _run_hot(sequence, slots)
+
+
+def _run_hot(sequence, slots):
     clock = ManualClock(start=1_700_000_000.0)
     db = kvstore.open(":memory:", durability="none", clock=clock)
     try:
@@ -302,6 +317,9 @@ def test_the_compiled_key_window_refuses_as_the_reference_once_a_value_reaches_t
                 state = meter._state(table, meter._now())
             state.write_keys.limit = 3
             state.read_keys.limit = 2
+            if slots is not None and isinstance(state.write_keys, _ccapacity.KeyWindow):
+                state.write_keys.bound_slots = slots
+                state.read_keys.bound_slots = slots
         for step in sequence:
             kind = step[0]
             if kind == "advance":
@@ -338,6 +356,94 @@ def test_the_compiled_key_window_refuses_as_the_reference_once_a_value_reaches_t
                 assert window.peak == max(window.used.values(), default=0.0), step
     finally:
         db.close()
+
+
+def test_a_value_whose_bound_another_value_filled_is_still_admitted():
+    """One counter for every value (``bound_slots = 1``): once ``a`` used the limit, the counter says
+    nothing of ``b``, so ``b``'s admission replays the second's log into cells (the window turns exact)
+    and admits it, as the reference does; ``a`` is refused; a new second starts lazy again."""
+    clock = ManualClock(start=1_700_000_000.0)
+    db = kvstore.open(":memory:", durability="none", clock=clock)
+    try:
+        db.create_table(TableName="hot", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        BillingMode="PAY_PER_REQUEST")
+        table = db.engine.tables["hot"]
+        meter = CompiledMeter(db.engine)
+        with meter._lock:
+            window = meter._state(table, meter._now()).write_keys
+        window.limit = 3
+        window.bound_slots = 1
+        packed = _core.pack_item({"pk": "a"})
+
+        def write(pk):
+            ticket = meter.admit_write(table, _row_key(table, pk))
+            meter.charge_write(ticket, None, packed, None, None)
+
+        for _ in range(3):
+            write("a")
+        assert not window.exact and window.peak == 3.0
+        write("b")
+        assert window.exact
+        assert window.used == {_row_key(table, "a")[:6 + 1]: 3.0, _row_key(table, "b")[:6 + 1]: 1.0}
+        with pytest.raises(kvstore.errors.ThrottlingException):
+            write("a")
+        clock.advance(1.0)
+        write("a")
+        assert not window.exact and window.used == {_row_key(table, "a")[:6 + 1]: 1.0}
+    finally:
+        db.close()
+
+
+def test_the_operations_calls_are_the_methods_of_any_meter():
+    """``kvstore.capacity.admit_write / charge_write / read_item`` (builtins with the compiled core) take
+    the meter and the table's meta first and do what the meter's methods do: the compiled meter's
+    admitted case in C, any other meter (the reference, a subclass) through its methods."""
+    from kvstore import capacity
+
+    calls = []
+
+    class Watched(capacity.CapacityMeter):
+        def admit_write(self, table, row_key):
+            calls.append("admit")
+            return super().admit_write(table, row_key)
+
+    def run(meter_class, through_functions):
+        clock = ManualClock(start=1_700_000_000.0)
+        db = _database(clock)
+        try:
+            meter = meter_class(db.engine)
+            table = db.engine.tables["small"]
+            row_key = _row_key(table, "a")
+            small, large = {"pk": "a", "sk": "s"}, {"pk": "a", "sk": "s", "blob": "z" * 5000}
+            outcomes = []
+            for item in (small, small, large, small):
+                packed = _core.pack_item(item)
+                if through_functions:
+                    def step():
+                        ticket = capacity.admit_write(meter, table, table.meta, row_key)
+                        capacity.charge_write(meter, ticket, None, packed, None, item)
+                        capacity.read_item(meter, table, table.meta, row_key, packed, None)
+                        return _ticket_view(ticket)
+                else:
+                    def step():
+                        ticket = meter.admit_write(table, row_key)
+                        meter.charge_write(ticket, None, packed, None, item)
+                        meter.read_item(table, row_key, packed, None)
+                        return _ticket_view(ticket)
+                outcomes.append(_outcome(step))
+                clock.advance(0.25)
+            return outcomes, _snapshot(meter)
+        finally:
+            db.close()
+
+    expected = run(PyCapacityMeter, False)
+    assert expected[0][-1][0] == "error"           # the large write took the table below zero
+    for meter_class in (capacity.CapacityMeter, PyCapacityMeter, Watched):
+        assert run(meter_class, True) == expected, meter_class
+    assert calls == ["admit"] * 4
+    with pytest.raises(TypeError):
+        capacity.admit_write(None, None, None)
 
 
 def test_the_compiled_meter_is_the_default_with_the_compiled_core():

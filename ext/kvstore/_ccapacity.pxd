@@ -36,13 +36,23 @@ cdef class Bucket:
 cdef class KeyWindow:
     cdef public double limit
     cdef public long long second
-    cdef readonly double peak
+    cdef double top                  # an exact second's most units of one value
     cdef Cell* cells
     cdef Py_ssize_t mask, count
     cdef unsigned long long generation
+    cdef bint lazy                   # this second's units are in the log and the bounds, not in cells
+    cdef double* bounds
+    cdef Py_ssize_t bound_mask
+    cdef unsigned char* log
+    cdef Py_ssize_t log_len, log_cap
     cdef void _start(self, long long second) noexcept
-    cdef Cell* _cell(self, bytes key, Py_ssize_t n, bint create) noexcept
+    cdef bint _below(self, bytes key, Py_ssize_t n, uint64_t h) noexcept
+    cdef bint _charge(self, bytes key, Py_ssize_t n, uint64_t h, double units) noexcept
+    cdef bint _log_room(self, Py_ssize_t size) noexcept
+    cdef bint _exact(self) noexcept
     cdef Cell* _cell_h(self, bytes key, Py_ssize_t n, uint64_t h, bint create) noexcept
+    cdef Cell* _cell_p(self, const unsigned char* p, Py_ssize_t n, uint64_t h, PyObject* owner,
+                       bint create) noexcept
     cdef bint _grow(self) noexcept
     cdef void _add(self, Cell* cell, double units) noexcept
     cdef bint _room(self, bytes prefix, double now) except -1

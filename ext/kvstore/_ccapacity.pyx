@@ -9,8 +9,12 @@ transactions, large items.  This module holds what every enforced request runs
 ``read_item``) and the state they touch as C fields (``Bucket``,
 ``KeyWindow``, ``TableState``), so that a request that is admitted costs a
 clock reading (CLOCK_REALTIME read in C for the SystemClock), two holds of one
-lock (a flag the GIL guards), a lookup of the key's cell in a C hash table and
-double sums: no Python frame and no Python object made but the write's ticket.  ``kvstore.capacity.PyCapacityMeter`` is the reference:
+lock (a flag the GIL guards), an append to the key window's log (or, once a value
+may have reached its limit this second, a lookup of the key's cell in a C hash
+table: ``KeyWindow``) and double sums: no Python frame and no Python object
+made but the write's ticket.  The operations call it through the module
+functions ``admit_write`` / ``charge_write`` / ``read_item`` (builtins: cheaper
+for the interpreter to call than the meter's methods).  ``kvstore.capacity.PyCapacityMeter`` is the reference:
 ``tests/test_capacity_core.py`` checks with hypothesis that both take the
 same decisions and leave the same bucket states over random requests and
 clock moves.
@@ -34,7 +38,7 @@ from cpython.exc cimport PyErr_Clear
 from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
 from libc.limits cimport LLONG_MIN
 from libc.stdint cimport uint64_t
-from libc.stdlib cimport free
+from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcmp, memcpy, memset
 from cpython.ref cimport Py_INCREF, Py_DECREF
 from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
@@ -90,6 +94,9 @@ cdef extern from *:
 
 cdef extern from "<stdlib.h>" nogil:
     int posix_memalign(void** out, size_t alignment, size_t size)
+
+cdef extern from "Python.h":
+    PyObject* PyBytes_FromStringAndSize_raw "PyBytes_FromStringAndSize" (const char* v, Py_ssize_t n)
 
 cdef extern from "<sched.h>" nogil:
     int sched_yield()
@@ -203,6 +210,32 @@ cdef Py_ssize_t KEEP_SLOTS = 8192
 #: row key: a probe then reads no other memory, and a slot taken over frees nothing (a busy second's
 #: window outgrows the caches, and those reads were most of the meter's time: bench/results/capacity.md)
 cdef Py_ssize_t HELD = 24
+#: a lazy second's counters (``KeyWindow.bounds``): at most this many, a power of two (8 KB of doubles)
+DEF BOUNDS = 1024
+#: a log record: the prefix's hash (8 bytes), the units (a double), the prefix's length (8), then the
+#: prefix, padded to 8 bytes
+DEF LOG_HEAD = 24
+#: bytes of log a window starts with, keeps from one second to the next (when the last used a sixteenth
+#: of it or more), and may hold: a second that would log more is replayed into cells (``_exact``)
+cdef Py_ssize_t LOG_FIRST = 4096
+cdef Py_ssize_t LOG_KEEP = 1 << 16
+cdef Py_ssize_t LOG_MAX = 1 << 24
+
+
+cdef inline void _log_put(unsigned char* at, const unsigned char* p, Py_ssize_t n, uint64_t h,
+                          double units) noexcept:
+    (<uint64_t*>at)[0] = h
+    (<double*>(at + 8))[0] = units
+    (<long long*>(at + 16))[0] = n
+    memcpy(at + LOG_HEAD, p, n)
+
+
+cdef inline PyObject* _bytes_copy(const unsigned char* p, Py_ssize_t n) noexcept:
+    """A new bytes object of ``p[:n]`` (a new reference), or NULL with no exception set."""
+    cdef PyObject* b = PyBytes_FromStringAndSize_raw(<const char*>p, n)
+    if b == NULL:
+        PyErr_Clear()
+    return b
 
 
 cdef Cell* _cells(Py_ssize_t n) noexcept:
@@ -231,37 +264,53 @@ cdef class KeyWindow:
     """One partition's limit per partition-key value, in one-second windows (``kvstore.capacity._KeyWindow``).
 
     The reference keeps ``{prefix: units}`` and empties it every second.  Here
-    a value's :class:`Cell` is found in an open-addressing table of C structs
-    (linear probing on FNV-1a of the prefix read in place in the row key: no
-    bytes built, no SipHash, no float object, no Python object made for a new
-    value), and a new second empties the table in O(1) by bumping
-    ``generation``: a cell of an earlier generation is an empty slot.  That
-    is sound for linear probing because nothing is removed within a
-    generation: the cells a value's probe passes on its way to its own were
-    all made in the current generation before it, so a probe that meets an
-    earlier generation's cell has met the end of its run.  A prefix of at most
-    24 bytes (``HELD``) is copied into its cell; a longer one's cell keeps its
-    row key alive until a new value takes its slot.  Nothing here makes a
-    Python object or can run Python code, so the meter's lock is never held
-    across a garbage collection.  ``used`` gives the reference's dict.
+    a second starts *lazy*: a charge appends ``(hash, units, prefix)`` to a log
+    (a byte buffer written in order) and adds its units to one of
+    ``bound_slots`` counters picked by the prefix's hash (FNV-1a, read in
+    place in the row key).  A counter is the sum of what every value hashing
+    to it used this second, so it bounds each of them: while a value's
+    counter is below ``limit`` the value is too, and it is admitted without
+    looking further (the reference's decision).  The first time a value's
+    counter is not below the limit, the window replays its log into cells
+    (``_exact``) and is *exact* for the rest of the second: each value's
+    units are in its :class:`Cell`, found in an open-addressing table of C
+    structs (linear probing on the hash; a new second empties it in O(1) by
+    bumping ``generation``: a cell of an earlier generation is an empty slot,
+    sound for linear probing because nothing is removed within a generation).
+    A log that would outgrow ``LOG_MAX`` bytes is replayed too.
 
-    ``peak`` is the most units any value holds in the current second (0 at
-    a new second).  While it is below ``limit`` no value can be refused, so
-    a write's admission decides without reading its cell (the reference's
-    decision, since a cell's units are at most ``peak``) and only asks for
-    the cell's line, which the write's charge reads microseconds later: a
-    window with a cell for each of a second's values outgrows the caches,
-    and that read was a trip to memory on every write
-    (bench/results/capacity.md).
+    Why: a second's cells outgrow the caches, and the write to a new value's
+    cell was a trip to memory on every write of a new key: 3-5 % of a PutItem
+    or UpdateItem in time, for ~60 instructions (bench/results/capacity.md,
+    session 15).  The log is written in order, line after line, and the
+    counters (8 KB) stay in the caches.
+
+    A prefix of at most 24 bytes (``HELD``) is copied into its cell; a
+    longer one's cell keeps a bytes object holding it (its row key, or a copy
+    made from the log) until a new value takes its slot.  Nothing here can run
+    Python code (a bytes object is not tracked by the collector), so the
+    meter's lock is never held across a garbage collection.  ``used`` gives
+    the reference's dict, ``peak`` the most units any value holds this second.
+
+    In an exact second, ``top`` is that most.  While it is below ``limit``
+    no value can be refused, so a write's admission decides without reading
+    its cell and only asks for the cell's line, which the write's charge
+    reads microseconds later.
     """
 
     def __cinit__(self):
         self.cells = _cells(FIRST_SLOTS)
-        if self.cells == NULL:
+        self.bounds = <double*>calloc(BOUNDS, sizeof(double))
+        self.log = <unsigned char*>malloc(LOG_FIRST)
+        if self.cells == NULL or self.bounds == NULL or self.log == NULL:
             raise MemoryError()
         self.mask = FIRST_SLOTS - 1
         self.count = 0                     # cells of the current generation
         self.generation = 1                # (_cells' zeros are generation 0: empty)
+        self.bound_mask = BOUNDS - 1
+        self.log_cap = LOG_FIRST
+        self.log_len = 0
+        self.lazy = False                  # (no second yet: the first request starts one)
 
     def __init__(self, limit):
         self.limit = limit
@@ -271,10 +320,39 @@ cdef class KeyWindow:
         if self.cells != NULL:
             _release(self.cells, self.mask)
             free(self.cells)
+        free(self.bounds)
+        free(self.log)
+
+    @property
+    def bound_slots(self):
+        """How many counters bound the values' units in a lazy second (a power of two, at most 1,024).
+        Tests set fewer, before the window's first request, so that values share counters."""
+        return self.bound_mask + 1
+
+    @bound_slots.setter
+    def bound_slots(self, Py_ssize_t n):
+        if n < 1 or n > BOUNDS or n & (n - 1):
+            raise ValueError(f"bound_slots must be a power of two from 1 to {BOUNDS}")
+        if self.second != LLONG_MIN:
+            raise ValueError("bound_slots is set before the window's first request")
+        self.bound_mask = n - 1
+
+    @property
+    def exact(self):
+        """Whether the current second's units are in cells (else in the log and the counters)."""
+        return not self.lazy
+
+    @property
+    def peak(self):
+        """The most units any value used in the current second (0.0 when none did)."""
+        if self.lazy:
+            return max(self.used.values(), default=0.0)
+        return self.top
 
     cdef void _start(self, long long second) noexcept:
-        """A new second: every value starts again from nothing."""
+        """A new second: every value starts again from nothing, lazily."""
         cdef Cell* fresh
+        cdef unsigned char* log
         if self.mask + 1 > KEEP_SLOTS and 16 * self.count < self.mask + 1:
             fresh = _cells(FIRST_SLOTS)
             if fresh != NULL:
@@ -282,19 +360,99 @@ cdef class KeyWindow:
                 free(self.cells)
                 self.cells = fresh
                 self.mask = FIRST_SLOTS - 1
+        if self.log_cap > LOG_KEEP and 16 * self.log_len < self.log_cap:
+            log = <unsigned char*>malloc(LOG_FIRST)
+            if log != NULL:
+                free(self.log)
+                self.log = log
+                self.log_cap = LOG_FIRST
         self.second = second
         self.generation += 1
         self.count = 0
-        self.peak = 0.0
+        self.top = 0.0
+        self.log_len = 0
+        memset(self.bounds, 0, (self.bound_mask + 1) * sizeof(double))
+        self.lazy = True
 
-    cdef Cell* _cell(self, bytes key, Py_ssize_t n, bint create) noexcept:
-        """The cell of the prefix ``key[:n]`` in the current second (made when absent and ``create``;
-        NULL when absent and not ``create``, or when memory runs out)."""
-        return self._cell_h(key, n, _fnv(<const unsigned char*>PyBytes_AS_STRING(key), n), create)
+    cdef bint _below(self, bytes key, Py_ssize_t n, uint64_t h) noexcept:
+        """Whether the value ``key[:n]`` (hash ``h``) used less than the limit in the current second
+        (False also when memory runs out for the cells: the long way then raises MemoryError)."""
+        cdef Cell* cell
+        if self.lazy:
+            if self.bounds[h & <uint64_t>self.bound_mask] < self.limit:
+                return True
+            if not self._exact():
+                return False
+        if self.top < self.limit:
+            return True
+        cell = self._cell_h(key, n, h, False)
+        return cell == NULL or cell.units < self.limit
+
+    cdef bint _charge(self, bytes key, Py_ssize_t n, uint64_t h, double units) noexcept:
+        """``units`` more to the value ``key[:n]`` (hash ``h``) in the current second (False when memory
+        ran out, and nothing was counted)."""
+        cdef Cell* cell
+        cdef Py_ssize_t size
+        if self.lazy:
+            size = LOG_HEAD + ((n + 7) & ~7)
+            if self.log_len + size <= self.log_cap or self._log_room(size):
+                _log_put(self.log + self.log_len, <const unsigned char*>PyBytes_AS_STRING(key), n, h, units)
+                self.log_len += size
+                self.bounds[h & <uint64_t>self.bound_mask] += units
+                return True
+            if not self._exact():
+                return False
+        cell = self._cell_h(key, n, h, True)
+        if cell == NULL:
+            return False
+        self._add(cell, units)
+        return True
+
+    cdef bint _log_room(self, Py_ssize_t size) noexcept:
+        """Room for ``size`` more bytes of log (False past ``LOG_MAX``, or when memory runs out)."""
+        cdef Py_ssize_t cap = self.log_cap
+        cdef unsigned char* log
+        while cap < self.log_len + size:
+            cap *= 2
+        if cap > LOG_MAX:
+            return False
+        log = <unsigned char*>realloc(self.log, cap)
+        if log == NULL:
+            return False
+        self.log = log
+        self.log_cap = cap
+        return True
+
+    cdef bint _exact(self) noexcept:
+        """Replay the current second's log into cells: the window is exact for the rest of the second
+        (False, still lazy and with nothing lost, when memory runs out)."""
+        cdef Py_ssize_t at = 0, n
+        cdef uint64_t h
+        cdef Cell* cell
+        while at < self.log_len:
+            h = (<uint64_t*>(self.log + at))[0]
+            n = <Py_ssize_t>(<long long*>(self.log + at + 16))[0]
+            cell = self._cell_p(self.log + at + LOG_HEAD, n, h, NULL, True)
+            if cell == NULL:          # the cells start again; the log still holds everything
+                self.generation += 1
+                self.count = 0
+                self.top = 0.0
+                return False
+            self._add(cell, (<double*>(self.log + at + 8))[0])
+            at += LOG_HEAD + ((n + 7) & ~7)
+        self.log_len = 0
+        self.lazy = False
+        return True
 
     cdef Cell* _cell_h(self, bytes key, Py_ssize_t n, uint64_t h, bint create) noexcept:
-        """:meth:`_cell` of a prefix whose hash ``h`` is known."""
-        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(key)
+        """The cell of the prefix ``key[:n]`` (hash ``h``) in the current second, an exact one (made when
+        absent and ``create``; NULL when absent and not ``create``, or when memory runs out)."""
+        return self._cell_p(<const unsigned char*>PyBytes_AS_STRING(key), n, h, <PyObject*>key, create)
+
+    cdef Cell* _cell_p(self, const unsigned char* p, Py_ssize_t n, uint64_t h, PyObject* owner,
+                       bint create) noexcept:
+        """:meth:`_cell_h` of the prefix at ``p``, held by the bytes object ``owner`` (NULL: none; a cell
+        made for a prefix longer than ``HELD`` then holds a copy)."""
         cdef Py_ssize_t i = <Py_ssize_t>(h & <uint64_t>self.mask)
         cdef unsigned long long generation = self.generation
         cdef Cell* cell
@@ -307,7 +465,7 @@ cdef class KeyWindow:
                 if n <= HELD:
                     if memcmp(cell.held, p, n) == 0:
                         return cell
-                elif cell.key == <PyObject*>key or memcmp(PyBytes_AS_STRING(<object>cell.key), p, n) == 0:
+                elif cell.key == owner or memcmp(PyBytes_AS_STRING(<object>cell.key), p, n) == 0:
                     return cell
             i = (i + 1) & self.mask
         if not create:
@@ -315,16 +473,21 @@ cdef class KeyWindow:
         if 2 * (self.count + 1) > self.mask + 1:
             if not self._grow():
                 return NULL
-            return self._cell_h(key, n, h, True)
+            return self._cell_p(p, n, h, owner, True)
         old = cell.key
         if n <= HELD:
             memcpy(cell.held, p, n)
             if old != NULL:
                 cell.key = NULL
                 Py_DECREF(<object>old)      # a bytes object: nothing runs
-        elif old != <PyObject*>key:
-            Py_INCREF(key)
-            cell.key = <PyObject*>key
+        elif owner == NULL or old != owner:
+            if owner == NULL:
+                owner = _bytes_copy(p, n)    # a new reference, or NULL
+                if owner == NULL:
+                    return NULL
+            else:
+                Py_INCREF(<object>owner)
+            cell.key = owner
             if old != NULL:
                 Py_DECREF(<object>old)
         cell.n = n
@@ -354,29 +517,29 @@ cdef class KeyWindow:
         return True
 
     cdef bint _room(self, bytes prefix, double now) except -1:
-        cdef long long second = <long long>now
-        cdef Cell* cell
-        if second != self.second:
-            self._start(second)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(prefix)
+        cdef uint64_t h
+        if <long long>now != self.second:
+            self._start(<long long>now)
             return True
-        cell = self._cell(prefix, PyBytes_GET_SIZE(prefix), False)
-        return cell == NULL or cell.units < self.limit
+        h = _fnv(<const unsigned char*>PyBytes_AS_STRING(prefix), n)
+        if self.lazy and self.bounds[h & <uint64_t>self.bound_mask] >= self.limit and not self._exact():
+            raise MemoryError()
+        return self._below(prefix, n, h)
 
     cdef int _take(self, bytes prefix, double units, double now) except -1:
-        cdef Cell* cell
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(prefix)
         if <long long>now == self.second:
-            cell = self._cell(prefix, PyBytes_GET_SIZE(prefix), True)
-            if cell == NULL:
+            if not self._charge(prefix, n, _fnv(<const unsigned char*>PyBytes_AS_STRING(prefix), n), units):
                 raise MemoryError()
-            self._add(cell, units)
         return 0
 
     cdef void _add(self, Cell* cell, double units) noexcept:
-        """``units`` more to a cell of the current second (every charge goes through here, so that
-        ``peak`` bounds every cell)."""
+        """``units`` more to a cell of the current second (every charge of an exact second goes through
+        here, so that ``top`` bounds every cell)."""
         cell.units += units
-        if cell.units > self.peak:
-            self.peak = cell.units
+        if cell.units > self.top:
+            self.top = cell.units
 
     def room(self, bytes prefix, double now):
         return self._room(prefix, now)
@@ -388,9 +551,16 @@ cdef class KeyWindow:
     def used(self):
         """``{prefix: units}`` of the current second, as the reference keeps it (a cell made by an
         admission not charged yet holds nothing and is left out)."""
-        cdef Py_ssize_t i
+        cdef Py_ssize_t i, at = 0, n
         cdef Cell* cell
         out = {}
+        if self.lazy:
+            while at < self.log_len:
+                n = <Py_ssize_t>(<long long*>(self.log + at + 16))[0]
+                prefix = PyBytes_FromStringAndSize(<const char*>(self.log + at + LOG_HEAD), n)
+                out[prefix] = out.get(prefix, 0.0) + (<double*>(self.log + at + 8))[0]
+                at += LOG_HEAD + ((n + 7) & ~7)
+            return {prefix: units for prefix, units in out.items() if units}
         for i in range(self.mask + 1):
             cell = &self.cells[i]
             if cell.generation == self.generation and cell.units:
@@ -509,7 +679,7 @@ cdef class MeterCore:
     def try_write(self, table, bytes row_key):
         """:meth:`admit_write` without raising: the ticket (the reference's tuple), or the ``Throttle``
         (batches, transactions)."""
-        cdef WriteTicket ticket = _admit_write(self, table, row_key)
+        cdef WriteTicket ticket = _admit_write(self, table, table.meta, row_key)
         if ticket is None:
             return self._try_write(table, row_key)
         return (ticket.table, ticket.row_key, ticket.state, None, ticket.now)
@@ -552,7 +722,7 @@ cdef class MeterCore:
             n = len(packed)
             if n > SMALL_READ:
                 n = self._read_size(packed)
-        _meter_read(self, table, None, row_key, n, consistent)
+        _meter_read(self, table, table.meta, None, row_key, n, consistent)
 
     def read_item_admitted(self, table, bytes row_key, packed, consistent):
         """:meth:`read_item` when it would admit the read at once (then True, charged), else False with
@@ -563,15 +733,15 @@ cdef class MeterCore:
             n = len(packed)
             if n > SMALL_READ:
                 n = self._read_size(packed)
-        return _admitted_read(self, table, None, row_key, n, consistent)
+        return _admitted_read(self, table, table.meta, None, row_key, n, consistent)
 
     def read(self, table, index, row_key, Py_ssize_t size, consistent):
         """A read's admission and charge in one call and one lock hold (``PyMeterCore.read``)."""
-        _meter_read(self, table, index, row_key, size, consistent)
+        _meter_read(self, table, table.meta, index, row_key, size, consistent)
 
     cdef int _read(self, table, index, row_key, Py_ssize_t size, consistent) except -1:
         """:meth:`read` for the compiled modules (``_cread``'s pages): no Python call."""
-        return _meter_read(self, table, index, row_key, size, consistent)
+        return _meter_read(self, table, table.meta, index, row_key, size, consistent)
 
 
 cdef inline double _now(MeterCore self) except? -1:
@@ -601,8 +771,9 @@ cdef inline TableState _current(MeterCore self, table, meta):
     return None
 
 
-cdef WriteTicket _admit_write(MeterCore self, table, bytes row_key):
-    """The admitted case of a write, in one lock hold: its ticket, or None for the long way."""
+cdef WriteTicket _admit_write(MeterCore self, table, meta, bytes row_key):
+    """The admitted case of a write, in one lock hold: its ticket, or None for the long way (``meta``:
+    ``table.meta``, read by the caller)."""
     cdef WriteTicket ticket
     cdef Py_ssize_t n = 0
     cdef uint64_t h = 0
@@ -614,7 +785,6 @@ cdef WriteTicket _admit_write(MeterCore self, table, bytes row_key):
     cdef bint admitted = False
     cdef tuple charges
     cdef Py_ssize_t i
-    meta = table.meta
     self._lock.take()
     state = _current(self, table, meta)
     if state is not None:
@@ -633,13 +803,12 @@ cdef WriteTicket _admit_write(MeterCore self, table, bytes row_key):
                 if keys.second == <long long>now:
                     n = _prefix_len(row_key)
                     h = _fnv(<const unsigned char*>PyBytes_AS_STRING(row_key), n)
-                    if keys.peak < keys.limit:
-                        # no value has reached the limit this second, so neither has this one: the
-                        # cell is not read now, only fetched for the charge, which writes it
-                        KV_PREFETCH(&keys.cells[<Py_ssize_t>(h & <uint64_t>keys.mask)])
+                    if keys.lazy or keys.top >= keys.limit:
+                        admitted = keys._below(row_key, n, h)
                     else:
-                        cell = keys._cell_h(row_key, n, h, False)
-                        admitted = cell == NULL or cell.units < keys.limit
+                        # an exact second where no value has reached the limit, so neither has this
+                        # one: the cell is not read now, only fetched for the charge, which writes it
+                        KV_PREFETCH(&keys.cells[<Py_ssize_t>(h & <uint64_t>keys.mask)])
                 else:
                     admitted = False
     self._lock.give()
@@ -666,7 +835,12 @@ cdef inline bint _small(object packed):
 
 cdef object _admit_write_or_throttle(MeterCore self, table, bytes row_key):
     """:meth:`MeterCore.admit_write` for the compiled modules (``_ccapacity.pxd``): no Python call."""
-    ticket = _admit_write(self, table, row_key)
+    return _admit_write_or_throttle_m(self, table, table.meta, row_key)
+
+
+cdef object _admit_write_or_throttle_m(MeterCore self, table, meta, bytes row_key):
+    """:func:`_admit_write_or_throttle` of a table whose ``meta`` the caller read."""
+    ticket = _admit_write(self, table, meta, row_key)
     if KV_UNLIKELY(ticket is None):
         ticket = self._try_write(table, row_key)
         if type(ticket) is not tuple:
@@ -694,9 +868,7 @@ cdef inline void _charge_one(MeterCore self, WriteTicket ticket) noexcept:
     self._lock.take()
     state.write.balance -= 1
     if <long long>ticket.now == keys.second:
-        cell = keys._cell_h(ticket.row_key, ticket.n, ticket.hash, True)
-        if cell != NULL:
-            keys._add(cell, 1)
+        keys._charge(ticket.row_key, ticket.n, ticket.hash, 1)
     self._lock.give()
 
 
@@ -768,9 +940,7 @@ cdef int _charge_write(MeterCore self, ticket, old_packed, new_packed, old_item,
     state.write.balance -= units
     keys = state.write_keys
     if <long long>now == keys.second:          # KeyWindow._take, inline
-        cell = keys._cell_h(row_key, key_n, key_hash, True)
-        if cell != NULL:
-            keys._add(cell, units)
+        keys._charge(row_key, key_n, key_hash, units)
     for i in range(n):
         if gsi_units[i]:
             (<Bucket>PyTuple_GET_ITEM(<tuple>PyTuple_GET_ITEM(charges, i), 0)).balance -= gsi_units[i]
@@ -781,10 +951,10 @@ cdef int _charge_write(MeterCore self, ticket, old_packed, new_packed, old_item,
     return 0
 
 
-cdef int _meter_read(MeterCore self, table, index, row_key, Py_ssize_t size, consistent) except -1:
+cdef int _meter_read(MeterCore self, table, meta, index, row_key, Py_ssize_t size, consistent) except -1:
     """A read's admission and charge: the admitted case in one lock hold (``_admitted_read``), anything
     else the long way (``try_read``: its throttling error, or a charge)."""
-    if KV_UNLIKELY(not _admitted_read(self, table, index, row_key, size, consistent)):
+    if KV_UNLIKELY(not _admitted_read(self, table, meta, index, row_key, size, consistent)):
         ticket = self.try_read(table, index, row_key)
         if type(ticket) is not tuple:
             raise ticket.error()
@@ -792,7 +962,7 @@ cdef int _meter_read(MeterCore self, table, index, row_key, Py_ssize_t size, con
     return 0
 
 
-cdef bint _admitted_read(MeterCore self, table, index, row_key, Py_ssize_t size, consistent) except -1:
+cdef bint _admitted_read(MeterCore self, table, meta, index, row_key, Py_ssize_t size, consistent) except -1:
     """The admitted case in one lock hold, of a read of the table (``row_key``: the partition read, None
     for a Scan) or of an index: the bucket ``try_read`` would pick (an LSI draws on the table's, a
     GSI on its own, with no per-key window), charged.  False when it is not that case; then nothing
@@ -803,15 +973,15 @@ cdef bint _admitted_read(MeterCore self, table, index, row_key, Py_ssize_t size,
     cdef TableState state
     cdef Bucket bucket = None
     cdef KeyWindow keys
-    cdef Cell* cell
     cdef PyObject* found
+    cdef Py_ssize_t n
+    cdef uint64_t h
     cdef bint admitted = False, keyed = False
     units = 1 if size <= 4096 else <double>((size + 4095) // 4096)
     if not consistent:
         units /= 2
     if row_key is None or type(row_key) is bytes:
         now = _now(self)
-        meta = table.meta
         self._lock.take()
         state = _current(self, table, meta)
         if state is not None:
@@ -833,13 +1003,121 @@ cdef bint _admitted_read(MeterCore self, table, index, row_key, Py_ssize_t size,
                     keys = state.read_keys
                     if keys.second != <long long>now:          # KeyWindow._room's new second
                         keys._start(<long long>now)
-                    cell = keys._cell(row_key, _prefix_len(row_key), True)
-                    if cell != NULL and cell.units < keys.limit:
+                    n = _prefix_len(row_key)
+                    h = _fnv(<const unsigned char*>PyBytes_AS_STRING(row_key), n)
+                    if keys._below(row_key, n, h) and keys._charge(row_key, n, h, units):
                         admitted = True
                         bucket.balance -= units
-                        keys._add(cell, units)
                 else:
                     admitted = True
                     bucket.balance -= units
         self._lock.give()
     return admitted
+
+
+# ------------------------------------------------------------------ the operations' calls (session 15)
+# ``put_item.run``, ``update_item.run``, ``delete_item.run`` and ``get_item.run`` / ``run_key`` call the
+# meter through these module functions (``kvstore.capacity.admit_write`` ...) rather than its methods: a
+# builtin of the METH_FASTCALL convention costs the interpreter less to call than a method of the
+# meter's Python class (no lookup through its class, no CyFunction binding, no argument parsing):
+# ~150 instructions a call (bench/results/capacity.md, session 15).  Each is its method's
+# admitted case when ``meter`` is exactly the compiled ``CapacityMeter`` (``_METER_CLASS``), else the
+# method itself (the reference ``PyCapacityMeter``, or a subclass that may override it).
+
+#: the class whose methods these functions stand for (``kvstore.capacity.CapacityMeter``)
+cdef object _METER_CLASS = None
+
+
+def register_meter_class(cls):
+    """``kvstore.capacity`` names the compiled meter's class (a Python subclass of :class:`MeterCore`)."""
+    global _METER_CLASS
+    if not issubclass(cls, MeterCore):
+        raise TypeError("not a MeterCore subclass")
+    _METER_CLASS = cls
+
+
+cdef extern from *:
+    """
+    /* kvstore._ccapacity's admit_write / charge_write / read_item: builtins of the METH_FASTCALL
+       convention, so that the interpreter calls them through its specialised CALL of a builtin and
+       nothing parses keywords or takes references to the arguments (what Cython's own def functions
+       do costs 80-120 instructions a call). kv_calls holds the Cython functions that do the work. */
+    typedef PyObject *(*kv_call)(PyObject **args);
+    static kv_call kv_calls[3];
+    static const Py_ssize_t kv_arity[3] = {4, 6, 6};
+    static const char *const kv_names[3] = {"admit_write", "charge_write", "read_item"};
+
+    static PyObject *kv_fast(int which, PyObject *const *args, Py_ssize_t nargs) {
+        if (nargs != kv_arity[which]) {
+            PyErr_Format(PyExc_TypeError, "%s() takes exactly %zd positional arguments (%zd given)",
+                         kv_names[which], kv_arity[which], nargs);
+            return NULL;
+        }
+        return kv_calls[which]((PyObject **)args);
+    }
+    static PyObject *kv_admit_write(PyObject *m, PyObject *const *a, Py_ssize_t n) { return kv_fast(0, a, n); }
+    static PyObject *kv_charge_write(PyObject *m, PyObject *const *a, Py_ssize_t n) { return kv_fast(1, a, n); }
+    static PyObject *kv_read_item(PyObject *m, PyObject *const *a, Py_ssize_t n) { return kv_fast(2, a, n); }
+
+    static PyMethodDef kv_defs[3] = {
+        {"admit_write", (PyCFunction)(void (*)(void))kv_admit_write, METH_FASTCALL,
+         "admit_write(meter, table, meta, row_key): meter.admit_write(table, row_key); meta is table.meta"},
+        {"charge_write", (PyCFunction)(void (*)(void))kv_charge_write, METH_FASTCALL,
+         "charge_write(meter, ticket, old_packed, new_packed, old_item, new_item): meter.charge_write(...)"},
+        {"read_item", (PyCFunction)(void (*)(void))kv_read_item, METH_FASTCALL,
+         "read_item(meter, table, meta, row_key, packed, consistent): meter.read_item(table, row_key, ...)"},
+    };
+
+    static PyObject *kv_function(int which) { return PyCFunction_NewEx(&kv_defs[which], NULL, NULL); }
+    """
+    ctypedef object (*kv_call)(PyObject** args)
+    kv_call kv_calls[3]
+    object kv_function(int which)
+
+
+cdef object _admit_write_call(PyObject** args):
+    """``admit_write(meter, table, meta, row_key)``: ``meter.admit_write(table, row_key)``; ``meta`` is
+    ``table.meta`` (the interpreter reads it for ~10 instructions, the C API for ~150)."""
+    meter = <object>args[0]
+    row_key = <object>args[3]
+    if type(meter) is _METER_CLASS and type(row_key) is bytes:
+        return _admit_write_or_throttle_m(<MeterCore>meter, <object>args[1], <object>args[2], <bytes>row_key)
+    return meter.admit_write(<object>args[1], row_key)
+
+
+cdef object _charge_write_call(PyObject** args):
+    """``charge_write(meter, ticket, old_packed, new_packed, old_item, new_item)``:
+    ``meter.charge_write(ticket, old_packed, new_packed, old_item, new_item)``."""
+    meter = <object>args[0]
+    if type(meter) is _METER_CLASS:
+        _charge_write_any(<MeterCore>meter, <object>args[1], <object>args[2], <object>args[3], <object>args[4],
+                          <object>args[5])
+    else:
+        meter.charge_write(<object>args[1], <object>args[2], <object>args[3], <object>args[4], <object>args[5])
+    return None
+
+
+cdef object _read_item_call(PyObject** args):
+    """``read_item(meter, table, meta, row_key, packed, consistent)``: ``meter.read_item(table, row_key,
+    packed, consistent)``; ``meta`` is ``table.meta``."""
+    cdef Py_ssize_t n = 0
+    meter = <object>args[0]
+    row_key = <object>args[3]
+    packed = <object>args[4]
+    if type(meter) is not _METER_CLASS or type(row_key) is not bytes:
+        meter.read_item(<object>args[1], row_key, packed, <object>args[5])
+        return None
+    if packed is not None:
+        n = PyBytes_GET_SIZE(packed) if type(packed) is bytes else len(packed)
+        if n > SMALL_READ:
+            n = (<MeterCore>meter)._read_size(packed)
+    _meter_read(<MeterCore>meter, <object>args[1], <object>args[2], None, row_key, n, <object>args[5])
+    return None
+
+
+kv_calls[0] = _admit_write_call
+kv_calls[1] = _charge_write_call
+kv_calls[2] = _read_item_call
+admit_write = kv_function(0)
+charge_write = kv_function(1)
+read_item = kv_function(2)

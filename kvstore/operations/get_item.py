@@ -6,6 +6,7 @@ committed version, so ConsistentRead changes only the reported capacity.
 """
 
 from kvstore import _core
+from kvstore import capacity as _capacity
 from kvstore.errors import DynamoDBError
 from kvstore.expressions import compile_request, legacy
 from kvstore.operations.common import capacity, check_request, get_table, key_from_request, read_units
@@ -30,16 +31,18 @@ def run(engine, request, metered=True):
     if len(request) == 2:
         # TableName + Key, the common case: no enum to check, no projection to compile.  Measured
         # (bench/results/micro_operations.md, callgrind): 17.0k instructions a call against 20.5k.
-        projection = None
+        projection = consistent = None
         check_request(request, required=(("Key", "key"),))
     else:
         check_members(request)
         projection = compile_projection(request, "GetItem")
+        consistent = request.get("ConsistentRead")
     table = get_table(engine, request["TableName"])
     row_key = key_from_request(table, request["Key"])
     packed = table.rows.get(row_key)
-    if engine.capacity is not None:      # admitted and charged by the item's DynamoDB size (or throttled)
-        engine.capacity.read_item(table, row_key, packed, request.get("ConsistentRead"))
+    meter = engine.capacity
+    if meter is not None:      # admitted and charged by the item's DynamoDB size (or throttled)
+        _capacity.read_item(meter, table, table.meta, row_key, packed, consistent)
     response = {}
     if packed is not None:
         item = _core.unpack_item(packed)
@@ -87,9 +90,10 @@ def run_key(engine, table_name, key):
     if row_key is None:
         return None
     packed = table.rows.get(row_key)
-    if engine.capacity is not None:      # a Key-only call is eventually consistent
+    meter = engine.capacity
+    if meter is not None:      # a Key-only call is eventually consistent
         try:
-            engine.capacity.read_item(table, row_key, packed, None)
+            _capacity.read_item(meter, table, table.meta, row_key, packed, None)
         except DynamoDBError as e:       # raised as the general path raises it (api.Database._call)
             e._operation_name = "GetItem"
             raise
