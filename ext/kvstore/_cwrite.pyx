@@ -17,7 +17,7 @@ from libc.string cimport memcmp, memcpy
 from kvstore._capi cimport *
 from kvstore._cvalues cimport *
 from kvstore._ckeys cimport _bisect, _cmp, _prefixed, _prefixed_raw, _raw
-from kvstore._citems cimport _unpacked
+from kvstore._citems cimport _unpack, _unpacked
 
 from decimal import Decimal as _Decimal
 
@@ -481,6 +481,87 @@ cdef int _update_all(object indexes, object row_key, object old_item, object new
     finally:
         Py_XDECREF(memo.owner)
     return 0
+
+
+cdef object _key_image(object packed, object indexes):
+    """The attributes of the packed item ``packed`` that key one of ``indexes`` (every one with a
+    ``write_plan``), unpacked into a dict, the others skipped: all that moving an index from the
+    item needs (``_update_index`` reads an old image's key attributes alone).  None when it cannot
+    tell (a multi-attribute key, many key names, an unusual name or packing): unpack it all."""
+    cdef PyObject* names[16]
+    cdef const char* name_ptr[16]
+    cdef Py_ssize_t name_len[16]
+    cdef int count = 0, i, j
+    cdef const unsigned char* p
+    cdef Py_ssize_t end, pos, n, k, klen, vstart
+    cdef unsigned char b
+    cdef Reader r
+    if type(packed) is not bytes:
+        return None
+    for index in indexes:
+        plan = index.write_plan
+        if type(plan) is not tuple or PyTuple_GET_SIZE(plan) != 8:
+            return None
+        for j in range(0, 3, 2):
+            name = <object>PyTuple_GET_ITEM(plan, j)
+            if name is None:
+                continue
+            if type(name) is not str or not PyUnicode_IS_ASCII(name):
+                return None
+            i = 0
+            while i < count and <object>names[i] != name:
+                i += 1
+            if i == count:
+                if count == 16:
+                    return None
+                names[count] = <PyObject*>name     # borrowed: the plan holds it
+                name_ptr[count] = <const char*>PyUnicode_DATA(name)
+                name_len[count] = PyUnicode_GET_LENGTH(name)
+                count += 1
+    p = <const unsigned char*>PyBytes_AS_STRING(packed)
+    end = PyBytes_GET_SIZE(packed)
+    if end < 1:
+        return None
+    b = p[0]
+    if 0x80 <= b <= 0x8F:
+        n, pos = b & 0x0F, 1
+    elif b == 0xDE and end >= 3:
+        n, pos = _read_be(p + 1, 2), 3
+    else:
+        return None
+    result = {}
+    try:
+        for k in range(n):
+            if pos >= end:
+                return None
+            b = p[pos]
+            if 0xA0 <= b <= 0xBF:
+                klen, pos = b & 0x1F, pos + 1
+            elif b == 0xD9 and pos + 2 <= end:
+                klen, pos = p[pos + 1], pos + 2
+            elif b == 0xDA and pos + 3 <= end:
+                klen, pos = _read_be(p + pos + 1, 2), pos + 3
+            else:
+                return None
+            if pos + klen > end:
+                return None
+            vstart = pos + klen
+            i = 0
+            while i < count and not (name_len[i] == klen and memcmp(name_ptr[i], p + pos, klen) == 0):
+                i += 1
+            if i < count:
+                r.data = p
+                r.pos = vstart
+                r.end = end
+                result[<object>names[i]] = _unpack(&r, 1)
+                pos = r.pos
+            else:
+                pos = _skip(p, vstart, end, 1)
+    except Exception:
+        return None
+    if pos != end:
+        return None
+    return result
 
 
 def update_indexes(indexes, row_key, old_item, new_item, new_packed):
@@ -1267,7 +1348,9 @@ def apply_writes(writes):
         if p == NULL and new_packed is None:
             continue
         if old_item is None and p != NULL:
-            old_item = _unpacked(<object>p)
+            old_item = _key_image(<object>p, table.indexes.values())     # what the indexes read of it
+            if old_item is None:
+                old_item = _unpacked(<object>p)
         (<list>partition_bytes)[n] += _apply_row(<dict>rows, <list>partitions, shift, <bytes>row_key, new_packed)
         lock = table.index_lock
         lock.acquire()
