@@ -6,7 +6,8 @@ without teardown); the difference divided by ``extra`` is what one call
 executes through the boto3-shaped Table / Database API, independent of the
 machine's load.  Tables: in memory, durability ``none``, 2,000 items of ~190
 bytes (``WRITE_PATH_ITEMS`` sets another count: callgrind runs 50x slower); "plain" has no index, "indexed" two GSIs (ALL and KEYS_ONLY), as
-``bench.indexes`` builds them; "items" is ``kvstore bench``'s table (one GSI, ALL), which the
+``bench.indexes`` builds them (``put_plain`` / ``put_2gsi`` replace stored items, the ``*_new`` ones put new
+items, as ``bench.indexes`` does); "items" is ``kvstore bench``'s table (one GSI, ALL), which the
 ``*_items`` calls use through the harness's own ``TableSession`` operations.  ``--logged``: in a temporary directory under
 durability ``batch`` instead, so each write also builds, frames and stages its
 log record (what ``kvstore bench``'s on-disk target does); the flusher thread
@@ -32,7 +33,7 @@ import subprocess
 import sys
 from decimal import Decimal
 
-OPS = ("put_plain", "put_2gsi", "transact_2_put", "update_conditional", "update_conditional_2gsi", "transact_2_update",
+OPS = ("put_plain", "put_2gsi", "put_plain_new", "put_2gsi_new", "transact_2_put", "update_conditional", "update_conditional_2gsi", "transact_2_update",
        "transact_2_update_2gsi", "delete_put", "update_conditional_items", "transact_2_items")
 ITEMS = int(os.environ.get("WRITE_PATH_ITEMS", "2000"))      # items per table (children inherit it)
 LOGGED = os.environ.get("WRITE_PATH_LOGGED") == "1"          # on disk under durability batch (--logged)
@@ -48,6 +49,13 @@ def _item(n):
     m = n % ITEMS
     return {"pk": f"p{m:06d}", "sk": Decimal(m % 7), "grp": f"g{n % 100}", "rank": Decimal(n * 7919 % 10 ** 6),
             "name": f"name-{n}", "cnt": Decimal(5), "filler": FILLER}
+
+
+def _new_item(n):
+    """A new item (a key no call has written), as ``bench.indexes`` puts."""
+    item = _item(n)
+    item["pk"] = f"q{n:07d}"
+    return item
 
 
 def _setup():
@@ -94,6 +102,10 @@ def _operation(name, db, plain, indexed, data):
         return lambda n: plain.put_item(Item=_item(n))
     if name == "put_2gsi":
         return lambda n: indexed.put_item(Item=_item(n))
+    if name == "put_plain_new":
+        return lambda n: plain.put_item(Item=_new_item(n))
+    if name == "put_2gsi_new":
+        return lambda n: indexed.put_item(Item=_new_item(n))
     if name == "transact_2_put":
         return lambda n: db.transact_write_items(TransactItems=[
             {"Put": {"TableName": "plain", "Item": _item(2 * n)}},

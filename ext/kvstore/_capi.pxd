@@ -25,6 +25,7 @@ cdef extern from "Python.h":
     bint PyDict_Next(object d, Py_ssize_t* pos, PyObject** key, PyObject** value)
     Py_ssize_t PyDict_GET_SIZE(object d)
     int PyDict_SetItem(object d, object key, object value) except -1
+    PyObject* PyDict_SetDefault(object d, object key, object default) except NULL   # borrowed
     object PyList_New(Py_ssize_t size)
     void PyList_SET_ITEM(object lst, Py_ssize_t i, object item)  # steals a reference
     Py_ssize_t PyList_GET_SIZE(object lst)

@@ -199,22 +199,27 @@ cdef bytes _prefixed(object hash_value, object tail, bint delimited_tail, object
     """crc32(hc) + hc [+ sort component of ``tail``] [+ ``suffix`` bytes], in one allocation."""
     cdef const char* hp
     cdef const char* tp = NULL
-    cdef const char* sp = NULL
-    cdef Py_ssize_t hn, tn = 0, sn = 0, zeros = 0, i, total
-    cdef unsigned char lenbuf[2]
-    cdef unsigned char* out
-    cdef bint escape = False
+    cdef Py_ssize_t hn, tn = 0
     hown = _raw(hash_value, &hp, &hn)
-    if hn > 0xFFFF:
-        raise _Fallback
     town = None
     if tail is not None:
         town = _raw(tail, &tp, &tn)
-        if delimited_tail and type(tail) is not Decimal:
-            escape = True
-            for i in range(tn):
-                if tp[i] == 0:
-                    zeros += 1
+    return _prefixed_raw(hp, hn, tp, tn, tail is not None and delimited_tail and type(tail) is not Decimal, suffix)
+
+
+cdef bytes _prefixed_raw(const char* hp, Py_ssize_t hn, const char* tp, Py_ssize_t tn, bint escape, object suffix):
+    """``_prefixed`` of key bytes found already (``_raw``'s): ``tp`` NULL for no tail, ``escape`` for a
+    delimited tail that is not a number (its zero bytes escaped, then two zero bytes)."""
+    cdef const char* sp = NULL
+    cdef Py_ssize_t sn = 0, zeros = 0, i, total
+    cdef unsigned char lenbuf[2]
+    cdef unsigned char* out
+    if hn > 0xFFFF:
+        raise _Fallback
+    if escape:
+        for i in range(tn):
+            if tp[i] == 0:
+                zeros += 1
     if suffix is not None:
         if type(suffix) is not bytes:
             raise _Fallback

@@ -10,14 +10,14 @@ outside the shapes covered here goes to that reference, as in the other modules.
 
 from cpython.object cimport PyObject
 from cpython.dict cimport PyDict_Copy
-from cpython.ref cimport Py_INCREF
-from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_New, PyTuple_SET_ITEM
+from cpython.ref cimport Py_INCREF, Py_XDECREF
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
 from libc.string cimport memcmp, memcpy
 
 from kvstore._capi cimport *
 from kvstore._cvalues cimport *
-from kvstore._ckeys cimport _bisect, _cmp, _prefixed, _raw
-from kvstore._citems cimport _unpacked
+from kvstore._ckeys cimport _bisect, _cmp, _prefixed, _prefixed_raw, _raw
+from kvstore._citems cimport _unpack, _unpacked
 
 from decimal import Decimal as _Decimal
 
@@ -221,13 +221,34 @@ cdef Py_ssize_t _skip(const unsigned char* p, Py_ssize_t pos, Py_ssize_t end, in
 
 
 cdef bytes _project(object packed, object names):
+    """``project_packed`` of a set of str ``names``; _Fallback for anything unusual."""
+    if type(names) is not frozenset and type(names) is not set:
+        raise _Fallback
+    return _project_as(packed, names, None)
+
+
+cdef inline bint _utf8_in(const unsigned char* name, Py_ssize_t n, tuple encoded) noexcept:
+    """Whether the UTF-8 bytes ``name[:n]`` are one of ``encoded`` (bytes)."""
+    cdef Py_ssize_t i
+    for i in range(PyTuple_GET_SIZE(encoded)):
+        e = <object>PyTuple_GET_ITEM(encoded, i)
+        if PyBytes_GET_SIZE(e) == n and memcmp(PyBytes_AS_STRING(e), name, n) == 0:
+            return True
+    return False
+
+
+cdef bytes _project_as(object packed, object names, tuple encoded):
+    """The projection of ``packed`` onto ``names`` (a set of str), or, when ``encoded`` is not None,
+    onto the attributes whose names' UTF-8 bytes are among ``encoded`` (an index's projected names
+    encoded once, ``Index.write_plan``: no name is decoded)."""
     cdef const unsigned char* p
     cdef Py_ssize_t end, pos, count, i, kstart, klen, vstart, header, kept = 0, total = 0
     cdef unsigned char b
     cdef Py_ssize_t starts[64]
     cdef Py_ssize_t stops[64]
     cdef unsigned char* out
-    if type(packed) is not bytes or (type(names) is not frozenset and type(names) is not set):
+    cdef bint keep
+    if type(packed) is not bytes:
         raise _Fallback
     p = <const unsigned char*>PyBytes_AS_STRING(packed)
     end = PyBytes_GET_SIZE(packed)
@@ -255,10 +276,13 @@ cdef bytes _project(object packed, object names):
             raise _Fallback
         if pos + klen > end:
             raise _Fallback
-        name = PyUnicode_DecodeUTF8(<const char*>(p + pos), klen, "surrogatepass")
+        if encoded is not None:
+            keep = _utf8_in(p + pos, klen, encoded)
+        else:
+            keep = PyUnicode_DecodeUTF8(<const char*>(p + pos), klen, "surrogatepass") in names
         vstart = pos + klen
         pos = _skip(p, vstart, end, 1)
-        if name in names:
+        if keep:
             if kept == 64:
                 raise _Fallback
             starts[kept] = kstart
@@ -318,21 +342,57 @@ cdef inline bint _indexable(object value, object key_type, Py_ssize_t max_size) 
     return 0 < size <= max_size
 
 
-cdef object _entry_key(object item, object spec, object row_key):
-    """``Index.entry_key`` of a one-attribute HASH (and RANGE) index; ``spec`` is
-    ``(hash name, hash type, range name or None, range type)``."""
+# One pass for all of a table's indexes (``_update_all``): each index's ``write_plan`` (a tuple made
+# once, when the index is: its key attributes and types, its projection's names encoded, its
+# entries dict, sorted partitions and shift) is read with one attribute lookup; a number key value
+# that two indexes share (or the old and new images hold, as the same object) is encoded once per
+# write (``_KeyMemo``); a new entry goes into the entries dict with one lookup (``setdefault``).
+
+cdef struct _KeyMemo:
+    PyObject* value      # the Decimal last encoded (borrowed: the images outlive the pass)
+    PyObject* owner      # its key bytes (a reference the memo holds)
+
+
+cdef inline object _memo_raw(object value, const char** ptr, Py_ssize_t* size, _KeyMemo* memo):
+    """``_raw`` of ``value``, a Decimal's encoding taken from or left in ``memo``."""
+    cdef object owner
+    if type(value) is not Decimal:
+        return _raw(value, ptr, size)
+    if memo.value == <PyObject*>value:
+        owner = <object>memo.owner
+    else:
+        owner = _raw(value, ptr, size)
+        Py_INCREF(owner)
+        Py_XDECREF(memo.owner)
+        memo.owner = <PyObject*>owner
+        memo.value = <PyObject*>value
+    ptr[0] = PyBytes_AS_STRING(owner)
+    size[0] = PyBytes_GET_SIZE(owner)
+    return owner
+
+
+cdef object _entry_key(object item, tuple plan, object row_key, _KeyMemo* memo):
+    """``Index.entry_key`` of a one-attribute HASH (and RANGE) index; ``plan`` is its
+    ``write_plan``, whose first four members are ``(hash name, hash type, range name or None,
+    range type)``."""
     cdef PyObject* h
-    cdef PyObject* r
-    h = kvstore_dict_get(item, <object>PyTuple_GET_ITEM(spec, 0))
-    if h == NULL or not _indexable(<object>h, <object>PyTuple_GET_ITEM(spec, 1), _max_hash_key):
+    cdef PyObject* r = NULL
+    cdef const char* hp
+    cdef const char* tp = NULL
+    cdef Py_ssize_t hn, tn = 0
+    h = kvstore_dict_get(item, <object>PyTuple_GET_ITEM(plan, 0))
+    if h == NULL or not _indexable(<object>h, <object>PyTuple_GET_ITEM(plan, 1), _max_hash_key):
         return None
-    range_name = <object>PyTuple_GET_ITEM(spec, 2)
+    range_name = <object>PyTuple_GET_ITEM(plan, 2)
+    if range_name is not None:
+        r = kvstore_dict_get(item, range_name)
+        if r == NULL or not _indexable(<object>r, <object>PyTuple_GET_ITEM(plan, 3), _max_range_key):
+            return None
+    hown = _memo_raw(<object>h, &hp, &hn, memo)
     if range_name is None:
-        return _prefixed(<object>h, None, True, row_key)
-    r = kvstore_dict_get(item, range_name)
-    if r == NULL or not _indexable(<object>r, <object>PyTuple_GET_ITEM(spec, 3), _max_range_key):
-        return None
-    return _prefixed(<object>h, <object>r, True, row_key)
+        return _prefixed_raw(hp, hn, NULL, 0, False, row_key)
+    town = _memo_raw(<object>r, &tp, &tn, memo)
+    return _prefixed_raw(hp, hn, tp, tn, type(<object>r) is not Decimal, row_key)
 
 
 cdef inline bint _same_key_value(dict old_item, dict new_item, object name) except -1:
@@ -348,58 +408,165 @@ cdef inline bint _same_key_value(dict old_item, dict new_item, object name) exce
     return t is type(<object>b) and (t is str or t is Decimal or t is Binary) and <object>a == <object>b
 
 
-cdef int _update_index(object index, object row_key, object old_item, object new_item, object new_packed) except -1:
-    spec = index.write_spec
-    if spec is None or type(spec) is not tuple or type(row_key) is not bytes \
+cdef int _update_index(object index, object row_key, object old_item, object new_item, object new_packed,
+                       _KeyMemo* memo) except -1:
+    plan = index.write_plan
+    if plan is None or type(plan) is not tuple or PyTuple_GET_SIZE(plan) != 8 or type(row_key) is not bytes \
             or (old_item is not None and type(old_item) is not dict) \
             or (new_item is not None and type(new_item) is not dict):
         index.update(row_key, old_item, new_item, new_packed)     # a multi-attribute key, or unusual arguments
         return 0
-    range_name = <object>PyTuple_GET_ITEM(spec, 2)
+    range_name = <object>PyTuple_GET_ITEM(plan, 2)
     if (old_item is not None and new_item is not None
-            and _same_key_value(<dict>old_item, <dict>new_item, <object>PyTuple_GET_ITEM(spec, 0))
+            and _same_key_value(<dict>old_item, <dict>new_item, <object>PyTuple_GET_ITEM(plan, 0))
             and (range_name is None or _same_key_value(<dict>old_item, <dict>new_item, range_name))):
         old_item = None            # the entry keeps its key: only its value is written (Index.update)
     try:
-        old_key = _entry_key(old_item, spec, row_key) if old_item is not None else None
-        new_key = _entry_key(new_item, spec, row_key) if new_item is not None else None
+        old_key = _entry_key(old_item, <tuple>plan, row_key, memo) if old_item is not None else None
+        new_key = _entry_key(new_item, <tuple>plan, row_key, memo) if new_item is not None else None
     except Exception:
         index.update(row_key, old_item, new_item, new_packed)
         return 0
     cdef PyObject* p
-    cdef dict entries = index.entries
-    partitions = index.partitions
-    cdef int shift = index._shift
-    cdef Py_ssize_t size = index.size_bytes
+    entries = <object>PyTuple_GET_ITEM(plan, 5)
+    partitions = <object>PyTuple_GET_ITEM(plan, 6)
+    shift_object = <object>PyTuple_GET_ITEM(plan, 7)
+    if type(entries) is not dict or type(partitions) is not list or type(shift_object) is not int:
+        index.update(row_key, old_item, new_item, new_packed)
+        return 0
+    cdef int shift = shift_object
+    cdef Py_ssize_t delta = 0, n
     if old_key is not None and (new_key is None or _cmp(old_key, new_key) != 0):
-        previous = entries.pop(old_key, None)
+        previous = (<dict>entries).pop(old_key, None)
         if previous is not None:           # absent only while a backfill has not reached this row
-            size -= len(previous)
-            _sorted_remove(partitions[(<bytes>old_key)[0] >> shift], old_key)
+            delta -= len(previous)
+            _sorted_remove((<list>partitions)[(<bytes>old_key)[0] >> shift], old_key)
     if new_key is not None:
-        names = index.projected_names
-        if names is None:
+        projection = <object>PyTuple_GET_ITEM(plan, 4)
+        if projection is None:
             value = new_packed
         else:
             try:
-                value = _project(new_packed, names)
+                if type(projection) is tuple:
+                    value = _project_as(new_packed, None, <tuple>projection)
+                else:
+                    value = _project(new_packed, projection)
             except Exception:
                 value = index.project(new_item, new_packed)
-        p = kvstore_dict_get(entries, new_key)
-        if p == NULL or <object>p is None:
-            _sorted_add(partitions[(<bytes>new_key)[0] >> shift], new_key)
+        n = PyDict_GET_SIZE(entries)
+        p = PyDict_SetDefault(entries, new_key, value)       # borrowed: what the dict holds now
+        if PyDict_GET_SIZE(entries) != n:                     # a new entry
+            _sorted_add((<list>partitions)[(<bytes>new_key)[0] >> shift], new_key)
         else:
-            size -= len(<object>p)
-        entries[new_key] = value
-        size += len(value)
-    index.size_bytes = size
+            if <object>p is None:
+                _sorted_add((<list>partitions)[(<bytes>new_key)[0] >> shift], new_key)
+            else:
+                delta -= len(<object>p)
+            (<dict>entries)[new_key] = value
+        delta += len(value)
+    if delta:
+        index.size_bytes += delta
     return 0
+
+
+cdef int _update_all(object indexes, object row_key, object old_item, object new_item, object new_packed) except -1:
+    """``Index.update`` of each of ``indexes`` (an iterable), in one pass sharing the encoding of
+    number key values (``_KeyMemo``)."""
+    cdef _KeyMemo memo
+    memo.value = NULL
+    memo.owner = NULL
+    try:
+        for index in indexes:
+            _update_index(index, row_key, old_item, new_item, new_packed, &memo)
+    finally:
+        Py_XDECREF(memo.owner)
+    return 0
+
+
+cdef object _key_image(object packed, object indexes):
+    """The attributes of the packed item ``packed`` that key one of ``indexes`` (every one with a
+    ``write_plan``), unpacked into a dict, the others skipped: all that moving an index from the
+    item needs (``_update_index`` reads an old image's key attributes alone).  None when it cannot
+    tell (a multi-attribute key, many key names, an unusual name or packing): unpack it all."""
+    cdef PyObject* names[16]
+    cdef const char* name_ptr[16]
+    cdef Py_ssize_t name_len[16]
+    cdef int count = 0, i, j
+    cdef const unsigned char* p
+    cdef Py_ssize_t end, pos, n, k, klen, vstart
+    cdef unsigned char b
+    cdef Reader r
+    if type(packed) is not bytes:
+        return None
+    for index in indexes:
+        plan = index.write_plan
+        if type(plan) is not tuple or PyTuple_GET_SIZE(plan) != 8:
+            return None
+        for j in range(0, 3, 2):
+            name = <object>PyTuple_GET_ITEM(plan, j)
+            if name is None:
+                continue
+            if type(name) is not str or not PyUnicode_IS_ASCII(name):
+                return None
+            i = 0
+            while i < count and <object>names[i] != name:
+                i += 1
+            if i == count:
+                if count == 16:
+                    return None
+                names[count] = <PyObject*>name     # borrowed: the plan holds it
+                name_ptr[count] = <const char*>PyUnicode_DATA(name)
+                name_len[count] = PyUnicode_GET_LENGTH(name)
+                count += 1
+    p = <const unsigned char*>PyBytes_AS_STRING(packed)
+    end = PyBytes_GET_SIZE(packed)
+    if end < 1:
+        return None
+    b = p[0]
+    if 0x80 <= b <= 0x8F:
+        n, pos = b & 0x0F, 1
+    elif b == 0xDE and end >= 3:
+        n, pos = _read_be(p + 1, 2), 3
+    else:
+        return None
+    result = {}
+    try:
+        for k in range(n):
+            if pos >= end:
+                return None
+            b = p[pos]
+            if 0xA0 <= b <= 0xBF:
+                klen, pos = b & 0x1F, pos + 1
+            elif b == 0xD9 and pos + 2 <= end:
+                klen, pos = p[pos + 1], pos + 2
+            elif b == 0xDA and pos + 3 <= end:
+                klen, pos = _read_be(p + pos + 1, 2), pos + 3
+            else:
+                return None
+            if pos + klen > end:
+                return None
+            vstart = pos + klen
+            i = 0
+            while i < count and not (name_len[i] == klen and memcmp(name_ptr[i], p + pos, klen) == 0):
+                i += 1
+            if i < count:
+                r.data = p
+                r.pos = vstart
+                r.end = end
+                result[<object>names[i]] = _unpack(&r, 1)
+                pos = r.pos
+            else:
+                pos = _skip(p, vstart, end, 1)
+    except Exception:
+        return None
+    if pos != end:
+        return None
+    return result
 
 
 def update_indexes(indexes, row_key, old_item, new_item, new_packed):
     """``Index.update`` of each of ``indexes``, in one pass (see ``kvstore._pycore``)."""
-    for index in indexes:
-        _update_index(index, row_key, old_item, new_item, new_packed)
+    _update_all(indexes, row_key, old_item, new_item, new_packed)
 
 
 # ------------------------------------------------------------------ "did the update change the item?"
@@ -1193,12 +1360,13 @@ cdef object _apply_writes_of(writes):
         if p == NULL and new_packed is None:
             continue
         if old_item is None and p != NULL:
-            old_item = _unpacked(<object>p)
+            old_item = _key_image(<object>p, table.indexes.values())     # what the indexes read of it
+            if old_item is None:
+                old_item = _unpacked(<object>p)
         (<list>partition_bytes)[n] += _apply_row(<dict>rows, <list>partitions, shift, <bytes>row_key, new_packed)
         lock = table.index_lock
         lock.acquire()
         try:
-            for index in table.indexes.values():
-                _update_index(index, row_key, old_item, new_item, new_packed)
+            _update_all(table.indexes.values(), row_key, old_item, new_item, new_packed)
         finally:
             lock.release()

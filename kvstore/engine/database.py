@@ -543,7 +543,7 @@ def _build_table(meta, rows):
     if not table.indexes:
         return table
     indexes = list(table.indexes.values())
-    entries = [{} for _ in indexes]
+    entries = [index.entries for index in indexes]      # filled in place (Index.write_plan holds them)
     unpack = _core.unpack_item
     for row_key, packed in rows.items():
         item = unpack(packed)
@@ -552,7 +552,6 @@ def _build_table(meta, rows):
             if entry_key is not None:
                 found[entry_key] = index.project(item, packed)
     for index, found in zip(indexes, entries):
-        index.entries = found
         index.size_bytes = sum(map(len, found.values()))
         _fill_sorted(index.partitions, index._shift, found)
     if table.collections is not None:            # item-collection sizes: rows plus LSI entries per key prefix

@@ -51,10 +51,15 @@ class Index:
             [(t, limits.MAX_HASH_KEY_SIZE) for t in schema.hash_types]
             + [(t, limits.MAX_RANGE_KEY_SIZE) for t in schema.range_types])
         self._hash_count = len(schema.hash_names)
-        #: what the compiled ``_core.update_indexes`` reads of a one-attribute HASH (and RANGE) key;
-        #: None for a multi-attribute key, which it leaves to :meth:`update`
-        self.write_spec = None if schema.composite else (
-            schema.hash_name, schema.hash_type, schema.range_name, schema.range_type)
+        #: what the compiled ``_core.update_indexes`` reads of this index, in one attribute lookup:
+        #: ``(hash name, hash type, range name or None, range type, projection, entries, partitions,
+        #: shift)``, where projection is None for ALL, else the projected names' UTF-8 bytes (or the
+        #: names themselves, should one not encode); None for a multi-attribute key, which it leaves
+        #: to :meth:`update`.  It holds ``entries`` and ``partitions``, which are therefore changed in
+        #: place and never replaced (``_check`` says so).
+        self.write_plan = None if schema.composite else (
+            schema.hash_name, schema.hash_type, schema.range_name, schema.range_type,
+            _encoded(self.projected_names), self.entries, self.partitions, self._shift)
 
     # -- maintenance ---------------------------------------------------------
 
@@ -154,6 +159,8 @@ class Index:
         """Invariants (called by tests): every entry is in exactly one sorted partition."""
         keys = [k for p in self.partitions for k in p]
         assert len(keys) == len(self.entries) == len(set(keys))
+        if self.write_plan is not None:
+            assert self.write_plan[5] is self.entries and self.write_plan[6] is self.partitions
         for i, p in enumerate(self.partitions):
             for k in p:
                 assert k[0] >> self._shift == i and k in self.entries
@@ -177,6 +184,17 @@ _MISSING = _Missing()
 
 
 _KEY_TYPE_TAGS = {str: "S", Decimal: "N", Binary: "B"}
+
+
+def _encoded(names):
+    """``Index.write_plan``'s projection: None for ALL, else the names' UTF-8 bytes (a name that does
+    not encode, a lone surrogate, leaves the set of names itself, which the core matches decoded)."""
+    if names is None:
+        return None
+    try:
+        return tuple(sorted(name.encode("utf-8") for name in names))
+    except UnicodeEncodeError:
+        return names
 
 
 def _indexable(value, key_type, max_size):

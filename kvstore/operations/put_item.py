@@ -45,7 +45,10 @@ def run(engine, request):
     check_index_keys(table, item)
     meter = engine.capacity
     ticket = _capacity.admit_write(meter, table, table.meta, row_key) if meter is not None else None
-    need_old = condition is not None or return_values == "ALL_OLD" or bool(table.indexes)
+    # the indexes need only the old item's key attributes, which the commit reads out of the packed
+    # item itself (``apply_writes``); the metered charge and ``finish`` want the item
+    need_old = (condition is not None or return_values == "ALL_OLD"
+                or (bool(table.indexes) and (ticket is not None or not usual)))
     lock = table.lock_for(row_key)
     if engine.contention is not None:      # kvstore.contention: fail fast on an item a transaction holds
         lock = engine.contention.write(table, row_key, lock)
