@@ -26,7 +26,7 @@ it.  The stages nest, so the differences are the layers:
 - ``head``: ``Server.render`` of the answer (status line, headers, Date, request id, CRC32).
 
 ``--operation PutItem`` counts the same stages for bench/server.py's PutItem (a 100-byte
-string beside the key, replacing one item): ``usual`` is then ``kvstore._core.usual_put_item``
+string beside the key, replacing one item): ``usual`` is then ``kvstore._core.usual_item_request``
 and ``get_item_path`` ``kvstore._core.put_item_answer`` (session 15); ``--metrics`` serves with
 request metrics on, as ``kvstore serve`` does by default.
 
@@ -139,8 +139,8 @@ def _stage(name):
         server = protocol.server
         handler.answer("POST", "/", HEADERS, BODY)       # the target and the signature's form known
         if OPERATION == "PutItem":
-            assert _core.usual_put_item(server, HEADERS, BODY, app._USUAL).__class__ is bytes
-            return lambda: _core.usual_put_item(server, HEADERS, BODY, app._USUAL)
+            assert _core.usual_item_request(server, HEADERS, BODY, app._USUAL).__class__ is bytes
+            return lambda: _core.usual_item_request(server, HEADERS, BODY, app._USUAL)
         assert _core.usual_get_item(server, HEADERS, BODY, app._USUAL).__class__ is bytes
         return lambda: _core.usual_get_item(server, HEADERS, BODY, app._USUAL)
     if name == "answer":

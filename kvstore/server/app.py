@@ -287,9 +287,6 @@ class HttpProtocol(asyncio.BufferedProtocol):
                             transport.write(answer if answer.__class__ is bytes
                                             else server.render(answer, True, headers))
                     else:                    # an item write answered once durable (_answer_on_loop's held case)
-                        if self.transport.is_closing():
-                            server.handler.answer("POST", target, headers, body)
-                            return
                         waits = defer_durable_waits()
                         try:
                             answer = _usual_item_request(server, headers, body, _USUAL, False)
