@@ -23,8 +23,8 @@ every error -- is handed to the reference.  ``tests/test_core.py`` and
 from kvstore._ckeys import (composite_index_key, delimited_sort_component, encode_number, hash_component,
                             index_key, key_bytes, partition_prefix, sort_bound, storage_key)
 from kvstore._citems import item_size, pack_item, packed_item_size, unpack_item
-from kvstore._cwire import (from_wire, get_item_answer, put_item_answer, item_from_wire, item_json, item_to_wire, items_json,
-                            json_needs_stdlib, to_wire)
+from kvstore._cwire import (from_wire, get_item_answer, item_from_wire, item_json, item_to_wire, items_json,
+                            json_needs_stdlib, put_item_answer, to_wire)
 from kvstore._cread import (embedded_read, query_bounds, read_page, read_shape, request_row_key, take_forward,
                             take_reverse, wire_row_key)
 from kvstore._clog import append_record, commit_usual, frame_record, wait_usual, write_record
