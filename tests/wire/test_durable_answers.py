@@ -174,6 +174,23 @@ def test_a_write_whose_sync_fails_is_answered_internal_server_error_and_the_conn
     sock.close()
 
 
+def test_a_usual_put_item_whose_sync_fails_is_answered_internal_server_error(served):
+    """The same, for a write taken by the one core call (its target known from a first write)."""
+    running, db, fs = served
+    sock = connect(running)
+    sock.sendall(put("first"))
+    assert read_answer(sock) == (200, {})
+    fs.fail("sync", path="wal-")
+    sock.sendall(put("lost?"))
+    status, body = read_answer(sock)
+    assert status == 500
+    assert body["__type"] == "com.amazon.coral.service#InternalServerError"
+    assert body["message"].startswith("The write could not be made durable: the write-ahead log cannot be written")
+    sock.sendall(request("ListTables", {}))
+    assert read_answer(sock) == (200, {"TableNames": [TABLE]})
+    sock.close()
+
+
 def test_a_repeated_transaction_token_is_answered_only_once_the_first_call_is_durable(served):
     running, db, fs = served
     call = request("TransactWriteItems", {
