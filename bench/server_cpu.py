@@ -1,4 +1,4 @@
-"""Where a GetItem's server CPU goes, stage by stage, counted with callgrind.
+"""Where a GetItem's (or PutItem's) server CPU goes, stage by stage, counted with callgrind.
 
 Wall-clock on a shared machine moves by 2x between seconds; instructions do
 not.  Each stage runs ``--requests`` times in a child process under
@@ -21,11 +21,17 @@ it.  The stages nest, so the differences are the layers:
 - ``get_item_path``: ``get_item_path.answer``, the usual GetItem's body to its answer's body in one
   step (what ``answer`` runs after ``auth``); the next three stages are the general path it replaces;
 - ``decode``: ``wire.loads`` + ``wire.decode_request`` of the body;
-- ``operation``: ``operation.run`` of the decoded request;
+- ``operation``: ``run_operation`` of the decoded request (metrics and faults around ``operation.run``);
 - ``render``: ``wire.dump_response`` of the operation's response;
 - ``head``: ``Server.render`` of the answer (status line, headers, Date, request id, CRC32).
 
+``--operation PutItem`` counts the same stages for bench/server.py's PutItem (a 100-byte
+string beside the key, replacing one item): ``usual`` is then ``kvstore._core.usual_item_request``
+and ``get_item_path`` ``kvstore._core.put_item_answer`` (session 15); ``--metrics`` serves with
+request metrics on, as ``kvstore serve`` does by default.
+
     python -m bench.server_cpu                 # the table (Markdown)
+    python -m bench.server_cpu --operation PutItem --metrics
     python -m bench.server_cpu --requests 2000
     python -m bench.server_cpu --opcodes full  # Python opcodes of one request, by function (sys.settrace)
 """
@@ -38,9 +44,15 @@ import sys
 
 STAGES = ("floor", "full", "usual", "answer", "auth", "get_item_path", "decode", "operation", "render", "head")
 
-BODY = json.dumps({"TableName": "bench_items", "Key": {"pk": {"S": "p000001"}, "sk": {"N": "1"}}}).encode()
+OPERATION = os.environ.get("BENCH_SERVER_CPU_OPERATION", "GetItem")
+METRICS = bool(os.environ.get("BENCH_SERVER_CPU_METRICS"))
+if OPERATION == "PutItem":
+    BODY = json.dumps({"TableName": "bench_items", "Item": {"pk": {"S": "p000001"}, "sk": {"N": "1"},
+                                                            "v": {"S": "x" * 100}}}).encode()
+else:
+    BODY = json.dumps({"TableName": "bench_items", "Key": {"pk": {"S": "p000001"}, "sk": {"N": "1"}}}).encode()
 HEADERS = {"host": "127.0.0.1", "content-type": "application/x-amz-json-1.0",
-           "x-amz-target": "DynamoDB_20120810.GetItem", "content-length": str(len(BODY)),
+           "x-amz-target": f"DynamoDB_20120810.{OPERATION}", "content-length": str(len(BODY)),
            "authorization": "AWS4-HMAC-SHA256 Credential=k/20250101/us-east-1/dynamodb/aws4_request, "
                             "SignedHeaders=host;x-amz-date;x-amz-target, Signature=0",
            "x-amz-date": "20250101T000000Z", "accept-encoding": "identity"}
@@ -73,7 +85,7 @@ def _setup():
     from kvstore.server.auth import AnyKey
     from kvstore.server.handler import RequestHandler
 
-    db = kvstore.open(":memory:")
+    db = kvstore.open(":memory:", metrics=METRICS)
     db.create_table(TableName="bench_items", BillingMode="PAY_PER_REQUEST",
                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
@@ -126,25 +138,36 @@ def _stage(name):
         from kvstore.server import app
         server = protocol.server
         handler.answer("POST", "/", HEADERS, BODY)       # the target and the signature's form known
+        if OPERATION == "PutItem":
+            assert _core.usual_item_request(server, HEADERS, BODY, app._USUAL).__class__ is bytes
+            return lambda: _core.usual_item_request(server, HEADERS, BODY, app._USUAL)
         assert _core.usual_get_item(server, HEADERS, BODY, app._USUAL).__class__ is bytes
         return lambda: _core.usual_get_item(server, HEADERS, BODY, app._USUAL)
     if name == "answer":
         return lambda: handler.answer("POST", "/", HEADERS, BODY)
-    operation = OPERATIONS["GetItem"]
+    operation = OPERATIONS[OPERATION]
     if name == "auth":
         return lambda: handler.auth.authenticate("POST", "/", HEADERS, BODY)
+    if name == "get_item_path" and OPERATION == "PutItem":
+        from kvstore import _core
+        assert _core.put_item_answer(handler.engine, BODY) == b"{}"
+        return lambda: _core.put_item_answer(handler.engine, BODY)
     if name == "get_item_path":
         from kvstore.server import get_item_path
         assert get_item_path.answer(handler.engine, BODY) is not None
         return lambda: get_item_path.answer(handler.engine, BODY)
     if name == "decode":
-        return lambda: wire.decode_request("GetItem", wire.loads(BODY))
-    request = wire.decode_request("GetItem", wire.loads(BODY))
+        return lambda: wire.decode_request(OPERATION, wire.loads(BODY))
     if name == "operation":
-        return lambda: operation.run(handler.engine, request)
+        from kvstore.operations import run_operation
+        # a fresh request each time (the metrics' observe works on a copy; run does not change it),
+        # through run_operation as the handler calls it (metrics and faults included)
+        request = wire.decode_request(OPERATION, wire.loads(BODY))
+        return lambda: run_operation(handler.engine, operation, request)
+    request = wire.decode_request(OPERATION, wire.loads(BODY))
     response = operation.run(handler.engine, request)
     if name == "render":
-        return lambda: wire.dump_response("GetItem", response)
+        return lambda: wire.dump_response(OPERATION, response)
     answer = handler.answer("POST", "/", HEADERS, BODY)
     if name == "head":
         return lambda: protocol.server.render(answer, True, HEADERS)
@@ -206,7 +229,18 @@ def main(argv=None):
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--stages", default=",".join(STAGES))
     parser.add_argument("--opcodes", metavar="STAGE", help="count one request's Python opcodes instead")
+    parser.add_argument("--operation", choices=("GetItem", "PutItem"), default=None,
+                        help="the request measured (default GetItem)")
+    parser.add_argument("--metrics", action="store_true", help="request metrics on (as kvstore serve)")
     args = parser.parse_args(argv)
+    if args.operation or args.metrics:       # the children read these at import
+        if args.operation:
+            os.environ["BENCH_SERVER_CPU_OPERATION"] = args.operation
+        if args.metrics:
+            os.environ["BENCH_SERVER_CPU_METRICS"] = "1"
+        return subprocess.run([sys.executable, "-m", "bench.server_cpu"] + [
+            a for a in (argv if argv is not None else sys.argv[1:])
+            if a not in ("--metrics", "--operation", args.operation)]).returncode
     if args.child:
         _child(args.child[0], int(args.child[1]))
         return 0
@@ -223,7 +257,7 @@ def main(argv=None):
     for name in args.stages.split(","):
         rows[name] = (_instructions(name, args.requests) - _instructions(name, 0)) / args.requests
         print(f"{name}: {rows[name] / 1000:.1f}k instructions per request", file=sys.stderr)
-    print("| stage | instructions per GetItem |")
+    print(f"| stage | instructions per {OPERATION}{' (metrics on)' if METRICS else ''} |")
     print("|---|---:|")
     for name, value in rows.items():
         print(f"| {name} | {value / 1000:.1f}k |")

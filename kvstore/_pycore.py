@@ -70,6 +70,7 @@ __all__ = [
     "transact_actions", "transact_request", "usual_transaction",
     "transact_images", "transact_commit", "index_keys_usual", "parse_request", "render_answer", "remembered_form",
     "embedded_read", "run_update_plan", "embedded_update", "transact_embedded", "get_item_answer", "usual_get_item",
+    "put_item_answer", "usual_item_request",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5
@@ -1814,6 +1815,168 @@ def usual_get_item(server, headers, body, usual):
     if len(answer) >= compress_from:
         return (200, content_type, answer)
     return render_answer(head, answer, server.date_bytes, id_prefix, ids, True)
+
+
+# ------------------------------------------------------------------ wire (session 15)
+# The usual PutItem over the wire in one core call: ``{"TableName": ..., "Item": {...}}`` of a known
+# table, on a database whose write path nothing watches (no injected faults, capacity enforcement or
+# contention mode), written as ``put_item.run`` writes it (the same checks, lock, commit and wait;
+# streams, TTL and index maintenance are the commit's) and recorded as ``metrics.Recorder.observe``
+# records it.  Anything else answers None before anything is written, and the handler's general
+# path, the reference, decides it.
+
+def put_item_answer(engine, body):
+    """The JSON body answering the PutItem ``body`` (bytes) after writing its item, when it is
+    ``TableName`` and ``Item`` alone, of an existing table, an item the general path would write as
+    it stands, on a database without injected faults, enforced capacity or contention mode (and,
+    with metrics on, a table without indexes); else None, with nothing written (the handler's general
+    path then raises DynamoDB's error in its order, or writes it).
+
+    Parsed as ``wire.loads_request`` parses it (a body that may hold a lone surrogate: None); the
+    item converted as ``wire.decode_request`` converts it; then ``put_item.run``'s usual case, whose
+    checks (names, size, key, index keys, item collection) answer None when they fail.  Once the
+    commit is begun nothing is handed back: a commit or a wait for durability that fails (the log
+    cannot be written) answers its error (a DynamoDBError instance, counted by metrics as ``observe``
+    counts it), as the general path answers it at the same point.  The wait is ``wait_usual``'s, so
+    under ``kvstore.engine.database.defer_durable_waits`` it is deferred as the general path's is.
+    """
+    global _server_wire
+    wire = _server_wire
+    if wire is None:
+        from kvstore.server import wire
+        _server_wire = wire
+    if engine.faults is not None or engine.capacity is not None or engine.contention is not None:
+        return None
+    if wire._ORJSON and body.__class__ is bytes and not json_needs_stdlib(body):
+        try:
+            request = wire._orjson_loads(body)
+        except Exception:   # noqa: BLE001 - the general path raises the SerializationException
+            return None
+    else:
+        try:
+            request, suspect = wire.loads_request(body)
+        except Exception:   # noqa: BLE001 - the general path raises the SerializationException
+            return None
+        if suspect:         # a lone surrogate may be there, see wire.loads_request
+            return None
+    if request.__class__ is not dict or len(request) != 2:
+        return None
+    name = request.get("TableName")
+    item = request.get("Item")
+    if name.__class__ is not str or item.__class__ is not dict:
+        return None
+    table = engine.tables.get(name)
+    if table is None or table.deleted or engine.closed:
+        return None
+    metrics = engine.metrics
+    if metrics is not None and table.indexes:
+        return None         # its index units: the general path's consumed_capacity
+    return _put_usual_item(engine, table, name, item, metrics)
+
+
+def _put_usual_item(engine, table, name, item, metrics):
+    """``put_item_answer`` past the body: the item (wire JSON, a dict) checked and written."""
+    from kvstore.clock import stopwatch
+    from kvstore.errors import DynamoDBError
+    from kvstore.operations.common import (
+        check_attribute_names, check_collection_size, check_index_keys, check_item_size, key_from_item,
+        write_units_of,
+    )
+    started = stopwatch()
+    try:
+        item = item_from_wire(item)
+        check_attribute_names(item)
+        packed = pack_item(item)
+        check_item_size(item, packed=packed)
+        row_key = key_from_item(table, item)
+        check_index_keys(table, item)
+    except Exception:       # noqa: BLE001 - the general path raises it, in DynamoDB's order
+        return None
+    with table.lock_for(row_key):
+        old_packed = table.rows.get(row_key)
+        old = unpack_item(old_packed) if (table.indexes and old_packed is not None) else None
+        try:
+            check_collection_size(table, row_key, old_packed, packed)
+        except Exception:   # noqa: BLE001 - the general path raises it
+            return None
+        try:
+            lsn = commit_usual(engine, [(table, row_key, old, item, packed)])
+        except DynamoDBError as e:
+            if metrics is not None:
+                metrics.put_item_failed(name, e)
+            return e
+    try:
+        wait_usual(engine, lsn)
+    except DynamoDBError as e:
+        if metrics is not None:
+            metrics.put_item_failed(name, e)
+        return e
+    if metrics is not None:
+        metrics.put_item_answered(name, stopwatch() - started, write_units_of(old_packed, packed, item))
+    return b"{}"
+
+
+def usual_item_request(server, headers, body, usual, render=True):
+    """``usual_get_item`` for the usual GetItem, and for the usual PutItem the same checks of the
+    handler's, then ``put_item_answer``: the bytes answering it (``render`` false: the answer's body,
+    for an answer held until durable), its answer ``(status, content type, body)`` for an error of
+    its commit; None for any other request, with nothing written (the handler then answers it)."""
+    handler = _usual_handler(server, headers, body, usual)
+    if handler is None:
+        return None
+    action = handler._targets[headers["x-amz-target"]].action
+    if action == "GetItem":
+        try:
+            answer = get_item_answer(handler.engine, body)
+        except Exception:           # noqa: BLE001 - the handler answers what it answers
+            return None
+        if answer is None:
+            return None
+        if len(answer) >= usual[9]:
+            return (200, usual[7], answer)
+        return render_answer(usual[8], answer, server.date_bytes, usual[10], usual[11], True)
+    if action != "PutItem":
+        return None
+    answer = put_item_answer(handler.engine, body)
+    if answer is None:
+        return None
+    if answer.__class__ is not bytes:       # its commit failed: the error the general path answers
+        from kvstore.server.handler import error_answer
+        return error_answer(answer)
+    if not render:
+        return answer
+    return render_answer(usual[8], answer, server.date_bytes, usual[10], usual[11], True)
+
+
+def _usual_handler(server, headers, body, usual):
+    """The handler of ``server`` when a request is one ``usual_get_item`` may answer but for its
+    action (which is then ``handler._targets[headers["x-amz-target"]]``), else None."""
+    (server_class, handler_class, any_key, system_clock, wall_time, forms, json_types, content_type, head,
+     compress_from, id_prefix, ids) = usual
+    handler = server.handler
+    if server.__class__ is not server_class or handler.__class__ is not handler_class:
+        return None
+    if (len(body) > handler.max_body or handler.fault_endpoint or headers.get("content-type") not in json_types
+            or not body or "content-encoding" in headers or (server.cors is not None and "origin" in headers)):
+        return None
+    if handler._targets.get(headers.get("x-amz-target", "")) is None:
+        return None
+    auth = handler.auth
+    if auth is not None:
+        if auth.__class__ is not any_key:
+            return None
+        clock = auth.clock
+        if clock.__class__ is system_clock:
+            now = wall_time()
+        else:
+            try:
+                now = clock()
+            except Exception:       # noqa: BLE001 - the handler answers what it answers
+                return None
+        known = remembered_form(forms, headers, now, auth.max_skew)
+        if known is None or known[4].key is not None:
+            return None
+    return handler
 
 
 # ------------------------------------------------------------------ read plans (session 8)

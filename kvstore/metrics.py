@@ -243,6 +243,41 @@ class Recorder:
         if found:
             stat.returned += 1
 
+    def put_item_answered(self, table, elapsed, units):
+        """Record what ``observe`` records of a PutItem of ``TableName`` and ``Item`` alone on a table
+        without indexes, for one the wire answered without it (``kvstore._pycore.put_item_answer``):
+        the request, its latency (``elapsed`` seconds) and its write ``units`` (the table's share of
+        the ConsumedCapacity INDEXES ``observe`` asks for, which ``record_units`` adds)."""
+        try:
+            shard = self._local.shard
+        except AttributeError:
+            shard = self._shard()
+        by_table = shard.ops.get("PutItem")
+        stat = by_table.get(table) if by_table is not None else None
+        if stat is None:
+            stat = self._stat(shard, "PutItem", table)
+        stat.requests += 1
+        stat.seconds += elapsed
+        stat.buckets[_bisect(LATENCY_BUCKETS, elapsed)] += 1
+        by_index = shard.units.get(table)
+        if by_index is None:
+            if len(shard.units) >= MAX_TABLE_LABELS:
+                return
+            by_index = shard.units[table] = {}
+        _add(by_index, "", 1, float(units))
+
+    def put_item_failed(self, table, error):
+        """Record what ``observe`` records of such a PutItem whose write failed after its commit (the
+        log could not make it durable): the request and its error (marked as counted)."""
+        try:
+            shard = self._local.shard
+        except AttributeError:
+            shard = self._shard()
+        stat = self._stat(shard, "PutItem", table)
+        stat.requests += 1
+        stat.errors[error.code] = stat.errors.get(error.code, 0) + 1
+        error._metered = True
+
     def consumed_read(self, table, units):
         """Read units on the table itself: a large item's units past GetItem's first
         (operations/get_item.py), a hot PartiQL Query's (kvstore/partiql/hot.py)."""

@@ -695,3 +695,170 @@ def test_usual_get_item_answers_as_the_handler_renders(usual_servers, core):
                               _usual_setting(5))
     assert big[0] == 200 and len(big[2]) > 5000      # too long for the usual head: the server renders it
     assert core.usual_get_item(usual_servers["late"], headers, _GET_ITEM_EDGES[0], _usual_setting(5)) is None
+
+
+# ------------------------------------------------------------------ the usual PutItem (session 15)
+
+def _put_item_database(metrics=False):
+    import kvstore
+    db = kvstore.open(":memory:", metrics=metrics)
+    create_get_item_tables(db)
+    db.create_table(TableName="gsi", BillingMode="PAY_PER_REQUEST",
+                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                          {"AttributeName": "g", "AttributeType": "N"}],
+                    GlobalSecondaryIndexes=[{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                             "Projection": {"ProjectionType": "ALL"}}])
+    db.Table("snk").put_item(Item={"pk": "a", "sk": 1, "v": "old"})
+    return db
+
+
+def _written(db):
+    """Every row of every table (packed bytes) and index entry, and the metrics' counts."""
+    engine = db.engine
+    rows = {name: sorted(table.rows.items()) for name, table in engine.tables.items()}
+    index = sorted(map(repr, db.Table("gsi").scan(IndexName="by_g")["Items"]))
+    counts = None
+    if engine.metrics is not None:
+        ops, units = engine.metrics.totals()
+        counts = ({k: (v["requests"], v["errors"]) for k, v in ops.items()}, units)
+    return rows, index, counts
+
+
+_put_values = st.one_of(
+    st.sampled_from(["a", "é", 'q"\\', "", "z", "\ud800", "x" * 2100]).map(lambda s: {"S": s}),
+    st.sampled_from(["1", "2", "10", "0", "1.0", "01", "1e1", "x", "", "-0", "1" * 39, "1" * 40]).map(lambda n: {"N": n}),
+    st.sampled_from(["AAE=", "", "!!"]).map(lambda b: {"B": b}),
+    st.sampled_from([{"S": "a", "N": "1"}, {}, "a", None, 1, {"S": 1}, {"BOOL": True}, {"NULL": True},
+                     {"SS": ["a", "b"]}, {"SS": ["a", "a"]}, {"NS": []}, {"L": [{"N": "1"}, {"S": "t"}]},
+                     {"M": {"": {"S": "x"}}}, {"M": {"n": {"N": "1"}}}]))
+_put_items = st.one_of(
+    st.fixed_dictionaries({"pk": _put_values, "sk": _put_values}, optional={"v": _put_values, "": _put_values}),
+    st.fixed_dictionaries({"k": _put_values}, optional={"v": _put_values}),
+    st.fixed_dictionaries({"pk": _put_values}, optional={"g": _put_values, "x" * 70000: _put_values}),
+    st.just({"pk": {"S": "a"}, "sk": {"N": "1"}, "big": {"S": "y" * 120_000}}),
+    st.just({"pk": {"S": "a"}, "sk": {"N": "1"}, "huge": {"S": "y" * 410_000}}),
+    st.just({}), st.just([]), st.none())
+
+
+@st.composite
+def put_item_bodies(draw):
+    """PutItem bodies, usual and near misses: other members, other JSON kinds and spacing, bytes that
+    are not JSON, items the general path refuses."""
+    request = {"TableName": draw(st.sampled_from(["snk", "bink", "gsi", "nope", 7, None])), "Item": draw(_put_items)}
+    if draw(st.booleans()):
+        request = dict(reversed(request.items()))
+    request = {k: v for k, v in request.items() if v is not None}
+    request.update(draw(st.sampled_from([{}, {}, {}, {"ReturnValues": "NONE"}, {"ReturnConsumedCapacity": "NONE"},
+                                         {"ConditionExpression": "attribute_not_exists(pk)"}, {"Item": {}}])))
+    body = json.dumps(request, ensure_ascii=draw(st.booleans()), indent=draw(st.sampled_from([None, None, 1])),
+                      separators=draw(st.sampled_from([(",", ":"), (", ", ": ")]))).encode("utf-8", "surrogatepass")
+    return draw(st.sampled_from([body, body, body, body[:-1], body + b" x", b"[" + body + b"]",
+                                 body.replace(b'"1"', b'"12345678901234567890"')]))
+
+
+def _put_outcome(result):
+    """``put_item_answer``'s result, an error compared by its type and message."""
+    if isinstance(result, Exception):
+        return ("error", type(result), str(result))
+    return result
+
+
+@needs_ccore
+@relaxed
+@given(st.lists(put_item_bodies(), min_size=1, max_size=4), st.booleans())
+@example([b'{"TableName":"snk","Item":{"pk":{"S":"a"},"sk":{"N":"1"},"v":{"S":"new"}}}'], False)
+@example([b'{"TableName":"gsi","Item":{"pk":{"S":"a"},"g":{"N":"3"}}}',
+          b'{"TableName":"gsi","Item":{"pk":{"S":"a"},"g":{"N":"4"}}}'], False)
+@example([b'{"TableName":"snk","Item":{"pk":{"S":"a"},"sk":{"N":"1"},"v":{"S":"new"}},"ReturnValues":"NONE"}'], True)
+def test_put_item_answer_agrees(bodies, metrics):
+    """Both cores answer each body alike (None: declined), and leave the same rows, index entries and
+    metrics behind."""
+    outcomes, states = [], []
+    for core in (pycore, ccore):
+        db = _put_item_database(metrics)
+        outcomes.append([_put_outcome(outcome(core.put_item_answer, db.engine, body)) for body in bodies])
+        states.append(_written(db))
+        db.close()
+    assert same(outcomes[0], outcomes[1]), outcomes
+    assert states[0] == states[1]
+
+
+@pytest.mark.parametrize("core", CORES)
+def test_put_item_answer_declines_near_misses_and_writes_nothing(core):
+    usual = b'{"TableName":"snk","Item":{"pk":{"S":"n"},"sk":{"N":"5"},"v":{"S":"x"}}}'
+    near = [usual.replace(b"}}}", b'}},"ReturnValues":"NONE"}'), usual.replace(b'"snk"', b'"nope"'),
+            usual.replace(b'"N":"5"', b'"S":"5"'), usual.replace(b'"v"', b'""'), usual[:-1], b"[" + usual + b"]",
+            usual.replace(b'"x"', b'"\\ud800"'), usual.replace(b'{"S":"x"}', b'{"SS":[]}')]
+    db = _put_item_database()
+    before = _written(db)
+    for body in near:
+        assert core.put_item_answer(db.engine, body) is None, body
+    assert _written(db) == before
+    assert core.put_item_answer(db.engine, usual) == b"{}"
+    assert db.Table("snk").get_item(Key={"pk": "n", "sk": 5})["Item"]["v"] == "x"
+    db.close()
+
+
+@pytest.fixture(scope="module")
+def put_servers():
+    """Servers whose handlers differ in what decides the usual PutItem, on one database."""
+    from kvstore.server.app import Server
+    from kvstore.server.auth import AnyKey
+    from kvstore.server.handler import RequestHandler
+    db = _put_item_database()
+    handlers = {"none": RequestHandler(db.engine), "any": RequestHandler(db.engine, auth=AnyKey(clock=lambda: _NOW)),
+                "late": RequestHandler(db.engine, auth=AnyKey(clock=lambda: _NOW + 3600)),
+                "faults": RequestHandler(db.engine, fault_endpoint=True),
+                "small": RequestHandler(db.engine, max_body=40)}
+    servers = {}
+    for name, handler in handlers.items():
+        handler.operation_of({"x-amz-target": "DynamoDB_20120810.GetItem"})     # known targets
+        handler.operation_of({"x-amz-target": "DynamoDB_20120810.PutItem"})
+        server = Server(handler, cors="*" if name != "small" else None)
+        server.date_bytes = b"Date: Wed, 01 Jan 2025 00:00:00 GMT\r\n"
+        servers[name] = server
+    handlers["any"].auth.authenticate("POST", "/", dict(_SIGNED), b"")           # the form remembered
+    yield servers
+    for server in servers.values():
+        server.executor.shutdown()
+    db.close()
+
+
+_PUT_BODIES = [b'{"TableName":"snk","Item":{"pk":{"S":"p"},"sk":{"N":"1"},"v":{"S":"x"}}}',
+               b'{"TableName":"snk","Item":{"pk":{"S":"p"},"sk":{"N":"1"}},"ReturnValues":"ALL_OLD"}',
+               b'{"TableName":"nope","Item":{"pk":{"S":"p"},"sk":{"N":"1"}}}',
+               b'{"TableName":"snk","Item":{"pk":{"S":"p"}}}', b""]
+
+
+@needs_ccore
+@relaxed
+@given(st.sampled_from(["none", "any", "late", "faults", "small"]), _usual_headers,
+       st.sampled_from(_PUT_BODIES + _GET_ITEM_EDGES[:1]), st.integers(0, 2 ** 64 + 5), st.booleans())
+@example("any", {"content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810.PutItem", **_SIGNED},
+         _PUT_BODIES[0], 7, True)
+def test_usual_item_request_agrees(put_servers, name, headers, body, ids_from, render):
+    """Both cores take or leave the same GetItem and PutItem requests, with the same bytes (a PutItem
+    taken twice writes the same item twice)."""
+    server = put_servers[name]
+    python = outcome(pycore.usual_item_request, server, headers, body, _usual_setting(ids_from), render)
+    compiled = outcome(ccore.usual_item_request, server, headers, body, _usual_setting(ids_from), render)
+    assert same(python, compiled), (python, compiled)
+
+
+@pytest.mark.parametrize("core", CORES)
+def test_usual_item_request_answers_as_the_handler_renders(put_servers, core):
+    server = put_servers["any"]
+    headers = {"content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810.PutItem", **_SIGNED}
+    out = core.usual_item_request(server, headers, _PUT_BODIES[0], _usual_setting(5))
+    answer = server.handler.answer("POST", "/", headers, _PUT_BODIES[0])
+    assert answer == (200, "application/x-amz-json-1.0", b"{}")
+    assert out == core.render_answer(_usual_setting(0)[8], answer[2], server.date_bytes, b"PREFIX",
+                                     iter([5]), True)
+    assert core.usual_item_request(server, headers, _PUT_BODIES[0], _usual_setting(5), False) == b"{}"
+    assert core.usual_item_request(server, headers, _PUT_BODIES[1], _usual_setting(5)) is None
+    assert core.usual_item_request(put_servers["late"], headers, _PUT_BODIES[0], _usual_setting(5)) is None
+    get = dict(headers, **{"x-amz-target": "DynamoDB_20120810.GetItem"})
+    got = core.usual_item_request(server, get, b'{"TableName":"snk","Key":{"pk":{"S":"p"},"sk":{"N":"1"}}}',
+                                  _usual_setting(5))
+    assert got.endswith(b'{"Item":{"pk":{"S":"p"},"sk":{"N":"1"},"v":{"S":"x"}}}')

@@ -24,7 +24,7 @@ from kvstore._ckeys import (composite_index_key, delimited_sort_component, encod
                             index_key, key_bytes, partition_prefix, sort_bound, storage_key)
 from kvstore._citems import item_size, pack_item, packed_item_size, unpack_item
 from kvstore._cwire import (from_wire, get_item_answer, item_from_wire, item_json, item_to_wire, items_json,
-                            json_needs_stdlib, to_wire)
+                            json_needs_stdlib, put_item_answer, to_wire)
 from kvstore._cread import (embedded_read, query_bounds, read_page, read_shape, request_row_key, take_forward,
                             take_reverse, wire_row_key)
 from kvstore._clog import append_record, commit_usual, frame_record, wait_usual, write_record
@@ -35,7 +35,7 @@ from kvstore._cwrite import (apply_row, apply_update, apply_writes, condition_ho
 from kvstore._ctransact import (index_keys_usual, transact_actions, transact_commit, transact_embedded,
                                 transact_images, transact_request, usual_transaction)
 from kvstore._cupdate import embedded_update, run_update_plan
-from kvstore._cserver import parse_request, remembered_form, render_answer, usual_get_item
+from kvstore._cserver import parse_request, remembered_form, render_answer, usual_get_item, usual_item_request
 
 __all__ = [
     "EXT_N", "EXT_B", "EXT_SS", "EXT_NS", "EXT_BS",
@@ -50,6 +50,7 @@ __all__ = [
     "transact_actions", "transact_request", "usual_transaction",
     "transact_images", "transact_commit", "index_keys_usual", "parse_request", "render_answer", "remembered_form",
     "embedded_read", "run_update_plan", "embedded_update", "transact_embedded", "get_item_answer", "usual_get_item",
+    "put_item_answer", "usual_item_request",
 ]
 
 EXT_N, EXT_B, EXT_SS, EXT_NS, EXT_BS = 1, 2, 3, 4, 5

@@ -221,6 +221,35 @@ cdef class Recorder:
         if found:
             stat.returned += 1
 
+    def put_item_answered(self, table, double elapsed, double units):
+        """A PutItem answered without ``observe`` (see :meth:`kvstore.metrics.Recorder.put_item_answered`)."""
+        cdef _Stat stat
+        cdef _Profile profile = self._action("PutItem")
+        cdef int i = 0
+        hit = profile.by_table.get(table)
+        stat = <_Stat>hit if hit is not None else self._stat(profile, table)
+        stat.requests += 1
+        stat.seconds += elapsed
+        while i < self.nbounds and elapsed > self.bounds[i]:
+            i += 1
+        stat.buckets[i] += 1
+        by_index = self.units.get(table)
+        if by_index is None:
+            if len(self.units) >= self.max_labels:
+                return
+            by_index = self.units[table] = {}
+        _add(<dict>by_index, "", 1, units)
+
+    def put_item_failed(self, table, error):
+        """Such a PutItem failing after its commit (see :meth:`kvstore.metrics.Recorder.put_item_failed`)."""
+        cdef _Profile profile = self._action("PutItem")
+        hit = profile.by_table.get(table)
+        cdef _Stat stat = <_Stat>hit if hit is not None else self._stat(profile, table)
+        stat.requests += 1
+        code = error.code
+        stat.errors[code] = stat.errors.get(code, 0) + 1
+        error._metered = True
+
     cdef _units(self, dict entry, dict request, bint strip):
         """kvstore.metrics.record_units, in C: no thread switch between reading a sum and writing it."""
         name = entry.get("TableName")

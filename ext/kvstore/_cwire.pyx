@@ -1302,3 +1302,179 @@ cdef object _unpack(object packed):
         except Exception:   # noqa: BLE001 - the reference reads it, or raises what it raises
             pass
     return _ref.unpack_item(packed)
+
+
+# ------------------------------------------------------------------ the usual PutItem (session 15)
+# kvstore._pycore.put_item_answer (its docstring says what it answers and when it declines): the
+# body parsed by orjson, the item converted, put_item.run's usual checks done in C where they pass
+# (names short and non-empty, the packed item under a quarter of the size limit, a key of its declared
+# type and short enough, no index, no item collection) and put_item.run's own Python otherwise, then
+# the same lock, commit and wait.  Anything the twin decides differently (the json module's backend,
+# a body orjson may not read) goes to it.
+
+cdef bint _put_item_ready = False
+cdef object _ITEM = kvstore_intern("Item")
+cdef object _pack_item = None
+cdef object _unpack_item = None
+cdef object _storage_key = None
+cdef object _commit_usual = None
+cdef object _wait_usual = None
+cdef object _check_attribute_names = None
+cdef object _check_item_size = None
+cdef object _key_from_item = None
+cdef object _check_index_keys = None
+cdef object _check_collection_size = None
+cdef object _write_units_of = None
+cdef object _DynamoDBError = None
+cdef Py_ssize_t _short_key = 0
+cdef Py_ssize_t _short_name = 0
+cdef Py_ssize_t _max_item_size = _limits.MAX_ITEM_SIZE
+
+
+cdef int _put_item_setup() except -1:
+    global _put_item_ready, _pack_item, _unpack_item, _storage_key, _commit_usual, _wait_usual
+    global _check_attribute_names, _check_item_size, _key_from_item, _check_index_keys, _check_collection_size
+    global _write_units_of, _DynamoDBError, _short_key, _short_name
+    from kvstore._citems import pack_item, unpack_item
+    from kvstore._ckeys import storage_key
+    from kvstore._clog import commit_usual, wait_usual
+    from kvstore.errors import DynamoDBError
+    from kvstore.operations import common
+    if not _get_item_ready:
+        _get_item_setup()
+    _pack_item, _unpack_item, _storage_key = pack_item, unpack_item, storage_key
+    _commit_usual, _wait_usual = commit_usual, wait_usual
+    _check_attribute_names, _check_item_size = common.check_attribute_names, common.check_item_size
+    _key_from_item, _check_index_keys = common.key_from_item, common.check_index_keys
+    _check_collection_size, _write_units_of = common.check_collection_size, common.write_units_of
+    _short_key, _short_name = common._SHORT_KEY, common._SHORT_NAME
+    _DynamoDBError = DynamoDBError
+    _put_item_ready = True
+    return 0
+
+
+def put_item_answer(engine, body):
+    """``kvstore._pycore.put_item_answer``: ``b"{}"`` once the usual PutItem ``body`` is written, None
+    for the general path (nothing written), or the DynamoDBError its commit failed with."""
+    cdef PyObject* found
+    if not _put_item_ready:
+        _put_item_setup()
+    if (_orjson_loads is None or type(body) is not bytes
+            or _needs_stdlib(<const unsigned char*>PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body))):
+        return _ref.put_item_answer(engine, body)
+    if engine.faults is not None or engine.capacity is not None or engine.contention is not None:
+        return None
+    try:
+        request = _orjson_loads(body)
+    except Exception:   # noqa: BLE001 - the general path raises the SerializationException
+        return None
+    if type(request) is not dict or PyDict_GET_SIZE(request) != 2:
+        return None
+    found = kvstore_dict_get(request, _TABLE_NAME)
+    if found == NULL or type(<object>found) is not str:
+        return None
+    name = <object>found
+    found = kvstore_dict_get(request, _ITEM)
+    if found == NULL or type(<object>found) is not dict:
+        return None
+    item = <object>found
+    tables = engine.tables
+    if type(tables) is not dict:
+        return _ref.put_item_answer(engine, body)
+    found = kvstore_dict_get(tables, name)
+    if found == NULL:
+        return None
+    table = <object>found
+    if table.deleted or engine.closed:
+        return None
+    metrics = engine.metrics
+    if metrics is not None and table.indexes:
+        return None
+    return _put_usual_item(engine, table, name, item, metrics)
+
+
+cdef inline bint _usual_key_value(object value, object declared) noexcept:
+    """``common.key_from_item``'s usual key attribute: a short S or an N of the declared type."""
+    if type(value) is str:
+        return declared == "S" and 0 < PyUnicode_GET_LENGTH(value) <= _short_key
+    return type(value) is Decimal and declared == "N"
+
+
+cdef object _usual_row_key(object table, dict item):
+    """``common.key_from_item`` of ``item``, in C for the usual key (else its Python, which raises)."""
+    cdef PyObject* found
+    schema = table.schema
+    found = kvstore_dict_get(item, schema.hash_name)
+    if found != NULL and _usual_key_value(<object>found, schema.hash_type):
+        range_name = schema.range_name
+        if range_name is None:
+            return _storage_key(<object>found)
+        h = <object>found
+        found = kvstore_dict_get(item, range_name)
+        if found != NULL and _usual_key_value(<object>found, schema.range_type):
+            return _storage_key(h, <object>found)
+    return _key_from_item(table, item)
+
+
+cdef bint _usual_names(dict item):
+    """No attribute name of ``item`` empty or long enough to exceed the limit (``check_attribute_names``'s
+    first test)."""
+    cdef Py_ssize_t n
+    if PyDict_GET_SIZE(item) == 0:
+        return False
+    for name in item:
+        if type(name) is not str:
+            return False
+        n = PyUnicode_GET_LENGTH(name)
+        if n == 0 or n > _short_name:
+            return False
+    return True
+
+
+cdef object _put_usual_item(engine, table, name, wire_item, metrics):
+    """``kvstore._pycore._put_usual_item``."""
+    cdef double started = kv_wire_stopwatch()
+    cdef object old = None
+    try:
+        item = item_from_wire(wire_item)
+        if type(item) is not dict:
+            return None
+        if not _usual_names(<dict>item):
+            _check_attribute_names(item)
+        packed = _pack_item(item)
+        if type(packed) is not bytes or PyBytes_GET_SIZE(packed) * 4 > _max_item_size:
+            _check_item_size(item, packed=packed)
+        row_key = _usual_row_key(table, <dict>item)
+        indexes = table.indexes
+        if indexes:
+            _check_index_keys(table, item)
+    except Exception:       # noqa: BLE001 - the general path raises it, in DynamoDB's order
+        return None
+    with table.lock_for(row_key):
+        old_packed = table.rows.get(row_key)
+        if indexes and old_packed is not None:
+            old = _unpack_item(old_packed)
+        if table.collections is not None:
+            try:
+                _check_collection_size(table, row_key, old_packed, packed)
+            except Exception:   # noqa: BLE001 - the general path raises it
+                return None
+        try:
+            lsn = _commit_usual(engine, [(table, row_key, old, item, packed)])
+        except _DynamoDBError as e:
+            if metrics is not None:
+                metrics.put_item_failed(name, e)
+            return e
+    try:
+        _wait_usual(engine, lsn)
+    except _DynamoDBError as e:
+        if metrics is not None:
+            metrics.put_item_failed(name, e)
+        return e
+    if metrics is not None:
+        if (old_packed is None or PyBytes_GET_SIZE(old_packed) * 4 <= 1024) and PyBytes_GET_SIZE(packed) * 4 <= 1024:
+            units = 1
+        else:
+            units = _write_units_of(old_packed, packed, item)
+        metrics.put_item_answered(name, kv_wire_stopwatch() - started, units)
+    return b"{}"

@@ -44,10 +44,11 @@ taken apart by one core call (``kvstore._core.parse_request``) instead of
 httptools and its ten Python callbacks, and answered in line; anything else,
 and every request of a connection in the middle of one, goes through httptools
 (``tests/wire/test_http_fast.py`` holds the two to the same bytes and state).
-A usual GetItem is then answered by one more core call
-(``kvstore._core.usual_get_item``: the handler's checks, the remembered
-signature form, the item's JSON and the answer's head), which leaves
-everything it does not decide to the handler.
+A usual GetItem or PutItem is then answered by one more core call
+(``kvstore._core.usual_item_request``: the handler's checks, the remembered
+signature form, the item's JSON or the write, and the answer's head; a write
+under ``sync`` held until durable as any other), which leaves everything it
+does not decide to the handler.
 
 Timeouts are checked by one timer per server (every quarter of the shortest
 timeout, at most every second), which also refreshes the cached ``Date``; a
@@ -268,21 +269,38 @@ class HttpProtocol(asyncio.BufferedProtocol):
                 self.in_head = False
                 target, headers, body = request
                 try:
+                    inline = server._inline_targets.get(headers.get("x-amz-target"))
                     if (self.busy or self.queue or self.write_paused or server.stopping
-                            or server._inline_targets.get(headers.get("x-amz-target")) is not True):
+                            or (inline is not True and inline is not HELD)):
                         self._serve("POST", target, headers, body, True)
-                    else:            # _serve's common case and _write, in line
+                    elif inline is True:     # _serve's common case and _write, in line
                         transport = self.transport
                         if transport.is_closing():
                             server.handler.answer("POST", target, headers, body)
                             return
-                        # the usual GetItem, the handler's checks to the answer's bytes in one core call
-                        answer = _usual_get_item(server, headers, body, _USUAL)
+                        # the usual GetItem or PutItem, the handler's checks to the answer's bytes in one
+                        # core call
+                        answer = _usual_item_request(server, headers, body, _USUAL)
                         if answer is None:
                             self._answer_on_loop("POST", target, headers, body, True)
                         else:
                             transport.write(answer if answer.__class__ is bytes
                                             else server.render(answer, True, headers))
+                    else:                    # an item write answered once durable (_answer_on_loop's held case)
+                        waits = defer_durable_waits()
+                        try:
+                            answer = _usual_item_request(server, headers, body, _USUAL, False)
+                        finally:
+                            stop_deferring()
+                        if answer is None:
+                            self._answer_on_loop("POST", target, headers, body, True, True)
+                        else:
+                            if answer.__class__ is bytes:
+                                answer = (200, CONTENT_TYPE, answer)
+                            if waits:
+                                server.hold(self, waits, answer, True, headers)
+                            else:
+                                self._write(answer, True, headers)
                 except Exception:    # as a failing httptools callback: a bug
                     if not self.draining:
                         log.exception("error while parsing a request")
@@ -851,9 +869,10 @@ class Server:
             _faults.answers_owe_latency(self._loop_thread, False)
 
 
-# What kvstore._core.usual_get_item needs to know of the server, the handler and the signature's
-# form to answer a usual GetItem as they would (HttpProtocol.data_received, compiled core only).
-_usual_get_item = _core.usual_get_item
+# What kvstore._core.usual_item_request needs to know of the server, the handler and the signature's
+# form to answer a usual GetItem or PutItem as they would (HttpProtocol.data_received, compiled core
+# only).
+_usual_item_request = _core.usual_item_request
 _USUAL = (Server, RequestHandler, AnyKey, SystemClock, time.time, auth._FORMS, JSON_TYPES, CONTENT_TYPE,
           _head(200, CONTENT_TYPE), COMPRESS_MIN_SIZE, _ID_PREFIX_BYTES, _id_counter)
 

@@ -21,7 +21,8 @@ cannot differ between them.  The handler does, in DynamoDB's order:
    with ``x-amzn-RequestId`` and ``x-amz-crc32``.
 
 The usual GetItem (``TableName`` and a valid ``Key``, nothing watching the
-database) takes steps 4 and 5 in one (``kvstore.server.get_item_path``).
+database) takes steps 4 and 5 in one (``kvstore.server.get_item_path``), and so
+does the usual PutItem (``TableName`` and a valid ``Item``: ``kvstore.server.put_item_path``).
 
 ``RequestHandler.answer()`` gives ``(status, content type, body)``; the HTTP
 front renders the status line and headers from it in one step
@@ -41,7 +42,7 @@ from kvstore.errors import (
     DynamoDBError, InternalServerError, SerializationException, UnknownOperationException, ValidationException,
 )
 from kvstore.operations import OPERATIONS, run_operation
-from kvstore.server import get_item_path, wire
+from kvstore.server import get_item_path, put_item_path, wire
 from kvstore.server.policy import ARN_ACTIONS, authorize, check_accounts
 from kvstore.types import holds_lone_surrogate, lone_surrogate_error
 
@@ -289,6 +290,12 @@ class RequestHandler:
             answer = get_item_path.answer(engine, body)      # the usual GetItem in one step, else None
             if answer is not None:
                 return (200, CONTENT_TYPE, answer)
+        elif action == "PutItem" and (caller is None or caller.key.policy is None):
+            answer = put_item_path.answer(engine, body)      # the usual PutItem in one step, else None
+            if answer is not None:
+                if answer.__class__ is bytes:
+                    return (200, CONTENT_TYPE, answer)
+                raise answer                                # its commit failed (counted by metrics)
         try:
             body, suspect = wire.loads_request(body)
             # DynamoDB's order: a body it cannot read (SerializationException, a member of the wrong

@@ -94,6 +94,35 @@ def test_a_write_is_answered_only_once_its_log_record_is_synced(served):
     sock.close()
 
 
+def test_a_usual_put_item_written_in_one_core_call_is_still_held_until_synced(served, monkeypatch):
+    """The usual PutItem (TableName and Item alone) skips the handler (kvstore._core.usual_item_request)
+    and its answer is held all the same; one with ReturnValues takes the handler, held alike (and,
+    first, makes the target known to the server, as any first request of an action does)."""
+    from kvstore.server import app
+    running, db, fs = served
+    if app._parse_request is None:
+        pytest.skip("the pure core's protocol parses with httptools and serves every request by the handler")
+    handler = running.server.handler
+    general = handler.answer
+    calls = []
+    monkeypatch.setattr(handler, "answer", lambda *args: calls.append(args[3]) or general(*args))
+    for extra in ({"ReturnValues": "ALL_OLD"}, {}):
+        fs.gate.clear()
+        fs.syncing.clear()
+        sock = connect(running)
+        sock.sendall(put("one-step", **extra))
+        assert fs.syncing.wait(WAIT)
+        lsn = db.engine.durability.next_lsn - 1
+        assert db.engine.durability.durable_lsn < lsn
+        assert_nothing_sent(running, sock)
+        fs.gate.set()
+        assert read_answer(sock) == (200, {})
+        assert db.engine.durability.durable_lsn >= lsn
+        sock.close()
+    puts = [body for body in calls if b"PutItem" in body or b'"Item"' in body]
+    assert len(puts) == 1 and b"ALL_OLD" in puts[0]      # the usual one never reached the handler
+
+
 def test_writes_that_arrive_during_a_sync_share_the_next_one(served):
     running, db, fs = served
     durability = db.engine.durability
@@ -135,6 +164,23 @@ def test_a_write_whose_sync_fails_is_answered_internal_server_error_and_the_conn
     running, db, fs = served
     fs.fail("sync", path="wal-")
     sock = connect(running)
+    sock.sendall(put("lost?"))
+    status, body = read_answer(sock)
+    assert status == 500
+    assert body["__type"] == "com.amazon.coral.service#InternalServerError"
+    assert body["message"].startswith("The write could not be made durable: the write-ahead log cannot be written")
+    sock.sendall(request("ListTables", {}))
+    assert read_answer(sock) == (200, {"TableNames": [TABLE]})
+    sock.close()
+
+
+def test_a_usual_put_item_whose_sync_fails_is_answered_internal_server_error(served):
+    """The same, for a write taken by the one core call (its target known from a first write)."""
+    running, db, fs = served
+    sock = connect(running)
+    sock.sendall(put("first"))
+    assert read_answer(sock) == (200, {})
+    fs.fail("sync", path="wal-")
     sock.sendall(put("lost?"))
     status, body = read_answer(sock)
     assert status == 500

@@ -250,8 +250,9 @@ _REQUEST_ID = re.compile(rb"x-amzn-RequestId: [0-9A-F]+")
 def _serve(server, chunks, parse, monkeypatch):
     with monkeypatch.context() as m:
         m.setattr(app, "_parse_request", parse)
-        if parse is not None:           # the same core's usual GetItem (app uses the compiled one)
-            m.setattr(app, "_usual_get_item", (_pycore if parse is _pycore.parse_request else _ccore).usual_get_item)
+        if parse is not None:           # the same core's usual GetItem and PutItem (app uses the compiled one)
+            m.setattr(app, "_usual_item_request",
+                      (_pycore if parse is _pycore.parse_request else _ccore).usual_item_request)
         protocol = HttpProtocol(server)
         transport = _Transport()
         protocol.connection_made(transport)
