@@ -1670,26 +1670,16 @@ def remembered_form(forms, headers, now, max_skew):
 _server_wire = None      # kvstore.server.wire (which imports this module), on first use
 
 
-def get_item_answer(engine, body):
-    """The JSON body answering the GetItem ``body`` (bytes) when it is ``TableName`` and ``Key``
-    alone, of an existing table, with a valid key, on a database without injected faults, and under
-    enforced capacity a read the meter admits at once (``read_item_admitted``, which charges it);
-    else None (the handler's general path raises DynamoDB's error in its order, and meters the read).
-
-    Parsed as ``wire.loads_request`` parses it (a body that may hold a lone surrogate: None); the
-    row key from the JSON text of plain S and N values (``wire_row_key``), other keys converted
-    first (``item_from_wire`` + ``request_row_key``); the item's JSON as ``wire.dump_response``
-    writes it.  With metrics on, records what ``Recorder.observe`` records of a GetItem
-    (``get_item_answered``, and the units past the first of an item over 1 KB packed, as
-    ``get_item.run`` does).
-    """
+def _usual_body(body, member):
+    """(TableName, body[member]) of a request body of just those two members, the table name a str
+    and the member a dict, parsed as ``wire.loads_request`` parses it; None otherwise (unparsable,
+    a body that may hold a lone surrogate, other members or types: the general path answers it).
+    Imports ``kvstore.server.wire`` into ``_server_wire`` on first use."""
     global _server_wire
     wire = _server_wire
     if wire is None:
         from kvstore.server import wire
         _server_wire = wire
-    if engine.faults is not None:
-        return None
     if wire._ORJSON and body.__class__ is bytes and not json_needs_stdlib(body):
         # wire.loads_request's usual case: orjson reads it, and no lone surrogate can be there
         try:
@@ -1706,9 +1696,31 @@ def get_item_answer(engine, body):
     if request.__class__ is not dict or len(request) != 2:
         return None
     name = request.get("TableName")
-    key = request.get("Key")
-    if name.__class__ is not str or key.__class__ is not dict:
+    value = request.get(member)
+    if name.__class__ is not str or value.__class__ is not dict:
         return None
+    return name, value
+
+
+def get_item_answer(engine, body):
+    """The JSON body answering the GetItem ``body`` (bytes) when it is ``TableName`` and ``Key``
+    alone, of an existing table, with a valid key, on a database without injected faults, and under
+    enforced capacity a read the meter admits at once (``read_item_admitted``, which charges it);
+    else None (the handler's general path raises DynamoDB's error in its order, and meters the read).
+
+    Parsed as ``wire.loads_request`` parses it (a body that may hold a lone surrogate: None); the
+    row key from the JSON text of plain S and N values (``wire_row_key``), other keys converted
+    first (``item_from_wire`` + ``request_row_key``); the item's JSON as ``wire.dump_response``
+    writes it.  With metrics on, records what ``Recorder.observe`` records of a GetItem
+    (``get_item_answered``, and the units past the first of an item over 1 KB packed, as
+    ``get_item.run`` does).
+    """
+    if engine.faults is not None:
+        return None
+    usual = _usual_body(body, "Key")
+    if usual is None:
+        return None
+    name, key = usual
     table = engine.tables.get(name)
     if table is None:
         return None
@@ -1840,31 +1852,12 @@ def put_item_answer(engine, body):
     counts it), as the general path answers it at the same point.  The wait is ``wait_usual``'s, so
     under ``kvstore.engine.database.defer_durable_waits`` it is deferred as the general path's is.
     """
-    global _server_wire
-    wire = _server_wire
-    if wire is None:
-        from kvstore.server import wire
-        _server_wire = wire
     if engine.faults is not None or engine.capacity is not None or engine.contention is not None:
         return None
-    if wire._ORJSON and body.__class__ is bytes and not json_needs_stdlib(body):
-        try:
-            request = wire._orjson_loads(body)
-        except Exception:   # noqa: BLE001 - the general path raises the SerializationException
-            return None
-    else:
-        try:
-            request, suspect = wire.loads_request(body)
-        except Exception:   # noqa: BLE001 - the general path raises the SerializationException
-            return None
-        if suspect:         # a lone surrogate may be there, see wire.loads_request
-            return None
-    if request.__class__ is not dict or len(request) != 2:
+    usual = _usual_body(body, "Item")
+    if usual is None:
         return None
-    name = request.get("TableName")
-    item = request.get("Item")
-    if name.__class__ is not str or item.__class__ is not dict:
-        return None
+    name, item = usual
     table = engine.tables.get(name)
     if table is None or table.deleted or engine.closed:
         return None
