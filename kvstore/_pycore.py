@@ -1792,41 +1792,24 @@ def usual_get_item(server, headers, body, usual):
     handler's own outcome (the one step it takes for GetItem), so the bytes are those its answer
     renders to (``Server.render``); whatever it would decide otherwise is left to it.
     """
-    (server_class, handler_class, any_key, system_clock, wall_time, forms, json_types, content_type, head,
-     compress_from, id_prefix, ids) = usual
-    handler = server.handler
-    if server.__class__ is not server_class or handler.__class__ is not handler_class:
+    handler = _usual_handler(server, headers, body, usual, "GetItem")
+    if handler is None:
         return None
-    if (len(body) > handler.max_body or handler.fault_endpoint or headers.get("content-type") not in json_types
-            or not body or "content-encoding" in headers or (server.cors is not None and "origin" in headers)):
-        return None
-    operation = handler._targets.get(headers.get("x-amz-target", ""))
-    if operation is None or operation.action != "GetItem":
-        return None
-    auth = handler.auth
-    if auth is not None:
-        if auth.__class__ is not any_key:
-            return None
-        clock = auth.clock
-        if clock.__class__ is system_clock:
-            now = wall_time()
-        else:
-            try:
-                now = clock()
-            except Exception:       # noqa: BLE001 - the handler answers what it answers
-                return None
-        known = remembered_form(forms, headers, now, auth.max_skew)
-        if known is None or known[4].key is not None:
-            return None
+    return _usual_get_item_answer(server, handler, body, usual)
+
+
+def _usual_get_item_answer(server, handler, body, usual):
+    """The usual GetItem's answer once ``_usual_handler`` passed it: its rendered bytes, the
+    ``(status, content type, body)`` of an answer to compress, or None (the handler answers it)."""
     try:
         answer = get_item_answer(handler.engine, body)
     except Exception:               # noqa: BLE001 - the handler answers what it answers
         return None
     if answer is None:
         return None
-    if len(answer) >= compress_from:
-        return (200, content_type, answer)
-    return render_answer(head, answer, server.date_bytes, id_prefix, ids, True)
+    if len(answer) >= usual[9]:
+        return (200, usual[7], answer)
+    return render_answer(usual[8], answer, server.date_bytes, usual[10], usual[11], True)
 
 
 # ------------------------------------------------------------------ wire (session 15)
@@ -1919,15 +1902,7 @@ def usual_item_request(server, headers, body, usual, render=True):
         return None
     action = handler._targets[headers["x-amz-target"]].action
     if action == "GetItem":
-        try:
-            answer = get_item_answer(handler.engine, body)
-        except Exception:           # noqa: BLE001 - the handler answers what it answers
-            return None
-        if answer is None:
-            return None
-        if len(answer) >= usual[9]:
-            return (200, usual[7], answer)
-        return render_answer(usual[8], answer, server.date_bytes, usual[10], usual[11], True)
+        return _usual_get_item_answer(server, handler, body, usual)
     if action != "PutItem":
         return None
     answer = put_item_answer(handler.engine, body)
@@ -1941,9 +1916,10 @@ def usual_item_request(server, headers, body, usual, render=True):
     return render_answer(usual[8], answer, server.date_bytes, usual[10], usual[11], True)
 
 
-def _usual_handler(server, headers, body, usual):
+def _usual_handler(server, headers, body, usual, action=None):
     """The handler of ``server`` when a request is one ``usual_get_item`` may answer but for its
-    action (which is then ``handler._targets[headers["x-amz-target"]]``), else None."""
+    action (which is then ``handler._targets[headers["x-amz-target"]]``), else None.  With an
+    ``action``, a request for another action is None too, before the signature is looked at."""
     (server_class, handler_class, any_key, system_clock, wall_time, forms, json_types, content_type, head,
      compress_from, id_prefix, ids) = usual
     handler = server.handler
@@ -1952,7 +1928,8 @@ def _usual_handler(server, headers, body, usual):
     if (len(body) > handler.max_body or handler.fault_endpoint or headers.get("content-type") not in json_types
             or not body or "content-encoding" in headers or (server.cors is not None and "origin" in headers)):
         return None
-    if handler._targets.get(headers.get("x-amz-target", "")) is None:
+    operation = handler._targets.get(headers.get("x-amz-target", ""))
+    if operation is None or (action is not None and operation.action != action):
         return None
     auth = handler.auth
     if auth is not None:
