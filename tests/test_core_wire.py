@@ -683,14 +683,23 @@ def test_usual_get_item_agrees(usual_servers, get_item_engine, name, headers, bo
     assert same(python, compiled), (python, compiled)
 
 
+def _answers_as_the_handler_renders(core, answer_of, server, action, body):
+    """``answer_of`` (a core's ``usual_get_item`` or ``usual_item_request``) answers a signed usual
+    request for ``action`` with the bytes the handler's own answer renders to; its headers and the
+    handler's answer."""
+    headers = {"content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810." + action,
+               **_SIGNED}
+    out = answer_of(server, headers, body, _usual_setting(5))
+    answer = server.handler.answer("POST", "/", headers, body)
+    assert out == core.render_answer(_usual_setting(0)[8], answer[2], server.date_bytes, b"PREFIX",
+                                     iter([5]), True)
+    return headers, answer
+
+
 @pytest.mark.parametrize("core", CORES)
 def test_usual_get_item_answers_as_the_handler_renders(usual_servers, core):
     server = usual_servers["any"]
-    headers = {"content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810.GetItem", **_SIGNED}
-    out = core.usual_get_item(server, headers, _GET_ITEM_EDGES[0], _usual_setting(5))
-    answer = server.handler.answer("POST", "/", headers, _GET_ITEM_EDGES[0])
-    assert out == core.render_answer(_usual_setting(0)[8], answer[2], server.date_bytes, b"PREFIX",
-                                     iter([5]), True)
+    headers, _ = _answers_as_the_handler_renders(core, core.usual_get_item, server, "GetItem", _GET_ITEM_EDGES[0])
     big = core.usual_get_item(server, headers, b'{"TableName":"snk","Key":{"pk":{"S":"big"},"sk":{"N":"0"}}}',
                               _usual_setting(5))
     assert big[0] == 200 and len(big[2]) > 5000      # too long for the usual head: the server renders it
@@ -849,12 +858,9 @@ def test_usual_item_request_agrees(put_servers, name, headers, body, ids_from, r
 @pytest.mark.parametrize("core", CORES)
 def test_usual_item_request_answers_as_the_handler_renders(put_servers, core):
     server = put_servers["any"]
-    headers = {"content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810.PutItem", **_SIGNED}
-    out = core.usual_item_request(server, headers, _PUT_BODIES[0], _usual_setting(5))
-    answer = server.handler.answer("POST", "/", headers, _PUT_BODIES[0])
+    headers, answer = _answers_as_the_handler_renders(core, core.usual_item_request, server, "PutItem",
+                                                      _PUT_BODIES[0])
     assert answer == (200, "application/x-amz-json-1.0", b"{}")
-    assert out == core.render_answer(_usual_setting(0)[8], answer[2], server.date_bytes, b"PREFIX",
-                                     iter([5]), True)
     assert core.usual_item_request(server, headers, _PUT_BODIES[0], _usual_setting(5), False) == b"{}"
     assert core.usual_item_request(server, headers, _PUT_BODIES[1], _usual_setting(5)) is None
     assert core.usual_item_request(put_servers["late"], headers, _PUT_BODIES[0], _usual_setting(5)) is None
