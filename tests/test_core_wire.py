@@ -621,7 +621,6 @@ _SIGNED = {"authorization": "AWS4-HMAC-SHA256 Credential=k/20250101/us-east-1/dy
 @pytest.fixture(scope="module")
 def usual_servers(get_item_engine):
     """Servers whose handlers differ in what decides the usual GetItem."""
-    from kvstore.server.app import Server
     from kvstore.server.auth import AnyKey
     from kvstore.server.handler import RequestHandler
 
@@ -633,17 +632,25 @@ def usual_servers(get_item_engine):
                 "other": RequestHandler(get_item_engine, auth=OtherKey(clock=lambda: _NOW)),
                 "faults": RequestHandler(get_item_engine, fault_endpoint=True),
                 "small": RequestHandler(get_item_engine, max_body=40)}
+    servers = _usual_servers_of(handlers)
+    yield servers
+    for server in servers.values():
+        server.executor.shutdown()
+
+
+def _usual_servers_of(handlers):
+    """A Server for each of ``handlers`` (by name), as the usual-request tests use them: GetItem and
+    PutItem known targets, CORS on but for "small", a fixed Date, and "any"'s signed form remembered."""
+    from kvstore.server.app import Server
     servers = {}
     for name, handler in handlers.items():
-        handler.operation_of({"x-amz-target": "DynamoDB_20120810.GetItem"})     # a known target
+        handler.operation_of({"x-amz-target": "DynamoDB_20120810.GetItem"})     # known targets
         handler.operation_of({"x-amz-target": "DynamoDB_20120810.PutItem"})
         server = Server(handler, cors="*" if name != "small" else None)
         server.date_bytes = b"Date: Wed, 01 Jan 2025 00:00:00 GMT\r\n"
         servers[name] = server
     handlers["any"].auth.authenticate("POST", "/", dict(_SIGNED), b"")           # the form remembered
-    yield servers
-    for server in servers.values():
-        server.executor.shutdown()
+    return servers
 
 
 def _usual_setting(ids_from):
@@ -812,7 +819,6 @@ def test_put_item_answer_declines_near_misses_and_writes_nothing(core):
 @pytest.fixture(scope="module")
 def put_servers():
     """Servers whose handlers differ in what decides the usual PutItem, on one database."""
-    from kvstore.server.app import Server
     from kvstore.server.auth import AnyKey
     from kvstore.server.handler import RequestHandler
     db = _put_item_database()
@@ -820,14 +826,7 @@ def put_servers():
                 "late": RequestHandler(db.engine, auth=AnyKey(clock=lambda: _NOW + 3600)),
                 "faults": RequestHandler(db.engine, fault_endpoint=True),
                 "small": RequestHandler(db.engine, max_body=40)}
-    servers = {}
-    for name, handler in handlers.items():
-        handler.operation_of({"x-amz-target": "DynamoDB_20120810.GetItem"})     # known targets
-        handler.operation_of({"x-amz-target": "DynamoDB_20120810.PutItem"})
-        server = Server(handler, cors="*" if name != "small" else None)
-        server.date_bytes = b"Date: Wed, 01 Jan 2025 00:00:00 GMT\r\n"
-        servers[name] = server
-    handlers["any"].auth.authenticate("POST", "/", dict(_SIGNED), b"")           # the form remembered
+    servers = _usual_servers_of(handlers)
     yield servers
     for server in servers.values():
         server.executor.shutdown()
