@@ -1670,26 +1670,16 @@ def remembered_form(forms, headers, now, max_skew):
 _server_wire = None      # kvstore.server.wire (which imports this module), on first use
 
 
-def get_item_answer(engine, body):
-    """The JSON body answering the GetItem ``body`` (bytes) when it is ``TableName`` and ``Key``
-    alone, of an existing table, with a valid key, on a database without injected faults, and under
-    enforced capacity a read the meter admits at once (``read_item_admitted``, which charges it);
-    else None (the handler's general path raises DynamoDB's error in its order, and meters the read).
-
-    Parsed as ``wire.loads_request`` parses it (a body that may hold a lone surrogate: None); the
-    row key from the JSON text of plain S and N values (``wire_row_key``), other keys converted
-    first (``item_from_wire`` + ``request_row_key``); the item's JSON as ``wire.dump_response``
-    writes it.  With metrics on, records what ``Recorder.observe`` records of a GetItem
-    (``get_item_answered``, and the units past the first of an item over 1 KB packed, as
-    ``get_item.run`` does).
-    """
+def _usual_body(body, member):
+    """(TableName, body[member]) of a request body of just those two members, the table name a str
+    and the member a dict, parsed as ``wire.loads_request`` parses it; None otherwise (unparsable,
+    a body that may hold a lone surrogate, other members or types: the general path answers it).
+    Imports ``kvstore.server.wire`` into ``_server_wire`` on first use."""
     global _server_wire
     wire = _server_wire
     if wire is None:
         from kvstore.server import wire
         _server_wire = wire
-    if engine.faults is not None:
-        return None
     if wire._ORJSON and body.__class__ is bytes and not json_needs_stdlib(body):
         # wire.loads_request's usual case: orjson reads it, and no lone surrogate can be there
         try:
@@ -1706,9 +1696,31 @@ def get_item_answer(engine, body):
     if request.__class__ is not dict or len(request) != 2:
         return None
     name = request.get("TableName")
-    key = request.get("Key")
-    if name.__class__ is not str or key.__class__ is not dict:
+    value = request.get(member)
+    if name.__class__ is not str or value.__class__ is not dict:
         return None
+    return name, value
+
+
+def get_item_answer(engine, body):
+    """The JSON body answering the GetItem ``body`` (bytes) when it is ``TableName`` and ``Key``
+    alone, of an existing table, with a valid key, on a database without injected faults, and under
+    enforced capacity a read the meter admits at once (``read_item_admitted``, which charges it);
+    else None (the handler's general path raises DynamoDB's error in its order, and meters the read).
+
+    Parsed as ``wire.loads_request`` parses it (a body that may hold a lone surrogate: None); the
+    row key from the JSON text of plain S and N values (``wire_row_key``), other keys converted
+    first (``item_from_wire`` + ``request_row_key``); the item's JSON as ``wire.dump_response``
+    writes it.  With metrics on, records what ``Recorder.observe`` records of a GetItem
+    (``get_item_answered``, and the units past the first of an item over 1 KB packed, as
+    ``get_item.run`` does).
+    """
+    if engine.faults is not None:
+        return None
+    usual = _usual_body(body, "Key")
+    if usual is None:
+        return None
+    name, key = usual
     table = engine.tables.get(name)
     if table is None:
         return None
@@ -1780,41 +1792,24 @@ def usual_get_item(server, headers, body, usual):
     handler's own outcome (the one step it takes for GetItem), so the bytes are those its answer
     renders to (``Server.render``); whatever it would decide otherwise is left to it.
     """
-    (server_class, handler_class, any_key, system_clock, wall_time, forms, json_types, content_type, head,
-     compress_from, id_prefix, ids) = usual
-    handler = server.handler
-    if server.__class__ is not server_class or handler.__class__ is not handler_class:
+    handler = _usual_handler(server, headers, body, usual, "GetItem")
+    if handler is None:
         return None
-    if (len(body) > handler.max_body or handler.fault_endpoint or headers.get("content-type") not in json_types
-            or not body or "content-encoding" in headers or (server.cors is not None and "origin" in headers)):
-        return None
-    operation = handler._targets.get(headers.get("x-amz-target", ""))
-    if operation is None or operation.action != "GetItem":
-        return None
-    auth = handler.auth
-    if auth is not None:
-        if auth.__class__ is not any_key:
-            return None
-        clock = auth.clock
-        if clock.__class__ is system_clock:
-            now = wall_time()
-        else:
-            try:
-                now = clock()
-            except Exception:       # noqa: BLE001 - the handler answers what it answers
-                return None
-        known = remembered_form(forms, headers, now, auth.max_skew)
-        if known is None or known[4].key is not None:
-            return None
+    return _usual_get_item_answer(server, handler, body, usual)
+
+
+def _usual_get_item_answer(server, handler, body, usual):
+    """The usual GetItem's answer once ``_usual_handler`` passed it: its rendered bytes, the
+    ``(status, content type, body)`` of an answer to compress, or None (the handler answers it)."""
     try:
         answer = get_item_answer(handler.engine, body)
     except Exception:               # noqa: BLE001 - the handler answers what it answers
         return None
     if answer is None:
         return None
-    if len(answer) >= compress_from:
-        return (200, content_type, answer)
-    return render_answer(head, answer, server.date_bytes, id_prefix, ids, True)
+    if len(answer) >= usual[9]:
+        return (200, usual[7], answer)
+    return render_answer(usual[8], answer, server.date_bytes, usual[10], usual[11], True)
 
 
 # ------------------------------------------------------------------ wire (session 15)
@@ -1840,31 +1835,12 @@ def put_item_answer(engine, body):
     counts it), as the general path answers it at the same point.  The wait is ``wait_usual``'s, so
     under ``kvstore.engine.database.defer_durable_waits`` it is deferred as the general path's is.
     """
-    global _server_wire
-    wire = _server_wire
-    if wire is None:
-        from kvstore.server import wire
-        _server_wire = wire
     if engine.faults is not None or engine.capacity is not None or engine.contention is not None:
         return None
-    if wire._ORJSON and body.__class__ is bytes and not json_needs_stdlib(body):
-        try:
-            request = wire._orjson_loads(body)
-        except Exception:   # noqa: BLE001 - the general path raises the SerializationException
-            return None
-    else:
-        try:
-            request, suspect = wire.loads_request(body)
-        except Exception:   # noqa: BLE001 - the general path raises the SerializationException
-            return None
-        if suspect:         # a lone surrogate may be there, see wire.loads_request
-            return None
-    if request.__class__ is not dict or len(request) != 2:
+    usual = _usual_body(body, "Item")
+    if usual is None:
         return None
-    name = request.get("TableName")
-    item = request.get("Item")
-    if name.__class__ is not str or item.__class__ is not dict:
-        return None
+    name, item = usual
     table = engine.tables.get(name)
     if table is None or table.deleted or engine.closed:
         return None
@@ -1926,15 +1902,7 @@ def usual_item_request(server, headers, body, usual, render=True):
         return None
     action = handler._targets[headers["x-amz-target"]].action
     if action == "GetItem":
-        try:
-            answer = get_item_answer(handler.engine, body)
-        except Exception:           # noqa: BLE001 - the handler answers what it answers
-            return None
-        if answer is None:
-            return None
-        if len(answer) >= usual[9]:
-            return (200, usual[7], answer)
-        return render_answer(usual[8], answer, server.date_bytes, usual[10], usual[11], True)
+        return _usual_get_item_answer(server, handler, body, usual)
     if action != "PutItem":
         return None
     answer = put_item_answer(handler.engine, body)
@@ -1948,9 +1916,10 @@ def usual_item_request(server, headers, body, usual, render=True):
     return render_answer(usual[8], answer, server.date_bytes, usual[10], usual[11], True)
 
 
-def _usual_handler(server, headers, body, usual):
+def _usual_handler(server, headers, body, usual, action=None):
     """The handler of ``server`` when a request is one ``usual_get_item`` may answer but for its
-    action (which is then ``handler._targets[headers["x-amz-target"]]``), else None."""
+    action (which is then ``handler._targets[headers["x-amz-target"]]``), else None.  With an
+    ``action``, a request for another action is None too, before the signature is looked at."""
     (server_class, handler_class, any_key, system_clock, wall_time, forms, json_types, content_type, head,
      compress_from, id_prefix, ids) = usual
     handler = server.handler
@@ -1959,7 +1928,8 @@ def _usual_handler(server, headers, body, usual):
     if (len(body) > handler.max_body or handler.fault_endpoint or headers.get("content-type") not in json_types
             or not body or "content-encoding" in headers or (server.cors is not None and "origin" in headers)):
         return None
-    if handler._targets.get(headers.get("x-amz-target", "")) is None:
+    operation = handler._targets.get(headers.get("x-amz-target", ""))
+    if operation is None or (action is not None and operation.action != action):
         return None
     auth = handler.auth
     if auth is not None:

@@ -223,22 +223,28 @@ class Recorder:
                     record_units(shard.units, entry, request, strip)
         return response
 
+    def _answered(self, action, table, elapsed):
+        """This thread's shard and the stat of ``action`` on ``table`` with one more request answered
+        in ``elapsed`` seconds (its latency bucket counted): what the ``*_answered`` methods share."""
+        try:
+            shard = self._local.shard
+        except AttributeError:
+            shard = self._shard()
+        by_table = shard.ops.get(action)
+        stat = by_table.get(table) if by_table is not None else None
+        if stat is None:
+            stat = self._stat(shard, action, table)
+        stat.requests += 1
+        stat.seconds += elapsed
+        stat.buckets[_bisect(LATENCY_BUCKETS, elapsed)] += 1
+        return shard, stat
+
     def get_item_answered(self, table, elapsed, found):
         """Record what ``observe`` records of a GetItem of ``TableName`` and ``Key`` alone, for one the
         wire answered without it (``kvstore.server.get_item_path``): the request, its latency
         (``elapsed`` seconds), its first read unit and the item returned (``found``); the units past
         the first of a large item come through ``consumed_read`` as from ``get_item.run``."""
-        try:
-            shard = self._local.shard
-        except AttributeError:
-            shard = self._shard()
-        by_table = shard.ops.get("GetItem")
-        stat = by_table.get(table) if by_table is not None else None
-        if stat is None:
-            stat = self._stat(shard, "GetItem", table)
-        stat.requests += 1
-        stat.seconds += elapsed
-        stat.buckets[_bisect(LATENCY_BUCKETS, elapsed)] += 1
+        stat = self._answered("GetItem", table, elapsed)[1]
         stat.read_units += 0.5
         if found:
             stat.returned += 1
@@ -248,17 +254,7 @@ class Recorder:
         without indexes, for one the wire answered without it (``kvstore._pycore.put_item_answer``):
         the request, its latency (``elapsed`` seconds) and its write ``units`` (the table's share of
         the ConsumedCapacity INDEXES ``observe`` asks for, which ``record_units`` adds)."""
-        try:
-            shard = self._local.shard
-        except AttributeError:
-            shard = self._shard()
-        by_table = shard.ops.get("PutItem")
-        stat = by_table.get(table) if by_table is not None else None
-        if stat is None:
-            stat = self._stat(shard, "PutItem", table)
-        stat.requests += 1
-        stat.seconds += elapsed
-        stat.buckets[_bisect(LATENCY_BUCKETS, elapsed)] += 1
+        shard, stat = self._answered("PutItem", table, elapsed)
         by_index = shard.units.get(table)
         if by_index is None:
             if len(shard.units) >= MAX_TABLE_LABELS:

@@ -303,14 +303,24 @@ def test_the_compiled_key_window_decides_as_the_reference_while_values_share_its
     _run_hot(sequence, slots)
 
 
-def _run_hot(sequence, slots):
+def _hot_table():
+    """``(clock, db, table)``: a database without durability on a manual clock, holding the on-demand
+    table "hot" (hash key ``pk``, S); the caller closes it."""
     clock = ManualClock(start=1_700_000_000.0)
     db = kvstore.open(":memory:", durability="none", clock=clock)
     try:
         db.create_table(TableName="hot", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
                         BillingMode="PAY_PER_REQUEST")
-        table = db.engine.tables["hot"]
+    except BaseException:
+        db.close()
+        raise
+    return clock, db, db.engine.tables["hot"]
+
+
+def _run_hot(sequence, slots):
+    clock, db, table = _hot_table()
+    try:
         meters = (PyCapacityMeter(db.engine), CompiledMeter(db.engine))
         for meter in meters:
             with meter._lock:
@@ -362,13 +372,8 @@ def test_a_value_whose_bound_another_value_filled_is_still_admitted():
     """One counter for every value (``bound_slots = 1``): once ``a`` used the limit, the counter says
     nothing of ``b``, so ``b``'s admission replays the second's log into cells (the window turns exact)
     and admits it, as the reference does; ``a`` is refused; a new second starts lazy again."""
-    clock = ManualClock(start=1_700_000_000.0)
-    db = kvstore.open(":memory:", durability="none", clock=clock)
+    clock, db, table = _hot_table()
     try:
-        db.create_table(TableName="hot", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                        BillingMode="PAY_PER_REQUEST")
-        table = db.engine.tables["hot"]
         meter = CompiledMeter(db.engine)
         with meter._lock:
             window = meter._state(table, meter._now()).write_keys

@@ -621,7 +621,6 @@ _SIGNED = {"authorization": "AWS4-HMAC-SHA256 Credential=k/20250101/us-east-1/dy
 @pytest.fixture(scope="module")
 def usual_servers(get_item_engine):
     """Servers whose handlers differ in what decides the usual GetItem."""
-    from kvstore.server.app import Server
     from kvstore.server.auth import AnyKey
     from kvstore.server.handler import RequestHandler
 
@@ -633,17 +632,25 @@ def usual_servers(get_item_engine):
                 "other": RequestHandler(get_item_engine, auth=OtherKey(clock=lambda: _NOW)),
                 "faults": RequestHandler(get_item_engine, fault_endpoint=True),
                 "small": RequestHandler(get_item_engine, max_body=40)}
+    servers = _usual_servers_of(handlers)
+    yield servers
+    for server in servers.values():
+        server.executor.shutdown()
+
+
+def _usual_servers_of(handlers):
+    """A Server for each of ``handlers`` (by name), as the usual-request tests use them: GetItem and
+    PutItem known targets, CORS on but for "small", a fixed Date, and "any"'s signed form remembered."""
+    from kvstore.server.app import Server
     servers = {}
     for name, handler in handlers.items():
-        handler.operation_of({"x-amz-target": "DynamoDB_20120810.GetItem"})     # a known target
+        handler.operation_of({"x-amz-target": "DynamoDB_20120810.GetItem"})     # known targets
         handler.operation_of({"x-amz-target": "DynamoDB_20120810.PutItem"})
         server = Server(handler, cors="*" if name != "small" else None)
         server.date_bytes = b"Date: Wed, 01 Jan 2025 00:00:00 GMT\r\n"
         servers[name] = server
     handlers["any"].auth.authenticate("POST", "/", dict(_SIGNED), b"")           # the form remembered
-    yield servers
-    for server in servers.values():
-        server.executor.shutdown()
+    return servers
 
 
 def _usual_setting(ids_from):
@@ -683,14 +690,23 @@ def test_usual_get_item_agrees(usual_servers, get_item_engine, name, headers, bo
     assert same(python, compiled), (python, compiled)
 
 
+def _answers_as_the_handler_renders(core, answer_of, server, action, body):
+    """``answer_of`` (a core's ``usual_get_item`` or ``usual_item_request``) answers a signed usual
+    request for ``action`` with the bytes the handler's own answer renders to; its headers and the
+    handler's answer."""
+    headers = {"content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810." + action,
+               **_SIGNED}
+    out = answer_of(server, headers, body, _usual_setting(5))
+    answer = server.handler.answer("POST", "/", headers, body)
+    assert out == core.render_answer(_usual_setting(0)[8], answer[2], server.date_bytes, b"PREFIX",
+                                     iter([5]), True)
+    return headers, answer
+
+
 @pytest.mark.parametrize("core", CORES)
 def test_usual_get_item_answers_as_the_handler_renders(usual_servers, core):
     server = usual_servers["any"]
-    headers = {"content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810.GetItem", **_SIGNED}
-    out = core.usual_get_item(server, headers, _GET_ITEM_EDGES[0], _usual_setting(5))
-    answer = server.handler.answer("POST", "/", headers, _GET_ITEM_EDGES[0])
-    assert out == core.render_answer(_usual_setting(0)[8], answer[2], server.date_bytes, b"PREFIX",
-                                     iter([5]), True)
+    headers, _ = _answers_as_the_handler_renders(core, core.usual_get_item, server, "GetItem", _GET_ITEM_EDGES[0])
     big = core.usual_get_item(server, headers, b'{"TableName":"snk","Key":{"pk":{"S":"big"},"sk":{"N":"0"}}}',
                               _usual_setting(5))
     assert big[0] == 200 and len(big[2]) > 5000      # too long for the usual head: the server renders it
@@ -803,7 +819,6 @@ def test_put_item_answer_declines_near_misses_and_writes_nothing(core):
 @pytest.fixture(scope="module")
 def put_servers():
     """Servers whose handlers differ in what decides the usual PutItem, on one database."""
-    from kvstore.server.app import Server
     from kvstore.server.auth import AnyKey
     from kvstore.server.handler import RequestHandler
     db = _put_item_database()
@@ -811,14 +826,7 @@ def put_servers():
                 "late": RequestHandler(db.engine, auth=AnyKey(clock=lambda: _NOW + 3600)),
                 "faults": RequestHandler(db.engine, fault_endpoint=True),
                 "small": RequestHandler(db.engine, max_body=40)}
-    servers = {}
-    for name, handler in handlers.items():
-        handler.operation_of({"x-amz-target": "DynamoDB_20120810.GetItem"})     # known targets
-        handler.operation_of({"x-amz-target": "DynamoDB_20120810.PutItem"})
-        server = Server(handler, cors="*" if name != "small" else None)
-        server.date_bytes = b"Date: Wed, 01 Jan 2025 00:00:00 GMT\r\n"
-        servers[name] = server
-    handlers["any"].auth.authenticate("POST", "/", dict(_SIGNED), b"")           # the form remembered
+    servers = _usual_servers_of(handlers)
     yield servers
     for server in servers.values():
         server.executor.shutdown()
@@ -849,12 +857,9 @@ def test_usual_item_request_agrees(put_servers, name, headers, body, ids_from, r
 @pytest.mark.parametrize("core", CORES)
 def test_usual_item_request_answers_as_the_handler_renders(put_servers, core):
     server = put_servers["any"]
-    headers = {"content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810.PutItem", **_SIGNED}
-    out = core.usual_item_request(server, headers, _PUT_BODIES[0], _usual_setting(5))
-    answer = server.handler.answer("POST", "/", headers, _PUT_BODIES[0])
+    headers, answer = _answers_as_the_handler_renders(core, core.usual_item_request, server, "PutItem",
+                                                      _PUT_BODIES[0])
     assert answer == (200, "application/x-amz-json-1.0", b"{}")
-    assert out == core.render_answer(_usual_setting(0)[8], answer[2], server.date_bytes, b"PREFIX",
-                                     iter([5]), True)
     assert core.usual_item_request(server, headers, _PUT_BODIES[0], _usual_setting(5), False) == b"{}"
     assert core.usual_item_request(server, headers, _PUT_BODIES[1], _usual_setting(5)) is None
     assert core.usual_item_request(put_servers["late"], headers, _PUT_BODIES[0], _usual_setting(5)) is None

@@ -205,10 +205,11 @@ cdef class Recorder:
                         self._units(<dict>entry, request, strip)
         return response
 
-    def get_item_answered(self, table, double elapsed, bint found):
-        """A GetItem answered without ``observe`` (see :meth:`kvstore.metrics.Recorder.get_item_answered`)."""
+    cdef _Stat _answered(self, action, table, double elapsed):
+        """The stat of ``action`` on ``table`` with one more request answered in ``elapsed`` seconds
+        (its latency bucket counted): what ``get_item_answered`` and ``put_item_answered`` share."""
         cdef _Stat stat
-        cdef _Profile profile = self._action("GetItem")
+        cdef _Profile profile = self._action(action)
         cdef int i = 0
         hit = profile.by_table.get(table)
         stat = <_Stat>hit if hit is not None else self._stat(profile, table)
@@ -217,22 +218,18 @@ cdef class Recorder:
         while i < self.nbounds and elapsed > self.bounds[i]:
             i += 1
         stat.buckets[i] += 1
+        return stat
+
+    def get_item_answered(self, table, double elapsed, bint found):
+        """A GetItem answered without ``observe`` (see :meth:`kvstore.metrics.Recorder.get_item_answered`)."""
+        cdef _Stat stat = self._answered("GetItem", table, elapsed)
         stat.read_units += 0.5
         if found:
             stat.returned += 1
 
     def put_item_answered(self, table, double elapsed, double units):
         """A PutItem answered without ``observe`` (see :meth:`kvstore.metrics.Recorder.put_item_answered`)."""
-        cdef _Stat stat
-        cdef _Profile profile = self._action("PutItem")
-        cdef int i = 0
-        hit = profile.by_table.get(table)
-        stat = <_Stat>hit if hit is not None else self._stat(profile, table)
-        stat.requests += 1
-        stat.seconds += elapsed
-        while i < self.nbounds and elapsed > self.bounds[i]:
-            i += 1
-        stat.buckets[i] += 1
+        cdef _Stat stat = self._answered("PutItem", table, elapsed)
         by_index = self.units.get(table)
         if by_index is None:
             if len(self.units) >= self.max_labels:

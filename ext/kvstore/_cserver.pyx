@@ -415,9 +415,10 @@ cdef object _put_item_answer = None     # kvstore._cwire.put_item_answer (import
 cdef object _error_answer = None        # kvstore.server.handler.error_answer
 
 
-cdef object _usual_operation(server, headers, body, tuple usual):
+cdef object _usual_operation(server, headers, body, tuple usual, object action):
     """The operation a request ``usual_get_item`` may answer but for its action names, when the handler's
-    checks before it are passed as ``kvstore._pycore._usual_handler`` passes them; else None."""
+    checks before it are passed as ``kvstore._pycore._usual_handler`` passes them; else None.  With an
+    ``action``, an operation of another action is None too, before the signature is looked at."""
     cdef PyObject* found
     (server_class, handler_class, any_key, system_clock, wall_time, forms, json_types, content_type, head,
      compress_from, id_prefix, ids) = usual
@@ -438,7 +439,7 @@ cdef object _usual_operation(server, headers, body, tuple usual):
     if found == NULL:
         return None
     operation = <object>found
-    if operation is None:
+    if operation is None or (action is not None and operation.action != action):
         return None
     auth = handler.auth
     if auth is not None:
@@ -458,29 +459,36 @@ cdef object _usual_operation(server, headers, body, tuple usual):
     return operation
 
 
+cdef object _usual_get_item_answer(server, body, tuple usual):
+    """The usual GetItem's answer once ``_usual_operation`` passed it: its rendered bytes, or the
+    (status, content type, body) of an answer to compress, or None (the general path answers)."""
+    global _get_item_answer
+    if _get_item_answer is None:
+        from kvstore._cwire import get_item_answer
+        _get_item_answer = get_item_answer
+    try:
+        answer = _get_item_answer(server.handler.engine, body)
+    except Exception:               # noqa: BLE001 - the handler answers what it answers
+        return None
+    if answer is None:
+        return None
+    if type(answer) is not bytes or len(answer) >= usual[9]:
+        return (200, usual[7], answer)
+    return _render_answer(usual[8], answer, server.date_bytes, usual[10], usual[11], True)
+
+
 def usual_item_request(server, headers, body, tuple usual, bint render=True):
     """``kvstore._pycore.usual_item_request``: the usual GetItem (as ``usual_get_item``) or PutItem,
     the handler's checks to the answer's bytes without a Python frame."""
-    global _get_item_answer, _put_item_answer, _error_answer
+    global _put_item_answer, _error_answer
     if type(headers) is not dict or type(body) is not bytes or len(usual) != 12:
         return _ref.usual_item_request(server, headers, body, usual, render)
-    operation = _usual_operation(server, headers, body, usual)
+    operation = _usual_operation(server, headers, body, usual, None)
     if operation is None:
         return None
     action = operation.action
     if action == "GetItem":
-        if _get_item_answer is None:
-            from kvstore._cwire import get_item_answer
-            _get_item_answer = get_item_answer
-        try:
-            answer = _get_item_answer(server.handler.engine, body)
-        except Exception:               # noqa: BLE001 - the handler answers what it answers
-            return None
-        if answer is None:
-            return None
-        if type(answer) is not bytes or len(answer) >= usual[9]:
-            return (200, usual[7], answer)
-        return _render_answer(usual[8], answer, server.date_bytes, usual[10], usual[11], True)
+        return _usual_get_item_answer(server, body, usual)
     if action != "PutItem":
         return None
     if _put_item_answer is None:
@@ -501,52 +509,8 @@ def usual_item_request(server, headers, body, tuple usual, bint render=True):
 def usual_get_item(server, headers, body, tuple usual):
     """``kvstore._pycore.usual_get_item``: the handler's checks of a usual GetItem, its one step
     and the answer's head, without a Python frame."""
-    global _get_item_answer
-    cdef PyObject* found
     if type(headers) is not dict or type(body) is not bytes or len(usual) != 12:
         return _ref.usual_get_item(server, headers, body, usual)
-    (server_class, handler_class, any_key, system_clock, wall_time, forms, json_types, content_type, head,
-     compress_from, id_prefix, ids) = usual
-    handler = server.handler
-    if type(server) is not server_class or type(handler) is not handler_class:
+    if _usual_operation(server, headers, body, usual, "GetItem") is None:
         return None
-    found = kvstore_dict_get(headers, "content-type")
-    if (len(body) > handler.max_body or handler.fault_endpoint or found == NULL or <object>found not in json_types
-            or PyBytes_GET_SIZE(body) == 0 or kvstore_dict_get(headers, "content-encoding") != NULL):
-        return None
-    if server.cors is not None and kvstore_dict_get(headers, "origin") != NULL:
-        return None
-    targets = handler._targets
-    found = kvstore_dict_get(headers, "x-amz-target")
-    if type(targets) is not dict or found == NULL:
-        return None
-    found = kvstore_dict_get(targets, <object>found)
-    if found == NULL or (<object>found).action != "GetItem":
-        return None
-    auth = handler.auth
-    if auth is not None:
-        if type(auth) is not any_key:
-            return None
-        clock = auth.clock
-        if type(clock) is system_clock:
-            now = wall_time()
-        else:
-            try:
-                now = clock()
-            except Exception:       # noqa: BLE001 - the handler answers what it answers
-                return None
-        known = _remembered_form(forms, headers, now, auth.max_skew)
-        if known is None or known[4].key is not None:
-            return None
-    if _get_item_answer is None:
-        from kvstore._cwire import get_item_answer
-        _get_item_answer = get_item_answer
-    try:
-        answer = _get_item_answer(handler.engine, body)
-    except Exception:               # noqa: BLE001 - the handler answers what it answers
-        return None
-    if answer is None:
-        return None
-    if type(answer) is not bytes or len(answer) >= compress_from:
-        return (200, content_type, answer)
-    return _render_answer(head, answer, server.date_bytes, id_prefix, ids, True)
+    return _usual_get_item_answer(server, body, usual)

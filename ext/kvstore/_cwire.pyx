@@ -982,9 +982,32 @@ cdef int _get_item_setup() except -1:
     return 0
 
 
+cdef inline object _usual_body(object body, object member, PyObject** name, PyObject** value):
+    """The usual request ``body`` (bytes orjson reads: ``_orjson_loads`` is set) parsed: a dict of just
+    TableName (a str, borrowed into ``name[0]``) and ``member`` (a dict, borrowed into ``value[0]``),
+    both alive as long as the dict returned; None for anything else (the general path answers it)."""
+    cdef PyObject* found
+    try:
+        request = _orjson_loads(body)
+    except Exception:   # noqa: BLE001 - the general path raises the SerializationException
+        return None
+    if type(request) is not dict or PyDict_GET_SIZE(request) != 2:
+        return None
+    found = kvstore_dict_get(request, _TABLE_NAME)
+    if found == NULL or type(<object>found) is not str:
+        return None
+    name[0] = found
+    found = kvstore_dict_get(request, member)
+    if found == NULL or type(<object>found) is not dict:
+        return None
+    value[0] = found
+    return request
+
+
 def get_item_answer(engine, body):
     """``kvstore._pycore.get_item_answer``: the JSON body answering the usual GetItem ``body``, else None."""
     cdef PyObject* found
+    cdef PyObject* value
     cdef _GetItemBody read
     if not _get_item_ready:
         _get_item_setup()
@@ -1009,20 +1032,11 @@ def get_item_answer(engine, body):
     if (type(body) is not bytes
             or _needs_stdlib(<const unsigned char*>PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body))):
         return _ref.get_item_answer(engine, body)
-    try:
-        request = _orjson_loads(body)
-    except Exception:   # noqa: BLE001 - the general path raises the SerializationException
-        return None
-    if type(request) is not dict or PyDict_GET_SIZE(request) != 2:
-        return None
-    found = kvstore_dict_get(request, _TABLE_NAME)
-    if found == NULL or type(<object>found) is not str:
+    request = _usual_body(body, _KEY, &found, &value)
+    if request is None:
         return None
     name = <object>found
-    found = kvstore_dict_get(request, _KEY)
-    if found == NULL or type(<object>found) is not dict:
-        return None
-    key = <object>found
+    key = <object>value
     tables = engine.tables
     if type(tables) is not dict:
         return _ref.get_item_answer(engine, body)
@@ -1357,6 +1371,7 @@ def put_item_answer(engine, body):
     """``kvstore._pycore.put_item_answer``: ``b"{}"`` once the usual PutItem ``body`` is written, None
     for the general path (nothing written), or the DynamoDBError its commit failed with."""
     cdef PyObject* found
+    cdef PyObject* value
     if not _put_item_ready:
         _put_item_setup()
     if (_orjson_loads is None or type(body) is not bytes
@@ -1364,20 +1379,11 @@ def put_item_answer(engine, body):
         return _ref.put_item_answer(engine, body)
     if engine.faults is not None or engine.capacity is not None or engine.contention is not None:
         return None
-    try:
-        request = _orjson_loads(body)
-    except Exception:   # noqa: BLE001 - the general path raises the SerializationException
-        return None
-    if type(request) is not dict or PyDict_GET_SIZE(request) != 2:
-        return None
-    found = kvstore_dict_get(request, _TABLE_NAME)
-    if found == NULL or type(<object>found) is not str:
+    request = _usual_body(body, _ITEM, &found, &value)
+    if request is None:
         return None
     name = <object>found
-    found = kvstore_dict_get(request, _ITEM)
-    if found == NULL or type(<object>found) is not dict:
-        return None
-    item = <object>found
+    item = <object>value
     tables = engine.tables
     if type(tables) is not dict:
         return _ref.put_item_answer(engine, body)

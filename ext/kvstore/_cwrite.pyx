@@ -237,13 +237,48 @@ cdef inline bint _utf8_in(const unsigned char* name, Py_ssize_t n, tuple encoded
     return False
 
 
+cdef inline bint _map_head(const unsigned char* p, Py_ssize_t end, Py_ssize_t* count, Py_ssize_t* pos) noexcept:
+    """Read the fixmap or map 16 head of the ``end`` bytes at ``p``: its entry count and the position
+    after it; False when the bytes start with no such head."""
+    cdef unsigned char b
+    if end < 1:
+        return False
+    b = p[0]
+    if 0x80 <= b <= 0x8F:
+        count[0], pos[0] = b & 0x0F, 1
+    elif b == 0xDE and end >= 3:
+        count[0], pos[0] = _read_be(p + 1, 2), 3
+    else:
+        return False
+    return True
+
+
+cdef inline bint _key_head(const unsigned char* p, Py_ssize_t end, Py_ssize_t* pos, Py_ssize_t* klen) noexcept:
+    """Read the str head (fixstr, str 8 or str 16) of a map key at ``pos[0]``: the key's length, and
+    ``pos[0]`` moved to its first byte; False when no such head is there or the key passes ``end``."""
+    cdef unsigned char b
+    cdef Py_ssize_t at = pos[0]
+    if at >= end:
+        return False
+    b = p[at]
+    if 0xA0 <= b <= 0xBF:
+        klen[0], at = b & 0x1F, at + 1
+    elif b == 0xD9 and at + 2 <= end:
+        klen[0], at = p[at + 1], at + 2
+    elif b == 0xDA and at + 3 <= end:
+        klen[0], at = _read_be(p + at + 1, 2), at + 3
+    else:
+        return False
+    pos[0] = at
+    return at + klen[0] <= end
+
+
 cdef bytes _project_as(object packed, object names, tuple encoded):
     """The projection of ``packed`` onto ``names`` (a set of str), or, when ``encoded`` is not None,
     onto the attributes whose names' UTF-8 bytes are among ``encoded`` (an index's projected names
     encoded once, ``Index.write_plan``: no name is decoded)."""
     cdef const unsigned char* p
     cdef Py_ssize_t end, pos, count, i, kstart, klen, vstart, header, kept = 0, total = 0
-    cdef unsigned char b
     cdef Py_ssize_t starts[64]
     cdef Py_ssize_t stops[64]
     cdef unsigned char* out
@@ -252,29 +287,11 @@ cdef bytes _project_as(object packed, object names, tuple encoded):
         raise _Fallback
     p = <const unsigned char*>PyBytes_AS_STRING(packed)
     end = PyBytes_GET_SIZE(packed)
-    if end < 1:
-        raise _Fallback
-    b = p[0]
-    if 0x80 <= b <= 0x8F:
-        count, pos = b & 0x0F, 1
-    elif b == 0xDE and end >= 3:
-        count, pos = _read_be(p + 1, 2), 3
-    else:
+    if not _map_head(p, end, &count, &pos):
         raise _Fallback
     for i in range(count):
         kstart = pos
-        if pos >= end:
-            raise _Fallback
-        b = p[pos]
-        if 0xA0 <= b <= 0xBF:
-            klen, pos = b & 0x1F, pos + 1
-        elif b == 0xD9 and pos + 2 <= end:
-            klen, pos = p[pos + 1], pos + 2
-        elif b == 0xDA and pos + 3 <= end:
-            klen, pos = _read_be(p + pos + 1, 2), pos + 3
-        else:
-            raise _Fallback
-        if pos + klen > end:
+        if not _key_head(p, end, &pos, &klen):
             raise _Fallback
         if encoded is not None:
             keep = _utf8_in(p + pos, klen, encoded)
@@ -494,7 +511,6 @@ cdef object _key_image(object packed, object indexes):
     cdef int count = 0, i, j
     cdef const unsigned char* p
     cdef Py_ssize_t end, pos, n, k, klen, vstart
-    cdef unsigned char b
     cdef Reader r
     if type(packed) is not bytes:
         return None
@@ -520,30 +536,12 @@ cdef object _key_image(object packed, object indexes):
                 count += 1
     p = <const unsigned char*>PyBytes_AS_STRING(packed)
     end = PyBytes_GET_SIZE(packed)
-    if end < 1:
-        return None
-    b = p[0]
-    if 0x80 <= b <= 0x8F:
-        n, pos = b & 0x0F, 1
-    elif b == 0xDE and end >= 3:
-        n, pos = _read_be(p + 1, 2), 3
-    else:
+    if not _map_head(p, end, &n, &pos):
         return None
     result = {}
     try:
         for k in range(n):
-            if pos >= end:
-                return None
-            b = p[pos]
-            if 0xA0 <= b <= 0xBF:
-                klen, pos = b & 0x1F, pos + 1
-            elif b == 0xD9 and pos + 2 <= end:
-                klen, pos = p[pos + 1], pos + 2
-            elif b == 0xDA and pos + 3 <= end:
-                klen, pos = _read_be(p + pos + 1, 2), pos + 3
-            else:
-                return None
-            if pos + klen > end:
+            if not _key_head(p, end, &pos, &klen):
                 return None
             vstart = pos + klen
             i = 0

@@ -59,6 +59,18 @@ def _open():
     return db, table
 
 
+def _update_kwargs(shape, key, vals):
+    """The UpdateItem arguments of one of ``SHAPES`` (``text, condition, names, placeholders``) on
+    ``key``, its placeholders bound to ``vals``."""
+    text, condition, names, placeholders = shape
+    kwargs = {"Key": key, "UpdateExpression": text, "ExpressionAttributeValues": dict(zip(placeholders, vals))}
+    if condition is not None:
+        kwargs["ConditionExpression"] = condition
+    if names is not None:
+        kwargs["ExpressionAttributeNames"] = names
+    return kwargs
+
+
 def _outcome(table, kwargs):
     try:
         return "ok", table.update_item(**kwargs)
@@ -80,13 +92,8 @@ class PlannedAndReferenceUpdates(RuleBasedStateMachine):
 
     @rule(shape=st.sampled_from(SHAPES), key=keys, vals=st.lists(values, min_size=2, max_size=2))
     def update(self, shape, key, vals):
-        text, condition, names, placeholders = shape
-        kwargs = {"Key": key, "UpdateExpression": text,
-                  "ExpressionAttributeValues": dict(zip(placeholders, vals))}
-        if condition is not None:
-            kwargs["ConditionExpression"] = condition
-        if names is not None:
-            kwargs["ExpressionAttributeNames"] = names
+        text = shape[0]
+        kwargs = _update_kwargs(shape, key, vals)
         write_plans.clear(self.reference_db.engine)
         expected = _outcome(self.reference, kwargs)
         assert _outcome(self.planned, kwargs) == expected
@@ -259,16 +266,10 @@ def test_embedded_update_agrees(monkeypatch, big_values, calls):
         db, table = _open()
         with db:
             outcomes = []
-            for (text, condition, names, placeholders), key, vals in calls:
+            for shape, key, vals in calls:
                 if big_values:
                     vals = [10 ** 12 if v is None else v for v in vals]
-                kwargs = {"Key": key, "UpdateExpression": text,
-                          "ExpressionAttributeValues": dict(zip(placeholders, vals))}
-                if condition is not None:
-                    kwargs["ConditionExpression"] = condition
-                if names is not None:
-                    kwargs["ExpressionAttributeNames"] = names
-                outcomes.append(_outcome(table, kwargs))
+                outcomes.append(_outcome(table, _update_kwargs(shape, key, vals)))
             answers.append((outcomes, seen))
             items.append(scan_all(table))
     assert answers[0] == answers[1]

@@ -79,11 +79,11 @@ def wait_applied(db, *pks):
     raise AssertionError(f"{pks} not applied")
 
 
-def test_a_write_is_answered_only_once_its_log_record_is_synced(served):
-    running, db, fs = served
-    fs.gate.clear()
+def assert_held_until_synced(running, db, fs, call):
+    """The write ``call`` sent (with ``fs.gate`` cleared) is not answered while the flusher's sync of
+    its log record is held at the gate, and is answered once the gate opens and the record is durable."""
     sock = connect(running)
-    sock.sendall(put("a"))
+    sock.sendall(call)
     assert fs.syncing.wait(WAIT)               # the flusher syncs the record, the gate holds it
     lsn = db.engine.durability.next_lsn - 1
     assert db.engine.durability.durable_lsn < lsn
@@ -92,6 +92,12 @@ def test_a_write_is_answered_only_once_its_log_record_is_synced(served):
     assert read_answer(sock) == (200, {})
     assert db.engine.durability.durable_lsn >= lsn
     sock.close()
+
+
+def test_a_write_is_answered_only_once_its_log_record_is_synced(served):
+    running, db, fs = served
+    fs.gate.clear()
+    assert_held_until_synced(running, db, fs, put("a"))
 
 
 def test_a_usual_put_item_written_in_one_core_call_is_still_held_until_synced(served, monkeypatch):
@@ -109,16 +115,7 @@ def test_a_usual_put_item_written_in_one_core_call_is_still_held_until_synced(se
     for extra in ({"ReturnValues": "ALL_OLD"}, {}):
         fs.gate.clear()
         fs.syncing.clear()
-        sock = connect(running)
-        sock.sendall(put("one-step", **extra))
-        assert fs.syncing.wait(WAIT)
-        lsn = db.engine.durability.next_lsn - 1
-        assert db.engine.durability.durable_lsn < lsn
-        assert_nothing_sent(running, sock)
-        fs.gate.set()
-        assert read_answer(sock) == (200, {})
-        assert db.engine.durability.durable_lsn >= lsn
-        sock.close()
+        assert_held_until_synced(running, db, fs, put("one-step", **extra))
     puts = [body for body in calls if b"PutItem" in body or b'"Item"' in body]
     if one_step:
         assert len(puts) == 1 and b"ALL_OLD" in puts[0]      # the usual one never reached the handler
@@ -163,10 +160,9 @@ def test_requests_pipelined_behind_a_held_write_are_answered_after_it_in_order(s
     sock.close()
 
 
-def test_a_write_whose_sync_fails_is_answered_internal_server_error_and_the_connection_stays(served):
-    running, db, fs = served
-    fs.fail("sync", path="wal-")
-    sock = connect(running)
+def assert_lost_write_answered_and_connection_kept(sock):
+    """A PutItem sent on ``sock`` while its syncs fail is answered InternalServerError, and the
+    connection then answers the next request (the socket is closed after)."""
     sock.sendall(put("lost?"))
     status, body = read_answer(sock)
     assert status == 500
@@ -175,6 +171,13 @@ def test_a_write_whose_sync_fails_is_answered_internal_server_error_and_the_conn
     sock.sendall(request("ListTables", {}))
     assert read_answer(sock) == (200, {"TableNames": [TABLE]})
     sock.close()
+
+
+def test_a_write_whose_sync_fails_is_answered_internal_server_error_and_the_connection_stays(served):
+    running, db, fs = served
+    fs.fail("sync", path="wal-")
+    sock = connect(running)
+    assert_lost_write_answered_and_connection_kept(sock)
 
 
 def test_a_usual_put_item_whose_sync_fails_is_answered_internal_server_error(served):
@@ -184,14 +187,7 @@ def test_a_usual_put_item_whose_sync_fails_is_answered_internal_server_error(ser
     sock.sendall(put("first"))
     assert read_answer(sock) == (200, {})
     fs.fail("sync", path="wal-")
-    sock.sendall(put("lost?"))
-    status, body = read_answer(sock)
-    assert status == 500
-    assert body["__type"] == "com.amazon.coral.service#InternalServerError"
-    assert body["message"].startswith("The write could not be made durable: the write-ahead log cannot be written")
-    sock.sendall(request("ListTables", {}))
-    assert read_answer(sock) == (200, {"TableNames": [TABLE]})
-    sock.close()
+    assert_lost_write_answered_and_connection_kept(sock)
 
 
 def test_a_repeated_transaction_token_is_answered_only_once_the_first_call_is_durable(served):
