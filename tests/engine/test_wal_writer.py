@@ -96,13 +96,11 @@ class InterruptedLock:
 
     def __init__(self, when):
         self.lock, self.when, self.calls, self.woken = threading.Lock(), when, 0, threading.Event()
-        self.sleeping = threading.Event()
 
     def acquire(self, blocking=True, timeout=-1):
         self.calls += 1
         if self.calls == 1:                  # taken by its follower before it sleeps
             return self.lock.acquire()
-        self.sleeping.set()
         if self.when == "woken":
             self.lock.acquire()
             self.woken.set()
@@ -143,8 +141,11 @@ def _followers_with_one_interrupted(monkeypatch, when):
             threads[-1].join(10)                 # it left the queue at once
             continue
         expected = len(threads) - (when == "asleep" and name == "last")
-        while len(d._waiters) < expected:        # in order: each is asleep before the next comes
+        for _ in range(10_000):                  # in order: each is asleep before the next comes
+            if len(d._waiters) >= expected:
+                break
             threading.Event().wait(0.001)
+        assert len(d._waiters) >= expected
     return d, fs, leader, threads, outcomes, interrupted
 
 
