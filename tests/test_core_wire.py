@@ -328,8 +328,7 @@ def test_json_needs_stdlib_agrees(data):
     assert_cores_agree("json_needs_stdlib", data)
 
 
-@pytest.mark.parametrize("core", [pytest.param(pycore, id="python"),
-                                  pytest.param(ccore, id="cython", marks=needs_ccore)])
+@pytest.mark.parametrize("core", CORES)
 @pytest.mark.parametrize("data, expected", [
     (b'{"Limit":123456789012345678}', False),           # 18 digits: fits in 64 bits
     (b'{"Limit":1234567890123456789}', True),

@@ -11,6 +11,7 @@ import types
 import botocore.config
 import botocore.endpoint
 import botocore.exceptions
+import botocore.retries.bucket
 import pytest
 
 import kvstore
@@ -184,6 +185,28 @@ def test_testing_inject_uses_the_active_mock():
 
 
 # -- boto3's retry modes ---------------------------------------------------------------------
+
+class RateLimiterClock:
+    """The clock of botocore's ``adaptive`` rate limiter, virtual: each reading is ten seconds after the
+    last, so its token bucket (at least 0.5 tokens a second) has refilled before it would wait.  Its
+    waits are real-time condition waits, ~1-5 s a test after a throttling error."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+    def current_time(self):
+        self.now += 10.0
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def virtual_rate_limiter(monkeypatch):
+    """Every client made in these tests gets an ``adaptive`` rate limiter on :class:`RateLimiterClock`."""
+    monkeypatch.setattr(botocore.retries.bucket, "Clock", RateLimiterClock)
+
 
 @pytest.fixture
 def sleeps(monkeypatch):
