@@ -264,11 +264,7 @@ class Recorder:
         the ConsumedCapacity INDEXES ``observe`` asks for, which ``record_units`` adds)."""
         waits = _deferred.waits
         if waits:       # answered once durable: as observe's (held_answered counts it then)
-            shard, held = self._answered("PutItem", table, 0.0, False)
-            stat = _Stat()
-            stat.seconds = elapsed
-            stat.buckets[_bisect(LATENCY_BUCKETS, elapsed)] = 1
-            _owe(waits, self, (held, stat, {table: {"": [0.0, float(units)]}}))
+            _owe(waits, self, (self._answered("PutItem", table, 0.0, False)[1], elapsed, table, units))
             return
         shard = self._answered("PutItem", table, elapsed)[0]
         by_index = shard.units.get(table)
@@ -281,32 +277,38 @@ class Recorder:
     def held_answered(self, figures):
         """A request whose answer was held until durable (``DeferredWaits.figures``) is answered with
         its success: count what ``observe`` (or ``put_item_answered``) kept aside for it."""
-        held, stat, units = figures
-        held.seconds += stat.seconds
-        buckets = held.buckets
-        for i, n in enumerate(stat.buckets):
-            if n:
-                buckets[i] += n
-        held.returned += stat.returned
-        held.scanned += stat.scanned
-        held.read_units += stat.read_units
-        if units:
-            try:
-                shard = self._local.shard
-            except AttributeError:
-                shard = self._shard()
-            mine = shard.units
-            for table, by_index in units.items():
-                into = mine.get(table)
-                if into is None:
-                    if len(mine) >= MAX_TABLE_LABELS:
-                        continue
-                    into = mine[table] = {}
-                for index, (read, write) in by_index.items():
-                    if read:
-                        _add(into, index, 0, read)
-                    if write:
-                        _add(into, index, 1, write)
+        if len(figures) == 4:       # put_item_answered's: (stat, elapsed, table, write units)
+            held, elapsed, table, units = figures
+            held.seconds += elapsed
+            held.buckets[_bisect(LATENCY_BUCKETS, elapsed)] += 1
+            units = {table: {"": [0.0, float(units)]}}
+        else:                       # observe's: (stat, the success's own figures, its units)
+            held, stat, units = figures
+            held.seconds += stat.seconds
+            for i, n in enumerate(stat.buckets):
+                if n:
+                    held.buckets[i] += n
+            held.returned += stat.returned
+            held.scanned += stat.scanned
+            held.read_units += stat.read_units
+        if not units:
+            return
+        try:
+            shard = self._local.shard
+        except AttributeError:
+            shard = self._shard()
+        mine = shard.units
+        for table, by_index in units.items():
+            into = mine.get(table)
+            if into is None:
+                if len(mine) >= MAX_TABLE_LABELS:
+                    continue
+                into = mine[table] = {}
+            for index, (read, write) in by_index.items():
+                if read:
+                    _add(into, index, 0, read)
+                if write:
+                    _add(into, index, 1, write)
 
     def held_failed(self, figures, error):
         """Such a request is answered with ``error`` instead (its log failed before it was durable):

@@ -244,17 +244,16 @@ cdef class Recorder:
 
     def put_item_answered(self, table, double elapsed, double units):
         """A PutItem answered without ``observe`` (see :meth:`kvstore.metrics.Recorder.put_item_answered`)."""
-        cdef _Stat stat, owed
-        cdef int i = 0
+        cdef _Stat stat
         waits = self.deferred.waits
         if waits:       # answered once durable: as observe's (held_answered counts it then)
             stat = self._answered("PutItem", table, elapsed, False)
-            owed = _Stat()
-            owed.seconds = elapsed
-            while i < self.nbounds and elapsed > self.bounds[i]:
-                i += 1
-            owed.buckets[i] = 1
-            self.owe(waits, self, (stat, owed, {table: {"": [0.0, units]}}))
+            entry = (self, (stat, elapsed, table, units))
+            owed = waits.figures
+            if owed is None:
+                waits.figures = [entry]
+            else:
+                owed.append(entry)
             return
         stat = self._answered("PutItem", table, elapsed)
         by_index = self.units.get(table)
@@ -278,9 +277,26 @@ cdef class Recorder:
         """A request answered once durable, with its success (see
         :meth:`kvstore.metrics.Recorder.held_answered`)."""
         cdef _Stat held = <_Stat?>figures[0]
-        cdef _Stat stat = <_Stat?>figures[1]
-        cdef dict units = <dict?>figures[2]
-        cdef int i
+        cdef _Stat stat
+        cdef dict units
+        cdef int i = 0
+        cdef double elapsed
+        if len(figures) == 4:       # put_item_answered's: (stat, elapsed, table, write units)
+            elapsed = figures[1]
+            held.seconds += elapsed
+            while i < self.nbounds and elapsed > self.bounds[i]:
+                i += 1
+            held.buckets[i] += 1
+            table = figures[2]
+            by_index = self.units.get(table)
+            if by_index is None:
+                if len(self.units) >= self.max_labels:
+                    return
+                by_index = self.units[table] = {}
+            _add(<dict>by_index, "", 1, figures[3])
+            return
+        stat = <_Stat?>figures[1]           # observe's: (stat, the success's figures, its units)
+        units = <dict?>figures[2]
         held.seconds += stat.seconds
         for i in range(self.nbounds + 1):
             held.buckets[i] += stat.buckets[i]
