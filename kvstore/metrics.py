@@ -19,7 +19,12 @@ path every face takes to an operation (the Python API through ``execute``,
 the wire and the boto3 hook through ``RequestHandler``), calls
 :meth:`Recorder.observe` when ``engine.metrics`` is set.  Requests the wire
 refuses before any operation runs (bad JSON, signature, unknown target) are
-counted by the handler through :meth:`Recorder.reject`.
+counted by the handler through :meth:`Recorder.reject`.  A request whose wait for
+durability was deferred (the server's event loop under ``sync``:
+``kvstore.engine.database.defer_durable_waits``) has its success figures kept
+with that wait and counted when the server sends its answer, once durable
+(:meth:`Recorder.held_answered`), or its error counted instead if the log
+fails first (:meth:`Recorder.held_failed`): the figures say what was answered.
 
 Consumed capacity is not computed a second time: the recorder asks the
 operation for it (``ReturnConsumedCapacity`` TOTAL for reads, INDEXES for
