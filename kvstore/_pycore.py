@@ -1881,15 +1881,33 @@ def _put_usual_item(engine, table, name, item, metrics):
             if metrics is not None:
                 metrics.put_item_failed(name, e)
             return e
+        except Exception:   # noqa: BLE001 - a bug: answered as the general path answers it
+            return put_item_internal_error(metrics, name)
     try:
         wait_usual(engine, lsn)
+        if metrics is not None:
+            metrics.put_item_answered(name, stopwatch() - started, write_units_of(old_packed, packed, item))
     except DynamoDBError as e:
         if metrics is not None:
             metrics.put_item_failed(name, e)
         return e
-    if metrics is not None:
-        metrics.put_item_answered(name, stopwatch() - started, write_units_of(old_packed, packed, item))
+    except Exception:       # noqa: BLE001 - a bug: answered as the general path answers it
+        return put_item_internal_error(metrics, name)
     return b"{}"
+
+
+def put_item_internal_error(metrics, name):
+    """What ``put_item_answer`` answers when something not a DynamoDB error fails once its commit has
+    begun (a bug): logged, and the InternalServerError ``RequestHandler.answer`` answers such a failure
+    with (the connection kept), counted on the table as ``Recorder.observe`` counts it.  (Both cores
+    call this one.)"""
+    import logging
+    from kvstore.errors import InternalServerError
+    logging.getLogger("kvstore.server").exception("internal error serving PutItem")
+    error = InternalServerError("Internal server error")
+    if metrics is not None:
+        metrics.put_item_failed(name, error)
+    return error
 
 
 def usual_item_request(server, headers, body, usual, render=True):

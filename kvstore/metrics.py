@@ -19,7 +19,12 @@ path every face takes to an operation (the Python API through ``execute``,
 the wire and the boto3 hook through ``RequestHandler``), calls
 :meth:`Recorder.observe` when ``engine.metrics`` is set.  Requests the wire
 refuses before any operation runs (bad JSON, signature, unknown target) are
-counted by the handler through :meth:`Recorder.reject`.
+counted by the handler through :meth:`Recorder.reject`.  A request whose wait for
+durability was deferred (the server's event loop under ``sync``:
+``kvstore.engine.database.defer_durable_waits``) has its success figures kept
+with that wait and counted when the server sends its answer, once durable
+(:meth:`Recorder.held_answered`), or its error counted instead if the log
+fails first (:meth:`Recorder.held_failed`): the figures say what was answered.
 
 Consumed capacity is not computed a second time: the recorder asks the
 operation for it (``ReturnConsumedCapacity`` TOTAL for reads, INDEXES for
@@ -41,6 +46,7 @@ import os
 import threading
 
 from kvstore.clock import stopwatch
+from kvstore.engine.database import _deferred
 from kvstore.errors import ERRORS_BY_CODE, DynamoDBError
 from kvstore.partiql.cache import HOT as _HOT
 
@@ -194,6 +200,11 @@ class Recorder:
             errors["InternalServerError"] = errors.get("InternalServerError", 0) + 1
             raise
         elapsed = stopwatch() - started
+        units = shard.units
+        waits = _deferred.waits
+        if waits:       # answered once durable: its success is counted then, and only if it is one
+            held, stat, units = stat, _Stat(), {}
+            _owe(waits, self, (held, stat, units))
         stat.seconds += elapsed
         stat.buckets[_bisect(LATENCY_BUCKETS, elapsed)] += 1
         if action == "GetItem":
@@ -216,16 +227,17 @@ class Recorder:
             if mode is not None and asked != "TOTAL":
                 del response["ConsumedCapacity"]
             if consumed.__class__ is dict:
-                record_units(shard.units, consumed, request, mode is not None and asked == "TOTAL")
+                record_units(units, consumed, request, mode is not None and asked == "TOTAL")
             else:
                 strip = mode is not None and asked == "TOTAL"
                 for entry in consumed:
-                    record_units(shard.units, entry, request, strip)
+                    record_units(units, entry, request, strip)
         return response
 
-    def _answered(self, action, table, elapsed):
+    def _answered(self, action, table, elapsed, counted=True):
         """This thread's shard and the stat of ``action`` on ``table`` with one more request answered
-        in ``elapsed`` seconds (its latency bucket counted): what the ``*_answered`` methods share."""
+        in ``elapsed`` seconds (its latency bucket counted unless not ``counted``): what the
+        ``*_answered`` methods share."""
         try:
             shard = self._local.shard
         except AttributeError:
@@ -235,8 +247,9 @@ class Recorder:
         if stat is None:
             stat = self._stat(shard, action, table)
         stat.requests += 1
-        stat.seconds += elapsed
-        stat.buckets[_bisect(LATENCY_BUCKETS, elapsed)] += 1
+        if counted:
+            stat.seconds += elapsed
+            stat.buckets[_bisect(LATENCY_BUCKETS, elapsed)] += 1
         return shard, stat
 
     def get_item_answered(self, table, elapsed, found):
@@ -254,13 +267,59 @@ class Recorder:
         without indexes, for one the wire answered without it (``kvstore._pycore.put_item_answer``):
         the request, its latency (``elapsed`` seconds) and its write ``units`` (the table's share of
         the ConsumedCapacity INDEXES ``observe`` asks for, which ``record_units`` adds)."""
-        shard, stat = self._answered("PutItem", table, elapsed)
+        waits = _deferred.waits
+        if waits:       # answered once durable: as observe's (held_answered counts it then)
+            _owe(waits, self, (self._answered("PutItem", table, 0.0, False)[1], elapsed, table, units))
+            return
+        shard = self._answered("PutItem", table, elapsed)[0]
         by_index = shard.units.get(table)
         if by_index is None:
             if len(shard.units) >= MAX_TABLE_LABELS:
                 return
             by_index = shard.units[table] = {}
         _add(by_index, "", 1, float(units))
+
+    def held_answered(self, figures):
+        """A request whose answer was held until durable (``DeferredWaits.figures``) is answered with
+        its success: count what ``observe`` (or ``put_item_answered``) kept aside for it."""
+        if len(figures) == 4:       # put_item_answered's: (stat, elapsed, table, write units)
+            held, elapsed, table, units = figures
+            held.seconds += elapsed
+            held.buckets[_bisect(LATENCY_BUCKETS, elapsed)] += 1
+            units = {table: {"": [0.0, float(units)]}}
+        else:                       # observe's: (stat, the success's own figures, its units)
+            held, stat, units = figures
+            held.seconds += stat.seconds
+            for i, n in enumerate(stat.buckets):
+                if n:
+                    held.buckets[i] += n
+            held.returned += stat.returned
+            held.scanned += stat.scanned
+            held.read_units += stat.read_units
+        if not units:
+            return
+        try:
+            shard = self._local.shard
+        except AttributeError:
+            shard = self._shard()
+        mine = shard.units
+        for table, by_index in units.items():
+            into = mine.get(table)
+            if into is None:
+                if len(mine) >= MAX_TABLE_LABELS:
+                    continue
+                into = mine[table] = {}
+            for index, (read, write) in by_index.items():
+                if read:
+                    _add(into, index, 0, read)
+                if write:
+                    _add(into, index, 1, write)
+
+    def held_failed(self, figures, error):
+        """Such a request is answered with ``error`` instead (its log failed before it was durable):
+        count that error, as ``observe`` counts a write whose wait fails, and none of its success."""
+        held = figures[0]
+        held.errors[error.code] = held.errors.get(error.code, 0) + 1
 
     def put_item_failed(self, table, error):
         """Record what ``observe`` records of such a PutItem whose write failed after its commit (the
@@ -375,6 +434,16 @@ def record_units(units, entry, request, strip):
         _add(by_index, index if index.__class__ is str else "", kind, entry["CapacityUnits"])
 
 
+def _owe(waits, recorder, figures):
+    """Keep a held request's figures with its deferred waits (``kvstore.engine.database.DeferredWaits``)
+    for the server to count once it knows the answer (``held_answered`` / ``held_failed``)."""
+    owed = waits.figures
+    if owed is None:
+        waits.figures = [(recorder, figures)]
+    else:
+        owed.append((recorder, figures))
+
+
 def new_recorder():
     """The recorder for a database opened with metrics: the compiled twin (``kvstore._cmetrics``)
     with the compiled core, this module's :class:`Recorder` under ``KVSTORE_PURE_PYTHON=1``."""
@@ -386,7 +455,7 @@ def new_recorder():
             pass
         else:
             return Compiled(LATENCY_BUCKETS, _CAPACITY_MODES, _RETURNED, MAX_TABLE_LABELS, OTHER_TABLE, _table_label,
-                            _HOT, labelable)
+                            _HOT, labelable, _deferred, _owe)
     return Recorder()
 
 

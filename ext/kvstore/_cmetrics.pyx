@@ -81,8 +81,10 @@ cdef class Recorder:
     cdef double bounds[MAX_BUCKETS]
     cdef int nbounds
     cdef Py_ssize_t max_labels
+    cdef object deferred, owe      # kvstore.engine.database._deferred, kvstore.metrics._owe
 
-    def __init__(self, bounds, modes, returned, max_labels, other, table_label, dict hot, labelable):
+    def __init__(self, bounds, modes, returned, max_labels, other, table_label, dict hot, labelable, deferred,
+                 owe):
         if len(bounds) >= MAX_BUCKETS:
             raise ValueError("too many latency buckets")
         self.nbounds = len(bounds)
@@ -99,6 +101,8 @@ cdef class Recorder:
         self.table_label = table_label
         self.hot = hot
         self.labelable = labelable      # kvstore.metrics.labelable: a name no table can have is not kept
+        self.deferred = deferred        # its ``waits``: a request answered once durable is counted then
+        self.owe = owe
 
     cdef _Profile _action(self, action):
         found = self.actions.get(action)
@@ -136,6 +140,7 @@ cdef class Recorder:
         cdef double started, elapsed
         cdef int i
         cdef dict response
+        cdef dict units
         found = self.profiles.get(operation)
         profile = <_Profile>found if found is not None else self._profile(operation)
         table = request.get("TableName")
@@ -168,12 +173,19 @@ cdef class Recorder:
             if wants is not None and code == "ConditionalCheckFailedException":
                 consumed = getattr(e, "_consumed", None)     # DynamoDB charges the write all the same
                 if type(consumed) is dict:
-                    self._units(<dict>consumed, request, False)
+                    self._units(self.units, <dict>consumed, request, False)
             raise
         except Exception:
             stat.errors["InternalServerError"] = stat.errors.get("InternalServerError", 0) + 1
             raise
         elapsed = kv_stopwatch() - started
+        units = self.units
+        waits = self.deferred.waits
+        if waits:       # answered once durable: its success is counted then, and only if it is one
+            held = stat
+            stat = _Stat()
+            units = {}
+            self.owe(waits, self, (held, stat, units))
         stat.seconds += elapsed
         i = 0
         while i < self.nbounds and elapsed > self.bounds[i]:
@@ -197,23 +209,26 @@ cdef class Recorder:
             if mode is not None and asked != "TOTAL":
                 del response["ConsumedCapacity"]
             if type(consumed) is dict:
-                self._units(<dict>consumed, request, mode is not None and asked == "TOTAL")
+                self._units(units, <dict>consumed, request, mode is not None and asked == "TOTAL")
             else:
                 strip = mode is not None and asked == "TOTAL"
                 for entry in consumed:
                     if type(entry) is dict:
-                        self._units(<dict>entry, request, strip)
+                        self._units(units, <dict>entry, request, strip)
         return response
 
-    cdef _Stat _answered(self, action, table, double elapsed):
+    cdef _Stat _answered(self, action, table, double elapsed, bint counted=True):
         """The stat of ``action`` on ``table`` with one more request answered in ``elapsed`` seconds
-        (its latency bucket counted): what ``get_item_answered`` and ``put_item_answered`` share."""
+        (its latency bucket counted unless not ``counted``): what ``get_item_answered`` and
+        ``put_item_answered`` share."""
         cdef _Stat stat
         cdef _Profile profile = self._action(action)
         cdef int i = 0
         hit = profile.by_table.get(table)
         stat = <_Stat>hit if hit is not None else self._stat(profile, table)
         stat.requests += 1
+        if not counted:
+            return stat
         stat.seconds += elapsed
         while i < self.nbounds and elapsed > self.bounds[i]:
             i += 1
@@ -229,7 +244,18 @@ cdef class Recorder:
 
     def put_item_answered(self, table, double elapsed, double units):
         """A PutItem answered without ``observe`` (see :meth:`kvstore.metrics.Recorder.put_item_answered`)."""
-        cdef _Stat stat = self._answered("PutItem", table, elapsed)
+        cdef _Stat stat
+        waits = self.deferred.waits
+        if waits:       # answered once durable: as observe's (held_answered counts it then)
+            stat = self._answered("PutItem", table, elapsed, False)
+            entry = (self, (stat, elapsed, table, units))
+            owed = waits.figures
+            if owed is None:
+                waits.figures = [entry]
+            else:
+                owed.append(entry)
+            return
+        stat = self._answered("PutItem", table, elapsed)
         by_index = self.units.get(table)
         if by_index is None:
             if len(self.units) >= self.max_labels:
@@ -247,16 +273,65 @@ cdef class Recorder:
         stat.errors[code] = stat.errors.get(code, 0) + 1
         error._metered = True
 
-    cdef _units(self, dict entry, dict request, bint strip):
-        """kvstore.metrics.record_units, in C: no thread switch between reading a sum and writing it."""
+    def held_answered(self, figures):
+        """A request answered once durable, with its success (see
+        :meth:`kvstore.metrics.Recorder.held_answered`)."""
+        cdef _Stat held = <_Stat?>figures[0]
+        cdef _Stat stat
+        cdef dict units
+        cdef int i = 0
+        cdef double elapsed
+        if len(figures) == 4:       # put_item_answered's: (stat, elapsed, table, write units)
+            elapsed = figures[1]
+            held.seconds += elapsed
+            while i < self.nbounds and elapsed > self.bounds[i]:
+                i += 1
+            held.buckets[i] += 1
+            table = figures[2]
+            by_index = self.units.get(table)
+            if by_index is None:
+                if len(self.units) >= self.max_labels:
+                    return
+                by_index = self.units[table] = {}
+            _add(<dict>by_index, "", 1, figures[3])
+            return
+        stat = <_Stat?>figures[1]           # observe's: (stat, the success's figures, its units)
+        units = <dict?>figures[2]
+        held.seconds += stat.seconds
+        for i in range(self.nbounds + 1):
+            held.buckets[i] += stat.buckets[i]
+        held.returned += stat.returned
+        held.scanned += stat.scanned
+        held.read_units += stat.read_units
+        for table, by_index in units.items():
+            into = self.units.get(table)
+            if into is None:
+                if len(self.units) >= self.max_labels:
+                    continue
+                into = self.units[table] = {}
+            for index, pair in (<dict?>by_index).items():
+                if pair[0]:
+                    _add(<dict>into, index, 0, pair[0])
+                if pair[1]:
+                    _add(<dict>into, index, 1, pair[1])
+
+    def held_failed(self, figures, error):
+        """Such a request answered with ``error`` instead (see :meth:`kvstore.metrics.Recorder.held_failed`)."""
+        cdef _Stat held = <_Stat?>figures[0]
+        code = error.code
+        held.errors[code] = held.errors.get(code, 0) + 1
+
+    cdef _units(self, dict into, dict entry, dict request, bint strip):
+        """kvstore.metrics.record_units into ``into`` (the recorder's units, or a held request's), in C:
+        no thread switch between reading a sum and writing it."""
         name = entry.get("TableName")
         if type(name) is not str:
             return
-        by_index = self.units.get(name)
+        by_index = into.get(name)
         if by_index is None:
-            if len(self.units) >= self.max_labels:
+            if len(into) >= self.max_labels:
                 return
-            by_index = self.units[name] = {}
+            by_index = into[name] = {}
         kind = 0 if "ReadCapacityUnits" in entry else 1
         if "Table" in entry:
             _add(<dict>by_index, "", kind, entry["Table"]["CapacityUnits"])
@@ -290,7 +365,7 @@ cdef class Recorder:
 
     def consumed(self, dict entry, dict request):
         """Add one ConsumedCapacity entry (see :meth:`kvstore.metrics.Recorder.consumed`)."""
-        self._units(entry, request, False)
+        self._units(self.units, entry, request, False)
 
     def reject(self, action, table, error):
         """Count a request the wire refused before an operation ran."""

@@ -1471,16 +1471,21 @@ cdef object _put_usual_item(engine, table, name, wire_item, metrics):
             if metrics is not None:
                 metrics.put_item_failed(name, e)
             return e
+        except Exception:   # noqa: BLE001 - a bug: answered as the general path answers it
+            return _ref.put_item_internal_error(metrics, name)
     try:
         _wait_usual(engine, lsn)
+        if metrics is not None:
+            if ((old_packed is None or PyBytes_GET_SIZE(old_packed) * 4 <= 1024)
+                    and PyBytes_GET_SIZE(packed) * 4 <= 1024):
+                units = 1
+            else:
+                units = _write_units_of(old_packed, packed, item)
+            metrics.put_item_answered(name, kv_wire_stopwatch() - started, units)
     except _DynamoDBError as e:
         if metrics is not None:
             metrics.put_item_failed(name, e)
         return e
-    if metrics is not None:
-        if (old_packed is None or PyBytes_GET_SIZE(old_packed) * 4 <= 1024) and PyBytes_GET_SIZE(packed) * 4 <= 1024:
-            units = 1
-        else:
-            units = _write_units_of(old_packed, packed, item)
-        metrics.put_item_answered(name, kv_wire_stopwatch() - started, units)
+    except Exception:       # noqa: BLE001 - a bug: answered as the general path answers it
+        return _ref.put_item_internal_error(metrics, name)
     return b"{}"

@@ -48,10 +48,19 @@ ROWS_FLAT = "kv"
 
 
 class _Deferred(threading.local):
-    waits = None        # this thread's deferred waits: a list of (engine, lsn), or None
+    waits = None        # this thread's deferred waits: a DeferredWaits, or None
 
 
 _deferred = _Deferred()
+
+
+class DeferredWaits(list):
+    """What :func:`defer_durable_waits` returns: the ``(engine, lsn)`` pairs a request's answer must
+    wait for, and in :attr:`figures` what metrics owe that answer (``kvstore.metrics``: a request
+    whose wait was deferred is counted as a success only once it is durable, and as the error it is
+    answered with if its log fails first; ``Recorder.held_answered`` / ``held_failed``)."""
+
+    figures = None      # None, or the list of (recorder, figures) owed, set by the first
 
 
 def defer_durable_waits():
@@ -63,8 +72,9 @@ def defer_durable_waits():
     until durable"): a thread blocked per write cost two thread switches a request and left ~3 records
     per fsync (bench/results/server.md).  Every write ends in ``wait_durable`` after it released its
     locks, so nothing it does next depends on the wait; a transaction's idempotency token, which a
-    repeat reads, keeps its LSN (kvstore.engine.tokens)."""
-    waits = _deferred.waits = []
+    repeat reads, keeps its LSN (kvstore.engine.tokens).  Metrics recorded meanwhile for a request
+    whose wait was deferred are owed with it (:class:`DeferredWaits`)."""
+    waits = _deferred.waits = DeferredWaits()
     return waits
 
 

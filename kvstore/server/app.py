@@ -789,23 +789,48 @@ class Server:
                 pass
 
     def _release(self):
-        """Send every held answer whose writes are durable (or the error of a log that failed)."""
+        """Send every held answer whose writes are durable (or the error of a log that failed).
+
+        The held answers are checked first and sent after, and ``_held`` is never empty meanwhile while
+        it holds one: a log's listener (``_synced``, on the flusher's thread, which may take the GIL
+        between any two steps here) skips its wake-up when ``_held`` is empty, so an answer taken out
+        of it to be checked, found not yet durable just before its sync ended and put back, would be
+        held until some later sync (forever, with a client waiting for it to send more: seen as a hung
+        benchmark, session 16).  Sending may hold new answers (a connection's next request)."""
         self._release_asked = False
         held = self._held
-        for _ in range(len(held)):
-            entry = held.popleft()
-            conn, waits, answer, keep_alive, headers = entry
+        ready = []
+        waiting = None
+        for entry in held:
+            waits = entry[1]
             try:
                 for engine, lsn in waits:
                     if not engine.durable(lsn):
                         break
                 else:
-                    conn._held_done(answer, keep_alive, headers)
+                    ready.append((entry, None))
                     continue
             except DynamoDBError as e:
-                conn._held_done(error_answer(e), keep_alive, headers)
+                ready.append((entry, e))
                 continue
-            held.append(entry)
+            if waiting is None:
+                waiting = collections.deque()
+            waiting.append(entry)
+        if not ready:
+            return
+        self._held = waiting if waiting is not None else collections.deque()
+        for (conn, waits, answer, keep_alive, headers), error in ready:
+            owed = waits.figures
+            if error is None:
+                if owed is not None:            # metrics count it now, as the success it is answered
+                    for recorder, figures in owed:
+                        recorder.held_answered(figures)
+                conn._held_done(answer, keep_alive, headers)
+            else:
+                if owed is not None:            # ... or as the error it is answered instead
+                    for recorder, figures in owed:
+                        recorder.held_failed(figures, error)
+                conn._held_done(error_answer(error), keep_alive, headers)
 
     def request_done(self):
         if self.stopping and self.in_flight == 0 and self._idle is not None:
