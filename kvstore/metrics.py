@@ -124,6 +124,15 @@ class _Shard:
         self.tables = set()
 
 
+
+def _mark_metered(error):
+    """Tell the faces that ``error`` (a bug inside an operation, answered InternalServerError) is
+    counted already, on its table: ``RequestHandler.answer`` counts only what no recorder saw."""
+    try:
+        error._metered = True
+    except (AttributeError, TypeError):   # an exception type without a __dict__: counted twice, not lost
+        pass
+
 class Recorder:
     """The request figures of one engine (``engine.metrics``; None when metrics are off)."""
 
@@ -195,9 +204,10 @@ class Recorder:
                 if consumed is not None:                     # (operations/writing.py: condition_failed)
                     record_units(shard.units, consumed, request, False)
             raise
-        except Exception:                # the faces answer InternalServerError
+        except Exception as e:           # the faces answer InternalServerError
             errors = stat.errors
             errors["InternalServerError"] = errors.get("InternalServerError", 0) + 1
+            _mark_metered(e)
             raise
         elapsed = stopwatch() - started
         units = shard.units

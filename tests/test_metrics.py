@@ -1,6 +1,8 @@
 """Metrics (kvstore.metrics): the figures equal the requests sent, both recorders agree, the text format
 is Prometheus' (docs/operations.md, "Metrics")."""
 
+import logging
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -354,6 +356,30 @@ def test_snapshot_as_dict_and_the_module_parser_round_trip():
         assert snap.as_dict()["kvstore_requests_total"]["type"] == "counter"
         with pytest.raises(ValueError):
             metrics.parse_prometheus("# TYPE x counter\nx{a=\"1} 1\n")
+
+
+@pytest.mark.parametrize("pure", [False, True])
+def test_a_bug_inside_an_operation_is_one_internal_server_error_of_its_table(pure, monkeypatch):
+    """The recorder counts it on its table; the wire's handler, answering it 500, does not count it
+    again without one (it did until session 16)."""
+    from kvstore.server.handler import RequestHandler
+    with open_metered(pure=pure) as db:
+        handler = RequestHandler(db.engine)
+
+        def bug(engine, request):
+            raise RuntimeError("a bug")
+
+        monkeypatch.setattr(handler.operations["DeleteItem"], "run", bug)
+        # the bug is this test's own: not the crash tests/conftest.py's _no_internal_errors looks for
+        monkeypatch.setattr(logging.getLogger("kvstore.server"), "disabled", True)
+        status, _, body = handler.answer("POST", "/", {"content-type": "application/x-amz-json-1.0",
+                                                       "x-amz-target": "DynamoDB_20120810.DeleteItem"},
+                                         b'{"TableName": "alpha", "Key": {"pk": {"S": "a"}}}')
+        assert status == 500 and b"InternalServerError" in body
+        f = strict_parse(db.metrics().to_prometheus())
+        assert value(f, "kvstore_errors_total") == 1
+        assert value(f, "kvstore_errors_total", operation="DeleteItem", table="alpha", code="InternalServerError") == 1
+        assert value(f, "kvstore_requests_total", operation="DeleteItem", table="alpha") == 1
 
 
 @pytest.mark.parametrize("pure", [False, True])

@@ -175,8 +175,12 @@ cdef class Recorder:
                 if type(consumed) is dict:
                     self._units(self.units, <dict>consumed, request, False)
             raise
-        except Exception:
+        except Exception as e:
             stat.errors["InternalServerError"] = stat.errors.get("InternalServerError", 0) + 1
+            try:
+                e._metered = True           # counted: the handler does not count it again (kvstore.metrics)
+            except (AttributeError, TypeError):
+                pass
             raise
         elapsed = kv_stopwatch() - started
         units = self.units

@@ -205,11 +205,11 @@ class RequestHandler:
             if self.engine.metrics is not None and not getattr(e, "_metered", False):
                 self._reject(self.engine, headers, e)      # refused before it reached a database
             return error_answer(e)
-        except Exception:
+        except Exception as bug:
             log.exception("internal error serving %s", headers.get("x-amz-target"))
             error = InternalServerError("Internal server error")
-            if self.engine.metrics is not None:
-                self._reject(self.engine, headers, error)
+            if self.engine.metrics is not None and not getattr(bug, "_metered", False):
+                self._reject(self.engine, headers, error)       # raised before a recorder saw it
             return error_answer(error)
 
     def _reject(self, engine, headers, error):
