@@ -77,6 +77,7 @@ cdef class MeterCore:
     cdef bint system_clock
     cdef object last_table
     cdef TableState last_state
+    cdef object spare                # a WriteTicket a write may take when nobody holds it (_admit_write)
     cdef int _read(self, table, index, row_key, Py_ssize_t size, consistent) except -1
 
 
