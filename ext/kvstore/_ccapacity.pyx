@@ -40,7 +40,7 @@ from libc.limits cimport LLONG_MIN
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcmp, memcpy, memset
-from cpython.ref cimport Py_DECREF, Py_INCREF, Py_REFCNT
+from cpython.ref cimport _Py_REFCNT, Py_DECREF, Py_INCREF
 from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
 
 from kvstore._capi cimport (
@@ -808,65 +808,84 @@ cdef inline TableState _current(MeterCore self, table, meta):
     return None
 
 
+cdef inline PyObject* _current_p(MeterCore self, table, meta) noexcept:
+    """:func:`_current` as a borrowed reference (``_tables`` holds the state), NULL for None: the hot
+    path takes no reference to what it only reads under the lock."""
+    cdef PyObject* found
+    if table is self.last_table:
+        found = <PyObject*>self.last_state
+    else:
+        found = PyDict_GetItemWithError(self._tables, table)     # a Table hashes by identity
+        if found == NULL:
+            PyErr_Clear()
+            return NULL
+        self.last_table = table
+        self.last_state = <TableState>found
+    if (<TableState>found).meta is meta:
+        return found
+    return NULL
+
+
 cdef inline WriteTicket _admit_write(MeterCore self, table, meta, bytes row_key):
     """The admitted case of a write, in one lock hold: its ticket, or None for the long way (``meta``:
-    ``table.meta``, read by the caller)."""
+    ``table.meta``, read by the caller).  The state, buckets and window are borrowed from ``_tables``
+    (nothing here runs Python code, so nothing can drop them): no reference counting."""
     cdef WriteTicket ticket
     cdef Py_ssize_t n = 0
     cdef uint64_t h = 0
     cdef double now = _now(self)
-    cdef TableState state
-    cdef Bucket bucket
-    cdef KeyWindow keys
-    cdef Cell* cell
+    cdef PyObject* state
+    cdef PyObject* bucket
+    cdef PyObject* keys
+    cdef PyObject* charges
     cdef bint admitted = False
-    cdef tuple charges
     cdef Py_ssize_t i
     self._lock.take()
-    state = _current(self, table, meta)
-    if state is not None:
-        bucket = state.write
-        bucket._refill(now)
-        if bucket.balance > 0:
+    state = _current_p(self, table, meta)
+    if state != NULL:
+        bucket = <PyObject*>(<TableState>state).write
+        (<Bucket>bucket)._refill(now)
+        if (<Bucket>bucket).balance > 0:
             admitted = True
-            charges = state.index_charges
-            for i in range(PyTuple_GET_SIZE(charges)):
-                bucket = <Bucket>PyTuple_GET_ITEM(<tuple>PyTuple_GET_ITEM(charges, i), 0)
-                bucket._refill(now)
-                if bucket.balance <= 0:
+            charges = <PyObject*>(<TableState>state).index_charges
+            for i in range(PyTuple_GET_SIZE(<tuple>charges)):
+                bucket = PyTuple_GET_ITEM(<tuple>PyTuple_GET_ITEM(<tuple>charges, i), 0)
+                (<Bucket>bucket)._refill(now)
+                if (<Bucket>bucket).balance <= 0:
                     admitted = False
-            keys = state.write_keys
+            keys = <PyObject*>(<TableState>state).write_keys
             if admitted:
-                if keys.second == <long long>now:
+                if (<KeyWindow>keys).second == <long long>now:
                     n = _prefix_len(row_key)
                     h = _prefix_hash(<const unsigned char*>PyBytes_AS_STRING(row_key), n)
-                    if keys.lazy or keys.top >= keys.limit:
-                        admitted = _window_below(keys, row_key, n, h)
+                    if (<KeyWindow>keys).lazy or (<KeyWindow>keys).top >= (<KeyWindow>keys).limit:
+                        admitted = _window_below(<KeyWindow>keys, row_key, n, h)
                     else:
                         # an exact second where no value has reached the limit, so neither has this
                         # one: the cell is not read now, only fetched for the charge, which writes it
-                        KV_PREFETCH(&keys.cells[<Py_ssize_t>(h & <uint64_t>keys.mask)])
+                        KV_PREFETCH(&(<KeyWindow>keys).cells[<Py_ssize_t>(h & <uint64_t>(<KeyWindow>keys).mask)])
                 else:
                     admitted = False
     self._lock.give()
-    if admitted:
-        # the meter's spare ticket when nobody else holds it (its last write was charged and dropped
-        # it: the usual case), else a new one, which becomes the spare.  (Making and freeing one cost
-        # ~90 instructions a write: bench/results/capacity.md, session 16.)
-        spare = self.spare
-        if spare is not None and Py_REFCNT(spare) == 2:     # (the meter's reference and this one)
-            ticket = <WriteTicket>spare
-        else:
-            ticket = WriteTicket.__new__(WriteTicket)
-            self.spare = ticket
+    if not admitted:
+        return None
+    # the meter's spare ticket when nobody else holds it (its last write was charged and dropped it:
+    # the usual case), else a new one, which becomes the spare.  (Making and freeing one cost ~90
+    # instructions a write: bench/results/capacity.md, session 16.)
+    if self.spare is not None and _Py_REFCNT(<PyObject*>self.spare) == 1:     # (the meter's reference)
+        ticket = <WriteTicket>self.spare
+    else:
+        ticket = WriteTicket.__new__(WriteTicket)
+        self.spare = ticket
+    if ticket.table is not table:
         ticket.table = table
-        ticket.row_key = row_key
-        ticket.state = state
-        ticket.now = now
-        ticket.n = n
-        ticket.hash = h
-        return ticket
-    return None
+    ticket.row_key = row_key
+    if <PyObject*>ticket.state != state:
+        ticket.state = <TableState>state
+    ticket.now = now
+    ticket.n = n
+    ticket.hash = h
+    return ticket
 
 
 cdef inline bint _small(object packed):
@@ -918,13 +937,12 @@ cdef inline void _charge_one(MeterCore self, WriteTicket ticket, tuple charges, 
     """One write unit to an admitted ticket's table and key, and ``gsi_units[i]`` to the bucket of
     ``charges[i]`` (``i < n``), as ``_charge_write`` takes them from a write of small images (the
     table's bucket, the key's window in the ticket's second, then the indexes' buckets)."""
-    cdef TableState state = ticket.state
-    cdef KeyWindow keys = state.write_keys
+    cdef PyObject* keys = <PyObject*>ticket.state.write_keys       # (borrowed: the ticket holds the state)
     cdef Py_ssize_t i
     self._lock.take()
-    state.write.balance -= 1
-    if <long long>ticket.now == keys.second:
-        _window_charge(keys, ticket.row_key, ticket.n, ticket.hash, 1)
+    ticket.state.write.balance -= 1
+    if <long long>ticket.now == (<KeyWindow>keys).second:
+        _window_charge(<KeyWindow>keys, ticket.row_key, ticket.n, ticket.hash, 1)
     for i in range(n):
         if gsi_units[i]:
             (<Bucket>PyTuple_GET_ITEM(<tuple>PyTuple_GET_ITEM(charges, i), 0)).balance -= gsi_units[i]
@@ -1037,9 +1055,9 @@ cdef inline bint _admitted_read(MeterCore self, table, meta, index, row_key, Py_
     long way does first), so the caller may meter the read the long way, or hand it to a path that
     does."""
     cdef double now, units
-    cdef TableState state
-    cdef Bucket bucket = None
-    cdef KeyWindow keys
+    cdef PyObject* state
+    cdef PyObject* bucket = NULL
+    cdef PyObject* keys
     cdef PyObject* found
     cdef Py_ssize_t n
     cdef uint64_t h
@@ -1050,34 +1068,36 @@ cdef inline bint _admitted_read(MeterCore self, table, meta, index, row_key, Py_
     if row_key is None or type(row_key) is bytes:
         now = _now(self)
         self._lock.take()
-        state = _current(self, table, meta)
-        if state is not None:
+        # (the state, its buckets and window borrowed, as in _admit_write)
+        state = _current_p(self, table, meta)
+        if state != NULL:
             if index is None:
-                bucket = state.read
+                bucket = <PyObject*>(<TableState>state).read
                 keyed = row_key is not None
             else:
-                found = kvstore_dict_get(state.index_reads, index)     # an Index hashes by identity
+                found = kvstore_dict_get((<TableState>state).index_reads, index)     # an Index hashes by identity
                 if found != NULL:
                     if <object>found is None:                         # an LSI: the table's capacity
-                        bucket = state.read
+                        bucket = <PyObject*>(<TableState>state).read
                         keyed = row_key is not None
                     else:
-                        bucket = <Bucket>found
-        if bucket is not None:
-            bucket._refill(now)
-            if bucket.balance > 0:
+                        bucket = found
+        if bucket != NULL:
+            (<Bucket>bucket)._refill(now)
+            if (<Bucket>bucket).balance > 0:
                 if keyed:
-                    keys = state.read_keys
-                    if keys.second != <long long>now:          # KeyWindow._room's new second
-                        keys._start(<long long>now)
+                    keys = <PyObject*>(<TableState>state).read_keys
+                    if (<KeyWindow>keys).second != <long long>now:          # KeyWindow._room's new second
+                        (<KeyWindow>keys)._start(<long long>now)
                     n = _prefix_len(row_key)
                     h = _prefix_hash(<const unsigned char*>PyBytes_AS_STRING(row_key), n)
-                    if _window_below(keys, row_key, n, h) and _window_charge(keys, row_key, n, h, units):
+                    if _window_below(<KeyWindow>keys, row_key, n, h) and \
+                            _window_charge(<KeyWindow>keys, row_key, n, h, units):
                         admitted = True
-                        bucket.balance -= units
+                        (<Bucket>bucket).balance -= units
                 else:
                     admitted = True
-                    bucket.balance -= units
+                    (<Bucket>bucket).balance -= units
         self._lock.give()
     return admitted
 
