@@ -914,6 +914,12 @@ cdef inline object _admit_write_or_throttle_m(MeterCore self, table, meta, bytes
 
 cdef int _charge_write_any(MeterCore self, ticket, old_packed, new_packed, old_item, new_item) except -1:
     """:meth:`MeterCore.charge_write` for the compiled modules (``_ccapacity.pxd``): no Python call."""
+    return _charge_usual(self, ticket, old_packed, new_packed, old_item, new_item)
+
+
+cdef inline int _charge_usual(MeterCore self, ticket, old_packed, new_packed, old_item, new_item) except -1:
+    """:func:`_charge_write_any`, inline in this module's callers: the usual charge (an admitted ticket,
+    small images) here, anything else ``_charge_write``."""
     cdef WriteTicket admitted
     cdef tuple charges
     cdef Py_ssize_t n
@@ -1036,7 +1042,7 @@ cdef int _charge_write(MeterCore self, ticket, old_packed, new_packed, old_item,
     return 0
 
 
-cdef int _meter_read(MeterCore self, table, meta, index, row_key, Py_ssize_t size, consistent) except -1:
+cdef inline int _meter_read(MeterCore self, table, meta, index, row_key, Py_ssize_t size, consistent) except -1:
     """A read's admission and charge: the admitted case in one lock hold (``_admitted_read``), anything
     else the long way (``try_read``: its throttling error, or a charge)."""
     if KV_UNLIKELY(not _admitted_read(self, table, meta, index, row_key, size, consistent)):
@@ -1177,8 +1183,8 @@ cdef object _charge_write_call(PyObject** args):
     ``meter.charge_write(ticket, old_packed, new_packed, old_item, new_item)``."""
     meter = <object>args[0]
     if type(meter) is _METER_CLASS:
-        _charge_write_any(<MeterCore>meter, <object>args[1], <object>args[2], <object>args[3], <object>args[4],
-                          <object>args[5])
+        _charge_usual(<MeterCore>meter, <object>args[1], <object>args[2], <object>args[3], <object>args[4],
+                      <object>args[5])
     else:
         meter.charge_write(<object>args[1], <object>args[2], <object>args[3], <object>args[4], <object>args[5])
     return None
