@@ -25,10 +25,14 @@ as with ``threading.Lock``.  Nothing that can run Python code happens while it i
 
 ``_ccapacity.pxd`` declares these classes for the compiled modules: ``_cread``'s
 one-call Query / Scan page meters itself through ``MeterCore._read``, with no
-Python call (a Python frame cost a page ~1k instructions).  The usual write's
-charge (an admitted ticket, images of at most 256 packed bytes, no index entry)
-is ``_charge_one``, a few lines kept apart from ``_charge_write``'s general case
-so that the hot path touches few lines of code.
+Python call (a Python frame cost a page ~1k instructions); ``_cupdate``'s prepared
+UpdateItem admits and charges through ``_admitted_write`` and ``_charge_write_of``.
+The usual write's charge (an admitted ticket, images of at most 256 packed bytes,
+whole-dict items for the index entries) is ``_charge_one``, a few lines kept apart
+from ``_charge_write``'s general case so that the hot path touches few lines of
+code.  The hot path takes no reference to the state it reads under the lock (the
+meter's ``_tables`` holds it) and reuses the meter's spare ``WriteTicket``
+(bench/results/capacity.md, session 16).
 """
 
 cimport cython
@@ -727,11 +731,10 @@ cdef class MeterCore:
         Units are ConsumedCapacity's; images of at most 256 packed bytes are
         within one unit (``common.check_item_size``), anything larger is
         measured by DynamoDB's item size (``CapacityMeter._write_units``).
-        The usual case (an admitted ticket, small images, no index entry to
-        charge) is a few lines of C (``_charge_one``); the rest is
-        ``_charge_write``.
+        The usual case (an admitted ticket, small images, items as dicts) is
+        a few lines of C (``_charge_one``); the rest is ``_charge_write``.
         """
-        _charge_write_any(self, ticket, old_packed, new_packed, old_item, new_item)
+        _charge_usual(self, ticket, old_packed, new_packed, old_item, new_item)
 
     def charge_read(self, ticket, size, consistent):
         """A read admitted by ``try_read`` consumed ``size`` bytes, DynamoDB's item size of what it read."""
@@ -898,7 +901,7 @@ cdef inline bint _small(object packed):
 
 
 cdef object _admit_write_or_throttle(MeterCore self, table, bytes row_key):
-    """:meth:`MeterCore.admit_write` for the compiled modules (``_ccapacity.pxd``): no Python call."""
+    """:meth:`MeterCore.admit_write`: no Python call."""
     return _admit_write_or_throttle_m(self, table, table.meta, row_key)
 
 
@@ -912,14 +915,29 @@ cdef inline object _admit_write_or_throttle_m(MeterCore self, table, meta, bytes
     return ticket
 
 
-cdef int _charge_write_any(MeterCore self, ticket, old_packed, new_packed, old_item, new_item) except -1:
-    """:meth:`MeterCore.charge_write` for the compiled modules (``_ccapacity.pxd``): no Python call."""
-    return _charge_usual(self, ticket, old_packed, new_packed, old_item, new_item)
+cdef object _admitted_write(meter, table, row_key):
+    """The compiled meter's admitted case of a write, for the compiled modules (``_ccapacity.pxd``): its
+    ticket, or None when ``meter`` is not exactly the compiled meter (``_METER_CLASS``) or the write is
+    not admitted at once; the caller then calls ``meter.admit_write``, which throttles it or admits it
+    the long way.  (``_cupdate`` called ``_admit_write_or_throttle`` inside a try block after an
+    ``isinstance`` test: ~60 instructions of its admission.)"""
+    if type(meter) is _METER_CLASS and type(row_key) is bytes:
+        return _admit_write(<MeterCore>meter, table, table.meta, <bytes>row_key)
+    return None
+
+
+cdef int _charge_write_of(meter, ticket, old_packed, new_packed, old_item, new_item) except -1:
+    """``meter.charge_write(ticket, ...)`` for the compiled modules (``_ccapacity.pxd``): in C for the
+    compiled meter (``_METER_CLASS``), else the meter's method."""
+    if type(meter) is _METER_CLASS:
+        return _charge_usual(<MeterCore>meter, ticket, old_packed, new_packed, old_item, new_item)
+    meter.charge_write(ticket, old_packed, new_packed, old_item, new_item)
+    return 0
 
 
 cdef inline int _charge_usual(MeterCore self, ticket, old_packed, new_packed, old_item, new_item) except -1:
-    """:func:`_charge_write_any`, inline in this module's callers: the usual charge (an admitted ticket,
-    small images) here, anything else ``_charge_write``."""
+    """:meth:`MeterCore.charge_write` with no Python call: the usual charge (an admitted ticket, small
+    images) inline in its callers, anything else ``_charge_write``."""
     cdef WriteTicket admitted
     cdef tuple charges
     cdef Py_ssize_t n
