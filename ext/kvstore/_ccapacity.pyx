@@ -875,19 +875,22 @@ cdef inline WriteTicket _admit_write(MeterCore self, table, meta, bytes row_key)
     # the meter's spare ticket when nobody else holds it (its last write was charged and dropped it:
     # the usual case), else a new one, which becomes the spare.  (Making and freeing one cost ~90
     # instructions a write: bench/results/capacity.md, session 16.)
+    # The state is taken first: what the other assignments release (a ticket's earlier table, key
+    # or the old spare) cannot then be what frees it.
     if self.spare is not None and _Py_REFCNT(<PyObject*>self.spare) == 1:     # (the meter's reference)
         ticket = <WriteTicket>self.spare
     else:
         ticket = WriteTicket.__new__(WriteTicket)
-        self.spare = ticket
+    if <PyObject*>ticket.state != state:
+        ticket.state = <TableState>state
     if ticket.table is not table:
         ticket.table = table
     ticket.row_key = row_key
-    if <PyObject*>ticket.state != state:
-        ticket.state = <TableState>state
     ticket.now = now
     ticket.n = n
     ticket.hash = h
+    if ticket is not self.spare:
+        self.spare = ticket
     return ticket
 
 
