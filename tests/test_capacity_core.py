@@ -10,6 +10,8 @@ same decision (the same ticket, or the same DynamoDB error) and hold the same
 bucket balances, refill times and per-key windows.
 """
 
+import contextlib
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -66,6 +68,19 @@ def _database(clock):
                     BillingMode="PAY_PER_REQUEST",
                     OnDemandThroughput={"MaxReadRequestUnits": 6, "MaxWriteRequestUnits": 4})
     return db
+
+
+@contextlib.contextmanager
+def _both_meters():
+    """``(clock, tables, (reference, compiled))``: the two meters watching a database of ``TABLES`` on
+    a manual clock."""
+    clock = ManualClock(start=1_700_000_000.0)
+    db = _database(clock)
+    try:
+        engine = db.engine
+        yield clock, {name: engine.tables[name] for name in TABLES}, (PyCapacityMeter(engine), CompiledMeter(engine))
+    finally:
+        db.close()
 
 
 def _row_key(table, pk):
@@ -139,12 +154,7 @@ def _ticket_view(ticket):
 @relaxed
 @given(st.lists(steps, min_size=1, max_size=40))
 def test_the_compiled_meter_takes_the_references_decisions(sequence):
-    clock = ManualClock(start=1_700_000_000.0)
-    db = _database(clock)
-    try:
-        engine = db.engine
-        tables = {name: engine.tables[name] for name in TABLES}
-        meters = (PyCapacityMeter(engine), CompiledMeter(engine))
+    with _both_meters() as (clock, tables, meters):
         index = tables["indexed"].indexes["by_g"]
         for step in sequence:
             kind = step[0]
@@ -234,8 +244,51 @@ def test_the_compiled_meter_takes_the_references_decisions(sequence):
             if results:
                 assert results[0] == results[1], step
             assert _snapshot(meters[0]) == _snapshot(meters[1]), step
-    finally:
-        db.close()
+
+
+held_steps = st.one_of(
+    st.tuples(st.just("admit"), st.sampled_from(TABLES), pks),
+    st.tuples(st.just("charge"), st.integers(0, 3), images, images),
+    st.tuples(st.just("advance"), st.sampled_from([0.0, 0.25, 1.0])),
+)
+
+
+@relaxed
+@given(st.lists(held_steps, min_size=1, max_size=40))
+def test_tickets_held_while_other_writes_are_admitted_are_charged_as_the_references(sequence):
+    """The compiled meter hands an admitted write its spare ticket when nobody else holds it (no
+    ticket made and freed a write).  Writes admitted while earlier ones still hold their tickets (as
+    concurrent writes do), and charged in any order, must leave the reference's buckets and windows:
+    a ticket a caller holds is never handed out again."""
+    with _both_meters() as (clock, tables, meters):
+        held = ([], [])          # per meter: (ticket, pk) of the writes admitted and not charged yet
+        for step in sequence:
+            if step[0] == "advance":
+                clock.advance(step[1])
+                continue
+            results = []
+            for meter, tickets in zip(meters, held):
+                if step[0] == "admit":
+                    _, name, pk = step
+                    table = tables[name]
+
+                    def admit():
+                        ticket = meter.admit_write(table, _row_key(table, pk))
+                        tickets.append((ticket, pk))
+                        return _ticket_view(ticket)
+                    results.append(_outcome(admit))
+                elif tickets:
+                    _, which, old_image, new_image = step
+                    ticket, pk = tickets.pop(which % len(tickets))
+                    old, new = _item(pk, old_image), _item(pk, new_image)
+                    meter.charge_write(ticket, _core.pack_item(old) if old is not None else None,
+                                       _core.pack_item(new) if new is not None else None, old, new)
+                    results.append(_ticket_view(ticket))
+                    del ticket
+            if results:
+                assert results[0] == results[1], step
+            assert [_ticket_view(t) for t, _ in held[0]] == [_ticket_view(t) for t, _ in held[1]], step
+            assert _snapshot(meters[0]) == _snapshot(meters[1]), step
 
 
 @relaxed

@@ -1,7 +1,7 @@
 # The capacity meter's hot path (kvstore._ccapacity), for the compiled modules that meter a request
 # themselves: a Query / Scan page of ``_cread.embedded_read`` calls ``MeterCore._read``, the prepared
-# UpdateItem of ``_cupdate`` admits and charges its write, without a Python call.  Read
-# ``_ccapacity.pyx`` for what each holds.
+# UpdateItem of ``_cupdate`` admits and charges its write (``_admitted_write``, ``_charge_write_of``),
+# without a Python call.  Read ``_ccapacity.pyx`` for what each holds.
 
 cimport cython
 from cpython.object cimport PyObject
@@ -77,8 +77,9 @@ cdef class MeterCore:
     cdef bint system_clock
     cdef object last_table
     cdef TableState last_state
+    cdef object spare                # a WriteTicket a write may take when nobody holds it (_admit_write)
     cdef int _read(self, table, index, row_key, Py_ssize_t size, consistent) except -1
 
 
-cdef object _admit_write_or_throttle(MeterCore self, table, bytes row_key)
-cdef int _charge_write_any(MeterCore self, ticket, old_packed, new_packed, old_item, new_item) except -1
+cdef object _admitted_write(meter, table, row_key)
+cdef int _charge_write_of(meter, ticket, old_packed, new_packed, old_item, new_item) except -1

@@ -25,26 +25,31 @@ as with ``threading.Lock``.  Nothing that can run Python code happens while it i
 
 ``_ccapacity.pxd`` declares these classes for the compiled modules: ``_cread``'s
 one-call Query / Scan page meters itself through ``MeterCore._read``, with no
-Python call (a Python frame cost a page ~1k instructions).  The usual write's
-charge (an admitted ticket, images of at most 256 packed bytes, no index entry)
-is ``_charge_one``, a few lines kept apart from ``_charge_write``'s general case
-so that the hot path touches few lines of code.
+Python call (a Python frame cost a page ~1k instructions); ``_cupdate``'s prepared
+UpdateItem admits and charges through ``_admitted_write`` and ``_charge_write_of``.
+The usual write's charge (an admitted ticket, images of at most 256 packed bytes,
+whole-dict items for the index entries) is ``_charge_one``, a few lines kept apart
+from ``_charge_write``'s general case so that the hot path touches few lines of
+code.  The hot path takes no reference to the state it reads under the lock (the
+meter's ``_tables`` holds it) and reuses the meter's spare ``WriteTicket``
+(bench/results/capacity.md, session 16).
 """
 
 cimport cython
 from cpython.object cimport PyObject
-from cpython.dict cimport PyDict_GetItem, PyDict_GetItemWithError
+from cpython.dict cimport PyDict_GetItemWithError
 from cpython.exc cimport PyErr_Clear
 from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
 from libc.limits cimport LLONG_MIN
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcmp, memcpy, memset
-from cpython.ref cimport Py_INCREF, Py_DECREF
+from cpython.ref cimport _Py_REFCNT, Py_DECREF, Py_INCREF
 from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
 
 from kvstore._capi cimport (
-    PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE, PyDict_SetItem, PyList_GET_ITEM, PyList_GET_SIZE,
+    kvstore_dict_get, PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE, PyDict_SetItem, PyList_GET_ITEM,
+    PyList_GET_SIZE,
 )
 
 from time import time as _time
@@ -194,12 +199,26 @@ cdef inline Py_ssize_t _prefix_len(bytes row_key):
     return n if end >= n else end
 
 
-cdef inline uint64_t _fnv(const unsigned char* p, Py_ssize_t n):
-    cdef uint64_t h = 14695981039346656037ULL
-    cdef Py_ssize_t i
-    for i in range(n):
-        h = (h ^ p[i]) * 1099511628211ULL
-    return h
+cdef inline uint64_t _prefix_hash(const unsigned char* p, Py_ssize_t n) noexcept:
+    """The hash of a partition-key prefix (the window's counters and cells): eight bytes at a time,
+    the tail byte by byte, then splitmix64's finaliser, so that the low bits pick slots well.  (FNV-1a
+    byte by byte cost ~70 instructions of a 10-byte prefix, this ~30: bench/results/capacity.md,
+    session 16.)"""
+    cdef uint64_t h = <uint64_t>n * 0x9E3779B97F4A7C15ULL, w
+    while n >= 8:
+        memcpy(&w, p, 8)
+        h = (h ^ w) * 0xBF58476D1CE4E5B9ULL
+        h ^= h >> 32
+        p += 8
+        n -= 8
+    w = 0
+    while n > 0:
+        n -= 1
+        w = (w << 8) | p[n]
+    h ^= w
+    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL
+    h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL
+    return h ^ (h >> 31)
 
 
 #: slots of a new window (a power of two); a window shrinks back to this at a new second when the one
@@ -266,7 +285,7 @@ cdef class KeyWindow:
     The reference keeps ``{prefix: units}`` and empties it every second.  Here
     a second starts *lazy*: a charge appends ``(hash, units, prefix)`` to a log
     (a byte buffer written in order) and adds its units to one of
-    ``bound_slots`` counters picked by the prefix's hash (FNV-1a, read in
+    ``bound_slots`` counters picked by the prefix's hash (``_prefix_hash``, read in
     place in the row key).  A counter is the sum of what every value hashing
     to it used this second, so it bounds each of them: while a value's
     counter is below ``limit`` the value is too, and it is admitted without
@@ -522,7 +541,7 @@ cdef class KeyWindow:
         if <long long>now != self.second:
             self._start(<long long>now)
             return True
-        h = _fnv(<const unsigned char*>PyBytes_AS_STRING(prefix), n)
+        h = _prefix_hash(<const unsigned char*>PyBytes_AS_STRING(prefix), n)
         if self.lazy and self.bounds[h & <uint64_t>self.bound_mask] >= self.limit and not self._exact():
             raise MemoryError()
         return self._below(prefix, n, h)
@@ -530,7 +549,7 @@ cdef class KeyWindow:
     cdef int _take(self, bytes prefix, double units, double now) except -1:
         cdef Py_ssize_t n = PyBytes_GET_SIZE(prefix)
         if <long long>now == self.second:
-            if not self._charge(prefix, n, _fnv(<const unsigned char*>PyBytes_AS_STRING(prefix), n), units):
+            if not self._charge(prefix, n, _prefix_hash(<const unsigned char*>PyBytes_AS_STRING(prefix), n), units):
                 raise MemoryError()
         return 0
 
@@ -571,6 +590,27 @@ cdef class KeyWindow:
         return out
 
 
+cdef inline bint _window_below(KeyWindow keys, bytes key, Py_ssize_t n, uint64_t h) noexcept:
+    """``keys._below(key, n, h)`` with a lazy second's usual answer (the value's counter is below the
+    limit) inline: the hot path calls no function of the window."""
+    if keys.lazy and keys.bounds[h & <uint64_t>keys.bound_mask] < keys.limit:
+        return True
+    return keys._below(key, n, h)
+
+
+cdef inline bint _window_charge(KeyWindow keys, bytes key, Py_ssize_t n, uint64_t h, double units) noexcept:
+    """``keys._charge(key, n, h, units)`` with a lazy second's usual case (the log has room) inline."""
+    cdef Py_ssize_t size
+    if keys.lazy:
+        size = LOG_HEAD + ((n + 7) & ~7)
+        if keys.log_len + size <= keys.log_cap:
+            _log_put(keys.log + keys.log_len, <const unsigned char*>PyBytes_AS_STRING(key), n, h, units)
+            keys.log_len += size
+            keys.bounds[h & <uint64_t>keys.bound_mask] += units
+            return True
+    return keys._charge(key, n, h, units)
+
+
 cdef class TableState:
     """The buckets of one table (``kvstore.capacity._TableState``)."""
 
@@ -593,7 +633,7 @@ cdef inline bint _in_index(object item, tuple names):
     """Whether ``item`` holds every key attribute of an index (so it has an entry there)."""
     cdef Py_ssize_t i
     for i in range(PyTuple_GET_SIZE(names)):
-        if PyDict_GetItem(item, <object>PyTuple_GET_ITEM(names, i)) == NULL:
+        if kvstore_dict_get(item, <object>PyTuple_GET_ITEM(names, i)) == NULL:
             return False
     return True
 
@@ -603,7 +643,7 @@ cdef inline bint _same_key(object old, object new, tuple names) except -1:
     cdef object name
     for i in range(PyTuple_GET_SIZE(names)):
         name = <object>PyTuple_GET_ITEM(names, i)
-        if not (<object>PyDict_GetItem(old, name) == <object>PyDict_GetItem(new, name)):
+        if not (<object>kvstore_dict_get(old, name) == <object>kvstore_dict_get(new, name)):
             return False
     return True
 
@@ -616,8 +656,8 @@ cdef inline bint _same_view(object old, object new, tuple names) except -1:
     cdef object name
     for i in range(PyTuple_GET_SIZE(names)):
         name = <object>PyTuple_GET_ITEM(names, i)
-        a = PyDict_GetItem(old, name)
-        b = PyDict_GetItem(new, name)
+        a = kvstore_dict_get(old, name)
+        b = kvstore_dict_get(new, name)
         if a == NULL or b == NULL:
             if a != b:
                 return False
@@ -665,6 +705,7 @@ cdef class MeterCore:
         self.throttled = 0
         self.last_table = None
         self.last_state = None
+        self.spare = None
 
     def forget_last(self):
         """``_tables`` is about to drop entries (the caller holds the lock)."""
@@ -690,11 +731,10 @@ cdef class MeterCore:
         Units are ConsumedCapacity's; images of at most 256 packed bytes are
         within one unit (``common.check_item_size``), anything larger is
         measured by DynamoDB's item size (``CapacityMeter._write_units``).
-        The usual case (an admitted ticket, small images, no index entry to
-        charge) is a few lines of C (``_charge_one``); the rest is
-        ``_charge_write``.
+        The usual case (an admitted ticket, small images, items as dicts) is
+        a few lines of C (``_charge_one``); the rest is ``_charge_write``.
         """
-        _charge_write_any(self, ticket, old_packed, new_packed, old_item, new_item)
+        _charge_usual(self, ticket, old_packed, new_packed, old_item, new_item)
 
     def charge_read(self, ticket, size, consistent):
         """A read admitted by ``try_read`` consumed ``size`` bytes, DynamoDB's item size of what it read."""
@@ -771,57 +811,87 @@ cdef inline TableState _current(MeterCore self, table, meta):
     return None
 
 
-cdef WriteTicket _admit_write(MeterCore self, table, meta, bytes row_key):
+cdef inline PyObject* _current_p(MeterCore self, table, meta) noexcept:
+    """:func:`_current` as a borrowed reference (``_tables`` holds the state), NULL for None: the hot
+    path takes no reference to what it only reads under the lock."""
+    cdef PyObject* found
+    if table is self.last_table:
+        found = <PyObject*>self.last_state
+    else:
+        found = PyDict_GetItemWithError(self._tables, table)     # a Table hashes by identity
+        if found == NULL:
+            PyErr_Clear()
+            return NULL
+        self.last_table = table
+        self.last_state = <TableState>found
+    if (<TableState>found).meta is meta:
+        return found
+    return NULL
+
+
+cdef inline WriteTicket _admit_write(MeterCore self, table, meta, bytes row_key):
     """The admitted case of a write, in one lock hold: its ticket, or None for the long way (``meta``:
-    ``table.meta``, read by the caller)."""
+    ``table.meta``, read by the caller).  The state, buckets and window are borrowed from ``_tables``
+    (nothing here runs Python code, so nothing can drop them): no reference counting."""
     cdef WriteTicket ticket
     cdef Py_ssize_t n = 0
     cdef uint64_t h = 0
     cdef double now = _now(self)
-    cdef TableState state
-    cdef Bucket bucket
-    cdef KeyWindow keys
-    cdef Cell* cell
+    cdef PyObject* state
+    cdef PyObject* bucket
+    cdef PyObject* keys
+    cdef PyObject* charges
     cdef bint admitted = False
-    cdef tuple charges
     cdef Py_ssize_t i
     self._lock.take()
-    state = _current(self, table, meta)
-    if state is not None:
-        bucket = state.write
-        bucket._refill(now)
-        if bucket.balance > 0:
+    state = _current_p(self, table, meta)
+    if state != NULL:
+        bucket = <PyObject*>(<TableState>state).write
+        (<Bucket>bucket)._refill(now)
+        if (<Bucket>bucket).balance > 0:
             admitted = True
-            charges = state.index_charges
-            for i in range(PyTuple_GET_SIZE(charges)):
-                bucket = <Bucket>PyTuple_GET_ITEM(<tuple>PyTuple_GET_ITEM(charges, i), 0)
-                bucket._refill(now)
-                if bucket.balance <= 0:
+            charges = <PyObject*>(<TableState>state).index_charges
+            for i in range(PyTuple_GET_SIZE(<tuple>charges)):
+                bucket = PyTuple_GET_ITEM(<tuple>PyTuple_GET_ITEM(<tuple>charges, i), 0)
+                (<Bucket>bucket)._refill(now)
+                if (<Bucket>bucket).balance <= 0:
                     admitted = False
-            keys = state.write_keys
+            keys = <PyObject*>(<TableState>state).write_keys
             if admitted:
-                if keys.second == <long long>now:
+                if (<KeyWindow>keys).second == <long long>now:
                     n = _prefix_len(row_key)
-                    h = _fnv(<const unsigned char*>PyBytes_AS_STRING(row_key), n)
-                    if keys.lazy or keys.top >= keys.limit:
-                        admitted = keys._below(row_key, n, h)
+                    h = _prefix_hash(<const unsigned char*>PyBytes_AS_STRING(row_key), n)
+                    if (<KeyWindow>keys).lazy or (<KeyWindow>keys).top >= (<KeyWindow>keys).limit:
+                        admitted = _window_below(<KeyWindow>keys, row_key, n, h)
                     else:
                         # an exact second where no value has reached the limit, so neither has this
                         # one: the cell is not read now, only fetched for the charge, which writes it
-                        KV_PREFETCH(&keys.cells[<Py_ssize_t>(h & <uint64_t>keys.mask)])
+                        KV_PREFETCH(&(<KeyWindow>keys).cells[<Py_ssize_t>(h & <uint64_t>(<KeyWindow>keys).mask)])
                 else:
                     admitted = False
     self._lock.give()
-    if admitted:
+    if not admitted:
+        return None
+    # the meter's spare ticket when nobody else holds it (its last write was charged and dropped it:
+    # the usual case), else a new one, which becomes the spare.  (Making and freeing one cost ~90
+    # instructions a write: bench/results/capacity.md, session 16.)
+    # The state is taken first: what the other assignments release (a ticket's earlier table, key
+    # or the old spare) cannot then be what frees it.
+    if self.spare is not None and _Py_REFCNT(<PyObject*>self.spare) == 1:     # (the meter's reference)
+        ticket = <WriteTicket>self.spare
+    else:
         ticket = WriteTicket.__new__(WriteTicket)
+    if <PyObject*>ticket.state != state:
+        ticket.state = <TableState>state
+    if ticket.table is not table:
         ticket.table = table
-        ticket.row_key = row_key
-        ticket.state = state
-        ticket.now = now
-        ticket.n = n
-        ticket.hash = h
-        return ticket
-    return None
+    ticket.row_key = row_key
+    ticket.now = now
+    ticket.n = n
+    ticket.hash = h
+    if ticket is not self.spare:
+        self.spare = ticket
+    return ticket
 
 
 cdef inline bint _small(object packed):
@@ -834,11 +904,11 @@ cdef inline bint _small(object packed):
 
 
 cdef object _admit_write_or_throttle(MeterCore self, table, bytes row_key):
-    """:meth:`MeterCore.admit_write` for the compiled modules (``_ccapacity.pxd``): no Python call."""
+    """:meth:`MeterCore.admit_write`: no Python call."""
     return _admit_write_or_throttle_m(self, table, table.meta, row_key)
 
 
-cdef object _admit_write_or_throttle_m(MeterCore self, table, meta, bytes row_key):
+cdef inline object _admit_write_or_throttle_m(MeterCore self, table, meta, bytes row_key):
     """:func:`_admit_write_or_throttle` of a table whose ``meta`` the caller read."""
     ticket = _admit_write(self, table, meta, row_key)
     if KV_UNLIKELY(ticket is None):
@@ -848,28 +918,89 @@ cdef object _admit_write_or_throttle_m(MeterCore self, table, meta, bytes row_ke
     return ticket
 
 
-cdef int _charge_write_any(MeterCore self, ticket, old_packed, new_packed, old_item, new_item) except -1:
-    """:meth:`MeterCore.charge_write` for the compiled modules (``_ccapacity.pxd``): no Python call."""
+cdef object _admitted_write(meter, table, row_key):
+    """The compiled meter's admitted case of a write, for the compiled modules (``_ccapacity.pxd``): its
+    ticket, or None when ``meter`` is not exactly the compiled meter (``_METER_CLASS``) or the write is
+    not admitted at once; the caller then calls ``meter.admit_write``, which throttles it or admits it
+    the long way.  (``_cupdate`` called ``_admit_write_or_throttle`` inside a try block after an
+    ``isinstance`` test: ~60 instructions of its admission.)"""
+    if type(meter) is _METER_CLASS and type(row_key) is bytes:
+        return _admit_write(<MeterCore>meter, table, table.meta, <bytes>row_key)
+    return None
+
+
+cdef int _charge_write_of(meter, ticket, old_packed, new_packed, old_item, new_item) except -1:
+    """``meter.charge_write(ticket, ...)`` for the compiled modules (``_ccapacity.pxd``): in C for the
+    compiled meter (``_METER_CLASS``), else the meter's method."""
+    if type(meter) is _METER_CLASS:
+        return _charge_usual(<MeterCore>meter, ticket, old_packed, new_packed, old_item, new_item)
+    meter.charge_write(ticket, old_packed, new_packed, old_item, new_item)
+    return 0
+
+
+cdef inline int _charge_usual(MeterCore self, ticket, old_packed, new_packed, old_item, new_item) except -1:
+    """:meth:`MeterCore.charge_write` with no Python call: the usual charge (an admitted ticket, small
+    images) inline in its callers, anything else ``_charge_write``."""
     cdef WriteTicket admitted
+    cdef tuple charges
+    cdef Py_ssize_t n
+    cdef double gsi_units[16]
     if KV_LIKELY(type(ticket) is WriteTicket and _small(old_packed) and _small(new_packed)):
         admitted = <WriteTicket>ticket
-        if PyTuple_GET_SIZE(admitted.state.index_charges) == 0 or (old_item is None and new_item is None):
-            _charge_one(self, admitted)
+        charges = admitted.state.index_charges
+        n = PyTuple_GET_SIZE(charges)
+        if n == 0 or (old_item is None and new_item is None):
+            _charge_one(self, admitted, charges, 0, NULL)
+            return 0
+        if n <= 16 and (old_item is None or type(old_item) is dict) and (new_item is None or type(new_item) is dict):
+            _small_index_units(charges, n, old_item, new_item, gsi_units)
+            _charge_one(self, admitted, charges, n, gsi_units)
             return 0
     return _charge_write(self, ticket, old_packed, new_packed, old_item, new_item)
 
 
-cdef inline void _charge_one(MeterCore self, WriteTicket ticket) noexcept:
-    """One write unit to an admitted ticket's table and key, as ``_charge_write`` takes it from a write
-    with no index entry to charge (the table's bucket, then the key's window in the ticket's second)."""
-    cdef TableState state = ticket.state
-    cdef KeyWindow keys = state.write_keys
-    cdef Cell* cell
+cdef inline void _charge_one(MeterCore self, WriteTicket ticket, tuple charges, Py_ssize_t n,
+                             const double* gsi_units) noexcept:
+    """One write unit to an admitted ticket's table and key, and ``gsi_units[i]`` to the bucket of
+    ``charges[i]`` (``i < n``), as ``_charge_write`` takes them from a write of small images (the
+    table's bucket, the key's window in the ticket's second, then the indexes' buckets)."""
+    cdef PyObject* keys = <PyObject*>ticket.state.write_keys       # (borrowed: the ticket holds the state)
+    cdef Py_ssize_t i
     self._lock.take()
-    state.write.balance -= 1
-    if <long long>ticket.now == keys.second:
-        keys._charge(ticket.row_key, ticket.n, ticket.hash, 1)
+    ticket.state.write.balance -= 1
+    if <long long>ticket.now == (<KeyWindow>keys).second:
+        _window_charge(<KeyWindow>keys, ticket.row_key, ticket.n, ticket.hash, 1)
+    for i in range(n):
+        if gsi_units[i]:
+            (<Bucket>PyTuple_GET_ITEM(<tuple>PyTuple_GET_ITEM(charges, i), 0)).balance -= gsi_units[i]
     self._lock.give()
+
+
+cdef int _small_index_units(tuple charges, Py_ssize_t n, object old_item, object new_item,
+                            double* gsi_units) except -1:
+    """What a write of small images (dicts, or None: absent) costs each of the first ``n`` index
+    charges of its table (``kvstore.capacity._small_index_write_units``): 2 when its entry moves to
+    another key, 1 when one is written or removed, 0 when it is left as it was."""
+    cdef Py_ssize_t i
+    cdef tuple charge, names
+    cdef bint new_in, old_in
+    for i in range(n):
+        charge = <tuple>PyTuple_GET_ITEM(charges, i)
+        names = <tuple>PyTuple_GET_ITEM(charge, 1)
+        new_in = new_item is not None and _in_index(new_item, names)
+        old_in = old_item is not None and _in_index(old_item, names)
+        if new_in and old_in:
+            if not _same_key(old_item, new_item, names):
+                gsi_units[i] = 2
+            else:
+                view = <object>PyTuple_GET_ITEM(charge, 3)
+                if view is None:
+                    gsi_units[i] = 0 if old_item == new_item else 1
+                else:
+                    gsi_units[i] = 0 if _same_view(old_item, new_item, <tuple>view) else 1
+        else:
+            gsi_units[i] = 1 if new_in or old_in else 0
+    return 0
 
 
 cdef int _charge_write(MeterCore self, ticket, old_packed, new_packed, old_item, new_item) except -1:
@@ -884,13 +1015,9 @@ cdef int _charge_write(MeterCore self, ticket, old_packed, new_packed, old_item,
         PyBytes_GET_SIZE(new_packed) if type(new_packed) is bytes else len(new_packed))
     cdef bint small = old_len <= SMALL_WRITE and new_len <= SMALL_WRITE
     cdef tuple charges
-    cdef tuple charge
-    cdef tuple names
     cdef Py_ssize_t i, n
     cdef double gsi_units[16]
-    cdef bint new_in, old_in
     cdef KeyWindow keys
-    cdef Cell* cell
     cdef Py_ssize_t key_n
     cdef uint64_t key_hash
     if type(ticket) is WriteTicket:
@@ -904,7 +1031,7 @@ cdef int _charge_write(MeterCore self, ticket, old_packed, new_packed, old_item,
         now = ticket[4]
         row_key = ticket[1]
         key_n = _prefix_len(row_key)
-        key_hash = _fnv(<const unsigned char*>PyBytes_AS_STRING(row_key), key_n)
+        key_hash = _prefix_hash(<const unsigned char*>PyBytes_AS_STRING(row_key), key_n)
     charges = state.index_charges
     n = PyTuple_GET_SIZE(charges)
     large_gsi = None
@@ -915,22 +1042,7 @@ cdef int _charge_write(MeterCore self, ticket, old_packed, new_packed, old_item,
     if n and (old_item is not None or new_item is not None):
         if small and n <= 16 and (old_item is None or type(old_item) is dict) \
                 and (new_item is None or type(new_item) is dict):
-            for i in range(n):
-                charge = <tuple>PyTuple_GET_ITEM(charges, i)
-                names = <tuple>PyTuple_GET_ITEM(charge, 1)
-                new_in = new_item is not None and _in_index(new_item, names)
-                old_in = old_item is not None and _in_index(old_item, names)
-                if new_in and old_in:
-                    if not _same_key(old_item, new_item, names):
-                        gsi_units[i] = 2
-                    else:
-                        view = <object>PyTuple_GET_ITEM(charge, 3)
-                        if view is None:
-                            gsi_units[i] = 0 if old_item == new_item else 1
-                        else:
-                            gsi_units[i] = 0 if _same_view(old_item, new_item, <tuple>view) else 1
-                else:
-                    gsi_units[i] = 1 if new_in or old_in else 0
+            _small_index_units(charges, n, old_item, new_item, gsi_units)
         else:
             large_gsi = self._index_write_units(state, row_key, old_item, new_item, small)
             n = 0
@@ -940,7 +1052,7 @@ cdef int _charge_write(MeterCore self, ticket, old_packed, new_packed, old_item,
     state.write.balance -= units
     keys = state.write_keys
     if <long long>now == keys.second:          # KeyWindow._take, inline
-        keys._charge(row_key, key_n, key_hash, units)
+        _window_charge(keys, row_key, key_n, key_hash, units)
     for i in range(n):
         if gsi_units[i]:
             (<Bucket>PyTuple_GET_ITEM(<tuple>PyTuple_GET_ITEM(charges, i), 0)).balance -= gsi_units[i]
@@ -951,7 +1063,7 @@ cdef int _charge_write(MeterCore self, ticket, old_packed, new_packed, old_item,
     return 0
 
 
-cdef int _meter_read(MeterCore self, table, meta, index, row_key, Py_ssize_t size, consistent) except -1:
+cdef inline int _meter_read(MeterCore self, table, meta, index, row_key, Py_ssize_t size, consistent) except -1:
     """A read's admission and charge: the admitted case in one lock hold (``_admitted_read``), anything
     else the long way (``try_read``: its throttling error, or a charge)."""
     if KV_UNLIKELY(not _admitted_read(self, table, meta, index, row_key, size, consistent)):
@@ -962,7 +1074,7 @@ cdef int _meter_read(MeterCore self, table, meta, index, row_key, Py_ssize_t siz
     return 0
 
 
-cdef bint _admitted_read(MeterCore self, table, meta, index, row_key, Py_ssize_t size, consistent) except -1:
+cdef inline bint _admitted_read(MeterCore self, table, meta, index, row_key, Py_ssize_t size, consistent) except -1:
     """The admitted case in one lock hold, of a read of the table (``row_key``: the partition read, None
     for a Scan) or of an index: the bucket ``try_read`` would pick (an LSI draws on the table's, a
     GSI on its own, with no per-key window), charged.  False when it is not that case; then nothing
@@ -970,9 +1082,9 @@ cdef bint _admitted_read(MeterCore self, table, meta, index, row_key, Py_ssize_t
     long way does first), so the caller may meter the read the long way, or hand it to a path that
     does."""
     cdef double now, units
-    cdef TableState state
-    cdef Bucket bucket = None
-    cdef KeyWindow keys
+    cdef PyObject* state
+    cdef PyObject* bucket = NULL
+    cdef PyObject* keys
     cdef PyObject* found
     cdef Py_ssize_t n
     cdef uint64_t h
@@ -983,34 +1095,36 @@ cdef bint _admitted_read(MeterCore self, table, meta, index, row_key, Py_ssize_t
     if row_key is None or type(row_key) is bytes:
         now = _now(self)
         self._lock.take()
-        state = _current(self, table, meta)
-        if state is not None:
+        # (the state, its buckets and window borrowed, as in _admit_write)
+        state = _current_p(self, table, meta)
+        if state != NULL:
             if index is None:
-                bucket = state.read
+                bucket = <PyObject*>(<TableState>state).read
                 keyed = row_key is not None
             else:
-                found = PyDict_GetItem(state.index_reads, index)     # an Index hashes by identity
+                found = kvstore_dict_get((<TableState>state).index_reads, index)     # an Index hashes by identity
                 if found != NULL:
                     if <object>found is None:                         # an LSI: the table's capacity
-                        bucket = state.read
+                        bucket = <PyObject*>(<TableState>state).read
                         keyed = row_key is not None
                     else:
-                        bucket = <Bucket>found
-        if bucket is not None:
-            bucket._refill(now)
-            if bucket.balance > 0:
+                        bucket = found
+        if bucket != NULL:
+            (<Bucket>bucket)._refill(now)
+            if (<Bucket>bucket).balance > 0:
                 if keyed:
-                    keys = state.read_keys
-                    if keys.second != <long long>now:          # KeyWindow._room's new second
-                        keys._start(<long long>now)
+                    keys = <PyObject*>(<TableState>state).read_keys
+                    if (<KeyWindow>keys).second != <long long>now:          # KeyWindow._room's new second
+                        (<KeyWindow>keys)._start(<long long>now)
                     n = _prefix_len(row_key)
-                    h = _fnv(<const unsigned char*>PyBytes_AS_STRING(row_key), n)
-                    if keys._below(row_key, n, h) and keys._charge(row_key, n, h, units):
+                    h = _prefix_hash(<const unsigned char*>PyBytes_AS_STRING(row_key), n)
+                    if _window_below(<KeyWindow>keys, row_key, n, h) and \
+                            _window_charge(<KeyWindow>keys, row_key, n, h, units):
                         admitted = True
-                        bucket.balance -= units
+                        (<Bucket>bucket).balance -= units
                 else:
                     admitted = True
-                    bucket.balance -= units
+                    (<Bucket>bucket).balance -= units
         self._lock.give()
     return admitted
 
@@ -1090,8 +1204,8 @@ cdef object _charge_write_call(PyObject** args):
     ``meter.charge_write(ticket, old_packed, new_packed, old_item, new_item)``."""
     meter = <object>args[0]
     if type(meter) is _METER_CLASS:
-        _charge_write_any(<MeterCore>meter, <object>args[1], <object>args[2], <object>args[3], <object>args[4],
-                          <object>args[5])
+        _charge_usual(<MeterCore>meter, <object>args[1], <object>args[2], <object>args[3], <object>args[4],
+                      <object>args[5])
     else:
         meter.charge_write(<object>args[1], <object>args[2], <object>args[3], <object>args[4], <object>args[5])
     return None

@@ -13,7 +13,7 @@ from cpython.object cimport PyObject
 
 from kvstore._capi cimport *
 from kvstore._citems cimport _packed_item, _unpacked
-from kvstore._ccapacity cimport MeterCore, _admit_write_or_throttle, _charge_write_any
+from kvstore._ccapacity cimport _admitted_write, _charge_write_of
 from kvstore._clog cimport _commit_usual_of as _commit_usual, _wait_usual_of as _wait_usual
 from kvstore._cread cimport _request_row_key
 from kvstore._ctransact cimport _usual_index_keys
@@ -121,14 +121,13 @@ cdef object _run(object engine, object plan, dict kwargs, tuple context):
     meter = engine.capacity
     ticket = None
     if meter is not None:
-        try:
-            if isinstance(meter, MeterCore) and type(row_key) is bytes:
-                ticket = _admit_write_or_throttle(<MeterCore>meter, table, <bytes>row_key)
-            else:
+        ticket = _admitted_write(meter, table, row_key)     # (the compiled meter's admitted case)
+        if ticket is None:
+            try:
                 ticket = meter.admit_write(table, row_key)
-        except error_class as e:
-            e._operation_name = "UpdateItem"
-            raise
+            except error_class as e:
+                e._operation_name = "UpdateItem"
+                raise
     lock = table.locks[(<unsigned char*>PyBytes_AS_STRING(row_key))[0] >> <Py_ssize_t>table._shift]
     lock.acquire()
     try:
@@ -160,7 +159,7 @@ cdef object _run(object engine, object plan, dict kwargs, tuple context):
             return None
         if failed:
             if ticket is not None:     # a failed conditional write is charged as if it had written
-                _charge(meter, ticket, old_packed, None, old, None)
+                _charge_write_of(meter, ticket, old_packed, None, old, None)
             e = condition_failed(old, no_request, table, old_packed, None, row_key)
             e._operation_name = "UpdateItem"
             raise e
@@ -177,15 +176,7 @@ cdef object _run(object engine, object plan, dict kwargs, tuple context):
         e._operation_name = "UpdateItem"
         raise
     if ticket is not None:
-        _charge(meter, ticket, old_packed, None if new is None else old_packed if packed is None else packed,
-                old, new)
+        _charge_write_of(meter, ticket, old_packed, None if new is None else old_packed if packed is None else packed,
+                         old, new)
     return {"ResponseMetadata": PyDict_Copy(response_metadata) if type(response_metadata) is dict
             else dict(response_metadata)}
-
-
-cdef int _charge(meter, ticket, old_packed, new_packed, old, new) except -1:
-    """``meter.charge_write(...)``, without a Python call for the compiled meter."""
-    if isinstance(meter, MeterCore):
-        return _charge_write_any(<MeterCore>meter, ticket, old_packed, new_packed, old, new)
-    meter.charge_write(ticket, old_packed, new_packed, old, new)
-    return 0

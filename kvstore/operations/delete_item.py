@@ -5,7 +5,7 @@ be NONE or ALL_OLD.
 """
 
 from kvstore import _core
-from kvstore import capacity as _capacity
+from kvstore.capacity import admit_write, charge_write
 from kvstore.operations.common import check_request, get_table, key_from_request
 from kvstore.operations.writing import check_return_values, compile_write, condition_failed, finish
 
@@ -30,7 +30,7 @@ def run(engine, request):
     key = request["Key"]
     row_key = key_from_request(table, key)
     meter = engine.capacity
-    ticket = _capacity.admit_write(meter, table, table.meta, row_key) if meter is not None else None
+    ticket = admit_write(meter, table, table.meta, row_key) if meter is not None else None
     lock = table.lock_for(row_key)
     if engine.contention is not None:      # kvstore.contention: fail fast on an item a transaction holds
         lock = engine.contention.write(table, row_key, lock)
@@ -39,12 +39,12 @@ def run(engine, request):
         old = _core.unpack_item(old_packed) if old_packed is not None else None
         if condition is not None and not condition.evaluate(old):
             if ticket is not None:         # a failed conditional write is charged as if it had written
-                _capacity.charge_write(meter, ticket, old_packed, None, old, None)
+                charge_write(meter, ticket, old_packed, None, old, None)
             raise condition_failed(old, request, table, old_packed, None, row_key)
         lsn = _core.commit_usual(engine, [(table, row_key, old, None, None)]) if old_packed is not None else 0
     _core.wait_usual(engine, lsn)
     if ticket is not None:
-        _capacity.charge_write(meter, ticket, old_packed, None, old, None)
+        charge_write(meter, ticket, old_packed, None, old, None)
     response = {}
     if return_values == "ALL_OLD" and old is not None:
         response["Attributes"] = old

@@ -6,7 +6,7 @@ committed version, so ConsistentRead changes only the reported capacity.
 """
 
 from kvstore import _core
-from kvstore import capacity as _capacity
+from kvstore.capacity import read_item
 from kvstore.errors import DynamoDBError
 from kvstore.expressions import compile_request, legacy
 from kvstore.operations.common import capacity, check_request, get_table, key_from_request, read_units
@@ -42,7 +42,7 @@ def run(engine, request, metered=True):
     packed = table.rows.get(row_key)
     meter = engine.capacity
     if meter is not None:      # admitted and charged by the item's DynamoDB size (or throttled)
-        _capacity.read_item(meter, table, table.meta, row_key, packed, consistent)
+        read_item(meter, table, table.meta, row_key, packed, consistent)
     response = {}
     if packed is not None:
         item = _core.unpack_item(packed)
@@ -93,7 +93,7 @@ def run_key(engine, table_name, key):
     meter = engine.capacity
     if meter is not None:      # a Key-only call is eventually consistent
         try:
-            _capacity.read_item(meter, table, table.meta, row_key, packed, None)
+            read_item(meter, table, table.meta, row_key, packed, None)
         except DynamoDBError as e:       # raised as the general path raises it (api.Database._call)
             e._operation_name = "GetItem"
             raise

@@ -5,7 +5,7 @@ none).  ReturnValues may only be NONE or ALL_OLD.
 """
 
 from kvstore import _core
-from kvstore import capacity as _capacity
+from kvstore.capacity import admit_write, charge_write
 from kvstore.operations.common import (
     _VALID_NAMES, check_attribute_names, check_collection_size, check_index_keys, check_item_size, check_request, get_table, key_from_item,
 )
@@ -44,7 +44,7 @@ def run(engine, request):
     row_key = key_from_item(table, item)
     check_index_keys(table, item)
     meter = engine.capacity
-    ticket = _capacity.admit_write(meter, table, table.meta, row_key) if meter is not None else None
+    ticket = admit_write(meter, table, table.meta, row_key) if meter is not None else None
     # the indexes need only the old item's key attributes, which the commit reads out of the packed
     # item itself (``apply_writes``); the metered charge and ``finish`` want the item
     need_old = (condition is not None or return_values == "ALL_OLD"
@@ -57,13 +57,13 @@ def run(engine, request):
         old = _core.unpack_item(old_packed) if (need_old and old_packed is not None) else None
         if condition is not None and not condition.evaluate(old):
             if ticket is not None:         # a failed conditional write is charged as if it had written
-                _capacity.charge_write(meter, ticket, old_packed, packed, old, item)
+                charge_write(meter, ticket, old_packed, packed, old, item)
             raise condition_failed(old, request, table, old_packed, item, row_key)
         check_collection_size(table, row_key, old_packed, packed)
         lsn = _core.commit_usual(engine, [(table, row_key, old, item, packed)])
     _core.wait_usual(engine, lsn)
     if ticket is not None:
-        _capacity.charge_write(meter, ticket, old_packed, packed, old, item)
+        charge_write(meter, ticket, old_packed, packed, old, item)
     if usual:
         return {}
     response = {}

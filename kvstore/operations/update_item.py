@@ -7,7 +7,7 @@ that only removes, which creates nothing.  No update at all creates an empty
 """
 
 from kvstore import _core
-from kvstore import capacity as _capacity
+from kvstore.capacity import admit_write, charge_write
 from kvstore.operations.common import (
     _VALID_NAMES, check_collection_size, check_index_keys, check_item_size, check_request, get_table, key_from_request,
 )
@@ -45,7 +45,7 @@ def run(engine, request):
     if update is not None:
         update.check_keys(table.schema.names, tuple(table.index_key_types()))
     meter = engine.capacity
-    ticket = _capacity.admit_write(meter, table, table.meta, row_key) if meter is not None else None
+    ticket = admit_write(meter, table, table.meta, row_key) if meter is not None else None
     lock = table.lock_for(row_key)
     if engine.contention is not None:      # kvstore.contention: fail fast on an item a transaction holds
         lock = engine.contention.write(table, row_key, lock)
@@ -54,7 +54,7 @@ def run(engine, request):
         old = _core.unpack_item(old_packed) if old_packed is not None else None
         if condition is not None and not condition.evaluate(old):
             if ticket is not None:         # a failed conditional write is charged as if it had written
-                _capacity.charge_write(meter, ticket, old_packed, None, old, None)
+                charge_write(meter, ticket, old_packed, None, old, None)
             raise condition_failed(old, request, table, old_packed, None, row_key)
         new = compute_new_item(table, key, old, update)
         lsn = 0
@@ -67,7 +67,7 @@ def run(engine, request):
             lsn = _core.commit_usual(engine, [(table, row_key, old, new, packed)])
     _core.wait_usual(engine, lsn)
     if ticket is not None:
-        _capacity.charge_write(meter, ticket, old_packed, packed if new is not None else None, old, new)
+        charge_write(meter, ticket, old_packed, packed if new is not None else None, old, new)
     if usual:
         return {}
     response = {}
