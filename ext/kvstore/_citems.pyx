@@ -484,11 +484,13 @@ cdef object _read_name(Reader* r, Py_ssize_t n):
 # whose names are the last layout's is read comparing each name's bytes with the layout's (no hash,
 # no cache lookup), and its dict is a copy of the layout's template (the names, each to None) with
 # the values then set: copying a small dict's table and replacing values costs about half of
-# inserting into an empty dict.  A layout gets a template the second time it is seen, so items of
-# names never repeated pay only a tuple and a lookup.
+# inserting into an empty dict.  Layouts are remembered in a direct-mapped table by a signature of
+# their names' addresses (the names are interned, and a layout holds them); a layout gets its
+# template the second time its signature is seen, so items of names never repeated pay only the
+# signature.
 cdef enum:
     LAYOUT_MAX = 16         # attributes of an item read by layout (a fixmap's 15, and 16)
-    LAYOUTS_KEPT = 256      # layouts remembered; past that the memory starts again
+    LAYOUT_SLOTS = 256      # slots of the table of layouts, a power of two
 
 cdef class _Layout:
     """An item layout: its names (ASCII, distinct, in the item's order) and its template dict."""
@@ -575,7 +577,11 @@ cdef bint _fills_in_place():
 
 
 cdef _Layout _last_layout = None
-cdef dict _layouts = {}     # names tuple -> _Layout; None once seen; False never (not ASCII, repeated)
+cdef struct _LayoutSlot:
+    uint64_t signature      # of the names last seen in this slot
+    PyObject* layout        # their _Layout (a reference), or NULL while seen once or never usable
+
+cdef _LayoutSlot _layout_slots[LAYOUT_SLOTS]
 cdef bint _fill_in_place = _fills_in_place()
 
 
@@ -593,37 +599,44 @@ cdef inline bint _same_name(PyObject* name, const unsigned char* p, Py_ssize_t n
 
 
 cdef _Layout _layout_of(PyObject** names, Py_ssize_t n):
-    """The layout of ``names`` when it was seen before (made on its second sight), else None."""
+    """The layout of ``names`` when its signature was seen before (made on the second sight), else None."""
     cdef Py_ssize_t i
+    cdef uint64_t signature = <uint64_t>n
+    cdef _LayoutSlot* slot
     cdef _Layout layout
-    cdef PyObject* found
-    key = PyTuple_New(n)
     for i in range(n):
-        Py_INCREF(<object>names[i])
-        PyTuple_SET_ITEM(key, i, <object>names[i])
-    found = kvstore_dict_get(_layouts, key)
-    if found == NULL:
-        if len(_layouts) >= LAYOUTS_KEPT:
-            _layouts.clear()
-        _layouts[key] = None
+        signature = (signature ^ (<uint64_t><size_t>names[i] >> 4)) * 0x100000001B3ULL
+    slot = &_layout_slots[(signature ^ (signature >> 29)) & (LAYOUT_SLOTS - 1)]
+    if slot.signature != signature:
+        slot.signature = signature           # first sight
+        Py_XDECREF(slot.layout)
+        slot.layout = NULL
         return None
-    if type(<object>found) is _Layout:
-        return <_Layout>found
-    if <object>found is False:
-        return None
+    if slot.layout != NULL:
+        layout = <_Layout>slot.layout
+        if layout.n == n:
+            for i in range(n):
+                if PyTuple_GET_ITEM(layout.names, i) != names[i]:
+                    break
+            else:
+                return layout
+        return None                          # (another layout's signature: it keeps the slot)
+    key = PyTuple_New(n)
     template = {}
-    for name in key:
-        if not PyUnicode_IS_ASCII(name):
-            break
-        template[name] = None
-    if len(template) != n:
-        _layouts[key] = False
+    for i in range(n):
+        name = <object>names[i]
+        Py_INCREF(name)
+        PyTuple_SET_ITEM(key, i, name)
+        if PyUnicode_IS_ASCII(name):
+            template[name] = None
+    if len(template) != n:                   # a name not ASCII, or one twice: never by layout
         return None
     layout = _Layout.__new__(_Layout)
     layout.n = n
     layout.names = key
     layout.template = template
-    _layouts[key] = layout
+    Py_INCREF(layout)
+    slot.layout = <PyObject*>layout
     return layout
 
 
