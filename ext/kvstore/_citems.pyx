@@ -483,8 +483,8 @@ cdef object _read_name(Reader* r, Py_ssize_t n):
 # The items of a table mostly share their attribute names, in one order (their layout).  An item
 # whose names are the last layout's is read comparing each name's bytes with the layout's (no hash,
 # no cache lookup), and its dict is a copy of the layout's template (the names, each to None) with
-# the values then set: copying a small dict's table and replacing values costs about half of
-# inserting into an empty dict.  Layouts are remembered in a direct-mapped table by a signature of
+# the values written into the copy's entries (``kvstore_fill_values``): ~0.45k instructions for a
+# 6-attribute item where inserting into an empty dict costs ~1.5k.  Layouts are remembered in a direct-mapped table by a signature of
 # their names' addresses (the names are interned, and a layout holds them); a layout gets its
 # template the second time its signature is seen, so items of names never repeated pay only the
 # signature.
@@ -577,6 +577,8 @@ cdef bint _fills_in_place():
 
 
 cdef _Layout _last_layout = None
+
+
 cdef struct _LayoutSlot:
     uint64_t signature      # of the names last seen in this slot
     PyObject* layout        # their _Layout (a reference), or NULL while seen once or never usable
