@@ -6,6 +6,7 @@ DynamoDB does: N numerically, S by UTF-8 bytes, B as unsigned bytes.
 """
 
 import decimal
+import gc
 import sys
 import zlib
 from decimal import Decimal
@@ -501,6 +502,41 @@ def test_unpack_hands_out_fresh_containers_and_interned_names(core):
     assert first["ss"] is not second["ss"]
     for name in first:
         assert sys.intern(name) is name
+
+
+def _ordered_same(a, b):
+    """same_typed, with every dict's names in the same order and each dict tracked by the
+    collector alike."""
+    if type(a) is dict:
+        return (type(b) is dict and list(a) == list(b) and gc.is_tracked(a) == gc.is_tracked(b)
+                and all(_ordered_same(a[k], b[k]) for k in a))
+    if type(a) is list:
+        return type(b) is list and len(a) == len(b) and all(_ordered_same(x, y) for x, y in zip(a, b))
+    return same_typed(a, b)
+
+
+layout_names = st.lists(st.sampled_from(["pk", "sk", "grp", "ts", "cnt", "payload", "é", "x" * 31, "x" * 40]),
+                        min_size=1, max_size=18, unique=True)
+
+
+@needs_ccore
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from([0, 1, 2]), st.lists(native_values, min_size=18, max_size=18)),
+                min_size=1, max_size=12), st.lists(layout_names, min_size=3, max_size=3))
+def test_items_of_repeated_layouts_decode_as_the_reference(reads, layouts):
+    # The compiled decoder reads an item whose names repeat an earlier item's by its layout (its
+    # template copied, its values written in place): names in order, values, the dict's
+    # collector tracking and fresh containers all as the reference's.
+    for which, values in reads * 3:
+        item = dict(zip(layouts[which], values))
+        packed = pycore.pack_item(item)
+        got = ccore.unpack_item(packed)
+        assert _ordered_same(got, pycore.unpack_item(packed))
+        assert _ordered_same(got, item)
+        again = ccore.unpack_item(packed)
+        for name, value in got.items():
+            if type(value) in (dict, list, set):
+                assert again[name] is not value
 
 
 @needs_ccore

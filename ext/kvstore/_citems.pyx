@@ -20,7 +20,13 @@ from kvstore._cvalues cimport *
 
 cdef extern from "Python.h":
     dict _PyDict_NewPresized(Py_ssize_t minused)
+    dict PyDict_Copy(object d)
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    tuple PyTuple_New(Py_ssize_t n)
+    void PyTuple_SET_ITEM(object t, Py_ssize_t i, object o)    # steals a reference
+    PyObject* PyTuple_GET_ITEM(object t, Py_ssize_t i)
 
+import gc
 from decimal import Decimal as _Decimal
 
 from kvstore import _pycore as _ref
@@ -340,8 +346,30 @@ cdef inline uint64_t _read_be(Reader* r, int n) except? 0xFFFFFFFFFFFFFFFF:
     return v
 
 
+cdef inline bint _ascii(const unsigned char* p, Py_ssize_t n) noexcept:
+    """Whether the ``n`` bytes at ``p`` are all ASCII (eight at a time)."""
+    cdef uint64_t word, high = 0
+    cdef Py_ssize_t i = 0
+    while i + 8 <= n:
+        memcpy(&word, p + i, 8)
+        high |= word
+        i += 8
+    while i < n:
+        high |= p[i]
+        i += 1
+    return (high & 0x8080808080808080ULL) == 0
+
+
 cdef inline object _read_str(Reader* r, Py_ssize_t n):
-    return PyUnicode_DecodeUTF8(<const char*>_take(r, n), n, NULL)
+    """The str of the ``n`` UTF-8 bytes at the cursor.  ASCII text (most attribute values) is
+    copied into a new str directly, without the UTF-8 decoder's layers; one character and
+    anything else go to the decoder (which shares one-character strs)."""
+    cdef const unsigned char* p = _take(r, n)
+    if n > 1 and _ascii(p, n):
+        s = PyUnicode_New(n, 127)
+        memcpy(PyUnicode_DATA(s), p, n)
+        return s
+    return PyUnicode_DecodeUTF8(<const char*>p, n, NULL)
 
 
 cdef inline object _read_bin(Reader* r, Py_ssize_t n):
@@ -452,11 +480,231 @@ cdef object _read_name(Reader* r, Py_ssize_t n):
     return name
 
 
+# The items of a table mostly share their attribute names, in one order (their layout).  An item
+# whose names are the last layout's is read comparing each name's bytes with the layout's (no hash,
+# no cache lookup), and its dict is a copy of the layout's template (the names, each to None) with
+# the values written into the copy's entries (``kvstore_fill_values``): ~0.45k instructions for a
+# 6-attribute item where inserting into an empty dict costs ~1.5k.  Layouts are remembered in a direct-mapped table by a signature of
+# their names' addresses (the names are interned, and a layout holds them); a layout gets its
+# template the second time its signature is seen, so items of names never repeated pay only the
+# signature.
+cdef enum:
+    LAYOUT_MAX = 16         # attributes of an item read by layout (a fixmap's 15, and 16)
+    LAYOUT_SLOTS = 256      # slots of the table of layouts, a power of two
+
+cdef class _Layout:
+    """An item layout: its names (ASCII, distinct, in the item's order) and its template dict."""
+    cdef Py_ssize_t n
+    cdef tuple names
+    cdef dict template
+
+
+cdef extern from *:
+    """
+    /* The values of a fresh copy of a layout's template written into its table's entries: the
+       template's table holds str keys only (CPython's "unicode" kind), so its copy's entries are
+       (key, value) pairs after the index array, the values None; each gets its value as
+       PyDict_SetItem would give it (a reference, the dict tracked by the collector when the value
+       may hold references), without the lookup and the insert's bookkeeping (~200 instructions a
+       value on 3.11).  The table's layout is CPython 3.11's and 3.12's (internal/pycore_dict.h,
+       mirrored here); on any other version, or a table that is not what it should be (its keys not
+       ``names`` in order), 0 and nothing written: the caller sets the values. */
+    #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030D0000
+    typedef struct {
+        Py_ssize_t dk_refcnt;
+        uint8_t dk_log2_size;
+        uint8_t dk_log2_index_bytes;
+        uint8_t dk_kind;
+        uint32_t dk_version;
+        Py_ssize_t dk_usable;
+        Py_ssize_t dk_nentries;
+        char dk_indices[];
+    } kvstore_dict_keys;
+    typedef struct { PyObject* me_key; PyObject* me_value; } kvstore_unicode_entry;
+    #define KVSTORE_DICT_KEYS_UNICODE 1
+
+    static int kvstore_fill_values(PyObject* d, PyObject** names, PyObject** values, Py_ssize_t n) {
+        PyDictObject* mp = (PyDictObject*)d;
+        kvstore_dict_keys* dk = (kvstore_dict_keys*)mp->ma_keys;
+        kvstore_unicode_entry* entries;
+        Py_ssize_t i;
+        int track = 0;
+        if (mp->ma_values != NULL || dk->dk_kind != KVSTORE_DICT_KEYS_UNICODE || dk->dk_nentries != n
+                || mp->ma_used != n)
+            return 0;
+        entries = (kvstore_unicode_entry*)(dk->dk_indices + ((size_t)1 << dk->dk_log2_index_bytes));
+        for (i = 0; i < n; i++)
+            if (entries[i].me_key != names[i] || entries[i].me_value == NULL)
+                return 0;
+        for (i = 0; i < n; i++) {
+            PyObject* old = entries[i].me_value;
+            PyObject* value = values[i];
+            Py_INCREF(value);
+            entries[i].me_value = value;
+            Py_DECREF(old);
+            if (PyType_IS_GC(Py_TYPE(value)) && PyObject_IS_GC(value)
+                    && (!PyTuple_CheckExact(value) || PyObject_GC_IsTracked(value)))
+                track = 1;
+        }
+        if (track && !PyObject_GC_IsTracked(d))
+            PyObject_GC_Track(d);
+        return 1;
+    }
+    #else
+    static int kvstore_fill_values(PyObject* d, PyObject** names, PyObject** values, Py_ssize_t n) {
+        return 0;
+    }
+    #endif
+    """
+    bint kvstore_fill_values(dict d, PyObject** names, PyObject** values, Py_ssize_t n)
+
+
+cdef bint _fills_in_place():
+    """Whether ``kvstore_fill_values`` fills a template's copy here as ``PyDict_SetItem`` would
+    (checked once at import, on this interpreter)."""
+    cdef PyObject* names[2]
+    cdef PyObject* values[2]
+    a, b = kvstore_intern("kvstore a"), kvstore_intern("kvstore b")
+    va, vb = [1], "two"
+    names[0], names[1] = <PyObject*>a, <PyObject*>b
+    values[0], values[1] = <PyObject*>va, <PyObject*>vb
+    template = {a: None, b: None}
+    copy = PyDict_Copy(template)
+    if not kvstore_fill_values(copy, names, values, 2):
+        return False
+    return (list(copy.items()) == [(a, va), (b, vb)] and copy[a] is va and copy.get(b) is vb
+            and list(template.values()) == [None, None] and gc.is_tracked(copy))
+
+
+cdef _Layout _last_layout = None
+
+
+cdef struct _LayoutSlot:
+    uint64_t signature      # of the names last seen in this slot
+    PyObject* layout        # their _Layout (a reference), or NULL while seen once or never usable
+
+cdef _LayoutSlot _layout_slots[LAYOUT_SLOTS]
+cdef bint _fill_in_place = _fills_in_place()
+
+
+cdef inline bint _same_name(PyObject* name, const unsigned char* p, Py_ssize_t n) noexcept:
+    """Whether the ASCII str ``name`` is the ``n`` bytes at ``p``."""
+    cdef const unsigned char* q
+    cdef Py_ssize_t i
+    if PyUnicode_GET_LENGTH(<object>name) != n:
+        return False
+    q = <const unsigned char*>PyUnicode_DATA(<object>name)
+    for i in range(n):
+        if q[i] != p[i]:
+            return False
+    return True
+
+
+cdef _Layout _layout_of(PyObject** names, Py_ssize_t n):
+    """The layout of ``names`` when its signature was seen before (made on the second sight), else None."""
+    cdef Py_ssize_t i
+    cdef uint64_t signature = <uint64_t>n
+    cdef _LayoutSlot* slot
+    cdef _Layout layout
+    for i in range(n):
+        signature = (signature ^ (<uint64_t><size_t>names[i] >> 4)) * 0x100000001B3ULL
+    slot = &_layout_slots[(signature ^ (signature >> 29)) & (LAYOUT_SLOTS - 1)]
+    if slot.signature != signature:
+        slot.signature = signature           # first sight
+        Py_XDECREF(slot.layout)
+        slot.layout = NULL
+        return None
+    if slot.layout != NULL:
+        layout = <_Layout>slot.layout
+        if layout.n == n:
+            for i in range(n):
+                if PyTuple_GET_ITEM(layout.names, i) != names[i]:
+                    break
+            else:
+                return layout
+        return None                          # (another layout's signature: it keeps the slot)
+    key = PyTuple_New(n)
+    template = {}
+    for i in range(n):
+        name = <object>names[i]
+        Py_INCREF(name)
+        PyTuple_SET_ITEM(key, i, name)
+        if PyUnicode_IS_ASCII(name):
+            template[name] = None
+    if len(template) != n:                   # a name not ASCII, or one twice: never by layout
+        return None
+    layout = _Layout.__new__(_Layout)
+    layout.n = n
+    layout.names = key
+    layout.template = template
+    Py_INCREF(layout)
+    slot.layout = <PyObject*>layout
+    return layout
+
+
+cdef object _read_item(Reader* r, Py_ssize_t n):
+    """``_read_map`` of a top-level map of 1 to LAYOUT_MAX entries whose names are short strs (under
+    32 bytes), by layout (see above); None, the cursor where it was, for any other map."""
+    global _last_layout
+    cdef PyObject* names[LAYOUT_MAX]
+    cdef PyObject* values[LAYOUT_MAX]
+    cdef Py_ssize_t i, named = 0, valued = 0, length, start = r.pos
+    cdef const unsigned char* p
+    cdef unsigned char b
+    cdef _Layout layout = _last_layout
+    cdef bint same = layout is not None and layout.n == n
+    try:
+        for i in range(n):
+            b = _take(r, 1)[0]
+            if b < 0xA0 or b > 0xBF:
+                r.pos = start
+                return None
+            length = b & 0x1F
+            if same:
+                p = _take(r, length)
+                if _same_name(PyTuple_GET_ITEM(layout.names, i), p, length):
+                    name = <object>PyTuple_GET_ITEM(layout.names, i)
+                else:
+                    same = False
+                    r.pos -= length
+                    name = _read_name(r, length)
+            else:
+                name = _read_name(r, length)
+            Py_INCREF(name)
+            names[i] = <PyObject*>name
+            named = i + 1
+            value = _unpack(r, 1)
+            Py_INCREF(value)
+            values[i] = <PyObject*>value
+            valued = i + 1
+        if not same:
+            layout = _layout_of(names, n)
+        if layout is None:
+            item = _PyDict_NewPresized(n)
+        else:
+            item = PyDict_Copy(layout.template)
+            _last_layout = layout
+            if _fill_in_place and kvstore_fill_values(item, names, values, n):
+                return item
+        for i in range(n):
+            PyDict_SetItem(item, <object>names[i], <object>values[i])
+        return item
+    finally:
+        for i in range(named):
+            Py_XDECREF(names[i])
+        for i in range(valued):
+            Py_XDECREF(values[i])
+
+
 cdef object _read_map(Reader* r, Py_ssize_t n, int depth):
     cdef Py_ssize_t i
     cdef unsigned char b
     if n > (r.end - r.pos) // 2:
         raise _Fallback
+    if depth == 0 and 0 < n <= LAYOUT_MAX:
+        item = _read_item(r, n)
+        if item is not None:
+            return item
     result = _PyDict_NewPresized(n)      # sized once: a map of 6 to 10 attributes is not resized on the way
     for i in range(n):
         b = _take(r, 1)[0]
